@@ -1,0 +1,166 @@
+package incident
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is an incident's lifecycle state.
+type State string
+
+// The lifecycle: open → acknowledged → resolved, and resolved → open on a reopen.
+const (
+	StateOpen         State = "open"
+	StateAcknowledged State = "acknowledged"
+	StateResolved     State = "resolved"
+)
+
+// ParseState parses a state name.
+func ParseState(s string) (State, error) {
+	switch st := State(s); st {
+	case StateOpen, StateAcknowledged, StateResolved:
+		return st, nil
+	}
+	return "", fmt.Errorf("state %q: want open, acknowledged or resolved", s)
+}
+
+// Active reports whether the incident still needs work (open or acknowledged).
+func (s State) Active() bool { return s == StateOpen || s == StateAcknowledged }
+
+// Sentinel errors of the domain.
+var (
+	// ErrNotFound means the record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the requested change is not allowed in the record's current state.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid means the request itself is malformed.
+	ErrInvalid = errors.New("invalid")
+)
+
+// transitions lists the allowed state changes. Acknowledging or resolving twice
+// is a conflict, so an API caller learns that someone else got there first.
+var transitions = map[State][]State{
+	StateOpen:         {StateAcknowledged, StateResolved},
+	StateAcknowledged: {StateResolved},
+	StateResolved:     {StateOpen},
+}
+
+// CanTransition reports whether from → to is allowed.
+func CanTransition(from, to State) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Incident is one correlated incident.
+type Incident struct {
+	ID             int64
+	State          State
+	Priority       Priority
+	Impact         Level
+	Urgency        Level
+	Title          string
+	Service        string
+	CorrelationKey string
+	Rule           string
+	Source         string
+	OpenedAt       time.Time
+	AcknowledgedAt time.Time // zero until acknowledged
+	ResolvedAt     time.Time // zero while active
+	UpdatedAt      time.Time
+	AlertCount     int // distinct alerts ever attached
+	FiringCount    int // alerts attached and currently firing
+	ProblemID      int64
+}
+
+// Alert is one alert (by fingerprint) as attached to one incident.
+type Alert struct {
+	IncidentID   int64
+	Fingerprint  string
+	Status       Status
+	Labels       map[string]string
+	Annotations  map[string]string
+	StartsAt     time.Time
+	EndsAt       time.Time
+	GeneratorURL string
+	FirstSeenAt  time.Time
+	LastSeenAt   time.Time
+	// Count is how many notifications carried this alert.
+	Count int64
+}
+
+// AlertState is the latest known state of a fingerprint, which dedupe decides
+// against. IncidentID is the incident the alert is attached to, 0 if none.
+type AlertState struct {
+	Fingerprint string
+	Status      Status
+	StartsAt    time.Time
+	EndsAt      time.Time
+	IncidentID  int64
+	LastSeenAt  time.Time
+}
+
+// Transition is dedupe's verdict on an event relative to the fingerprint's
+// last known state.
+type Transition string
+
+// The dedupe transitions.
+const (
+	// TransitionNew is the first firing of a fingerprint.
+	TransitionNew Transition = "new"
+	// TransitionRepeat is a re-send of the state already known.
+	TransitionRepeat Transition = "repeat"
+	// TransitionResolved is firing → resolved.
+	TransitionResolved Transition = "resolved"
+	// TransitionRefired is resolved → firing with a newer startsAt.
+	TransitionRefired Transition = "refired"
+	// TransitionStale is an event older than the known state (a late or
+	// reordered delivery); it changes nothing.
+	TransitionStale Transition = "stale"
+)
+
+// TimelineKind names what a timeline entry records.
+type TimelineKind string
+
+// Timeline entry kinds.
+const (
+	TimelineOpened          TimelineKind = "opened"
+	TimelineAlertFiring     TimelineKind = "alert_firing"
+	TimelineAlertResolved   TimelineKind = "alert_resolved"
+	TimelineAcknowledged    TimelineKind = "acknowledged"
+	TimelineResolved        TimelineKind = "resolved"
+	TimelineReopened        TimelineKind = "reopened"
+	TimelinePriorityChanged TimelineKind = "priority_changed"
+	TimelineComment         TimelineKind = "comment"
+)
+
+// TimelineEntry is one recorded change of an incident.
+type TimelineEntry struct {
+	ID          int64
+	IncidentID  int64
+	At          time.Time
+	Kind        TimelineKind
+	Actor       string // "system" or the user who acted
+	Fingerprint string // for alert entries
+	Message     string
+}
+
+// EventRecord is the stored trace of one received event, kept for replay,
+// backtests and noise statistics.
+type EventRecord struct {
+	ReceivedAt  time.Time
+	Source      string
+	Fingerprint string
+	Status      Status
+	Labels      map[string]string
+	StartsAt    time.Time
+	EndsAt      time.Time
+	Transition  Transition
+	Rule        string
+	Key         string
+	IncidentID  int64
+}

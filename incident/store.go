@@ -1,0 +1,53 @@
+package incident
+
+import "context"
+
+// Tx is one write transaction of the store. Everything an ingest batch changes
+// (alert states, alerts, incidents, timeline, the event trace) goes through one
+// Tx, so it commits or rolls back as a whole (invariants 1 and 5).
+type Tx interface {
+	// AlertState returns the last known state of a fingerprint, or ErrNotFound.
+	AlertState(ctx context.Context, fingerprint string) (AlertState, error)
+	// PutAlertState stores the state of a fingerprint.
+	PutAlertState(ctx context.Context, s AlertState) error
+	// IncidentByKey returns the incident that currently owns a correlation key:
+	// the active one if there is one, else the most recently resolved one.
+	// It returns ErrNotFound when no incident ever had the key.
+	IncidentByKey(ctx context.Context, key string) (Incident, error)
+	// Incident returns one incident, or ErrNotFound.
+	Incident(ctx context.Context, id int64) (Incident, error)
+	// CreateIncident inserts inc and sets its ID. It returns ErrConflict when an
+	// active incident already holds inc.CorrelationKey (invariant 2).
+	CreateIncident(ctx context.Context, inc *Incident) error
+	// UpdateIncident stores inc by ID. It returns ErrNotFound for an unknown ID
+	// and ErrConflict if reopening would give a key two active incidents.
+	UpdateIncident(ctx context.Context, inc Incident) error
+	// Alert returns an incident's alert by fingerprint, or ErrNotFound.
+	Alert(ctx context.Context, incidentID int64, fingerprint string) (Alert, error)
+	// PutAlert inserts or replaces an incident's alert.
+	PutAlert(ctx context.Context, a Alert) error
+	// AddTimeline appends an entry and sets its ID.
+	AddTimeline(ctx context.Context, e *TimelineEntry) error
+	// AddEvent appends to the event trace.
+	AddEvent(ctx context.Context, e EventRecord) error
+}
+
+// Store opens write transactions.
+type Store interface {
+	// Update runs fn in one write transaction and commits it if fn returns nil.
+	// A store error (disk full, database down) is returned wrapped; callers
+	// treat any error as "nothing was committed".
+	Update(ctx context.Context, fn func(Tx) error) error
+}
+
+// IncidentFilter selects incidents for listing.
+type IncidentFilter struct {
+	States   []State
+	Priority Priority // 0 means any
+	Service  string
+	Query    string // substring of title or correlation key
+	Limit    int
+	// AfterID continues a listing: only incidents with a smaller ID (listings
+	// are newest first).
+	AfterID int64
+}
