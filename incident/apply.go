@@ -191,7 +191,18 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	ev := d.Event
 	var out Outcome
 	var inc Incident
-	switch cur := d.Current; {
+	cur := d.Current
+	if cur != nil {
+		// The correlation cache only names the incident; its counters and
+		// state are read inside this transaction, so a stale cache entry can
+		// never corrupt them.
+		fresh, err := tx.Incident(ctx, cur.ID)
+		if err != nil {
+			return out, fmt.Errorf("incident %d for key %s: %w", cur.ID, d.Key, err)
+		}
+		cur = &fresh
+	}
+	switch {
 	case cur != nil && cur.State.Active():
 		inc = *cur
 	case cur != nil && !ev.StartsAt.After(cur.ResolvedAt.Add(d.ReopenWithin)):

@@ -36,6 +36,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid means the request itself is malformed.
 	ErrInvalid = errors.New("invalid")
+	// ErrUnavailable means the change could not be made now (overload,
+	// shutdown, store down) and nothing was committed: retry later.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // transitions lists the allowed state changes. Acknowledging or resolving twice

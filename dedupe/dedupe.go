@@ -1,0 +1,140 @@
+package dedupe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// Lookup reads a fingerprint's last known state.
+type Lookup interface {
+	// AlertState returns incident.ErrNotFound for an unknown fingerprint.
+	AlertState(ctx context.Context, fingerprint string) (incident.AlertState, error)
+}
+
+// Decide is the pure dedupe rule. prior is nil for an unknown fingerprint.
+//
+//	unknown  + firing                       → new
+//	unknown  + resolved                     → stale (nothing to resolve; remembered)
+//	firing   + firing,   startsAt ≥ known   → repeat
+//	firing   + resolved, startsAt ≥ known   → resolved
+//	resolved + firing,   startsAt > known   → refired
+//	resolved + resolved, same startsAt      → repeat
+//	anything older than the known episode   → stale
+//
+// Following the alerts' own startsAt, not arrival order, is what keeps a late
+// duplicate of an old firing from reopening a resolved incident (invariant 4).
+func Decide(prior *incident.AlertState, ev incident.Event) incident.Transition {
+	if prior == nil {
+		if ev.Status == incident.StatusFiring {
+			return incident.TransitionNew
+		}
+		return incident.TransitionStale
+	}
+	older := ev.StartsAt.Before(prior.StartsAt)
+	switch {
+	case prior.Status == incident.StatusFiring && ev.Status == incident.StatusFiring:
+		if older {
+			return incident.TransitionStale
+		}
+		return incident.TransitionRepeat
+	case prior.Status == incident.StatusFiring:
+		if older {
+			return incident.TransitionStale
+		}
+		return incident.TransitionResolved
+	case ev.Status == incident.StatusFiring:
+		if ev.StartsAt.After(prior.StartsAt) {
+			return incident.TransitionRefired
+		}
+		return incident.TransitionStale
+	default:
+		if ev.StartsAt.Equal(prior.StartsAt) {
+			return incident.TransitionRepeat
+		}
+		return incident.TransitionStale
+	}
+}
+
+// Deduper caches fingerprint states in front of a Lookup.
+type Deduper struct {
+	cache   *lru.Cache[string, incident.AlertState]
+	metrics *metrics
+}
+
+// New returns a Deduper whose cache holds at most size fingerprints. reg may be nil.
+func New(size int, reg prometheus.Registerer) (*Deduper, error) {
+	m := newMetrics(reg)
+	c, err := lru.NewWithEvict(size, func(string, incident.AlertState) { m.evictions.Inc() })
+	if err != nil {
+		return nil, fmt.Errorf("dedupe cache: %w", err)
+	}
+	return &Deduper{cache: c, metrics: m}, nil
+}
+
+// Batch is the dedupe view of one transaction: states staged by events earlier
+// in the batch shadow the cache, and reach the cache only on Commit.
+type Batch struct {
+	d      *Deduper
+	lookup Lookup
+	staged map[string]incident.AlertState
+}
+
+// Begin starts a batch whose misses go to lookup (the open transaction).
+func (d *Deduper) Begin(lookup Lookup) *Batch {
+	return &Batch{d: d, lookup: lookup, staged: make(map[string]incident.AlertState)}
+}
+
+// Decide returns the transition for ev and the fingerprint's prior state (nil
+// when unknown).
+func (b *Batch) Decide(ctx context.Context, ev incident.Event) (incident.Transition, *incident.AlertState, error) {
+	prior, err := b.state(ctx, ev.Fingerprint)
+	if err != nil {
+		return "", nil, err
+	}
+	t := Decide(prior, ev)
+	b.d.metrics.decisions.WithLabelValues(string(t)).Inc()
+	return t, prior, nil
+}
+
+func (b *Batch) state(ctx context.Context, fp string) (*incident.AlertState, error) {
+	if s, ok := b.staged[fp]; ok {
+		return &s, nil
+	}
+	if s, ok := b.d.cache.Get(fp); ok {
+		b.d.metrics.hits.Inc()
+		return &s, nil
+	}
+	b.d.metrics.misses.Inc()
+	s, err := b.lookup.AlertState(ctx, fp)
+	if errors.Is(err, incident.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("alert state %s: %w", fp, err)
+	}
+	return &s, nil
+}
+
+// Record stages the fingerprint's state after an event.
+func (b *Batch) Record(s incident.AlertState) {
+	if s.Fingerprint != "" {
+		b.staged[s.Fingerprint] = s
+	}
+}
+
+// Commit publishes the staged states to the cache. Call it only after the
+// transaction committed; on rollback just drop the Batch.
+func (b *Batch) Commit() {
+	for fp, s := range b.staged {
+		b.d.cache.Add(fp, s)
+	}
+}
+
+// Purge empties the cache (used when the store may have changed behind it).
+func (d *Deduper) Purge() { d.cache.Purge() }

@@ -1,0 +1,120 @@
+package dedupe
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+var (
+	t0 = time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	t1 = t0.Add(time.Minute)
+)
+
+func ev(status incident.Status, startsAt time.Time) incident.Event {
+	return incident.Event{Fingerprint: "fp", Status: status, StartsAt: startsAt}
+}
+
+func state(status incident.Status, startsAt time.Time) *incident.AlertState {
+	return &incident.AlertState{Fingerprint: "fp", Status: status, StartsAt: startsAt}
+}
+
+func TestDecide(t *testing.T) {
+	const (
+		F = incident.StatusFiring
+		R = incident.StatusResolved
+	)
+	tests := []struct {
+		name  string
+		prior *incident.AlertState
+		ev    incident.Event
+		want  incident.Transition
+	}{
+		{"NewFiring", nil, ev(F, t0), incident.TransitionNew},
+		{"UnknownResolvedIsStale", nil, ev(R, t0), incident.TransitionStale},
+		{"RepeatFiring", state(F, t0), ev(F, t0), incident.TransitionRepeat},
+		{"FiringNewerStartsAtIsRepeat", state(F, t0), ev(F, t1), incident.TransitionRepeat},
+		{"FiringOlderIsStale", state(F, t1), ev(F, t0), incident.TransitionStale},
+		{"Resolve", state(F, t0), ev(R, t0), incident.TransitionResolved},
+		{"ResolveOfOlderEpisodeIsStale", state(F, t1), ev(R, t0), incident.TransitionStale},
+		{"Refire", state(R, t0), ev(F, t1), incident.TransitionRefired},
+		{"LateDuplicateOfOldFiringIsStale", state(R, t0), ev(F, t0), incident.TransitionStale},
+		{"RepeatResolved", state(R, t0), ev(R, t0), incident.TransitionRepeat},
+		{"ResolvedOfUnseenNewerEpisodeIsStale", state(R, t0), ev(R, t1), incident.TransitionStale},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Decide(tt.prior, tt.ev); got != tt.want {
+				t.Errorf("Decide = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// mapLookup is the store side of the lookup, as plain data.
+type mapLookup map[string]incident.AlertState
+
+func (m mapLookup) AlertState(_ context.Context, fp string) (incident.AlertState, error) {
+	s, ok := m[fp]
+	if !ok {
+		return s, incident.ErrNotFound
+	}
+	return s, nil
+}
+
+func TestBatchStagesUntilCommit(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	d, err := New(1, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := mapLookup{}
+
+	b := d.Begin(store)
+	if tr, _, _ := b.Decide(ctx, ev(incident.StatusFiring, t0)); tr != incident.TransitionNew {
+		t.Fatalf("first firing = %s, want new", tr)
+	}
+	b.Record(*state(incident.StatusFiring, t0))
+	// Within the batch the staged state counts.
+	if tr, _, _ := b.Decide(ctx, ev(incident.StatusFiring, t0)); tr != incident.TransitionRepeat {
+		t.Fatalf("same batch repeat = %s, want repeat", tr)
+	}
+	// A rolled-back batch (never committed) leaves the cache untouched.
+	b2 := d.Begin(store)
+	if tr, _, _ := b2.Decide(ctx, ev(incident.StatusFiring, t0)); tr != incident.TransitionNew {
+		t.Fatalf("after rollback = %s, want new", tr)
+	}
+	b.Commit()
+	b3 := d.Begin(store)
+	if tr, _, _ := b3.Decide(ctx, ev(incident.StatusFiring, t0)); tr != incident.TransitionRepeat {
+		t.Fatalf("after commit = %s, want repeat (from cache)", tr)
+	}
+	if got := testutil.ToFloat64(d.metrics.hits); got != 1 {
+		t.Errorf("cache hits = %v, want 1", got)
+	}
+}
+
+func TestEvictionFallsThroughToStore(t *testing.T) {
+	ctx := context.Background()
+	d, err := New(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := mapLookup{"fp": *state(incident.StatusResolved, t0)}
+	b := d.Begin(store)
+	b.Record(incident.AlertState{Fingerprint: "other", Status: incident.StatusFiring, StartsAt: t0})
+	b.Commit() // "other" fills the size-1 cache; "fp" is only in the store
+	tr, prior, err := d.Begin(store).Decide(ctx, ev(incident.StatusFiring, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr != incident.TransitionStale || prior == nil {
+		t.Errorf("late firing after resolve with cold cache = %s (prior %v), want stale from the store", tr, prior)
+	}
+}

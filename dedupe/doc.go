@@ -1,0 +1,8 @@
+// Package dedupe decides, per fingerprint, whether an event is new, a repeat,
+// a resolve, a refire or stale, from the fingerprint's last known state.
+//
+// A bounded LRU sits in front of a Lookup (the store). The cache is written
+// only after the caller's transaction commits, and a miss always falls through
+// to the store, so an eviction or a restart never changes a verdict
+// (invariant 3). It imports only incident.
+package dedupe

@@ -1,0 +1,104 @@
+package incident
+
+import "testing"
+
+func TestPriorityOf(t *testing.T) {
+	tests := []struct {
+		impact, urgency Level
+		want            Priority
+	}{
+		{LevelHigh, LevelHigh, 1},
+		{LevelHigh, LevelMedium, 2},
+		{LevelMedium, LevelHigh, 2},
+		{LevelHigh, LevelLow, 3},
+		{LevelMedium, LevelMedium, 3},
+		{LevelLow, LevelHigh, 3},
+		{LevelMedium, LevelLow, 4},
+		{LevelLow, LevelMedium, 4},
+		{LevelLow, LevelLow, 5},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.impact)+"/"+string(tt.urgency), func(t *testing.T) {
+			if got := PriorityOf(tt.impact, tt.urgency); got != tt.want {
+				t.Errorf("PriorityOf(%s, %s) = %s, want %s", tt.impact, tt.urgency, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSeverityLevels(t *testing.T) {
+	tests := []struct {
+		severity string
+		want     Priority
+	}{
+		{"critical", 1},
+		{"error", 3},
+		{"warning", 3},
+		{"info", 5},
+		{"", 4},
+		{"page", 4},
+	}
+	for _, tt := range tests {
+		t.Run("severity="+tt.severity, func(t *testing.T) {
+			if got := PriorityOf(SeverityLevels(tt.severity)); got != tt.want {
+				t.Errorf("severity %q → %s, want %s", tt.severity, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParsePriority(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Priority
+		wantErr bool
+	}{
+		{"P1", 1, false}, {"p5", 5, false}, {"P0", 0, true}, {"P6", 0, true}, {"1", 0, true}, {"", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParsePriority(tt.in)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("ParsePriority(%q) = %v, %v; want %v, err=%v", tt.in, got, err, tt.want, tt.wantErr)
+			}
+			if err == nil && got.String() != "P"+tt.in[1:] {
+				t.Errorf("String() = %s", got)
+			}
+		})
+	}
+}
+
+func TestCanTransition(t *testing.T) {
+	all := []State{StateOpen, StateAcknowledged, StateResolved}
+	allowed := map[[2]State]bool{
+		{StateOpen, StateAcknowledged}:     true,
+		{StateOpen, StateResolved}:         true,
+		{StateAcknowledged, StateResolved}: true,
+		{StateResolved, StateOpen}:         true,
+	}
+	for _, from := range all {
+		for _, to := range all {
+			if got := CanTransition(from, to); got != allowed[[2]State{from, to}] {
+				t.Errorf("CanTransition(%s, %s) = %v", from, to, got)
+			}
+		}
+	}
+}
+
+func TestFormatLabelsAndFingerprint(t *testing.T) {
+	a := map[string]string{"b": "2", "a": `x"y`}
+	if got, want := FormatLabels(a), `{a="x\"y", b="2"}`; got != want {
+		t.Errorf("FormatLabels = %s, want %s", got, want)
+	}
+	b := map[string]string{"a": `x"y`, "b": "2"}
+	if LabelFingerprint(a) != LabelFingerprint(b) {
+		t.Error("fingerprint depends on map order")
+	}
+	// Label boundaries matter: {a="bc"} and {ab="c"} must differ.
+	if LabelFingerprint(map[string]string{"a": "bc"}) == LabelFingerprint(map[string]string{"ab": "c"}) {
+		t.Error("fingerprint ignores label boundaries")
+	}
+	if n := len(LabelFingerprint(a)); n != 16 {
+		t.Errorf("fingerprint has %d hex digits, want 16", n)
+	}
+}

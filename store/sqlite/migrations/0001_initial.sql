@@ -1,0 +1,81 @@
+-- Times are Unix nanoseconds (UTC); NULL means "not yet" (a zero time.Time).
+
+CREATE TABLE incidents (
+    id              INTEGER PRIMARY KEY,
+    state           TEXT    NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+    priority        INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 5),
+    impact          TEXT    NOT NULL,
+    urgency         TEXT    NOT NULL,
+    title           TEXT    NOT NULL,
+    service         TEXT    NOT NULL DEFAULT '',
+    correlation_key TEXT    NOT NULL,
+    rule            TEXT    NOT NULL DEFAULT '',
+    source          TEXT    NOT NULL DEFAULT '',
+    opened_at       INTEGER NOT NULL,
+    acknowledged_at INTEGER,
+    resolved_at     INTEGER,
+    updated_at      INTEGER NOT NULL,
+    alert_count     INTEGER NOT NULL DEFAULT 0,
+    firing_count    INTEGER NOT NULL DEFAULT 0,
+    problem_id      INTEGER
+);
+
+-- Invariant 2: one active incident per correlation key, enforced here and not
+-- only by the correlation cache.
+CREATE UNIQUE INDEX incidents_active_key ON incidents (correlation_key)
+    WHERE state IN ('open', 'acknowledged');
+CREATE INDEX incidents_key_id ON incidents (correlation_key, id);
+CREATE INDEX incidents_state_id ON incidents (state, id);
+
+CREATE TABLE alerts (
+    incident_id   INTEGER NOT NULL REFERENCES incidents (id),
+    fingerprint   TEXT    NOT NULL,
+    status        TEXT    NOT NULL CHECK (status IN ('firing', 'resolved')),
+    labels        TEXT    NOT NULL,
+    annotations   TEXT    NOT NULL,
+    starts_at     INTEGER,
+    ends_at       INTEGER,
+    generator_url TEXT    NOT NULL DEFAULT '',
+    first_seen_at INTEGER NOT NULL,
+    last_seen_at  INTEGER NOT NULL,
+    count         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (incident_id, fingerprint)
+);
+
+-- The last known state of each fingerprint: what dedupe decides against.
+CREATE TABLE alert_states (
+    fingerprint  TEXT    PRIMARY KEY,
+    status       TEXT    NOT NULL CHECK (status IN ('firing', 'resolved')),
+    starts_at    INTEGER,
+    ends_at      INTEGER,
+    incident_id  INTEGER REFERENCES incidents (id),
+    last_seen_at INTEGER NOT NULL
+);
+
+CREATE TABLE timeline (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    at          INTEGER NOT NULL,
+    kind        TEXT    NOT NULL,
+    actor       TEXT    NOT NULL,
+    fingerprint TEXT    NOT NULL DEFAULT '',
+    message     TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX timeline_incident ON timeline (incident_id, id);
+
+-- The trace of every received event, for replay, backtests and noise figures.
+CREATE TABLE events (
+    id              INTEGER PRIMARY KEY,
+    received_at     INTEGER NOT NULL,
+    source          TEXT    NOT NULL,
+    fingerprint     TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    labels          TEXT    NOT NULL,
+    starts_at       INTEGER,
+    ends_at         INTEGER,
+    transition      TEXT    NOT NULL,
+    rule            TEXT    NOT NULL DEFAULT '',
+    correlation_key TEXT    NOT NULL DEFAULT '',
+    incident_id     INTEGER
+);
+CREATE INDEX events_received ON events (received_at);

@@ -1,0 +1,122 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// Incident returns one incident, or incident.ErrNotFound.
+func (s *Store) Incident(ctx context.Context, id int64) (incident.Incident, error) {
+	return scanIncident(s.r.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+}
+
+// Incidents lists incidents newest first.
+func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error) {
+	var where []string
+	var args []any
+	if len(f.States) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	if f.Priority != 0 {
+		where = append(where, "priority = ?")
+		args = append(args, int(f.Priority))
+	}
+	if f.Service != "" {
+		where = append(where, "service = ?")
+		args = append(args, f.Service)
+	}
+	if f.Query != "" {
+		where = append(where, "(instr(lower(title), lower(?)) > 0 OR instr(correlation_key, ?) > 0)")
+		args = append(args, f.Query, f.Query)
+	}
+	if f.AfterID > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.AfterID)
+	}
+	q := `SELECT ` + incidentColumns + ` FROM incidents`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// Alerts returns an incident's alerts in the order they joined.
+func (s *Store) Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE incident_id = ?
+		ORDER BY first_seen_at, fingerprint`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Timeline returns an incident's timeline, oldest first.
+func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, incident_id, at, kind, actor, fingerprint, message
+		FROM timeline WHERE incident_id = ? ORDER BY id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("list timeline: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.TimelineEntry
+	for rows.Next() {
+		var e incident.TimelineEntry
+		var at sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &e.Kind, &e.Actor, &e.Fingerprint, &e.Message); err != nil {
+			return nil, fmt.Errorf("scan timeline: %w", err)
+		}
+		e.At = fromNanos(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ActiveByPriority counts open and acknowledged incidents per priority.
+func (s *Store) ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT priority, COUNT(*) FROM incidents
+		WHERE state IN ('open', 'acknowledged') GROUP BY priority`)
+	if err != nil {
+		return nil, fmt.Errorf("count active incidents: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[incident.Priority]int)
+	for rows.Next() {
+		var p, n int
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, fmt.Errorf("scan count: %w", err)
+		}
+		out[incident.Priority(p)] = n
+	}
+	return out, rows.Err()
+}

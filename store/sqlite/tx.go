@@ -1,0 +1,223 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// tx implements incident.Tx over one SQLite transaction.
+type tx struct {
+	tx *sql.Tx
+}
+
+var _ incident.Tx = (*tx)(nil)
+
+func (t *tx) AlertState(ctx context.Context, fp string) (incident.AlertState, error) {
+	s := incident.AlertState{Fingerprint: fp}
+	var starts, ends, lastSeen sql.NullInt64
+	var incID sql.NullInt64
+	err := t.tx.QueryRowContext(ctx, `SELECT status, starts_at, ends_at, incident_id, last_seen_at
+		FROM alert_states WHERE fingerprint = ?`, fp).Scan(&s.Status, &starts, &ends, &incID, &lastSeen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, incident.ErrNotFound
+	}
+	if err != nil {
+		return s, fmt.Errorf("select alert state: %w", err)
+	}
+	s.StartsAt, s.EndsAt, s.LastSeenAt, s.IncidentID = fromNanos(starts), fromNanos(ends), fromNanos(lastSeen), incID.Int64
+	return s, nil
+}
+
+func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
+	var incID any
+	if s.IncidentID != 0 {
+		incID = s.IncidentID
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO alert_states (fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
+			ends_at = excluded.ends_at, incident_id = excluded.incident_id, last_seen_at = excluded.last_seen_at`,
+		s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
+	if err != nil {
+		return fmt.Errorf("upsert alert state: %w", err)
+	}
+	return nil
+}
+
+// IncidentByKey returns the newest incident with the key. The lifecycle makes
+// the newest one the owner: a new incident for a key is opened only once the
+// previous one is resolved, and only the newest is ever reopened.
+func (t *tx) IncidentByKey(ctx context.Context, key string) (incident.Incident, error) {
+	row := t.tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents
+		WHERE correlation_key = ? ORDER BY id DESC LIMIT 1`, key)
+	return scanIncident(row)
+}
+
+func (t *tx) Incident(ctx context.Context, id int64) (incident.Incident, error) {
+	return scanIncident(t.tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+}
+
+func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO incidents (state, priority, impact, urgency, title, service,
+		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, alert_count, firing_count, problem_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Service,
+		inc.CorrelationKey, inc.Rule, inc.Source, inc.OpenedAt.UnixNano(), nanos(inc.AcknowledgedAt),
+		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
+	if err != nil {
+		return mapErr("insert incident", err)
+	}
+	inc.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?,
+		title = ?, service = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?, alert_count = ?,
+		firing_count = ?, problem_id = ? WHERE id = ?`,
+		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Service,
+		nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.AlertCount,
+		inc.FiringCount, nullID(inc.ProblemID), inc.ID)
+	if err != nil {
+		return mapErr("update incident", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update incident %d: %w", inc.ID, incident.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) Alert(ctx context.Context, incidentID int64, fp string) (incident.Alert, error) {
+	row := t.tx.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE incident_id = ? AND fingerprint = ?`, incidentID, fp)
+	return scanAlert(row)
+}
+
+func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
+	labels, err := json.Marshal(nonNil(a.Labels))
+	if err != nil {
+		return fmt.Errorf("encode labels: %w", err)
+	}
+	ann, err := json.Marshal(nonNil(a.Annotations))
+	if err != nil {
+		return fmt.Errorf("encode annotations: %w", err)
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations,
+		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
+			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`,
+		a.IncidentID, a.Fingerprint, a.Status, string(labels), string(ann), nanos(a.StartsAt), nanos(a.EndsAt),
+		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
+	if err != nil {
+		return mapErr("upsert alert", err)
+	}
+	return nil
+}
+
+func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO timeline (incident_id, at, kind, actor, fingerprint, message)
+		VALUES (?, ?, ?, ?, ?, ?)`, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.Fingerprint, e.Message)
+	if err != nil {
+		return mapErr("insert timeline", err)
+	}
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
+	labels, err := json.Marshal(nonNil(e.Labels))
+	if err != nil {
+		return fmt.Errorf("encode labels: %w", err)
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels,
+		starts_at, ends_at, transition, rule, correlation_key, incident_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, string(labels), nanos(e.StartsAt),
+		nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
+	if err != nil {
+		return mapErr("insert event", err)
+	}
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// mapErr turns a unique-constraint violation into incident.ErrConflict.
+func mapErr(op string, err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+		return fmt.Errorf("%s: %w: %v", op, incident.ErrConflict, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+const incidentColumns = `id, state, priority, impact, urgency, title, service, correlation_key, rule, source,
+	opened_at, acknowledged_at, resolved_at, updated_at, alert_count, firing_count, problem_id`
+
+func scanIncident(row scanner) (incident.Incident, error) {
+	var inc incident.Incident
+	var prio int
+	var opened, acked, resolved, updated, problem sql.NullInt64
+	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Service,
+		&inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated,
+		&inc.AlertCount, &inc.FiringCount, &problem)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inc, incident.ErrNotFound
+	}
+	if err != nil {
+		return inc, fmt.Errorf("scan incident: %w", err)
+	}
+	inc.Priority = incident.Priority(prio)
+	inc.OpenedAt, inc.AcknowledgedAt, inc.ResolvedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(acked), fromNanos(resolved), fromNanos(updated)
+	inc.ProblemID = problem.Int64
+	return inc, nil
+}
+
+const alertColumns = `incident_id, fingerprint, status, labels, annotations, starts_at, ends_at, generator_url,
+	first_seen_at, last_seen_at, count`
+
+func scanAlert(row scanner) (incident.Alert, error) {
+	var a incident.Alert
+	var labels, ann string
+	var starts, ends, first, last sql.NullInt64
+	err := row.Scan(&a.IncidentID, &a.Fingerprint, &a.Status, &labels, &ann, &starts, &ends, &a.GeneratorURL,
+		&first, &last, &a.Count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, incident.ErrNotFound
+	}
+	if err != nil {
+		return a, fmt.Errorf("scan alert: %w", err)
+	}
+	if err := json.Unmarshal([]byte(labels), &a.Labels); err != nil {
+		return a, fmt.Errorf("decode labels of alert %s: %w", a.Fingerprint, err)
+	}
+	if err := json.Unmarshal([]byte(ann), &a.Annotations); err != nil {
+		return a, fmt.Errorf("decode annotations of alert %s: %w", a.Fingerprint, err)
+	}
+	a.StartsAt, a.EndsAt, a.FirstSeenAt, a.LastSeenAt = fromNanos(starts), fromNanos(ends), fromNanos(first), fromNanos(last)
+	return a, nil
+}

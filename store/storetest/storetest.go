@@ -1,0 +1,300 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// Store is what a backend offers: the write side and the API's read side.
+type Store interface {
+	incident.Store
+	Incident(ctx context.Context, id int64) (incident.Incident, error)
+	Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error)
+	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
+	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
+	ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error)
+}
+
+var t0 = time.Date(2026, 11, 28, 20, 13, 5, 82885710, time.UTC)
+
+// Run runs the contract against stores made by open (each call a fresh, empty store).
+func Run(t *testing.T, open func(t *testing.T) Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s Store)
+	}{
+		{"IncidentRoundTrip", testIncidentRoundTrip},
+		{"OneActiveIncidentPerKey", testOneActivePerKey},
+		{"IncidentByKeyIsNewest", testIncidentByKeyNewest},
+		{"AlertStateRoundTrip", testAlertState},
+		{"AlertRoundTrip", testAlert},
+		{"RollbackKeepsNothing", testRollback},
+		{"ListFiltersAndPages", testList},
+		{"TimelineInOrder", testTimeline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
+	}
+}
+
+func mustUpdate(t *testing.T, s Store, fn func(tx incident.Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), fn); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+func newIncident(key string, p incident.Priority) incident.Incident {
+	return incident.Incident{
+		State: incident.StateOpen, Priority: p, Impact: incident.LevelHigh, Urgency: incident.LevelMedium,
+		Title: "Disk full: " + key, Service: "db", CorrelationKey: key, Rule: "disk", Source: "alertmanager",
+		OpenedAt: t0, UpdatedAt: t0, AlertCount: 1, FiringCount: 1,
+	}
+}
+
+func create(t *testing.T, s Store, inc incident.Incident) incident.Incident {
+	t.Helper()
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.CreateIncident(context.Background(), &inc) })
+	if inc.ID == 0 {
+		t.Fatal("CreateIncident did not set ID")
+	}
+	return inc
+}
+
+func testIncidentRoundTrip(t *testing.T, s Store) {
+	ctx := context.Background()
+	in := create(t, s, newIncident("k1", 2))
+	got, err := s.Incident(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(in, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	in.State, in.AcknowledgedAt, in.ProblemID = incident.StateAcknowledged, t0.Add(time.Minute), 7
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.UpdateIncident(ctx, in) })
+	got, _ = s.Incident(ctx, in.ID)
+	if diff := cmp.Diff(in, got); diff != "" {
+		t.Errorf("after update (-want +got):\n%s", diff)
+	}
+	if _, err := s.Incident(ctx, in.ID+100); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("unknown id: err = %v, want ErrNotFound", err)
+	}
+	err = s.Update(ctx, func(tx incident.Tx) error {
+		return tx.UpdateIncident(ctx, incident.Incident{ID: in.ID + 100, State: incident.StateOpen, Priority: 1})
+	})
+	if !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("update unknown id: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testOneActivePerKey(t *testing.T, s Store) {
+	ctx := context.Background()
+	first := create(t, s, newIncident("k", 3))
+	err := s.Update(ctx, func(tx incident.Tx) error {
+		dup := newIncident("k", 3)
+		return tx.CreateIncident(ctx, &dup)
+	})
+	if !errors.Is(err, incident.ErrConflict) {
+		t.Fatalf("second active incident for a key: err = %v, want ErrConflict", err)
+	}
+	first.State, first.ResolvedAt = incident.StateResolved, t0.Add(time.Hour)
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.UpdateIncident(ctx, first) })
+	second := create(t, s, newIncident("k", 3))
+	// Reopening the old one while the new one is active breaks the invariant.
+	first.State, first.ResolvedAt = incident.StateOpen, time.Time{}
+	err = s.Update(ctx, func(tx incident.Tx) error { return tx.UpdateIncident(ctx, first) })
+	if !errors.Is(err, incident.ErrConflict) {
+		t.Errorf("reopen beside an active incident: err = %v, want ErrConflict", err)
+	}
+	counts, err := s.ActiveByPriority(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[3] != 1 {
+		t.Errorf("active P3 = %d, want 1 (incident %d)", counts[3], second.ID)
+	}
+}
+
+func testIncidentByKeyNewest(t *testing.T, s Store) {
+	ctx := context.Background()
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		if _, err := tx.IncidentByKey(ctx, "k"); !errors.Is(err, incident.ErrNotFound) {
+			t.Errorf("unknown key: err = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	old := newIncident("k", 4)
+	old.State, old.ResolvedAt = incident.StateResolved, t0
+	old = create(t, s, old)
+	newer := create(t, s, newIncident("k", 4))
+	create(t, s, newIncident("other", 4))
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		got, err := tx.IncidentByKey(ctx, "k")
+		if err != nil || got.ID != newer.ID {
+			t.Errorf("IncidentByKey = %d, %v; want %d (old %d)", got.ID, err, newer.ID, old.ID)
+		}
+		return nil
+	})
+}
+
+func testAlertState(t *testing.T, s Store) {
+	ctx := context.Background()
+	inc := create(t, s, newIncident("k", 3))
+	want := incident.AlertState{Fingerprint: "e4210d8b9b3c7cf4", Status: incident.StatusFiring, StartsAt: t0,
+		IncidentID: inc.ID, LastSeenAt: t0.Add(time.Second)}
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		if _, err := tx.AlertState(ctx, want.Fingerprint); !errors.Is(err, incident.ErrNotFound) {
+			t.Errorf("unknown fingerprint: err = %v, want ErrNotFound", err)
+		}
+		return tx.PutAlertState(ctx, want)
+	})
+	want.Status, want.EndsAt, want.IncidentID = incident.StatusResolved, t0.Add(time.Hour), 0
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutAlertState(ctx, want) })
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		got, err := tx.AlertState(ctx, want.Fingerprint)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("alert state (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+}
+
+func testAlert(t *testing.T, s Store) {
+	ctx := context.Background()
+	inc := create(t, s, newIncident("k", 3))
+	a := incident.Alert{IncidentID: inc.ID, Fingerprint: "fp1", Status: incident.StatusFiring,
+		Labels: map[string]string{"alertname": "X", "x": "<&>"}, Annotations: map[string]string{},
+		StartsAt: t0, GeneratorURL: "http://prom/graph", FirstSeenAt: t0, LastSeenAt: t0, Count: 1}
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutAlert(ctx, a) })
+	a.Status, a.EndsAt, a.Count = incident.StatusResolved, t0.Add(time.Minute), 2
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutAlert(ctx, a) })
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		got, err := tx.Alert(ctx, inc.ID, "fp1")
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(a, got); diff != "" {
+			t.Errorf("alert (-want +got):\n%s", diff)
+		}
+		if _, err := tx.Alert(ctx, inc.ID, "nope"); !errors.Is(err, incident.ErrNotFound) {
+			t.Errorf("unknown alert: err = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	list, err := s.Alerts(ctx, inc.ID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("Alerts = %v, %v; want 1 alert", list, err)
+	}
+}
+
+func testRollback(t *testing.T, s Store) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx incident.Tx) error {
+		inc := newIncident("k", 1)
+		if err := tx.CreateIncident(ctx, &inc); err != nil {
+			return err
+		}
+		if err := tx.PutAlertState(ctx, incident.AlertState{Fingerprint: "fp", Status: incident.StatusFiring, StartsAt: t0, LastSeenAt: t0}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want boom", err)
+	}
+	list, err := s.Incidents(ctx, incident.IncidentFilter{Limit: 10})
+	if err != nil || len(list) != 0 {
+		t.Errorf("after rollback: %d incidents (err %v), want 0", len(list), err)
+	}
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		if _, err := tx.AlertState(ctx, "fp"); !errors.Is(err, incident.ErrNotFound) {
+			t.Errorf("alert state after rollback: err = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+func testList(t *testing.T, s Store) {
+	ctx := context.Background()
+	var ids []int64
+	for i, p := range []incident.Priority{1, 3, 3, 5, 3} {
+		inc := newIncident("key-"+string(rune('a'+i)), p)
+		if i == 4 {
+			inc.Service, inc.Title = "checkout", "Checkout latency"
+		}
+		ids = append(ids, create(t, s, inc).ID)
+	}
+	resolved, _ := s.Incident(ctx, ids[0])
+	resolved.State, resolved.ResolvedAt = incident.StateResolved, t0
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.UpdateIncident(ctx, resolved) })
+
+	tests := []struct {
+		name string
+		f    incident.IncidentFilter
+		want []int64
+	}{
+		{"All", incident.IncidentFilter{Limit: 10}, []int64{ids[4], ids[3], ids[2], ids[1], ids[0]}},
+		{"State", incident.IncidentFilter{Limit: 10, States: []incident.State{incident.StateResolved}}, []int64{ids[0]}},
+		{"Priority", incident.IncidentFilter{Limit: 10, Priority: 3}, []int64{ids[4], ids[2], ids[1]}},
+		{"Service", incident.IncidentFilter{Limit: 10, Service: "checkout"}, []int64{ids[4]}},
+		{"QueryTitleCaseInsensitive", incident.IncidentFilter{Limit: 10, Query: "LATENCY"}, []int64{ids[4]}},
+		{"QueryKey", incident.IncidentFilter{Limit: 10, Query: "key-b"}, []int64{ids[1]}},
+		{"Page1", incident.IncidentFilter{Limit: 2}, []int64{ids[4], ids[3]}},
+		{"Page2", incident.IncidentFilter{Limit: 2, AfterID: ids[3]}, []int64{ids[2], ids[1]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			list, err := s.Incidents(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, inc := range list {
+				got = append(got, inc.ID)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func testTimeline(t *testing.T, s Store) {
+	ctx := context.Background()
+	inc := create(t, s, newIncident("k", 3))
+	kinds := []incident.TimelineKind{incident.TimelineOpened, incident.TimelineAlertFiring, incident.TimelineComment}
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		for i, k := range kinds {
+			e := &incident.TimelineEntry{IncidentID: inc.ID, At: t0.Add(time.Duration(i) * time.Second), Kind: k, Actor: "system", Message: string(k)}
+			if err := tx.AddTimeline(ctx, e); err != nil {
+				return err
+			}
+			if e.ID == 0 {
+				t.Error("AddTimeline did not set ID")
+			}
+		}
+		return nil
+	})
+	tl, err := s.Timeline(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []incident.TimelineKind
+	for _, e := range tl {
+		got = append(got, e.Kind)
+	}
+	if diff := cmp.Diff(kinds, got); diff != "" {
+		t.Errorf("timeline (-want +got):\n%s", diff)
+	}
+}
