@@ -166,15 +166,21 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outco
 	}
 	inc.FiringCount--
 	inc.UpdatedAt = now
-	if err := addTimeline(ctx, tx, inc.ID, endsAt, TimelineAlertResolved, st.Fingerprint, alertName(ev)+" resolved"); err != nil {
+	if err := addTimeline(ctx, tx, inc.ID, now, TimelineAlertResolved, st.Fingerprint, alertName(ev)+" resolved"); err != nil {
 		return out, err
 	}
 	if inc.FiringCount <= 0 && inc.State.Active() {
 		inc.FiringCount = 0
 		inc.State = StateResolved
+		// The incident ended when its last alert did, which a late delivery
+		// reports after the fact; but never before the incident was opened,
+		// so time-to-resolve is never negative.
 		inc.ResolvedAt = endsAt
+		if inc.ResolvedAt.Before(inc.OpenedAt) {
+			inc.ResolvedAt = inc.OpenedAt
+		}
 		out.Resolved = true
-		if err := addTimeline(ctx, tx, inc.ID, endsAt, TimelineResolved, "", "all alerts resolved"); err != nil {
+		if err := addTimeline(ctx, tx, inc.ID, now, TimelineResolved, "", "all alerts resolved"); err != nil {
 			return out, err
 		}
 	}

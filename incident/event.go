@@ -1,8 +1,8 @@
 package incident
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,17 +41,19 @@ type Event struct {
 	Receiver string
 }
 
-// LabelFingerprint returns a stable hash of a label set, used when a source does
-// not supply a fingerprint. It is 16 hex digits, like Alertmanager's.
+// LabelFingerprint returns the fingerprint Alertmanager and Prometheus give a
+// label set (FNV-1a 64 over the sorted names and values, each followed by a
+// 0xff separator), as 16 hex digits. It is used when a source sends no
+// fingerprint, so the same alert keeps one identity whichever way it arrives.
 func LabelFingerprint(labels map[string]string) string {
-	h := sha256.New()
+	h := fnv.New64a()
 	for _, k := range sortedKeys(labels) {
 		h.Write([]byte(k))
 		h.Write([]byte{0xff})
 		h.Write([]byte(labels[k]))
 		h.Write([]byte{0xff})
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	return fmt.Sprintf("%016x", h.Sum64())
 }
 
 // FormatLabels renders a label set in Alertmanager's canonical, sorted form:

@@ -1,0 +1,173 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// SourceAlertmanager is the Source of events decoded from Alertmanager webhooks.
+const SourceAlertmanager = "alertmanager"
+
+// alertmanagerVersion is the webhook payload version current Alertmanager
+// releases send; another one would mean a shape we do not know.
+const alertmanagerVersion = "4"
+
+// amMessage is the body Alertmanager's webhook notifier POSTs. It mirrors
+// webhook.Message of github.com/prometheus/alertmanager/notify/webhook field
+// for field, tags and order included; TestAlertmanagerMessageRoundTrip
+// re-encodes every captured v0.35.0 body byte for byte to prove it. That
+// package is not imported because it drags Alertmanager's whole notification
+// stack (cluster/memberlist, Kafka, gRPC, OpenTelemetry) into the binary for
+// three fields; template.Data, which holds everything else, is light.
+type amMessage struct {
+	*template.Data
+
+	// Version is the protocol version, "4".
+	Version         string `json:"version"`
+	GroupKey        string `json:"groupKey"`
+	TruncatedAlerts uint64 `json:"truncatedAlerts"`
+}
+
+// maxEchoed bounds how much of a payload value an error message repeats.
+const maxEchoed = 64
+
+// DecodeAlertmanager decodes and validates an Alertmanager webhook payload
+// (version 4) and returns one event per alert, in payload order. A payload
+// problem is returned as an *InputError saying where it is. Unknown fields
+// are ignored, because Alertmanager adds fields across versions.
+func DecodeAlertmanager(body []byte) ([]incident.Event, error) {
+	events, _, err := decodeAlertmanager(body)
+	return events, err
+}
+
+// decodeAlertmanager is DecodeAlertmanager that also returns how many alerts
+// the payload carried, for the metrics of a rejected payload (0 when the
+// payload could not be read that far).
+func decodeAlertmanager(body []byte) ([]incident.Event, int, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, 0, inputErr("", "empty body")
+	}
+	var msg amMessage
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return nil, 0, locateDecodeError(body, err)
+	}
+	var data template.Data
+	if msg.Data != nil { // a payload without any of Data's fields leaves it nil
+		data = *msg.Data
+	}
+	n := len(data.Alerts)
+	switch {
+	case msg.Version == "":
+		return nil, n, inputErr("version", "missing, want %q", alertmanagerVersion)
+	case msg.Version != alertmanagerVersion:
+		return nil, n, inputErr("version", "unsupported version %q, want %q", truncate(msg.Version, maxEchoed), alertmanagerVersion)
+	case n == 0:
+		return nil, n, inputErr("alerts", "no alerts")
+	}
+
+	var badNames map[int]bool
+	if mayHaveBadLabelNames(body) {
+		badNames = badLabelNames(body)
+	}
+	events := make([]incident.Event, 0, n)
+	for i, a := range data.Alerts {
+		if err := validateAlert(a, badNames[i]); err != nil {
+			err.Where = alertPath(i) + err.Where
+			return nil, n, err
+		}
+		events = append(events, alertEvent(a, &data))
+	}
+	return events, n, nil
+}
+
+func alertPath(i int) string {
+	return jsonPath{{key: "alerts"}, {index: i, isIdx: true}}.String()
+}
+
+// validateAlert checks one alert; Where in the error is relative to the alert.
+// badName says a label name was not valid UTF-8 in the raw body.
+func validateAlert(a template.Alert, badName bool) *InputError {
+	if len(a.Labels) == 0 {
+		return inputErr(".labels", "no labels")
+	}
+	if _, ok := a.Labels[""]; ok {
+		return inputErr(".labels", "empty label name")
+	}
+	if badName {
+		return inputErr(".labels", "label name is not valid UTF-8")
+	}
+	switch st := incident.Status(a.Status); {
+	case st == "":
+		return inputErr(".status", "missing, want %s or %s", incident.StatusFiring, incident.StatusResolved)
+	case !st.Valid():
+		return inputErr(".status", "unknown status %q, want %s or %s", truncate(a.Status, maxEchoed), incident.StatusFiring, incident.StatusResolved)
+	}
+	if a.StartsAt.IsZero() {
+		return inputErr(".startsAt", "missing")
+	}
+	if incident.Status(a.Status) == incident.StatusResolved && a.EndsAt.IsZero() {
+		return inputErr(".endsAt", "missing on a resolved alert")
+	}
+	return nil
+}
+
+// alertEvent maps one validated alert to an event. Maps are copied, so the
+// event shares nothing with the decoded payload, and are never nil.
+func alertEvent(a template.Alert, d *template.Data) incident.Event {
+	labels := copyKV(a.Labels)
+	fp := a.Fingerprint
+	if fp == "" {
+		fp = incident.LabelFingerprint(labels)
+	}
+	ev := incident.Event{
+		Source:       SourceAlertmanager,
+		Fingerprint:  fp,
+		Status:       incident.Status(a.Status),
+		Labels:       labels,
+		Annotations:  copyKV(a.Annotations),
+		StartsAt:     a.StartsAt,
+		EndsAt:       a.EndsAt,
+		GeneratorURL: a.GeneratorURL,
+		GroupLabels:  copyKV(d.GroupLabels),
+		Receiver:     unquoteMeta(d.Receiver),
+	}
+	if ev.Status == incident.StatusFiring {
+		// incident.Event promises a zero EndsAt while firing. Alertmanager
+		// already sends 0001-01-01T00:00:00Z for every firing alert, even one
+		// posted with a future endsAt; other senders of this format may not.
+		ev.EndsAt = time.Time{}
+	}
+	return ev
+}
+
+func copyKV(kv template.KV) map[string]string {
+	m := make(map[string]string, len(kv))
+	for k, v := range kv {
+		m[k] = v
+	}
+	return m
+}
+
+// unquoteMeta undoes regexp.QuoteMeta, which Alertmanager applies to the
+// receiver name in every payload (template.Data): "ops\\.team\\+a" becomes
+// the configured name "ops.team+a" again.
+func unquoteMeta(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

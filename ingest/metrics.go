@@ -1,0 +1,85 @@
+package ingest
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The values of the outcome label of alertbridge_ingest_events_total.
+const (
+	outcomeAccepted = "accepted" // committed by the Sink
+	outcomeRejected = "rejected" // in a payload that failed validation
+	outcomeFailed   = "failed"   // decoded, but the Sink did not commit them
+)
+
+// The values of the reason label of alertbridge_ingest_rejected_total.
+const (
+	reasonTooLarge = "too_large"
+	reasonInvalid  = "invalid"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	events   *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// newMetrics creates the ingest metrics and registers them with reg, unless
+// reg is nil. A second Handler on the same registry shares the collectors
+// already registered instead of failing.
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alertbridge_ingest_requests_total",
+			Help: "Ingest HTTP requests by source and response status code.",
+		}, []string{"source", "code"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alertbridge_ingest_events_total",
+			Help: "Alerts received by source and outcome: accepted (committed), rejected (invalid payload) or failed (not committed).",
+		}, []string{"source", "outcome"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alertbridge_ingest_rejected_total",
+			Help: "Ingest requests rejected before decoding succeeded, by source and reason (too_large, invalid).",
+		}, []string{"source", "reason"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "alertbridge_ingest_duration_seconds",
+			Help: "Time from receiving an ingest request to answering it, including the commit (the sender's ack latency).",
+			// Down to 1ms: an SQLite commit of a small batch takes about that.
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"source"}),
+	}
+	if reg != nil {
+		m.requests = register(reg, m.requests)
+		m.events = register(reg, m.events)
+		m.rejected = register(reg, m.rejected)
+		m.duration = register(reg, m.duration)
+	}
+	return m
+}
+
+// register registers c, or returns the equal collector already registered.
+// Any other registration error leaves c working but unexported.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	return c
+}
+
+// initSource creates the label combinations of source that are known in
+// advance, so that they are exported as 0 before the first request.
+func (m *metrics) initSource(source string) {
+	for _, o := range []string{outcomeAccepted, outcomeRejected, outcomeFailed} {
+		m.events.WithLabelValues(source, o)
+	}
+	for _, r := range []string{reasonTooLarge, reasonInvalid} {
+		m.rejected.WithLabelValues(source, r)
+	}
+	m.duration.WithLabelValues(source)
+}
