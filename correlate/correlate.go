@@ -1,0 +1,104 @@
+package correlate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/rules"
+)
+
+// Lookup finds the incident that owns a key.
+type Lookup interface {
+	// IncidentByKey returns incident.ErrNotFound when no incident ever had the key.
+	IncidentByKey(ctx context.Context, key string) (incident.Incident, error)
+}
+
+// Key returns the correlation key of ev under rule r (nil: no rule matched).
+func Key(r *rules.Rule, ev incident.Event) string {
+	if r != nil {
+		return "rule/" + r.Key(ev)
+	}
+	if ev.GroupLabels != nil {
+		return "group" + incident.FormatLabels(ev.GroupLabels)
+	}
+	// A sender with no notion of groups: each alert is its own incident.
+	return "alert/" + ev.Fingerprint
+}
+
+// Correlator caches key → incident in front of a Lookup.
+type Correlator struct {
+	cache   *lru.Cache[string, incident.Incident]
+	metrics *metrics
+}
+
+// New returns a Correlator whose cache holds at most size keys. reg may be nil.
+func New(size int, reg prometheus.Registerer) (*Correlator, error) {
+	m := newMetrics(reg)
+	c, err := lru.NewWithEvict(size, func(string, incident.Incident) { m.evictions.Inc() })
+	if err != nil {
+		return nil, fmt.Errorf("correlation cache: %w", err)
+	}
+	return &Correlator{cache: c, metrics: m}, nil
+}
+
+// Batch is the correlation view of one transaction; see dedupe.Batch.
+type Batch struct {
+	c      *Correlator
+	lookup Lookup
+	staged map[string]incident.Incident
+}
+
+// Begin starts a batch whose misses go to lookup (the open transaction).
+func (c *Correlator) Begin(lookup Lookup) *Batch {
+	return &Batch{c: c, lookup: lookup, staged: make(map[string]incident.Incident)}
+}
+
+// Current returns the incident that owns key, or nil if none ever did.
+func (b *Batch) Current(ctx context.Context, key string) (*incident.Incident, error) {
+	if inc, ok := b.staged[key]; ok {
+		return &inc, nil
+	}
+	if inc, ok := b.c.cache.Get(key); ok {
+		b.c.metrics.hits.Inc()
+		return &inc, nil
+	}
+	b.c.metrics.misses.Inc()
+	inc, err := b.lookup.IncidentByKey(ctx, key)
+	if errors.Is(err, incident.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("incident by key %s: %w", key, err)
+	}
+	return &inc, nil
+}
+
+// Record stages an incident's new state under its key. A record for an
+// incident that is not the key's current owner (an old, resolved incident
+// whose last alert resolves late) must not displace the owner.
+func (b *Batch) Record(ctx context.Context, inc incident.Incident) error {
+	cur, err := b.Current(ctx, inc.CorrelationKey)
+	if err != nil {
+		return err
+	}
+	if cur == nil || cur.ID == inc.ID || inc.ID > cur.ID {
+		b.staged[inc.CorrelationKey] = inc
+	}
+	return nil
+}
+
+// Commit publishes the staged incidents to the cache. Call it only after the
+// transaction committed.
+func (b *Batch) Commit() {
+	for k, inc := range b.staged {
+		b.c.cache.Add(k, inc)
+	}
+}
+
+// Purge empties the cache.
+func (c *Correlator) Purge() { c.cache.Purge() }

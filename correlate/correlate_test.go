@@ -1,0 +1,83 @@
+package correlate
+
+import (
+	"context"
+	"testing"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/rules"
+)
+
+func TestKey(t *testing.T) {
+	set, err := rules.Parse("r.yml", []byte(`correlations:
+  - name: disk
+    matchers: ['alertname="DiskFull"']
+    by: [cluster, mountpoint]
+  - name: everything
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"alertname": "DiskFull", "cluster": "a", "mountpoint": "/var", "instance": "n1"}
+	tests := []struct {
+		name string
+		rule *rules.Rule
+		ev   incident.Event
+		want string
+	}{
+		{"RuleByLabels", set.Match(labels), incident.Event{Labels: labels}, `rule/disk{cluster="a", mountpoint="/var"}`},
+		{"RuleWithoutBy", set.Match(map[string]string{"alertname": "X"}), incident.Event{Labels: map[string]string{"alertname": "X"}}, `rule/everything{}`},
+		{"DefaultGroupLabels", nil, incident.Event{Labels: labels, GroupLabels: map[string]string{"cluster": "a", "alertname": "DiskFull"}},
+			`group{alertname="DiskFull", cluster="a"}`},
+		{"DefaultEmptyGroup", nil, incident.Event{Labels: labels, GroupLabels: map[string]string{}}, `group{}`},
+		{"DefaultNoGroups", nil, incident.Event{Fingerprint: "abc", Labels: labels}, `alert/abc`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Key(tt.rule, tt.ev); got != tt.want {
+				t.Errorf("Key = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+type mapLookup map[string]incident.Incident
+
+func (m mapLookup) IncidentByKey(_ context.Context, key string) (incident.Incident, error) {
+	inc, ok := m[key]
+	if !ok {
+		return inc, incident.ErrNotFound
+	}
+	return inc, nil
+}
+
+func TestRecordKeepsNewestOwner(t *testing.T) {
+	ctx := context.Background()
+	c, err := New(10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := mapLookup{"k": {ID: 7, CorrelationKey: "k", State: incident.StateOpen}}
+	b := c.Begin(store)
+	// A late resolve of an older incident of the same key must not make it the owner.
+	if err := b.Record(ctx, incident.Incident{ID: 3, CorrelationKey: "k", State: incident.StateResolved}); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := b.Current(ctx, "k"); cur == nil || cur.ID != 7 {
+		t.Fatalf("owner = %+v, want incident 7", cur)
+	}
+	if err := b.Record(ctx, incident.Incident{ID: 8, CorrelationKey: "k", State: incident.StateOpen}); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := b.Current(ctx, "k"); cur == nil || cur.ID != 8 {
+		t.Fatalf("owner = %+v, want the newer incident 8", cur)
+	}
+	// Nothing reaches the cache before Commit.
+	if cur, _ := c.Begin(mapLookup{}).Current(ctx, "k"); cur != nil {
+		t.Fatalf("uncommitted record visible: %+v", cur)
+	}
+	b.Commit()
+	if cur, _ := c.Begin(mapLookup{}).Current(ctx, "k"); cur == nil || cur.ID != 8 {
+		t.Fatalf("after commit owner = %+v, want 8 from the cache", cur)
+	}
+}

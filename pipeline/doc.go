@@ -1,0 +1,11 @@
+// Package pipeline is the one place that knows the stage order:
+// dedupe → correlate → rules decide → incident.Apply, all inside one store
+// transaction per commit group.
+//
+// A single writer goroutine takes queued requests (ingest batches and manual
+// commands), groups whatever is waiting into one transaction (group commit, so
+// throughput does not collapse to one fsync per request), commits, publishes
+// the staged cache entries, and only then answers every caller (invariant 1).
+// If a group fails, each request is retried alone so one bad request cannot
+// fail its neighbours.
+package pipeline

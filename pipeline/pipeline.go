@@ -1,0 +1,314 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/alertbridge/alertbridge/correlate"
+	"github.com/alertbridge/alertbridge/dedupe"
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/rules"
+)
+
+// Errors Submit and Execute return besides the store's.
+var (
+	// ErrOverloaded means the queue is full; the caller should retry later.
+	ErrOverloaded = fmt.Errorf("pipeline overloaded: %w", incident.ErrUnavailable)
+	// ErrStopped means the pipeline is shutting down.
+	ErrStopped = fmt.Errorf("pipeline stopped: %w", incident.ErrUnavailable)
+)
+
+// DefaultReopenWithin is how long after a resolve a refire reopens the
+// incident when no rule says otherwise.
+const DefaultReopenWithin = 30 * time.Minute
+
+// Options configures a Pipeline.
+type Options struct {
+	Store incident.Store
+	// Rules holds the current rule set; nil or an empty pointer means none.
+	// Reload swaps the pointer; each commit group reads it once.
+	Rules      *atomic.Pointer[rules.Set]
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+	// DedupeCacheSize and CorrelateCacheSize bound the LRUs (default 100000 and 50000).
+	DedupeCacheSize    int
+	CorrelateCacheSize int
+	// QueueSize bounds waiting requests (default 1024); beyond it Submit
+	// returns ErrOverloaded at once.
+	QueueSize int
+	// MaxGroup bounds requests per transaction (default 256).
+	MaxGroup int
+	// CommitTimeout bounds one transaction (default 30s).
+	CommitTimeout time.Duration
+}
+
+// Pipeline applies events and commands through one writer.
+type Pipeline struct {
+	o       Options
+	log     *slog.Logger
+	dedupe  *dedupe.Deduper
+	corr    *correlate.Correlator
+	metrics *metrics
+
+	mu      sync.RWMutex // guards stopped and sending on queue
+	stopped bool
+	queue   chan *request
+	done    chan struct{}
+}
+
+type request struct {
+	ctx    context.Context
+	events []incident.Event
+	cmd    *incident.Command
+	result incident.Incident
+	err    chan error
+}
+
+// New returns a pipeline; call Start to run its writer.
+func New(o Options) (*Pipeline, error) {
+	if o.Store == nil {
+		return nil, errors.New("pipeline: no store")
+	}
+	if o.Rules == nil {
+		o.Rules = new(atomic.Pointer[rules.Set])
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.DedupeCacheSize = cmpOr(o.DedupeCacheSize, 100_000)
+	o.CorrelateCacheSize = cmpOr(o.CorrelateCacheSize, 50_000)
+	o.QueueSize = cmpOr(o.QueueSize, 1024)
+	o.MaxGroup = cmpOr(o.MaxGroup, 256)
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = 30 * time.Second
+	}
+	d, err := dedupe.New(o.DedupeCacheSize, o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	c, err := correlate.New(o.CorrelateCacheSize, o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{
+		o: o, log: o.Logger.With("component", "pipeline"), dedupe: d, corr: c,
+		queue: make(chan *request, o.QueueSize), done: make(chan struct{}),
+	}
+	p.metrics = newMetrics(o.Registerer, func() float64 { return float64(len(p.queue)) })
+	return p, nil
+}
+
+func cmpOr(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// Start runs the writer goroutine until Stop.
+func (p *Pipeline) Start() { go p.run() }
+
+// Stop refuses new requests, lets the writer finish every queued one, and
+// waits for it up to ctx's deadline.
+func (p *Pipeline) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	if !p.stopped {
+		p.stopped = true
+		close(p.queue)
+	}
+	p.mu.Unlock()
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("drain pipeline: %w", ctx.Err())
+	}
+}
+
+// Submit applies a batch of events and returns once they are committed. Any
+// error means nothing of the batch was committed, so the sender must retry.
+func (p *Pipeline) Submit(ctx context.Context, events []incident.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	r := &request{ctx: ctx, events: events, err: make(chan error, 1)}
+	return p.do(ctx, r)
+}
+
+// Execute carries out a manual command and returns the incident after it. It
+// returns incident.ErrNotFound, incident.ErrConflict and incident.ErrInvalid
+// from the domain.
+func (p *Pipeline) Execute(ctx context.Context, cmd incident.Command) (incident.Incident, error) {
+	r := &request{ctx: ctx, cmd: &cmd, err: make(chan error, 1)}
+	err := p.do(ctx, r)
+	return r.result, err
+}
+
+func (p *Pipeline) do(ctx context.Context, r *request) error {
+	p.mu.RLock()
+	if p.stopped {
+		p.mu.RUnlock()
+		return ErrStopped
+	}
+	select {
+	case p.queue <- r:
+	default:
+		p.mu.RUnlock()
+		p.metrics.overloaded.Inc()
+		return ErrOverloaded
+	}
+	p.mu.RUnlock()
+	select {
+	case err := <-r.err:
+		return err
+	case <-ctx.Done():
+		// The request may still commit; the sender retries and the retry is
+		// a repeat, which changes nothing.
+		return ctx.Err()
+	}
+}
+
+func (p *Pipeline) run() {
+	defer close(p.done)
+	group := make([]*request, 0, p.o.MaxGroup)
+	for r := range p.queue {
+		group = append(group[:0], r)
+	fill:
+		for len(group) < p.o.MaxGroup {
+			select {
+			case r, ok := <-p.queue:
+				if !ok {
+					break fill
+				}
+				group = append(group, r)
+			default:
+				break fill
+			}
+		}
+		p.process(group)
+	}
+}
+
+// process commits a group in one transaction; if that fails, each request is
+// tried alone so that the failure lands only on the request that caused it.
+func (p *Pipeline) process(group []*request) {
+	live := group[:0:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err <- err // the caller gave up before we started: do no work
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	p.metrics.groupSize.Observe(float64(len(live)))
+	if err := p.commit(live); err == nil || len(live) == 1 {
+		for _, r := range live {
+			r.err <- err
+		}
+		return
+	}
+	for _, r := range live {
+		r.err <- p.commit([]*request{r})
+	}
+}
+
+func (p *Pipeline) commit(group []*request) error {
+	set := p.o.Rules.Load() // one rule set for the whole group: never a mix
+	ctx, cancel := context.WithTimeout(context.Background(), p.o.CommitTimeout)
+	defer cancel()
+	now := p.o.Now()
+	start := time.Now()
+	var db *dedupe.Batch
+	var cb *correlate.Batch
+	var stats groupStats
+	err := p.o.Store.Update(ctx, func(tx incident.Tx) error {
+		db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
+		stats = groupStats{}
+		for _, r := range group {
+			if r.cmd != nil {
+				inc, err := incident.Execute(ctx, tx, *r.cmd, now)
+				if err != nil {
+					return err
+				}
+				if err := cb.Record(ctx, inc); err != nil {
+					return err
+				}
+				r.result = inc
+				stats.count(r.cmd.Action == incident.ActionResolve, false, false)
+				continue
+			}
+			for _, ev := range r.events {
+				if err := p.apply(ctx, tx, set, db, cb, ev, now, &stats); err != nil {
+					return fmt.Errorf("event %s: %w", ev.Fingerprint, err)
+				}
+			}
+		}
+		return nil
+	})
+	p.metrics.commitDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		if len(group) == 1 && group[0].cmd != nil && isDomainErr(err) {
+			return err
+		}
+		p.log.Warn("commit failed", "err", err, "requests", len(group))
+		p.metrics.commitErrors.Inc()
+		return err
+	}
+	// Caches learn only what is committed (invariant 3).
+	db.Commit()
+	cb.Commit()
+	stats.publish(p.metrics)
+	return nil
+}
+
+func isDomainErr(err error) bool {
+	return errors.Is(err, incident.ErrNotFound) || errors.Is(err, incident.ErrConflict) || errors.Is(err, incident.ErrInvalid)
+}
+
+func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db *dedupe.Batch, cb *correlate.Batch,
+	ev incident.Event, now time.Time, stats *groupStats) error {
+	t, prior, err := db.Decide(ctx, ev)
+	if err != nil {
+		return err
+	}
+	rule := set.Match(ev.Labels)
+	d := decide(rule, ev, p.log)
+	d.Transition = t
+	if prior != nil {
+		d.Prior = *prior
+	}
+	if t == incident.TransitionNew || t == incident.TransitionRefired {
+		if d.Current, err = cb.Current(ctx, d.Key); err != nil {
+			return err
+		}
+	}
+	out, err := incident.Apply(ctx, tx, d, now)
+	if err != nil {
+		return err
+	}
+	db.Record(out.State)
+	if out.Incident != nil {
+		if err := cb.Record(ctx, *out.Incident); err != nil {
+			return err
+		}
+	}
+	if d.Drop && (t == incident.TransitionNew || t == incident.TransitionRefired) {
+		stats.dropped++
+	}
+	stats.count(out.Resolved, out.Opened, out.Reopened)
+	return nil
+}
