@@ -1,0 +1,122 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Client talks to a running alertbridge's REST API.
+type Client struct {
+	// BaseURL is the daemon's address, e.g. http://127.0.0.1:9097.
+	BaseURL string
+	HTTP    *http.Client
+}
+
+// StatusError is a non-2xx answer, with the server's error body.
+type StatusError struct {
+	Code int
+	Body Error
+}
+
+func (e *StatusError) Error() string {
+	if e.Body.Where != "" {
+		return fmt.Sprintf("HTTP %d: %s: %s", e.Code, e.Body.Where, e.Body.Error)
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.Code, e.Body.Error)
+}
+
+// ListQuery selects incidents; empty fields are not sent.
+type ListQuery struct {
+	State, Priority, Service, Q, Cursor string
+	Limit                               int
+}
+
+// ListIncidents returns one page of incidents.
+func (c *Client) ListIncidents(ctx context.Context, q ListQuery) (IncidentList, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"state": q.State, "priority": q.Priority, "service": q.Service, "q": q.Q, "cursor": q.Cursor} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out IncidentList
+	path := "/api/v1/incidents"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	return out, c.do(ctx, http.MethodGet, path, nil, &out)
+}
+
+// Incident returns one incident with its alerts and timeline.
+func (c *Client) Incident(ctx context.Context, id int64) (Incident, error) {
+	var out Incident
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/incidents/%d", id), nil, &out)
+}
+
+// Acknowledge acknowledges an incident.
+func (c *Client) Acknowledge(ctx context.Context, id int64, req ActionRequest) (Incident, error) {
+	var out Incident
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/acknowledge", id), req, &out)
+}
+
+// Resolve resolves an incident by hand.
+func (c *Client) Resolve(ctx context.Context, id int64, req ActionRequest) (Incident, error) {
+	var out Incident
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/resolve", id), req, &out)
+}
+
+// Comment adds a comment to an incident's timeline.
+func (c *Client) Comment(ctx context.Context, id int64, req ActionRequest) (Incident, error) {
+	var out Incident
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/comments", id), req, &out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		se := &StatusError{Code: resp.StatusCode}
+		_ = json.Unmarshal(b, &se.Body)
+		return se
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,287 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// Reader is the read side the API needs; the store implements it.
+type Reader interface {
+	// Incident returns incident.ErrNotFound for an unknown ID.
+	Incident(ctx context.Context, id int64) (incident.Incident, error)
+	Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error)
+	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
+	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
+}
+
+// Executor carries out manual commands; the pipeline implements it.
+type Executor interface {
+	// Execute returns incident.ErrNotFound, ErrConflict, ErrInvalid or ErrUnavailable.
+	Execute(ctx context.Context, cmd incident.Command) (incident.Incident, error)
+}
+
+// Options configures the API handler.
+type Options struct {
+	Reader   Reader
+	Executor Executor
+	Logger   *slog.Logger
+}
+
+// Limits of a listing.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+	maxBody      = 64 << 10
+)
+
+// Handler serves /api/v1.
+type Handler struct {
+	o   Options
+	log *slog.Logger
+}
+
+// New returns the API handler.
+func New(o Options) *Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{o: o, log: o.Logger.With("component", "api")}
+}
+
+// Register mounts the API routes on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/incidents", h.listIncidents)
+	mux.HandleFunc("GET /api/v1/incidents/{id}", h.getIncident)
+	mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", h.action(incident.ActionAcknowledge))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", h.action(incident.ActionResolve))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/comments", h.action(incident.ActionComment))
+}
+
+// inputError is a client mistake with its location.
+type inputError struct {
+	where, msg string
+}
+
+func (e *inputError) Error() string { return e.where + ": " + e.msg }
+
+func (h *Handler) listIncidents(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// Ask for one more than the page to learn whether there is a next page.
+	want := f.Limit
+	f.Limit++
+	incs, err := h.o.Reader.Incidents(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := IncidentList{Incidents: make([]Incident, 0, len(incs))}
+	if len(incs) > want {
+		incs = incs[:want]
+		out.NextCursor = encodeCursor(incs[want-1].ID)
+	}
+	for _, inc := range incs {
+		out.Incidents = append(out.Incidents, fromIncident(inc))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func parseFilter(r *http.Request) (incident.IncidentFilter, error) {
+	q := r.URL.Query()
+	f := incident.IncidentFilter{Limit: DefaultLimit, Service: q.Get("service"), Query: q.Get("q")}
+	if v := q.Get("state"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			st, err := incident.ParseState(s)
+			if err != nil {
+				return f, &inputError{"state", err.Error()}
+			}
+			f.States = append(f.States, st)
+		}
+	}
+	if v := q.Get("priority"); v != "" {
+		p, err := incident.ParsePriority(v)
+		if err != nil {
+			return f, &inputError{"priority", err.Error()}
+		}
+		f.Priority = p
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxLimit {
+			return f, &inputError{"limit", fmt.Sprintf("want a whole number from 1 to %d, got %q", MaxLimit, v)}
+		}
+		f.Limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		id, err := decodeCursor(v)
+		if err != nil {
+			return f, &inputError{"cursor", "not a cursor this server issued"}
+		}
+		f.AfterID = id
+	}
+	return f, nil
+}
+
+// Cursors are opaque to clients so the paging scheme can change.
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("i" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(s string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 2 || b[0] != 'i' {
+		return 0, errors.New("bad cursor")
+	}
+	id, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errors.New("bad cursor")
+	}
+	return id, nil
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &inputError{"id", fmt.Sprintf("incident id must be a positive integer, got %q", r.PathValue("id"))}
+	}
+	return id, nil
+}
+
+func (h *Handler) getIncident(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.detail(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) detail(ctx context.Context, id int64) (Incident, error) {
+	inc, err := h.o.Reader.Incident(ctx, id)
+	if err != nil {
+		return Incident{}, err
+	}
+	alerts, err := h.o.Reader.Alerts(ctx, id)
+	if err != nil {
+		return Incident{}, err
+	}
+	tl, err := h.o.Reader.Timeline(ctx, id)
+	if err != nil {
+		return Incident{}, err
+	}
+	out := fromIncident(inc)
+	out.Alerts = make([]Alert, 0, len(alerts))
+	for _, a := range alerts {
+		out.Alerts = append(out.Alerts, fromAlert(a))
+	}
+	out.Timeline = make([]TimelineEntry, 0, len(tl))
+	for _, e := range tl {
+		out.Timeline = append(out.Timeline, fromTimeline(e))
+	}
+	return out, nil
+}
+
+func (h *Handler) action(a incident.Action) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		var req ActionRequest
+		if err := decodeBody(r, &req, a == incident.ActionComment); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if a == incident.ActionComment && strings.TrimSpace(req.Message) == "" {
+			h.fail(w, r, &inputError{"message", "a comment needs a message"})
+			return
+		}
+		if _, err := h.o.Executor.Execute(r.Context(), incident.Command{
+			IncidentID: id, Action: a, Actor: req.Actor, Message: req.Message,
+		}); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out, err := h.detail(r.Context(), id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		status := http.StatusOK
+		if a == incident.ActionComment {
+			status = http.StatusCreated
+		}
+		writeJSON(w, status, out)
+	}
+}
+
+// decodeBody reads an optional (or, with required, mandatory) JSON body with
+// no unknown fields.
+func decodeBody(r *http.Request, v any, required bool) error {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return &inputError{"", fmt.Sprintf("request body: %v", err)}
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		if required {
+			return &inputError{"", "request body: want a JSON object"}
+		}
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &inputError{te.Field, fmt.Sprintf("want %s", te.Type)}
+		}
+		return &inputError{"", fmt.Sprintf("request body: %v", err)}
+	}
+	return nil
+}
+
+// fail is the one place that maps errors to statuses.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ie *inputError
+	switch {
+	case errors.As(err, &ie):
+		writeJSON(w, http.StatusBadRequest, Error{Error: ie.msg, Where: ie.where})
+	case errors.Is(err, incident.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, Error{Error: "incident not found", Where: "id"})
+	case errors.Is(err, incident.ErrConflict):
+		writeJSON(w, http.StatusConflict, Error{Error: err.Error(), Where: "state"})
+	case errors.Is(err, incident.ErrInvalid):
+		writeJSON(w, http.StatusBadRequest, Error{Error: err.Error(), Where: ""})
+	case errors.Is(err, incident.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, Error{Error: "temporarily unavailable, retry", Where: ""})
+	default:
+		h.log.Error("request failed", "err", err, "path", r.URL.Path)
+		writeJSON(w, http.StatusInternalServerError, Error{Error: "internal error", Where: ""})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// Incident is the wire form of an incident. The field names are a contract
+// (DESIGN.md): add fields, never rename them.
+type Incident struct {
+	ID             int64      `json:"id"`
+	State          string     `json:"state"`
+	Priority       string     `json:"priority"`
+	Impact         string     `json:"impact"`
+	Urgency        string     `json:"urgency"`
+	Title          string     `json:"title"`
+	Service        string     `json:"service"`
+	CorrelationKey string     `json:"correlation_key"`
+	Rule           string     `json:"rule"`
+	Source         string     `json:"source"`
+	OpenedAt       time.Time  `json:"opened_at"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at"`
+	ResolvedAt     *time.Time `json:"resolved_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	AlertCount     int        `json:"alert_count"`
+	FiringCount    int        `json:"firing_count"`
+	ProblemID      *int64     `json:"problem_id"`
+	// Detail view only.
+	Alerts   []Alert         `json:"alerts,omitempty"`
+	Timeline []TimelineEntry `json:"timeline,omitempty"`
+}
+
+// Alert is the wire form of an incident's alert.
+type Alert struct {
+	Fingerprint  string            `json:"fingerprint"`
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"starts_at"`
+	EndsAt       *time.Time        `json:"ends_at"`
+	GeneratorURL string            `json:"generator_url"`
+	FirstSeenAt  time.Time         `json:"first_seen_at"`
+	LastSeenAt   time.Time         `json:"last_seen_at"`
+	Count        int64             `json:"count"`
+}
+
+// TimelineEntry is the wire form of a timeline entry.
+type TimelineEntry struct {
+	ID          int64     `json:"id"`
+	At          time.Time `json:"at"`
+	Kind        string    `json:"kind"`
+	Actor       string    `json:"actor"`
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	Message     string    `json:"message"`
+}
+
+// IncidentList is the answer of GET /api/v1/incidents.
+type IncidentList struct {
+	Incidents  []Incident `json:"incidents"`
+	NextCursor string     `json:"next_cursor"`
+}
+
+// ActionRequest is the optional body of acknowledge and resolve, and the
+// required body of comments.
+type ActionRequest struct {
+	Actor   string `json:"actor"`
+	Message string `json:"message"`
+}
+
+// Error is every error answer's body: what went wrong and where (a query
+// parameter, a path segment or a JSON field).
+type Error struct {
+	Error string `json:"error"`
+	Where string `json:"where"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func fromIncident(inc incident.Incident) Incident {
+	w := Incident{
+		ID: inc.ID, State: string(inc.State), Priority: inc.Priority.String(), Impact: string(inc.Impact),
+		Urgency: string(inc.Urgency), Title: inc.Title, Service: inc.Service, CorrelationKey: inc.CorrelationKey,
+		Rule: inc.Rule, Source: inc.Source, OpenedAt: inc.OpenedAt, AcknowledgedAt: optTime(inc.AcknowledgedAt),
+		ResolvedAt: optTime(inc.ResolvedAt), UpdatedAt: inc.UpdatedAt, AlertCount: inc.AlertCount,
+		FiringCount: inc.FiringCount,
+	}
+	if inc.ProblemID != 0 {
+		id := inc.ProblemID
+		w.ProblemID = &id
+	}
+	return w
+}
+
+func fromAlert(a incident.Alert) Alert {
+	return Alert{
+		Fingerprint: a.Fingerprint, Status: string(a.Status), Labels: a.Labels, Annotations: a.Annotations,
+		StartsAt: a.StartsAt, EndsAt: optTime(a.EndsAt), GeneratorURL: a.GeneratorURL,
+		FirstSeenAt: a.FirstSeenAt, LastSeenAt: a.LastSeenAt, Count: a.Count,
+	}
+}
+
+func fromTimeline(e incident.TimelineEntry) TimelineEntry {
+	return TimelineEntry{ID: e.ID, At: e.At, Kind: string(e.Kind), Actor: e.Actor, Fingerprint: e.Fingerprint, Message: e.Message}
+}
