@@ -1,0 +1,249 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/alertbridge/alertbridge/api"
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/ingest"
+	"github.com/alertbridge/alertbridge/pipeline"
+	"github.com/alertbridge/alertbridge/rules"
+	"github.com/alertbridge/alertbridge/store/sqlite"
+)
+
+// App is one running daemon.
+type App struct {
+	o        Options
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	store    *sqlite.Store
+	rules    atomic.Pointer[rules.Set]
+	pipeline *pipeline.Pipeline
+	ln       net.Listener
+	srv      *http.Server
+	ready    atomic.Bool
+	serveErr chan error
+	reloadMu sync.Mutex
+	metrics  *metrics
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New opens the store (running migrations), loads the rules, and binds the
+// listener. It refuses invalid rules: the error lists every problem as
+// file:line:col (invariant 6).
+func New(ctx context.Context, o Options) (*App, error) {
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("options: %w", err)
+	}
+	a := &App{o: o, log: o.Logger.With("component", "app"), reg: prometheus.NewRegistry(), serveErr: make(chan error, 1)}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = newMetrics(a.reg, o.Version)
+
+	set, err := loadRules(o.RuleFiles)
+	if err != nil {
+		return nil, err
+	}
+	a.rules.Store(set)
+	a.metrics.reloaded(set, o.Now())
+
+	st, err := sqlite.Open(ctx, o.StoragePath)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	a.reg.MustRegister(newStoreCollector(st))
+
+	a.pipeline, err = pipeline.New(pipeline.Options{
+		Store: st, Rules: &a.rules, Logger: o.Logger, Registerer: a.reg, Now: o.Now,
+		DedupeCacheSize: o.DedupeCacheSize, CorrelateCacheSize: o.CorrelateCacheSize, QueueSize: o.QueueSize,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	ingest.New(ingest.Options{
+		Sink: a.pipeline, Logger: o.Logger, Registerer: a.reg, MaxBodyBytes: o.MaxBodyBytes,
+	}).Register(mux)
+	api.New(api.Options{Reader: st, Executor: a.pipeline, Logger: o.Logger}).Register(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("alertbridge is healthy.\n"))
+	})
+	mux.HandleFunc("GET /-/ready", a.handleReady)
+	mux.HandleFunc("POST /-/reload", a.handleReload)
+
+	a.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	a.ln, err = net.Listen("tcp", o.ListenAddress)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", o.ListenAddress, err)
+	}
+	return a, nil
+}
+
+// Addr is the bound listen address (useful with ":0").
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Registry exposes the metrics registry (for tests).
+func (a *App) Registry() *prometheus.Registry { return a.reg }
+
+// Start starts the writer and the HTTP server.
+func (a *App) Start() {
+	a.pipeline.Start()
+	go func() {
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.serveErr <- err
+		}
+	}()
+	a.ready.Store(true)
+	a.log.Info("listening", "address", a.Addr(), "storage", a.store.Path(), "rules", a.rules.Load().Len())
+}
+
+// Stop drains last-in first-out within ctx: HTTP (in-flight requests finish
+// and are answered after their commit), then the writer queue, then the DB.
+func (a *App) Stop(ctx context.Context) error {
+	a.stopOnce.Do(func() {
+		a.ready.Store(false)
+		var errs []error
+		if err := a.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("drain http: %w", err))
+		}
+		if err := a.pipeline.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := a.store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		a.stopErr = errors.Join(errs...)
+		a.log.Info("stopped")
+	})
+	return a.stopErr
+}
+
+// Reload re-reads the rule files and swaps them in only if every file is
+// valid; otherwise the running set stays (invariant 6).
+func (a *App) Reload() error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	set, err := loadRules(a.o.RuleFiles)
+	if err != nil {
+		a.metrics.reloadFailed()
+		a.log.Error("rules reload failed, keeping the running rules", "err", err)
+		return err
+	}
+	a.rules.Store(set)
+	a.metrics.reloaded(set, a.o.Now())
+	a.log.Info("rules reloaded", "rules", set.Len())
+	return nil
+}
+
+func (a *App) handleReady(w http.ResponseWriter, _ *http.Request) {
+	if !a.ready.Load() {
+		http.Error(w, "alertbridge is not ready.", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("alertbridge is ready.\n"))
+}
+
+func (a *App) handleReload(w http.ResponseWriter, _ *http.Request) {
+	if err := a.Reload(); err != nil {
+		http.Error(w, fmt.Sprintf("failed to reload rules: %v", err), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// Run starts the daemon and serves until ctx ends, reloading rules on SIGHUP.
+func Run(ctx context.Context, o Options) error {
+	a, err := New(ctx, o)
+	if err != nil {
+		return err
+	}
+	a.Start()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-hup:
+			_ = a.Reload() // logged and counted; the old rules stay
+		case runErr = <-a.serveErr:
+			break loop
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.o.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(runErr, a.Stop(sctx))
+}
+
+func loadRules(files []string) (*rules.Set, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	return rules.LoadFiles(files)
+}
+
+// hashValue turns a rule set's hash into a gauge value, as Prometheus does
+// for its config hash.
+func hashValue(h string) float64 {
+	sum := sha256.Sum256([]byte(h))
+	return float64(binary.BigEndian.Uint64(sum[:8]) >> 11)
+}
+
+// storeCollector reports open incidents by priority at scrape time, straight
+// from the store, so the gauge can never drift from the records.
+type storeCollector struct {
+	st   *sqlite.Store
+	desc *prometheus.Desc
+}
+
+func newStoreCollector(st *sqlite.Store) *storeCollector {
+	return &storeCollector{st: st, desc: prometheus.NewDesc("alertbridge_incidents_open",
+		"Open or acknowledged incidents by priority.", []string{"priority"}, nil)}
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := c.st.ActiveByPriority(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for p := incident.Priority(1); p <= 5; p++ {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[p]), p.String())
+	}
+}
