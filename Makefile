@@ -1,0 +1,39 @@
+GO        ?= go
+PKGS      := ./...
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+FUZZTIME  ?= 15s
+
+.PHONY: build test test-e2e lint fmt-check vet fuzz bench ci run
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/alertbridge ./cmd/alertbridge
+
+# The whole suite, end-to-end tests included (they skip, saying why, when the
+# Alertmanager/Prometheus binaries are missing; CI sets ALERTBRIDGE_REQUIRE_E2E=1).
+test:
+	$(GO) test -race -count=1 $(PKGS)
+
+test-e2e:
+	$(GO) test -race -count=1 -v ./e2e/...
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+lint: vet fmt-check
+
+# A short run of every fuzz target: finds no panic, or fails.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAlertmanager$$' -fuzztime $(FUZZTIME) ./ingest
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./rules
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+run:
+	$(GO) run ./cmd/alertbridge serve
+
+ci: lint test fuzz build
