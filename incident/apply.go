@@ -68,6 +68,11 @@ func Apply(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
+	if d.Transition == TransitionRepeat {
+		// Repeats are the bulk of all traffic (every group_interval, every HA
+		// peer) and change nothing; the alert's count records them.
+		return out, nil
+	}
 	rec := EventRecord{
 		ReceivedAt: now, Source: ev.Source, Fingerprint: ev.Fingerprint, Status: ev.Status,
 		Labels: ev.Labels, StartsAt: ev.StartsAt, EndsAt: ev.EndsAt,
@@ -116,18 +121,11 @@ func applyRepeat(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	if st.IncidentID == 0 {
 		return out, nil
 	}
-	a, err := tx.Alert(ctx, st.IncidentID, st.Fingerprint)
+	err := tx.TouchAlert(ctx, st.IncidentID, st.Fingerprint, now, st.StartsAt, d.Event.Annotations)
 	if errors.Is(err, ErrNotFound) {
 		return out, nil
 	}
-	if err != nil {
-		return out, err
-	}
-	a.LastSeenAt = now
-	a.Count++
-	a.StartsAt = st.StartsAt
-	a.Annotations = d.Event.Annotations
-	return out, tx.PutAlert(ctx, a)
+	return out, err
 }
 
 // applyResolved resolves the alert on its incident and resolves the incident

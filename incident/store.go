@@ -1,6 +1,9 @@
 package incident
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Tx is one write transaction of the store. Everything an ingest batch changes
 // (alert states, alerts, incidents, timeline, the event trace) goes through one
@@ -26,6 +29,10 @@ type Tx interface {
 	Alert(ctx context.Context, incidentID int64, fingerprint string) (Alert, error)
 	// PutAlert inserts or replaces an incident's alert.
 	PutAlert(ctx context.Context, a Alert) error
+	// TouchAlert records a repeat of an incident's alert: count+1, the new
+	// last-seen time, startsAt and annotations. It returns ErrNotFound when
+	// the incident has no such alert.
+	TouchAlert(ctx context.Context, incidentID int64, fingerprint string, seen, startsAt time.Time, annotations map[string]string) error
 	// AddTimeline appends an entry and sets its ID.
 	AddTimeline(ctx context.Context, e *TimelineEntry) error
 	// AddEvent appends to the event trace.

@@ -25,9 +25,10 @@ const FileName = "alertbridge.db"
 
 // Store is a SQLite-backed store.
 type Store struct {
-	w    *sql.DB // exactly one connection: SQLite has one writer anyway
-	r    *sql.DB // read-only pool for the API
-	path string
+	w     *sql.DB // exactly one connection: SQLite has one writer anyway
+	stmts map[string]*sql.Stmt
+	r     *sql.DB // read-only pool for the API
+	path  string
 }
 
 // Open opens (creating if needed) the database in dir and runs migrations.
@@ -72,13 +73,18 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, err)
 	}
+	stmts, err := prepare(ctx, w)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	return &Store{w: w, r: r, path: path}, nil
+	return &Store{w: w, stmts: stmts, r: r, path: path}, nil
 }
 
 // Path returns the database file's path.
@@ -86,6 +92,9 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both pools. A WAL checkpoint happens on the last close.
 func (s *Store) Close() error {
+	for _, st := range s.stmts {
+		st.Close()
+	}
 	rerr := s.r.Close()
 	if err := s.w.Close(); err != nil {
 		return fmt.Errorf("close sqlite %s: %w", s.path, err)
@@ -106,13 +115,28 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(&tx{tx: sqlTx}); err != nil {
+	if err := fn(&tx{tx: sqlTx, stmts: s.stmts}); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// prepare prepares the writer's statements on its one connection. It must
+// run outside any transaction: with one connection, preparing inside one
+// would wait for itself.
+func prepare(ctx context.Context, w *sql.DB) (map[string]*sql.Stmt, error) {
+	stmts := make(map[string]*sql.Stmt, len(writerQueries))
+	for _, q := range writerQueries {
+		st, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("prepare %q: %w", q, err)
+		}
+		stmts[q] = st
+	}
+	return stmts, nil
 }
 
 // nanos stores a time as Unix nanoseconds; the zero time is NULL.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -15,8 +16,60 @@ import (
 
 // tx implements incident.Tx over one SQLite transaction.
 type tx struct {
-	tx *sql.Tx
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
 }
+
+// exec runs a writer statement, reusing its prepared form: SQLite would
+// otherwise parse and plan every statement on every call.
+func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st, ok := t.stmts[q]; ok {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, q, args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st, ok := t.stmts[q]; ok {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, q, args...)
+}
+
+// The writer's statements, prepared once at open (see prepare).
+var (
+	qSelectAlertState = `SELECT status, starts_at, ends_at, incident_id, last_seen_at
+		FROM alert_states WHERE fingerprint = ?`
+	qUpsertAlertState = `INSERT INTO alert_states (fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
+			ends_at = excluded.ends_at, incident_id = excluded.incident_id, last_seen_at = excluded.last_seen_at`
+	qIncidentByKey = `SELECT ` + incidentColumns + ` FROM incidents
+		WHERE correlation_key = ? ORDER BY id DESC LIMIT 1`
+	qIncidentByID   = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
+	qInsertIncident = `INSERT INTO incidents (state, priority, impact, urgency, title, service,
+		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, alert_count, firing_count, problem_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?,
+		title = ?, service = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?, alert_count = ?,
+		firing_count = ?, problem_id = ? WHERE id = ?`
+	qSelectAlert = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND fingerprint = ?`
+	qUpsertAlert = `INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations,
+		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
+			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`
+	qInsertTimeline = `INSERT INTO timeline (incident_id, at, kind, actor, fingerprint, message)
+		VALUES (?, ?, ?, ?, ?, ?)`
+	qInsertEvent = `INSERT INTO events (received_at, source, fingerprint, status, labels,
+		starts_at, ends_at, transition, rule, correlation_key, incident_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+const qTouchAlert = `UPDATE alerts SET count = count + 1, last_seen_at = ?, starts_at = ?, annotations = ?
+	WHERE incident_id = ? AND fingerprint = ?`
+
+var writerQueries = []string{qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKey, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent}
 
 var _ incident.Tx = (*tx)(nil)
 
@@ -24,8 +77,7 @@ func (t *tx) AlertState(ctx context.Context, fp string) (incident.AlertState, er
 	s := incident.AlertState{Fingerprint: fp}
 	var starts, ends, lastSeen sql.NullInt64
 	var incID sql.NullInt64
-	err := t.tx.QueryRowContext(ctx, `SELECT status, starts_at, ends_at, incident_id, last_seen_at
-		FROM alert_states WHERE fingerprint = ?`, fp).Scan(&s.Status, &starts, &ends, &incID, &lastSeen)
+	err := t.queryRow(ctx, qSelectAlertState, fp).Scan(&s.Status, &starts, &ends, &incID, &lastSeen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, incident.ErrNotFound
 	}
@@ -41,10 +93,7 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 	if s.IncidentID != 0 {
 		incID = s.IncidentID
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO alert_states (fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
-			ends_at = excluded.ends_at, incident_id = excluded.incident_id, last_seen_at = excluded.last_seen_at`,
+	_, err := t.exec(ctx, qUpsertAlertState,
 		s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("upsert alert state: %w", err)
@@ -56,19 +105,16 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 // the newest one the owner: a new incident for a key is opened only once the
 // previous one is resolved, and only the newest is ever reopened.
 func (t *tx) IncidentByKey(ctx context.Context, key string) (incident.Incident, error) {
-	row := t.tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents
-		WHERE correlation_key = ? ORDER BY id DESC LIMIT 1`, key)
+	row := t.queryRow(ctx, qIncidentByKey, key)
 	return scanIncident(row)
 }
 
 func (t *tx) Incident(ctx context.Context, id int64) (incident.Incident, error) {
-	return scanIncident(t.tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	return scanIncident(t.queryRow(ctx, qIncidentByID, id))
 }
 
 func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO incidents (state, priority, impact, urgency, title, service,
-		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, alert_count, firing_count, problem_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := t.exec(ctx, qInsertIncident,
 		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Service,
 		inc.CorrelationKey, inc.Rule, inc.Source, inc.OpenedAt.UnixNano(), nanos(inc.AcknowledgedAt),
 		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
@@ -80,9 +126,7 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 }
 
 func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?,
-		title = ?, service = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?, alert_count = ?,
-		firing_count = ?, problem_id = ? WHERE id = ?`,
+	res, err := t.exec(ctx, qUpdateIncident,
 		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Service,
 		nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.AlertCount,
 		inc.FiringCount, nullID(inc.ProblemID), inc.ID)
@@ -96,7 +140,7 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 }
 
 func (t *tx) Alert(ctx context.Context, incidentID int64, fp string) (incident.Alert, error) {
-	row := t.tx.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE incident_id = ? AND fingerprint = ?`, incidentID, fp)
+	row := t.queryRow(ctx, qSelectAlert, incidentID, fp)
 	return scanAlert(row)
 }
 
@@ -109,12 +153,7 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 	if err != nil {
 		return fmt.Errorf("encode annotations: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations,
-		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (incident_id, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
-			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`,
+	_, err = t.exec(ctx, qUpsertAlert,
 		a.IncidentID, a.Fingerprint, a.Status, string(labels), string(ann), nanos(a.StartsAt), nanos(a.EndsAt),
 		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
 	if err != nil {
@@ -123,9 +162,23 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 	return nil
 }
 
+func (t *tx) TouchAlert(ctx context.Context, incidentID int64, fp string, seen, startsAt time.Time, annotations map[string]string) error {
+	ann, err := json.Marshal(nonNil(annotations))
+	if err != nil {
+		return fmt.Errorf("encode annotations: %w", err)
+	}
+	res, err := t.exec(ctx, qTouchAlert, seen.UnixNano(), nanos(startsAt), string(ann), incidentID, fp)
+	if err != nil {
+		return mapErr("touch alert", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("touch alert %s of incident %d: %w", fp, incidentID, incident.ErrNotFound)
+	}
+	return nil
+}
+
 func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO timeline (incident_id, at, kind, actor, fingerprint, message)
-		VALUES (?, ?, ?, ?, ?, ?)`, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.Fingerprint, e.Message)
+	res, err := t.exec(ctx, qInsertTimeline, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.Fingerprint, e.Message)
 	if err != nil {
 		return mapErr("insert timeline", err)
 	}
@@ -138,8 +191,7 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 	if err != nil {
 		return fmt.Errorf("encode labels: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels,
-		starts_at, ends_at, transition, rule, correlation_key, incident_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = t.exec(ctx, qInsertEvent,
 		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, string(labels), nanos(e.StartsAt),
 		nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
 	if err != nil {

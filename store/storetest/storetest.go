@@ -191,6 +191,23 @@ func testAlert(t *testing.T, s Store) {
 		}
 		return nil
 	})
+	seen := t0.Add(time.Hour)
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		if err := tx.TouchAlert(ctx, inc.ID, "fp1", seen, t0, map[string]string{"summary": "new"}); err != nil {
+			return err
+		}
+		if err := tx.TouchAlert(ctx, inc.ID, "nope", seen, t0, nil); !errors.Is(err, incident.ErrNotFound) {
+			t.Errorf("touch unknown alert: err = %v, want ErrNotFound", err)
+		}
+		got, err := tx.Alert(ctx, inc.ID, "fp1")
+		if err != nil {
+			return err
+		}
+		if got.Count != 3 || !got.LastSeenAt.Equal(seen) || got.Annotations["summary"] != "new" || got.Status != a.Status {
+			t.Errorf("after TouchAlert: %+v, want count 3, last seen %s, new annotations, status kept", got, seen)
+		}
+		return nil
+	})
 	list, err := s.Alerts(ctx, inc.ID)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("Alerts = %v, %v; want 1 alert", list, err)
