@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/alertbridge/alertbridge/app"
+)
+
+// stringsFlag is a repeatable string flag.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
+func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o app.Options
+	var ruleFiles stringsFlag
+	fs.StringVar(&o.ListenAddress, "web.listen-address", ":9097", "address to listen on for webhooks, the API and /metrics")
+	fs.StringVar(&o.StoragePath, "storage.path", "./data", "directory of the SQLite database")
+	fs.Var(&ruleFiles, "rules.file", "rule file or glob (repeatable)")
+	fs.Int64Var(&o.MaxBodyBytes, "ingest.max-body-bytes", 10<<20, "largest ingest request body accepted")
+	fs.IntVar(&o.DedupeCacheSize, "cache.fingerprints", 100000, "fingerprint states kept in the dedupe LRU")
+	fs.IntVar(&o.CorrelateCacheSize, "cache.keys", 50000, "correlation keys kept in the correlation LRU")
+	fs.IntVar(&o.QueueSize, "ingest.queue-size", 1024, "requests waiting for the writer before ingest answers 503")
+	fs.DurationVar(&o.ShutdownTimeout, "web.shutdown-timeout", 30e9, "how long a graceful shutdown may drain")
+	level := fs.String("log.level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log.format", "logfmt", "log format: logfmt or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	logger, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 2
+	}
+	slog.SetDefault(logger)
+	o.RuleFiles, o.Logger, o.Version = ruleFiles, logger, version
+	if err := app.Run(ctx, o); err != nil {
+		// Rule errors come one per line as file:line:col: message.
+		fmt.Fprintf(stderr, "alertbridge: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log.level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "logfmt":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log.format %q: want logfmt or json", format)
+}

@@ -1,0 +1,84 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// rssMetric is the client_golang process collector's resident memory gauge.
+const rssMetric = "process_resident_memory_bytes"
+
+// maxMetricsBody bounds how much of a /metrics response is read.
+const maxMetricsBody = 16 << 20
+
+// rssTimeout bounds the /metrics read after the run.
+const rssTimeout = 5 * time.Second
+
+// readRSS reads process_resident_memory_bytes from the Prometheus text
+// exposition at metricsURL.
+func readRSS(ctx context.Context, c *http.Client, metricsURL string) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, rssTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
+	if err != nil {
+		return 0, fmt.Errorf("new metrics request: %w", err)
+	}
+	// Ask for the text format: without it a server may pick OpenMetrics or
+	// protobuf, and only the text format is parsed here.
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("get %s: %w", metricsURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("get %s: status %d", metricsURL, resp.StatusCode)
+	}
+	return parseRSS(io.LimitReader(resp.Body, maxMetricsBody))
+}
+
+// parseRSS finds the first process_resident_memory_bytes sample in a
+// Prometheus text exposition. Only that gauge is needed, so this reads lines
+// rather than parsing the whole format.
+func parseRSS(r io.Reader) (int64, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		rest, ok := strings.CutPrefix(line, rssMetric)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '\t' && rest[0] != '{') {
+			// A comment, another metric, or a longer name sharing the prefix.
+			continue
+		}
+		if rest[0] == '{' {
+			end := strings.LastIndexByte(rest, '}')
+			if end < 0 {
+				return 0, fmt.Errorf("%s: unterminated labels", rssMetric)
+			}
+			rest = rest[end+1:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			return 0, fmt.Errorf("%s: missing value", rssMetric)
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: parse value: %w", rssMetric, err)
+		}
+		if !(v > 0 && v <= 1<<62) { // NaN fails both
+			return 0, fmt.Errorf("%s: value %g out of range", rssMetric, v)
+		}
+		return int64(v), nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("read metrics: %w", err)
+	}
+	return 0, errors.New(rssMetric + ": not found")
+}
