@@ -29,6 +29,7 @@ lint: vet fmt-check
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAlertmanager$$' -fuzztime $(FUZZTIME) ./ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./rules
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/yamlfile
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
