@@ -3,6 +3,7 @@ PKGS      := ./...
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 15s
+GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 .PHONY: build test test-e2e lint fmt-check vet fuzz bench ci run
 
@@ -24,6 +25,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 lint: vet fmt-check
+	$(GO) run $(GOLANGCI) run ./...
 
 # A short run of every fuzz target: finds no panic, or fails.
 fuzz:

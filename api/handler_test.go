@@ -46,7 +46,9 @@ func mustServer(t *testing.T, n int) *server {
 	ts := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		ts.Close()
-		p.Stop(ctx)
+		if err := p.Stop(ctx); err != nil {
+			t.Error(err)
+		}
 		st.Close()
 	})
 	for i := 0; i < n; i++ {

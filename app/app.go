@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -87,7 +88,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	api.New(api.Options{Reader: st, Executor: a.pipeline, Logger: o.Logger}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("alertbridge is healthy.\n"))
+		_, _ = io.WriteString(w, "alertbridge is healthy.\n")
 	})
 	mux.HandleFunc("GET /-/ready", a.handleReady)
 	mux.HandleFunc("POST /-/reload", a.handleReload)
@@ -169,7 +170,7 @@ func (a *App) handleReady(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "alertbridge is not ready.", http.StatusServiceUnavailable)
 		return
 	}
-	w.Write([]byte("alertbridge is ready.\n"))
+	_, _ = io.WriteString(w, "alertbridge is ready.\n")
 }
 
 func (a *App) handleReload(w http.ResponseWriter, _ *http.Request) {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strconv"
 	"strings"
@@ -178,10 +179,12 @@ func walkJSON(body []byte, visit func(jsonToken) bool) {
 // locateDecodeError turns an error of json.Unmarshal into an InputError that
 // says where the problem is.
 func locateDecodeError(body []byte, err error) *InputError {
-	if se, ok := err.(*json.SyntaxError); ok {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
 		return inputErr("offset "+strconv.FormatInt(se.Offset, 10), "%s", se.Error())
 	}
-	if te, ok := err.(*json.UnmarshalTypeError); ok {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
 		msg := "want " + jsonKind(te.Type) + ", got " + te.Value
 		// Offset is at the end of a mismatched literal, or just inside the
 		// opening delimiter of a mismatched object or array.
@@ -206,7 +209,7 @@ func locateDecodeError(body []byte, err error) *InputError {
 	walkJSON(body, func(t jsonToken) bool {
 		_, starts := t.path.isAlertField("startsAt")
 		_, ends := t.path.isAlertField("endsAt")
-		if t.isKey || !(starts || ends) || t.tok == nil {
+		if t.isKey || (!starts && !ends) || t.tok == nil {
 			return true
 		}
 		if _, isStr := t.tok.(string); !isStr || new(time.Time).UnmarshalJSON(t.raw) != nil {

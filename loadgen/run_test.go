@@ -77,7 +77,7 @@ func (s *fakeServer) start(metrics string) *httptest.Server {
 	if metrics != "" {
 		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-			io.WriteString(w, metrics)
+			_, _ = io.WriteString(w, metrics)
 		})
 	}
 	srv := httptest.NewServer(mux) // httptest listens on 127.0.0.1
@@ -296,7 +296,7 @@ func TestRun(t *testing.T) {
 			if len(fs.groups) != o.Groups && !o.NoWarmup {
 				t.Errorf("server saw %d groups, want %d", len(fs.groups), o.Groups)
 			}
-			if !(0 < rep.P50 && rep.P50 <= rep.P90 && rep.P90 <= rep.P99 && rep.P99 <= rep.Max) {
+			if rep.P50 <= 0 || rep.P50 > rep.P90 || rep.P90 > rep.P99 || rep.P99 > rep.Max {
 				t.Errorf("latencies p50 %s, p90 %s, p99 %s, max %s are not ordered", rep.P50, rep.P90, rep.P99, rep.Max)
 			}
 			if rep.Elapsed <= 0 {

@@ -41,7 +41,11 @@ func BenchmarkSubmit(b *testing.B) {
 				b.Fatal(err)
 			}
 			p.Start()
-			defer p.Stop(context.Background())
+			defer func() {
+				if err := p.Stop(context.Background()); err != nil {
+					b.Error(err)
+				}
+			}()
 			var seq atomic.Int64
 			batch := func(group int64) []incident.Event {
 				evs := make([]incident.Event, 10)

@@ -570,7 +570,11 @@ func TestFailedGroupRetriesEachRequestAlone(t *testing.T) {
 	go func() { results <- p.Submit(ctx, []incident.Event{firing("web-1", t0)}) }()
 	time.Sleep(50 * time.Millisecond) // let both enqueue; correctness does not depend on it
 	p.Start()
-	defer p.Stop(ctx)
+	defer func() {
+		if err := p.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
 	var failed, ok int
 	for i := 0; i < 2; i++ {
 		if err := <-results; err != nil {

@@ -69,7 +69,7 @@ func (f *file) applyDefaults() {
 // reporter collects validation errors. A position where decoding already
 // reported a problem gets no second, consequential one: a list where the
 // name belongs is "expected a string", not also "name: must not be empty",
-// and a misspelt first key ("nmae:", at the rule's own position) is
+// and a misspelt first key (say "naem:", at the rule's own position) is
 // "unknown field", not also "name: required".
 type reporter struct {
 	errs  yamlfile.Errors

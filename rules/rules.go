@@ -3,6 +3,7 @@ package rules
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -209,7 +210,8 @@ func load(patterns []string, read func(string) ([]byte, error), glob func(string
 // unwrapPathError drops the path and operation from a file error: the
 // message is already prefixed with the file name as the user wrote it.
 func unwrapPathError(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err

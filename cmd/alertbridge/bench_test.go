@@ -31,7 +31,7 @@ func mustBenchTarget(t *testing.T) (*httptest.Server, *atomic.Int64) {
 		n.Add(1)
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 3.3554432e+07\n")
+		_, _ = io.WriteString(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 3.3554432e+07\n")
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

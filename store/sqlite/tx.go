@@ -218,7 +218,7 @@ func nonNil(m map[string]string) map[string]string {
 func mapErr(op string, err error) error {
 	var se *sqlite.Error
 	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-		return fmt.Errorf("%s: %w: %v", op, incident.ErrConflict, err)
+		return fmt.Errorf("%s: %w: %w", op, incident.ErrConflict, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
