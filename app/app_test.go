@@ -20,7 +20,8 @@ import (
 	"github.com/alertbridge/alertbridge/app"
 )
 
-const fixtures = "../../shared/fixtures/alertmanager/raw"
+// The captured Alertmanager v0.35.0 bodies live with the decoder's golden tests.
+const fixtures = "../ingest/testdata/alertmanager"
 
 func mustApp(t *testing.T, o app.Options) *app.App {
 	t.Helper()
