@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/internal/txcache"
 	"github.com/alertbridge/alertbridge/rules"
 )
 
@@ -32,48 +32,44 @@ func Key(r *rules.Rule, ev incident.Event) string {
 
 // Correlator caches key → incident in front of a Lookup.
 type Correlator struct {
-	cache   *lru.Cache[string, incident.Incident]
-	metrics *metrics
+	cache *txcache.Cache[string, incident.Incident]
 }
 
 // New returns a Correlator whose cache holds at most size keys. reg may be nil.
 func New(size int, reg prometheus.Registerer) (*Correlator, error) {
 	m := newMetrics(reg)
-	c, err := lru.NewWithEvict(size, func(string, incident.Incident) { m.evictions.Inc() })
+	c, err := txcache.New[string, incident.Incident](size, txcache.Metrics{Hits: m.hits, Misses: m.misses, Evictions: m.evictions})
 	if err != nil {
 		return nil, fmt.Errorf("correlation cache: %w", err)
 	}
-	return &Correlator{cache: c, metrics: m}, nil
+	return &Correlator{cache: c}, nil
 }
 
 // Batch is the correlation view of one transaction; see dedupe.Batch.
 type Batch struct {
-	c      *Correlator
-	lookup Lookup
-	staged map[string]incident.Incident
+	cache *txcache.Batch[string, incident.Incident]
 }
 
 // Begin starts a batch whose misses go to lookup (the open transaction).
 func (c *Correlator) Begin(lookup Lookup) *Batch {
-	return &Batch{c: c, lookup: lookup, staged: make(map[string]incident.Incident)}
+	load := func(ctx context.Context, key string) (incident.Incident, bool, error) {
+		inc, err := lookup.IncidentByKey(ctx, key)
+		if errors.Is(err, incident.ErrNotFound) {
+			return inc, false, nil
+		}
+		if err != nil {
+			return inc, false, fmt.Errorf("incident by key %s: %w", key, err)
+		}
+		return inc, true, nil
+	}
+	return &Batch{cache: c.cache.Begin(load)}
 }
 
 // Current returns the incident that owns key, or nil if none ever did.
 func (b *Batch) Current(ctx context.Context, key string) (*incident.Incident, error) {
-	if inc, ok := b.staged[key]; ok {
-		return &inc, nil
-	}
-	if inc, ok := b.c.cache.Get(key); ok {
-		b.c.metrics.hits.Inc()
-		return &inc, nil
-	}
-	b.c.metrics.misses.Inc()
-	inc, err := b.lookup.IncidentByKey(ctx, key)
-	if errors.Is(err, incident.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("incident by key %s: %w", key, err)
+	inc, found, err := b.cache.Get(ctx, key)
+	if err != nil || !found {
+		return nil, err
 	}
 	return &inc, nil
 }
@@ -86,19 +82,12 @@ func (b *Batch) Record(ctx context.Context, inc incident.Incident) error {
 	if err != nil {
 		return err
 	}
-	if cur == nil || cur.ID == inc.ID || inc.ID > cur.ID {
-		b.staged[inc.CorrelationKey] = inc
+	if cur == nil || inc.ID >= cur.ID {
+		b.cache.Stage(inc.CorrelationKey, inc)
 	}
 	return nil
 }
 
 // Commit publishes the staged incidents to the cache. Call it only after the
 // transaction committed.
-func (b *Batch) Commit() {
-	for k, inc := range b.staged {
-		b.c.cache.Add(k, inc)
-	}
-}
-
-// Purge empties the cache.
-func (c *Correlator) Purge() { c.cache.Purge() }
+func (b *Batch) Commit() { b.cache.Commit() }

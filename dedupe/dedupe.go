@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/internal/txcache"
 )
 
 // Lookup reads a fingerprint's last known state.
@@ -63,14 +63,14 @@ func Decide(prior *incident.AlertState, ev incident.Event) incident.Transition {
 
 // Deduper caches fingerprint states in front of a Lookup.
 type Deduper struct {
-	cache   *lru.Cache[string, incident.AlertState]
+	cache   *txcache.Cache[string, incident.AlertState]
 	metrics *metrics
 }
 
 // New returns a Deduper whose cache holds at most size fingerprints. reg may be nil.
 func New(size int, reg prometheus.Registerer) (*Deduper, error) {
 	m := newMetrics(reg)
-	c, err := lru.NewWithEvict(size, func(string, incident.AlertState) { m.evictions.Inc() })
+	c, err := txcache.New[string, incident.AlertState](size, txcache.Metrics{Hits: m.hits, Misses: m.misses, Evictions: m.evictions})
 	if err != nil {
 		return nil, fmt.Errorf("dedupe cache: %w", err)
 	}
@@ -80,61 +80,48 @@ func New(size int, reg prometheus.Registerer) (*Deduper, error) {
 // Batch is the dedupe view of one transaction: states staged by events earlier
 // in the batch shadow the cache, and reach the cache only on Commit.
 type Batch struct {
-	d      *Deduper
-	lookup Lookup
-	staged map[string]incident.AlertState
+	d     *Deduper
+	cache *txcache.Batch[string, incident.AlertState]
 }
 
 // Begin starts a batch whose misses go to lookup (the open transaction).
 func (d *Deduper) Begin(lookup Lookup) *Batch {
-	return &Batch{d: d, lookup: lookup, staged: make(map[string]incident.AlertState)}
+	load := func(ctx context.Context, fp string) (incident.AlertState, bool, error) {
+		s, err := lookup.AlertState(ctx, fp)
+		if errors.Is(err, incident.ErrNotFound) {
+			return s, false, nil
+		}
+		if err != nil {
+			return s, false, fmt.Errorf("alert state %s: %w", fp, err)
+		}
+		return s, true, nil
+	}
+	return &Batch{d: d, cache: d.cache.Begin(load)}
 }
 
 // Decide returns the transition for ev and the fingerprint's prior state (nil
 // when unknown).
 func (b *Batch) Decide(ctx context.Context, ev incident.Event) (incident.Transition, *incident.AlertState, error) {
-	prior, err := b.state(ctx, ev.Fingerprint)
+	s, found, err := b.cache.Get(ctx, ev.Fingerprint)
 	if err != nil {
 		return "", nil, err
+	}
+	var prior *incident.AlertState
+	if found {
+		prior = &s
 	}
 	t := Decide(prior, ev)
 	b.d.metrics.decisions.WithLabelValues(string(t)).Inc()
 	return t, prior, nil
 }
 
-func (b *Batch) state(ctx context.Context, fp string) (*incident.AlertState, error) {
-	if s, ok := b.staged[fp]; ok {
-		return &s, nil
-	}
-	if s, ok := b.d.cache.Get(fp); ok {
-		b.d.metrics.hits.Inc()
-		return &s, nil
-	}
-	b.d.metrics.misses.Inc()
-	s, err := b.lookup.AlertState(ctx, fp)
-	if errors.Is(err, incident.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("alert state %s: %w", fp, err)
-	}
-	return &s, nil
-}
-
 // Record stages the fingerprint's state after an event.
 func (b *Batch) Record(s incident.AlertState) {
 	if s.Fingerprint != "" {
-		b.staged[s.Fingerprint] = s
+		b.cache.Stage(s.Fingerprint, s)
 	}
 }
 
 // Commit publishes the staged states to the cache. Call it only after the
 // transaction committed; on rollback just drop the Batch.
-func (b *Batch) Commit() {
-	for fp, s := range b.staged {
-		b.d.cache.Add(fp, s)
-	}
-}
-
-// Purge empties the cache (used when the store may have changed behind it).
-func (d *Deduper) Purge() { d.cache.Purge() }
+func (b *Batch) Commit() { b.cache.Commit() }

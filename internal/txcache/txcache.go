@@ -1,0 +1,75 @@
+package txcache
+
+import (
+	"context"
+	"fmt"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the counters a Cache reports to; nil fields are not counted.
+type Metrics struct {
+	Hits, Misses, Evictions prometheus.Counter
+}
+
+// Loader reads a key's committed value inside the open transaction; found
+// is false when the store has none.
+type Loader[K comparable, V any] func(ctx context.Context, key K) (v V, found bool, err error)
+
+// Cache is a bounded LRU of committed values.
+type Cache[K comparable, V any] struct {
+	lru *lru.Cache[K, V]
+	m   Metrics
+}
+
+// New returns a cache of at most size entries.
+func New[K comparable, V any](size int, m Metrics) (*Cache[K, V], error) {
+	l, err := lru.NewWithEvict(size, func(K, V) { inc(m.Evictions) })
+	if err != nil {
+		return nil, fmt.Errorf("lru of size %d: %w", size, err)
+	}
+	return &Cache[K, V]{lru: l, m: m}, nil
+}
+
+func inc(c prometheus.Counter) {
+	if c != nil {
+		c.Inc()
+	}
+}
+
+// Batch is the cache's view of one transaction.
+type Batch[K comparable, V any] struct {
+	c      *Cache[K, V]
+	load   Loader[K, V]
+	staged map[K]V
+}
+
+// Begin starts a batch whose misses go to load.
+func (c *Cache[K, V]) Begin(load Loader[K, V]) *Batch[K, V] {
+	return &Batch[K, V]{c: c, load: load, staged: make(map[K]V)}
+}
+
+// Get returns the value for key as this transaction sees it.
+func (b *Batch[K, V]) Get(ctx context.Context, key K) (V, bool, error) {
+	if v, ok := b.staged[key]; ok {
+		return v, true, nil
+	}
+	if v, ok := b.c.lru.Get(key); ok {
+		inc(b.c.m.Hits)
+		return v, true, nil
+	}
+	inc(b.c.m.Misses)
+	return b.load(ctx, key)
+}
+
+// Stage records key's value as of this transaction.
+func (b *Batch[K, V]) Stage(key K, v V) { b.staged[key] = v }
+
+// Commit publishes the staged values. Call it only once the transaction has
+// committed.
+func (b *Batch[K, V]) Commit() {
+	for k, v := range b.staged {
+		b.c.lru.Add(k, v)
+	}
+}

@@ -1,0 +1,92 @@
+package txcache
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// store is the committed side: a plain map the loader reads.
+type store map[string]int
+
+func (s store) load(_ context.Context, k string) (int, bool, error) {
+	v, ok := s[k]
+	return v, ok, nil
+}
+
+func counters() Metrics {
+	return Metrics{Hits: prometheus.NewCounter(prometheus.CounterOpts{Name: "h"}),
+		Misses: prometheus.NewCounter(prometheus.CounterOpts{Name: "m"}), Evictions: prometheus.NewCounter(prometheus.CounterOpts{Name: "e"})}
+}
+
+func TestStagedShadowsAndCommitPublishes(t *testing.T) {
+	ctx := context.Background()
+	m := counters()
+	c, err := New[string, int](10, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := store{"a": 1}
+	b := c.Begin(db.load)
+	if v, ok, _ := b.Get(ctx, "a"); !ok || v != 1 {
+		t.Fatalf("Get(a) = %d, %v; want 1 from the store", v, ok)
+	}
+	b.Stage("a", 2)
+	if v, _, _ := b.Get(ctx, "a"); v != 2 {
+		t.Errorf("within the batch Get(a) = %d, want the staged 2", v)
+	}
+	// Another batch (after a rollback, say) does not see uncommitted values.
+	if v, _, _ := c.Begin(db.load).Get(ctx, "a"); v != 1 {
+		t.Errorf("before commit another batch sees %d, want 1", v)
+	}
+	b.Commit()
+	if v, _, _ := c.Begin(store{}.load).Get(ctx, "a"); v != 2 {
+		t.Errorf("after commit Get(a) = %d, want 2 from the cache", v)
+	}
+	if got := testutil.ToFloat64(m.Hits); got != 1 {
+		t.Errorf("hits = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.Misses); got != 2 {
+		t.Errorf("misses = %v, want 2", got)
+	}
+}
+
+func TestEvictionFallsThrough(t *testing.T) {
+	ctx := context.Background()
+	m := counters()
+	c, err := New[string, int](1, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Begin(store{}.load)
+	b.Stage("a", 1)
+	b.Stage("b", 2)
+	b.Commit()
+	if got := testutil.ToFloat64(m.Evictions); got != 1 {
+		t.Fatalf("evictions = %v, want 1", got)
+	}
+	db := store{"a": 1, "b": 2}
+	for _, k := range []string{"a", "b"} {
+		if v, ok, _ := c.Begin(db.load).Get(ctx, k); !ok || v != db[k] {
+			t.Errorf("Get(%s) = %d, %v after eviction; want %d", k, v, ok, db[k])
+		}
+	}
+}
+
+func TestLoaderErrorsPassThrough(t *testing.T) {
+	c, err := New[string, int](1, Metrics{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	_, _, err = c.Begin(func(context.Context, string) (int, bool, error) { return 0, false, boom }).Get(context.Background(), "x")
+	if !errors.Is(err, boom) {
+		t.Errorf("err = %v, want boom", err)
+	}
+	if _, err := New[string, int](0, Metrics{}); err == nil {
+		t.Error("New(0) succeeded")
+	}
+}
