@@ -1,21 +1,23 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"strconv"
+	"text/template"
 	"time"
 
 	"github.com/prometheus/alertmanager/matcher/compat"
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
-	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/yamlfile"
 )
 
-// DefaultReopenWithin is a rule's reopen window when it sets none.
+// DefaultReopenWithin is a rule's reopen window when neither it nor the
+// defaults block sets one.
 const DefaultReopenWithin = 30 * time.Minute
 
 // actionDrop is the one action a rule can name; no action means correlate.
@@ -32,19 +34,119 @@ var parseMatcher = compat.FallbackMatcherParser(slog.New(slog.DiscardHandler))
 
 // file is the decoded form of one rule file, with positions.
 type file struct {
-	Correlations []yamlfile.Value[ruleSpec] `yaml:"correlations"`
+	// Defaults is nil when the file has no defaults block (or an empty one
+	// written as null).
+	Defaults     yamlfile.Value[*settings]     `yaml:"defaults"`
+	Services     []yamlfile.Value[serviceSpec] `yaml:"services"`
+	Correlations []yamlfile.Value[ruleSpec]    `yaml:"correlations"`
+}
+
+// settings are the fields of a correlation rule that the defaults block can
+// set for all of them, as written.
+type settings struct {
+	Window       yamlfile.Value[string]    `yaml:"window"`
+	ReopenWithin yamlfile.Value[string]    `yaml:"reopen_within"`
+	Resolve      yamlfile.Value[string]    `yaml:"resolve"`
+	ResolveAfter yamlfile.Value[string]    `yaml:"resolve_after"`
+	MinAlerts    yamlfile.Value[*int]      `yaml:"min_alerts"`
+	Impact       yamlfile.Value[levelSpec] `yaml:"impact"`
+	Urgency      yamlfile.Value[levelSpec] `yaml:"urgency"`
+	Title        yamlfile.Value[string]    `yaml:"title"`
+	Summary      yamlfile.Value[string]    `yaml:"summary"`
+}
+
+// The settings fields by their YAML names, for fieldSet.
+const (
+	fWindow       = "window"
+	fReopenWithin = "reopen_within"
+	fResolve      = "resolve"
+	fResolveAfter = "resolve_after"
+	fMinAlerts    = "min_alerts"
+	fImpact       = "impact"
+	fUrgency      = "urgency"
+	fTitle        = "title"
+	fSummary      = "summary"
+)
+
+// fieldSet holds settings fields by YAML name.
+type fieldSet map[string]bool
+
+// written returns the fields that s sets itself. Null and the empty string
+// count as not set, so that `window: ~` means "the default".
+func (s *settings) written() fieldSet {
+	return fieldSet{
+		fWindow:       s.Window.V != "",
+		fReopenWithin: s.ReopenWithin.V != "",
+		fResolve:      s.Resolve.V != "",
+		fResolveAfter: s.ResolveAfter.V != "",
+		fMinAlerts:    s.MinAlerts.V != nil,
+		fImpact:       levelWritten(s.Impact.V),
+		fUrgency:      levelWritten(s.Urgency.V),
+		fTitle:        s.Title.V != "",
+		fSummary:      s.Summary.V != "",
+	}
+}
+
+// inherit copies from d every field that own says s does not set.
+func (s *settings) inherit(d *settings, own fieldSet) {
+	if !own[fWindow] {
+		s.Window = d.Window
+	}
+	if !own[fReopenWithin] {
+		s.ReopenWithin = d.ReopenWithin
+	}
+	if !own[fResolve] {
+		s.Resolve = d.Resolve
+	}
+	if !own[fResolveAfter] {
+		s.ResolveAfter = d.ResolveAfter
+	}
+	if !own[fMinAlerts] {
+		s.MinAlerts = d.MinAlerts
+	}
+	if !own[fImpact] {
+		s.Impact = d.Impact
+	}
+	if !own[fUrgency] {
+		s.Urgency = d.Urgency
+	}
+	if !own[fTitle] {
+		s.Title = d.Title
+	}
+	if !own[fSummary] {
+		s.Summary = d.Summary
+	}
+}
+
+// builtinMinAlerts is a rule's min_alerts when nothing sets it.
+const builtinMinAlerts = 1
+
+// fillBuiltins sets the built-in default of every field that is still unset.
+// Positions stay as they are: a built-in value has none.
+func (s *settings) fillBuiltins() {
+	if s.ReopenWithin.V == "" {
+		s.ReopenWithin.V = model.Duration(DefaultReopenWithin).String()
+	}
+	if s.Resolve.V == "" {
+		s.Resolve.V = string(ResolveAll)
+	}
+	if s.MinAlerts.V == nil {
+		n := builtinMinAlerts
+		s.MinAlerts.V = &n
+	}
 }
 
 // ruleSpec is one entry of correlations as written.
 type ruleSpec struct {
-	Name         yamlfile.Value[string]   `yaml:"name"`
-	Matchers     []yamlfile.Value[string] `yaml:"matchers"`
-	By           []yamlfile.Value[string] `yaml:"by"`
-	ReopenWithin yamlfile.Value[string]   `yaml:"reopen_within"`
-	Impact       yamlfile.Value[string]   `yaml:"impact"`
-	Urgency      yamlfile.Value[string]   `yaml:"urgency"`
-	Title        yamlfile.Value[string]   `yaml:"title"`
-	Action       yamlfile.Value[string]   `yaml:"action"`
+	Name     yamlfile.Value[string]   `yaml:"name"`
+	Matchers []yamlfile.Value[string] `yaml:"matchers"`
+	By       []yamlfile.Value[string] `yaml:"by"`
+	Action   yamlfile.Value[string]   `yaml:"action"`
+	Settings settings                 `yaml:",inline"`
+
+	// own is what the rule sets itself, as opposed to what it took from
+	// the defaults block or the built-in defaults; applyDefaults fills it.
+	own fieldSet
 }
 
 // decodeFile is the first pass: strict decoding with positions.
@@ -55,25 +157,65 @@ func decodeFile(name string, data []byte) (*file, yamlfile.Errors) {
 	return f, errs
 }
 
-// applyDefaults is the second pass. Defaults are filled in here, never while
-// decoding, so that validation sees the effective values.
-func (f *file) applyDefaults() {
-	for i := range f.Correlations {
-		r := &f.Correlations[i].V
-		if r.ReopenWithin.V == "" {
-			r.ReopenWithin.V = model.Duration(DefaultReopenWithin).String()
+// defaultsBlock is the one defaults block of a set of files, or the
+// built-in defaults when there is none.
+type defaultsBlock struct {
+	s   settings
+	pos yamlfile.Pos // zero for the built-in defaults
+}
+
+// applyDefaults is the second pass, over all files at once since the
+// defaults block in one file applies to the rules of all of them. Every
+// correlation rule that is not a drop rule takes from the defaults block
+// each field it does not set itself; then every rule, and the defaults
+// themselves, take the built-in default of each field still unset. Defaults
+// are filled in here, never while decoding, so that validation sees the
+// effective values. A second defaults block is reported to rep and applies
+// to nothing; it is returned in extra so that its own problems are reported
+// too.
+func applyDefaults(files []*file, rep *reporter) (d *defaultsBlock, extra []*defaultsBlock) {
+	d = &defaultsBlock{}
+	found := false
+	for _, f := range files {
+		if f.Defaults.V == nil {
+			continue
+		}
+		if found {
+			rep.add(f.Defaults.Pos, "", "defaults: duplicate block, first defined at %s", d.pos)
+			extra = append(extra, &defaultsBlock{s: *f.Defaults.V, pos: f.Defaults.Pos})
+			continue
+		}
+		found = true
+		d.s, d.pos = *f.Defaults.V, f.Defaults.Pos
+	}
+	for _, f := range files {
+		for i := range f.Correlations {
+			r := &f.Correlations[i].V
+			r.own = r.Settings.written()
+			if r.Action.V != actionDrop {
+				r.Settings.inherit(&d.s, r.own)
+			}
+			r.Settings.fillBuiltins()
 		}
 	}
+	d.s.fillBuiltins()
+	for _, e := range extra {
+		e.s.fillBuiltins()
+	}
+	return d, extra
 }
 
 // reporter collects validation errors. A position where decoding already
 // reported a problem gets no second, consequential one: a list where the
 // name belongs is "expected a string", not also "name: must not be empty",
 // and a misspelt first key (say "naem:", at the rule's own position) is
-// "unknown field", not also "name: required".
+// "unknown field", not also "name: required". A discarding reporter drops
+// everything; it compiles what a rule took from the defaults block, whose
+// problems are reported once, for the block.
 type reporter struct {
-	errs  yamlfile.Errors
-	taken map[yamlfile.Pos]bool
+	errs    yamlfile.Errors
+	taken   map[yamlfile.Pos]bool
+	discard bool
 }
 
 func newReporter(decodeErrs yamlfile.Errors) *reporter {
@@ -84,25 +226,26 @@ func newReporter(decodeErrs yamlfile.Errors) *reporter {
 	return r
 }
 
+var discardReporter = &reporter{discard: true}
+
 func (r *reporter) add(pos yamlfile.Pos, prefix, format string, args ...any) {
-	if r.taken[pos] {
+	if r.discard || r.taken[pos] {
 		return
 	}
 	r.errs.Add(pos, "%s", prefix+fmt.Sprintf(format, args...))
 }
 
-// validate is the third pass: it checks and compiles every rule of f,
-// reporting every problem to rep. It returns the rules with a valid name,
-// which the caller checks for uniqueness across files; the rules are only
-// usable when rep has no errors.
-func (f *file) validate(rep *reporter) []*Rule {
-	var out []*Rule
-	for i, v := range f.Correlations {
-		if r := v.V.compile(v.Pos, i, rep); r.Name != "" {
-			out = append(out, r)
-		}
+// compile checks the defaults block and builds it as the defaults
+// pseudo-rule. Everything in the block is its own; what it does not set is
+// built in, and valid.
+func (d *defaultsBlock) compile(rep *reporter) *Rule {
+	r := &Rule{Pos: d.pos}
+	own := fieldSet{}
+	for _, f := range []string{fWindow, fReopenWithin, fResolve, fResolveAfter, fMinAlerts, fImpact, fUrgency, fTitle, fSummary} {
+		own[f] = true
 	}
-	return out
+	d.s.compile(r, "defaults: ", own, rep)
+	return r
 }
 
 // compile checks one rule and builds it. The returned rule's Name is empty
@@ -124,24 +267,17 @@ func (s *ruleSpec) compile(pos yamlfile.Pos, index int, rep *reporter) *Rule {
 		r.Name = ""
 	}
 
-	for _, m := range s.Matchers {
-		if m.V == "" {
-			rep.add(m.Pos, prefix, "matchers: empty matcher")
-			continue
-		}
-		pm, err := parseMatcher(m.V, "rule file")
-		if err != nil {
-			rep.add(m.Pos, prefix, "matchers: %v", err)
-			continue
-		}
-		r.matchers = append(r.matchers, pm)
-	}
+	r.matchers = compileMatchers(s.Matchers, prefix, rep)
 
 	seen := make(map[string]bool, len(s.By))
 	for _, b := range s.By {
-		switch {
-		case b.V == "":
-			rep.add(b.Pos, prefix, "by: empty label name")
+		switch err := checkLabelName(b.V); {
+		case err != nil:
+			rep.add(b.Pos, prefix, "by: %v", err)
+		case b.V == "...":
+			// Alertmanager's group_by takes "..." for "all labels"; here
+			// it would silently be a label of that name.
+			rep.add(b.Pos, prefix, `by: "..." (all labels) is not supported; list the labels`)
 		case seen[b.V]:
 			rep.add(b.Pos, prefix, "by: duplicate label %q", b.V)
 		default:
@@ -150,25 +286,13 @@ func (s *ruleSpec) compile(pos yamlfile.Pos, index int, rep *reporter) *Rule {
 		}
 	}
 
-	switch d, err := model.ParseDuration(s.ReopenWithin.V); {
-	case err != nil:
-		rep.add(s.ReopenWithin.Pos, prefix, "reopen_within: %v", err)
-	case d == 0:
-		rep.add(s.ReopenWithin.Pos, prefix, "reopen_within: must be greater than 0")
-	default:
-		r.ReopenWithin = time.Duration(d)
+	written := make([]string, len(s.Matchers))
+	for i, m := range s.Matchers {
+		written[i] = m.V
 	}
+	r.Version = version(written, r.By)
 
-	r.Impact = parseLevel(s.Impact, "impact", prefix, rep)
-	r.Urgency = parseLevel(s.Urgency, "urgency", prefix, rep)
-
-	if s.Title.V != "" {
-		t, err := compileTitle(s.Title.V)
-		if err != nil {
-			rep.add(s.Title.Pos, prefix, "title: %v", err)
-		}
-		r.title = t
-	}
+	s.Settings.compile(r, prefix, s.own, rep)
 
 	switch s.Action.V {
 	case "":
@@ -176,18 +300,23 @@ func (s *ruleSpec) compile(pos yamlfile.Pos, index int, rep *reporter) *Rule {
 		r.Drop = true
 		// A drop rule opens no incident, so these would silently do nothing;
 		// saying so catches a misplaced action line.
+		st := &s.Settings
 		for _, v := range []struct {
 			field string
 			pos   yamlfile.Pos
-			set   bool
 		}{
-			{"by", firstPos(s.By), len(s.By) > 0},
-			{"reopen_within", s.ReopenWithin.Pos, s.ReopenWithin.IsSet()},
-			{"impact", s.Impact.Pos, s.Impact.V != ""},
-			{"urgency", s.Urgency.Pos, s.Urgency.V != ""},
-			{"title", s.Title.Pos, s.Title.V != ""},
+			{"by", firstPos(s.By)},
+			{fWindow, st.Window.Pos},
+			{fReopenWithin, st.ReopenWithin.Pos},
+			{fResolve, st.Resolve.Pos},
+			{fResolveAfter, st.ResolveAfter.Pos},
+			{fMinAlerts, st.MinAlerts.Pos},
+			{fImpact, st.Impact.Pos},
+			{fUrgency, st.Urgency.Pos},
+			{fTitle, st.Title.Pos},
+			{fSummary, st.Summary.Pos},
 		} {
-			if v.set {
+			if v.field == "by" && len(s.By) > 0 || s.own[v.field] {
 				rep.add(v.pos, prefix, "%s: has no effect with action %q", v.field, actionDrop)
 			}
 		}
@@ -197,15 +326,110 @@ func (s *ruleSpec) compile(pos yamlfile.Pos, index int, rep *reporter) *Rule {
 	return r
 }
 
-func parseLevel(v yamlfile.Value[string], field, prefix string, rep *reporter) incident.Level {
+// compile checks the settings (after defaults) and stores them in r. Only
+// the fields in own are reported to rep: the others are built-in, or came
+// from the defaults block, whose problems are reported for the block.
+func (s *settings) compile(r *Rule, prefix string, own fieldSet, rep *reporter) {
+	on := func(field string) *reporter {
+		if own[field] {
+			return rep
+		}
+		return discardReporter
+	}
+
+	r.Window = positiveDuration(s.Window, fWindow, prefix, on(fWindow))
+	r.ReopenWithin = positiveDuration(s.ReopenWithin, fReopenWithin, prefix, on(fReopenWithin))
+	r.ResolveAfter = positiveDuration(s.ResolveAfter, fResolveAfter, prefix, on(fResolveAfter))
+
+	switch m := ResolveMode(s.Resolve.V); m {
+	case ResolveAll, ResolveAny, ResolveManual:
+		r.Resolve = m
+	default:
+		on(fResolve).add(s.Resolve.Pos, prefix, "resolve: unknown mode %q: want all, any or manual", s.Resolve.V)
+	}
+	if r.Resolve == ResolveManual && r.ResolveAfter > 0 {
+		switch {
+		case !own[fResolveAfter]:
+			// A grace period from the defaults block does not apply to a
+			// rule that resolves by hand only.
+		case !own[fResolve]:
+			rep.add(s.ResolveAfter.Pos, prefix, "resolve_after: has no effect with resolve %q (from defaults at %s)", ResolveManual, s.Resolve.Pos)
+		default:
+			rep.add(s.ResolveAfter.Pos, prefix, "resolve_after: has no effect with resolve %q", ResolveManual)
+		}
+		r.ResolveAfter = 0
+	}
+
+	if n := s.MinAlerts.V; n != nil {
+		if *n < 1 {
+			on(fMinAlerts).add(s.MinAlerts.Pos, prefix, "min_alerts: must be at least 1")
+		}
+		r.MinAlerts = *n
+	}
+
+	r.impact = compileLevel(s.Impact, fImpact, prefix, on(fImpact))
+	r.urgency = compileLevel(s.Urgency, fUrgency, prefix, on(fUrgency))
+	r.title = compileTemplateField(s.Title, tmplTitle, prefix, on(fTitle))
+	r.summary = compileTemplateField(s.Summary, tmplSummary, prefix, on(fSummary))
+}
+
+// positiveDuration parses a Prometheus duration that must be greater than 0
+// when given; "" gives 0.
+func positiveDuration(v yamlfile.Value[string], field, prefix string, rep *reporter) time.Duration {
 	if v.V == "" {
-		return ""
+		return 0
 	}
-	l, err := incident.ParseLevel(v.V)
-	if err != nil {
+	d, err := model.ParseDuration(v.V)
+	switch {
+	case err != nil:
 		rep.add(v.Pos, prefix, "%s: %v", field, err)
+	case d <= 0:
+		rep.add(v.Pos, prefix, "%s: must be greater than 0", field)
 	}
-	return l
+	return time.Duration(d)
+}
+
+func compileTemplateField(v yamlfile.Value[string], name, prefix string, rep *reporter) *template.Template {
+	if v.V == "" {
+		return nil
+	}
+	t, err := compileTemplate(name, v.V)
+	if err != nil {
+		rep.add(v.Pos, prefix, "%s: %v", name, err)
+	}
+	return t
+}
+
+// compileMatchers parses a list of Alertmanager matchers, reporting each bad
+// one.
+func compileMatchers(ms []yamlfile.Value[string], prefix string, rep *reporter) labels.Matchers {
+	var out labels.Matchers
+	for _, m := range ms {
+		if m.V == "" {
+			rep.add(m.Pos, prefix, "matchers: empty matcher")
+			continue
+		}
+		pm, err := parseMatcher(m.V, "rule file")
+		if err != nil {
+			rep.add(m.Pos, prefix, "matchers: %v", err)
+			continue
+		}
+		out = append(out, pm)
+	}
+	return out
+}
+
+// checkLabelName accepts what Alertmanager accepts in group_by by default
+// since 0.27: any non-empty UTF-8 string, so that OpenTelemetry-style names
+// such as service.name work as they do in matchers.
+func checkLabelName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty label name")
+	case !model.UTF8Validation.IsValidLabelName(name):
+		return fmt.Errorf("invalid label name %q", name)
+	}
+	return nil
 }
 
 func firstPos(vs []yamlfile.Value[string]) yamlfile.Pos {

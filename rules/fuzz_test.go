@@ -26,6 +26,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(""))
 	f.Add([]byte("correlations: [{name: a, matchers: ['x=~\"a|b\"'], by: [x], title: '{{ .Labels.x }}'}]"))
 	f.Add([]byte("correlations:\n  - &a {name: a}\n  - <<: *a\n    name: b\n"))
+	f.Add([]byte("defaults: {window: 1h, resolve: any, resolve_after: 1m, min_alerts: 2, summary: '{{ .Status }}'}\n" +
+		"services: [{name: a, matchers: [x=a], depends_on: [b]}, {name: b, impact: high, labels: {k: v}}]\n" +
+		"correlations: [{name: r, by: [service, x], impact: {label: severity, map: {critical: high}, default: low}, urgency: medium}]\n"))
+	f.Add([]byte("services: [{name: a, depends_on: [b]}, {name: b, depends_on: [c]}, {name: c, depends_on: [a]}]\n"))
 
 	ev := incident.Event{
 		Fingerprint: "f",
@@ -55,14 +59,44 @@ func FuzzParse(f *testing.F) {
 		if len(s.Rules()) != s.Len() {
 			t.Fatalf("Len() = %d, Rules() has %d", s.Len(), len(s.Rules()))
 		}
-		for _, r := range s.Rules() {
-			if r.Name == "" || r.ReopenWithin <= 0 {
-				t.Fatalf("rule %+v: empty name or no reopen window", r)
+		d := s.Defaults()
+		if d == nil || d.Name != "" || d.Version != "" {
+			t.Fatalf("Defaults() = %+v", d)
+		}
+		for _, r := range append(s.Rules(), d) {
+			if r != d && (r.Name == "" || len(r.Version) != 8) {
+				t.Fatalf("rule %+v: empty name or bad version", r)
+			}
+			if r.ReopenWithin <= 0 || r.Window < 0 || r.ResolveAfter < 0 || r.MinAlerts < 1 {
+				t.Fatalf("rule %+v: bad durations or min_alerts", r)
+			}
+			switch r.Resolve {
+			case ResolveAll, ResolveAny:
+			case ResolveManual:
+				if r.ResolveAfter != 0 {
+					t.Fatalf("rule %+v: resolve_after with manual", r)
+				}
+			default:
+				t.Fatalf("rule %+v: resolve %q", r, r.Resolve)
 			}
 			r.Matches(ev.Labels)
-			r.Key(ev)
+			r.Key(ev, "svc")
+			r.Levels(ev.Labels)
+			r.Levels(nil)
 			_, _ = r.Title(ev) // may fail on data; must not panic
+			_, _ = r.Summary(ev)
 		}
+		for _, svc := range s.Services() {
+			if s.ServiceByName(svc.Name) != svc {
+				t.Fatalf("ServiceByName(%q) is not the listed service", svc.Name)
+			}
+			for _, dep := range svc.DependsOn {
+				if s.ServiceByName(dep) == nil || dep == svc.Name {
+					t.Fatalf("service %q: bad dependency %q", svc.Name, dep)
+				}
+			}
+		}
+		s.Service(ev.Labels)
 		s.Match(ev.Labels)
 		s.Match(nil)
 	})

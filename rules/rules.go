@@ -19,29 +19,67 @@ import (
 	"github.com/alertbridge/alertbridge/internal/yamlfile"
 )
 
-// Rule is one compiled correlation rule. It is immutable and safe for
-// concurrent use.
+// ResolveMode says when an incident resolves without anyone resolving it by
+// hand.
+type ResolveMode string
+
+// The resolve modes a rule can name.
+const (
+	// ResolveAll resolves an incident once all its alerts are resolved. It
+	// is the default.
+	ResolveAll ResolveMode = "all"
+	// ResolveAny resolves an incident as soon as any one of its alerts
+	// resolves.
+	ResolveAny ResolveMode = "any"
+	// ResolveManual leaves an incident open until it is resolved by hand.
+	ResolveManual ResolveMode = "manual"
+)
+
+// Rule is one compiled correlation rule, or the defaults block compiled as a
+// rule (see Set.Defaults). It is immutable and safe for concurrent use.
 type Rule struct {
-	// Name identifies the rule; it is unique within a Set.
+	// Name identifies the rule; it is unique within a Set. It is "" for the
+	// defaults pseudo-rule.
 	Name string
-	// By lists the labels whose values, with Name, form the correlation key.
-	// Empty means every alert the rule matches belongs to one incident.
+	// Version is 8 lowercase hex digits of a SHA-256 over the rule's
+	// grouping definition only: its matchers (as written, trimmed, sorted)
+	// and its by list (in order). Editing a title or a priority keeps it, so
+	// open incidents keep their key; editing matchers or by changes it, so
+	// the regrouped alerts start new incidents. It is "" for the defaults
+	// pseudo-rule.
+	Version string
+	// By lists the labels whose values, with Name and Version, form the
+	// correlation key. It may hold the pseudo-label "service", which stands
+	// for the catalog service (see Key). Empty means every alert the rule
+	// matches belongs to one incident.
 	By []string
+	// Window is how long after an incident's last event a new event may
+	// still join it; 0 means no window (an open incident takes events
+	// however long it has been quiet).
+	Window time.Duration
 	// ReopenWithin is how soon after resolving a new firing reopens the
 	// incident instead of opening a new one. It defaults to
 	// DefaultReopenWithin.
 	ReopenWithin time.Duration
-	// Impact and Urgency are "" when the rule does not set them; the
-	// daemon then derives them from the severity label.
-	Impact, Urgency incident.Level
+	// Resolve says when the incident resolves by itself; it defaults to
+	// ResolveAll.
+	Resolve ResolveMode
+	// ResolveAfter is a grace period before an automatic resolve; 0 by
+	// default, and always 0 with ResolveManual.
+	ResolveAfter time.Duration
+	// MinAlerts is how many distinct alerts must be firing before an
+	// incident opens; at least 1, the default.
+	MinAlerts int
 	// Drop means matching alerts are discarded as noise.
 	Drop bool
-	// Pos is where the rule is defined, for messages.
+	// Pos is where the rule (or the defaults block) is defined, for
+	// messages; zero for built-in defaults.
 	Pos yamlfile.Pos
 
-	namePos  yamlfile.Pos
-	matchers labels.Matchers
-	title    *template.Template
+	namePos         yamlfile.Pos
+	matchers        labels.Matchers
+	impact, urgency level
+	title, summary  *template.Template
 }
 
 // Matches reports whether all of the rule's matchers match labels. A rule
@@ -50,37 +88,93 @@ func (r *Rule) Matches(labels map[string]string) bool {
 	return matchAll(r.matchers, labels)
 }
 
+// Levels returns the rule's impact and urgency for an alert's labels: a
+// fixed level, or one mapped from a label through a table (with an optional
+// default). Each is "" when the rule, after defaults, does not determine
+// it; the caller then falls back (for impact to the service's impact, then
+// to the severity label; for urgency to the severity label).
+func (r *Rule) Levels(labels map[string]string) (impact, urgency incident.Level) {
+	return r.impact.of(labels), r.urgency.of(labels)
+}
+
 // Title renders the rule's title template for ev. It returns "" and no error
-// when the rule has no title template.
+// when the rule, after defaults, has no title template.
 func (r *Rule) Title(ev incident.Event) (string, error) {
-	if r.title == nil {
+	return r.render(r.title, ev)
+}
+
+// Summary renders the rule's summary template for ev. It returns "" and no
+// error when the rule, after defaults, has no summary template.
+func (r *Rule) Summary(ev incident.Event) (string, error) {
+	return r.render(r.summary, ev)
+}
+
+func (r *Rule) render(t *template.Template, ev incident.Event) (string, error) {
+	if t == nil {
 		return "", nil
 	}
-	s, err := execTitle(r.title, alertOf(ev))
+	s, err := execTemplate(t, alertOf(ev))
 	if err != nil {
-		return "", fmt.Errorf("rule %q: title: %w", r.Name, cleanTemplateError(err))
+		where := "defaults"
+		if r.Name != "" {
+			where = fmt.Sprintf("rule %q", r.Name)
+		}
+		return "", fmt.Errorf("%s: %s: %w", where, t.Name(), cleanTemplateError(err))
 	}
 	return s, nil
 }
 
-// Key returns the correlation key of ev under r: the rule name followed by
-// the values of the rule's by labels in Alertmanager's label set form, e.g.
-// disk{cluster="eu1", instance=""}. A missing label counts as "".
-func (r *Rule) Key(ev incident.Event) string {
+// serviceLabel is the pseudo-label that stands for the catalog service in a
+// rule's by list.
+const serviceLabel = "service"
+
+// Key returns the correlation key of ev under r: the rule's name and
+// version followed by the values of its by labels in Alertmanager's label
+// set form, e.g. disk@0a1b2c3d{cluster="eu1", mountpoint="/"}. The
+// pseudo-label "service" takes the value of service, the catalog service
+// the alert belongs to ("" if none); any other missing label counts as "".
+func (r *Rule) Key(ev incident.Event, service string) string {
 	sub := make(map[string]string, len(r.By))
 	for _, l := range r.By {
-		sub[l] = ev.Labels[l]
+		if l == serviceLabel {
+			sub[l] = service
+		} else {
+			sub[l] = ev.Labels[l]
+		}
 	}
-	return r.Name + incident.FormatLabels(sub)
+	return r.Name + "@" + r.Version + incident.FormatLabels(sub)
 }
 
-// Set is a loaded, valid set of rules in evaluation order: file order, then
-// list order within a file. It is immutable and safe for concurrent use; a
-// nil *Set has no rules.
+// version computes Rule.Version. Each part is length-prefixed, so that no
+// two different definitions hash the same input. Changing this function
+// changes every rule's key and so orphans every open incident: don't.
+func version(matchers, by []string) string {
+	ms := make([]string, len(matchers))
+	for i, m := range matchers {
+		ms[i] = strings.TrimSpace(m)
+	}
+	slices.Sort(ms)
+	h := sha256.New()
+	for _, m := range ms {
+		fmt.Fprintf(h, "matcher %d:%s\n", len(m), m)
+	}
+	for _, b := range by {
+		fmt.Fprintf(h, "by %d:%s\n", len(b), b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:8]
+}
+
+// Set is a loaded, valid set of rules in evaluation order (file order, then
+// list order within a file), with the service catalog and the defaults. It
+// is immutable and safe for concurrent use; a nil *Set has no rules and no
+// services.
 type Set struct {
-	rules []*Rule
-	files []string
-	hash  string
+	rules    []*Rule
+	services []*Service
+	byName   map[string]*Service
+	defaults *Rule
+	files    []string
+	hash     string
 }
 
 // Match returns the first rule whose matchers all match labels, or nil if
@@ -95,6 +189,51 @@ func (s *Set) Match(labels map[string]string) *Rule {
 		}
 	}
 	return nil
+}
+
+// Defaults returns the defaults block compiled as a Rule with Name "", no
+// matchers, no by labels and Version "", for the alerts no rule matches:
+// its Window, ReopenWithin, Resolve, ResolveAfter, MinAlerts, Levels, Title
+// and Summary apply to them. A Set without a defaults block returns the
+// built-in defaults (ReopenWithin DefaultReopenWithin, Resolve ResolveAll,
+// MinAlerts 1, everything else unset). A nil *Set returns nil.
+func (s *Set) Defaults() *Rule {
+	if s == nil {
+		return nil
+	}
+	return s.defaults
+}
+
+// Service returns the first catalog service (file order, then list order)
+// whose matchers all match labels, or nil if there is none or s is nil. A
+// service without matchers matches no alert.
+func (s *Set) Service(labels map[string]string) *Service {
+	if s == nil {
+		return nil
+	}
+	for _, svc := range s.services {
+		if svc.Matches(labels) {
+			return svc
+		}
+	}
+	return nil
+}
+
+// ServiceByName returns the catalog service called name, or nil if there is
+// none.
+func (s *Set) ServiceByName(name string) *Service {
+	if s == nil {
+		return nil
+	}
+	return s.byName[name]
+}
+
+// Services returns the catalog services in file order, then list order.
+func (s *Set) Services() []*Service {
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.services)
 }
 
 // Hash returns the hex SHA-256 of the loaded files' contents, concatenated
@@ -217,34 +356,47 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// compile runs the three passes over srcs and checks that rule names are
-// unique across all of them.
+// compile runs the three passes over srcs: it decodes every file, applies
+// the defaults block (which may be in any file) to the rules of all of them,
+// then validates and compiles the defaults, the service catalog and the
+// rules, checking that names are unique across files.
 func compile(srcs []source) (*Set, error) {
 	s := &Set{}
-	var errs yamlfile.Errors
-	first := make(map[string]*Rule)
+	var decodeErrs yamlfile.Errors
+	files := make([]*file, 0, len(srcs))
 	h := sha256.New()
 	for _, src := range srcs {
 		h.Write(src.data)
 		s.files = append(s.files, src.name)
+		f, errs := decodeFile(src.name, src.data)
+		decodeErrs = append(decodeErrs, errs...)
+		files = append(files, f)
+	}
 
-		f, decodeErrs := decodeFile(src.name, src.data)
-		f.applyDefaults()
-		rep := newReporter(decodeErrs)
-		rules := f.validate(rep)
-		errs = append(errs, decodeErrs...)
-		errs = append(errs, rep.errs...)
+	rep := newReporter(decodeErrs)
+	defaults, extra := applyDefaults(files, rep)
 
-		for _, r := range rules {
+	s.defaults = defaults.compile(rep)
+	for _, e := range extra {
+		e.compile(rep)
+	}
+	s.services, s.byName = compileServices(files, rep)
+	first := make(map[string]*Rule)
+	for _, f := range files {
+		for i, v := range f.Correlations {
+			r := v.V.compile(v.Pos, i, rep)
+			if r.Name == "" {
+				continue
+			}
 			if prev, ok := first[r.Name]; ok {
-				errs.Add(r.namePos, "rule %q: name: duplicate name, first defined at %s", r.Name, prev.namePos)
+				rep.add(r.namePos, "", "rule %q: name: duplicate name, first defined at %s", r.Name, prev.namePos)
 				continue
 			}
 			first[r.Name] = r
 			s.rules = append(s.rules, r)
 		}
 	}
-	if err := errs.Err(); err != nil {
+	if err := append(decodeErrs, rep.errs...).Err(); err != nil {
 		return nil, err
 	}
 	s.hash = hex.EncodeToString(h.Sum(nil))

@@ -19,7 +19,10 @@ import (
 	"github.com/alertbridge/alertbridge/internal/yamlfile"
 )
 
-var ignoreUnexported = cmpopts.IgnoreUnexported(Rule{})
+var (
+	ignoreUnexported = cmpopts.IgnoreUnexported(Rule{}, Service{})
+	ignoreVersion    = cmpopts.IgnoreFields(Rule{}, "Version")
+)
 
 func mustParse(t *testing.T, name, text string) *Set {
 	t.Helper()
@@ -40,72 +43,118 @@ func pos(line, col int) yamlfile.Pos { return yamlfile.Pos{File: "good.yml", Lin
 func TestParseGood(t *testing.T) {
 	s := mustParseFile(t, "testdata/good.yml")
 	want := []*Rule{
-		{Name: "noise", ReopenWithin: 30 * time.Minute, Drop: true, Pos: pos(5, 5)},
-		{Name: "watchdog", ReopenWithin: 30 * time.Minute, Drop: true, Pos: pos(9, 5)},
-		{Name: "disk", By: []string{"cluster", "mountpoint"}, ReopenWithin: 2 * time.Hour,
-			Impact: incident.LevelMedium, Urgency: incident.LevelHigh, Pos: pos(16, 5)},
-		{Name: "payments-page", By: []string{"service"}, ReopenWithin: 24 * time.Hour,
-			Impact: incident.LevelHigh, Pos: pos(27, 5)},
-		{Name: "ops_default", By: []string{"alertname", "env"}, ReopenWithin: 30 * time.Minute, Pos: pos(40, 5)},
+		{Name: "noise", ReopenWithin: 30 * time.Minute, Resolve: ResolveAll, MinAlerts: 1, Drop: true, Pos: pos(5, 5)},
+		{Name: "watchdog", ReopenWithin: 30 * time.Minute, Resolve: ResolveAll, MinAlerts: 1, Drop: true, Pos: pos(9, 5)},
+		{Name: "disk", By: []string{"cluster", "mountpoint"}, ReopenWithin: 2 * time.Hour, Resolve: ResolveAll, MinAlerts: 1, Pos: pos(16, 5)},
+		{Name: "payments-page", By: []string{"service"}, ReopenWithin: 24 * time.Hour, Resolve: ResolveAll, MinAlerts: 1, Pos: pos(27, 5)},
+		{Name: "ops_default", By: []string{"alertname", "env"}, ReopenWithin: 30 * time.Minute, Resolve: ResolveAll, MinAlerts: 1, Pos: pos(40, 5)},
 	}
-	if diff := cmp.Diff(want, s.Rules(), ignoreUnexported); diff != "" {
+	if diff := cmp.Diff(want, s.Rules(), ignoreUnexported, ignoreVersion); diff != "" {
 		t.Errorf("Rules() mismatch (-want +got):\n%s", diff)
+	}
+	wantLevels := map[string][2]incident.Level{
+		"disk":          {incident.LevelMedium, incident.LevelHigh},
+		"payments-page": {incident.LevelHigh, ""},
+	}
+	for _, r := range s.Rules() {
+		if len(r.Version) != 8 {
+			t.Errorf("rule %q: Version = %q, want 8 hex digits", r.Name, r.Version)
+		}
+		impact, urgency := r.Levels(nil)
+		if got := [2]incident.Level{impact, urgency}; got != wantLevels[r.Name] {
+			t.Errorf("rule %q: Levels() = %q, want %q", r.Name, got, wantLevels[r.Name])
+		}
 	}
 	if got := s.Files(); !cmp.Equal(got, []string{"good.yml"}) {
 		t.Errorf("Files() = %q, want [good.yml]", got)
 	}
 }
 
-func TestDefaults(t *testing.T) {
+// TestBuiltinDefaults checks what a rule gets when neither it nor a
+// defaults block sets a field.
+func TestBuiltinDefaults(t *testing.T) {
+	// builtin fills in the built-in defaults a test case does not set.
+	builtin := func(r Rule) Rule {
+		if r.ReopenWithin == 0 {
+			r.ReopenWithin = DefaultReopenWithin
+		}
+		if r.Resolve == "" {
+			r.Resolve = ResolveAll
+		}
+		if r.MinAlerts == 0 {
+			r.MinAlerts = 1
+		}
+		return r
+	}
 	tests := []struct {
-		name string
-		yaml string
-		want Rule
+		name        string
+		yaml        string
+		want        Rule
+		wantImpact  incident.Level
+		wantUrgency incident.Level
 	}{
 		{
 			name: "ReopenWithinDefault",
 			yaml: "correlations: [{name: r}]",
-			want: Rule{Name: "r", ReopenWithin: DefaultReopenWithin},
+			want: builtin(Rule{Name: "r"}),
 		},
 		{
-			name: "ReopenWithinNullIsDefault",
-			yaml: "correlations: [{name: r, reopen_within: ~, impact: ~, title: ~, action: ~}]",
-			want: Rule{Name: "r", ReopenWithin: DefaultReopenWithin},
+			name: "NullIsDefault",
+			yaml: "correlations: [{name: r, reopen_within: ~, window: ~, resolve: ~, resolve_after: ~, min_alerts: ~, impact: ~, title: ~, summary: ~, action: ~}]",
+			want: builtin(Rule{Name: "r"}),
 		},
 		{
 			name: "ReopenWithinDays",
 			yaml: "correlations: [{name: r, reopen_within: 1d12h}]",
-			want: Rule{Name: "r", ReopenWithin: 36 * time.Hour},
+			want: builtin(Rule{Name: "r", ReopenWithin: 36 * time.Hour}),
 		},
 		{
-			name: "LevelsSet",
-			yaml: "correlations: [{name: r, impact: low, urgency: medium}]",
-			want: Rule{Name: "r", ReopenWithin: DefaultReopenWithin, Impact: incident.LevelLow, Urgency: incident.LevelMedium},
+			name:        "LevelsSet",
+			yaml:        "correlations: [{name: r, impact: low, urgency: medium}]",
+			want:        builtin(Rule{Name: "r"}),
+			wantImpact:  incident.LevelLow,
+			wantUrgency: incident.LevelMedium,
+		},
+		{
+			name: "NewFieldsSet",
+			yaml: "correlations: [{name: r, window: 15m, resolve: any, resolve_after: 2m, min_alerts: 3}]",
+			want: builtin(Rule{Name: "r", Window: 15 * time.Minute, Resolve: ResolveAny, ResolveAfter: 2 * time.Minute, MinAlerts: 3}),
+		},
+		{
+			name: "Manual",
+			yaml: "correlations: [{name: r, resolve: manual}]",
+			want: builtin(Rule{Name: "r", Resolve: ResolveManual}),
 		},
 		{
 			name: "EmptyByAndMatchers",
 			yaml: "correlations: [{name: r, by: [], matchers: []}]",
-			want: Rule{Name: "r", ReopenWithin: DefaultReopenWithin},
+			want: builtin(Rule{Name: "r"}),
 		},
 		{
 			name: "Drop",
 			yaml: "correlations: [{name: r, action: drop}]",
-			want: Rule{Name: "r", ReopenWithin: DefaultReopenWithin, Drop: true},
+			want: builtin(Rule{Name: "r", Drop: true}),
 		},
 		{
-			name: "MergeKeyOverridden",
-			yaml: "correlations:\n  - &base {name: base, by: [a, b], impact: high}\n  - <<: *base\n    name: r\n",
-			want: Rule{Name: "r", By: []string{"a", "b"}, ReopenWithin: DefaultReopenWithin, Impact: incident.LevelHigh},
+			name:       "MergeKeyOverridden",
+			yaml:       "correlations:\n  - &base {name: base, by: [a, b], impact: high}\n  - <<: *base\n    name: r\n",
+			want:       builtin(Rule{Name: "r", By: []string{"a", "b"}}),
+			wantImpact: incident.LevelHigh,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := mustParse(t, "r.yml", tt.yaml)
 			// The rule under test is the last; earlier ones are anchors.
-			got := *s.Rules()[s.Len()-1]
+			r := s.Rules()[s.Len()-1]
+			got := *r
 			got.Pos = yamlfile.Pos{}
-			if diff := cmp.Diff(tt.want, got, ignoreUnexported); diff != "" {
+			if diff := cmp.Diff(tt.want, got, ignoreUnexported, ignoreVersion); diff != "" {
 				t.Errorf("rule mismatch (-want +got):\n%s", diff)
+			}
+			impact, urgency := r.Levels(map[string]string{"severity": "critical"})
+			if impact != tt.wantImpact || urgency != tt.wantUrgency {
+				t.Errorf("Levels() = %q, %q; want %q, %q", impact, urgency, tt.wantImpact, tt.wantUrgency)
 			}
 		})
 	}
@@ -159,25 +208,150 @@ correlations:
   - name: disk
     matchers: [kind=disk]
     by: [mountpoint, cluster]
+  - name: svc
+    matchers: [kind=svc]
+    by: [service, cluster]
   - name: all
 `)
-	disk, all := s.Rules()[0], s.Rules()[1]
+	disk, svc, all := s.Rules()[0], s.Rules()[1], s.Rules()[2]
 	tests := []struct {
-		name   string
-		rule   *Rule
-		labels map[string]string
-		want   string
+		name    string
+		rule    *Rule
+		labels  map[string]string
+		service string
+		want    string
 	}{
-		{"SortedByLabelName", disk, map[string]string{"kind": "disk", "cluster": "eu1", "mountpoint": "/", "instance": "a"}, `disk{cluster="eu1", mountpoint="/"}`},
-		{"MissingLabelIsEmpty", disk, map[string]string{"cluster": "eu1"}, `disk{cluster="eu1", mountpoint=""}`},
-		{"ValuesQuoted", disk, map[string]string{"cluster": `a"b`, "mountpoint": "/"}, `disk{cluster="a\"b", mountpoint="/"}`},
-		{"EmptyByIsOneKey", all, map[string]string{"cluster": "eu1"}, "all{}"},
-		{"EmptyByNilLabels", all, nil, "all{}"},
+		{"SortedByLabelName", disk, map[string]string{"kind": "disk", "cluster": "eu1", "mountpoint": "/", "instance": "a"}, "", `disk@` + disk.Version + `{cluster="eu1", mountpoint="/"}`},
+		{"MissingLabelIsEmpty", disk, map[string]string{"cluster": "eu1"}, "", `disk@` + disk.Version + `{cluster="eu1", mountpoint=""}`},
+		{"ValuesQuoted", disk, map[string]string{"cluster": `a"b`, "mountpoint": "/"}, "", `disk@` + disk.Version + `{cluster="a\"b", mountpoint="/"}`},
+		{"ServiceArgumentIgnoredWithoutServiceInBy", disk, map[string]string{"cluster": "eu1", "mountpoint": "/"}, "checkout", `disk@` + disk.Version + `{cluster="eu1", mountpoint="/"}`},
+		{"ServicePseudoLabel", svc, map[string]string{"cluster": "eu1"}, "checkout", `svc@` + svc.Version + `{cluster="eu1", service="checkout"}`},
+		{"ServicePseudoLabelNotTheLabel", svc, map[string]string{"cluster": "eu1", "service": "cart"}, "checkout", `svc@` + svc.Version + `{cluster="eu1", service="checkout"}`},
+		{"NoCatalogServiceIsEmpty", svc, map[string]string{"cluster": "eu1", "service": "cart"}, "", `svc@` + svc.Version + `{cluster="eu1", service=""}`},
+		{"EmptyByIsOneKey", all, map[string]string{"cluster": "eu1"}, "", "all@" + all.Version + "{}"},
+		{"EmptyByNilLabels", all, nil, "x", "all@" + all.Version + "{}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.rule.Key(incident.Event{Labels: tt.labels}); got != tt.want {
+			if got := tt.rule.Key(incident.Event{Labels: tt.labels}, tt.service); got != tt.want {
 				t.Errorf("Key() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	const base = `
+correlations:
+  - name: disk
+    matchers: ['alertname=~"Disk.*"', severity!=none]
+    by: [cluster, mountpoint]
+    title: 'Disk {{ .Labels.cluster }}'
+    impact: high
+`
+	baseVersion := mustParse(t, "v.yml", base).Rules()[0].Version
+	tests := []struct {
+		name     string
+		old, new string // replaced in base
+		wantSame bool
+	}{
+		{"SameTextSame", "", "", true},
+		{"TitleChangeSame", "'Disk {{ .Labels.cluster }}'", "'Full: {{ .Labels.cluster }}'", true},
+		{"ImpactChangeSame", "impact: high", "impact: {label: severity, map: {critical: high}}", true},
+		{"NewFieldsSame", "impact: high", "window: 5m\n    reopen_within: 1h\n    resolve: any\n    min_alerts: 2\n    summary: s", true},
+		{"NameChangeSame", "name: disk", "name: disk2", true},
+		{"MatcherOrderSame", `['alertname=~"Disk.*"', severity!=none]`, `[severity!=none, 'alertname=~"Disk.*"']`, true},
+		{"MatcherSpaceTrimmedSame", `severity!=none]`, `'  severity!=none '] `, true},
+		{"MatcherChangeDiffers", "severity!=none", "severity!=info", false},
+		{"MatcherAddedDiffers", "severity!=none]", "severity!=none, team=ops]", false},
+		{"MatcherSpellingDiffers", "severity!=none", `severity!="none"`, false},
+		{"ByChangeDiffers", "[cluster, mountpoint]", "[cluster, device]", false},
+		{"ByOrderDiffers", "[cluster, mountpoint]", "[mountpoint, cluster]", false},
+		{"ByAddedDiffers", "[cluster, mountpoint]", "[cluster, mountpoint, service]", false},
+		{"ByMovedToMatchersDiffers", "by: [cluster, mountpoint]", "by: [cluster]", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := strings.Replace(base, tt.old, tt.new, 1)
+			if text == base && tt.old != "" {
+				t.Fatalf("%q not found in base", tt.old)
+			}
+			got := mustParse(t, "v.yml", text).Rules()[0].Version
+			if (got == baseVersion) != tt.wantSame {
+				t.Errorf("Version = %s, base %s; want same: %v", got, baseVersion, tt.wantSame)
+			}
+		})
+	}
+}
+
+// TestVersionPinned pins the version of one rule. Any change to how Version
+// is computed changes every key and orphans every open incident: if this
+// fails, undo the change.
+func TestVersionPinned(t *testing.T) {
+	r := mustParse(t, "v.yml", "correlations: [{name: r, matchers: [b=2, 'a=\"1\"'], by: [x, service]}]").Rules()[0]
+	if r.Version != "6cb68301" {
+		t.Errorf("Version = %q, want %q", r.Version, "6cb68301")
+	}
+}
+
+func TestLevels(t *testing.T) {
+	critical := map[string]string{"severity": "critical", "tier": "1"}
+	tests := []struct {
+		name        string
+		fields      string // YAML of the rule's fields after name
+		defaults    string // YAML of the defaults block, if any
+		labels      map[string]string
+		wantImpact  incident.Level
+		wantUrgency incident.Level
+	}{
+		{name: "Unset", fields: "{}", labels: critical},
+		{name: "Fixed", fields: "{impact: high, urgency: low}", labels: critical, wantImpact: incident.LevelHigh, wantUrgency: incident.LevelLow},
+		{
+			name:   "Mapped",
+			fields: "{impact: {label: tier, map: {'1': high, '2': medium}}, urgency: {label: severity, map: {critical: high, warning: medium}, default: low}}",
+			labels: critical, wantImpact: incident.LevelHigh, wantUrgency: incident.LevelHigh,
+		},
+		{
+			name:   "MappedMissWithDefault",
+			fields: "{urgency: {label: severity, map: {critical: high}, default: low}}",
+			labels: map[string]string{"severity": "warning"}, wantUrgency: incident.LevelLow,
+		},
+		{
+			name:   "MappedMissingLabelGetsDefault",
+			fields: "{urgency: {label: severity, map: {critical: high}, default: medium}}",
+			labels: nil, wantUrgency: incident.LevelMedium,
+		},
+		{
+			name:   "MappedMissWithoutDefaultIsEmpty",
+			fields: "{impact: {label: severity, map: {critical: high}}, urgency: medium}",
+			labels: map[string]string{"severity": "warning"}, wantUrgency: incident.LevelMedium,
+		},
+		{
+			name:   "MappedIsCaseSensitive",
+			fields: "{impact: {label: severity, map: {critical: high}}}",
+			labels: map[string]string{"severity": "Critical"},
+		},
+		{
+			name:   "MappedEmptyValue",
+			fields: "{impact: {label: env, map: {'': low, prod: high}}}",
+			labels: critical, wantImpact: incident.LevelLow,
+		},
+		{
+			name: "FromDefaults", fields: "{impact: low}",
+			defaults: "{impact: high, urgency: {label: severity, map: {critical: high}}}",
+			labels:   critical, wantImpact: incident.LevelLow, wantUrgency: incident.LevelHigh,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := "correlations:\n  - name: r\n    <<: " + tt.fields + "\n"
+			if tt.defaults != "" {
+				text += "defaults: " + tt.defaults + "\n"
+			}
+			r := mustParse(t, "levels.yml", text).Rules()[0]
+			impact, urgency := r.Levels(tt.labels)
+			if impact != tt.wantImpact || urgency != tt.wantUrgency {
+				t.Errorf("Levels(%v) = %q, %q; want %q, %q", tt.labels, impact, urgency, tt.wantImpact, tt.wantUrgency)
 			}
 		})
 	}
@@ -417,13 +591,16 @@ func TestNilSet(t *testing.T) {
 	if s.Len() != 0 || s.Rules() != nil || s.Files() != nil || s.Match(map[string]string{"a": "b"}) != nil {
 		t.Errorf("nil Set: Len=%d Rules=%v Files=%v, want an empty set", s.Len(), s.Rules(), s.Files())
 	}
+	if s.Services() != nil || s.Service(map[string]string{"a": "b"}) != nil || s.ServiceByName("a") != nil || s.Defaults() != nil {
+		t.Errorf("nil Set: Services=%v Defaults=%v, want none", s.Services(), s.Defaults())
+	}
 }
 
 // TestConcurrentUse runs Match, Key and Title from many goroutines, for the
 // race detector: the daemon shares one Set between its workers.
 func TestConcurrentUse(t *testing.T) {
-	s := mustParseFile(t, "testdata/good.yml")
-	ev := incident.Event{Labels: map[string]string{"alertname": "NodeFilesystemAlmostOutOfSpace", "cluster": "eu1", "mountpoint": "/"}}
+	s := mustParseFile(t, "testdata/full.yml")
+	ev := incident.Event{Labels: map[string]string{"alertname": "NodeFilesystemAlmostOutOfSpace", "cluster": "eu1", "mountpoint": "/", "namespace": "checkout"}}
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -433,8 +610,13 @@ func TestConcurrentUse(t *testing.T) {
 					t.Error("Match: no rule")
 					return
 				}
-				r.Key(ev)
+				r.Key(ev, s.Service(ev.Labels).Name)
+				r.Levels(ev.Labels)
 				if _, err := r.Title(ev); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := s.Defaults().Summary(ev); err != nil {
 					t.Error(err)
 					return
 				}

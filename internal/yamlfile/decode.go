@@ -66,8 +66,9 @@ var (
 // Supported targets are structs (keys matched by yaml tag, or the lower-cased
 // field name; `yaml:"-"` skips a field and `yaml:",inline"` flattens an
 // embedded struct), Value[T], pointers, slices, maps with string keys,
-// strings, booleans, numbers, yaml.Node, and types that implement
-// yaml.Unmarshaler. Anchors, aliases and merge keys (<<) are resolved.
+// strings, booleans, numbers (an integer target takes no fraction),
+// ScalarOrMapping, yaml.Node, and types that implement yaml.Unmarshaler.
+// Anchors, aliases and merge keys (<<) are resolved.
 func Decode(file string, data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
@@ -308,6 +309,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, depth int, key string) {
 	case isNull(n):
 		return
 	}
+	if u, ok := v.Addr().Interface().(union); ok {
+		switch n.Kind {
+		case yaml.ScalarNode:
+			d.decode(n, u.branch(false), depth+1, key)
+		case yaml.MappingNode:
+			d.decode(n, u.branch(true), depth+1, key)
+		default:
+			d.kindError(n, key, "expected %s or a mapping, found %s", describeType(u.scalarType()), describe(n))
+		}
+		return
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		elem := reflect.New(v.Type().Elem())
@@ -350,15 +362,26 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, depth int, key string) {
 }
 
 // decodeScalar leaves the conversion of booleans and numbers (and
-// time.Duration) to yaml.v3, which resolves the node's tag.
+// time.Duration) to yaml.v3, which resolves the node's tag. yaml.v3 would
+// truncate a number with a fraction into an integer target (1.5 → 1), so
+// that is rejected first.
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, key, want string) {
 	if n.Kind != yaml.ScalarNode {
 		d.kindError(n, key, "expected %s, found %s", want, describe(n))
 		return
 	}
+	if isInteger(v.Kind()) && n.ShortTag() == "!!float" {
+		d.kindError(n, key, "expected %s, found %q", want, n.Value)
+		return
+	}
 	p := reflect.New(v.Type())
 	if err := n.Decode(p.Interface()); err != nil {
-		d.kindError(n, key, "expected %s, found %q", want, n.Value)
+		found := strconv.Quote(n.Value)
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			// "2" in quotes is a string; say why it is not a number.
+			found = "the quoted string " + found
+		}
+		d.kindError(n, key, "expected %s, found %s", want, found)
 		return
 	}
 	v.Set(p.Elem())

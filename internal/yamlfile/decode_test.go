@@ -12,20 +12,27 @@ import (
 )
 
 type testFile struct {
-	Rules        []Value[testRule] `yaml:"rules"`
-	Labels       map[string]string `yaml:"labels"`
-	Count        int               `yaml:"count"`
-	Ratio        float64           `yaml:"ratio"`
-	Enabled      *bool             `yaml:"enabled"`
-	Timeout      time.Duration     `yaml:"timeout"`
-	Raw          yaml.Node         `yaml:"raw"`
-	Skipped      string            `yaml:"-"`
+	Rules        []Value[testRule]                         `yaml:"rules"`
+	Labels       map[string]string                         `yaml:"labels"`
+	Count        int                                       `yaml:"count"`
+	Ratio        float64                                   `yaml:"ratio"`
+	Enabled      *bool                                     `yaml:"enabled"`
+	Timeout      time.Duration                             `yaml:"timeout"`
+	Raw          yaml.Node                                 `yaml:"raw"`
+	Level        Value[ScalarOrMapping[string, testTable]] `yaml:"level"`
+	Limit        ScalarOrMapping[int, map[string]int]      `yaml:"limit"`
+	Skipped      string                                    `yaml:"-"`
 	Untagged     string
 	TestEmbedded `yaml:",inline"`
 }
 
 type TestEmbedded struct {
 	Extra Value[string] `yaml:"extra"`
+}
+
+type testTable struct {
+	From Value[string]            `yaml:"from"`
+	Map  map[string]Value[string] `yaml:"map"`
 }
 
 type testRule struct {
@@ -78,6 +85,54 @@ func TestDecode(t *testing.T) {
 				// where the anchor is.
 				{Pos: p(5, 5), V: testRule{Name: Value[string]{"a", p(2, 15)}, Tags: []Value[string]{{"t", p(2, 25)}}}},
 			}},
+		},
+		{
+			name: "OKScalarOrMappingScalar",
+			yaml: "level: high\nlimit: 3\n",
+			want: testFile{
+				Level: Value[ScalarOrMapping[string, testTable]]{V: ScalarOrMapping[string, testTable]{Scalar: "high"}, Pos: p(1, 8)},
+				Limit: ScalarOrMapping[int, map[string]int]{Scalar: 3},
+			},
+		},
+		{
+			name: "OKScalarOrMappingMapping",
+			yaml: "level:\n  from: severity\n  map: {critical: high}\nlimit: {a: 1}\n",
+			want: testFile{
+				Level: Value[ScalarOrMapping[string, testTable]]{Pos: p(2, 3), V: ScalarOrMapping[string, testTable]{IsMapping: true, Mapping: testTable{
+					From: Value[string]{"severity", p(2, 9)},
+					Map:  map[string]Value[string]{"critical": {"high", p(3, 19)}},
+				}}},
+				Limit: ScalarOrMapping[int, map[string]int]{IsMapping: true, Mapping: map[string]int{"a": 1}},
+			},
+		},
+		{
+			name: "OKScalarOrMappingNullAndAlias",
+			yaml: "raw: &t {from: x}\nlevel: *t\nlimit: ~\n",
+			want: testFile{
+				Level: Value[ScalarOrMapping[string, testTable]]{Pos: p(2, 8), V: ScalarOrMapping[string, testTable]{IsMapping: true, Mapping: testTable{
+					From: Value[string]{"x", p(1, 16)},
+				}}},
+			},
+		},
+		{
+			name:    "ErrScalarOrMappingList",
+			yaml:    "level: [high]\nlimit: [1]\n",
+			wantErr: "f.yml:1:8: level: expected a string or a mapping, found a list\nf.yml:2:8: limit: expected an integer or a mapping, found a list",
+		},
+		{
+			name:    "ErrScalarOrMappingBranches",
+			yaml:    "level: {from: x, to: y}\nlimit: many\n",
+			wantErr: "f.yml:1:18: unknown field \"to\"\nf.yml:2:8: limit: expected an integer, found \"many\"",
+		},
+		{
+			name:    "ErrQuotedNumber",
+			yaml:    "count: '1'\nenabled: \"true\"\n",
+			wantErr: "f.yml:1:8: count: expected an integer, found the quoted string \"1\"\nf.yml:2:10: enabled: expected a boolean, found the quoted string \"true\"",
+		},
+		{
+			name:    "ErrFractionIntoInteger",
+			yaml:    "count: 1.5\nlimit: 2.0\n",
+			wantErr: "f.yml:1:8: count: expected an integer, found \"1.5\"\nf.yml:2:8: limit: expected an integer, found \"2.0\"",
 		},
 		{
 			name:    "ErrUnknownField",

@@ -13,6 +13,8 @@ func FuzzDecode(f *testing.F) {
 		"rules:\n  - name: a\n    tags: [x, y]\nlabels: {a: b}\ncount: 1\n",
 		"rules:\n  - &a {name: a}\n  - <<: *a\n    name: b\n  - *a\n",
 		"l: &a [*a]\n",
+		"level: high\n",
+		"level: {from: severity, map: {critical: high}}\n",
 		"a: b: c\n",
 		"x: \"\\q\"\n",
 		"count: 1\n---\ncount: 2\n",
@@ -22,10 +24,11 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var v struct {
 			TestEmbedded `yaml:",inline"`
-			L            nest              `yaml:"l"`
-			Rules        []Value[testRule] `yaml:"rules"`
-			Labels       map[string]string `yaml:"labels"`
-			Count        int               `yaml:"count"`
+			L            nest                                      `yaml:"l"`
+			Rules        []Value[testRule]                         `yaml:"rules"`
+			Labels       map[string]string                         `yaml:"labels"`
+			Count        int                                       `yaml:"count"`
+			Level        Value[ScalarOrMapping[string, testTable]] `yaml:"level"`
 		}
 		err := Decode("fuzz.yml", data, &v)
 		if err == nil {
