@@ -15,14 +15,22 @@ type Incident struct {
 	Impact         string     `json:"impact"`
 	Urgency        string     `json:"urgency"`
 	Title          string     `json:"title"`
+	Summary        string     `json:"summary"`
 	Service        string     `json:"service"`
+	Owner          string     `json:"owner"`
 	CorrelationKey string     `json:"correlation_key"`
 	Rule           string     `json:"rule"`
 	Source         string     `json:"source"`
-	OpenedAt       time.Time  `json:"opened_at"`
+	OpenedAt       *time.Time `json:"opened_at"` // null while pending
 	AcknowledgedAt *time.Time `json:"acknowledged_at"`
 	ResolvedAt     *time.Time `json:"resolved_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
+	LastEventAt    time.Time  `json:"last_event_at"`
+	ResolveDueAt   *time.Time `json:"resolve_due_at"`
+	SealedAt       *time.Time `json:"sealed_at"`
+	ResolveMode    string     `json:"resolve_mode"`
+	ResolveAfter   string     `json:"resolve_after"`
+	MinAlerts      int        `json:"min_alerts"`
 	AlertCount     int        `json:"alert_count"`
 	FiringCount    int        `json:"firing_count"`
 	ProblemID      *int64     `json:"problem_id"`
@@ -85,10 +93,12 @@ func optTime(t time.Time) *time.Time {
 func fromIncident(inc incident.Incident) Incident {
 	w := Incident{
 		ID: inc.ID, State: string(inc.State), Priority: inc.Priority.String(), Impact: string(inc.Impact),
-		Urgency: string(inc.Urgency), Title: inc.Title, Service: inc.Service, CorrelationKey: inc.CorrelationKey,
-		Rule: inc.Rule, Source: inc.Source, OpenedAt: inc.OpenedAt, AcknowledgedAt: optTime(inc.AcknowledgedAt),
-		ResolvedAt: optTime(inc.ResolvedAt), UpdatedAt: inc.UpdatedAt, AlertCount: inc.AlertCount,
-		FiringCount: inc.FiringCount,
+		Urgency: string(inc.Urgency), Title: inc.Title, Summary: inc.Summary, Service: inc.Service, Owner: inc.Owner,
+		CorrelationKey: inc.CorrelationKey, Rule: inc.Rule, Source: inc.Source, OpenedAt: optTime(inc.OpenedAt),
+		AcknowledgedAt: optTime(inc.AcknowledgedAt), ResolvedAt: optTime(inc.ResolvedAt), UpdatedAt: inc.UpdatedAt,
+		LastEventAt: inc.LastEventAt, ResolveDueAt: optTime(inc.ResolveDueAt), SealedAt: optTime(inc.SealedAt),
+		ResolveMode: string(inc.ResolveMode), ResolveAfter: inc.ResolveAfter.String(), MinAlerts: inc.MinAlerts,
+		AlertCount: inc.AlertCount, FiringCount: inc.FiringCount,
 	}
 	if inc.ProblemID != 0 {
 		id := inc.ProblemID

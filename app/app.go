@@ -45,6 +45,8 @@ type App struct {
 	metrics  *metrics
 	stopOnce sync.Once
 	stopErr  error
+	sweeping chan struct{} // closed to stop the sweeper
+	swept    sync.WaitGroup
 }
 
 // New opens the store (running migrations), loads the rules, and binds the
@@ -118,6 +120,9 @@ func (a *App) Registry() *prometheus.Registry { return a.reg }
 // Start starts the writer and the HTTP server.
 func (a *App) Start() {
 	a.pipeline.Start()
+	a.sweeping = make(chan struct{})
+	a.swept.Add(1)
+	go a.sweep()
 	go func() {
 		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.serveErr <- err
@@ -132,6 +137,10 @@ func (a *App) Start() {
 func (a *App) Stop(ctx context.Context) error {
 	a.stopOnce.Do(func() {
 		a.ready.Store(false)
+		if a.sweeping != nil {
+			close(a.sweeping)
+			a.swept.Wait()
+		}
 		var errs []error
 		if err := a.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("drain http: %w", err))
@@ -146,6 +155,25 @@ func (a *App) Stop(ctx context.Context) error {
 		a.log.Info("stopped")
 	})
 	return a.stopErr
+}
+
+// sweep carries out scheduled resolves (resolve_after) as they fall due.
+func (a *App) sweep() {
+	defer a.swept.Done()
+	t := time.NewTicker(a.o.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.sweeping:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), a.o.SweepInterval)
+			if err := a.pipeline.Sweep(ctx); err != nil {
+				a.log.Warn("sweep failed", "err", err)
+			}
+			cancel()
+		}
+	}
 }
 
 // Reload re-reads the rule files and swaps them in only if every file is

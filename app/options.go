@@ -21,6 +21,9 @@ type Options struct {
 	DedupeCacheSize, CorrelateCacheSize int
 	// QueueSize bounds requests waiting for the writer.
 	QueueSize int
+	// SweepInterval is how often scheduled resolves (resolve_after) are
+	// carried out (default 5s): a resolve happens at most this late.
+	SweepInterval time.Duration
 	// ShutdownTimeout bounds the graceful drain (default 30s).
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -41,6 +44,9 @@ func (o *Options) Validate() error {
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = 10 << 20
 	}
+	if o.SweepInterval == 0 {
+		o.SweepInterval = 5 * time.Second
+	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = 30 * time.Second
 	}
@@ -59,6 +65,9 @@ func (o *Options) Validate() error {
 	}
 	if o.DedupeCacheSize < 0 || o.CorrelateCacheSize < 0 || o.QueueSize < 0 {
 		errs = append(errs, errors.New("cache and queue sizes must not be negative"))
+	}
+	if o.SweepInterval < 0 {
+		errs = append(errs, errors.New("sweep interval must not be negative"))
 	}
 	if o.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdown timeout must not be negative"))

@@ -18,10 +18,11 @@ type Lookup interface {
 	IncidentByKey(ctx context.Context, key string) (incident.Incident, error)
 }
 
-// Key returns the correlation key of ev under rule r (nil: no rule matched).
-func Key(r *rules.Rule, ev incident.Event) string {
+// Key returns the correlation key of ev under rule r (nil: no rule matched);
+// service is the catalog service the alert belongs to ("" if none).
+func Key(r *rules.Rule, ev incident.Event, service string) string {
 	if r != nil {
-		return "rule/" + r.Key(ev)
+		return "rule/" + r.Key(ev, service)
 	}
 	if ev.GroupLabels != nil {
 		return "group" + incident.FormatLabels(ev.GroupLabels)

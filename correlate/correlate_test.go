@@ -13,28 +13,35 @@ func TestKey(t *testing.T) {
   - name: disk
     matchers: ['alertname="DiskFull"']
     by: [cluster, mountpoint]
+  - name: per-service
+    matchers: ['alertname="Latency"']
+    by: [service]
   - name: everything
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
+	disk, perService, everything := set.Rules()[0], set.Rules()[1], set.Rules()[2]
 	labels := map[string]string{"alertname": "DiskFull", "cluster": "a", "mountpoint": "/var", "instance": "n1"}
 	tests := []struct {
-		name string
-		rule *rules.Rule
-		ev   incident.Event
-		want string
+		name    string
+		rule    *rules.Rule
+		ev      incident.Event
+		service string
+		want    string
 	}{
-		{"RuleByLabels", set.Match(labels), incident.Event{Labels: labels}, `rule/disk{cluster="a", mountpoint="/var"}`},
-		{"RuleWithoutBy", set.Match(map[string]string{"alertname": "X"}), incident.Event{Labels: map[string]string{"alertname": "X"}}, `rule/everything{}`},
-		{"DefaultGroupLabels", nil, incident.Event{Labels: labels, GroupLabels: map[string]string{"cluster": "a", "alertname": "DiskFull"}},
+		{"RuleByLabels", disk, incident.Event{Labels: labels}, "", `rule/disk@` + disk.Version + `{cluster="a", mountpoint="/var"}`},
+		{"RuleByService", perService, incident.Event{Labels: map[string]string{"alertname": "Latency"}}, "checkout",
+			`rule/per-service@` + perService.Version + `{service="checkout"}`},
+		{"RuleWithoutBy", everything, incident.Event{Labels: map[string]string{"alertname": "X"}}, "", `rule/everything@` + everything.Version + `{}`},
+		{"DefaultGroupLabels", nil, incident.Event{Labels: labels, GroupLabels: map[string]string{"cluster": "a", "alertname": "DiskFull"}}, "",
 			`group{alertname="DiskFull", cluster="a"}`},
-		{"DefaultEmptyGroup", nil, incident.Event{Labels: labels, GroupLabels: map[string]string{}}, `group{}`},
-		{"DefaultNoGroups", nil, incident.Event{Fingerprint: "abc", Labels: labels}, `alert/abc`},
+		{"DefaultEmptyGroup", nil, incident.Event{Labels: labels, GroupLabels: map[string]string{}}, "", `group{}`},
+		{"DefaultNoGroups", nil, incident.Event{Fingerprint: "abc", Labels: labels}, "", `alert/abc`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Key(tt.rule, tt.ev); got != tt.want {
+			if got := Key(tt.rule, tt.ev, tt.service); got != tt.want {
 				t.Errorf("Key = %s, want %s", got, tt.want)
 			}
 		})

@@ -23,10 +23,21 @@ type Decision struct {
 	Impact  Level
 	Urgency Level
 	Title   string
+	Summary string
 	Service string
+	Owner   string
+	// Window is how long after an incident's last event a new alert may
+	// still join it; 0 means no limit.
+	Window time.Duration
 	// ReopenWithin is how long after a resolve a new firing reopens the
 	// incident instead of opening a new one.
 	ReopenWithin time.Duration
+	// Resolve and ResolveAfter say when a new incident resolves by itself.
+	Resolve      ResolveMode
+	ResolveAfter time.Duration
+	// MinAlerts is how many distinct alerts must fire before a new incident
+	// opens; below it the incident stays pending. Values below 1 mean 1.
+	MinAlerts int
 	// Drop discards the event: its state is remembered, no incident changes.
 	Drop bool
 }
@@ -38,6 +49,8 @@ type Outcome struct {
 	Opened   bool
 	Reopened bool
 	Resolved bool
+	// Sealed is the incident the window closed to new alerts, if any.
+	Sealed *Incident
 	// State is the fingerprint's state after the event.
 	State AlertState
 }
@@ -75,7 +88,8 @@ func Apply(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, erro
 	}
 	rec := EventRecord{
 		ReceivedAt: now, Source: ev.Source, Fingerprint: ev.Fingerprint, Status: ev.Status,
-		Labels: ev.Labels, StartsAt: ev.StartsAt, EndsAt: ev.EndsAt,
+		Labels: ev.Labels, Annotations: ev.Annotations, GroupLabels: ev.GroupLabels, Receiver: ev.Receiver,
+		GeneratorURL: ev.GeneratorURL, StartsAt: ev.StartsAt, EndsAt: ev.EndsAt,
 		Transition: d.Transition, Rule: d.Rule, Key: d.Key,
 	}
 	if out.Incident != nil {
@@ -128,8 +142,8 @@ func applyRepeat(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	return out, err
 }
 
-// applyResolved resolves the alert on its incident and resolves the incident
-// once no alert of it fires any more.
+// applyResolved resolves the alert on its incident and, as the incident's
+// resolve mode says, resolves the incident or schedules its resolve.
 func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, error) {
 	ev := d.Event
 	endsAt := ev.EndsAt
@@ -163,24 +177,41 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outco
 		return out, nil
 	}
 	inc.FiringCount--
-	inc.UpdatedAt = now
+	inc.UpdatedAt, inc.LastEventAt = now, now
 	if err := addTimeline(ctx, tx, inc.ID, now, TimelineAlertResolved, st.Fingerprint, alertName(ev)+" resolved"); err != nil {
 		return out, err
 	}
-	if inc.FiringCount <= 0 && inc.State.Active() {
-		inc.FiringCount = 0
-		inc.State = StateResolved
-		// The incident ended when its last alert did, which a late delivery
-		// reports after the fact; but never before the incident was opened,
-		// so time-to-resolve is never negative.
-		inc.ResolvedAt = endsAt
-		if inc.ResolvedAt.Before(inc.OpenedAt) {
-			inc.ResolvedAt = inc.OpenedAt
-		}
-		out.Resolved = true
-		if err := addTimeline(ctx, tx, inc.ID, now, TimelineResolved, "", "all alerts resolved"); err != nil {
+	switch {
+	case inc.State == StatePending && inc.FiringCount <= 0:
+		// It never became an incident: close it quietly.
+		inc.FiringCount, inc.State, inc.ResolvedAt = 0, StateResolved, now
+		msg := fmt.Sprintf("discarded: all alerts resolved before %d fired together (min_alerts)", inc.MinAlerts)
+		if err := addTimeline(ctx, tx, inc.ID, now, TimelineResolved, "", msg); err != nil {
 			return out, err
 		}
+	case inc.State.Active() && resolveTriggered(inc):
+		if inc.ResolveAfter > 0 {
+			if inc.ResolveDueAt.IsZero() {
+				inc.ResolveDueAt = endsAt.Add(inc.ResolveAfter)
+				msg := fmt.Sprintf("resolving at %s unless an alert fires again (resolve_after %s)",
+					inc.ResolveDueAt.UTC().Format(time.RFC3339), inc.ResolveAfter)
+				if err := addTimeline(ctx, tx, inc.ID, now, TimelineResolveScheduled, "", msg); err != nil {
+					return out, err
+				}
+			}
+			break
+		}
+		out.Resolved = true
+		msg := "all alerts resolved"
+		if inc.ResolveMode == ResolveAny {
+			msg = alertName(ev) + " resolved (resolve: any)"
+		}
+		if err := resolve(ctx, tx, &inc, endsAt, now, msg); err != nil {
+			return out, err
+		}
+	}
+	if inc.FiringCount < 0 {
+		inc.FiringCount = 0
 	}
 	if err := tx.UpdateIncident(ctx, inc); err != nil {
 		return out, err
@@ -189,12 +220,33 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outco
 	return out, nil
 }
 
+func resolveTriggered(inc Incident) bool {
+	switch inc.ResolveMode {
+	case ResolveManual:
+		return false
+	case ResolveAny:
+		return true
+	}
+	return inc.FiringCount <= 0
+}
+
+// resolve moves an active incident to resolved. endedAt is when its alerts
+// ended, which a late delivery reports after the fact; the incident is never
+// resolved before it opened, so time-to-resolve is never negative.
+func resolve(ctx context.Context, tx Tx, inc *Incident, endedAt, now time.Time, msg string) error {
+	inc.State, inc.ResolveDueAt = StateResolved, time.Time{}
+	inc.ResolvedAt = endedAt
+	if inc.ResolvedAt.Before(inc.OpenedAt) {
+		inc.ResolvedAt = inc.OpenedAt
+	}
+	return addTimeline(ctx, tx, inc.ID, now, TimelineResolved, "", msg)
+}
+
 // applyFiring attaches a new or refired alert to the incident that owns its
 // key, reopening a recently resolved one, or opens a new incident.
 func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, error) {
 	ev := d.Event
 	var out Outcome
-	var inc Incident
 	cur := d.Current
 	if cur != nil {
 		// The correlation cache only names the incident; its counters and
@@ -206,32 +258,34 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 		}
 		cur = &fresh
 	}
-	switch {
-	case cur != nil && cur.State.Active():
+	var inc Incident
+	switch Place(cur, d, now) {
+	case PlaceSealAndOpen:
+		if err := seal(ctx, tx, cur, d.Window, now); err != nil {
+			return out, err
+		}
+		out.Sealed = cur
+		var err error
+		if inc, err = create(ctx, tx, d, now); err != nil {
+			return out, err
+		}
+		out.Opened = inc.State == StateOpen
+	case PlaceJoin:
 		inc = *cur
-	case cur != nil && !ev.StartsAt.After(cur.ResolvedAt.Add(d.ReopenWithin)):
+	case PlaceReopen:
 		inc = *cur
-		inc.State = StateOpen
-		inc.ResolvedAt = time.Time{}
+		inc.State, inc.ResolvedAt, inc.ResolveDueAt = StateOpen, time.Time{}, time.Time{}
 		out.Reopened = true
 		msg := fmt.Sprintf("reopened by %s within reopen window %s", alertName(ev), d.ReopenWithin)
 		if err := addTimeline(ctx, tx, inc.ID, now, TimelineReopened, ev.Fingerprint, msg); err != nil {
 			return out, err
 		}
 	default:
-		inc = Incident{
-			State: StateOpen, Impact: d.Impact, Urgency: d.Urgency,
-			Priority: PriorityOf(d.Impact, d.Urgency), Title: d.Title, Service: d.Service,
-			CorrelationKey: d.Key, Rule: d.Rule, Source: ev.Source, OpenedAt: now, UpdatedAt: now,
-		}
-		if err := tx.CreateIncident(ctx, &inc); err != nil {
-			return out, fmt.Errorf("open incident for key %s: %w", d.Key, err)
-		}
-		out.Opened = true
-		msg := fmt.Sprintf("opened by %s as %s", alertName(ev), inc.Priority)
-		if err := addTimeline(ctx, tx, inc.ID, now, TimelineOpened, ev.Fingerprint, msg); err != nil {
+		var err error
+		if inc, err = create(ctx, tx, d, now); err != nil {
 			return out, err
 		}
+		out.Opened = inc.State == StateOpen
 	}
 
 	a, err := tx.Alert(ctx, inc.ID, ev.Fingerprint)
@@ -254,23 +308,133 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	if err := addTimeline(ctx, tx, inc.ID, now, TimelineAlertFiring, ev.Fingerprint, alertName(ev)+" firing"); err != nil {
 		return out, err
 	}
+	if !inc.ResolveDueAt.IsZero() {
+		inc.ResolveDueAt = time.Time{}
+		msg := alertName(ev) + " fired again: scheduled resolve cancelled"
+		if err := addTimeline(ctx, tx, inc.ID, now, TimelineResolveCancelled, ev.Fingerprint, msg); err != nil {
+			return out, err
+		}
+	}
+	if inc.State == StatePending && inc.FiringCount >= max(inc.MinAlerts, 1) {
+		inc.State, inc.OpenedAt, out.Opened = StateOpen, now, true
+		msg := fmt.Sprintf("opened: %d alerts firing (min_alerts %d) as %s", inc.FiringCount, inc.MinAlerts, inc.Priority)
+		if err := addTimeline(ctx, tx, inc.ID, now, TimelineOpened, ev.Fingerprint, msg); err != nil {
+			return out, err
+		}
+	}
 
 	// Escalate, never de-escalate: a more severe alert joining raises the
 	// incident's priority; a milder one leaves it.
-	if p := PriorityOf(d.Impact, d.Urgency); !out.Opened && p < inc.Priority {
+	if p := PriorityOf(d.Impact, d.Urgency); p < inc.Priority {
 		msg := fmt.Sprintf("priority %s → %s by %s", inc.Priority, p, alertName(ev))
 		inc.Priority, inc.Impact, inc.Urgency = p, d.Impact, d.Urgency
 		if err := addTimeline(ctx, tx, inc.ID, now, TimelinePriorityChanged, ev.Fingerprint, msg); err != nil {
 			return out, err
 		}
 	}
-	inc.UpdatedAt = now
+	inc.UpdatedAt, inc.LastEventAt = now, now
 	if err := tx.UpdateIncident(ctx, inc); err != nil {
 		return out, err
 	}
 	out.Incident = &inc
 	out.State = stateOf(ev, inc.ID, now)
 	return out, tx.PutAlertState(ctx, out.State)
+}
+
+// Placement is what a new or refired alert does with the incident that owns
+// its key.
+type Placement string
+
+// The placements.
+const (
+	// PlaceJoin: it joins the key's pending, open or acknowledged incident.
+	PlaceJoin Placement = "join"
+	// PlaceReopen: it reopens the key's incident, resolved within reopen_within.
+	PlaceReopen Placement = "reopen"
+	// PlaceOpen: it opens a new incident (pending first with min_alerts).
+	PlaceOpen Placement = "open"
+	// PlaceSealAndOpen: the key's incident is past its window; it is sealed
+	// and the alert opens a new incident.
+	PlaceSealAndOpen Placement = "seal_and_open"
+)
+
+// Place decides where a firing alert goes given the incident that owns its
+// key (nil: none). Apply acts on it; `rules explain` reports it.
+func Place(cur *Incident, d Decision, now time.Time) Placement {
+	switch {
+	case cur == nil:
+		return PlaceOpen
+	case cur.ownsKey() && d.Window > 0 && now.Sub(cur.LastEventAt) > d.Window:
+		return PlaceSealAndOpen
+	case cur.ownsKey():
+		return PlaceJoin
+	case cur.SealedAt.IsZero() && !cur.OpenedAt.IsZero() &&
+		!d.Event.StartsAt.After(cur.ResolvedAt.Add(d.ReopenWithin)):
+		return PlaceReopen
+	}
+	return PlaceOpen
+}
+
+// create opens a new incident for d's key: open at once, or pending when the
+// rule wants more than one alert firing first.
+func create(ctx context.Context, tx Tx, d Decision, now time.Time) (Incident, error) {
+	inc := Incident{
+		State: StateOpen, Impact: d.Impact, Urgency: d.Urgency, Priority: PriorityOf(d.Impact, d.Urgency),
+		Title: d.Title, Summary: d.Summary, Service: d.Service, Owner: d.Owner, CorrelationKey: d.Key,
+		Rule: d.Rule, Source: d.Event.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
+		ResolveMode: d.Resolve, ResolveAfter: d.ResolveAfter, MinAlerts: max(d.MinAlerts, 1),
+	}
+	if inc.ResolveMode == "" {
+		inc.ResolveMode = ResolveAll
+	}
+	if inc.MinAlerts > 1 {
+		inc.State, inc.OpenedAt = StatePending, time.Time{}
+	}
+	if err := tx.CreateIncident(ctx, &inc); err != nil {
+		return inc, fmt.Errorf("open incident for key %s: %w", d.Key, err)
+	}
+	kind, msg := TimelineOpened, fmt.Sprintf("opened by %s as %s", alertName(d.Event), inc.Priority)
+	if inc.State == StatePending {
+		kind, msg = TimelinePending, fmt.Sprintf("pending: opens once %d alerts fire (min_alerts)", inc.MinAlerts)
+	}
+	return inc, addTimeline(ctx, tx, inc.ID, now, kind, d.Event.Fingerprint, msg)
+}
+
+// seal closes an incident to new alerts because its window passed. A pending
+// incident that never reached min_alerts within its window is discarded.
+func seal(ctx context.Context, tx Tx, inc *Incident, window time.Duration, now time.Time) error {
+	inc.SealedAt, inc.UpdatedAt = now, now
+	msg := fmt.Sprintf("no event for longer than window %s: new alerts open a new incident", window)
+	if inc.State == StatePending {
+		inc.State, inc.ResolvedAt = StateResolved, now
+		msg = fmt.Sprintf("discarded: fewer than %d alerts fired within window %s (min_alerts)", inc.MinAlerts, window)
+	}
+	if err := addTimeline(ctx, tx, inc.ID, now, TimelineSealed, "", msg); err != nil {
+		return err
+	}
+	return tx.UpdateIncident(ctx, *inc)
+}
+
+// Sweep carries out the scheduled resolves that are due at now: incidents
+// whose alerts all stayed resolved for their resolve_after grace.
+func Sweep(ctx context.Context, tx Tx, now time.Time) ([]Incident, error) {
+	due, err := tx.DueIncidents(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	for i := range due {
+		inc := &due[i]
+		endedAt := inc.ResolveDueAt.Add(-inc.ResolveAfter)
+		msg := fmt.Sprintf("no alert fired again within resolve_after %s", inc.ResolveAfter)
+		if err := resolve(ctx, tx, inc, endedAt, now, msg); err != nil {
+			return nil, err
+		}
+		inc.UpdatedAt = now
+		if err := tx.UpdateIncident(ctx, *inc); err != nil {
+			return nil, err
+		}
+	}
+	return due, nil
 }
 
 func alertName(ev Event) string {

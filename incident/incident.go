@@ -9,8 +9,12 @@ import (
 // State is an incident's lifecycle state.
 type State string
 
-// The lifecycle: open → acknowledged → resolved, and resolved → open on a reopen.
+// The lifecycle: (pending →) open → acknowledged → resolved, and resolved →
+// open on a reopen.
 const (
+	// StatePending holds alerts of a rule with min_alerts until enough of
+	// them fire; a pending incident is not yet an incident anyone works on.
+	StatePending      State = "pending"
 	StateOpen         State = "open"
 	StateAcknowledged State = "acknowledged"
 	StateResolved     State = "resolved"
@@ -19,14 +23,27 @@ const (
 // ParseState parses a state name.
 func ParseState(s string) (State, error) {
 	switch st := State(s); st {
-	case StateOpen, StateAcknowledged, StateResolved:
+	case StatePending, StateOpen, StateAcknowledged, StateResolved:
 		return st, nil
 	}
-	return "", fmt.Errorf("state %q: want open, acknowledged or resolved", s)
+	return "", fmt.Errorf("state %q: want pending, open, acknowledged or resolved", s)
 }
 
 // Active reports whether the incident still needs work (open or acknowledged).
 func (s State) Active() bool { return s == StateOpen || s == StateAcknowledged }
+
+// ResolveMode says when an incident resolves by itself.
+type ResolveMode string
+
+// The resolve modes.
+const (
+	// ResolveAll resolves once none of the incident's alerts fires (the default).
+	ResolveAll ResolveMode = "all"
+	// ResolveAny resolves as soon as any of its alerts resolves.
+	ResolveAny ResolveMode = "any"
+	// ResolveManual never resolves by itself.
+	ResolveManual ResolveMode = "manual"
+)
 
 // Sentinel errors of the domain.
 var (
@@ -44,6 +61,7 @@ var (
 // transitions lists the allowed state changes. Acknowledging or resolving twice
 // is a conflict, so an API caller learns that someone else got there first.
 var transitions = map[State][]State{
+	StatePending:      {StateOpen, StateResolved},
 	StateOpen:         {StateAcknowledged, StateResolved},
 	StateAcknowledged: {StateResolved},
 	StateResolved:     {StateOpen},
@@ -67,17 +85,36 @@ type Incident struct {
 	Impact         Level
 	Urgency        Level
 	Title          string
+	Summary        string
 	Service        string
+	Owner          string // the catalog service's owner / assignment group
 	CorrelationKey string
 	Rule           string
 	Source         string
-	OpenedAt       time.Time
+	OpenedAt       time.Time // zero while pending
 	AcknowledgedAt time.Time // zero until acknowledged
 	ResolvedAt     time.Time // zero while active
 	UpdatedAt      time.Time
-	AlertCount     int // distinct alerts ever attached
-	FiringCount    int // alerts attached and currently firing
-	ProblemID      int64
+	// LastEventAt is when an alert last joined, refired or resolved on the
+	// incident; the rule's window counts from it. Repeats do not move it.
+	LastEventAt time.Time
+	// ResolveDueAt is when a scheduled automatic resolve (resolve_after)
+	// happens unless an alert fires again first; zero if none is scheduled.
+	ResolveDueAt time.Time
+	// SealedAt is when the incident stopped accepting new alerts because its
+	// window passed; a newer incident owns the key since. Zero if not sealed.
+	SealedAt     time.Time
+	ResolveMode  ResolveMode
+	ResolveAfter time.Duration
+	MinAlerts    int
+	AlertCount   int // distinct alerts ever attached
+	FiringCount  int // alerts attached and currently firing
+	ProblemID    int64
+}
+
+// ownsKey reports whether new alerts of the incident's key may join it.
+func (inc *Incident) ownsKey() bool {
+	return inc.SealedAt.IsZero() && (inc.State == StatePending || inc.State.Active())
 }
 
 // Alert is one alert (by fingerprint) as attached to one incident.
@@ -139,6 +176,14 @@ const (
 	TimelineReopened        TimelineKind = "reopened"
 	TimelinePriorityChanged TimelineKind = "priority_changed"
 	TimelineComment         TimelineKind = "comment"
+	// TimelinePending: the first alert of a min_alerts rule arrived.
+	TimelinePending TimelineKind = "pending"
+	// TimelineSealed: the window passed; new alerts open a new incident.
+	TimelineSealed TimelineKind = "sealed"
+	// TimelineResolveScheduled and TimelineResolveCancelled: resolve_after
+	// grace started, or an alert fired again within it.
+	TimelineResolveScheduled TimelineKind = "resolve_scheduled"
+	TimelineResolveCancelled TimelineKind = "resolve_cancelled"
 )
 
 // TimelineEntry is one recorded change of an incident.
@@ -155,15 +200,19 @@ type TimelineEntry struct {
 // EventRecord is the stored trace of one received event, kept for replay,
 // backtests and noise statistics.
 type EventRecord struct {
-	ReceivedAt  time.Time
-	Source      string
-	Fingerprint string
-	Status      Status
-	Labels      map[string]string
-	StartsAt    time.Time
-	EndsAt      time.Time
-	Transition  Transition
-	Rule        string
-	Key         string
-	IncidentID  int64
+	ReceivedAt   time.Time
+	Source       string
+	Fingerprint  string
+	Status       Status
+	Labels       map[string]string
+	Annotations  map[string]string
+	GroupLabels  map[string]string // nil when the sender has no groups
+	Receiver     string
+	GeneratorURL string
+	StartsAt     time.Time
+	EndsAt       time.Time
+	Transition   Transition
+	Rule         string
+	Key          string
+	IncidentID   int64
 }

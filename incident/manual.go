@@ -52,8 +52,7 @@ func Execute(ctx context.Context, tx Tx, c Command, now time.Time) (Incident, er
 		if !CanTransition(inc.State, StateResolved) {
 			return inc, fmt.Errorf("resolve incident %d in state %s: %w", inc.ID, inc.State, ErrConflict)
 		}
-		inc.State = StateResolved
-		inc.ResolvedAt = now
+		inc.State, inc.ResolvedAt, inc.ResolveDueAt = StateResolved, now, time.Time{}
 		entry.Kind = TimelineResolved
 		if entry.Message == "" {
 			entry.Message = "resolved by hand"

@@ -37,6 +37,9 @@ type Tx interface {
 	AddTimeline(ctx context.Context, e *TimelineEntry) error
 	// AddEvent appends to the event trace.
 	AddEvent(ctx context.Context, e EventRecord) error
+	// DueIncidents returns the open or acknowledged incidents whose scheduled
+	// resolve (ResolveDueAt) is at or before now.
+	DueIncidents(ctx context.Context, now time.Time) ([]Incident, error)
 }
 
 // Store opens write transactions.

@@ -8,40 +8,74 @@ import (
 	"github.com/alertbridge/alertbridge/rules"
 )
 
-// decide fills in what the matching rule (nil: none) says about ev: the key,
-// priority inputs, title, service, reopen window and whether to drop it.
-func decide(rule *rules.Rule, ev incident.Event, log *slog.Logger) incident.Decision {
-	d := incident.Decision{Event: ev, Key: correlate.Key(rule, ev), ReopenWithin: DefaultReopenWithin}
-	d.Impact, d.Urgency = incident.SeverityLevels(ev.Labels["severity"])
-	d.Service = ev.Labels["service"]
+// decide fills in what the rule set says about ev: the matching rule (nil:
+// none; then the set's defaults apply), the catalog service, the key,
+// priority inputs, title, summary, and the rule's lifecycle settings.
+//
+// Impact comes from the rule, else the catalog service, else the severity
+// label; urgency from the rule, else the severity label. The incident's
+// service is the catalog service, else the service label, else job.
+func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decision {
+	rule := set.Match(ev.Labels)
+	svc := set.Service(ev.Labels)
+	d := incident.Decision{
+		Event: ev, ReopenWithin: DefaultReopenWithin, Resolve: incident.ResolveAll, MinAlerts: 1,
+		Service: ev.Labels["service"], Title: defaultTitle(ev), Summary: ev.Annotations["description"],
+	}
 	if d.Service == "" {
 		d.Service = ev.Labels["job"]
 	}
-	d.Title = defaultTitle(ev)
-	if rule == nil {
-		return d
+	impact, urgency := incident.SeverityLevels(ev.Labels["severity"])
+	if svc != nil {
+		d.Service, d.Owner = svc.Name, svc.Owner
+		if svc.Impact != "" {
+			impact = svc.Impact
+		}
 	}
-	d.Rule = rule.Name
-	d.Drop = rule.Drop
-	if rule.ReopenWithin > 0 {
-		d.ReopenWithin = rule.ReopenWithin
+	// The pseudo-label service in a rule's by is the incident's service.
+	d.Key = correlate.Key(rule, ev, d.Service)
+	base := rule
+	if base == nil {
+		base = set.Defaults()
 	}
-	if rule.Impact != "" {
-		d.Impact = rule.Impact
+	if base != nil {
+		d.Window, d.ReopenWithin, d.ResolveAfter = base.Window, base.ReopenWithin, base.ResolveAfter
+		d.Resolve, d.MinAlerts = incident.ResolveMode(base.Resolve), base.MinAlerts
+		ri, ru := base.Levels(ev.Labels)
+		if ri != "" {
+			impact = ri
+		}
+		if ru != "" {
+			urgency = ru
+		}
+		d.Title = render(log, base, "title", base.Title, ev, d.Title)
+		d.Summary = render(log, base, "summary", base.Summary, ev, d.Summary)
 	}
-	if rule.Urgency != "" {
-		d.Urgency = rule.Urgency
+	d.Impact, d.Urgency = impact, urgency
+	if d.ReopenWithin <= 0 {
+		d.ReopenWithin = DefaultReopenWithin
 	}
-	title, err := rule.Title(ev)
-	switch {
-	case err != nil:
-		// The template was checked at load; a failure here is data-dependent
-		// (e.g. a function given an odd value). Keep the incident, say why.
-		log.Warn("title template failed", "rule", rule.Name, "fingerprint", ev.Fingerprint, "err", err)
-	case title != "":
-		d.Title = title
+	if rule != nil {
+		d.Rule, d.Drop = rule.Name, rule.Drop
 	}
 	return d
+}
+
+// render runs a rule's template, keeping fallback when the rule has none or
+// it fails. Templates were checked at load; a failure here depends on the
+// data (a function given an odd value), so the incident is kept and the
+// reason logged.
+func render(log *slog.Logger, r *rules.Rule, field string, tmpl func(incident.Event) (string, error),
+	ev incident.Event, fallback string) string {
+	s, err := tmpl(ev)
+	if err != nil {
+		log.Warn("template failed", "rule", r.Name, "field", field, "fingerprint", ev.Fingerprint, "err", err)
+		return fallback
+	}
+	if s == "" {
+		return fallback
+	}
+	return s
 }
 
 // defaultTitle is "alertname: summary", or as much of it as the alert has.

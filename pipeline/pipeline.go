@@ -68,6 +68,7 @@ type request struct {
 	ctx    context.Context
 	events []incident.Event
 	cmd    *incident.Command
+	sweep  bool
 	result incident.Incident
 	err    chan error
 }
@@ -155,6 +156,12 @@ func (p *Pipeline) Execute(ctx context.Context, cmd incident.Command) (incident.
 	return r.result, err
 }
 
+// Sweep carries out the scheduled resolves (resolve_after) that are due.
+// The daemon calls it on a ticker; a replay calls it as its clock advances.
+func (p *Pipeline) Sweep(ctx context.Context) error {
+	return p.do(ctx, &request{ctx: ctx, sweep: true, err: make(chan error, 1)})
+}
+
 func (p *Pipeline) do(ctx context.Context, r *request) error {
 	p.mu.RLock()
 	if p.stopped {
@@ -239,6 +246,19 @@ func (p *Pipeline) commit(group []*request) error {
 		db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
 		stats = groupStats{}
 		for _, r := range group {
+			if r.sweep {
+				resolved, err := incident.Sweep(ctx, tx, now)
+				if err != nil {
+					return fmt.Errorf("sweep: %w", err)
+				}
+				for _, inc := range resolved {
+					if err := cb.Record(ctx, inc); err != nil {
+						return err
+					}
+					stats.count(true, false, false)
+				}
+				continue
+			}
 			if r.cmd != nil {
 				inc, err := incident.Execute(ctx, tx, *r.cmd, now)
 				if err != nil {
@@ -285,8 +305,7 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	if err != nil {
 		return err
 	}
-	rule := set.Match(ev.Labels)
-	d := decide(rule, ev, p.log)
+	d := decide(set, ev, p.log)
 	d.Transition = t
 	if prior != nil {
 		d.Prior = *prior

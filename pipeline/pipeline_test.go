@@ -146,7 +146,8 @@ func TestDefaultCorrelationOneIncidentPerGroup(t *testing.T) {
 		ID: inc.ID, State: incident.StateOpen, Priority: 3, Impact: incident.LevelMedium, Urgency: incident.LevelMedium,
 		Title: "HighRequestLatency: p99 latency above 500ms", Service: "api-server",
 		CorrelationKey: `group{alertname="HighRequestLatency", cluster="eu-west-1"}`, Source: "alertmanager",
-		OpenedAt: t0.Add(time.Second), UpdatedAt: t0.Add(time.Second), AlertCount: 3, FiringCount: 3,
+		OpenedAt: t0.Add(time.Second), UpdatedAt: t0.Add(time.Second), LastEventAt: t0.Add(time.Second),
+		ResolveMode: incident.ResolveAll, MinAlerts: 1, AlertCount: 3, FiringCount: 3,
 	}
 	if diff := cmp.Diff(want, inc); diff != "" {
 		t.Errorf("incident (-want +got):\n%s", diff)

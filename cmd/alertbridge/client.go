@@ -113,7 +113,7 @@ func printList(w io.Writer, l api.IncidentList) {
 	fmt.Fprintln(tw, "ID\tPRIO\tSTATE\tALERTS\tOPENED\tTITLE")
 	for _, i := range l.Incidents {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\n", i.ID, i.Priority, i.State, i.FiringCount, i.AlertCount,
-			i.OpenedAt.Local().Format(time.DateTime), i.Title)
+			fmtTime(i.OpenedAt), i.Title)
 	}
 	tw.Flush()
 	if l.NextCursor != "" {
@@ -123,8 +123,11 @@ func printList(w io.Writer, l api.IncidentList) {
 
 func printIncident(w io.Writer, i api.Incident) {
 	fmt.Fprintf(w, "#%d %s [%s %s] %s\n", i.ID, i.Title, i.Priority, i.State, i.CorrelationKey)
-	fmt.Fprintf(w, "impact %s, urgency %s, service %q, rule %q, opened %s\n", i.Impact, i.Urgency, i.Service, i.Rule,
-		i.OpenedAt.Local().Format(time.DateTime))
+	fmt.Fprintf(w, "impact %s, urgency %s, service %q, owner %q, rule %q, opened %s\n", i.Impact, i.Urgency, i.Service,
+		i.Owner, i.Rule, fmtTime(i.OpenedAt))
+	if i.Summary != "" {
+		fmt.Fprintf(w, "%s\n", i.Summary)
+	}
 	fmt.Fprintf(w, "\nalerts (%d firing of %d):\n", i.FiringCount, i.AlertCount)
 	for _, a := range i.Alerts {
 		fmt.Fprintf(w, "  %s %-8s x%d %s\n", a.Fingerprint, a.Status, a.Count, formatLabels(a.Labels))
@@ -149,4 +152,11 @@ func formatLabels(m map[string]string) string {
 		fmt.Fprintf(&b, "%s=%q", k, m[k])
 	}
 	return b.String()
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Local().Format(time.DateTime)
 }

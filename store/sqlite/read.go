@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
 )
@@ -119,4 +121,50 @@ func (s *Store) ActiveByPriority(ctx context.Context) (map[incident.Priority]int
 		out[incident.Priority(p)] = n
 	}
 	return out, rows.Err()
+}
+
+// Events calls fn for every recorded event received in [since, until)
+// (a zero bound is open), oldest first, stopping at fn's first error.
+func (s *Store) Events(ctx context.Context, since, until time.Time, fn func(incident.EventRecord) error) error {
+	q := `SELECT received_at, source, fingerprint, status, labels, annotations, group_labels, receiver,
+		generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id FROM events
+		WHERE received_at >= ?`
+	args := []any{since.UnixNano()}
+	if !until.IsZero() {
+		q += ` AND received_at < ?`
+		args = append(args, until.UnixNano())
+	}
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e incident.EventRecord
+		var received int64
+		var labels, ann string
+		var group sql.NullString
+		var starts, ends, incID sql.NullInt64
+		if err := rows.Scan(&received, &e.Source, &e.Fingerprint, &e.Status, &labels, &ann, &group, &e.Receiver,
+			&e.GeneratorURL, &starts, &ends, &e.Transition, &e.Rule, &e.Key, &incID); err != nil {
+			return fmt.Errorf("scan event: %w", err)
+		}
+		if err := json.Unmarshal([]byte(labels), &e.Labels); err != nil {
+			return fmt.Errorf("decode event labels: %w", err)
+		}
+		if err := json.Unmarshal([]byte(ann), &e.Annotations); err != nil {
+			return fmt.Errorf("decode event annotations: %w", err)
+		}
+		if group.Valid {
+			if err := json.Unmarshal([]byte(group.String), &e.GroupLabels); err != nil {
+				return fmt.Errorf("decode event group labels: %w", err)
+			}
+		}
+		e.ReceivedAt, e.StartsAt, e.EndsAt = time.Unix(0, received).UTC(), fromNanos(starts), fromNanos(ends)
+		e.IncidentID = incID.Int64
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

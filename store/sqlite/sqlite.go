@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -87,6 +88,42 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	return &Store{w: w, stmts: stmts, r: r, path: path}, nil
 }
 
+// ErrReadOnly is returned by Update on a store opened with OpenReadOnly.
+var ErrReadOnly = errors.New("store is read-only")
+
+// OpenReadOnly opens an existing database for reading only: no migrations,
+// no writes, no WAL checkpoint on close. It is how tools (backtest) look at a
+// running daemon's database without disturbing it. The schema must be the
+// one this binary writes.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	q := url.Values{}
+	q.Add("mode", "ro")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	ms, err := migrate.Read(migrations, "migrations")
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	var version sql.NullInt64
+	if err := r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&version); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("read schema version of %s: %w", path, err)
+	}
+	if want := int64(ms[len(ms)-1].Version); version.Int64 != want {
+		r.Close()
+		return nil, fmt.Errorf("%s has schema version %d, this binary reads %d", path, version.Int64, want)
+	}
+	return &Store{r: r, path: path}, nil
+}
+
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
@@ -96,6 +133,9 @@ func (s *Store) Close() error {
 		st.Close()
 	}
 	rerr := s.r.Close()
+	if s.w == nil {
+		return rerr
+	}
 	if err := s.w.Close(); err != nil {
 		return fmt.Errorf("close sqlite %s: %w", s.path, err)
 	}
@@ -105,11 +145,11 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.w.PingContext(ctx) }
-
 // Update runs fn in one write transaction.
 func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
+	if s.w == nil {
+		return ErrReadOnly
+	}
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -6,6 +6,11 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/alertbridge/alertbridge/incident"
 
 	"github.com/alertbridge/alertbridge/store/migrate"
 	"github.com/alertbridge/alertbridge/store/sqlite"
@@ -62,5 +67,62 @@ func TestRefusesNewerSchema(t *testing.T) {
 	db.Close()
 	if _, err := sqlite.Open(ctx, dir); !errors.Is(err, migrate.ErrSchemaTooNew) {
 		t.Fatalf("open newer schema: err = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestReadOnlyEvents(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	want := []incident.EventRecord{
+		{ReceivedAt: t0, Source: "alertmanager", Fingerprint: "a", Status: incident.StatusFiring,
+			Labels: map[string]string{"alertname": "X"}, Annotations: map[string]string{"summary": "s"},
+			GroupLabels: map[string]string{"alertname": "X"}, Receiver: "r", GeneratorURL: "http://g",
+			StartsAt: t0, Transition: incident.TransitionNew, Rule: "x", Key: "rule/x@1{}"},
+		{ReceivedAt: t0.Add(time.Minute), Source: "events", Fingerprint: "b", Status: incident.StatusResolved,
+			Labels: map[string]string{}, Annotations: map[string]string{}, StartsAt: t0, EndsAt: t0.Add(time.Minute),
+			Transition: incident.TransitionStale},
+		{ReceivedAt: t0.Add(time.Hour), Source: "alertmanager", Fingerprint: "c", Status: incident.StatusFiring,
+			Labels: map[string]string{}, Annotations: map[string]string{}, StartsAt: t0, Transition: incident.TransitionNew},
+	}
+	if err := s.Update(ctx, func(tx incident.Tx) error {
+		for _, e := range want {
+			if err := tx.AddEvent(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ro, err := sqlite.OpenReadOnly(ctx, filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	var got []incident.EventRecord
+	err = ro.Events(ctx, t0.Add(time.Second), t0.Add(2*time.Hour), func(e incident.EventRecord) error {
+		got = append(got, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want[1:], got); diff != "" {
+		t.Errorf("events since t0+1s (-want +got):\n%s", diff)
+	}
+	if err := ro.Update(ctx, func(incident.Tx) error { return nil }); !errors.Is(err, sqlite.ErrReadOnly) {
+		t.Errorf("Update on read-only store: err = %v, want ErrReadOnly", err)
+	}
+	if _, err := sqlite.OpenReadOnly(ctx, filepath.Join(dir, "missing.db")); err == nil {
+		t.Error("OpenReadOnly of a missing file succeeded")
 	}
 }

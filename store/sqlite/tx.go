@@ -47,12 +47,16 @@ var (
 	qIncidentByKey = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE correlation_key = ? ORDER BY id DESC LIMIT 1`
 	qIncidentByID   = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
-	qInsertIncident = `INSERT INTO incidents (state, priority, impact, urgency, title, service,
-		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, alert_count, firing_count, problem_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?,
-		title = ?, service = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?, alert_count = ?,
-		firing_count = ?, problem_id = ? WHERE id = ?`
+	qInsertIncident = `INSERT INTO incidents (state, priority, impact, urgency, title, summary, service, owner,
+		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
+		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, alert_count, firing_count, problem_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
+		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
+		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
+		alert_count = ?, firing_count = ?, problem_id = ? WHERE id = ?`
+	qDueIncidents = `SELECT ` + incidentColumns + ` FROM incidents
+		WHERE resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged') ORDER BY id`
 	qSelectAlert = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND fingerprint = ?`
 	qUpsertAlert = `INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations,
 		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
@@ -62,14 +66,15 @@ var (
 			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`
 	qInsertTimeline = `INSERT INTO timeline (incident_id, at, kind, actor, fingerprint, message)
 		VALUES (?, ?, ?, ?, ?, ?)`
-	qInsertEvent = `INSERT INTO events (received_at, source, fingerprint, status, labels,
-		starts_at, ends_at, transition, rule, correlation_key, incident_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertEvent = `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
+		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 const qTouchAlert = `UPDATE alerts SET count = count + 1, last_seen_at = ?, starts_at = ?, annotations = ?
 	WHERE incident_id = ? AND fingerprint = ?`
 
-var writerQueries = []string{qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKey, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent}
+var writerQueries = []string{qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKey, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent, qDueIncidents}
 
 var _ incident.Tx = (*tx)(nil)
 
@@ -115,9 +120,11 @@ func (t *tx) Incident(ctx context.Context, id int64) (incident.Incident, error) 
 
 func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 	res, err := t.exec(ctx, qInsertIncident,
-		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Service,
-		inc.CorrelationKey, inc.Rule, inc.Source, inc.OpenedAt.UnixNano(), nanos(inc.AcknowledgedAt),
-		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
+		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Summary, inc.Service, inc.Owner,
+		inc.CorrelationKey, inc.Rule, inc.Source, nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt),
+		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt),
+		nanos(inc.SealedAt), resolveMode(inc.ResolveMode), int64(inc.ResolveAfter), max(inc.MinAlerts, 1),
+		inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -127,9 +134,10 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 
 func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 	res, err := t.exec(ctx, qUpdateIncident,
-		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Service,
-		nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.AlertCount,
-		inc.FiringCount, nullID(inc.ProblemID), inc.ID)
+		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Summary, inc.Service, inc.Owner,
+		nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(),
+		inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt), nanos(inc.SealedAt), resolveMode(inc.ResolveMode),
+		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID), inc.ID)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
@@ -191,13 +199,51 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 	if err != nil {
 		return fmt.Errorf("encode labels: %w", err)
 	}
+	ann, err := json.Marshal(nonNil(e.Annotations))
+	if err != nil {
+		return fmt.Errorf("encode annotations: %w", err)
+	}
+	var group any
+	if e.GroupLabels != nil {
+		b, err := json.Marshal(e.GroupLabels)
+		if err != nil {
+			return fmt.Errorf("encode group labels: %w", err)
+		}
+		group = string(b)
+	}
 	_, err = t.exec(ctx, qInsertEvent,
-		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, string(labels), nanos(e.StartsAt),
-		nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
+		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, string(labels), string(ann), group, e.Receiver,
+		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
 	if err != nil {
 		return mapErr("insert event", err)
 	}
 	return nil
+}
+
+func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incident, error) {
+	st := t.tx.StmtContext(ctx, t.stmts[qDueIncidents])
+	rows, err := st.QueryContext(ctx, now.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("select due incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// resolveMode stores the zero mode as the default, "all".
+func resolveMode(m incident.ResolveMode) incident.ResolveMode {
+	if m == "" {
+		return incident.ResolveAll
+	}
+	return m
 }
 
 func nullID(id int64) any {
@@ -227,16 +273,18 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
-const incidentColumns = `id, state, priority, impact, urgency, title, service, correlation_key, rule, source,
-	opened_at, acknowledged_at, resolved_at, updated_at, alert_count, firing_count, problem_id`
+const incidentColumns = `id, state, priority, impact, urgency, title, summary, service, owner, correlation_key, rule,
+	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
+	resolve_mode, resolve_after, min_alerts, alert_count, firing_count, problem_id`
 
 func scanIncident(row scanner) (incident.Incident, error) {
 	var inc incident.Incident
 	var prio int
-	var opened, acked, resolved, updated, problem sql.NullInt64
-	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Service,
-		&inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated,
-		&inc.AlertCount, &inc.FiringCount, &problem)
+	var opened, acked, resolved, updated, lastEvent, due, sealed, problem sql.NullInt64
+	var resolveAfter int64
+	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
+		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
+		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &inc.AlertCount, &inc.FiringCount, &problem)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, incident.ErrNotFound
 	}
@@ -245,6 +293,8 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	}
 	inc.Priority = incident.Priority(prio)
 	inc.OpenedAt, inc.AcknowledgedAt, inc.ResolvedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(acked), fromNanos(resolved), fromNanos(updated)
+	inc.LastEventAt, inc.ResolveDueAt, inc.SealedAt = fromNanos(lastEvent), fromNanos(due), fromNanos(sealed)
+	inc.ResolveAfter = time.Duration(resolveAfter)
 	inc.ProblemID = problem.Int64
 	return inc, nil
 }

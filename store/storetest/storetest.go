@@ -37,6 +37,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RollbackKeepsNothing", testRollback},
 		{"ListFiltersAndPages", testList},
 		{"TimelineInOrder", testTimeline},
+		{"SealedIncidentFreesItsKey", testSealed},
+		{"DueIncidents", testDue},
+		{"PendingHoldsItsKey", testPending},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -54,7 +57,8 @@ func newIncident(key string, p incident.Priority) incident.Incident {
 	return incident.Incident{
 		State: incident.StateOpen, Priority: p, Impact: incident.LevelHigh, Urgency: incident.LevelMedium,
 		Title: "Disk full: " + key, Service: "db", CorrelationKey: key, Rule: "disk", Source: "alertmanager",
-		OpenedAt: t0, UpdatedAt: t0, AlertCount: 1, FiringCount: 1,
+		OpenedAt: t0, UpdatedAt: t0, LastEventAt: t0, AlertCount: 1, FiringCount: 1,
+		ResolveMode: incident.ResolveAll, MinAlerts: 1,
 	}
 }
 
@@ -78,6 +82,8 @@ func testIncidentRoundTrip(t *testing.T, s Store) {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 	in.State, in.AcknowledgedAt, in.ProblemID = incident.StateAcknowledged, t0.Add(time.Minute), 7
+	in.Summary, in.Owner, in.ResolveMode, in.ResolveAfter, in.MinAlerts = "disk 97% full", "dba", incident.ResolveAny, 5*time.Minute, 3
+	in.ResolveDueAt = t0.Add(2 * time.Hour)
 	mustUpdate(t, s, func(tx incident.Tx) error { return tx.UpdateIncident(ctx, in) })
 	got, _ = s.Incident(ctx, in.ID)
 	if diff := cmp.Diff(in, got); diff != "" {
@@ -313,5 +319,70 @@ func testTimeline(t *testing.T, s Store) {
 	}
 	if diff := cmp.Diff(kinds, got); diff != "" {
 		t.Errorf("timeline (-want +got):\n%s", diff)
+	}
+}
+
+func testSealed(t *testing.T, s Store) {
+	ctx := context.Background()
+	old := create(t, s, newIncident("k", 3))
+	old.SealedAt = t0.Add(time.Hour)
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.UpdateIncident(ctx, old) })
+	// The sealed incident stays open with its alerts, but a new one may take the key.
+	newer := create(t, s, newIncident("k", 3))
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		got, err := tx.IncidentByKey(ctx, "k")
+		if err != nil || got.ID != newer.ID {
+			t.Errorf("IncidentByKey = %d, %v; want the newer %d", got.ID, err, newer.ID)
+		}
+		return nil
+	})
+	err := s.Update(ctx, func(tx incident.Tx) error {
+		third := newIncident("k", 3)
+		return tx.CreateIncident(ctx, &third)
+	})
+	if !errors.Is(err, incident.ErrConflict) {
+		t.Errorf("a second unsealed open incident: err = %v, want ErrConflict", err)
+	}
+}
+
+func testDue(t *testing.T, s Store) {
+	ctx := context.Background()
+	due := newIncident("a", 3)
+	due.ResolveDueAt = t0.Add(time.Minute)
+	due = create(t, s, due)
+	later := newIncident("b", 3)
+	later.ResolveDueAt = t0.Add(time.Hour)
+	create(t, s, later)
+	resolved := newIncident("c", 3)
+	resolved.State, resolved.ResolvedAt, resolved.ResolveDueAt = incident.StateResolved, t0, t0
+	create(t, s, resolved)
+	create(t, s, newIncident("d", 3))
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		list, err := tx.DueIncidents(ctx, t0.Add(10*time.Minute))
+		if err != nil {
+			return err
+		}
+		if len(list) != 1 || list[0].ID != due.ID {
+			t.Errorf("DueIncidents = %+v, want only incident %d", list, due.ID)
+		}
+		return nil
+	})
+}
+
+func testPending(t *testing.T, s Store) {
+	ctx := context.Background()
+	p := newIncident("k", 3)
+	p.State, p.OpenedAt, p.MinAlerts = incident.StatePending, time.Time{}, 3
+	p = create(t, s, p)
+	got, err := s.Incident(ctx, p.ID)
+	if err != nil || !got.OpenedAt.IsZero() || got.State != incident.StatePending {
+		t.Errorf("pending incident read back as %+v, %v", got, err)
+	}
+	err = s.Update(ctx, func(tx incident.Tx) error {
+		dup := newIncident("k", 3)
+		return tx.CreateIncident(ctx, &dup)
+	})
+	if !errors.Is(err, incident.ErrConflict) {
+		t.Errorf("open beside a pending incident of the key: err = %v, want ErrConflict", err)
 	}
 }

@@ -2,28 +2,38 @@
 
 CREATE TABLE incidents (
     id              INTEGER PRIMARY KEY,
-    state           TEXT    NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+    state           TEXT    NOT NULL CHECK (state IN ('pending', 'open', 'acknowledged', 'resolved')),
     priority        INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 5),
     impact          TEXT    NOT NULL,
     urgency         TEXT    NOT NULL,
     title           TEXT    NOT NULL,
+    summary         TEXT    NOT NULL DEFAULT '',
     service         TEXT    NOT NULL DEFAULT '',
+    owner           TEXT    NOT NULL DEFAULT '',
     correlation_key TEXT    NOT NULL,
     rule            TEXT    NOT NULL DEFAULT '',
     source          TEXT    NOT NULL DEFAULT '',
-    opened_at       INTEGER NOT NULL,
+    opened_at       INTEGER,           -- NULL while pending
     acknowledged_at INTEGER,
     resolved_at     INTEGER,
     updated_at      INTEGER NOT NULL,
+    last_event_at   INTEGER NOT NULL,
+    resolve_due_at  INTEGER,           -- a scheduled resolve (resolve_after)
+    sealed_at       INTEGER,           -- the window passed: no longer owns its key
+    resolve_mode    TEXT    NOT NULL DEFAULT 'all' CHECK (resolve_mode IN ('all', 'any', 'manual')),
+    resolve_after   INTEGER NOT NULL DEFAULT 0,   -- nanoseconds
+    min_alerts      INTEGER NOT NULL DEFAULT 1,
     alert_count     INTEGER NOT NULL DEFAULT 0,
     firing_count    INTEGER NOT NULL DEFAULT 0,
     problem_id      INTEGER
 );
 
--- Invariant 2: one active incident per correlation key, enforced here and not
--- only by the correlation cache.
+-- Invariant 2: one incident accepting alerts per correlation key, enforced
+-- here and not only by the correlation cache. An incident whose window passed
+-- is sealed: it keeps its alerts but no longer takes new ones.
 CREATE UNIQUE INDEX incidents_active_key ON incidents (correlation_key)
-    WHERE state IN ('open', 'acknowledged');
+    WHERE state IN ('pending', 'open', 'acknowledged') AND sealed_at IS NULL;
+CREATE INDEX incidents_resolve_due ON incidents (resolve_due_at) WHERE resolve_due_at IS NOT NULL;
 CREATE INDEX incidents_key_id ON incidents (correlation_key, id);
 CREATE INDEX incidents_state_id ON incidents (state, id);
 
@@ -71,6 +81,10 @@ CREATE TABLE events (
     fingerprint     TEXT    NOT NULL,
     status          TEXT    NOT NULL,
     labels          TEXT    NOT NULL,
+    annotations     TEXT    NOT NULL DEFAULT '{}',
+    group_labels    TEXT,              -- JSON; NULL when the sender has no groups
+    receiver        TEXT    NOT NULL DEFAULT '',
+    generator_url   TEXT    NOT NULL DEFAULT '',
     starts_at       INTEGER,
     ends_at         INTEGER,
     transition      TEXT    NOT NULL,
