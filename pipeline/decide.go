@@ -89,3 +89,10 @@ func defaultTitle(ev incident.Event) string {
 	}
 	return name
 }
+
+// Decide returns what the rule set decides about ev, exactly as the pipeline
+// would (`rules explain` reports it). Transition, Prior and Current are left
+// for the caller.
+func Decide(set *rules.Set, ev incident.Event) incident.Decision {
+	return decide(set, ev, slog.New(slog.DiscardHandler))
+}

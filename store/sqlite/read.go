@@ -168,3 +168,10 @@ func (s *Store) Events(ctx context.Context, since, until time.Time, fn func(inci
 	}
 	return rows.Err()
 }
+
+// IncidentByKey returns the newest incident with a correlation key (the key's
+// owner), or incident.ErrNotFound.
+func (s *Store) IncidentByKey(ctx context.Context, key string) (incident.Incident, error) {
+	return scanIncident(s.r.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents
+		WHERE correlation_key = ? ORDER BY id DESC LIMIT 1`, key))
+}
