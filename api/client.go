@@ -57,6 +57,22 @@ func (c *Client) ListIncidents(ctx context.Context, q ListQuery) (IncidentList, 
 	return out, c.do(ctx, http.MethodGet, path, nil, &out)
 }
 
+// Changes returns one page of changes, newest first.
+func (c *Client) Changes(ctx context.Context, service, cursor string, limit int) (ChangeList, error) {
+	v := url.Values{}
+	if service != "" {
+		v.Set("service", service)
+	}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	var out ChangeList
+	return out, c.do(ctx, http.MethodGet, "/api/v1/changes?"+v.Encode(), nil, &out)
+}
+
 // Incident returns one incident with its alerts and timeline.
 func (c *Client) Incident(ctx context.Context, id int64) (Incident, error) {
 	var out Incident

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
 )
@@ -22,6 +23,7 @@ type Reader interface {
 	Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error)
 	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
 	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
+	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
 }
 
 // Executor carries out manual commands; the pipeline implements it.
@@ -65,6 +67,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", h.action(incident.ActionAcknowledge))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", h.action(incident.ActionResolve))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/comments", h.action(incident.ActionComment))
+	mux.HandleFunc("GET /api/v1/changes", h.listChanges)
 }
 
 // inputError is a client mistake with its location.
@@ -99,6 +102,60 @@ func (h *Handler) listIncidents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+func (h *Handler) listChanges(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := incident.ChangeFilter{Limit: DefaultLimit, Service: q.Get("service")}
+	var err error
+	if f.Limit, err = parseLimit(q.Get("limit")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(p.name); v != "" {
+			if *p.dst, err = time.Parse(time.RFC3339, v); err != nil {
+				h.fail(w, r, &inputError{p.name, fmt.Sprintf("want an RFC 3339 time, got %q", v)})
+				return
+			}
+		}
+	}
+	if v := q.Get("cursor"); v != "" {
+		if f.AfterID, err = decodeCursor(v); err != nil {
+			h.fail(w, r, &inputError{"cursor", "not a cursor this server issued"})
+			return
+		}
+	}
+	want := f.Limit
+	f.Limit++
+	changes, err := h.o.Reader.Changes(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := ChangeList{Changes: make([]Change, 0, len(changes))}
+	if len(changes) > want {
+		changes = changes[:want]
+		out.NextCursor = encodeCursor(changes[want-1].ID)
+	}
+	for _, c := range changes {
+		out.Changes = append(out.Changes, fromChange(c))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func parseLimit(v string) (int, error) {
+	if v == "" {
+		return DefaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxLimit {
+		return 0, &inputError{"limit", fmt.Sprintf("want a whole number from 1 to %d, got %q", MaxLimit, v)}
+	}
+	return n, nil
+}
+
 func parseFilter(r *http.Request) (incident.IncidentFilter, error) {
 	q := r.URL.Query()
 	f := incident.IncidentFilter{Limit: DefaultLimit, Service: q.Get("service"), Query: q.Get("q")}
@@ -118,13 +175,11 @@ func parseFilter(r *http.Request) (incident.IncidentFilter, error) {
 		}
 		f.Priority = p
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxLimit {
-			return f, &inputError{"limit", fmt.Sprintf("want a whole number from 1 to %d, got %q", MaxLimit, v)}
-		}
-		f.Limit = n
+	n, err := parseLimit(q.Get("limit"))
+	if err != nil {
+		return f, err
 	}
+	f.Limit = n
 	if v := q.Get("cursor"); v != "" {
 		id, err := decodeCursor(v)
 		if err != nil {

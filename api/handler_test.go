@@ -252,3 +252,34 @@ func TestUnavailableAnswers503(t *testing.T) {
 		t.Errorf("ack while stopped: err = %v, want 503", err)
 	}
 }
+
+func TestChanges(t *testing.T) {
+	s := mustServer(t, 0)
+	ctx := context.Background()
+	for i, svc := range []string{"api", "web", "api"} {
+		c := incident.Change{Source: "ci", ExternalID: fmt.Sprint(i), Service: svc, Summary: "deploy " + svc,
+			StartedAt: t0.Add(time.Duration(i) * time.Hour), ReceivedAt: t0}
+		if err := s.p.SubmitChanges(ctx, []incident.Change{c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := s.client.Changes(ctx, "api", "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Changes) != 1 || list.Changes[0].ExternalID != "2" || list.NextCursor == "" {
+		t.Fatalf("page 1 = %+v", list)
+	}
+	list, err = s.client.Changes(ctx, "api", list.NextCursor, 1)
+	if err != nil || len(list.Changes) != 1 || list.Changes[0].ExternalID != "0" || list.Changes[0].FinishedAt != nil {
+		t.Fatalf("page 2 = %+v, %v", list, err)
+	}
+	resp, err := http.Get(s.url + "/api/v1/changes?since=yesterday")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("since=yesterday: %d, want 400", resp.StatusCode)
+	}
+}

@@ -118,3 +118,30 @@ func fromAlert(a incident.Alert) Alert {
 func fromTimeline(e incident.TimelineEntry) TimelineEntry {
 	return TimelineEntry{ID: e.ID, At: e.At, Kind: string(e.Kind), Actor: e.Actor, Fingerprint: e.Fingerprint, Message: e.Message}
 }
+
+// Change is the wire form of a change or deploy.
+type Change struct {
+	ID          int64             `json:"id"`
+	Source      string            `json:"source"`
+	ExternalID  string            `json:"external_id"`
+	Service     string            `json:"service"`
+	Summary     string            `json:"summary"`
+	URL         string            `json:"url"`
+	StartedAt   time.Time         `json:"started_at"`
+	FinishedAt  *time.Time        `json:"finished_at"`
+	Labels      map[string]string `json:"labels"`
+	Maintenance bool              `json:"maintenance"`
+	ReceivedAt  time.Time         `json:"received_at"`
+}
+
+// ChangeList is the answer of GET /api/v1/changes.
+type ChangeList struct {
+	Changes    []Change `json:"changes"`
+	NextCursor string   `json:"next_cursor"`
+}
+
+func fromChange(c incident.Change) Change {
+	return Change{ID: c.ID, Source: c.Source, ExternalID: c.ExternalID, Service: c.Service, Summary: c.Summary,
+		URL: c.URL, StartedAt: c.StartedAt, FinishedAt: optTime(c.FinishedAt), Labels: c.Labels,
+		Maintenance: c.Maintenance, ReceivedAt: c.ReceivedAt}
+}

@@ -115,6 +115,16 @@ func (b *Batch) Decide(ctx context.Context, ev incident.Event) (incident.Transit
 	return t, prior, nil
 }
 
+// State returns the fingerprint's last known state (nil when unknown)
+// without deciding anything about an event.
+func (b *Batch) State(ctx context.Context, fp string) (*incident.AlertState, error) {
+	s, found, err := b.cache.Get(ctx, fp)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &s, nil
+}
+
 // Record stages the fingerprint's state after an event.
 func (b *Batch) Record(s incident.AlertState) {
 	if s.Fingerprint != "" {

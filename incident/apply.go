@@ -103,7 +103,7 @@ func Apply(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, erro
 
 func stateOf(ev Event, incidentID int64, now time.Time) AlertState {
 	return AlertState{
-		Fingerprint: ev.Fingerprint, Status: ev.Status, StartsAt: ev.StartsAt,
+		Fingerprint: ev.Fingerprint, Source: ev.Source, Status: ev.Status, StartsAt: ev.StartsAt,
 		EndsAt: ev.EndsAt, IncidentID: incidentID, LastSeenAt: now,
 	}
 }

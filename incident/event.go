@@ -39,6 +39,10 @@ type Event struct {
 	GroupLabels map[string]string
 	// Receiver is the sender's receiver name, kept for display only.
 	Receiver string
+	// Acknowledge marks an event that acknowledges the incident holding the
+	// alert (PagerDuty's event_action acknowledge) instead of reporting a
+	// status; Status is then ignored.
+	Acknowledge bool
 }
 
 // LabelFingerprint returns the fingerprint Alertmanager and Prometheus give a
@@ -80,4 +84,34 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Change is a deploy or other change to a service, recorded so that incidents
+// can be linked to the change that may have caused them.
+type Change struct {
+	ID int64
+	// Source names the configured source it came in through; with ExternalID
+	// it identifies the change, so a redelivery updates instead of duplicating.
+	Source     string
+	ExternalID string
+	Service    string
+	Summary    string
+	URL        string
+	StartedAt  time.Time
+	FinishedAt time.Time // zero while the change is in progress
+	Labels     map[string]string
+	// Maintenance marks planned work: incidents of the service inside its
+	// window are expected.
+	Maintenance bool
+	ReceivedAt  time.Time
+}
+
+// ChangeFilter selects changes for listing.
+type ChangeFilter struct {
+	Service string
+	// Since and Until bound StartedAt; zero bounds are open.
+	Since, Until time.Time
+	Limit        int
+	// AfterID continues a listing (newest first).
+	AfterID int64
 }

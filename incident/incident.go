@@ -137,11 +137,13 @@ type Alert struct {
 // against. IncidentID is the incident the alert is attached to, 0 if none.
 type AlertState struct {
 	Fingerprint string
-	Status      Status
-	StartsAt    time.Time
-	EndsAt      time.Time
-	IncidentID  int64
-	LastSeenAt  time.Time
+	// Source is the configured source the alert last came in through.
+	Source     string
+	Status     Status
+	StartsAt   time.Time
+	EndsAt     time.Time
+	IncidentID int64
+	LastSeenAt time.Time
 }
 
 // Transition is dedupe's verdict on an event relative to the fingerprint's

@@ -37,6 +37,9 @@ type Tx interface {
 	AddTimeline(ctx context.Context, e *TimelineEntry) error
 	// AddEvent appends to the event trace.
 	AddEvent(ctx context.Context, e EventRecord) error
+	// PutChange inserts a change, or updates the one with the same Source
+	// and ExternalID (a redelivery), and sets its ID.
+	PutChange(ctx context.Context, c *Change) error
 	// DueIncidents returns the open or acknowledged incidents whose scheduled
 	// resolve (ResolveDueAt) is at or before now.
 	DueIncidents(ctx context.Context, now time.Time) ([]Incident, error)

@@ -65,12 +65,13 @@ type Pipeline struct {
 }
 
 type request struct {
-	ctx    context.Context
-	events []incident.Event
-	cmd    *incident.Command
-	sweep  bool
-	result incident.Incident
-	err    chan error
+	ctx     context.Context
+	events  []incident.Event
+	cmd     *incident.Command
+	changes []incident.Change
+	sweep   bool
+	result  incident.Incident
+	err     chan error
 }
 
 // New returns a pipeline; call Start to run its writer.
@@ -154,6 +155,15 @@ func (p *Pipeline) Execute(ctx context.Context, cmd incident.Command) (incident.
 	r := &request{ctx: ctx, cmd: &cmd, err: make(chan error, 1)}
 	err := p.do(ctx, r)
 	return r.result, err
+}
+
+// SubmitChanges records change events and returns once they are committed;
+// a redelivered change (same source and external ID) updates its record.
+func (p *Pipeline) SubmitChanges(ctx context.Context, changes []incident.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	return p.do(ctx, &request{ctx: ctx, changes: changes, err: make(chan error, 1)})
 }
 
 // Sweep carries out the scheduled resolves (resolve_after) that are due.
@@ -259,6 +269,11 @@ func (p *Pipeline) commit(group []*request) error {
 				}
 				continue
 			}
+			for i := range r.changes {
+				if err := tx.PutChange(ctx, &r.changes[i]); err != nil {
+					return fmt.Errorf("change %s/%s: %w", r.changes[i].Source, r.changes[i].ExternalID, err)
+				}
+			}
 			if r.cmd != nil {
 				inc, err := incident.Execute(ctx, tx, *r.cmd, now)
 				if err != nil {
@@ -301,6 +316,9 @@ func isDomainErr(err error) bool {
 
 func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db *dedupe.Batch, cb *correlate.Batch,
 	ev incident.Event, now time.Time, stats *groupStats) error {
+	if ev.Acknowledge {
+		return p.acknowledge(ctx, tx, db, cb, ev, now)
+	}
 	t, prior, err := db.Decide(ctx, ev)
 	if err != nil {
 		return err
@@ -330,4 +348,29 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	}
 	stats.count(out.Resolved, out.Opened, out.Reopened)
 	return nil
+}
+
+// acknowledge carries out a sender's acknowledgement (PagerDuty's
+// event_action acknowledge) on the incident holding the alert. An alert we do
+// not know, or an incident that is not open, makes it a no-op: the sender
+// cannot know our state, and its retry must not fail.
+func (p *Pipeline) acknowledge(ctx context.Context, tx incident.Tx, db *dedupe.Batch, cb *correlate.Batch,
+	ev incident.Event, now time.Time) error {
+	st, err := db.State(ctx, ev.Fingerprint)
+	if err != nil || st == nil || st.IncidentID == 0 {
+		return err
+	}
+	cur, err := tx.Incident(ctx, st.IncidentID)
+	if err != nil {
+		return err
+	}
+	if !incident.CanTransition(cur.State, incident.StateAcknowledged) {
+		return nil
+	}
+	inc, err := incident.Execute(ctx, tx, incident.Command{IncidentID: cur.ID, Action: incident.ActionAcknowledge,
+		Actor: ev.Source, Message: "acknowledged by the sender for " + ev.Fingerprint}, now)
+	if err != nil {
+		return err
+	}
+	return cb.Record(ctx, inc)
 }

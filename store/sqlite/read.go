@@ -175,3 +175,76 @@ func (s *Store) IncidentByKey(ctx context.Context, key string) (incident.Inciden
 	return scanIncident(s.r.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE correlation_key = ? ORDER BY id DESC LIMIT 1`, key))
 }
+
+// Changes lists changes newest first (by start time, then ID).
+func (s *Store) Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error) {
+	var where []string
+	var args []any
+	if f.Service != "" {
+		where = append(where, "service = ?")
+		args = append(args, f.Service)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "started_at >= ?")
+		args = append(args, f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "started_at < ?")
+		args = append(args, f.Until.UnixNano())
+	}
+	if f.AfterID > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.AfterID)
+	}
+	q := `SELECT id, source, external_id, service, summary, url, started_at, finished_at, labels, maintenance,
+		received_at FROM changes`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list changes: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Change
+	for rows.Next() {
+		var c incident.Change
+		var started, received int64
+		var finished sql.NullInt64
+		var labels string
+		if err := rows.Scan(&c.ID, &c.Source, &c.ExternalID, &c.Service, &c.Summary, &c.URL, &started, &finished,
+			&labels, &c.Maintenance, &received); err != nil {
+			return nil, fmt.Errorf("scan change: %w", err)
+		}
+		if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
+			return nil, fmt.Errorf("decode change labels: %w", err)
+		}
+		c.StartedAt, c.FinishedAt, c.ReceivedAt = time.Unix(0, started).UTC(), fromNanos(finished), time.Unix(0, received).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// FiringAlerts returns the states of the alerts from source that are firing,
+// for anti-entropy against the source.
+func (s *Store) FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT fingerprint, source, status, starts_at, ends_at, incident_id, last_seen_at
+		FROM alert_states WHERE status = 'firing' AND source = ? ORDER BY fingerprint`, source)
+	if err != nil {
+		return nil, fmt.Errorf("list firing alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.AlertState
+	for rows.Next() {
+		var a incident.AlertState
+		var starts, ends, incID, last sql.NullInt64
+		if err := rows.Scan(&a.Fingerprint, &a.Source, &a.Status, &starts, &ends, &incID, &last); err != nil {
+			return nil, fmt.Errorf("scan alert state: %w", err)
+		}
+		a.StartsAt, a.EndsAt, a.IncidentID, a.LastSeenAt = fromNanos(starts), fromNanos(ends), incID.Int64, fromNanos(last)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

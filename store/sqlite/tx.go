@@ -38,12 +38,13 @@ func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 
 // The writer's statements, prepared once at open (see prepare).
 var (
-	qSelectAlertState = `SELECT status, starts_at, ends_at, incident_id, last_seen_at
+	qSelectAlertState = `SELECT source, status, starts_at, ends_at, incident_id, last_seen_at
 		FROM alert_states WHERE fingerprint = ?`
-	qUpsertAlertState = `INSERT INTO alert_states (fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
-			ends_at = excluded.ends_at, incident_id = excluded.incident_id, last_seen_at = excluded.last_seen_at`
+	qUpsertAlertState = `INSERT INTO alert_states (fingerprint, source, status, starts_at, ends_at, incident_id, last_seen_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (fingerprint) DO UPDATE SET source = excluded.source, status = excluded.status,
+			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
+			last_seen_at = excluded.last_seen_at`
 	qIncidentByKey = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE correlation_key = ? ORDER BY id DESC LIMIT 1`
 	qIncidentByID   = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
@@ -71,10 +72,17 @@ var (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
+const qUpsertChange = `INSERT INTO changes (source, external_id, service, summary, url, started_at, finished_at,
+	labels, maintenance, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (source, external_id) DO UPDATE SET service = excluded.service, summary = excluded.summary,
+		url = excluded.url, started_at = excluded.started_at, finished_at = excluded.finished_at,
+		labels = excluded.labels, maintenance = excluded.maintenance, received_at = excluded.received_at
+	RETURNING id`
+
 const qTouchAlert = `UPDATE alerts SET count = count + 1, last_seen_at = ?, starts_at = ?, annotations = ?
 	WHERE incident_id = ? AND fingerprint = ?`
 
-var writerQueries = []string{qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKey, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent, qDueIncidents}
+var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKey, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent, qDueIncidents}
 
 var _ incident.Tx = (*tx)(nil)
 
@@ -82,7 +90,7 @@ func (t *tx) AlertState(ctx context.Context, fp string) (incident.AlertState, er
 	s := incident.AlertState{Fingerprint: fp}
 	var starts, ends, lastSeen sql.NullInt64
 	var incID sql.NullInt64
-	err := t.queryRow(ctx, qSelectAlertState, fp).Scan(&s.Status, &starts, &ends, &incID, &lastSeen)
+	err := t.queryRow(ctx, qSelectAlertState, fp).Scan(&s.Source, &s.Status, &starts, &ends, &incID, &lastSeen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, incident.ErrNotFound
 	}
@@ -99,7 +107,7 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 		incID = s.IncidentID
 	}
 	_, err := t.exec(ctx, qUpsertAlertState,
-		s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
+		s.Fingerprint, s.Source, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("upsert alert state: %w", err)
 	}
@@ -216,6 +224,19 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
 	if err != nil {
 		return mapErr("insert event", err)
+	}
+	return nil
+}
+
+func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
+	labels, err := json.Marshal(nonNil(c.Labels))
+	if err != nil {
+		return fmt.Errorf("encode labels: %w", err)
+	}
+	err = t.queryRow(ctx, qUpsertChange, c.Source, c.ExternalID, c.Service, c.Summary, c.URL, c.StartedAt.UnixNano(),
+		nanos(c.FinishedAt), string(labels), c.Maintenance, c.ReceivedAt.UnixNano()).Scan(&c.ID)
+	if err != nil {
+		return mapErr("upsert change", err)
 	}
 	return nil
 }

@@ -18,6 +18,8 @@ type Store interface {
 	Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error)
 	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
 	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
+	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
+	FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error)
 	ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error)
 }
 
@@ -40,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"SealedIncidentFreesItsKey", testSealed},
 		{"DueIncidents", testDue},
 		{"PendingHoldsItsKey", testPending},
+		{"ChangesUpsertAndList", testChanges},
+		{"FiringAlertsBySource", testFiringAlerts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -153,7 +157,7 @@ func testIncidentByKeyNewest(t *testing.T, s Store) {
 func testAlertState(t *testing.T, s Store) {
 	ctx := context.Background()
 	inc := create(t, s, newIncident("k", 3))
-	want := incident.AlertState{Fingerprint: "e4210d8b9b3c7cf4", Status: incident.StatusFiring, StartsAt: t0,
+	want := incident.AlertState{Fingerprint: "e4210d8b9b3c7cf4", Source: "am-eu", Status: incident.StatusFiring, StartsAt: t0,
 		IncidentID: inc.ID, LastSeenAt: t0.Add(time.Second)}
 	mustUpdate(t, s, func(tx incident.Tx) error {
 		if _, err := tx.AlertState(ctx, want.Fingerprint); !errors.Is(err, incident.ErrNotFound) {
@@ -384,5 +388,69 @@ func testPending(t *testing.T, s Store) {
 	})
 	if !errors.Is(err, incident.ErrConflict) {
 		t.Errorf("open beside a pending incident of the key: err = %v, want ErrConflict", err)
+	}
+}
+
+func testChanges(t *testing.T, s Store) {
+	ctx := context.Background()
+	put := func(c incident.Change) incident.Change {
+		t.Helper()
+		mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutChange(ctx, &c) })
+		if c.ID == 0 {
+			t.Fatal("PutChange did not set ID")
+		}
+		return c
+	}
+	deploy := incident.Change{Source: "ci", ExternalID: "run-42", Service: "api", Summary: "deploy api v42",
+		URL: "https://ci/run/42", StartedAt: t0, Labels: map[string]string{"version": "v42"}, ReceivedAt: t0}
+	first := put(deploy)
+	// The same change again (a retry, or its finish) updates, never duplicates.
+	deploy.FinishedAt = t0.Add(3 * time.Minute)
+	again := put(deploy)
+	if again.ID != first.ID {
+		t.Errorf("redelivered change got id %d, want %d", again.ID, first.ID)
+	}
+	put(incident.Change{Source: "ci", ExternalID: "run-43", Service: "web", Summary: "deploy web", StartedAt: t0.Add(time.Hour),
+		Maintenance: true, Labels: map[string]string{}, ReceivedAt: t0})
+	all, err := s.Changes(ctx, incident.ChangeFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].ExternalID != "run-43" || !all[0].Maintenance {
+		t.Fatalf("changes = %+v, want run-43 (maintenance) then run-42", all)
+	}
+	want := deploy
+	want.ID = first.ID
+	if diff := cmp.Diff(want, all[1]); diff != "" {
+		t.Errorf("change round trip (-want +got):\n%s", diff)
+	}
+	api, _ := s.Changes(ctx, incident.ChangeFilter{Limit: 10, Service: "api"})
+	late, _ := s.Changes(ctx, incident.ChangeFilter{Limit: 10, Since: t0.Add(time.Minute)})
+	page2, _ := s.Changes(ctx, incident.ChangeFilter{Limit: 10, AfterID: all[0].ID})
+	if len(api) != 1 || len(late) != 1 || late[0].ExternalID != "run-43" || len(page2) != 1 || page2[0].ExternalID != "run-42" {
+		t.Errorf("filters: service %d, since %d, page2 %+v", len(api), len(late), page2)
+	}
+}
+
+func testFiringAlerts(t *testing.T, s Store) {
+	ctx := context.Background()
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		for _, st := range []incident.AlertState{
+			{Fingerprint: "a", Source: "am", Status: incident.StatusFiring, StartsAt: t0, LastSeenAt: t0},
+			{Fingerprint: "b", Source: "am", Status: incident.StatusResolved, StartsAt: t0, EndsAt: t0, LastSeenAt: t0},
+			{Fingerprint: "c", Source: "grafana", Status: incident.StatusFiring, StartsAt: t0, LastSeenAt: t0},
+		} {
+			if err := tx.PutAlertState(ctx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got, err := s.FiringAlerts(ctx, "am")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Fingerprint != "a" || got[0].Source != "am" {
+		t.Errorf("FiringAlerts(am) = %+v, want only a", got)
 	}
 }

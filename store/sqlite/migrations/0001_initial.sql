@@ -55,6 +55,7 @@ CREATE TABLE alerts (
 -- The last known state of each fingerprint: what dedupe decides against.
 CREATE TABLE alert_states (
     fingerprint  TEXT    PRIMARY KEY,
+    source       TEXT    NOT NULL DEFAULT '',
     status       TEXT    NOT NULL CHECK (status IN ('firing', 'resolved')),
     starts_at    INTEGER,
     ends_at      INTEGER,
@@ -93,3 +94,22 @@ CREATE TABLE events (
     incident_id     INTEGER
 );
 CREATE INDEX events_received ON events (received_at);
+
+-- Changes and deploys, for linking incidents to what may have caused them.
+-- A redelivery of the same (source, external_id) updates the row.
+CREATE TABLE changes (
+    id          INTEGER PRIMARY KEY,
+    source      TEXT    NOT NULL,
+    external_id TEXT    NOT NULL,
+    service     TEXT    NOT NULL,
+    summary     TEXT    NOT NULL,
+    url         TEXT    NOT NULL DEFAULT '',
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    labels      TEXT    NOT NULL,
+    maintenance INTEGER NOT NULL DEFAULT 0,
+    received_at INTEGER NOT NULL,
+    UNIQUE (source, external_id)
+);
+CREATE INDEX changes_service_started ON changes (service, started_at);
+CREATE INDEX changes_started ON changes (started_at);
