@@ -382,7 +382,7 @@ func create(ctx context.Context, tx Tx, d Decision, now time.Time) (Incident, er
 		State: StateOpen, Impact: d.Impact, Urgency: d.Urgency, Priority: PriorityOf(d.Impact, d.Urgency),
 		Title: d.Title, Summary: d.Summary, Service: d.Service, Owner: d.Owner, CorrelationKey: d.Key,
 		Rule: d.Rule, Source: d.Event.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
-		ResolveMode: d.Resolve, ResolveAfter: d.ResolveAfter, MinAlerts: max(d.MinAlerts, 1),
+		ResolveMode: d.Resolve, ResolveAfter: d.ResolveAfter, MinAlerts: max(d.MinAlerts, 1), Window: d.Window,
 	}
 	if inc.ResolveMode == "" {
 		inc.ResolveMode = ResolveAll
@@ -415,8 +415,10 @@ func seal(ctx context.Context, tx Tx, inc *Incident, window time.Duration, now t
 	return tx.UpdateIncident(ctx, *inc)
 }
 
-// Sweep carries out the scheduled resolves that are due at now: incidents
-// whose alerts all stayed resolved for their resolve_after grace.
+// Sweep carries out what is due at now: the scheduled resolves of incidents
+// whose alerts all stayed resolved for their resolve_after grace, and the
+// discarding of pending incidents whose window passed before min_alerts
+// fired. It returns the incidents it changed.
 func Sweep(ctx context.Context, tx Tx, now time.Time) ([]Incident, error) {
 	due, err := tx.DueIncidents(ctx, now)
 	if err != nil {
@@ -424,6 +426,12 @@ func Sweep(ctx context.Context, tx Tx, now time.Time) ([]Incident, error) {
 	}
 	for i := range due {
 		inc := &due[i]
+		if inc.State == StatePending {
+			if err := seal(ctx, tx, inc, inc.Window, now); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		endedAt := inc.ResolveDueAt.Add(-inc.ResolveAfter)
 		msg := fmt.Sprintf("no alert fired again within resolve_after %s", inc.ResolveAfter)
 		if err := resolve(ctx, tx, inc, endedAt, now, msg); err != nil {

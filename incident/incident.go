@@ -107,6 +107,9 @@ type Incident struct {
 	ResolveMode  ResolveMode
 	ResolveAfter time.Duration
 	MinAlerts    int
+	// Window is the rule's window (0: none), kept so a pending incident can
+	// be discarded when it passes even if no further alert arrives.
+	Window time.Duration
 	AlertCount   int // distinct alerts ever attached
 	FiringCount  int // alerts attached and currently firing
 	ProblemID    int64
@@ -217,4 +220,13 @@ type EventRecord struct {
 	Rule         string
 	Key          string
 	IncidentID   int64
+}
+
+// Event returns the event a record was made from, for replays.
+func (r EventRecord) Event() Event {
+	return Event{
+		Source: r.Source, Fingerprint: r.Fingerprint, Status: r.Status, Labels: r.Labels,
+		Annotations: r.Annotations, StartsAt: r.StartsAt, EndsAt: r.EndsAt, GeneratorURL: r.GeneratorURL,
+		GroupLabels: r.GroupLabels, Receiver: r.Receiver,
+	}
 }

@@ -41,7 +41,8 @@ type Tx interface {
 	// and ExternalID (a redelivery), and sets its ID.
 	PutChange(ctx context.Context, c *Change) error
 	// DueIncidents returns the open or acknowledged incidents whose scheduled
-	// resolve (ResolveDueAt) is at or before now.
+	// resolve (ResolveDueAt) is at or before now, and the unsealed pending
+	// incidents whose window (LastEventAt + Window) passed by now.
 	DueIncidents(ctx context.Context, now time.Time) ([]Incident, error)
 }
 

@@ -139,6 +139,22 @@ func TestMinAlerts(t *testing.T) {
 			t.Error("a discarded pending incident has an opened_at")
 		}
 	})
+	t.Run("QuietPendingIsDiscardedWhenWindowPasses", func(t *testing.T) {
+		p := newReplay(t, rulesYAML)
+		p.at(0, fire(0, a))
+		p.advance(10 * time.Minute) // exactly the window: not passed yet
+		if diff := cmp.Diff([]string{"pending"}, p.states()); diff != "" {
+			t.Fatalf("at the window (-want +got):\n%s", diff)
+		}
+		p.advance(11 * time.Minute) // no further alert: the sweep discards it
+		if diff := cmp.Diff([]string{"resolved(sealed)"}, p.states()); diff != "" {
+			t.Fatalf("after the window (-want +got):\n%s", diff)
+		}
+		p.at(12*time.Minute, fire(12*time.Minute, b)) // counting starts anew
+		if diff := cmp.Diff([]string{"resolved(sealed)", "pending"}, p.states()); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
 	t.Run("ThresholdMustBeReachedWithinWindow", func(t *testing.T) {
 		p := newReplay(t, rulesYAML)
 		p.at(0, fire(0, a))

@@ -18,7 +18,7 @@ const usage = `usage: alertbridge <command> [flags]
 
 commands:
   serve       run the daemon (the default when no command is given)
-  rules check validate rule files, printing file:line:col for every error
+  rules       check, test, explain and backtest rule files (alertbridge rules -h)
   bench       replay realistic Alertmanager traffic against a daemon on 127.0.0.1
   incidents   list, show, acknowledge, resolve or comment on incidents via the API
   version     print the version

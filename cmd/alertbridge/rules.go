@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,7 +11,20 @@ import (
 	"github.com/alertbridge/alertbridge/rules"
 )
 
-const rulesUsage = `usage: alertbridge rules check FILE...
+const rulesUsage = `usage: alertbridge rules <command> [flags] [args]
+
+commands:
+  check FILE...       validate rule files as the daemon loads them
+  test TESTFILE...    run rule tests: alerts on a simulated clock, expected incidents
+  explain             show what the rules do with one alert, and what it would do now
+  backtest            replay a daemon's stored events against candidate rules
+
+Run "alertbridge rules <command> -h" for a command's flags. The exit status
+is 0 when all is well, 1 for problems (invalid rules, failing tests) and 2
+for a usage error.
+`
+
+const rulesCheckUsage = `usage: alertbridge rules check FILE...
 
 Check rule files as the daemon loads them. Every problem in every file is
 printed as file:line:col: message, and the exit status is 1; when all files
@@ -18,16 +32,23 @@ are valid, each is printed with its number of rules and the status is 0.
 `
 
 // runRules runs "alertbridge rules ..."; args start after "rules". It returns
-// the exit status: 0 when the files are valid, 1 when they are not, 2 for a
-// usage error.
+// the exit status: 0 when all is well, 1 for problems (invalid rules,
+// failing tests), 2 for a usage error.
 func runRules(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, rulesUsage)
 		return 2
 	}
+	ctx := context.Background()
 	switch args[0] {
 	case "check":
 		return runRulesCheck(args[1:], stdout, stderr)
+	case "test":
+		return runRulesTest(ctx, args[1:], stdout, stderr)
+	case "explain":
+		return runRulesExplain(ctx, args[1:], stdout, stderr)
+	case "backtest":
+		return runRulesBacktest(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, rulesUsage)
 		return 0
@@ -39,7 +60,7 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 func runRulesCheck(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("rules check", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.Usage = func() { fmt.Fprint(flags.Output(), rulesUsage) }
+	flags.Usage = func() { fmt.Fprint(flags.Output(), rulesCheckUsage) }
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -47,20 +68,14 @@ func runRulesCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if flags.NArg() == 0 {
-		fmt.Fprintf(stderr, "alertbridge rules check: no files given\n\n%s", rulesUsage)
+		fmt.Fprintf(stderr, "alertbridge rules check: no files given\n\n%s", rulesCheckUsage)
 		return 2
 	}
 	// LoadFiles reads paths as the operating system does (absolute, relative,
 	// "../" included) and names them in messages exactly as typed here.
 	set, err := rules.LoadFiles(flags.Args())
 	if err != nil {
-		var list yamlfile.Errors
-		if !errors.As(err, &list) {
-			list = yamlfile.Errors{{Msg: err.Error()}}
-		}
-		for _, e := range list {
-			fmt.Fprintln(stderr, e.Error())
-		}
+		writeErrors(stderr, err)
 		return 1
 	}
 	count := make(map[string]int)
@@ -71,4 +86,16 @@ func runRulesCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: %d rules OK\n", f, count[f])
 	}
 	return 0
+}
+
+// writeErrors prints err one problem a line: every problem of a
+// yamlfile.Errors as file:line:col: message, any other error as it is.
+func writeErrors(w io.Writer, err error) {
+	var list yamlfile.Errors
+	if !errors.As(err, &list) {
+		list = yamlfile.Errors{{Msg: err.Error()}}
+	}
+	for _, e := range list {
+		fmt.Fprintln(w, e.Error())
+	}
 }

@@ -63,7 +63,7 @@ func TestRunRules(t *testing.T) {
 			name:       "ErrUsageNoCommand",
 			args:       nil,
 			wantCode:   2,
-			wantStderr: "usage: alertbridge rules check FILE...\n...",
+			wantStderr: "usage: alertbridge rules <command> [flags] [args]\n...",
 		},
 		{
 			name:       "ErrUsageNoFiles",

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,13 +41,23 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	return OpenFile(ctx, filepath.Join(dir, FileName))
 }
 
+// OpenScratch opens a throwaway database in dir for replays (rules test,
+// backtest): nothing in it must survive a crash, so it skips fsync.
+func OpenScratch(ctx context.Context, dir string) (*Store, error) {
+	return openFile(ctx, filepath.Join(dir, FileName), "OFF")
+}
+
 // OpenFile opens the database file at path and runs migrations.
 func OpenFile(ctx context.Context, path string) (*Store, error) {
+	return openFile(ctx, path, "FULL")
+}
+
+func openFile(ctx context.Context, path, synchronous string) (*Store, error) {
 	dsn := func(extra ...string) string {
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "synchronous("+synchronous+")")
 		q.Add("_pragma", "foreign_keys(1)")
 		for i := 0; i+1 < len(extra); i += 2 {
 			q.Add(extra[i], extra[i+1])
@@ -101,6 +112,13 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	}
 	q := url.Values{}
 	q.Add("mode", "ro")
+	if _, err := os.Stat(path + "-wal"); errors.Is(err, fs.ErrNotExist) {
+		// No write-ahead log: the daemon is stopped (its last close
+		// checkpointed and removed it). Reading it as immutable creates no
+		// -wal or -shm files, which would otherwise appear owned by whoever
+		// ran the tool and could lock out a daemon running as another user.
+		q.Add("immutable", "1")
+	}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "query_only(1)")
 	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())

@@ -50,14 +50,16 @@ var (
 	qIncidentByID   = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
 	qInsertIncident = `INSERT INTO incidents (state, priority, impact, urgency, title, summary, service, owner,
 		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
-		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, alert_count, firing_count, problem_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, alert_count, firing_count,
+		problem_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
 		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
 		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
-		alert_count = ?, firing_count = ?, problem_id = ? WHERE id = ?`
+		window_ns = ?, alert_count = ?, firing_count = ?, problem_id = ? WHERE id = ?`
 	qDueIncidents = `SELECT ` + incidentColumns + ` FROM incidents
-		WHERE resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged') ORDER BY id`
+		WHERE (resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged'))
+		   OR (state = 'pending' AND window_ns > 0 AND sealed_at IS NULL AND last_event_at + window_ns < ?)
+		ORDER BY id`
 	qSelectAlert = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND fingerprint = ?`
 	qUpsertAlert = `INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations,
 		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
@@ -132,7 +134,7 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 		inc.CorrelationKey, inc.Rule, inc.Source, nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt),
 		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt),
 		nanos(inc.SealedAt), resolveMode(inc.ResolveMode), int64(inc.ResolveAfter), max(inc.MinAlerts, 1),
-		inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
+		int64(inc.Window), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -145,7 +147,8 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Summary, inc.Service, inc.Owner,
 		nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(),
 		inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt), nanos(inc.SealedAt), resolveMode(inc.ResolveMode),
-		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID), inc.ID)
+		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.AlertCount, inc.FiringCount,
+		nullID(inc.ProblemID), inc.ID)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
@@ -243,7 +246,7 @@ func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
 
 func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incident, error) {
 	st := t.tx.StmtContext(ctx, t.stmts[qDueIncidents])
-	rows, err := st.QueryContext(ctx, now.UnixNano())
+	rows, err := st.QueryContext(ctx, now.UnixNano(), now.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("select due incidents: %w", err)
 	}
@@ -296,16 +299,16 @@ type scanner interface {
 
 const incidentColumns = `id, state, priority, impact, urgency, title, summary, service, owner, correlation_key, rule,
 	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
-	resolve_mode, resolve_after, min_alerts, alert_count, firing_count, problem_id`
+	resolve_mode, resolve_after, min_alerts, window_ns, alert_count, firing_count, problem_id`
 
 func scanIncident(row scanner) (incident.Incident, error) {
 	var inc incident.Incident
 	var prio int
 	var opened, acked, resolved, updated, lastEvent, due, sealed, problem sql.NullInt64
-	var resolveAfter int64
+	var resolveAfter, window int64
 	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
 		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
-		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &inc.AlertCount, &inc.FiringCount, &problem)
+		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.AlertCount, &inc.FiringCount, &problem)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, incident.ErrNotFound
 	}
@@ -315,7 +318,7 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	inc.Priority = incident.Priority(prio)
 	inc.OpenedAt, inc.AcknowledgedAt, inc.ResolvedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(acked), fromNanos(resolved), fromNanos(updated)
 	inc.LastEventAt, inc.ResolveDueAt, inc.SealedAt = fromNanos(lastEvent), fromNanos(due), fromNanos(sealed)
-	inc.ResolveAfter = time.Duration(resolveAfter)
+	inc.ResolveAfter, inc.Window = time.Duration(resolveAfter), time.Duration(window)
 	inc.ProblemID = problem.Int64
 	return inc, nil
 }

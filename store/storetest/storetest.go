@@ -87,7 +87,7 @@ func testIncidentRoundTrip(t *testing.T, s Store) {
 	}
 	in.State, in.AcknowledgedAt, in.ProblemID = incident.StateAcknowledged, t0.Add(time.Minute), 7
 	in.Summary, in.Owner, in.ResolveMode, in.ResolveAfter, in.MinAlerts = "disk 97% full", "dba", incident.ResolveAny, 5*time.Minute, 3
-	in.ResolveDueAt = t0.Add(2 * time.Hour)
+	in.ResolveDueAt, in.Window = t0.Add(2*time.Hour), 10*time.Minute
 	mustUpdate(t, s, func(tx incident.Tx) error { return tx.UpdateIncident(ctx, in) })
 	got, _ = s.Incident(ctx, in.ID)
 	if diff := cmp.Diff(in, got); diff != "" {
@@ -361,13 +361,21 @@ func testDue(t *testing.T, s Store) {
 	resolved.State, resolved.ResolvedAt, resolved.ResolveDueAt = incident.StateResolved, t0, t0
 	create(t, s, resolved)
 	create(t, s, newIncident("d", 3))
+	pending := func(key string, window time.Duration) incident.Incident {
+		p := newIncident(key, 3)
+		p.State, p.OpenedAt, p.MinAlerts, p.Window = incident.StatePending, time.Time{}, 2, window
+		return create(t, s, p)
+	}
+	expired := pending("e", 5*time.Minute) // last event t0: its window passed at t0+5m
+	pending("f", time.Hour)                // not yet
+	pending("g", 0)                        // no window: waits for ever
 	mustUpdate(t, s, func(tx incident.Tx) error {
 		list, err := tx.DueIncidents(ctx, t0.Add(10*time.Minute))
 		if err != nil {
 			return err
 		}
-		if len(list) != 1 || list[0].ID != due.ID {
-			t.Errorf("DueIncidents = %+v, want only incident %d", list, due.ID)
+		if len(list) != 2 || list[0].ID != due.ID || list[1].ID != expired.ID {
+			t.Errorf("DueIncidents = %+v, want incidents %d and %d", list, due.ID, expired.ID)
 		}
 		return nil
 	})

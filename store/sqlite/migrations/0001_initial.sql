@@ -23,6 +23,7 @@ CREATE TABLE incidents (
     resolve_mode    TEXT    NOT NULL DEFAULT 'all' CHECK (resolve_mode IN ('all', 'any', 'manual')),
     resolve_after   INTEGER NOT NULL DEFAULT 0,   -- nanoseconds
     min_alerts      INTEGER NOT NULL DEFAULT 1,
+    window_ns       INTEGER NOT NULL DEFAULT 0,   -- the rule's window; 0: none
     alert_count     INTEGER NOT NULL DEFAULT 0,
     firing_count    INTEGER NOT NULL DEFAULT 0,
     problem_id      INTEGER
@@ -34,6 +35,7 @@ CREATE TABLE incidents (
 CREATE UNIQUE INDEX incidents_active_key ON incidents (correlation_key)
     WHERE state IN ('pending', 'open', 'acknowledged') AND sealed_at IS NULL;
 CREATE INDEX incidents_resolve_due ON incidents (resolve_due_at) WHERE resolve_due_at IS NOT NULL;
+CREATE INDEX incidents_pending ON incidents (last_event_at) WHERE state = 'pending' AND window_ns > 0;
 CREATE INDEX incidents_key_id ON incidents (correlation_key, id);
 CREATE INDEX incidents_state_id ON incidents (state, id);
 

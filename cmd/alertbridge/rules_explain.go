@@ -1,0 +1,468 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/alertmanager/matcher/compat"
+	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/ingest"
+	"github.com/alertbridge/alertbridge/pipeline"
+	"github.com/alertbridge/alertbridge/rules"
+	"github.com/alertbridge/alertbridge/store/sqlite"
+)
+
+const rulesExplainUsage = `usage: alertbridge rules explain [--rules FILE]... (--alert LABELS | --payload FILE)
+                                [--group-by LABELS] [--storage.path DIR] [--at TIME]
+
+Explain what the rules do with an alert: its catalog service, the rule that
+matches it, its correlation key, impact, urgency and priority, title and
+summary, and the rule's window, thresholds and resolve settings. Without
+--storage.path it says in words what a firing does to an incident with that
+key; with it, it reads the daemon's database (read-only) and says what a
+firing of the alert would do now: join, reopen or seal which incident, or
+open a new one.
+
+--alert takes a label set in Alertmanager's syntax, with or without braces:
+'alertname="DiskFull", cluster="a"' or '{alertname="DiskFull"}'. Only =
+is allowed: an alert has label values, not patterns. --payload takes an
+Alertmanager webhook body and explains each of its alerts.
+
+flags:
+`
+
+// explainOptions are the flags of rules explain.
+type explainOptions struct {
+	rules       []string
+	alerts      []string
+	payload     string
+	groupBy     []string
+	storagePath string
+	at          time.Time
+}
+
+func runRulesExplain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("rules explain", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	var ruleFiles, alerts stringsFlag
+	flags.Var(&ruleFiles, "rules", "rule file or glob (repeatable); none: the built-in defaults")
+	flags.Var(&alerts, "alert", `an alert's labels, e.g. 'alertname="DiskFull", cluster="a"' (repeatable)`)
+	payload := flags.String("payload", "", "an Alertmanager webhook payload file; explains each alert in it")
+	groupBy := flags.String("group-by", "alertname", "comma-separated group labels an --alert is sent with (the route's group_by; '...' for all)")
+	storagePath := flags.String("storage.path", "", "the daemon's storage directory; opens its database read-only to say what a firing would do now")
+	at := flags.String("at", "", "the time to explain at, RFC 3339 (default: now)")
+	flags.Usage = func() {
+		fmt.Fprint(flags.Output(), rulesExplainUsage)
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "alertbridge rules explain: "+format+"\n\n", args...)
+		flags.Usage()
+		return 2
+	}
+	if flags.NArg() > 0 {
+		return usageErr("unexpected argument %q", flags.Arg(0))
+	}
+	if (len(alerts) == 0) == (*payload == "") {
+		return usageErr("give --alert or --payload, not both and not neither")
+	}
+	o := explainOptions{rules: ruleFiles, alerts: alerts, payload: *payload, storagePath: *storagePath, at: time.Now().UTC()}
+	for _, g := range strings.Split(*groupBy, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			o.groupBy = append(o.groupBy, g)
+		}
+	}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339Nano, *at)
+		if err != nil {
+			return usageErr("--at: %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", *at)
+		}
+		o.at = t.UTC()
+	}
+
+	var events []incident.Event
+	for _, a := range alerts {
+		ev, err := parseAlert(a, o.groupBy, o.at)
+		if err != nil {
+			return usageErr("--alert %s: %v", a, err)
+		}
+		events = append(events, ev)
+	}
+	if o.payload != "" {
+		data, err := os.ReadFile(o.payload)
+		if err != nil {
+			fmt.Fprintf(stderr, "alertbridge rules explain: %v\n", err)
+			return 1
+		}
+		if events, err = ingest.DecodeAlertmanager(data); err != nil {
+			fmt.Fprintf(stderr, "alertbridge rules explain: payload %s: %v\n", o.payload, err)
+			return 1
+		}
+	}
+
+	var set *rules.Set
+	if len(o.rules) > 0 {
+		var err error
+		if set, err = rules.LoadFiles(o.rules); err != nil {
+			writeErrors(stderr, err)
+			return 1
+		}
+	}
+	var st *sqlite.Store
+	if o.storagePath != "" {
+		var err error
+		if st, err = sqlite.OpenReadOnly(ctx, filepath.Join(o.storagePath, sqlite.FileName)); err != nil {
+			fmt.Fprintf(stderr, "alertbridge rules explain: %v\n", err)
+			return 1
+		}
+		defer st.Close()
+	}
+
+	x := &explainer{w: stdout, set: set, st: st, o: o}
+	if len(o.rules) == 0 {
+		fmt.Fprintln(stdout, "rules: none given: the built-in defaults")
+	} else {
+		fmt.Fprintf(stdout, "rules: %s\n", strings.Join(set.Files(), ", "))
+	}
+	if st != nil {
+		fmt.Fprintf(stdout, "now: %s, from %s (read-only)\n", o.at.Format(time.RFC3339), st.Path())
+	}
+	for _, ev := range events {
+		fmt.Fprintln(stdout)
+		if err := x.explain(ctx, ev); err != nil {
+			fmt.Fprintf(stderr, "alertbridge rules explain: %v\n", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// parseMatchers reads --alert the way Alertmanager reads matchers, so that a
+// label set copied from a matcher or a silence works.
+var parseMatchers = compat.FallbackMatchersParser(slog.New(slog.DiscardHandler))
+
+// parseAlert turns an --alert label set into a firing event that starts at
+// at, with the group labels a route grouping by groupBy would send.
+func parseAlert(s string, groupBy []string, at time.Time) (incident.Event, error) {
+	ms, err := parseMatchers(s, "--alert")
+	if err != nil {
+		return incident.Event{}, err
+	}
+	lset := make(map[string]string, len(ms))
+	for _, m := range ms {
+		if m.Type != labels.MatchEqual {
+			return incident.Event{}, fmt.Errorf("%s: only = is allowed, not %s: an alert has label values, not patterns", m.Name, m.Type)
+		}
+		if _, dup := lset[m.Name]; dup {
+			return incident.Event{}, fmt.Errorf("duplicate label %q", m.Name)
+		}
+		lset[m.Name] = m.Value
+	}
+	for k, v := range lset {
+		if v == "" { // as in Prometheus, an empty label is no label
+			delete(lset, k)
+		}
+	}
+	if len(lset) == 0 {
+		return incident.Event{}, errors.New("no labels")
+	}
+	group := make(map[string]string)
+	for _, g := range groupBy {
+		if g == "..." {
+			for k, v := range lset {
+				group[k] = v
+			}
+			continue
+		}
+		if v, ok := lset[g]; ok {
+			group[g] = v
+		}
+	}
+	return incident.Event{
+		Source: "explain", Fingerprint: incident.LabelFingerprint(lset), Status: incident.StatusFiring,
+		Labels: lset, Annotations: map[string]string{}, StartsAt: at, GroupLabels: group,
+	}, nil
+}
+
+// explainer writes the explanation of one alert after another.
+type explainer struct {
+	w   io.Writer
+	set *rules.Set
+	st  *sqlite.Store // nil without --storage.path
+	o   explainOptions
+}
+
+// line writes one "name  value" line of an alert's explanation.
+func (x *explainer) line(name, format string, args ...any) {
+	fmt.Fprintf(x.w, "  %-14s %s\n", name, fmt.Sprintf(format, args...))
+}
+
+func (x *explainer) explain(ctx context.Context, ev incident.Event) error {
+	d := pipeline.Decide(x.set, ev)
+	rule := x.set.Match(ev.Labels)
+	svc := x.set.Service(ev.Labels)
+	base := rule
+	if base == nil {
+		base = x.set.Defaults()
+	}
+
+	fmt.Fprintf(x.w, "alert %s\n", incident.FormatLabels(ev.Labels))
+	x.line("fingerprint", "%s", ev.Fingerprint)
+	if ev.Status == incident.StatusResolved {
+		x.line("status", "resolved in the payload; explained as if it fired now")
+	}
+	switch {
+	case svc != nil:
+		s := fmt.Sprintf("%s (catalog service, %s", svc.Name, svc.Pos)
+		if svc.Owner != "" {
+			s += "; owner " + svc.Owner
+		}
+		x.line("service", "%s)", s)
+	case ev.Labels["service"] != "":
+		x.line("service", "%s (the alert's service label; no catalog service matches)", d.Service)
+	case ev.Labels["job"] != "":
+		x.line("service", "%s (the alert's job label; no catalog service matches, no service label)", d.Service)
+	default:
+		x.line("service", "none (no catalog service matches, no service or job label)")
+	}
+	defaults := "the built-in defaults apply"
+	if dp := x.set.Defaults(); dp != nil && dp.Pos.Line > 0 {
+		defaults = fmt.Sprintf("the defaults block (%s) applies", dp.Pos)
+	}
+	switch {
+	case rule != nil:
+		x.line("rule", "%s (%s)", rule.Name, rule.Pos)
+	case ev.GroupLabels != nil:
+		x.line("rule", "no rule matched: %s, key from group labels", defaults)
+	default:
+		x.line("rule", "no rule matched: %s; no group labels, so one incident per alert", defaults)
+	}
+	x.line("key", "%s", d.Key)
+	if d.Drop {
+		x.line("action", "drop: no incident; the alert's state is remembered, so that its repeats stay dropped")
+		return nil
+	}
+
+	ri, ru := incident.Level(""), incident.Level("")
+	if base != nil {
+		ri, ru = base.Levels(ev.Labels)
+	}
+	from := "defaults"
+	if rule != nil {
+		from = "rule " + rule.Name
+	}
+	sev := "no severity label"
+	if s, ok := ev.Labels["severity"]; ok {
+		sev = "severity=" + strconv.Quote(s)
+	}
+	impactFrom, urgencyFrom := sev, sev
+	switch {
+	case ri != "":
+		impactFrom = from
+	case svc != nil && svc.Impact != "":
+		impactFrom = "service " + svc.Name
+	}
+	if ru != "" {
+		urgencyFrom = from
+	}
+	x.line("impact", "%s (%s)", d.Impact, impactFrom)
+	x.line("urgency", "%s (%s)", d.Urgency, urgencyFrom)
+	x.line("priority", "%s", incident.PriorityOf(d.Impact, d.Urgency))
+	x.line("title", "%s%s", d.Title, x.templateNote(base, "title", base.Title, ev))
+	summary := d.Summary
+	if summary == "" {
+		summary = "(empty)"
+	}
+	x.line("summary", "%s%s", oneLine(summary), x.templateNote(base, "summary", base.Summary, ev))
+	if d.Window > 0 {
+		x.line("window", "%s: alerts join an incident until it has had no event for %s", dur(d.Window), dur(d.Window))
+	} else {
+		x.line("window", "none: an open incident takes new alerts however long it has been quiet")
+	}
+	if d.MinAlerts > 1 {
+		x.line("min_alerts", "%d: the incident is pending until %d alerts of the key fire", d.MinAlerts, d.MinAlerts)
+	} else {
+		x.line("min_alerts", "1: the incident opens with the first alert")
+	}
+	x.line("reopen_within", "%s", dur(d.ReopenWithin))
+	switch d.Resolve {
+	case incident.ResolveAny:
+		x.line("resolve", "any: the incident resolves as soon as one of its alerts resolves")
+	case incident.ResolveManual:
+		x.line("resolve", "manual: the incident resolves only by hand")
+	default:
+		x.line("resolve", "all: the incident resolves once all its alerts are resolved")
+	}
+	if d.ResolveAfter > 0 {
+		x.line("resolve_after", "%s: only once the alerts have stayed resolved that long; a firing in between keeps the incident open", dur(d.ResolveAfter))
+	} else {
+		x.line("resolve_after", "none")
+	}
+	if x.st == nil {
+		for i, l := range inWords(d) {
+			name := ""
+			if i == 0 {
+				name = "if it fires"
+			}
+			x.line(name, "%s", l)
+		}
+		return nil
+	}
+	return x.now(ctx, d)
+}
+
+// templateNote says when a rule's template fails for this alert, and so
+// the incident gets the built-in text instead.
+func (x *explainer) templateNote(base *rules.Rule, field string, tmpl func(incident.Event) (string, error), ev incident.Event) string {
+	if base == nil {
+		return ""
+	}
+	if _, err := tmpl(ev); err != nil {
+		return fmt.Sprintf(" (the %s template failed: %v; the built-in %s is used)", field, err, field)
+	}
+	return ""
+}
+
+// inWords says what a firing does to the incidents of its key, without
+// looking at any, a line per case.
+func inWords(d incident.Decision) []string {
+	join := "joins the open incident with this key, if there is one"
+	if d.Window > 0 {
+		join += fmt.Sprintf(" and it has had an event within %s (else that one is sealed and a new one opens)", dur(d.Window))
+	}
+	open := "else opens a new incident"
+	if d.MinAlerts > 1 {
+		open += fmt.Sprintf(", pending until %d alerts of the key fire", d.MinAlerts)
+	}
+	return []string{
+		join,
+		fmt.Sprintf("else reopens the latest incident with this key, if the alert starts within %s of its resolve", dur(d.ReopenWithin)),
+		open,
+	}
+}
+
+// now says what a firing of the alert would do at o.at, given the incident
+// that owns its key in the daemon's database.
+func (x *explainer) now(ctx context.Context, d incident.Decision) error {
+	cur, err := x.st.IncidentByKey(ctx, d.Key)
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		s := "no incident has had this key: a firing opens a new incident"
+		if d.MinAlerts > 1 {
+			s += fmt.Sprintf(", pending until %d alerts fire", d.MinAlerts)
+		}
+		x.line("now", "%s", s)
+		return nil
+	case err != nil:
+		return fmt.Errorf("incident by key %s: %w", d.Key, err)
+	}
+	now := x.o.at
+	d.Current = &cur
+	// A firing now: a payload's alert may be resolved, or have started long
+	// ago, and Place compares when the firing started with the resolve.
+	d.Event.Status, d.Event.StartsAt, d.Event.EndsAt = incident.StatusFiring, now, time.Time{}
+	desc := fmt.Sprintf("#%d (%s, %s, %s, %d firing)", cur.ID, cur.State, cur.Priority, plural(cur.AlertCount, "alert"), cur.FiringCount)
+	var s string
+	opensNew := false
+	switch incident.Place(&cur, d, now) {
+	case incident.PlaceJoin:
+		firing, err := x.alreadyFiring(ctx, cur.ID, d.Event.Fingerprint)
+		if err != nil {
+			return err
+		}
+		s = fmt.Sprintf("a firing joins incident %s; its last event was %s ago", desc, dur(now.Sub(cur.LastEventAt)))
+		switch {
+		case firing:
+			s = fmt.Sprintf("the alert already fires on incident %s: a notification of it is a repeat and changes nothing", desc)
+		case cur.State == incident.StatePending && cur.FiringCount+1 >= cur.MinAlerts:
+			s += fmt.Sprintf(", and opens it: %d firing reaches min_alerts %d", cur.FiringCount+1, cur.MinAlerts)
+		case cur.State == incident.StatePending:
+			s += fmt.Sprintf("; it stays pending: %d of min_alerts %d firing", cur.FiringCount+1, cur.MinAlerts)
+		}
+	case incident.PlaceReopen:
+		s = fmt.Sprintf("a firing reopens incident %s, resolved %s ago (within reopen_within %s)",
+			desc, dur(now.Sub(cur.ResolvedAt)), dur(d.ReopenWithin))
+	case incident.PlaceSealAndOpen:
+		opensNew = true
+		s = fmt.Sprintf("a firing seals incident %s, which has had no event for %s (longer than window %s), and opens a new incident",
+			desc, dur(now.Sub(cur.LastEventAt)), dur(d.Window))
+	default:
+		opensNew = true
+		why := fmt.Sprintf("resolved %s ago, longer than reopen_within %s", dur(now.Sub(cur.ResolvedAt)), dur(d.ReopenWithin))
+		switch {
+		case cur.OpenedAt.IsZero() && !cur.SealedAt.IsZero():
+			why = fmt.Sprintf("discarded while pending %s ago: its window passed before min_alerts fired", dur(now.Sub(cur.SealedAt)))
+		case cur.OpenedAt.IsZero():
+			why = "discarded while pending: it never reached min_alerts"
+		case !cur.SealedAt.IsZero():
+			why = fmt.Sprintf("sealed %s ago: its window had passed", dur(now.Sub(cur.SealedAt)))
+		}
+		s = fmt.Sprintf("a firing opens a new incident: the last one with this key, %s, was %s", desc, why)
+	}
+	if opensNew && d.MinAlerts > 1 {
+		s += fmt.Sprintf("; the new one is pending until %d alerts fire", d.MinAlerts)
+	}
+	x.line("now", "%s", s)
+	if now.Before(cur.UpdatedAt) {
+		x.line("", "(the incident changed at %s, after --at: the database is newer than the time explained)", cur.UpdatedAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// plural renders "1 alert", "2 alerts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// alreadyFiring reports whether the alert fires on the incident already.
+func (x *explainer) alreadyFiring(ctx context.Context, incidentID int64, fingerprint string) (bool, error) {
+	alerts, err := x.st.Alerts(ctx, incidentID)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range alerts {
+		if a.Fingerprint == fingerprint {
+			return a.Status == incident.StatusFiring, nil
+		}
+	}
+	return false, nil
+}
+
+// dur renders a duration as a Prometheus duration, to the second.
+func dur(d time.Duration) string {
+	if d < 0 {
+		return "-" + model.Duration(-d.Round(time.Second)).String()
+	}
+	return model.Duration(d.Round(time.Second)).String()
+}
+
+// oneLine keeps a multi-line summary on its line, as Go would quote it but
+// without the quotes.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\n\r") {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
