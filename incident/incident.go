@@ -109,10 +109,10 @@ type Incident struct {
 	MinAlerts    int
 	// Window is the rule's window (0: none), kept so a pending incident can
 	// be discarded when it passes even if no further alert arrives.
-	Window time.Duration
-	AlertCount   int // distinct alerts ever attached
-	FiringCount  int // alerts attached and currently firing
-	ProblemID    int64
+	Window      time.Duration
+	AlertCount  int // distinct alerts ever attached
+	FiringCount int // alerts attached and currently firing
+	ProblemID   int64
 }
 
 // ownsKey reports whether new alerts of the incident's key may join it.
