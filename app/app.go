@@ -20,8 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/alertbridge/alertbridge/api"
+	"github.com/alertbridge/alertbridge/config"
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/ingest"
 	"github.com/alertbridge/alertbridge/pipeline"
@@ -49,10 +51,14 @@ type App struct {
 	swept    sync.WaitGroup
 }
 
-// New opens the store (running migrations), loads the rules, and binds the
-// listener. It refuses invalid rules: the error lists every problem as
-// file:line:col (invariant 6).
+// New loads the config file, opens the store (running migrations), loads
+// the rules, and binds the listener. It refuses an invalid config file or
+// invalid rules: the error lists every problem as file:line:col (invariant
+// 6).
 func New(ctx context.Context, o Options) (*App, error) {
+	if err := o.applyConfig(); err != nil {
+		return nil, err
+	}
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("options: %w", err)
 	}
@@ -84,9 +90,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 
 	mux := http.NewServeMux()
-	ingest.New(ingest.Options{
-		Sink: a.pipeline, Logger: o.Logger, Registerer: a.reg, MaxBodyBytes: o.MaxBodyBytes,
-	}).Register(mux)
+	in, err := ingest.New(ingest.Options{
+		Sink: a.pipeline, Logger: o.Logger, Registerer: a.reg, Now: o.Now,
+		Limits: ingestLimits(o.Config.Limits, o.MaxBodyBytes), Sources: ingestSources(o.Config.Sources),
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	in.Register(mux)
 	api.New(api.Options{Reader: st, Executor: a.pipeline, Logger: o.Logger}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
@@ -124,12 +136,29 @@ func (a *App) Start() {
 	a.swept.Add(1)
 	go a.sweep()
 	go func() {
-		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.serveErr <- err
 		}
 	}()
 	a.ready.Store(true)
-	a.log.Info("listening", "address", a.Addr(), "storage", a.store.Path(), "rules", a.rules.Load().Len())
+	a.log.Info("listening", "address", a.Addr(), "storage", a.store.Path(), "rules", a.rules.Load().Len(),
+		"sources", len(a.o.Config.Sources), "web_config", a.o.WebConfigFile != "")
+}
+
+// serve serves HTTP on the bound listener. With a web config file it goes
+// through the exporter-toolkit, which adds TLS and basic auth exactly as
+// every Prometheus component configures them.
+func (a *App) serve() error {
+	if a.o.WebConfigFile == "" {
+		return a.srv.Serve(a.ln)
+	}
+	systemd := false
+	flags := &web.FlagConfig{
+		WebListenAddresses: &[]string{a.Addr()},
+		WebSystemdSocket:   &systemd,
+		WebConfigFile:      &a.o.WebConfigFile,
+	}
+	return web.Serve(a.ln, a.srv, flags, a.o.Logger.With("component", "web"))
 }
 
 // Stop drains last-in first-out within ctx: HTTP (in-flight requests finish
@@ -177,7 +206,8 @@ func (a *App) sweep() {
 }
 
 // Reload re-reads the rule files and swaps them in only if every file is
-// valid; otherwise the running set stays (invariant 6).
+// valid; otherwise the running set stays (invariant 6). The config file is
+// not re-read: sources, credentials and limits change with a restart.
 func (a *App) Reload() error {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
@@ -234,6 +264,42 @@ loop:
 	sctx, cancel := context.WithTimeout(context.Background(), a.o.ShutdownTimeout)
 	defer cancel()
 	return errors.Join(runErr, a.Stop(sctx))
+}
+
+// ingestSources turns the config file's sources into ingest's.
+func ingestSources(srcs []config.Source) []ingest.Source {
+	out := make([]ingest.Source, 0, len(srcs))
+	for _, s := range srcs {
+		is := ingest.Source{Name: s.Name, Type: string(s.Type), RoutingKey: s.RoutingKey}
+		if b := s.Auth.Bearer; b != nil {
+			is.Bearer = b.Token
+		}
+		if b := s.Auth.Basic; b != nil {
+			is.BasicUsername, is.BasicPassword = b.Username, b.Password
+		}
+		if h := s.Auth.HMAC; h != nil {
+			is.HMACSecret, is.HMACHeader, is.HMACTimestampHeader, is.HMACMaxSkew = h.Secret, h.Header, h.TimestampHeader, h.MaxSkew
+		}
+		if r := s.RateLimit; r != nil {
+			is.RateLimit = ingest.RateLimit{RequestsPerSecond: r.RequestsPerSecond, Burst: r.Burst}
+		}
+		out = append(out, is)
+	}
+	return out
+}
+
+// ingestLimits turns the config file's limits into ingest's; maxBody is the
+// effective body limit (the flag's, or else the file's).
+func ingestLimits(l config.Limits, maxBody int64) ingest.Limits {
+	return ingest.Limits{
+		MaxBodyBytes:        maxBody,
+		MaxAlertsPerRequest: l.MaxAlertsPerRequest,
+		MaxLabelsPerAlert:   l.MaxLabelsPerAlert,
+		MaxLabelNameLength:  l.MaxLabelNameLength,
+		MaxLabelValueLength: l.MaxLabelValueLength,
+		MaxAnnotationBytes:  l.MaxAnnotationBytes,
+		MaxJSONDepth:        l.MaxJSONDepth,
+	}
 }
 
 func loadRules(files []string) (*rules.Set, error) {

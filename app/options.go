@@ -5,17 +5,40 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/alertbridge/alertbridge/config"
 )
 
 // Options are the daemon's settings, filled from Prometheus-style flags.
+//
+// Where a flag and the config file both set something (the storage path,
+// the rule files, the body limit), the flag wins: a zero Option means "not
+// given", and takes the config file's value, then the built-in default.
 type Options struct {
 	// ListenAddress is --web.listen-address (default ":9097"); ":0" picks a port.
 	ListenAddress string
-	// StoragePath is --storage.path, the SQLite directory (default "./data").
+	// ConfigFile is --config.file, the daemon config (sources and their
+	// credentials, limits, storage, rule files). "" runs on
+	// config.Default(): no sources, so every ingest endpoint is open.
+	ConfigFile string
+	// Config is the loaded config file. When nil, New loads ConfigFile;
+	// tests may set it directly.
+	Config *config.Config
+	// WebConfigFile is --web.config.file, the Prometheus exporter-toolkit
+	// web config: TLS and basic auth for the whole HTTP server. It is read
+	// again on every request and TLS handshake, as in every Prometheus
+	// component.
+	WebConfigFile string
+	// StoragePath is --storage.path, the SQLite directory (default
+	// storage.path of the config file, then "./data").
 	StoragePath string
-	// RuleFiles are --rules.file values: paths or globs.
+	// RuleFiles are --rules.file values: paths or globs (default rule_files
+	// of the config file).
 	RuleFiles []string
-	// MaxBodyBytes bounds an ingest request (default 10 MiB).
+	// MaxBodyBytes bounds an ingest request (default limits.max_body_bytes
+	// of the config file, 10 MiB unless set there).
 	MaxBodyBytes int64
 	// DedupeCacheSize and CorrelateCacheSize bound the LRUs.
 	DedupeCacheSize, CorrelateCacheSize int
@@ -31,6 +54,32 @@ type Options struct {
 	Now func() time.Time
 	// Version is reported by alertbridge_build_info.
 	Version string
+}
+
+// applyConfig loads the config file unless Config is set, and fills the
+// options the command line left zero from it. Its error is the config
+// file's, one problem a line as file:line:col: message.
+func (o *Options) applyConfig() error {
+	if o.Config == nil {
+		o.Config = config.Default()
+		if o.ConfigFile != "" {
+			cfg, err := config.Load(o.ConfigFile)
+			if err != nil {
+				return err
+			}
+			o.Config = cfg
+		}
+	}
+	if o.StoragePath == "" {
+		o.StoragePath = o.Config.Storage.Path
+	}
+	if len(o.RuleFiles) == 0 {
+		o.RuleFiles = o.Config.RuleFiles
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = o.Config.Limits.MaxBodyBytes
+	}
+	return nil
 }
 
 // Validate applies defaults and checks the options.
@@ -71,6 +120,11 @@ func (o *Options) Validate() error {
 	}
 	if o.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdown timeout must not be negative"))
+	}
+	// The web config is read again on every request; checking it here
+	// makes a broken one stop the start instead of failing every request.
+	if err := web.Validate(o.WebConfigFile); err != nil {
+		errs = append(errs, fmt.Errorf("web config file %s: %w", o.WebConfigFile, err))
 	}
 	return errors.Join(errs...)
 }

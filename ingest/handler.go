@@ -16,30 +16,35 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 )
 
-// DefaultMaxBodyBytes is the request body limit when Options.MaxBodyBytes is
-// 0. Alertmanager never retries a 4xx, so an oversized body loses the
-// notification: the limit is generous.
-const DefaultMaxBodyBytes = 10 << 20
-
-// Sink receives decoded events; *pipeline.Pipeline satisfies it.
+// Sink receives decoded events and changes; *pipeline.Pipeline satisfies it.
 type Sink interface {
-	// Submit returns only after the events are durably committed, or an error
-	// meaning nothing was committed. Any error (overload, store down, ctx
-	// cancelled) makes the handler answer 503 so the sender retries.
+	// Submit returns only after the events are durably committed, or an
+	// error meaning nothing was committed. Any error (overload, store down,
+	// ctx cancelled) makes the handler answer 503 (429 on /v2/enqueue for
+	// incident.ErrUnavailable) so the sender retries.
 	Submit(ctx context.Context, events []incident.Event) error
+	// SubmitChanges is Submit for change events.
+	SubmitChanges(ctx context.Context, changes []incident.Change) error
 }
 
 // Options configures a Handler.
 type Options struct {
-	// Sink receives the events of every valid request. Required.
+	// Sink receives what every valid request carries. Required: without one
+	// every request gets a 503.
 	Sink Sink
 	// Logger gets a child logger with component=ingest; nil discards logs.
 	Logger *slog.Logger
 	// Registerer receives the ingest metrics; nil means no metrics.
 	Registerer prometheus.Registerer
-	// MaxBodyBytes limits request bodies; 0 (or less) means DefaultMaxBodyBytes.
-	MaxBodyBytes int64
-	// Now is the clock used to measure request latency; nil means time.Now.
+	// Limits bound each request; zero fields take their defaults.
+	Limits Limits
+	// Sources are the configured senders. With none, every endpoint is
+	// open. With some, an endpoint requires the credentials of one of the
+	// sources of its type, and one with no source of its type refuses
+	// everything (403).
+	Sources []Source
+	// Now is the clock of latencies, signature timestamps, rate limits and
+	// received-at times; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -48,22 +53,57 @@ type Handler struct {
 	sink    Sink
 	log     *slog.Logger
 	metrics *metrics
-	maxBody int64
+	limits  Limits
 	now     func() time.Time
+	// open is true when no source is configured: nothing is authenticated.
+	open bool
+	// auth holds the sources of each type that has any.
+	auth    map[string]*endpointAuth
+	sources []*source
 }
 
-// decodeFunc decodes one source's payload and also returns how many alerts it
-// carried, which is counted as rejected when the payload is invalid.
-type decodeFunc func(body []byte) ([]incident.Event, int, error)
+// endpoint is one ingest endpoint.
+type endpoint struct {
+	typ, path string
+	// accept decodes a request that passed the edge checks, checks it
+	// against the limits, submits it and answers it; it returns the status.
+	accept func(h *Handler, q *request) int
+}
 
-// New returns a Handler for o.
-func New(o Options) *Handler {
+// endpoints are the ingest endpoints, each named by its source type.
+var endpoints = []*endpoint{
+	{SourceAlertmanager, "/ingest/alertmanager", acceptEvents(
+		func(b []byte, _ time.Time) ([]incident.Event, int, error) { return decodeAlertmanager(b) },
+		func([]byte) locator { return alertsLocator })},
+	{SourceGrafana, "/ingest/grafana", acceptEvents(
+		func(b []byte, _ time.Time) ([]incident.Event, int, error) { return decodeGrafana(b) },
+		func([]byte) locator { return alertsLocator })},
+	{SourcePagerDuty, "/v2/enqueue", acceptPagerDuty},
+	{SourceEvents, "/ingest/events", acceptEvents(decodeEvents,
+		func(b []byte) locator { return batchLocator(b, "events") })},
+	{SourceChanges, "/ingest/changes", acceptChanges},
+}
+
+func knownType(t string) bool {
+	for _, e := range endpoints {
+		if e.typ == t {
+			return true
+		}
+	}
+	return false
+}
+
+// New returns a Handler for o. It fails on an invalid Source; config
+// validates sources first, so that is a programming error there.
+func New(o Options) (*Handler, error) {
 	h := &Handler{
 		sink:    o.Sink,
 		log:     o.Logger,
 		metrics: newMetrics(o.Registerer),
-		maxBody: o.MaxBodyBytes,
+		limits:  o.Limits.withDefaults(),
 		now:     o.Now,
+		open:    len(o.Sources) == 0,
+		auth:    make(map[string]*endpointAuth),
 	}
 	if h.sink == nil {
 		h.sink = noSink{}
@@ -72,103 +112,342 @@ func New(o Options) *Handler {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	h.log = h.log.With("component", "ingest")
-	if h.maxBody <= 0 {
-		h.maxBody = DefaultMaxBodyBytes
-	}
 	if h.now == nil {
 		h.now = time.Now
 	}
-	return h
+	byType := make(map[string][]*source)
+	names := make(map[string]bool)
+	for _, s := range o.Sources {
+		src, err := newSource(s)
+		if err != nil {
+			return nil, err
+		}
+		if names[src.name] {
+			return nil, fmt.Errorf("source %q: duplicate name", src.name)
+		}
+		names[src.name] = true
+		h.sources = append(h.sources, src)
+		byType[src.typ] = append(byType[src.typ], src)
+	}
+	for t, srcs := range byType {
+		h.auth[t] = newEndpointAuth(srcs)
+	}
+	if h.open {
+		h.log.Warn("ingest endpoints are open to anyone: no sources configured")
+	}
+	return h, nil
 }
 
-// Register mounts the ingest endpoints on mux: POST /ingest/alertmanager.
+// Register mounts the ingest endpoints on mux: POST /ingest/alertmanager,
+// /ingest/grafana, /v2/enqueue, /ingest/events and /ingest/changes.
 func (h *Handler) Register(mux *http.ServeMux) {
-	h.metrics.initSource(SourceAlertmanager)
-	mux.Handle("POST /ingest/alertmanager", h.source(SourceAlertmanager, decodeAlertmanager))
+	for _, e := range endpoints {
+		h.metrics.initSource(e.typ)
+		mux.Handle("POST "+e.path, h.handle(e))
+	}
+	for _, s := range h.sources {
+		h.metrics.initSource(s.name)
+	}
 }
 
-// source returns the handler of one source's endpoint.
-func (h *Handler) source(name string, decode decodeFunc) http.Handler {
+// request is the state of one ingest request.
+type request struct {
+	w   http.ResponseWriter
+	r   *http.Request
+	e   *endpoint
+	now time.Time
+	// label is the source label of the metrics: the endpoint's type until a
+	// source is identified, then its name.
+	label string
+	// src is the identified source; nil on an open endpoint.
+	src *source
+	// sig is the request's verified HMAC signature, if it has one.
+	sig  *signed
+	body []byte
+}
+
+// identify records the source a request comes from.
+func (q *request) identify(s *source) {
+	q.src, q.label = s, s.name
+}
+
+func (h *Handler) handle(e *endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := h.now()
-		code := h.serve(w, r, name, decode)
-		h.metrics.requests.WithLabelValues(name, strconv.Itoa(code)).Inc()
-		h.metrics.duration.WithLabelValues(name).Observe(h.now().Sub(start).Seconds())
+		q := &request{w: w, r: r, e: e, now: h.now(), label: e.typ}
+		code := h.serve(q)
+		h.metrics.requests.WithLabelValues(q.label, strconv.Itoa(code)).Inc()
+		h.metrics.duration.WithLabelValues(q.label).Observe(h.now().Sub(q.now).Seconds())
 	})
 }
 
 // serve handles one request and returns the status code it answered with.
 // It never logs the body or the request headers: they carry alert contents
 // and credentials.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, source string, decode decodeFunc) int {
-	body, err := h.readBody(w, r)
+func (h *Handler) serve(q *request) int {
+	if err := h.edge(q); err != nil {
+		return h.reject(q, 0, err)
+	}
+	return q.e.accept(h, q)
+}
+
+// edge runs the checks every endpoint shares, cheapest first, so that what
+// can be refused from the headers is refused before the body is read:
+// credentials in headers (bearer, basic), the source's rate limit, the
+// Content-Type, the body size, an HMAC signature (which covers the body),
+// and the JSON nesting depth. A pagerduty source is identified by the
+// routing_key inside its event, so /v2/enqueue authenticates in
+// acceptPagerDuty instead.
+func (h *Handler) edge(q *request) error {
+	a := h.auth[q.e.typ]
+	if !h.open && a == nil {
+		return &authError{msg: "no source of type " + q.e.typ + " is configured"}
+	}
+	headerPresented := false
+	if a != nil && q.e.typ != SourcePagerDuty {
+		if a.byHeader {
+			var src *source
+			src, headerPresented = matchHeader(a.sources, q.r)
+			if src != nil {
+				q.identify(src)
+			}
+		}
+		if q.src == nil && !a.bySignature {
+			return credentialsError(a, headerPresented, "invalid credentials")
+		}
+		if q.src != nil {
+			if err := q.src.limiter.allow(q.now); err != nil {
+				return err
+			}
+		}
+	}
+	if err := checkContentType(q.r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
+	body, err := h.readBody(q.w, q.r)
 	if err != nil {
-		return h.reject(r.Context(), w, source, 0, err)
+		return err
 	}
-	events, n, err := decode(body)
+	q.body = body
+	if a != nil && q.e.typ != SourcePagerDuty && q.src == nil {
+		sig, presented, why := matchSignature(a.sources, q.r, body, q.now)
+		if sig == nil {
+			if headerPresented {
+				why = "invalid credentials"
+			}
+			return credentialsError(a, headerPresented || presented, why)
+		}
+		q.identify(sig.src)
+		q.sig = sig
+		if err := q.src.limiter.allow(q.now); err != nil {
+			return err
+		}
+	}
+	return checkDepth(body, h.limits.MaxJSONDepth)
+}
+
+// credentialsError is the error for a request that no source accepted:
+// 403 when it presented credentials, 401 when it did not.
+func credentialsError(a *endpointAuth, presented bool, why string) error {
+	if !presented {
+		return a.missing()
+	}
+	return &authError{msg: why}
+}
+
+// authenticateAs checks that a request carries the credentials of src,
+// which its routing key identified.
+func (h *Handler) authenticateAs(q *request, src *source) error {
+	one := []*source{src}
+	a := newEndpointAuth(one)
+	if src.hmac == nil {
+		match, presented := matchHeader(one, q.r)
+		if match == nil {
+			return credentialsError(a, presented, "invalid credentials")
+		}
+		return nil
+	}
+	sig, presented, why := matchSignature(one, q.r, q.body, q.now)
+	if sig == nil {
+		return credentialsError(a, presented, why)
+	}
+	q.sig = sig
+	return nil
+}
+
+// acceptEvents returns the accept function of an endpoint whose payload
+// decodes to events. decode also returns how many items the payload
+// carried, counted as rejected when it is invalid; loc locates limit
+// problems in the body.
+func acceptEvents(decode func(body []byte, now time.Time) ([]incident.Event, int, error), loc func(body []byte) locator) func(*Handler, *request) int {
+	return func(h *Handler, q *request) int {
+		events, n, err := decode(q.body, q.now)
+		if err != nil {
+			return h.reject(q, n, err)
+		}
+		if err := h.limits.checkEvents(events, func() locator { return loc(q.body) }); err != nil {
+			return h.reject(q, len(events), err)
+		}
+		q.stamp(events)
+		if err := h.sink.Submit(q.r.Context(), events); err != nil {
+			return h.notCommitted(q, len(events), err)
+		}
+		h.accepted(q, len(events))
+		writeJSON(q.w, http.StatusOK, successBody{Status: "success", Events: len(events)})
+		return http.StatusOK
+	}
+}
+
+// stamp sets the Source of events to the identified source's name; on an
+// open endpoint they keep the decoder's (the endpoint's type).
+func (q *request) stamp(events []incident.Event) {
+	if q.src == nil {
+		return
+	}
+	for i := range events {
+		events[i].Source = q.src.name
+	}
+}
+
+func acceptChanges(h *Handler, q *request) int {
+	changes, n, err := decodeChanges(q.body, q.now)
 	if err != nil {
-		return h.reject(r.Context(), w, source, n, err)
+		return h.reject(q, n, err)
 	}
-	if err := h.sink.Submit(r.Context(), events); err != nil {
-		h.metrics.events.WithLabelValues(source, outcomeFailed).Add(float64(len(events)))
-		h.log.WarnContext(r.Context(), "events not committed", "source", source, "events", len(events), "err", err)
-		return h.writeError(w, fmt.Errorf("submit %d events: %w: %w", len(events), errNotCommitted, err))
+	loc := func() locator { return batchLocator(q.body, "changes") }
+	if err := h.limits.checkChanges(changes, loc); err != nil {
+		return h.reject(q, len(changes), err)
 	}
-	h.metrics.events.WithLabelValues(source, outcomeAccepted).Add(float64(len(events)))
-	h.log.DebugContext(r.Context(), "events accepted", "source", source, "events", len(events))
-	writeJSON(w, http.StatusOK, successBody{Status: "success", Events: len(events)})
+	if q.src != nil {
+		for i := range changes {
+			changes[i].Source = q.src.name
+		}
+	}
+	if err := h.sink.SubmitChanges(q.r.Context(), changes); err != nil {
+		return h.notCommitted(q, len(changes), err)
+	}
+	h.accepted(q, len(changes))
+	writeJSON(q.w, http.StatusOK, changesOKBody{Status: "success", Changes: len(changes)})
 	return http.StatusOK
 }
 
-// reject answers a request that is too large or invalid; n alerts are counted
-// as rejected.
-func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, source string, n int, err error) int {
-	reason := reasonInvalid
-	if errors.Is(err, ErrTooLarge) {
-		reason = reasonTooLarge
+// acceptPagerDuty serves /v2/enqueue as PagerDuty's Events API v2 does: 202
+// with the dedup_key, 400 with every problem of an invalid event. With
+// pagerduty sources configured, the event's routing_key must be one of
+// theirs (PagerDuty answers an unknown one with 400 too), and when that
+// source also has auth, the request must carry its credentials as well.
+func acceptPagerDuty(h *Handler, q *request) int {
+	pd, err := DecodePagerDuty(q.body, q.now)
+	if err != nil {
+		return h.reject(q, 1, err)
 	}
-	h.metrics.rejected.WithLabelValues(source, reason).Inc()
-	h.metrics.events.WithLabelValues(source, outcomeRejected).Add(float64(n))
-	h.log.WarnContext(ctx, "payload rejected", "source", source, "reason", reason, "err", err)
-	return h.writeError(w, err)
+	if a := h.auth[SourcePagerDuty]; a != nil {
+		src := matchRoutingKey(a.sources, pd.RoutingKey)
+		if src == nil {
+			return h.reject(q, 1, errUnknownRoutingKey)
+		}
+		q.identify(src)
+		if src.hasAuth() {
+			if err := h.authenticateAs(q, src); err != nil {
+				return h.reject(q, 1, err)
+			}
+		}
+		if err := src.limiter.allow(q.now); err != nil {
+			return h.reject(q, 1, err)
+		}
+	}
+	events := []incident.Event{pd.Event}
+	if err := h.limits.checkEvents(events, func() locator { return pdLocator }); err != nil {
+		return h.reject(q, 1, err)
+	}
+	q.stamp(events)
+	if err := h.sink.Submit(q.r.Context(), events); err != nil {
+		return h.notCommitted(q, 1, err)
+	}
+	h.accepted(q, 1)
+	writeRaw(q.w, http.StatusAccepted, PDSuccess(pd.DedupKey))
+	return http.StatusAccepted
 }
 
-// readBody reads the whole body, at most h.maxBody bytes of it.
+func (h *Handler) accepted(q *request, n int) {
+	h.metrics.events.WithLabelValues(q.label, outcomeAccepted).Add(float64(n))
+	h.log.DebugContext(q.r.Context(), "events accepted", "source", q.label, "events", n)
+}
+
+// notCommitted answers a Sink failure of n items.
+func (h *Handler) notCommitted(q *request, n int, err error) int {
+	h.metrics.events.WithLabelValues(q.label, outcomeFailed).Add(float64(n))
+	h.log.WarnContext(q.r.Context(), "events not committed", "source", q.label, "events", n, "err", err)
+	return h.writeError(q, fmt.Errorf("submit %d events: %w: %w", n, errNotCommitted, err))
+}
+
+// reject answers a request that is refused without any effect; n items of
+// its payload are counted as rejected.
+func (h *Handler) reject(q *request, n int, err error) int {
+	h.metrics.events.WithLabelValues(q.label, outcomeRejected).Add(float64(n))
+	h.log.WarnContext(q.r.Context(), "request rejected", "source", q.label, "reason", errorStatus(q.e.typ, err).reason,
+		"remote_addr", q.r.RemoteAddr, "err", err)
+	return h.writeError(q, err)
+}
+
+// readBody reads the whole body, at most the body limit of it: a
+// Content-Length over the limit is refused before reading anything.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > h.maxBody {
-		return nil, &tooLargeError{limit: h.maxBody}
+	limit := h.limits.MaxBodyBytes
+	if r.ContentLength > limit {
+		return nil, &tooLargeError{limit: limit}
 	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return nil, &tooLargeError{limit: h.maxBody}
+		return nil, &tooLargeError{limit: limit}
 	case err != nil:
 		return nil, inputErr("", "read body: %v", err)
 	}
 	return buf.Bytes(), nil
 }
 
-// writeError answers err as errorStatus maps it and returns the status.
-func (h *Handler) writeError(w http.ResponseWriter, err error) int {
-	code, body := errorStatus(err)
-	switch code {
-	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", retryAfterSeconds)
-	case http.StatusInternalServerError:
-		h.log.Error("internal error", "err", err)
+// writeError answers err as errorStatus maps it, counts a rejection, and
+// returns the status. A request answered "retry later" forgets its HMAC
+// signature, so that the sender's retry of the very same request is not
+// taken for a replay.
+func (h *Handler) writeError(q *request, err error) int {
+	resp := errorStatus(q.e.typ, err)
+	if resp.reason != "" {
+		h.metrics.rejected.WithLabelValues(q.label, resp.reason).Inc()
 	}
-	writeJSON(w, code, body)
-	return code
+	if q.sig != nil && (resp.code == http.StatusServiceUnavailable || resp.code == http.StatusTooManyRequests) {
+		q.sig.release()
+	}
+	if resp.retryAfter > 0 {
+		q.w.Header().Set("Retry-After", retryAfterValue(resp.retryAfter))
+	}
+	for _, c := range resp.challenges {
+		q.w.Header().Add("WWW-Authenticate", c)
+	}
+	if resp.code == http.StatusInternalServerError {
+		h.log.Error("internal error", "source", q.label, "err", err)
+	}
+	if b, ok := resp.body.(pdBody); ok {
+		writeRaw(q.w, resp.code, b)
+	} else {
+		writeJSON(q.w, resp.code, resp.body)
+	}
+	return resp.code
 }
 
 type successBody struct {
 	Status string `json:"status"`
 	Events int    `json:"events"`
+}
+
+type changesOKBody struct {
+	Status  string `json:"status"`
+	Changes int    `json:"changes"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -179,10 +458,21 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v) // the sender may be gone; there is no one left to tell
 }
 
+// writeRaw answers with a body that is JSON already.
+func writeRaw(w http.ResponseWriter, code int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
 // noSink stands in for a missing Options.Sink: every request gets a 503, so
 // senders keep their alerts and retry until the daemon is fixed.
 type noSink struct{}
 
 func (noSink) Submit(context.Context, []incident.Event) error {
+	return errors.New("no sink configured")
+}
+
+func (noSink) SubmitChanges(context.Context, []incident.Change) error {
 	return errors.New("no sink configured")
 }

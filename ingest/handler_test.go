@@ -23,12 +23,23 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 )
 
-// recordingSink records every Submit and answers with err.
+// recordingSink records every Submit and SubmitChanges and answers with err.
 type recordingSink struct {
-	mu     sync.Mutex
-	err    error
-	called int
-	events []incident.Event
+	mu      sync.Mutex
+	err     error
+	called  int
+	events  []incident.Event
+	changes []incident.Change
+}
+
+func (s *recordingSink) SubmitChanges(_ context.Context, changes []incident.Change) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.called++
+	if s.err == nil {
+		s.changes = append(s.changes, changes...)
+	}
+	return s.err
 }
 
 func (s *recordingSink) Submit(_ context.Context, events []incident.Event) error {
@@ -57,14 +68,30 @@ func mustHandler(t *testing.T, sinkErr error, maxBody int64) *testHandler {
 		sink: &recordingSink{err: sinkErr},
 		logs: &bytes.Buffer{},
 	}
-	th.h = New(Options{
-		Sink:         th.sink,
-		Logger:       slog.New(slog.NewJSONHandler(th.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Registerer:   th.reg,
-		MaxBodyBytes: maxBody,
+	th.h = mustNew(t, Options{
+		Sink:       th.sink,
+		Logger:     slog.New(slog.NewJSONHandler(th.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registerer: th.reg,
+		Limits:     Limits{MaxBodyBytes: maxBody},
 	})
 	th.h.Register(th.mux)
 	return th
+}
+
+func mustNew(t testing.TB, o Options) *Handler {
+	t.Helper()
+	h, err := New(o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return h
+}
+
+// jsonRequest is a POST of body to path as senders make it.
+func jsonRequest(path string, body []byte) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return req
 }
 
 func (th *testHandler) post(body []byte, chunked bool) *httptest.ResponseRecorder {
@@ -237,12 +264,12 @@ func TestHandlerDuration(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var now time.Time
 	clock := func() time.Time { now = now.Add(250 * time.Millisecond); return now }
-	h := New(Options{Sink: &recordingSink{}, Registerer: reg, Now: clock})
+	h := mustNew(t, Options{Sink: &recordingSink{}, Registerer: reg, Now: clock})
 	mux := http.NewServeMux()
 	h.Register(mux)
 	body := mustRead(t, filepath.Join("testdata", "alertmanager", "firing-group.json"))
 	for range 2 {
-		mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/ingest/alertmanager", bytes.NewReader(body)))
+		mux.ServeHTTP(httptest.NewRecorder(), jsonRequest("/ingest/alertmanager", body))
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -279,12 +306,11 @@ func TestNewMetrics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := tt.reg()
-			h := New(Options{Sink: &recordingSink{}, Registerer: reg})
+			h := mustNew(t, Options{Sink: &recordingSink{}, Registerer: reg})
 			mux := http.NewServeMux()
 			h.Register(mux)
 			rec := httptest.NewRecorder()
-			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ingest/alertmanager",
-				bytes.NewReader(mustRead(t, filepath.Join("testdata", "alertmanager", "truncated.json")))))
+			mux.ServeHTTP(rec, jsonRequest("/ingest/alertmanager", mustRead(t, filepath.Join("testdata", "alertmanager", "truncated.json"))))
 			if rec.Code != http.StatusOK {
 				t.Fatalf("code = %d, want 200", rec.Code)
 			}
@@ -300,11 +326,11 @@ func TestNewMetrics(t *testing.T) {
 }
 
 func TestHandlerNoSink(t *testing.T) {
-	h := New(Options{})
+	h := mustNew(t, Options{})
 	mux := http.NewServeMux()
 	h.Register(mux)
 	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ingest/alertmanager", strings.NewReader(payload(alert))))
+	mux.ServeHTTP(rec, jsonRequest("/ingest/alertmanager", []byte(payload(alert))))
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "5" {
 		t.Errorf("code = %d, Retry-After = %q; want 503 and 5", rec.Code, rec.Header().Get("Retry-After"))
 	}
@@ -327,8 +353,9 @@ func TestHandlerLogs(t *testing.T) {
 		// Error messages echo at most 64 bytes of a bad status or version
 		// value, never label values or annotations.
 		{"ErrInvalid", []byte(payload(strings.Replace(alert, `"firing"`, `"`+marker+`"`, 1))), nil, map[string]any{
-			"level": "WARN", "msg": "payload rejected", "component": "ingest", "source": "alertmanager", "reason": "invalid",
-			"err": `alerts[0].status: unknown status "do-not-log-this-label-value", want firing or resolved`,
+			"level": "WARN", "msg": "request rejected", "component": "ingest", "source": "alertmanager", "reason": "invalid",
+			"remote_addr": "192.0.2.1:1234",
+			"err":         `alerts[0].status: unknown status "do-not-log-this-label-value", want firing or resolved`,
 		}},
 		{"ErrNotCommitted", valid, errors.New("database is locked"), map[string]any{
 			"level": "WARN", "msg": "events not committed", "component": "ingest", "source": "alertmanager", "events": 1.0,

@@ -15,9 +15,26 @@ const (
 
 // The values of the reason label of alertbridge_ingest_rejected_total.
 const (
-	reasonTooLarge = "too_large"
-	reasonInvalid  = "invalid"
+	reasonTooLarge             = "too_large"
+	reasonUnsupportedMediaType = "unsupported_media_type"
+	reasonInvalid              = "invalid"
+	reasonLimitAlerts          = "limit_alerts"
+	reasonLimitLabels          = "limit_labels"
+	reasonLimitLabelLength     = "limit_label_length"
+	reasonLimitAnnotations     = "limit_annotations"
+	reasonLimitDepth           = "limit_depth"
+	reasonUnauthorized         = "unauthorized"
+	reasonForbidden            = "forbidden"
+	reasonRateLimited          = "rate_limited"
+	reasonOverloaded           = "overloaded"
 )
+
+// reasons are all the reasons, exported as 0 before the first rejection.
+var reasons = []string{
+	reasonTooLarge, reasonUnsupportedMediaType, reasonInvalid, reasonLimitAlerts,
+	reasonLimitLabels, reasonLimitLabelLength, reasonLimitAnnotations, reasonLimitDepth,
+	reasonUnauthorized, reasonForbidden, reasonRateLimited, reasonOverloaded,
+}
 
 type metrics struct {
 	requests *prometheus.CounterVec
@@ -33,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alertbridge_ingest_requests_total",
-			Help: "Ingest HTTP requests by source and response status code.",
+			Help: "Ingest HTTP requests by source (the configured source's name, or the endpoint's type before one is identified) and response status code.",
 		}, []string{"source", "code"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alertbridge_ingest_events_total",
@@ -41,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"source", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alertbridge_ingest_rejected_total",
-			Help: "Ingest requests rejected before decoding succeeded, by source and reason (too_large, invalid).",
+			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, invalid, limit_*, unauthorized, forbidden, rate_limited, overloaded).",
 		}, []string{"source", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "alertbridge_ingest_duration_seconds",
@@ -78,7 +95,7 @@ func (m *metrics) initSource(source string) {
 	for _, o := range []string{outcomeAccepted, outcomeRejected, outcomeFailed} {
 		m.events.WithLabelValues(source, o)
 	}
-	for _, r := range []string{reasonTooLarge, reasonInvalid} {
+	for _, r := range reasons {
 		m.rejected.WithLabelValues(source, r)
 	}
 	m.duration.WithLabelValues(source)

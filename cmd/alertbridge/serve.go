@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/alertbridge/alertbridge/app"
+	"github.com/alertbridge/alertbridge/internal/yamlfile"
 )
 
 // stringsFlag is a repeatable string flag.
@@ -23,9 +25,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	var o app.Options
 	var ruleFiles stringsFlag
 	fs.StringVar(&o.ListenAddress, "web.listen-address", ":9097", "address to listen on for webhooks, the API and /metrics")
-	fs.StringVar(&o.StoragePath, "storage.path", "./data", "directory of the SQLite database")
-	fs.Var(&ruleFiles, "rules.file", "rule file or glob (repeatable)")
-	fs.Int64Var(&o.MaxBodyBytes, "ingest.max-body-bytes", 10<<20, "largest ingest request body accepted")
+	fs.StringVar(&o.ConfigFile, "config.file", "", "daemon config file: sources and their credentials, limits, storage, rule files (docs/config.md); without it every ingest endpoint is open")
+	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "Prometheus web config file enabling TLS and basic auth for the whole HTTP server (exporter-toolkit)")
+	fs.StringVar(&o.StoragePath, "storage.path", "./data", "directory of the SQLite database (overrides storage.path of the config file)")
+	fs.Var(&ruleFiles, "rules.file", "rule file or glob, repeatable (replaces rule_files of the config file)")
+	fs.Int64Var(&o.MaxBodyBytes, "ingest.max-body-bytes", 10<<20, "largest ingest request body accepted (overrides limits.max_body_bytes of the config file)")
 	fs.IntVar(&o.DedupeCacheSize, "cache.fingerprints", 100000, "fingerprint states kept in the dedupe LRU")
 	fs.IntVar(&o.CorrelateCacheSize, "cache.keys", 50000, "correlation keys kept in the correlation LRU")
 	fs.IntVar(&o.QueueSize, "ingest.queue-size", 1024, "requests waiting for the writer before ingest answers 503")
@@ -39,6 +43,16 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	// A flag given on the command line wins over the config file; one left
+	// at its default yields to the file (app.Options: zero means not given).
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["storage.path"] {
+		o.StoragePath = ""
+	}
+	if !set["ingest.max-body-bytes"] {
+		o.MaxBodyBytes = 0
+	}
 	logger, err := newLogger(stderr, *level, *format)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
@@ -47,7 +61,14 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	slog.SetDefault(logger)
 	o.RuleFiles, o.Logger, o.Version = ruleFiles, logger, version
 	if err := app.Run(ctx, o); err != nil {
-		// Rule errors come one per line as file:line:col: message.
+		var list yamlfile.Errors
+		if errors.As(err, &list) {
+			// Config file and rule errors: one per line as file:line:col:
+			// message, and nothing else on the line.
+			fmt.Fprintln(stderr, "alertbridge: refusing to start:")
+			writeErrors(stderr, err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "alertbridge: %v\n", err)
 		return 1
 	}

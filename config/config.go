@@ -1,0 +1,212 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alertbridge/alertbridge/internal/secret"
+)
+
+// SourceType is the kind of sender a source is; it selects the endpoint.
+type SourceType string
+
+// The source types and the endpoints they authenticate.
+const (
+	TypeAlertmanager SourceType = "alertmanager" // POST /ingest/alertmanager
+	TypeGrafana      SourceType = "grafana"      // POST /ingest/grafana
+	TypePagerDuty    SourceType = "pagerduty"    // POST /v2/enqueue
+	TypeEvents       SourceType = "events"       // POST /ingest/events
+	TypeChanges      SourceType = "changes"      // POST /ingest/changes
+)
+
+// SourceTypes lists every source type, in documentation order.
+var SourceTypes = []SourceType{TypeAlertmanager, TypeGrafana, TypePagerDuty, TypeEvents, TypeChanges}
+
+// The defaults of the keys that have one.
+const (
+	DefaultHMACHeader          = "X-Alertbridge-Signature"
+	DefaultHMACTimestampHeader = "X-Alertbridge-Timestamp"
+	DefaultHMACMaxSkew         = 5 * time.Minute
+
+	// DefaultMaxBodyBytes is generous because Alertmanager never retries a
+	// 4xx: a group over the limit is lost.
+	DefaultMaxBodyBytes        = 10 << 20
+	DefaultMaxAlertsPerRequest = 1000
+	DefaultMaxLabelsPerAlert   = 64
+	DefaultMaxLabelNameLength  = 256
+	DefaultMaxLabelValueLength = 4096
+	DefaultMaxAnnotationBytes  = 64 << 10
+	DefaultMaxJSONDepth        = 32
+)
+
+// Lower bounds that keep a limit from rejecting every real payload.
+const (
+	minMaxBodyBytes = 1024
+	// minMaxJSONDepth is the depth of the smallest Alertmanager payload:
+	// {"alerts":[{"labels":{}}]}.
+	minMaxJSONDepth = 4
+)
+
+// Config is the daemon config file after defaults and validation. Secrets are
+// already read from their files and environment variables.
+type Config struct {
+	// File is the path the config was loaded from; "" for Default.
+	File string
+	// Sources are the configured senders, in file order. None means every
+	// ingest endpoint is open.
+	Sources []Source
+	Limits  Limits
+	Storage Storage
+	// RuleFiles are rule file paths or globs; relative ones are already
+	// joined to the config file's directory.
+	RuleFiles []string
+}
+
+// Source is one configured sender.
+type Source struct {
+	// Name identifies the source: it becomes the source of the incidents
+	// its events open, and the source label of the ingest metrics.
+	Name string
+	Type SourceType
+	// Auth holds the credentials the sender must present; zero only for a
+	// pagerduty source, which its RoutingKey identifies.
+	Auth Auth
+	// RoutingKey is the routing_key a pagerduty source's events carry.
+	RoutingKey secret.Value
+	// RateLimit is nil when the source is not rate limited.
+	RateLimit *RateLimit
+}
+
+// Auth is a source's credentials: exactly one of the fields is set, or none.
+type Auth struct {
+	Bearer *BearerAuth
+	Basic  *BasicAuth
+	HMAC   *HMACAuth
+}
+
+// IsZero reports whether no credentials are configured.
+func (a Auth) IsZero() bool { return a.Bearer == nil && a.Basic == nil && a.HMAC == nil }
+
+// BearerAuth is `Authorization: Bearer <token>`.
+type BearerAuth struct {
+	Token secret.Value
+}
+
+// BasicAuth is HTTP basic authentication.
+type BasicAuth struct {
+	Username string
+	Password secret.Value
+}
+
+// HMACAuth is an HMAC-SHA256 signature over the timestamp and the body.
+type HMACAuth struct {
+	Secret secret.Value
+	// Header carries the hex signature; TimestampHeader the Unix time in
+	// seconds it was made at.
+	Header, TimestampHeader string
+	// MaxSkew is how far the timestamp may be from the daemon's clock, in
+	// either direction; it is also how long a signature is remembered to
+	// refuse a replay.
+	MaxSkew time.Duration
+}
+
+// RateLimit is a token bucket: RequestsPerSecond refill, Burst capacity.
+type RateLimit struct {
+	RequestsPerSecond float64
+	Burst             int
+}
+
+// Limits bound what one ingest request may carry.
+type Limits struct {
+	MaxBodyBytes        int64
+	MaxAlertsPerRequest int
+	MaxLabelsPerAlert   int
+	MaxLabelNameLength  int
+	MaxLabelValueLength int
+	// MaxAnnotationBytes bounds the annotations of one alert: the sum of
+	// the lengths of their names and values.
+	MaxAnnotationBytes int
+	MaxJSONDepth       int
+}
+
+// Storage is where the SQLite database lives.
+type Storage struct {
+	// Path is the database directory; "" leaves it to --storage.path and
+	// its default.
+	Path string
+}
+
+// DefaultLimits returns the limits in force when the config file sets none.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxBodyBytes:        DefaultMaxBodyBytes,
+		MaxAlertsPerRequest: DefaultMaxAlertsPerRequest,
+		MaxLabelsPerAlert:   DefaultMaxLabelsPerAlert,
+		MaxLabelNameLength:  DefaultMaxLabelNameLength,
+		MaxLabelValueLength: DefaultMaxLabelValueLength,
+		MaxAnnotationBytes:  DefaultMaxAnnotationBytes,
+		MaxJSONDepth:        DefaultMaxJSONDepth,
+	}
+}
+
+// Default returns the config the daemon runs on without --config.file: no
+// sources (every ingest endpoint open) and the default limits.
+func Default() *Config {
+	return &Config{Limits: DefaultLimits()}
+}
+
+// Load reads, decodes and validates the config file at path. Relative paths
+// in the file (rule_files, storage.path, *_file) are taken relative to the
+// file's directory, and *_env keys are read from the process environment.
+// The error lists every problem as file:line:col: message (a
+// yamlfile.Errors); it never contains a secret.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, ParseOptions{Dir: filepath.Dir(path)})
+}
+
+// ParseOptions say where Parse finds what the file refers to.
+type ParseOptions struct {
+	// Dir is what relative paths in the file are relative to; "" means the
+	// working directory.
+	Dir string
+	// ReadFile reads *_file secrets; nil means os.ReadFile.
+	ReadFile func(name string) ([]byte, error)
+	// LookupEnv reads *_env secrets; nil means os.LookupEnv.
+	LookupEnv func(key string) (string, bool)
+}
+
+// Parse decodes and validates data, the contents of the config file named
+// name in error positions. It is Load without the file system, for tests.
+func Parse(name string, data []byte, o ParseOptions) (*Config, error) {
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
+	f, errs := decode(name, data)
+	f.applyDefaults()
+	cfg, verrs := f.validate(o, errs)
+	errs = append(errs, verrs...)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	cfg.File = name
+	return cfg, nil
+}
+
+// SourcesOf returns the sources of type t, in file order.
+func (c *Config) SourcesOf(t SourceType) []Source {
+	var out []Source
+	for _, s := range c.Sources {
+		if s.Type == t {
+			out = append(out, s)
+		}
+	}
+	return out
+}
