@@ -2,7 +2,7 @@ GO        ?= go
 PKGS      := ./...
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
-FUZZTIME  ?= 15s
+FUZZTIME  ?= 10s
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 .PHONY: build test test-e2e lint fmt-check vet fuzz bench ci run
@@ -29,9 +29,13 @@ lint: vet fmt-check
 
 # A short run of every fuzz target: finds no panic, or fails.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAlertmanager$$' -fuzztime $(FUZZTIME) ./ingest
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./rules
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/yamlfile
+	@set -e; for t in ingest:FuzzDecodeAlertmanager ingest:FuzzDecodeGrafana ingest:FuzzDecodePagerDuty \
+	    ingest:FuzzDecodeEvents ingest:FuzzDecodeChanges ingest:FuzzCheckDepth rules:FuzzParse config:FuzzParse \
+	    internal/yamlfile:FuzzDecode; do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./$$pkg; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

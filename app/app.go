@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/alertbridge/alertbridge/antientropy"
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/config"
 	"github.com/alertbridge/alertbridge/incident"
@@ -47,8 +48,9 @@ type App struct {
 	metrics  *metrics
 	stopOnce sync.Once
 	stopErr  error
-	sweeping chan struct{} // closed to stop the sweeper
+	sweeping chan struct{} // closed to stop the sweeper and the pollers
 	swept    sync.WaitGroup
+	pollers  []*antientropy.Poller
 }
 
 // New loads the config file, opens the store (running migrations), loads
@@ -87,6 +89,18 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+
+	for _, src := range o.Config.Sources {
+		if src.AntiEntropy == nil {
+			continue
+		}
+		p, err := newPoller(src, a.pipeline, st, o, a.reg)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("source %s: anti_entropy: %w", src.Name, err)
+		}
+		a.pollers = append(a.pollers, p)
 	}
 
 	mux := http.NewServeMux()
@@ -135,6 +149,16 @@ func (a *App) Start() {
 	a.sweeping = make(chan struct{})
 	a.swept.Add(1)
 	go a.sweep()
+	for _, p := range a.pollers {
+		a.swept.Add(1)
+		go func() {
+			defer a.swept.Done()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() { <-a.sweeping; cancel() }()
+			p.Run(ctx)
+		}()
+	}
 	go func() {
 		if err := a.serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.serveErr <- err
@@ -341,4 +365,22 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for p := incident.Priority(1); p <= 5; p++ {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[p]), p.String())
 	}
+}
+
+// newPoller builds the anti-entropy poller of an alertmanager source. It
+// submits under the source's name, so it repairs exactly the alerts that
+// source's webhooks deliver.
+func newPoller(src config.Source, sink antientropy.Sink, firing antientropy.Firing, o Options, reg prometheus.Registerer) (*antientropy.Poller, error) {
+	ae := src.AntiEntropy
+	po := antientropy.Options{
+		Source: src.Name, URLs: ae.URLs, Interval: ae.Interval, Grace: ae.Grace, GroupBy: ae.GroupBy,
+		Receivers: ae.Receivers, Firing: firing, Sink: sink, Logger: o.Logger, Registerer: reg, Now: o.Now,
+	}
+	if ae.Bearer != nil {
+		po.BearerToken = ae.Bearer.Token.Reveal()
+	}
+	if ae.Basic != nil {
+		po.BasicUser, po.BasicPassword = ae.Basic.Username, ae.Basic.Password.Reveal()
+	}
+	return antientropy.New(po)
 }

@@ -76,6 +76,29 @@ type Source struct {
 	RoutingKey secret.Value
 	// RateLimit is nil when the source is not rate limited.
 	RateLimit *RateLimit
+	// AntiEntropy is nil unless this alertmanager source also polls
+	// Alertmanager's API to repair lost webhooks.
+	AntiEntropy *AntiEntropy
+}
+
+// Defaults of an anti_entropy block.
+const (
+	DefaultAntiEntropyInterval = time.Minute
+	DefaultAntiEntropyGrace    = 5 * time.Minute
+)
+
+// AntiEntropy polls Alertmanager's /api/v2/alerts to pick up firing alerts
+// whose webhook never arrived and resolve those Alertmanager no longer has.
+type AntiEntropy struct {
+	URLs            []string
+	Interval, Grace time.Duration
+	// GroupBy mirrors the route's group_by, so a repaired alert correlates
+	// like its webhook would have; empty: each repaired alert by itself.
+	GroupBy []string
+	// Receivers, when set, limits repairs to alerts routed to these receivers.
+	Receivers []string
+	Bearer    *BearerAuth
+	Basic     *BasicAuth
 }
 
 // Auth is a source's credentials: exactly one of the fields is set, or none.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"math"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -31,13 +32,25 @@ type fileSpec struct {
 type guarded[M any] = yamlfile.Value[yamlfile.ScalarOrMapping[string, M]]
 
 type sourceSpec struct {
-	Name           yamlfile.Value[string]         `yaml:"name"`
-	Type           yamlfile.Value[string]         `yaml:"type"`
-	Auth           guarded[authSpec]              `yaml:"auth"`
-	RoutingKey     yamlfile.Value[string]         `yaml:"routing_key"`
-	RoutingKeyFile yamlfile.Value[string]         `yaml:"routing_key_file"`
-	RoutingKeyEnv  yamlfile.Value[string]         `yaml:"routing_key_env"`
-	RateLimit      yamlfile.Value[*rateLimitSpec] `yaml:"rate_limit"`
+	Name           yamlfile.Value[string]           `yaml:"name"`
+	Type           yamlfile.Value[string]           `yaml:"type"`
+	Auth           guarded[authSpec]                `yaml:"auth"`
+	RoutingKey     yamlfile.Value[string]           `yaml:"routing_key"`
+	RoutingKeyFile yamlfile.Value[string]           `yaml:"routing_key_file"`
+	RoutingKeyEnv  yamlfile.Value[string]           `yaml:"routing_key_env"`
+	RateLimit      yamlfile.Value[*rateLimitSpec]   `yaml:"rate_limit"`
+	AntiEntropy    yamlfile.Value[*antiEntropySpec] `yaml:"anti_entropy"`
+}
+
+// antiEntropySpec is an alertmanager source's poller of Alertmanager's API.
+type antiEntropySpec struct {
+	URLs      []yamlfile.Value[string] `yaml:"urls"`
+	Interval  yamlfile.Value[string]   `yaml:"interval"`
+	Grace     yamlfile.Value[string]   `yaml:"grace"`
+	GroupBy   []yamlfile.Value[string] `yaml:"group_by"`
+	Receivers []yamlfile.Value[string] `yaml:"receivers"`
+	Bearer    guarded[bearerSpec]      `yaml:"bearer"`
+	Basic     guarded[basicSpec]       `yaml:"basic"`
 }
 
 type authSpec struct {
@@ -290,7 +303,62 @@ func (v *validator) source(i int, sv yamlfile.Value[sourceSpec]) (src Source, ok
 		}
 		src.RateLimit = rl
 	}
+	if a := s.AntiEntropy.V; a != nil {
+		if src.Type != TypeAlertmanager {
+			v.add(s.AntiEntropy.Pos, "%santi_entropy: only an alertmanager source has one", prefix)
+		} else {
+			src.AntiEntropy = v.antiEntropy(a, s.AntiEntropy.Pos, prefix+"anti_entropy: ")
+		}
+	}
 	return src, true
+}
+
+func (v *validator) antiEntropy(a *antiEntropySpec, pos yamlfile.Pos, prefix string) *AntiEntropy {
+	out := &AntiEntropy{Interval: DefaultAntiEntropyInterval, Grace: DefaultAntiEntropyGrace}
+	if len(a.URLs) == 0 {
+		v.add(pos, "%surls: required: the Alertmanager base URLs to poll, e.g. http://alertmanager:9093", prefix)
+	}
+	for _, u := range a.URLs {
+		pu, err := url.Parse(u.V)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			v.add(u.Pos, "%surls: %q is not an http(s) URL with a host", prefix, u.V)
+			continue
+		}
+		out.URLs = append(out.URLs, u.V)
+	}
+	for _, d := range []struct {
+		key string
+		val yamlfile.Value[string]
+		dst *time.Duration
+	}{{"interval", a.Interval, &out.Interval}, {"grace", a.Grace, &out.Grace}} {
+		if d.val.V == "" {
+			continue
+		}
+		switch md, err := model.ParseDuration(d.val.V); {
+		case err != nil:
+			v.add(d.val.Pos, "%s%s: %v", prefix, d.key, err)
+		case md <= 0:
+			v.add(d.val.Pos, "%s%s: must be greater than 0", prefix, d.key)
+		default:
+			*d.dst = time.Duration(md)
+		}
+	}
+	for _, g := range a.GroupBy {
+		out.GroupBy = append(out.GroupBy, g.V)
+	}
+	for _, r := range a.Receivers {
+		out.Receivers = append(out.Receivers, r.V)
+	}
+	if b, _, ok := method(v, a.Bearer, prefix, "bearer", "token, token_file or token_env"); ok {
+		out.Bearer = v.bearer(b, a.Bearer.Pos, prefix)
+	}
+	if b, _, ok := method(v, a.Basic, prefix, "basic", "username and password, password_file or password_env"); ok {
+		out.Basic = v.basic(b, a.Basic.Pos, prefix)
+	}
+	if out.Bearer != nil && out.Basic != nil {
+		v.add(pos, "%sbearer and basic: choose one", prefix)
+	}
+	return out
 }
 
 func validType(t SourceType) bool {
