@@ -24,6 +24,7 @@ type Reader interface {
 	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
 	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
 	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
+	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
 }
 
 // Executor carries out manual commands; the pipeline implements it.
@@ -250,6 +251,14 @@ func (h *Handler) detail(ctx context.Context, id int64) (Incident, error) {
 	out.Timeline = make([]TimelineEntry, 0, len(tl))
 	for _, e := range tl {
 		out.Timeline = append(out.Timeline, fromTimeline(e))
+	}
+	links, err := h.o.Reader.IncidentChanges(ctx, id)
+	if err != nil {
+		return Incident{}, err
+	}
+	out.Changes = make([]LinkedChange, 0, len(links))
+	for _, l := range links {
+		out.Changes = append(out.Changes, LinkedChange{Change: fromChange(l.Change), Rank: l.Rank, Reason: l.Reason})
 	}
 	return out, nil
 }

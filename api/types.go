@@ -31,12 +31,23 @@ type Incident struct {
 	ResolveMode    string     `json:"resolve_mode"`
 	ResolveAfter   string     `json:"resolve_after"`
 	MinAlerts      int        `json:"min_alerts"`
-	AlertCount     int        `json:"alert_count"`
-	FiringCount    int        `json:"firing_count"`
-	ProblemID      *int64     `json:"problem_id"`
+	// DuringMaintenance: opened inside a maintenance change's window.
+	DuringMaintenance bool   `json:"during_maintenance"`
+	AlertCount        int    `json:"alert_count"`
+	FiringCount       int    `json:"firing_count"`
+	ProblemID         *int64 `json:"problem_id"`
 	// Detail view only.
 	Alerts   []Alert         `json:"alerts,omitempty"`
 	Timeline []TimelineEntry `json:"timeline,omitempty"`
+	// Changes are the recent changes linked as suspected causes, ranked.
+	Changes []LinkedChange `json:"changes,omitempty"`
+}
+
+// LinkedChange is a change linked to an incident, with why.
+type LinkedChange struct {
+	Change
+	Rank   int    `json:"rank"`
+	Reason string `json:"reason"`
 }
 
 // Alert is the wire form of an incident's alert.
@@ -98,7 +109,7 @@ func fromIncident(inc incident.Incident) Incident {
 		AcknowledgedAt: optTime(inc.AcknowledgedAt), ResolvedAt: optTime(inc.ResolvedAt), UpdatedAt: inc.UpdatedAt,
 		LastEventAt: inc.LastEventAt, ResolveDueAt: optTime(inc.ResolveDueAt), SealedAt: optTime(inc.SealedAt),
 		ResolveMode: string(inc.ResolveMode), ResolveAfter: inc.ResolveAfter.String(), MinAlerts: inc.MinAlerts,
-		AlertCount: inc.AlertCount, FiringCount: inc.FiringCount,
+		AlertCount: inc.AlertCount, FiringCount: inc.FiringCount, DuringMaintenance: inc.DuringMaintenance,
 	}
 	if inc.ProblemID != 0 {
 		id := inc.ProblemID

@@ -40,6 +40,9 @@ type Decision struct {
 	MinAlerts int
 	// Drop discards the event: its state is remembered, no incident changes.
 	Drop bool
+	// Maintenance is a maintenance change active on the service now; a new
+	// incident opened during it is marked and its urgency is already low.
+	Maintenance *Change
 }
 
 // Outcome reports what Apply changed.
@@ -390,6 +393,7 @@ func create(ctx context.Context, tx Tx, d Decision, now time.Time) (Incident, er
 	if inc.MinAlerts > 1 {
 		inc.State, inc.OpenedAt = StatePending, time.Time{}
 	}
+	inc.DuringMaintenance = d.Maintenance != nil
 	if err := tx.CreateIncident(ctx, &inc); err != nil {
 		return inc, fmt.Errorf("open incident for key %s: %w", d.Key, err)
 	}
@@ -397,7 +401,17 @@ func create(ctx context.Context, tx Tx, d Decision, now time.Time) (Incident, er
 	if inc.State == StatePending {
 		kind, msg = TimelinePending, fmt.Sprintf("pending: opens once %d alerts fire (min_alerts)", inc.MinAlerts)
 	}
-	return inc, addTimeline(ctx, tx, inc.ID, now, kind, d.Event.Fingerprint, msg)
+	if err := addTimeline(ctx, tx, inc.ID, now, kind, d.Event.Fingerprint, msg); err != nil {
+		return inc, err
+	}
+	if m := d.Maintenance; m != nil {
+		msg := fmt.Sprintf("during maintenance %q on %s (started %s): urgency low", m.Summary, m.Service,
+			m.StartedAt.UTC().Format(time.RFC3339))
+		if err := addTimeline(ctx, tx, inc.ID, now, TimelineMaintenance, "", msg); err != nil {
+			return inc, err
+		}
+	}
+	return inc, nil
 }
 
 // seal closes an incident to new alerts because its window passed. A pending

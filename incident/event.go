@@ -115,3 +115,14 @@ type ChangeFilter struct {
 	// AfterID continues a listing (newest first).
 	AfterID int64
 }
+
+// ChangeLink is a change linked to an incident as a suspected cause.
+type ChangeLink struct {
+	IncidentID int64
+	Change     Change
+	// Rank orders the suspects, 1 first: changes on the incident's own
+	// service before those on its dependencies, then the most recent first.
+	Rank int
+	// Reason says in one line why the change is a suspect.
+	Reason string
+}

@@ -109,10 +109,13 @@ type Incident struct {
 	MinAlerts    int
 	// Window is the rule's window (0: none), kept so a pending incident can
 	// be discarded when it passes even if no further alert arrives.
-	Window      time.Duration
-	AlertCount  int // distinct alerts ever attached
-	FiringCount int // alerts attached and currently firing
-	ProblemID   int64
+	Window time.Duration
+	// DuringMaintenance marks an incident opened inside a maintenance
+	// change's window on its service: expected, so its urgency is low.
+	DuringMaintenance bool
+	AlertCount        int // distinct alerts ever attached
+	FiringCount       int // alerts attached and currently firing
+	ProblemID         int64
 }
 
 // ownsKey reports whether new alerts of the incident's key may join it.
@@ -189,6 +192,10 @@ const (
 	// grace started, or an alert fired again within it.
 	TimelineResolveScheduled TimelineKind = "resolve_scheduled"
 	TimelineResolveCancelled TimelineKind = "resolve_cancelled"
+	// TimelineChangesLinked: recent changes were linked as suspected causes.
+	TimelineChangesLinked TimelineKind = "changes_linked"
+	// TimelineMaintenance: the incident opened inside a maintenance window.
+	TimelineMaintenance TimelineKind = "during_maintenance"
 )
 
 // TimelineEntry is one recorded change of an incident.

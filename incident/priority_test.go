@@ -1,6 +1,9 @@
 package incident
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestPriorityOf(t *testing.T) {
 	tests := []struct {
@@ -107,5 +110,15 @@ func TestFormatLabelsAndFingerprint(t *testing.T) {
 	}
 	if got, want := LabelFingerprint(nil), "cbf29ce484222325"; got != want {
 		t.Errorf("LabelFingerprint(empty) = %s, want %s (FNV-1a offset basis)", got, want)
+	}
+}
+
+func TestRoundDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		45 * time.Second: "45s", 6*time.Minute + 20*time.Second: "6m", time.Hour: "1h", 65 * time.Minute: "1h5m",
+	} {
+		if got := roundDuration(d); got != want {
+			t.Errorf("roundDuration(%s) = %s, want %s", d, got, want)
+		}
 	}
 }

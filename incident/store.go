@@ -40,6 +40,14 @@ type Tx interface {
 	// PutChange inserts a change, or updates the one with the same Source
 	// and ExternalID (a redelivery), and sets its ID.
 	PutChange(ctx context.Context, c *Change) error
+	// ChangesFor returns the changes on any of services that started in
+	// [from, to], oldest first.
+	ChangesFor(ctx context.Context, services []string, from, to time.Time) ([]Change, error)
+	// ActiveMaintenance returns a maintenance change on service whose window
+	// covers at (started, and not finished or finished after at), or ErrNotFound.
+	ActiveMaintenance(ctx context.Context, service string, at time.Time) (Change, error)
+	// LinkChange records a change as a suspected cause of an incident.
+	LinkChange(ctx context.Context, l ChangeLink) error
 	// DueIncidents returns the open or acknowledged incidents whose scheduled
 	// resolve (ResolveDueAt) is at or before now, and the unsealed pending
 	// incidents whose window (LastEventAt + Window) passed by now.

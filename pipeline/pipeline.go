@@ -48,6 +48,9 @@ type Options struct {
 	MaxGroup int
 	// CommitTimeout bounds one transaction (default 30s).
 	CommitTimeout time.Duration
+	// ChangeLookback is how long before an incident's first alert a change
+	// may have started and still be linked to it (default 2h).
+	ChangeLookback time.Duration
 }
 
 // Pipeline applies events and commands through one writer.
@@ -94,6 +97,9 @@ func New(o Options) (*Pipeline, error) {
 	o.MaxGroup = cmpOr(o.MaxGroup, 256)
 	if o.CommitTimeout <= 0 {
 		o.CommitTimeout = 30 * time.Second
+	}
+	if o.ChangeLookback <= 0 {
+		o.ChangeLookback = incident.DefaultChangeLookback
 	}
 	d, err := dedupe.New(o.DedupeCacheSize, o.Registerer)
 	if err != nil {
@@ -328,14 +334,34 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	if prior != nil {
 		d.Prior = *prior
 	}
-	if t == incident.TransitionNew || t == incident.TransitionRefired {
+	if firing := t == incident.TransitionNew || t == incident.TransitionRefired; firing && !d.Drop {
 		if d.Current, err = cb.Current(ctx, d.Key); err != nil {
 			return err
+		}
+		if d.Service != "" {
+			m, err := tx.ActiveMaintenance(ctx, d.Service, now)
+			switch {
+			case err == nil:
+				d.Maintenance, d.Urgency = &m, incident.LevelLow
+			case !errors.Is(err, incident.ErrNotFound):
+				return err
+			}
 		}
 	}
 	out, err := incident.Apply(ctx, tx, d, now)
 	if err != nil {
 		return err
+	}
+	if out.Opened && out.Incident != nil {
+		deps := func(service string) []string {
+			if s := set.ServiceByName(service); s != nil {
+				return s.DependsOn
+			}
+			return nil
+		}
+		if _, err := incident.LinkChanges(ctx, tx, *out.Incident, deps, ev.StartsAt, now, p.o.ChangeLookback); err != nil {
+			return err
+		}
 	}
 	db.Record(out.State)
 	if out.Incident != nil {

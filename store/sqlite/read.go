@@ -196,8 +196,7 @@ func (s *Store) Changes(ctx context.Context, f incident.ChangeFilter) ([]inciden
 		where = append(where, "id < ?")
 		args = append(args, f.AfterID)
 	}
-	q := `SELECT id, source, external_id, service, summary, url, started_at, finished_at, labels, maintenance,
-		received_at FROM changes`
+	q := `SELECT ` + changeColumns + ` FROM changes`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -210,21 +209,49 @@ func (s *Store) Changes(ctx context.Context, f incident.ChangeFilter) ([]inciden
 	defer rows.Close()
 	var out []incident.Change
 	for rows.Next() {
-		var c incident.Change
-		var started, received int64
-		var finished sql.NullInt64
-		var labels string
-		if err := rows.Scan(&c.ID, &c.Source, &c.ExternalID, &c.Service, &c.Summary, &c.URL, &started, &finished,
-			&labels, &c.Maintenance, &received); err != nil {
-			return nil, fmt.Errorf("scan change: %w", err)
+		c, err := scanChange(rows)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
-			return nil, fmt.Errorf("decode change labels: %w", err)
-		}
-		c.StartedAt, c.FinishedAt, c.ReceivedAt = time.Unix(0, started).UTC(), fromNanos(finished), time.Unix(0, received).UTC()
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// IncidentChanges returns the changes linked to an incident, by rank.
+func (s *Store) IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT ic.rank, ic.reason, c.id, c.source, c.external_id, c.service, c.summary,
+		c.url, c.started_at, c.finished_at, c.labels, c.maintenance, c.received_at
+		FROM incident_changes ic JOIN changes c ON c.id = ic.change_id
+		WHERE ic.incident_id = ? ORDER BY ic.rank`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("list incident changes: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.ChangeLink
+	for rows.Next() {
+		l := incident.ChangeLink{IncidentID: incidentID}
+		var rest rowPrefix
+		rest.dst = []any{&l.Rank, &l.Reason}
+		if l.Change, err = scanChange(rest.wrap(rows)); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// rowPrefix scans leading columns into dst and the rest into what the
+// wrapped scanner is given, so scanChange serves joined rows too.
+type rowPrefix struct {
+	dst []any
+	row scanner
+}
+
+func (r rowPrefix) wrap(row scanner) scanner { r.row = row; return r }
+
+func (r rowPrefix) Scan(dest ...any) error {
+	return r.row.Scan(append(append([]any(nil), r.dst...), dest...)...)
 }
 
 // FiringAlerts returns the states of the alerts from source that are firing,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -50,12 +51,13 @@ var (
 	qIncidentByID   = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
 	qInsertIncident = `INSERT INTO incidents (state, priority, impact, urgency, title, summary, service, owner,
 		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
-		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, alert_count, firing_count,
-		problem_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance,
+		alert_count, firing_count, problem_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
 		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
 		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
-		window_ns = ?, alert_count = ?, firing_count = ?, problem_id = ? WHERE id = ?`
+		window_ns = ?, during_maintenance = ?, alert_count = ?, firing_count = ?, problem_id = ? WHERE id = ?`
 	qDueIncidents = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE (resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged'))
 		   OR (state = 'pending' AND window_ns > 0 AND sealed_at IS NULL AND last_event_at + window_ns < ?)
@@ -134,7 +136,7 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 		inc.CorrelationKey, inc.Rule, inc.Source, nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt),
 		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt),
 		nanos(inc.SealedAt), resolveMode(inc.ResolveMode), int64(inc.ResolveAfter), max(inc.MinAlerts, 1),
-		int64(inc.Window), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
+		int64(inc.Window), inc.DuringMaintenance, inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -147,8 +149,8 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Summary, inc.Service, inc.Owner,
 		nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(),
 		inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt), nanos(inc.SealedAt), resolveMode(inc.ResolveMode),
-		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.AlertCount, inc.FiringCount,
-		nullID(inc.ProblemID), inc.ID)
+		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.DuringMaintenance, inc.AlertCount,
+		inc.FiringCount, nullID(inc.ProblemID), inc.ID)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
@@ -244,6 +246,74 @@ func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
 	return nil
 }
 
+func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Time) ([]incident.Change, error) {
+	if len(services) == 0 {
+		return nil, nil
+	}
+	args := []any{from.UnixNano(), to.UnixNano()}
+	for _, s := range services {
+		args = append(args, s)
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+changeColumns+` FROM changes
+		WHERE started_at >= ? AND started_at <= ? AND service IN (?`+strings.Repeat(", ?", len(services)-1)+`)
+		ORDER BY started_at, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select changes: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Change
+	for rows.Next() {
+		c, err := scanChange(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
+	row := t.tx.QueryRowContext(ctx, `SELECT `+changeColumns+` FROM changes
+		WHERE maintenance = 1 AND service = ? AND started_at <= ? AND (finished_at IS NULL OR finished_at > ?)
+		ORDER BY started_at DESC, id DESC LIMIT 1`, service, at.UnixNano(), at.UnixNano())
+	c, err := scanChange(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, incident.ErrNotFound
+	}
+	return c, err
+}
+
+func (t *tx) LinkChange(ctx context.Context, l incident.ChangeLink) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO incident_changes (incident_id, change_id, rank, reason) VALUES (?, ?, ?, ?)
+		ON CONFLICT (incident_id, change_id) DO UPDATE SET rank = excluded.rank, reason = excluded.reason`,
+		l.IncidentID, l.Change.ID, l.Rank, l.Reason)
+	if err != nil {
+		return mapErr("link change", err)
+	}
+	return nil
+}
+
+const changeColumns = `id, source, external_id, service, summary, url, started_at, finished_at, labels, maintenance, received_at`
+
+func scanChange(row scanner) (incident.Change, error) {
+	var c incident.Change
+	var started, received int64
+	var finished sql.NullInt64
+	var labels string
+	if err := row.Scan(&c.ID, &c.Source, &c.ExternalID, &c.Service, &c.Summary, &c.URL, &started, &finished,
+		&labels, &c.Maintenance, &received); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, err
+		}
+		return c, fmt.Errorf("scan change: %w", err)
+	}
+	if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
+		return c, fmt.Errorf("decode change labels: %w", err)
+	}
+	c.StartedAt, c.FinishedAt, c.ReceivedAt = time.Unix(0, started).UTC(), fromNanos(finished), time.Unix(0, received).UTC()
+	return c, nil
+}
+
 func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incident, error) {
 	st := t.tx.StmtContext(ctx, t.stmts[qDueIncidents])
 	rows, err := st.QueryContext(ctx, now.UnixNano(), now.UnixNano())
@@ -299,7 +369,7 @@ type scanner interface {
 
 const incidentColumns = `id, state, priority, impact, urgency, title, summary, service, owner, correlation_key, rule,
 	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
-	resolve_mode, resolve_after, min_alerts, window_ns, alert_count, firing_count, problem_id`
+	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, alert_count, firing_count, problem_id`
 
 func scanIncident(row scanner) (incident.Incident, error) {
 	var inc incident.Incident
@@ -308,7 +378,7 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	var resolveAfter, window int64
 	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
 		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
-		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.AlertCount, &inc.FiringCount, &problem)
+		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &inc.AlertCount, &inc.FiringCount, &problem)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, incident.ErrNotFound
 	}

@@ -20,6 +20,7 @@ type Store interface {
 	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
 	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
 	FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error)
+	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
 	ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error)
 }
 
@@ -44,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"PendingHoldsItsKey", testPending},
 		{"ChangesUpsertAndList", testChanges},
 		{"FiringAlertsBySource", testFiringAlerts},
+		{"ChangeLinksAndMaintenance", testChangeLinks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -461,4 +463,72 @@ func testFiringAlerts(t *testing.T, s Store) {
 	if len(got) != 1 || got[0].Fingerprint != "a" || got[0].Source != "am" {
 		t.Errorf("FiringAlerts(am) = %+v, want only a", got)
 	}
+}
+
+func testChangeLinks(t *testing.T, s Store) {
+	ctx := context.Background()
+	inc := create(t, s, newIncident("k", 3))
+	var a, b, m, other incident.Change
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		for _, c := range []*incident.Change{
+			{Source: "ci", ExternalID: "a", Service: "api", Summary: "deploy api", StartedAt: t0.Add(-time.Hour), Labels: map[string]string{}, ReceivedAt: t0},
+			{Source: "ci", ExternalID: "b", Service: "db", Summary: "migrate", StartedAt: t0.Add(-3 * time.Hour), Labels: map[string]string{}, ReceivedAt: t0},
+			{Source: "ci", ExternalID: "m", Service: "api", Summary: "window", StartedAt: t0.Add(-time.Minute), FinishedAt: t0.Add(time.Hour), Maintenance: true, Labels: map[string]string{}, ReceivedAt: t0},
+			{Source: "ci", ExternalID: "o", Service: "web", Summary: "deploy web", StartedAt: t0.Add(-time.Minute), Labels: map[string]string{}, ReceivedAt: t0},
+		} {
+			if err := tx.PutChange(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	all, _ := s.Changes(ctx, incident.ChangeFilter{Limit: 10})
+	for _, c := range all {
+		switch c.ExternalID {
+		case "a":
+			a = c
+		case "b":
+			b = c
+		case "m":
+			m = c
+		case "o":
+			other = c
+		}
+	}
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		got, err := tx.ChangesFor(ctx, []string{"api", "db"}, t0.Add(-2*time.Hour), t0)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, c := range got {
+			ids = append(ids, c.ExternalID)
+		}
+		if diff := cmp.Diff([]string{"a", "m"}, ids); diff != "" {
+			t.Errorf("ChangesFor api,db in the last 2h (-want +got):\n%s", diff)
+		}
+		if c, err := tx.ActiveMaintenance(ctx, "api", t0); err != nil || c.ID != m.ID {
+			t.Errorf("ActiveMaintenance(api, t0) = %+v, %v; want %d", c, err, m.ID)
+		}
+		if _, err := tx.ActiveMaintenance(ctx, "api", t0.Add(2*time.Hour)); !errors.Is(err, incident.ErrNotFound) {
+			t.Errorf("after the window: err = %v, want ErrNotFound", err)
+		}
+		if _, err := tx.ActiveMaintenance(ctx, "web", t0); !errors.Is(err, incident.ErrNotFound) {
+			t.Errorf("a plain deploy is no maintenance window: err = %v", err)
+		}
+		for i, c := range []incident.Change{a, b} {
+			if err := tx.LinkChange(ctx, incident.ChangeLink{IncidentID: inc.ID, Change: c, Rank: i + 1, Reason: "r" + c.ExternalID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	links, err := s.IncidentChanges(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(links) != 2 || links[0].Change.ID != a.ID || links[0].Reason != "ra" || links[1].Rank != 2 || links[1].Change.Summary != "migrate" {
+		t.Errorf("IncidentChanges = %+v", links)
+	}
+	_ = other
 }

@@ -24,6 +24,7 @@ CREATE TABLE incidents (
     resolve_after   INTEGER NOT NULL DEFAULT 0,   -- nanoseconds
     min_alerts      INTEGER NOT NULL DEFAULT 1,
     window_ns       INTEGER NOT NULL DEFAULT 0,   -- the rule's window; 0: none
+    during_maintenance INTEGER NOT NULL DEFAULT 0,
     alert_count     INTEGER NOT NULL DEFAULT 0,
     firing_count    INTEGER NOT NULL DEFAULT 0,
     problem_id      INTEGER
@@ -115,3 +116,13 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_service_started ON changes (service, started_at);
 CREATE INDEX changes_started ON changes (started_at);
+
+-- Changes linked to an incident as suspected causes, ranked.
+CREATE TABLE incident_changes (
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    change_id   INTEGER NOT NULL REFERENCES changes (id),
+    rank        INTEGER NOT NULL,
+    reason      TEXT    NOT NULL,
+    PRIMARY KEY (incident_id, change_id)
+);
+CREATE INDEX changes_maintenance ON changes (service, started_at) WHERE maintenance = 1;
