@@ -43,6 +43,9 @@ type Decision struct {
 	// Maintenance is a maintenance change active on the service now; a new
 	// incident opened during it is marked and its urgency is already low.
 	Maintenance *Change
+	// SymptomOf, when set, is why the alert joins Current, an incident of a
+	// service its own service depends on, instead of opening its own.
+	SymptomOf string
 }
 
 // Outcome reports what Apply changed.
@@ -310,6 +313,11 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	}
 	if err := addTimeline(ctx, tx, inc.ID, now, TimelineAlertFiring, ev.Fingerprint, alertName(ev)+" firing"); err != nil {
 		return out, err
+	}
+	if d.SymptomOf != "" {
+		if err := addTimeline(ctx, tx, inc.ID, now, TimelineSymptom, ev.Fingerprint, d.SymptomOf); err != nil {
+			return out, err
+		}
 	}
 	if !inc.ResolveDueAt.IsZero() {
 		inc.ResolveDueAt = time.Time{}

@@ -25,22 +25,10 @@ func LinkChanges(ctx context.Context, tx Tx, inc Incident, deps Dependencies, fi
 	if inc.Service == "" {
 		return nil, nil
 	}
-	// Breadth-first over depends_on, remembering how each service is reached
-	// so the reason can say why an upstream change matters.
-	via := map[string][]string{inc.Service: nil}
-	order := []string{inc.Service}
-	for i := 0; i < len(order); i++ {
-		s := order[i]
-		if deps == nil {
-			break
-		}
-		for _, d := range deps(s) {
-			if _, seen := via[d]; !seen {
-				via[d] = append(append([]string(nil), via[s]...), s)
-				order = append(order, d)
-			}
-		}
-	}
+	// Walk depends_on, remembering how each service is reached so the
+	// reason can say why an upstream change matters.
+	upstream, via := Upstream(inc.Service, deps)
+	order := append([]string{inc.Service}, upstream...)
 	changes, err := tx.ChangesFor(ctx, order, firstAlert.Add(-lookback), firstAlert)
 	if err != nil {
 		return nil, fmt.Errorf("changes for incident %d: %w", inc.ID, err)
@@ -78,14 +66,8 @@ func changeReason(c Change, path []string, firstAlert time.Time) string {
 		b.WriteString(" (not reported finished)")
 	}
 	if len(path) > 0 {
-		chain := append(append([]string(nil), path...), c.Service)
 		b.WriteString("; ")
-		for i := 0; i+1 < len(chain); i++ {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%s depends on %s", chain[i], chain[i+1])
-		}
+		b.WriteString(dependsChain(path, c.Service))
 	}
 	return b.String()
 }
@@ -101,4 +83,71 @@ func roundDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// Upstream returns the services service depends on, directly or not,
+// nearest first, each with the chain that leads to it.
+func Upstream(service string, deps Dependencies) (order []string, via map[string][]string) {
+	via = map[string][]string{service: nil}
+	order = []string{service}
+	for i := 0; i < len(order) && deps != nil; i++ {
+		s := order[i]
+		for _, d := range deps(s) {
+			if _, seen := via[d]; !seen {
+				via[d] = append(append([]string(nil), via[s]...), s)
+				order = append(order, d)
+			}
+		}
+	}
+	return order[1:], via
+}
+
+// dependsChain renders "checkout depends on api, api depends on db".
+func dependsChain(path []string, to string) string {
+	chain := append(append([]string(nil), path...), to)
+	var b strings.Builder
+	for i := 0; i+1 < len(chain); i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s depends on %s", chain[i], chain[i+1])
+	}
+	return b.String()
+}
+
+// SymptomOf finds, for an alert of service about to open an incident, an
+// active incident of a service it depends on that it should join instead:
+// the nearest dependency's newest incident whose last event is within
+// window (0: any). It returns the incident and the reason, or nil.
+func SymptomOf(ctx context.Context, tx Tx, service string, deps Dependencies, window time.Duration, now time.Time) (*Incident, string, error) {
+	if service == "" || deps == nil {
+		return nil, "", nil
+	}
+	order, via := Upstream(service, deps)
+	if len(order) == 0 {
+		return nil, "", nil
+	}
+	active, err := tx.ActiveIncidentsFor(ctx, order)
+	if err != nil {
+		return nil, "", fmt.Errorf("incidents upstream of %s: %w", service, err)
+	}
+	rank := make(map[string]int, len(order))
+	for i, s := range order {
+		rank[s] = i
+	}
+	var best *Incident
+	for i := range active {
+		inc := &active[i]
+		if window > 0 && now.Sub(inc.LastEventAt) > window {
+			continue
+		}
+		if best == nil || rank[inc.Service] < rank[best.Service] {
+			best = inc
+		}
+	}
+	if best == nil {
+		return nil, "", nil
+	}
+	reason := fmt.Sprintf("symptom of #%d on %s: %s", best.ID, best.Service, dependsChain(via[best.Service], best.Service))
+	return best, reason, nil
 }

@@ -194,6 +194,8 @@ const (
 	TimelineResolveCancelled TimelineKind = "resolve_cancelled"
 	// TimelineChangesLinked: recent changes were linked as suspected causes.
 	TimelineChangesLinked TimelineKind = "changes_linked"
+	// TimelineSymptom: an alert of a dependent service joined as a symptom.
+	TimelineSymptom TimelineKind = "symptom"
 	// TimelineMaintenance: the incident opened inside a maintenance window.
 	TimelineMaintenance TimelineKind = "during_maintenance"
 )

@@ -46,6 +46,9 @@ type Tx interface {
 	// ActiveMaintenance returns a maintenance change on service whose window
 	// covers at (started, and not finished or finished after at), or ErrNotFound.
 	ActiveMaintenance(ctx context.Context, service string, at time.Time) (Change, error)
+	// ActiveIncidentsFor returns the unsealed open or acknowledged incidents
+	// of any of services, newest first.
+	ActiveIncidentsFor(ctx context.Context, services []string) ([]Incident, error)
 	// LinkChange records a change as a suspected cause of an incident.
 	LinkChange(ctx context.Context, l ChangeLink) error
 	// DueIncidents returns the open or acknowledged incidents whose scheduled

@@ -334,9 +334,26 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	if prior != nil {
 		d.Prior = *prior
 	}
+	deps := func(service string) []string {
+		if s := set.ServiceByName(service); s != nil {
+			return s.DependsOn
+		}
+		return nil
+	}
 	if firing := t == incident.TransitionNew || t == incident.TransitionRefired; firing && !d.Drop {
 		if d.Current, err = cb.Current(ctx, d.Key); err != nil {
 			return err
+		}
+		if incident.Place(d.Current, d, now) == incident.PlaceOpen {
+			// Topology: rather than open its own incident, a symptom joins
+			// the open incident of a service its service depends on.
+			up, why, err := incident.SymptomOf(ctx, tx, d.Service, deps, d.Window, now)
+			if err != nil {
+				return err
+			}
+			if up != nil {
+				d.Current, d.SymptomOf = up, why
+			}
 		}
 		if d.Service != "" {
 			m, err := tx.ActiveMaintenance(ctx, d.Service, now)
@@ -353,12 +370,6 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 		return err
 	}
 	if out.Opened && out.Incident != nil {
-		deps := func(service string) []string {
-			if s := set.ServiceByName(service); s != nil {
-				return s.DependsOn
-			}
-			return nil
-		}
 		if _, err := incident.LinkChanges(ctx, tx, *out.Incident, deps, ev.StartsAt, now, p.o.ChangeLookback); err != nil {
 			return err
 		}

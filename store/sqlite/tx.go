@@ -283,6 +283,32 @@ func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time
 	return c, err
 }
 
+func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {
+	if len(services) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(services))
+	for i, s := range services {
+		args[i] = s
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
+		WHERE state IN ('open', 'acknowledged') AND sealed_at IS NULL
+		AND service IN (?`+strings.Repeat(", ?", len(services)-1)+`) ORDER BY id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select active incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
 func (t *tx) LinkChange(ctx context.Context, l incident.ChangeLink) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO incident_changes (incident_id, change_id, rank, reason) VALUES (?, ?, ?, ?)
 		ON CONFLICT (incident_id, change_id) DO UPDATE SET rank = excluded.rank, reason = excluded.reason`,

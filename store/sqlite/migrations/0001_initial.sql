@@ -39,6 +39,7 @@ CREATE INDEX incidents_resolve_due ON incidents (resolve_due_at) WHERE resolve_d
 CREATE INDEX incidents_pending ON incidents (last_event_at) WHERE state = 'pending' AND window_ns > 0;
 CREATE INDEX incidents_key_id ON incidents (correlation_key, id);
 CREATE INDEX incidents_state_id ON incidents (state, id);
+CREATE INDEX incidents_service_state ON incidents (service, state);
 
 CREATE TABLE alerts (
     incident_id   INTEGER NOT NULL REFERENCES incidents (id),
