@@ -92,3 +92,6 @@ func (b *Batch) Record(ctx context.Context, inc incident.Incident) error {
 // Commit publishes the staged incidents to the cache. Call it only after the
 // transaction committed.
 func (b *Batch) Commit() { b.cache.Commit() }
+
+// Purge empties the cache; the next lookups go to the store.
+func (c *Correlator) Purge() { c.cache.Purge() }

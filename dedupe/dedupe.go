@@ -135,3 +135,6 @@ func (b *Batch) Record(s incident.AlertState) {
 // Commit publishes the staged states to the cache. Call it only after the
 // transaction committed; on rollback just drop the Batch.
 func (b *Batch) Commit() { b.cache.Commit() }
+
+// Purge empties the cache; the next lookups go to the store.
+func (d *Deduper) Purge() { d.cache.Purge() }

@@ -262,6 +262,12 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 		if err != nil {
 			return out, fmt.Errorf("incident %d for key %s: %w", cur.ID, d.Key, err)
 		}
+		// A merged incident forwards its key to the incident it went into.
+		for hops := 0; fresh.MergedInto != 0 && hops < 8; hops++ {
+			if fresh, err = tx.Incident(ctx, fresh.MergedInto); err != nil {
+				return out, fmt.Errorf("follow merge of incident %d: %w", cur.ID, err)
+			}
+		}
 		cur = &fresh
 	}
 	var inc Incident

@@ -110,6 +110,9 @@ type Incident struct {
 	// Window is the rule's window (0: none), kept so a pending incident can
 	// be discarded when it passes even if no further alert arrives.
 	Window time.Duration
+	// MergedInto is the incident this one was merged into (0: none); new
+	// alerts of its key go there.
+	MergedInto int64
 	// DuringMaintenance marks an incident opened inside a maintenance
 	// change's window on its service: expected, so its urgency is low.
 	DuringMaintenance bool
@@ -194,6 +197,10 @@ const (
 	TimelineResolveCancelled TimelineKind = "resolve_cancelled"
 	// TimelineChangesLinked: recent changes were linked as suspected causes.
 	TimelineChangesLinked TimelineKind = "changes_linked"
+	// TimelineMerged and TimelineUnlinked: a person merged incidents or moved
+	// an alert out; both incidents' timelines say so.
+	TimelineMerged   TimelineKind = "merged"
+	TimelineUnlinked TimelineKind = "unlinked"
 	// TimelineSymptom: an alert of a dependent service joined as a symptom.
 	TimelineSymptom TimelineKind = "symptom"
 	// TimelineMaintenance: the incident opened inside a maintenance window.

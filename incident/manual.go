@@ -15,6 +15,10 @@ const (
 	ActionAcknowledge Action = "acknowledge"
 	ActionResolve     Action = "resolve"
 	ActionComment     Action = "comment"
+	// ActionMerge moves all alerts of the incident into Into and closes it.
+	ActionMerge Action = "merge"
+	// ActionUnlink moves one alert (Fingerprint) out into a new incident.
+	ActionUnlink Action = "unlink"
 )
 
 // Command is one manual action on one incident.
@@ -23,6 +27,10 @@ type Command struct {
 	Action     Action
 	Actor      string
 	Message    string
+	// Into is the target of a merge.
+	Into int64
+	// Fingerprint is the alert an unlink moves out.
+	Fingerprint string
 }
 
 // Execute carries out a manual command in tx. It returns ErrNotFound for an
@@ -36,6 +44,12 @@ func Execute(ctx context.Context, tx Tx, c Command, now time.Time) (Incident, er
 	actor := strings.TrimSpace(c.Actor)
 	if actor == "" {
 		actor = "anonymous"
+	}
+	switch c.Action {
+	case ActionMerge:
+		return merge(ctx, tx, inc, c, actor, now)
+	case ActionUnlink:
+		return unlink(ctx, tx, inc, c, actor, now)
 	}
 	entry := TimelineEntry{IncidentID: inc.ID, At: now, Actor: actor, Message: c.Message}
 	switch c.Action {
@@ -75,4 +89,111 @@ func Execute(ctx context.Context, tx Tx, c Command, now time.Time) (Incident, er
 		return inc, err
 	}
 	return inc, nil
+}
+
+// merge moves every alert of src into c.Into, which takes the higher of the
+// two priorities; src is resolved and forwards its key to the target, so
+// later alerts of src's key join the target instead of reopening src. It
+// returns the target. Both timelines record it.
+func merge(ctx context.Context, tx Tx, src Incident, c Command, actor string, now time.Time) (Incident, error) {
+	if c.Into == 0 || c.Into == src.ID {
+		return src, fmt.Errorf("merge incident %d: into: want another incident's id: %w", src.ID, ErrInvalid)
+	}
+	if src.MergedInto != 0 {
+		return src, fmt.Errorf("merge incident %d: already merged into %d: %w", src.ID, src.MergedInto, ErrConflict)
+	}
+	dst, err := tx.Incident(ctx, c.Into)
+	if err != nil {
+		return dst, fmt.Errorf("merge into incident %d: %w", c.Into, err)
+	}
+	if !dst.State.Active() || dst.MergedInto != 0 {
+		return dst, fmt.Errorf("merge into incident %d in state %s: %w", dst.ID, dst.State, ErrConflict)
+	}
+	moved, err := tx.MoveAlerts(ctx, src.ID, dst.ID)
+	if err != nil {
+		return dst, err
+	}
+	if dst.AlertCount, dst.FiringCount, err = tx.AlertCounts(ctx, dst.ID); err != nil {
+		return dst, err
+	}
+	if src.Priority < dst.Priority {
+		dst.Priority, dst.Impact, dst.Urgency = src.Priority, src.Impact, src.Urgency
+	}
+	dst.UpdatedAt, dst.LastEventAt, dst.ResolveDueAt = now, now, time.Time{}
+	src.MergedInto, src.AlertCount, src.FiringCount, src.UpdatedAt = dst.ID, 0, 0, now
+	if src.State != StateResolved {
+		src.State, src.ResolvedAt, src.ResolveDueAt = StateResolved, now, time.Time{}
+	}
+	note := ""
+	if c.Message != "" {
+		note = ": " + c.Message
+	}
+	for _, e := range []TimelineEntry{
+		{IncidentID: src.ID, At: now, Kind: TimelineMerged, Actor: actor, Message: fmt.Sprintf("merged into #%d%s", dst.ID, note)},
+		{IncidentID: dst.ID, At: now, Kind: TimelineMerged, Actor: actor, Message: fmt.Sprintf("#%d merged in (%d alerts)%s", src.ID, moved, note)},
+	} {
+		if err := tx.AddTimeline(ctx, &e); err != nil {
+			return dst, err
+		}
+	}
+	if err := tx.UpdateIncident(ctx, src); err != nil {
+		return dst, err
+	}
+	return dst, tx.UpdateIncident(ctx, dst)
+}
+
+// unlink moves one alert out of src into a new open incident of its own,
+// which takes over the alert's state; both timelines record it. It returns
+// the new incident.
+func unlink(ctx context.Context, tx Tx, src Incident, c Command, actor string, now time.Time) (Incident, error) {
+	a, err := tx.Alert(ctx, src.ID, c.Fingerprint)
+	if err != nil {
+		return src, fmt.Errorf("unlink alert %q from incident %d: %w", c.Fingerprint, src.ID, err)
+	}
+	if src.AlertCount <= 1 {
+		return src, fmt.Errorf("unlink the only alert of incident %d: %w", src.ID, ErrConflict)
+	}
+	impact, urgency := SeverityLevels(a.Labels["severity"])
+	inc := Incident{
+		State: StateOpen, Impact: impact, Urgency: urgency, Priority: PriorityOf(impact, urgency),
+		Title:   alertName(Event{Fingerprint: a.Fingerprint, Labels: a.Labels}) + " (unlinked from #" + fmt.Sprint(src.ID) + ")",
+		Service: src.Service, Owner: src.Owner, CorrelationKey: fmt.Sprintf("unlinked/%d/%s", src.ID, a.Fingerprint),
+		Rule: src.Rule, Source: src.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
+		ResolveMode: ResolveAll, MinAlerts: 1,
+	}
+	if a.Status != StatusFiring {
+		inc.State, inc.ResolvedAt = StateResolved, now
+	}
+	if err := tx.CreateIncident(ctx, &inc); err != nil {
+		return src, err
+	}
+	if err := tx.MoveAlert(ctx, src.ID, inc.ID, a.Fingerprint); err != nil {
+		return src, err
+	}
+	if inc.AlertCount, inc.FiringCount, err = tx.AlertCounts(ctx, inc.ID); err != nil {
+		return src, err
+	}
+	if src.AlertCount, src.FiringCount, err = tx.AlertCounts(ctx, src.ID); err != nil {
+		return src, err
+	}
+	src.UpdatedAt = now
+	if src.FiringCount == 0 && src.State.Active() && src.ResolveMode != ResolveManual {
+		src.State, src.ResolvedAt, src.ResolveDueAt = StateResolved, now, time.Time{}
+	}
+	note := ""
+	if c.Message != "" {
+		note = ": " + c.Message
+	}
+	for _, e := range []TimelineEntry{
+		{IncidentID: src.ID, At: now, Kind: TimelineUnlinked, Actor: actor, Fingerprint: a.Fingerprint, Message: fmt.Sprintf("alert %s moved to #%d%s", a.Fingerprint, inc.ID, note)},
+		{IncidentID: inc.ID, At: now, Kind: TimelineUnlinked, Actor: actor, Fingerprint: a.Fingerprint, Message: fmt.Sprintf("opened by unlinking alert %s from #%d%s", a.Fingerprint, src.ID, note)},
+	} {
+		if err := tx.AddTimeline(ctx, &e); err != nil {
+			return inc, err
+		}
+	}
+	if err := tx.UpdateIncident(ctx, src); err != nil {
+		return inc, err
+	}
+	return inc, tx.UpdateIncident(ctx, inc)
 }

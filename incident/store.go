@@ -49,6 +49,14 @@ type Tx interface {
 	// ActiveIncidentsFor returns the unsealed open or acknowledged incidents
 	// of any of services, newest first.
 	ActiveIncidentsFor(ctx context.Context, services []string) ([]Incident, error)
+	// MoveAlerts moves every alert of incident from to incident to (an alert
+	// both have keeps the target's row), repoints their states, and returns
+	// how many alerts moved.
+	MoveAlerts(ctx context.Context, from, to int64) (int, error)
+	// MoveAlert moves one alert between incidents and repoints its state.
+	MoveAlert(ctx context.Context, from, to int64, fingerprint string) error
+	// AlertCounts returns an incident's distinct and firing alerts.
+	AlertCounts(ctx context.Context, incidentID int64) (alerts, firing int, err error)
 	// LinkChange records a change as a suspected cause of an incident.
 	LinkChange(ctx context.Context, l ChangeLink) error
 	// DueIncidents returns the open or acknowledged incidents whose scheduled

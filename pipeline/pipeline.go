@@ -285,6 +285,14 @@ func (p *Pipeline) commit(group []*request) error {
 				if err != nil {
 					return err
 				}
+				if r.cmd.Action == incident.ActionMerge || r.cmd.Action == incident.ActionUnlink {
+					// They repoint alerts in bulk, behind the caches and
+					// behind what this group staged so far: start both
+					// afresh. Purging is safe even if the group rolls back.
+					p.dedupe.Purge()
+					p.corr.Purge()
+					db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
+				}
 				if err := cb.Record(ctx, inc); err != nil {
 					return err
 				}

@@ -38,6 +38,9 @@ func inc(c prometheus.Counter) {
 	}
 }
 
+// Purge empties the cache, for writes that change many entries behind it.
+func (c *Cache[K, V]) Purge() { c.lru.Purge() }
+
 // Batch is the cache's view of one transaction.
 type Batch[K comparable, V any] struct {
 	c      *Cache[K, V]

@@ -52,12 +52,13 @@ var (
 	qInsertIncident = `INSERT INTO incidents (state, priority, impact, urgency, title, summary, service, owner,
 		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
 		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance,
-		alert_count, firing_count, problem_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		merged_into, alert_count, firing_count, problem_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
 		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
 		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
-		window_ns = ?, during_maintenance = ?, alert_count = ?, firing_count = ?, problem_id = ? WHERE id = ?`
+		window_ns = ?, during_maintenance = ?, merged_into = ?, alert_count = ?, firing_count = ?, problem_id = ?
+		WHERE id = ?`
 	qDueIncidents = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE (resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged'))
 		   OR (state = 'pending' AND window_ns > 0 AND sealed_at IS NULL AND last_event_at + window_ns < ?)
@@ -136,7 +137,8 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 		inc.CorrelationKey, inc.Rule, inc.Source, nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt),
 		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt),
 		nanos(inc.SealedAt), resolveMode(inc.ResolveMode), int64(inc.ResolveAfter), max(inc.MinAlerts, 1),
-		int64(inc.Window), inc.DuringMaintenance, inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
+		int64(inc.Window), inc.DuringMaintenance, nullID(inc.MergedInto), inc.AlertCount, inc.FiringCount,
+		nullID(inc.ProblemID))
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -149,8 +151,8 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Summary, inc.Service, inc.Owner,
 		nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(),
 		inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt), nanos(inc.SealedAt), resolveMode(inc.ResolveMode),
-		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.DuringMaintenance, inc.AlertCount,
-		inc.FiringCount, nullID(inc.ProblemID), inc.ID)
+		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.DuringMaintenance,
+		nullID(inc.MergedInto), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID), inc.ID)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
@@ -309,6 +311,47 @@ func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incid
 	return out, rows.Err()
 }
 
+func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ?
+		AND fingerprint NOT IN (SELECT fingerprint FROM alerts WHERE incident_id = ?)`, to, from, to)
+	if err != nil {
+		return 0, mapErr("move alerts", err)
+	}
+	n, _ := res.RowsAffected()
+	// An alert both had keeps the target's row; the source's copy goes.
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM alerts WHERE incident_id = ?`, from); err != nil {
+		return 0, mapErr("drop merged alerts", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_states SET incident_id = ? WHERE incident_id = ?`, to, from); err != nil {
+		return 0, mapErr("repoint alert states", err)
+	}
+	return int(n), nil
+}
+
+func (t *tx) MoveAlert(ctx context.Context, from, to int64, fp string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ? AND fingerprint = ?`, to, from, fp)
+	if err != nil {
+		return mapErr("move alert", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("move alert %s of incident %d: %w", fp, from, incident.ErrNotFound)
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_states SET incident_id = ? WHERE fingerprint = ? AND incident_id = ?`,
+		to, fp, from); err != nil {
+		return mapErr("repoint alert state", err)
+	}
+	return nil
+}
+
+func (t *tx) AlertCounts(ctx context.Context, id int64) (alerts, firing int, err error) {
+	err = t.tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(status = 'firing'), 0) FROM alerts WHERE incident_id = ?`,
+		id).Scan(&alerts, &firing)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count alerts of incident %d: %w", id, err)
+	}
+	return alerts, firing, nil
+}
+
 func (t *tx) LinkChange(ctx context.Context, l incident.ChangeLink) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO incident_changes (incident_id, change_id, rank, reason) VALUES (?, ?, ?, ?)
 		ON CONFLICT (incident_id, change_id) DO UPDATE SET rank = excluded.rank, reason = excluded.reason`,
@@ -395,16 +438,17 @@ type scanner interface {
 
 const incidentColumns = `id, state, priority, impact, urgency, title, summary, service, owner, correlation_key, rule,
 	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
-	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, alert_count, firing_count, problem_id`
+	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, merged_into, alert_count, firing_count,
+	problem_id`
 
 func scanIncident(row scanner) (incident.Incident, error) {
 	var inc incident.Incident
 	var prio int
-	var opened, acked, resolved, updated, lastEvent, due, sealed, problem sql.NullInt64
+	var opened, acked, resolved, updated, lastEvent, due, sealed, merged, problem sql.NullInt64
 	var resolveAfter, window int64
 	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
 		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
-		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &inc.AlertCount, &inc.FiringCount, &problem)
+		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &merged, &inc.AlertCount, &inc.FiringCount, &problem)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, incident.ErrNotFound
 	}
@@ -415,7 +459,7 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	inc.OpenedAt, inc.AcknowledgedAt, inc.ResolvedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(acked), fromNanos(resolved), fromNanos(updated)
 	inc.LastEventAt, inc.ResolveDueAt, inc.SealedAt = fromNanos(lastEvent), fromNanos(due), fromNanos(sealed)
 	inc.ResolveAfter, inc.Window = time.Duration(resolveAfter), time.Duration(window)
-	inc.ProblemID = problem.Int64
+	inc.ProblemID, inc.MergedInto = problem.Int64, merged.Int64
 	return inc, nil
 }
 

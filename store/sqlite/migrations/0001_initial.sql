@@ -25,6 +25,7 @@ CREATE TABLE incidents (
     min_alerts      INTEGER NOT NULL DEFAULT 1,
     window_ns       INTEGER NOT NULL DEFAULT 0,   -- the rule's window; 0: none
     during_maintenance INTEGER NOT NULL DEFAULT 0,
+    merged_into     INTEGER REFERENCES incidents (id),
     alert_count     INTEGER NOT NULL DEFAULT 0,
     firing_count    INTEGER NOT NULL DEFAULT 0,
     problem_id      INTEGER
