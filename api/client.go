@@ -91,6 +91,19 @@ func (c *Client) Resolve(ctx context.Context, id int64, req ActionRequest) (Inci
 	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/resolve", id), req, &out)
 }
 
+// Merge moves incident id's alerts into req.Into and answers with the target.
+func (c *Client) Merge(ctx context.Context, id int64, req ActionRequest) (Incident, error) {
+	var out Incident
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/merge", id), req, &out)
+}
+
+// Unlink moves alert req.Fingerprint out of incident id into a new incident
+// and answers with the new one.
+func (c *Client) Unlink(ctx context.Context, id int64, req ActionRequest) (Incident, error) {
+	var out Incident
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/unlink", id), req, &out)
+}
+
 // Comment adds a comment to an incident's timeline.
 func (c *Client) Comment(ctx context.Context, id int64, req ActionRequest) (Incident, error) {
 	var out Incident

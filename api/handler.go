@@ -25,6 +25,10 @@ type Reader interface {
 	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
 	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
 	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
+	// Stats counts the figures of GET /api/v1/stats at now. It returns an
+	// error wrapping incident.ErrInvalid when the window holds more
+	// incidents than the store is willing to read.
+	Stats(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error)
 }
 
 // Executor carries out manual commands; the pipeline implements it.
@@ -38,6 +42,9 @@ type Options struct {
 	Reader   Reader
 	Executor Executor
 	Logger   *slog.Logger
+	// Now is the clock (default time.Now): the stats' default window and
+	// backlog ages count from it.
+	Now func() time.Time
 }
 
 // Limits of a listing.
@@ -58,6 +65,9 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return &Handler{o: o, log: o.Logger.With("component", "api")}
 }
 
@@ -68,7 +78,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", h.action(incident.ActionAcknowledge))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", h.action(incident.ActionResolve))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/comments", h.action(incident.ActionComment))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/merge", h.action(incident.ActionMerge))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/unlink", h.action(incident.ActionUnlink))
 	mux.HandleFunc("GET /api/v1/changes", h.listChanges)
+	mux.HandleFunc("GET /api/v1/stats", h.getStats)
 }
 
 // inputError is a client mistake with its location.
@@ -275,23 +288,32 @@ func (h *Handler) action(a incident.Action) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		if a == incident.ActionComment && strings.TrimSpace(req.Message) == "" {
+		switch {
+		case a == incident.ActionComment && strings.TrimSpace(req.Message) == "":
 			h.fail(w, r, &inputError{"message", "a comment needs a message"})
 			return
+		case a == incident.ActionMerge && req.Into <= 0:
+			h.fail(w, r, &inputError{"into", "the id of the incident to merge into"})
+			return
+		case a == incident.ActionUnlink && req.Fingerprint == "":
+			h.fail(w, r, &inputError{"fingerprint", "the fingerprint of the alert to move out"})
+			return
 		}
-		if _, err := h.o.Executor.Execute(r.Context(), incident.Command{
-			IncidentID: id, Action: a, Actor: req.Actor, Message: req.Message,
-		}); err != nil {
+		res, err := h.o.Executor.Execute(r.Context(), incident.Command{
+			IncidentID: id, Action: a, Actor: req.Actor, Message: req.Message, Into: req.Into, Fingerprint: req.Fingerprint,
+		})
+		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		out, err := h.detail(r.Context(), id)
+		// Merge answers with the target, unlink with the new incident.
+		out, err := h.detail(r.Context(), res.ID)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
 		status := http.StatusOK
-		if a == incident.ActionComment {
+		if a == incident.ActionComment || a == incident.ActionUnlink {
 			status = http.StatusCreated
 		}
 		writeJSON(w, status, out)

@@ -31,6 +31,7 @@ type Incident struct {
 	ResolveMode    string     `json:"resolve_mode"`
 	ResolveAfter   string     `json:"resolve_after"`
 	MinAlerts      int        `json:"min_alerts"`
+	MergedInto     *int64     `json:"merged_into"`
 	// DuringMaintenance: opened inside a maintenance change's window.
 	DuringMaintenance bool   `json:"during_maintenance"`
 	AlertCount        int    `json:"alert_count"`
@@ -85,6 +86,10 @@ type IncidentList struct {
 type ActionRequest struct {
 	Actor   string `json:"actor"`
 	Message string `json:"message"`
+	// Into is the incident a merge moves this one's alerts into.
+	Into int64 `json:"into,omitempty"`
+	// Fingerprint is the alert an unlink moves out into a new incident.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // Error is every error answer's body: what went wrong and where (a query
@@ -110,6 +115,10 @@ func fromIncident(inc incident.Incident) Incident {
 		LastEventAt: inc.LastEventAt, ResolveDueAt: optTime(inc.ResolveDueAt), SealedAt: optTime(inc.SealedAt),
 		ResolveMode: string(inc.ResolveMode), ResolveAfter: inc.ResolveAfter.String(), MinAlerts: inc.MinAlerts,
 		AlertCount: inc.AlertCount, FiringCount: inc.FiringCount, DuringMaintenance: inc.DuringMaintenance,
+	}
+	if inc.MergedInto != 0 {
+		m := inc.MergedInto
+		w.MergedInto = &m
 	}
 	if inc.ProblemID != 0 {
 		id := inc.ProblemID

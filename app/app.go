@@ -81,6 +81,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.store = st
 	a.reg.MustRegister(newStoreCollector(st))
+	a.reg.MustRegister(newBacklogCollector(st, o.Now))
 
 	a.pipeline, err = pipeline.New(pipeline.Options{
 		Store: st, Rules: &a.rules, Logger: o.Logger, Registerer: a.reg, Now: o.Now,
@@ -113,7 +114,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	in.Register(mux)
-	api.New(api.Options{Reader: st, Executor: a.pipeline, Logger: o.Logger}).Register(mux)
+	api.New(api.Options{Reader: st, Executor: a.pipeline, Logger: o.Logger, Now: o.Now}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "alertbridge is healthy.\n")

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/incident"
 )
 
@@ -22,24 +21,24 @@ var maxStatsSamples = 1_000_000
 // window and the top signatures. All of it is read in one read transaction,
 // so the figures agree with each other. It returns an error wrapping
 // incident.ErrInvalid when the window is empty or longer than
-// api.MaxStatsWindow, or holds more than maxStatsSamples acknowledged or
+// incident.MaxStatsWindow, or holds more than maxStatsSamples acknowledged or
 // resolved incidents.
-func (s *Store) Stats(ctx context.Context, f api.StatsFilter, now time.Time) (api.StatsFigures, error) {
-	if !f.Since.Before(f.Until) || f.Until.Sub(f.Since) > api.MaxStatsWindow {
-		return api.StatsFigures{}, fmt.Errorf("stats window %s to %s: %w", f.Since, f.Until, incident.ErrInvalid)
+func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
+	if !f.Since.Before(f.Until) || f.Until.Sub(f.Since) > incident.MaxStatsWindow {
+		return incident.StatsFigures{}, fmt.Errorf("stats window %s to %s: %w", f.Since, f.Until, incident.ErrInvalid)
 	}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return api.StatsFigures{}, fmt.Errorf("begin: %w", err)
+		return incident.StatsFigures{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read only
 	return stats(ctx, tx, f, now)
 }
 
 // Backlog counts the open and acknowledged incidents now by age (see
-// api.BacklogAges), of one service and priority (empty and 0 mean any;
+// incident.BacklogAges), of one service and priority (empty and 0 mean any;
 // the filter's window is ignored).
-func (s *Store) Backlog(ctx context.Context, f api.StatsFilter, now time.Time) (api.Backlog, error) {
+func (s *Store) Backlog(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.Backlog, error) {
 	return backlog(ctx, s.r, f, now)
 }
 
@@ -49,8 +48,8 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-func stats(ctx context.Context, q queryer, f api.StatsFilter, now time.Time) (api.StatsFigures, error) {
-	var out api.StatsFigures
+func stats(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
+	var out incident.StatsFigures
 	// Opened in the window and matching the filter. There is no index on
 	// opened_at, so this scans incidents (in the order of the table, once
 	// per query below); the window bounds what is kept, not what is read.
@@ -86,7 +85,7 @@ func stats(ctx context.Context, q queryer, f api.StatsFilter, now time.Time) (ap
 
 // incidentWhere returns the service and priority conditions, each starting
 // with " AND ", and their arguments.
-func incidentWhere(f api.StatsFilter) (string, []any) {
+func incidentWhere(f incident.StatsFilter) (string, []any) {
 	var b strings.Builder
 	var args []any
 	if f.Service != "" {
@@ -129,19 +128,19 @@ func durations(ctx context.Context, q queryer, expr, where string, args []any) (
 
 // backlog groups the active incidents by age bucket in one pass: an age
 // below a bucket's bound is an opened_at after now minus the bound.
-func backlog(ctx context.Context, q queryer, f api.StatsFilter, now time.Time) (api.Backlog, error) {
-	var out api.Backlog
+func backlog(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time) (incident.Backlog, error) {
+	var out incident.Backlog
 	var bucket strings.Builder
 	var args []any
 	bucket.WriteString("CASE")
-	for i, b := range api.BacklogAges {
+	for i, b := range incident.BacklogAges {
 		if b.Below == 0 {
 			break
 		}
 		fmt.Fprintf(&bucket, " WHEN opened_at > ? THEN %d", i)
 		args = append(args, now.Add(-b.Below).UnixNano())
 	}
-	fmt.Fprintf(&bucket, " ELSE %d END", len(api.BacklogAges)-1)
+	fmt.Fprintf(&bucket, " ELSE %d END", len(incident.BacklogAges)-1)
 	where, wargs := incidentWhere(f)
 	rows, err := q.QueryContext(ctx, `SELECT `+bucket.String()+` AS bucket, COUNT(*), MIN(opened_at)
 		FROM incidents WHERE state IN ('open', 'acknowledged') AND opened_at IS NOT NULL`+where+`
@@ -168,7 +167,7 @@ func backlog(ctx context.Context, q queryer, f api.StatsFilter, now time.Time) (
 // noise counts the recorded events received in the window and their
 // distinct fingerprints: an index range scan on received_at. With a service
 // or priority, only events attached to a matching incident count.
-func noise(ctx context.Context, q queryer, f api.StatsFilter) (events, alerts int, err error) {
+func noise(ctx context.Context, q queryer, f incident.StatsFilter) (events, alerts int, err error) {
 	where := `received_at >= ? AND received_at < ? AND transition IN ('new', 'refired', 'resolved', 'stale')`
 	args := []any{f.Since.UnixNano(), f.Until.UnixNano()}
 	if f.Service != "" || f.Priority != 0 {
@@ -187,18 +186,18 @@ func noise(ctx context.Context, q queryer, f api.StatsFilter) (events, alerts in
 // signatures returns the rules (or, for incidents no rule grouped, the
 // correlation keys) that opened the most incidents matching where, most
 // first and then by name.
-func signatures(ctx context.Context, q queryer, where string, args []any) ([]api.SignatureCount, error) {
+func signatures(ctx context.Context, q queryer, where string, args []any) ([]incident.SignatureCount, error) {
 	rows, err := q.QueryContext(ctx, `SELECT rule, CASE WHEN rule = '' THEN correlation_key ELSE '' END AS key,
 		COUNT(*) AS n FROM incidents WHERE `+where+`
 		GROUP BY rule, key ORDER BY n DESC, rule, key LIMIT ?`,
-		append(args[:len(args):len(args)], api.MaxSignatures)...)
+		append(args[:len(args):len(args)], incident.MaxSignatures)...)
 	if err != nil {
 		return nil, fmt.Errorf("count signatures: %w", err)
 	}
 	defer rows.Close()
-	var out []api.SignatureCount
+	var out []incident.SignatureCount
 	for rows.Next() {
-		var sc api.SignatureCount
+		var sc incident.SignatureCount
 		if err := rows.Scan(&sc.Rule, &sc.Key, &sc.Incidents); err != nil {
 			return nil, fmt.Errorf("scan signature: %w", err)
 		}

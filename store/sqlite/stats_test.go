@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/incident"
 )
 
@@ -117,7 +116,7 @@ func mustStatsStore(t *testing.T) (*Store, map[string]int64) {
 
 func TestStats(t *testing.T) {
 	st, _ := mustStatsStore(t)
-	week := api.StatsFilter{Since: statsNow.Add(-7 * 24 * time.Hour), Until: statsNow}
+	week := incident.StatsFilter{Since: statsNow.Add(-7 * 24 * time.Hour), Until: statsNow}
 	mins := func(ms ...int) []time.Duration {
 		out := make([]time.Duration, len(ms))
 		for i, m := range ms {
@@ -127,18 +126,18 @@ func TestStats(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		filter func(f api.StatsFilter) api.StatsFilter
-		want   api.StatsFigures
+		filter func(f incident.StatsFilter) incident.StatsFilter
+		want   incident.StatsFigures
 	}{{
 		name:   "All",
-		filter: func(f api.StatsFilter) api.StatsFilter { return f },
-		want: api.StatsFigures{
+		filter: func(f incident.StatsFilter) incident.StatsFilter { return f },
+		want: incident.StatsFigures{
 			Opened: 9, Resolved: 4, // A B C D E G H K L; resolved A B C G
 			TimesToAcknowledge: mins(5, 10, 20, 15, 60),
 			TimesToResolve:     mins(30, 60, 120, 240),
-			Backlog:            api.Backlog{Counts: [5]int{2, 1, 2, 1, 1}, Oldest: 10 * 24 * time.Hour},
+			Backlog:            incident.Backlog{Counts: [5]int{2, 1, 2, 1, 1}, Oldest: 10 * 24 * time.Hour},
 			Events:             7, Alerts: 5,
-			Signatures: []api.SignatureCount{
+			Signatures: []incident.SignatureCount{
 				{Rule: "disk", Incidents: 3}, {Rule: "cpu", Incidents: 2},
 				{Key: "k-d", Incidents: 1}, {Key: "k-g", Incidents: 1},
 				{Rule: "latency", Incidents: 1}, {Rule: "mem", Incidents: 1},
@@ -146,50 +145,50 @@ func TestStats(t *testing.T) {
 		},
 	}, {
 		name:   "ByService",
-		filter: func(f api.StatsFilter) api.StatsFilter { f.Service = "checkout"; return f },
-		want: api.StatsFigures{
+		filter: func(f incident.StatsFilter) incident.StatsFilter { f.Service = "checkout"; return f },
+		want: incident.StatsFigures{
 			Opened: 5, Resolved: 3,
 			TimesToAcknowledge: mins(5, 10, 20, 15),
 			TimesToResolve:     mins(30, 60, 120),
-			Backlog:            api.Backlog{Counts: [5]int{1, 1, 0, 0, 0}, Oldest: 2 * time.Hour},
+			Backlog:            incident.Backlog{Counts: [5]int{1, 1, 0, 0, 0}, Oldest: 2 * time.Hour},
 			Events:             5, Alerts: 3,
-			Signatures: []api.SignatureCount{
+			Signatures: []incident.SignatureCount{
 				{Rule: "disk", Incidents: 3}, {Key: "k-d", Incidents: 1}, {Rule: "cpu", Incidents: 1},
 			},
 		},
 	}, {
 		name:   "ByPriority",
-		filter: func(f api.StatsFilter) api.StatsFilter { f.Priority = 1; return f },
-		want: api.StatsFigures{
+		filter: func(f incident.StatsFilter) incident.StatsFilter { f.Priority = 1; return f },
+		want: incident.StatsFigures{
 			Opened: 4, Resolved: 2, // A C E H
 			TimesToAcknowledge: mins(5, 20, 60),
 			TimesToResolve:     mins(30, 120),
-			Backlog:            api.Backlog{Counts: [5]int{1, 0, 1, 0, 0}, Oldest: 5 * time.Hour},
+			Backlog:            incident.Backlog{Counts: [5]int{1, 0, 1, 0, 0}, Oldest: 5 * time.Hour},
 			Events:             4, Alerts: 2,
-			Signatures: []api.SignatureCount{
+			Signatures: []incident.SignatureCount{
 				{Rule: "disk", Incidents: 2}, {Rule: "cpu", Incidents: 1}, {Rule: "latency", Incidents: 1},
 			},
 		},
 	}, {
 		name: "ByServiceAndPriority",
-		filter: func(f api.StatsFilter) api.StatsFilter {
+		filter: func(f incident.StatsFilter) incident.StatsFilter {
 			f.Service, f.Priority = "search", 2
 			return f
 		},
-		want: api.StatsFigures{
+		want: incident.StatsFigures{
 			Opened: 1, Resolved: 1, // G; F opened before the window
 			TimesToResolve: mins(240),
-			Backlog:        api.Backlog{Counts: [5]int{0, 0, 0, 0, 1}, Oldest: 10 * 24 * time.Hour},
+			Backlog:        incident.Backlog{Counts: [5]int{0, 0, 0, 0, 1}, Oldest: 10 * 24 * time.Hour},
 			Events:         1, Alerts: 1,
-			Signatures:     []api.SignatureCount{{Key: "k-g", Incidents: 1}},
+			Signatures: []incident.SignatureCount{{Key: "k-g", Incidents: 1}},
 		},
 	}, {
 		name: "EmptyWindowKeepsBacklog",
-		filter: func(api.StatsFilter) api.StatsFilter {
-			return api.StatsFilter{Since: statsNow.Add(-400 * 24 * time.Hour), Until: statsNow.Add(-300 * 24 * time.Hour)}
+		filter: func(incident.StatsFilter) incident.StatsFilter {
+			return incident.StatsFilter{Since: statsNow.Add(-400 * 24 * time.Hour), Until: statsNow.Add(-300 * 24 * time.Hour)}
 		},
-		want: api.StatsFigures{
-			Backlog: api.Backlog{Counts: [5]int{2, 1, 2, 1, 1}, Oldest: 10 * 24 * time.Hour},
+		want: incident.StatsFigures{
+			Backlog: incident.Backlog{Counts: [5]int{2, 1, 2, 1, 1}, Oldest: 10 * 24 * time.Hour},
 		},
 	}}
 	sorted := cmpopts.SortSlices(func(a, b time.Duration) bool { return a < b })
@@ -210,12 +209,12 @@ func TestStatsRefuses(t *testing.T) {
 	st, _ := mustStatsStore(t)
 	tests := []struct {
 		name    string
-		filter  api.StatsFilter
+		filter  incident.StatsFilter
 		samples int
 	}{
-		{"ErrInvalidEmptyWindow", api.StatsFilter{Since: statsNow, Until: statsNow}, maxStatsSamples},
-		{"ErrInvalidWindowTooLong", api.StatsFilter{Since: statsNow.Add(-401 * 24 * time.Hour), Until: statsNow}, maxStatsSamples},
-		{"ErrInvalidTooManyIncidents", api.StatsFilter{Since: statsNow.Add(-7 * 24 * time.Hour), Until: statsNow}, 4},
+		{"ErrInvalidEmptyWindow", incident.StatsFilter{Since: statsNow, Until: statsNow}, maxStatsSamples},
+		{"ErrInvalidWindowTooLong", incident.StatsFilter{Since: statsNow.Add(-401 * 24 * time.Hour), Until: statsNow}, maxStatsSamples},
+		{"ErrInvalidTooManyIncidents", incident.StatsFilter{Since: statsNow.Add(-7 * 24 * time.Hour), Until: statsNow}, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,11 +234,11 @@ func TestBacklogIsEmptyWithoutActiveIncidents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	got, err := st.Backlog(context.Background(), api.StatsFilter{}, statsNow)
+	got, err := st.Backlog(context.Background(), incident.StatsFilter{}, statsNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(api.Backlog{}, got); diff != "" {
+	if diff := cmp.Diff(incident.Backlog{}, got); diff != "" {
 		t.Errorf("Backlog() mismatch (-want +got):\n%s", diff)
 	}
 }
