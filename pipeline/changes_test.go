@@ -37,7 +37,7 @@ func TestChangesLinkedWhenIncidentOpens(t *testing.T) {
 		change("1", "db", "migrate db schema 12", -50*time.Minute),
 		change("2", "api", "deploy api v42", -6*time.Minute),
 		change("3", "checkout", "deploy checkout v7", -30*time.Minute),
-		change("4", "search", "deploy search v3", -5*time.Minute),  // unrelated service
+		change("4", "search", "deploy search v3", -5*time.Minute),   // unrelated service
 		change("5", "checkout", "deploy checkout v6", -3*time.Hour), // beyond the 2h lookback
 	} {
 		if err := st.Update(ctx, func(tx incident.Tx) error { return tx.PutChange(ctx, &c) }); err != nil {
