@@ -2,7 +2,7 @@
 // positioned errors (file:line:col: message), validates them, and compiles
 // them into a Set that the pipeline evaluates per event.
 //
-// A rule file has three optional top-level keys:
+// A rule file has four optional top-level keys:
 //
 //   - defaults: the settings (window, reopen_within, resolve, resolve_after,
 //     min_alerts, impact, urgency, title, summary) that every correlation
@@ -16,6 +16,10 @@
 //     "service" stands for the catalog service), the settings above, and an
 //     optional action (drop). The first rule whose matchers all match an
 //     alert's labels decides about it (Set.Match).
+//   - sla: respond and resolve targets by priority and optionally service,
+//     the first matching policy applying (Set.SLA), each counted 24x7 or
+//     on a named business-hours calendar (package sla). At most one across
+//     all loaded files.
 //
 // A rule's Version hashes its grouping definition (matchers and by) only, so
 // that the correlation key changes when, and only when, the grouping does.
@@ -26,8 +30,8 @@
 // every file sorted by position. rules computes no run-time state: windows,
 // thresholds and resolving are carried out by the pipeline.
 //
-// rules imports incident, internal/yamlfile and the matcher and template
-// packages of the pinned Alertmanager module. It must not import net/http,
-// database/sql, any store, pipeline or app package, and it starts no
-// goroutines.
+// rules imports incident, sla, internal/yamlfile and the matcher and
+// template packages of the pinned Alertmanager module. It must not import
+// net/http, database/sql, any store, pipeline or app package, and it starts
+// no goroutines.
 package rules

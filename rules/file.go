@@ -39,6 +39,9 @@ type file struct {
 	Defaults     yamlfile.Value[*settings]     `yaml:"defaults"`
 	Services     []yamlfile.Value[serviceSpec] `yaml:"services"`
 	Correlations []yamlfile.Value[ruleSpec]    `yaml:"correlations"`
+	// SLA is nil when the file has no sla section (or an empty one
+	// written as null).
+	SLA yamlfile.Value[*slaSpec] `yaml:"sla"`
 }
 
 // settings are the fields of a correlation rule that the defaults block can

@@ -30,6 +30,8 @@ func FuzzParse(f *testing.F) {
 		"services: [{name: a, matchers: [x=a], depends_on: [b]}, {name: b, impact: high, labels: {k: v}}]\n" +
 		"correlations: [{name: r, by: [service, x], impact: {label: severity, map: {critical: high}, default: low}, urgency: medium}]\n"))
 	f.Add([]byte("services: [{name: a, depends_on: [b]}, {name: b, depends_on: [c]}, {name: c, depends_on: [a]}]\n"))
+	f.Add([]byte("sla:\n  calendars: {office: {time_zone: Europe/Berlin, days: [mon, fri], hours: '08:30-24:00', holidays: ['2026-12-25']}}\n" +
+		"  policies: [{priority: P1, respond: 15m, resolve: 4h}, {priority: P3, service: checkout, respond: 4h, resolve: 3d, calendar: office}]\n"))
 
 	ev := incident.Event{
 		Fingerprint: "f",
@@ -94,6 +96,20 @@ func FuzzParse(f *testing.F) {
 				if s.ServiceByName(dep) == nil || dep == svc.Name {
 					t.Fatalf("service %q: bad dependency %q", svc.Name, dep)
 				}
+			}
+		}
+		for i, p := range s.SLAPolicies() {
+			if p.Priority < 1 || p.Priority > 5 || p.Respond <= 0 || p.Respond > p.Resolve {
+				t.Fatalf("SLA policy %+v: bad priority or targets", p)
+			}
+			if (p.CalendarName == "") != (p.Calendar == nil) || p.Calendar != nil && p.Calendar.Validate() != nil {
+				t.Fatalf("SLA policy %+v: bad calendar", p)
+			}
+			if got := s.SLA(p.Priority, p.Service); got == nil || got.Pos.Compare(p.Pos) > 0 {
+				t.Fatalf("SLA(%s, %q) = %+v, want policy #%d or an earlier one", p.Priority, p.Service, got, i+1)
+			}
+			if due := p.ResolveBy(ev.StartsAt); due.Before(p.RespondBy(ev.StartsAt)) {
+				t.Fatalf("SLA policy %+v: resolve due %s before respond due", p, due)
 			}
 		}
 		s.Service(ev.Labels)

@@ -173,8 +173,10 @@ type Set struct {
 	services []*Service
 	byName   map[string]*Service
 	defaults *Rule
-	files    []string
-	hash     string
+	// slaPolicies are the SLA policies in the order written.
+	slaPolicies []*SLAPolicy
+	files       []string
+	hash        string
 }
 
 // Match returns the first rule whose matchers all match labels, or nil if
@@ -359,7 +361,7 @@ func unwrapPathError(err error) error {
 // compile runs the three passes over srcs: it decodes every file, applies
 // the defaults block (which may be in any file) to the rules of all of them,
 // then validates and compiles the defaults, the service catalog and the
-// rules, checking that names are unique across files.
+// rules and the sla section, checking that names are unique across files.
 func compile(srcs []source) (*Set, error) {
 	s := &Set{}
 	var decodeErrs yamlfile.Errors
@@ -381,6 +383,7 @@ func compile(srcs []source) (*Set, error) {
 		e.compile(rep)
 	}
 	s.services, s.byName = compileServices(files, rep)
+	s.slaPolicies = compileSLA(files, rep)
 	first := make(map[string]*Rule)
 	for _, f := range files {
 		for i, v := range f.Correlations {

@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// Time zone data in the binary: SLA calendars name zones, and a rule file
+	// must mean the same on a machine (or scratch image) without zoneinfo.
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
