@@ -29,12 +29,15 @@ type Reader interface {
 	// error wrapping incident.ErrInvalid when the window holds more
 	// incidents than the store is willing to read.
 	Stats(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error)
+	ProblemReader
 }
 
 // Executor carries out manual commands; the pipeline implements it.
 type Executor interface {
 	// Execute returns incident.ErrNotFound, ErrConflict, ErrInvalid or ErrUnavailable.
 	Execute(ctx context.Context, cmd incident.Command) (incident.Incident, error)
+	// ExecuteProblem returns incident.ErrNotFound, ErrConflict, ErrInvalid or ErrUnavailable.
+	ExecuteProblem(ctx context.Context, cmd incident.ProblemCommand) (incident.Problem, error)
 }
 
 // Options configures the API handler.
@@ -82,6 +85,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/unlink", h.action(incident.ActionUnlink))
 	mux.HandleFunc("GET /api/v1/changes", h.listChanges)
 	mux.HandleFunc("GET /api/v1/stats", h.getStats)
+	h.registerProblems(mux)
 }
 
 // inputError is a client mistake with its location.
@@ -352,7 +356,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ie):
 		writeJSON(w, http.StatusBadRequest, Error{Error: ie.msg, Where: ie.where})
 	case errors.Is(err, incident.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, Error{Error: "incident not found", Where: "id"})
+		writeJSON(w, http.StatusNotFound, Error{Error: notFoundMessage(err), Where: "id"})
 	case errors.Is(err, incident.ErrConflict):
 		writeJSON(w, http.StatusConflict, Error{Error: err.Error(), Where: "state"})
 	case errors.Is(err, incident.ErrInvalid):

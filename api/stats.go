@@ -21,8 +21,8 @@ type Stats struct {
 	// MTTA is time to acknowledge, MTTR time to resolve.
 	MTTA DurationSummary `json:"mtta"`
 	MTTR DurationSummary `json:"mttr"`
-	// SLA attainment needs SLA due times, which incidents do not carry
-	// yet: always null for now.
+	// SLA attainment: the share of finished targets that were met, as a
+	// fraction from 0 to 1 (null when no target of the window finished).
 	SLARespondAttainment *float64             `json:"sla_respond_attainment"`
 	SLAResolveAttainment *float64             `json:"sla_resolve_attainment"`
 	Backlog              []BacklogBucket      `json:"backlog"`
@@ -128,6 +128,8 @@ func summarize(f incident.StatsFilter, s incident.StatsFigures) Stats {
 	if f.Priority != 0 {
 		out.Priority = f.Priority.String()
 	}
+	out.SLARespondAttainment = share(s.RespondMet, s.RespondMissed)
+	out.SLAResolveAttainment = share(s.ResolveMet, s.ResolveMissed)
 	for i, b := range incident.BacklogAges {
 		out.Backlog = append(out.Backlog, BacklogBucket{Age: b.Label, Incidents: s.Backlog.Counts[i]})
 	}
@@ -180,4 +182,13 @@ func nearestRank(sorted []time.Duration, p int) time.Duration {
 func seconds(d time.Duration) *float64 {
 	s := d.Seconds()
 	return &s
+}
+
+// share is met / (met + missed), or nil when both are 0.
+func share(met, missed int) *float64 {
+	if met+missed == 0 {
+		return nil
+	}
+	v := float64(met) / float64(met+missed)
+	return &v
 }

@@ -32,6 +32,12 @@ type Incident struct {
 	ResolveAfter   string     `json:"resolve_after"`
 	MinAlerts      int        `json:"min_alerts"`
 	MergedInto     *int64     `json:"merged_into"`
+	// SLA targets (null: no SLA policy applies) and missed targets' times.
+	RespondBy         *time.Time `json:"respond_by"`
+	ResolveBy         *time.Time `json:"resolve_by"`
+	SLAPolicy         string     `json:"sla_policy"`
+	RespondBreachedAt *time.Time `json:"respond_breached_at"`
+	ResolveBreachedAt *time.Time `json:"resolve_breached_at"`
 	// DuringMaintenance: opened inside a maintenance change's window.
 	DuringMaintenance bool   `json:"during_maintenance"`
 	AlertCount        int    `json:"alert_count"`
@@ -116,6 +122,8 @@ func fromIncident(inc incident.Incident) Incident {
 		ResolveMode: string(inc.ResolveMode), ResolveAfter: inc.ResolveAfter.String(), MinAlerts: inc.MinAlerts,
 		AlertCount: inc.AlertCount, FiringCount: inc.FiringCount, DuringMaintenance: inc.DuringMaintenance,
 	}
+	w.RespondBy, w.ResolveBy, w.SLAPolicy = optTime(inc.RespondBy), optTime(inc.ResolveBy), inc.SLAPolicy
+	w.RespondBreachedAt, w.ResolveBreachedAt = optTime(inc.RespondBreachedAt), optTime(inc.ResolveBreachedAt)
 	if inc.MergedInto != 0 {
 		m := inc.MergedInto
 		w.MergedInto = &m

@@ -344,16 +344,18 @@ func hashValue(h string) float64 {
 // storeCollector reports open incidents by priority at scrape time, straight
 // from the store, so the gauge can never drift from the records.
 type storeCollector struct {
-	st   *sqlite.Store
-	desc *prometheus.Desc
+	st             *sqlite.Store
+	desc, breaches *prometheus.Desc
 }
 
 func newStoreCollector(st *sqlite.Store) *storeCollector {
 	return &storeCollector{st: st, desc: prometheus.NewDesc("alertbridge_incidents_open",
-		"Open or acknowledged incidents by priority.", []string{"priority"}, nil)}
+		"Open or acknowledged incidents by priority.", []string{"priority"}, nil),
+		breaches: prometheus.NewDesc("alertbridge_sla_breaches_total",
+			"Missed SLA targets by target (respond, resolve) and priority.", []string{"target", "priority"}, nil)}
 }
 
-func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.breaches }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -365,6 +367,17 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for p := incident.Priority(1); p <= 5; p++ {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[p]), p.String())
+	}
+	breaches, err := c.st.SLABreaches(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.breaches, err)
+		return
+	}
+	for _, target := range []string{"respond", "resolve"} {
+		for p := incident.Priority(1); p <= 5; p++ {
+			ch <- prometheus.MustNewConstMetric(c.breaches, prometheus.CounterValue,
+				float64(breaches[[2]string{target, p.String()}]), target, p.String())
+		}
 	}
 }
 

@@ -46,6 +46,8 @@ type Decision struct {
 	// SymptomOf, when set, is why the alert joins Current, an incident of a
 	// service its own service depends on, instead of opening its own.
 	SymptomOf string
+	// SLA gives a newly open incident its SLA targets; nil: none.
+	SLA SLATargets
 }
 
 // Outcome reports what Apply changed.
@@ -245,7 +247,11 @@ func resolve(ctx context.Context, tx Tx, inc *Incident, endedAt, now time.Time, 
 	if inc.ResolvedAt.Before(inc.OpenedAt) {
 		inc.ResolvedAt = inc.OpenedAt
 	}
-	return addTimeline(ctx, tx, inc.ID, now, TimelineResolved, "", msg)
+	if err := addTimeline(ctx, tx, inc.ID, now, TimelineResolved, "", msg); err != nil {
+		return err
+	}
+	_, err := checkBreaches(ctx, tx, inc, now)
+	return err
 }
 
 // applyFiring attaches a new or refired alert to the incident that owns its
@@ -334,6 +340,7 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	}
 	if inc.State == StatePending && inc.FiringCount >= max(inc.MinAlerts, 1) {
 		inc.State, inc.OpenedAt, out.Opened = StateOpen, now, true
+		setSLA(&inc, d.SLA)
 		msg := fmt.Sprintf("opened: %d alerts firing (min_alerts %d) as %s", inc.FiringCount, inc.MinAlerts, inc.Priority)
 		if err := addTimeline(ctx, tx, inc.ID, now, TimelineOpened, ev.Fingerprint, msg); err != nil {
 			return out, err
@@ -345,6 +352,7 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	if p := PriorityOf(d.Impact, d.Urgency); p < inc.Priority {
 		msg := fmt.Sprintf("priority %s → %s by %s", inc.Priority, p, alertName(ev))
 		inc.Priority, inc.Impact, inc.Urgency = p, d.Impact, d.Urgency
+		setSLA(&inc, d.SLA) // the higher priority's targets, from the same opening time
 		if err := addTimeline(ctx, tx, inc.ID, now, TimelinePriorityChanged, ev.Fingerprint, msg); err != nil {
 			return out, err
 		}
@@ -407,6 +415,7 @@ func create(ctx context.Context, tx Tx, d Decision, now time.Time) (Incident, er
 	if inc.MinAlerts > 1 {
 		inc.State, inc.OpenedAt = StatePending, time.Time{}
 	}
+	setSLA(&inc, d.SLA)
 	inc.DuringMaintenance = d.Maintenance != nil
 	if err := tx.CreateIncident(ctx, &inc); err != nil {
 		return inc, fmt.Errorf("open incident for key %s: %w", d.Key, err)
@@ -460,9 +469,13 @@ func Sweep(ctx context.Context, tx Tx, now time.Time) ([]Incident, error) {
 			}
 			continue
 		}
-		endedAt := inc.ResolveDueAt.Add(-inc.ResolveAfter)
-		msg := fmt.Sprintf("no alert fired again within resolve_after %s", inc.ResolveAfter)
-		if err := resolve(ctx, tx, inc, endedAt, now, msg); err != nil {
+		if !inc.ResolveDueAt.IsZero() && !inc.ResolveDueAt.After(now) {
+			endedAt := inc.ResolveDueAt.Add(-inc.ResolveAfter)
+			msg := fmt.Sprintf("no alert fired again within resolve_after %s", inc.ResolveAfter)
+			if err := resolve(ctx, tx, inc, endedAt, now, msg); err != nil {
+				return nil, err
+			}
+		} else if _, err := checkBreaches(ctx, tx, inc, now); err != nil {
 			return nil, err
 		}
 		inc.UpdatedAt = now

@@ -113,6 +113,13 @@ type Incident struct {
 	// MergedInto is the incident this one was merged into (0: none); new
 	// alerts of its key go there.
 	MergedInto int64
+	// RespondBy and ResolveBy are the SLA targets (zero: no SLA), set when
+	// the incident opens and again if its priority rises; SLAPolicy names
+	// the policy. RespondBreachedAt and ResolveBreachedAt are the missed
+	// targets' times (zero: met or still running).
+	RespondBy, ResolveBy                 time.Time
+	SLAPolicy                            string
+	RespondBreachedAt, ResolveBreachedAt time.Time
 	// DuringMaintenance marks an incident opened inside a maintenance
 	// change's window on its service: expected, so its urgency is low.
 	DuringMaintenance bool
@@ -201,6 +208,8 @@ const (
 	// an alert out; both incidents' timelines say so.
 	TimelineMerged   TimelineKind = "merged"
 	TimelineUnlinked TimelineKind = "unlinked"
+	// TimelineSLABreached: an SLA target was missed.
+	TimelineSLABreached TimelineKind = "sla_breached"
 	// TimelineSymptom: an alert of a dependent service joined as a symptom.
 	TimelineSymptom TimelineKind = "symptom"
 	// TimelineMaintenance: the incident opened inside a maintenance window.

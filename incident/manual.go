@@ -80,15 +80,18 @@ func Execute(ctx context.Context, tx Tx, c Command, now time.Time) (Incident, er
 		return inc, fmt.Errorf("unknown action %q", c.Action)
 	}
 	inc.UpdatedAt = now
-	if c.Action != ActionComment {
-		if err := tx.UpdateIncident(ctx, inc); err != nil {
-			return inc, err
-		}
-	}
 	if err := tx.AddTimeline(ctx, &entry); err != nil {
 		return inc, err
 	}
-	return inc, nil
+	if c.Action == ActionComment {
+		return inc, nil
+	}
+	// Acknowledging or resolving after the target is a breach, recorded
+	// even if no sweep ran in between.
+	if _, err := checkBreaches(ctx, tx, &inc, now); err != nil {
+		return inc, err
+	}
+	return inc, tx.UpdateIncident(ctx, inc)
 }
 
 // merge moves every alert of src into c.Into, which takes the higher of the

@@ -76,6 +76,10 @@ type StatsFigures struct {
 	// Events counts the recorded events (transitions new, refired, resolved
 	// and stale) received in the window; Alerts their distinct fingerprints.
 	Events, Alerts int
+	// RespondMet and RespondMissed count the incidents opened in the window
+	// with a respond target that was met (acknowledged by it) or missed;
+	// ResolveMet and ResolveMissed likewise. Running targets count in neither.
+	RespondMet, RespondMissed, ResolveMet, ResolveMissed int
 	// Signatures are the top signatures by incidents opened in the window,
 	// most first, at most MaxSignatures.
 	Signatures []SignatureCount

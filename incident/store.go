@@ -60,9 +60,33 @@ type Tx interface {
 	// LinkChange records a change as a suspected cause of an incident.
 	LinkChange(ctx context.Context, l ChangeLink) error
 	// DueIncidents returns the open or acknowledged incidents whose scheduled
-	// resolve (ResolveDueAt) is at or before now, and the unsealed pending
-	// incidents whose window (LastEventAt + Window) passed by now.
+	// resolve (ResolveDueAt) is at or before now or whose SLA target passed
+	// unmarked, and the unsealed pending incidents whose window (LastEventAt
+	// + Window) passed by now.
 	DueIncidents(ctx context.Context, now time.Time) ([]Incident, error)
+
+	// Problem returns one problem, or ErrNotFound.
+	Problem(ctx context.Context, id int64) (Problem, error)
+	// ProblemBySignature returns the newest problem with a signature, or
+	// ErrNotFound.
+	ProblemBySignature(ctx context.Context, signature string) (Problem, error)
+	// CreateProblem inserts p and sets its ID. It returns ErrConflict when an
+	// open or known-error problem already has p.Signature.
+	CreateProblem(ctx context.Context, p *Problem) error
+	// UpdateProblem stores p by ID. It returns ErrNotFound for an unknown ID
+	// and ErrConflict if it would give a signature two active problems.
+	UpdateProblem(ctx context.Context, p Problem) error
+	// AddProblemEntry appends to a problem's timeline and sets the entry's ID.
+	AddProblemEntry(ctx context.Context, e *ProblemEntry) error
+	// AddIncidentSignature records an incident's signature under a problem
+	// rule; recording the same incident and rule again replaces it.
+	AddIncidentSignature(ctx context.Context, s IncidentSignature) error
+	// UnlinkedSignatures returns the records with signature of incidents
+	// that opened at or after since and belong to no problem, oldest first.
+	UnlinkedSignatures(ctx context.Context, signature string, since time.Time) ([]IncidentSignature, error)
+	// SetIncidentProblem links an incident to a problem. It returns
+	// ErrNotFound for an unknown incident.
+	SetIncidentProblem(ctx context.Context, incidentID, problemID int64) error
 }
 
 // Store opens write transactions.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/alertbridge/alertbridge/correlate"
 	"github.com/alertbridge/alertbridge/incident"
@@ -52,6 +53,22 @@ func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decisi
 		d.Summary = render(log, base, "summary", base.Summary, ev, d.Summary)
 	}
 	d.Impact, d.Urgency = impact, urgency
+	if set != nil {
+		d.SLA = func(p incident.Priority, service string, opened time.Time) (time.Time, time.Time, string) {
+			pol := set.SLA(p, service)
+			if pol == nil {
+				return time.Time{}, time.Time{}, ""
+			}
+			name := pol.Priority.String()
+			if pol.Service != "" {
+				name += " " + pol.Service
+			}
+			if pol.CalendarName != "" {
+				name += " (" + pol.CalendarName + " hours)"
+			}
+			return pol.RespondBy(opened), pol.ResolveBy(opened), name
+		}
+	}
 	if d.ReopenWithin <= 0 {
 		d.ReopenWithin = DefaultReopenWithin
 	}

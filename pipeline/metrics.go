@@ -1,9 +1,17 @@
 package pipeline
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// ttBuckets span a minute to a week: respond and resolve targets live there.
+var ttBuckets = []float64{60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600}
 
 type metrics struct {
 	opened, resolved, reopened, dropped prometheus.Counter
+	timeToAck, timeToResolve            *prometheus.HistogramVec
 	overloaded, commitErrors            prometheus.Counter
 	groupSize, commitDuration           prometheus.Histogram
 }
@@ -28,6 +36,14 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "alertbridge_pipeline_commit_errors_total", Help: "Transactions that failed and were rolled back.",
 		}),
+		timeToAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "alertbridge_incident_time_to_acknowledge_seconds", Help: "From opened to acknowledged, by priority.",
+			Buckets: ttBuckets,
+		}, []string{"priority"}),
+		timeToResolve: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "alertbridge_incident_time_to_resolve_seconds", Help: "From opened to resolved, by priority.",
+			Buckets: ttBuckets,
+		}, []string{"priority"}),
 		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "alertbridge_pipeline_group_requests", Help: "Requests committed together in one transaction (group commit).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
@@ -38,7 +54,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.opened, m.resolved, m.reopened, m.dropped, m.overloaded, m.commitErrors,
+		reg.MustRegister(m.opened, m.resolved, m.reopened, m.dropped, m.overloaded, m.commitErrors, m.timeToAck, m.timeToResolve,
 			m.groupSize, m.commitDuration,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "alertbridge_pipeline_queue_length", Help: "Requests waiting for the writer.",
@@ -50,13 +66,11 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 // groupStats counts one transaction's effects; they reach the metrics only
 // once it commits.
 type groupStats struct {
-	opened, resolved, reopened, dropped int
+	opened, reopened, dropped int
+	acknowledged, resolved    []incident.Incident
 }
 
-func (s *groupStats) count(resolved, opened, reopened bool) {
-	if resolved {
-		s.resolved++
-	}
+func (s *groupStats) count(opened, reopened bool) {
 	if opened {
 		s.opened++
 	}
@@ -65,9 +79,26 @@ func (s *groupStats) count(resolved, opened, reopened bool) {
 	}
 }
 
+// finished records an incident a command or event acknowledged or resolved.
+func (s *groupStats) finished(inc incident.Incident, acknowledged bool) {
+	switch {
+	case acknowledged:
+		s.acknowledged = append(s.acknowledged, inc)
+	case inc.State == incident.StateResolved && !inc.OpenedAt.IsZero():
+		// A pending incident discarded before it opened is not a resolve.
+		s.resolved = append(s.resolved, inc)
+	}
+}
+
 func (s groupStats) publish(m *metrics) {
 	m.opened.Add(float64(s.opened))
-	m.resolved.Add(float64(s.resolved))
+	m.resolved.Add(float64(len(s.resolved)))
 	m.reopened.Add(float64(s.reopened))
 	m.dropped.Add(float64(s.dropped))
+	for _, inc := range s.acknowledged {
+		m.timeToAck.WithLabelValues(inc.Priority.String()).Observe(inc.AcknowledgedAt.Sub(inc.OpenedAt).Seconds())
+	}
+	for _, inc := range s.resolved {
+		m.timeToResolve.WithLabelValues(inc.Priority.String()).Observe(inc.ResolvedAt.Sub(inc.OpenedAt).Seconds())
+	}
 }

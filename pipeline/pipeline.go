@@ -75,6 +75,10 @@ type request struct {
 	sweep   bool
 	result  incident.Incident
 	err     chan error
+
+	// problemCmd is a manual problem command; problem its result.
+	problemCmd *incident.ProblemCommand
+	problem    incident.Problem
 }
 
 // New returns a pipeline; call Start to run its writer.
@@ -271,7 +275,7 @@ func (p *Pipeline) commit(group []*request) error {
 					if err := cb.Record(ctx, inc); err != nil {
 						return err
 					}
-					stats.count(true, false, false)
+					stats.finished(inc, false)
 				}
 				continue
 			}
@@ -279,6 +283,12 @@ func (p *Pipeline) commit(group []*request) error {
 				if err := tx.PutChange(ctx, &r.changes[i]); err != nil {
 					return fmt.Errorf("change %s/%s: %w", r.changes[i].Source, r.changes[i].ExternalID, err)
 				}
+			}
+			if r.problemCmd != nil {
+				if err := p.executeProblem(ctx, tx, r, now); err != nil {
+					return err
+				}
+				continue
 			}
 			if r.cmd != nil {
 				inc, err := incident.Execute(ctx, tx, *r.cmd, now)
@@ -297,7 +307,12 @@ func (p *Pipeline) commit(group []*request) error {
 					return err
 				}
 				r.result = inc
-				stats.count(r.cmd.Action == incident.ActionResolve, false, false)
+				switch r.cmd.Action {
+				case incident.ActionAcknowledge:
+					stats.finished(inc, true)
+				case incident.ActionResolve:
+					stats.finished(inc, false)
+				}
 				continue
 			}
 			for _, ev := range r.events {
@@ -310,7 +325,7 @@ func (p *Pipeline) commit(group []*request) error {
 	})
 	p.metrics.commitDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
-		if len(group) == 1 && group[0].cmd != nil && isDomainErr(err) {
+		if len(group) == 1 && (group[0].cmd != nil || group[0].problemCmd != nil) && isDomainErr(err) {
 			return err
 		}
 		p.log.Warn("commit failed", "err", err, "requests", len(group))
@@ -331,7 +346,7 @@ func isDomainErr(err error) bool {
 func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db *dedupe.Batch, cb *correlate.Batch,
 	ev incident.Event, now time.Time, stats *groupStats) error {
 	if ev.Acknowledge {
-		return p.acknowledge(ctx, tx, db, cb, ev, now)
+		return p.acknowledge(ctx, tx, db, cb, ev, now, stats)
 	}
 	t, prior, err := db.Decide(ctx, ev)
 	if err != nil {
@@ -381,6 +396,9 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 		if _, err := incident.LinkChanges(ctx, tx, *out.Incident, deps, ev.StartsAt, now, p.o.ChangeLookback); err != nil {
 			return err
 		}
+		if err := linkProblems(ctx, tx, set, out.Incident, ev.Labels, now); err != nil {
+			return err
+		}
 	}
 	db.Record(out.State)
 	if out.Incident != nil {
@@ -391,7 +409,10 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	if d.Drop && (t == incident.TransitionNew || t == incident.TransitionRefired) {
 		stats.dropped++
 	}
-	stats.count(out.Resolved, out.Opened, out.Reopened)
+	stats.count(out.Opened, out.Reopened)
+	if out.Resolved {
+		stats.finished(*out.Incident, false)
+	}
 	return nil
 }
 
@@ -400,7 +421,7 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 // not know, or an incident that is not open, makes it a no-op: the sender
 // cannot know our state, and its retry must not fail.
 func (p *Pipeline) acknowledge(ctx context.Context, tx incident.Tx, db *dedupe.Batch, cb *correlate.Batch,
-	ev incident.Event, now time.Time) error {
+	ev incident.Event, now time.Time, stats *groupStats) error {
 	st, err := db.State(ctx, ev.Fingerprint)
 	if err != nil || st == nil || st.IncidentID == 0 {
 		return err
@@ -417,5 +438,6 @@ func (p *Pipeline) acknowledge(ctx context.Context, tx incident.Tx, db *dedupe.B
 	if err != nil {
 		return err
 	}
+	stats.finished(inc, true)
 	return cb.Record(ctx, inc)
 }

@@ -42,6 +42,8 @@ type file struct {
 	// SLA is nil when the file has no sla section (or an empty one
 	// written as null).
 	SLA yamlfile.Value[*slaSpec] `yaml:"sla"`
+	// Problems are the problem rules, in the order written.
+	Problems []yamlfile.Value[problemSpec] `yaml:"problems"`
 }
 
 // settings are the fields of a correlation rule that the defaults block can

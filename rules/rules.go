@@ -175,8 +175,10 @@ type Set struct {
 	defaults *Rule
 	// slaPolicies are the SLA policies in the order written.
 	slaPolicies []*SLAPolicy
-	files       []string
-	hash        string
+	// problems are the problem rules in file order, then list order.
+	problems []incident.ProblemRule
+	files    []string
+	hash     string
 }
 
 // Match returns the first rule whose matchers all match labels, or nil if
@@ -361,7 +363,8 @@ func unwrapPathError(err error) error {
 // compile runs the three passes over srcs: it decodes every file, applies
 // the defaults block (which may be in any file) to the rules of all of them,
 // then validates and compiles the defaults, the service catalog and the
-// rules and the sla section, checking that names are unique across files.
+// rules, the sla section and the problem rules, checking that names are
+// unique across files.
 func compile(srcs []source) (*Set, error) {
 	s := &Set{}
 	var decodeErrs yamlfile.Errors
@@ -399,6 +402,7 @@ func compile(srcs []source) (*Set, error) {
 			s.rules = append(s.rules, r)
 		}
 	}
+	s.problems = compileProblems(files, s.rules, rep)
 	if err := append(decodeErrs, rep.errs...).Err(); err != nil {
 		return nil, err
 	}

@@ -1,5 +1,5 @@
 // Command alertbridge is the daemon and its tools: serve, rules check, bench,
-// incidents (a REST API client) and version.
+// incidents and problems (REST API clients) and version.
 package main
 
 import (
@@ -24,6 +24,7 @@ commands:
   rules       check, test, explain and backtest rule files (alertbridge rules -h)
   bench       replay realistic Alertmanager traffic against a daemon on 127.0.0.1
   incidents   list, show, acknowledge, resolve or comment on incidents via the API
+  problems    list, show, mark as known error, resolve or close problems via the API
   version     print the version
 
 Run "alertbridge <command> -h" for a command's flags.
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runBench(ctx, args, stdout, stderr)
 	case "incidents":
 		return runIncidents(ctx, args, stdout, stderr)
+	case "problems":
+		return runProblems(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "alertbridge %s\n", version)
 		return 0

@@ -275,3 +275,27 @@ func (s *Store) FiringAlerts(ctx context.Context, source string) ([]incident.Ale
 	}
 	return out, rows.Err()
 }
+
+// SLABreaches counts the missed SLA targets of all incidents, by target
+// ("respond", "resolve") and priority. Marks are never removed, so the
+// counts only grow: they back a counter.
+func (s *Store) SLABreaches(ctx context.Context) (map[[2]string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT 'respond', priority, COUNT(*) FROM incidents
+		WHERE respond_breached_at IS NOT NULL GROUP BY priority
+		UNION ALL SELECT 'resolve', priority, COUNT(*) FROM incidents
+		WHERE resolve_breached_at IS NOT NULL GROUP BY priority`)
+	if err != nil {
+		return nil, fmt.Errorf("count SLA breaches: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[[2]string]int)
+	for rows.Next() {
+		var target string
+		var p, n int
+		if err := rows.Scan(&target, &p, &n); err != nil {
+			return nil, fmt.Errorf("scan SLA breaches: %w", err)
+		}
+		out[[2]string{target, incident.Priority(p).String()}] = n
+	}
+	return out, rows.Err()
+}

@@ -63,6 +63,17 @@ func stats(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time
 	if err != nil {
 		return out, fmt.Errorf("count opened incidents: %w", err)
 	}
+	err = q.QueryRowContext(ctx, `SELECT
+		COUNT(CASE WHEN respond_by IS NOT NULL AND respond_breached_at IS NULL AND acknowledged_at IS NOT NULL
+			AND acknowledged_at <= respond_by THEN 1 END),
+		COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
+		COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
+			AND state = 'resolved' AND resolved_at <= resolve_by THEN 1 END),
+		COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
+		FROM incidents WHERE `+win, args...).Scan(&out.RespondMet, &out.RespondMissed, &out.ResolveMet, &out.ResolveMissed)
+	if err != nil {
+		return out, fmt.Errorf("count SLA results: %w", err)
+	}
 	if out.TimesToAcknowledge, err = durations(ctx, q, "acknowledged_at - opened_at",
 		win+" AND acknowledged_at IS NOT NULL", args); err != nil {
 		return out, fmt.Errorf("times to acknowledge: %w", err)

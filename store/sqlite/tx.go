@@ -52,16 +52,21 @@ var (
 	qInsertIncident = `INSERT INTO incidents (state, priority, impact, urgency, title, summary, service, owner,
 		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
 		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance,
-		merged_into, alert_count, firing_count, problem_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		merged_into, respond_by, resolve_by, sla_policy, respond_breached_at, resolve_breached_at, alert_count,
+		firing_count, problem_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
 		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
 		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
-		window_ns = ?, during_maintenance = ?, merged_into = ?, alert_count = ?, firing_count = ?, problem_id = ?
+		window_ns = ?, during_maintenance = ?, merged_into = ?, respond_by = ?, resolve_by = ?, sla_policy = ?,
+		respond_breached_at = ?, resolve_breached_at = ?, alert_count = ?, firing_count = ?, problem_id = ?
 		WHERE id = ?`
 	qDueIncidents = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE (resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged'))
 		   OR (state = 'pending' AND window_ns > 0 AND sealed_at IS NULL AND last_event_at + window_ns < ?)
+		   OR (respond_by IS NOT NULL AND respond_breached_at IS NULL AND respond_by < ? AND state = 'open')
+		   OR (resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolve_by < ?
+		       AND state IN ('open', 'acknowledged'))
 		ORDER BY id`
 	qSelectAlert = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND fingerprint = ?`
 	qUpsertAlert = `INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations,
@@ -137,7 +142,8 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 		inc.CorrelationKey, inc.Rule, inc.Source, nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt),
 		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt),
 		nanos(inc.SealedAt), resolveMode(inc.ResolveMode), int64(inc.ResolveAfter), max(inc.MinAlerts, 1),
-		int64(inc.Window), inc.DuringMaintenance, nullID(inc.MergedInto), inc.AlertCount, inc.FiringCount,
+		int64(inc.Window), inc.DuringMaintenance, nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy),
+		inc.SLAPolicy, nanos(inc.RespondBreachedAt), nanos(inc.ResolveBreachedAt), inc.AlertCount, inc.FiringCount,
 		nullID(inc.ProblemID))
 	if err != nil {
 		return mapErr("insert incident", err)
@@ -152,7 +158,8 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 		nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(),
 		inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt), nanos(inc.SealedAt), resolveMode(inc.ResolveMode),
 		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.DuringMaintenance,
-		nullID(inc.MergedInto), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID), inc.ID)
+		nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy), inc.SLAPolicy, nanos(inc.RespondBreachedAt),
+		nanos(inc.ResolveBreachedAt), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID), inc.ID)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
@@ -385,7 +392,8 @@ func scanChange(row scanner) (incident.Change, error) {
 
 func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incident, error) {
 	st := t.tx.StmtContext(ctx, t.stmts[qDueIncidents])
-	rows, err := st.QueryContext(ctx, now.UnixNano(), now.UnixNano())
+	n := now.UnixNano()
+	rows, err := st.QueryContext(ctx, n, n, n, n)
 	if err != nil {
 		return nil, fmt.Errorf("select due incidents: %w", err)
 	}
@@ -438,17 +446,19 @@ type scanner interface {
 
 const incidentColumns = `id, state, priority, impact, urgency, title, summary, service, owner, correlation_key, rule,
 	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
-	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, merged_into, alert_count, firing_count,
-	problem_id`
+	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, merged_into, respond_by, resolve_by,
+	sla_policy, respond_breached_at, resolve_breached_at, alert_count, firing_count, problem_id`
 
 func scanIncident(row scanner) (incident.Incident, error) {
 	var inc incident.Incident
 	var prio int
 	var opened, acked, resolved, updated, lastEvent, due, sealed, merged, problem sql.NullInt64
+	var respondBy, resolveBy, respondBreached, resolveBreached sql.NullInt64
 	var resolveAfter, window int64
 	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
 		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
-		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &merged, &inc.AlertCount, &inc.FiringCount, &problem)
+		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &merged, &respondBy,
+		&resolveBy, &inc.SLAPolicy, &respondBreached, &resolveBreached, &inc.AlertCount, &inc.FiringCount, &problem)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, incident.ErrNotFound
 	}
@@ -460,6 +470,8 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	inc.LastEventAt, inc.ResolveDueAt, inc.SealedAt = fromNanos(lastEvent), fromNanos(due), fromNanos(sealed)
 	inc.ResolveAfter, inc.Window = time.Duration(resolveAfter), time.Duration(window)
 	inc.ProblemID, inc.MergedInto = problem.Int64, merged.Int64
+	inc.RespondBy, inc.ResolveBy = fromNanos(respondBy), fromNanos(resolveBy)
+	inc.RespondBreachedAt, inc.ResolveBreachedAt = fromNanos(respondBreached), fromNanos(resolveBreached)
 	return inc, nil
 }
 

@@ -22,6 +22,10 @@ type Store interface {
 	FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error)
 	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
 	ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error)
+	Problem(ctx context.Context, id int64) (incident.Problem, error)
+	Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error)
+	ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error)
+	ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error)
 }
 
 var t0 = time.Date(2026, 11, 28, 20, 13, 5, 82885710, time.UTC)
@@ -46,6 +50,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ChangesUpsertAndList", testChanges},
 		{"FiringAlertsBySource", testFiringAlerts},
 		{"ChangeLinksAndMaintenance", testChangeLinks},
+		{"ProblemRoundTrip", testProblemRoundTrip},
+		{"OneActiveProblemPerSignature", testOneActiveProblem},
+		{"ProblemListFiltersAndPages", testProblemList},
+		{"IncidentSignaturesAndLinks", testIncidentSignatures},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -26,6 +26,11 @@ CREATE TABLE incidents (
     window_ns       INTEGER NOT NULL DEFAULT 0,   -- the rule's window; 0: none
     during_maintenance INTEGER NOT NULL DEFAULT 0,
     merged_into     INTEGER REFERENCES incidents (id),
+    respond_by      INTEGER,           -- SLA targets; NULL: no SLA
+    resolve_by      INTEGER,
+    sla_policy      TEXT    NOT NULL DEFAULT '',
+    respond_breached_at INTEGER,       -- a missed target's time
+    resolve_breached_at INTEGER,
     alert_count     INTEGER NOT NULL DEFAULT 0,
     firing_count    INTEGER NOT NULL DEFAULT 0,
     problem_id      INTEGER
@@ -37,6 +42,8 @@ CREATE TABLE incidents (
 CREATE UNIQUE INDEX incidents_active_key ON incidents (correlation_key)
     WHERE state IN ('pending', 'open', 'acknowledged') AND sealed_at IS NULL;
 CREATE INDEX incidents_resolve_due ON incidents (resolve_due_at) WHERE resolve_due_at IS NOT NULL;
+CREATE INDEX incidents_respond_by ON incidents (respond_by) WHERE respond_by IS NOT NULL AND respond_breached_at IS NULL;
+CREATE INDEX incidents_resolve_by ON incidents (resolve_by) WHERE resolve_by IS NOT NULL AND resolve_breached_at IS NULL;
 CREATE INDEX incidents_pending ON incidents (last_event_at) WHERE state = 'pending' AND window_ns > 0;
 CREATE INDEX incidents_key_id ON incidents (correlation_key, id);
 CREATE INDEX incidents_state_id ON incidents (state, id);
@@ -128,3 +135,47 @@ CREATE TABLE incident_changes (
     PRIMARY KEY (incident_id, change_id)
 );
 CREATE INDEX changes_maintenance ON changes (service, started_at) WHERE maintenance = 1;
+
+-- Problems: the underlying cause of recurring incidents (incidents.problem_id).
+CREATE TABLE problems (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT    NOT NULL,   -- the problem rule
+    signature      TEXT    NOT NULL,
+    state          TEXT    NOT NULL CHECK (state IN ('open', 'known_error', 'resolved', 'closed')),
+    title          TEXT    NOT NULL DEFAULT '',
+    root_cause     TEXT    NOT NULL DEFAULT '',
+    workaround     TEXT    NOT NULL DEFAULT '',
+    first_seen_at  INTEGER NOT NULL,
+    last_seen_at   INTEGER NOT NULL,
+    incident_count INTEGER NOT NULL DEFAULT 0,
+    opened_at      INTEGER NOT NULL,
+    resolved_at    INTEGER,
+    closed_at      INTEGER,
+    updated_at     INTEGER NOT NULL
+);
+-- One problem taking new incidents per signature.
+CREATE UNIQUE INDEX problems_active_signature ON problems (signature) WHERE state IN ('open', 'known_error');
+CREATE INDEX problems_signature_id ON problems (signature, id);
+CREATE INDEX problems_state_id ON problems (state, id);
+CREATE INDEX incidents_problem ON incidents (problem_id) WHERE problem_id IS NOT NULL;
+
+CREATE TABLE problem_timeline (
+    id         INTEGER PRIMARY KEY,
+    problem_id INTEGER NOT NULL REFERENCES problems (id),
+    at         INTEGER NOT NULL,
+    kind       TEXT    NOT NULL,
+    actor      TEXT    NOT NULL,
+    message    TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX problem_timeline_problem ON problem_timeline (problem_id, id);
+
+-- Each incident's signature under each problem rule it matched when it
+-- opened: what a problem rule's threshold counts.
+CREATE TABLE incident_signatures (
+    incident_id  INTEGER NOT NULL REFERENCES incidents (id),
+    problem_rule TEXT    NOT NULL,
+    signature    TEXT    NOT NULL,
+    opened_at    INTEGER NOT NULL,
+    PRIMARY KEY (incident_id, problem_rule)
+);
+CREATE INDEX incident_signatures_signature ON incident_signatures (signature, opened_at);

@@ -1,0 +1,371 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ProblemState is a problem's lifecycle state.
+type ProblemState string
+
+// The problem lifecycle: open → known_error → resolved → closed. open may
+// also go straight to resolved, and a resolved problem reopens when a
+// matching incident opens within its rule's reopen_within.
+const (
+	ProblemOpen       ProblemState = "open"
+	ProblemKnownError ProblemState = "known_error"
+	ProblemResolved   ProblemState = "resolved"
+	ProblemClosed     ProblemState = "closed"
+)
+
+// ParseProblemState parses a problem state name.
+func ParseProblemState(s string) (ProblemState, error) {
+	switch st := ProblemState(s); st {
+	case ProblemOpen, ProblemKnownError, ProblemResolved, ProblemClosed:
+		return st, nil
+	}
+	return "", fmt.Errorf("state %q: want open, known_error, resolved or closed", s)
+}
+
+// Active reports whether new matching incidents link to a problem in this
+// state (open or known_error).
+func (s ProblemState) Active() bool { return s == ProblemOpen || s == ProblemKnownError }
+
+// DefaultProblemReopenWithin is how long after a problem is resolved a
+// matching incident reopens it when its rule does not say.
+const DefaultProblemReopenWithin = 7 * 24 * time.Hour
+
+// ProblemRule is one compiled entry of the rules' problems section: which
+// incidents share a signature, and how many of them within Window open a
+// problem.
+type ProblemRule struct {
+	// Name identifies the rule; it is unique within a rule set and the
+	// first part of every signature it makes.
+	Name string
+	// Rule, when set, makes the signature "incidents opened by the
+	// correlation rule Rule"; Labels is then empty.
+	Rule string
+	// Labels, when set, makes the signature the values of these labels on
+	// the alert that opened the incident; an incident whose alert lacks
+	// one of them does not match.
+	Labels []string
+	// Threshold is how many incidents with one signature within Window open
+	// a problem; at least 2.
+	Threshold int
+	Window    time.Duration
+	// ReopenWithin is how long after the problem was resolved a matching
+	// incident reopens it; later, the threshold must be reached again.
+	ReopenWithin time.Duration
+}
+
+// Signature returns the signature of an incident opened by correlation rule
+// rule with the first alert's labels, and whether it matches at all. A
+// labels signature reads like disk-recurring{cluster="eu1"}, a rule
+// signature like disk-recurring{rule="disk"}.
+func (r ProblemRule) Signature(rule string, labels map[string]string) (string, bool) {
+	if r.Rule != "" {
+		if rule != r.Rule {
+			return "", false
+		}
+		return r.Name + FormatLabels(map[string]string{"rule": rule}), true
+	}
+	if len(r.Labels) == 0 {
+		return "", false
+	}
+	vals := make(map[string]string, len(r.Labels))
+	for _, l := range r.Labels {
+		v := labels[l]
+		if v == "" {
+			// Without the label every unrelated incident would share the
+			// empty value and count towards one problem.
+			return "", false
+		}
+		vals[l] = v
+	}
+	return r.Name + FormatLabels(vals), true
+}
+
+// Problem is the underlying cause of recurring incidents.
+type Problem struct {
+	ID int64
+	// Name is the problem rule that opened it.
+	Name      string
+	Signature string
+	State     ProblemState
+	Title     string
+	// RootCause and Workaround are set when it becomes a known error; the
+	// workaround is attached to every new matching incident while it is one.
+	RootCause  string
+	Workaround string
+	// FirstSeenAt and LastSeenAt are when its first and latest linked
+	// incidents opened.
+	FirstSeenAt   time.Time
+	LastSeenAt    time.Time
+	IncidentCount int
+	OpenedAt      time.Time
+	ResolvedAt    time.Time // zero unless resolved or closed
+	ClosedAt      time.Time // zero unless closed
+	UpdatedAt     time.Time
+}
+
+// ProblemEntry is one recorded change of a problem.
+type ProblemEntry struct {
+	ID        int64
+	ProblemID int64
+	At        time.Time
+	Kind      ProblemEntryKind
+	Actor     string // "system" or the user who acted
+	Message   string
+}
+
+// ProblemEntryKind names what a problem's timeline entry records.
+type ProblemEntryKind string
+
+// The problem timeline kinds.
+const (
+	ProblemEntryOpened     ProblemEntryKind = "opened"
+	ProblemEntryLinked     ProblemEntryKind = "incident_linked"
+	ProblemEntryReopened   ProblemEntryKind = "reopened"
+	ProblemEntryKnownError ProblemEntryKind = "known_error"
+	ProblemEntryResolved   ProblemEntryKind = "resolved"
+	ProblemEntryClosed     ProblemEntryKind = "closed"
+)
+
+// Incident timeline kinds of problem management.
+const (
+	// TimelineProblemLinked: the incident was linked to a problem.
+	TimelineProblemLinked TimelineKind = "problem_linked"
+	// TimelineWorkaround: the incident matches a known error; the message
+	// is the workaround, for the responder to apply at once.
+	TimelineWorkaround TimelineKind = "workaround"
+)
+
+// IncidentSignature records that an incident, when it opened, had a
+// signature under a problem rule; problems count these.
+type IncidentSignature struct {
+	IncidentID  int64
+	ProblemRule string
+	Signature   string
+	OpenedAt    time.Time
+}
+
+// ProblemFilter selects problems for listing.
+type ProblemFilter struct {
+	States []ProblemState
+	Limit  int
+	// AfterID continues a listing: only problems with a smaller ID
+	// (listings are newest first).
+	AfterID int64
+}
+
+// LinkProblems runs problem management for inc, which has just opened;
+// labels are the labels of the alert that opened it. For each problem rule
+// that inc matches, in order, it records inc's signature, then links inc to
+// the active problem with that signature, or reopens the one resolved
+// within the rule's reopen_within, or opens a new problem once Threshold
+// incidents with the signature, inc included, opened within Window. A new
+// problem takes every unlinked incident it counted. An incident belongs to
+// at most one problem: the first rule that links it wins, and incidents
+// already linked do not count towards another problem. It returns inc with
+// its ProblemID set (0 if none).
+func LinkProblems(ctx context.Context, tx Tx, inc Incident, labels map[string]string, rules []ProblemRule,
+	now time.Time) (Incident, error) {
+	for _, r := range rules {
+		sig, ok := r.Signature(inc.Rule, labels)
+		if !ok {
+			continue
+		}
+		opened := inc.OpenedAt
+		if opened.IsZero() {
+			opened = now
+		}
+		if err := tx.AddIncidentSignature(ctx, IncidentSignature{IncidentID: inc.ID, ProblemRule: r.Name,
+			Signature: sig, OpenedAt: opened}); err != nil {
+			return inc, err
+		}
+		if inc.ProblemID != 0 {
+			continue
+		}
+		id, err := linkProblem(ctx, tx, inc, r, sig, opened, now)
+		if err != nil {
+			return inc, fmt.Errorf("problem rule %s: %w", r.Name, err)
+		}
+		inc.ProblemID = id
+	}
+	return inc, nil
+}
+
+// linkProblem applies one problem rule to inc and returns the problem it
+// linked inc to, 0 if none.
+func linkProblem(ctx context.Context, tx Tx, inc Incident, r ProblemRule, sig string, opened, now time.Time) (int64, error) {
+	pr, err := tx.ProblemBySignature(ctx, sig)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return 0, err
+	case pr.State.Active():
+		return pr.ID, attach(ctx, tx, &pr, inc, opened, now, "")
+	case pr.State == ProblemResolved && !now.After(pr.ResolvedAt.Add(r.ReopenWithin)):
+		ago := roundDuration(now.Sub(pr.ResolvedAt))
+		pr.State, pr.ResolvedAt = ProblemOpen, time.Time{}
+		msg := fmt.Sprintf("reopened by incident #%d, %s after it was resolved (reopen_within %s)", inc.ID, ago, r.ReopenWithin)
+		if err := addProblemEntry(ctx, tx, pr.ID, now, ProblemEntryReopened, "system", msg); err != nil {
+			return 0, err
+		}
+		return pr.ID, attach(ctx, tx, &pr, inc, opened, now, fmt.Sprintf(" (reopened: it was resolved %s ago)", ago))
+	}
+
+	sigs, err := tx.UnlinkedSignatures(ctx, sig, now.Add(-r.Window))
+	if err != nil {
+		return 0, err
+	}
+	if len(sigs) < r.Threshold {
+		return 0, nil
+	}
+	pr = Problem{
+		Name: r.Name, Signature: sig, State: ProblemOpen, Title: inc.Title,
+		FirstSeenAt: sigs[0].OpenedAt, LastSeenAt: opened, OpenedAt: now, UpdatedAt: now,
+	}
+	if err := tx.CreateProblem(ctx, &pr); err != nil {
+		return 0, err
+	}
+	msg := fmt.Sprintf("opened: %d incidents with signature %s within window %s (threshold %d)", len(sigs), sig, r.Window, r.Threshold)
+	if err := addProblemEntry(ctx, tx, pr.ID, now, ProblemEntryOpened, "system", msg); err != nil {
+		return 0, err
+	}
+	for _, s := range sigs {
+		linked := inc
+		if s.IncidentID != inc.ID {
+			if linked, err = tx.Incident(ctx, s.IncidentID); err != nil {
+				return 0, fmt.Errorf("incident %d of signature %s: %w", s.IncidentID, sig, err)
+			}
+		}
+		note := fmt.Sprintf(" (%d incidents with this signature within %s)", len(sigs), r.Window)
+		if err := attach(ctx, tx, &pr, linked, s.OpenedAt, now, note); err != nil {
+			return 0, err
+		}
+	}
+	return pr.ID, nil
+}
+
+// attach links inc to pr, records it on both timelines and, when pr is a
+// known error, puts the workaround on the incident's timeline.
+func attach(ctx context.Context, tx Tx, pr *Problem, inc Incident, opened, now time.Time, note string) error {
+	if err := tx.SetIncidentProblem(ctx, inc.ID, pr.ID); err != nil {
+		return err
+	}
+	pr.IncidentCount++
+	if opened.After(pr.LastSeenAt) {
+		pr.LastSeenAt = opened
+	}
+	if pr.FirstSeenAt.IsZero() || opened.Before(pr.FirstSeenAt) {
+		pr.FirstSeenAt = opened
+	}
+	pr.UpdatedAt = now
+	if err := tx.UpdateProblem(ctx, *pr); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("linked to problem #%d %s [%s]%s", pr.ID, pr.Signature, pr.State, note)
+	if err := addTimeline(ctx, tx, inc.ID, now, TimelineProblemLinked, "", msg); err != nil {
+		return err
+	}
+	if pr.State == ProblemKnownError && pr.Workaround != "" {
+		if err := addTimeline(ctx, tx, inc.ID, now, TimelineWorkaround, "", pr.Workaround); err != nil {
+			return err
+		}
+	}
+	return addProblemEntry(ctx, tx, pr.ID, now, ProblemEntryLinked, "system",
+		fmt.Sprintf("incident #%d linked: %s", inc.ID, inc.Title))
+}
+
+// ProblemAction is a change of a problem a person asks for.
+type ProblemAction string
+
+// The manual problem actions.
+const (
+	// ProblemActionKnownError records the root cause and workaround of an
+	// open problem; new matching incidents carry the workaround.
+	ProblemActionKnownError ProblemAction = "known_error"
+	// ProblemActionResolve resolves an open problem or known error.
+	ProblemActionResolve ProblemAction = "resolve"
+	// ProblemActionClose closes a resolved problem for good.
+	ProblemActionClose ProblemAction = "close"
+)
+
+// ProblemCommand is one manual action on one problem.
+type ProblemCommand struct {
+	ProblemID  int64
+	Action     ProblemAction
+	Actor      string
+	Message    string
+	RootCause  string
+	Workaround string
+}
+
+// ExecuteProblem carries out a manual problem command in tx. It returns
+// ErrNotFound for an unknown problem, ErrConflict for a transition the
+// problem lifecycle does not allow, and ErrInvalid for a known error
+// without a workaround.
+func ExecuteProblem(ctx context.Context, tx Tx, c ProblemCommand, now time.Time) (Problem, error) {
+	pr, err := tx.Problem(ctx, c.ProblemID)
+	if err != nil {
+		return pr, err
+	}
+	actor := strings.TrimSpace(c.Actor)
+	if actor == "" {
+		actor = "anonymous"
+	}
+	var kind ProblemEntryKind
+	var msg string
+	switch c.Action {
+	case ProblemActionKnownError:
+		if pr.State != ProblemOpen {
+			return pr, fmt.Errorf("known-error problem %d in state %s: %w", pr.ID, pr.State, ErrConflict)
+		}
+		if strings.TrimSpace(c.Workaround) == "" {
+			return pr, fmt.Errorf("known-error problem %d: empty workaround: %w", pr.ID, ErrInvalid)
+		}
+		pr.State, pr.RootCause, pr.Workaround, kind = ProblemKnownError, c.RootCause, c.Workaround, ProblemEntryKnownError
+		msg = joinNote("root cause: "+orNone(c.RootCause)+"; workaround: "+c.Workaround, c.Message)
+	case ProblemActionResolve:
+		if !pr.State.Active() {
+			return pr, fmt.Errorf("resolve problem %d in state %s: %w", pr.ID, pr.State, ErrConflict)
+		}
+		pr.State, pr.ResolvedAt, kind = ProblemResolved, now, ProblemEntryResolved
+		msg = joinNote("resolved by hand", c.Message)
+	case ProblemActionClose:
+		if pr.State != ProblemResolved {
+			return pr, fmt.Errorf("close problem %d in state %s: %w", pr.ID, pr.State, ErrConflict)
+		}
+		pr.State, pr.ClosedAt, kind = ProblemClosed, now, ProblemEntryClosed
+		msg = joinNote("closed", c.Message)
+	default:
+		return pr, fmt.Errorf("unknown problem action %q: %w", c.Action, ErrInvalid)
+	}
+	pr.UpdatedAt = now
+	if err := tx.UpdateProblem(ctx, pr); err != nil {
+		return pr, err
+	}
+	return pr, addProblemEntry(ctx, tx, pr.ID, now, kind, actor, msg)
+}
+
+func joinNote(msg, note string) string {
+	if strings.TrimSpace(note) == "" {
+		return msg
+	}
+	return msg + ": " + note
+}
+
+func orNone(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "(none given)"
+	}
+	return s
+}
+
+func addProblemEntry(ctx context.Context, tx Tx, id int64, at time.Time, kind ProblemEntryKind, actor, msg string) error {
+	return tx.AddProblemEntry(ctx, &ProblemEntry{ProblemID: id, At: at, Kind: kind, Actor: actor, Message: msg})
+}

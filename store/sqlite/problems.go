@@ -1,0 +1,225 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+const problemColumns = `id, name, signature, state, title, root_cause, workaround, first_seen_at, last_seen_at,
+	incident_count, opened_at, resolved_at, closed_at, updated_at`
+
+// The problem statements the writer runs on every opening incident that
+// matches a problem rule, prepared with the others.
+var (
+	qProblemByID        = `SELECT ` + problemColumns + ` FROM problems WHERE id = ?`
+	qProblemBySignature = `SELECT ` + problemColumns + ` FROM problems WHERE signature = ? ORDER BY id DESC LIMIT 1`
+	qInsertProblem      = `INSERT INTO problems (name, signature, state, title, root_cause, workaround, first_seen_at,
+		last_seen_at, incident_count, opened_at, resolved_at, closed_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpdateProblem = `UPDATE problems SET state = ?, title = ?, root_cause = ?, workaround = ?, first_seen_at = ?,
+		last_seen_at = ?, incident_count = ?, opened_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?
+		WHERE id = ?`
+	qInsertProblemEntry      = `INSERT INTO problem_timeline (problem_id, at, kind, actor, message) VALUES (?, ?, ?, ?, ?)`
+	qUpsertIncidentSignature = `INSERT INTO incident_signatures (incident_id, problem_rule, signature, opened_at)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (incident_id, problem_rule) DO UPDATE SET signature = excluded.signature, opened_at = excluded.opened_at`
+	qSetIncidentProblem = `UPDATE incidents SET problem_id = ? WHERE id = ?`
+)
+
+func init() {
+	writerQueries = append(writerQueries, qProblemByID, qProblemBySignature, qInsertProblem, qUpdateProblem,
+		qInsertProblemEntry, qUpsertIncidentSignature, qSetIncidentProblem)
+}
+
+func (t *tx) Problem(ctx context.Context, id int64) (incident.Problem, error) {
+	p, err := scanProblem(t.queryRow(ctx, qProblemByID, id))
+	if errors.Is(err, incident.ErrNotFound) {
+		return p, fmt.Errorf("problem %d: %w", id, err)
+	}
+	return p, err
+}
+
+func (t *tx) ProblemBySignature(ctx context.Context, signature string) (incident.Problem, error) {
+	return scanProblem(t.queryRow(ctx, qProblemBySignature, signature))
+}
+
+func (t *tx) CreateProblem(ctx context.Context, p *incident.Problem) error {
+	res, err := t.exec(ctx, qInsertProblem, p.Name, p.Signature, p.State, p.Title, p.RootCause, p.Workaround,
+		p.FirstSeenAt.UnixNano(), p.LastSeenAt.UnixNano(), p.IncidentCount, p.OpenedAt.UnixNano(), nanos(p.ResolvedAt),
+		nanos(p.ClosedAt), p.UpdatedAt.UnixNano())
+	if err != nil {
+		return mapErr("insert problem", err)
+	}
+	p.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *tx) UpdateProblem(ctx context.Context, p incident.Problem) error {
+	res, err := t.exec(ctx, qUpdateProblem, p.State, p.Title, p.RootCause, p.Workaround, p.FirstSeenAt.UnixNano(),
+		p.LastSeenAt.UnixNano(), p.IncidentCount, p.OpenedAt.UnixNano(), nanos(p.ResolvedAt), nanos(p.ClosedAt),
+		p.UpdatedAt.UnixNano(), p.ID)
+	if err != nil {
+		return mapErr("update problem", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update problem %d: %w", p.ID, incident.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) AddProblemEntry(ctx context.Context, e *incident.ProblemEntry) error {
+	res, err := t.exec(ctx, qInsertProblemEntry, e.ProblemID, e.At.UnixNano(), e.Kind, e.Actor, e.Message)
+	if err != nil {
+		return mapErr("insert problem timeline", err)
+	}
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *tx) AddIncidentSignature(ctx context.Context, s incident.IncidentSignature) error {
+	if _, err := t.exec(ctx, qUpsertIncidentSignature, s.IncidentID, s.ProblemRule, s.Signature, s.OpenedAt.UnixNano()); err != nil {
+		return mapErr("upsert incident signature", err)
+	}
+	return nil
+}
+
+func (t *tx) UnlinkedSignatures(ctx context.Context, signature string, since time.Time) ([]incident.IncidentSignature, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT s.incident_id, s.problem_rule, s.signature, s.opened_at
+		FROM incident_signatures s JOIN incidents i ON i.id = s.incident_id
+		WHERE s.signature = ? AND s.opened_at >= ? AND i.problem_id IS NULL
+		ORDER BY s.opened_at, s.incident_id`, signature, since.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("select incident signatures: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.IncidentSignature
+	for rows.Next() {
+		var s incident.IncidentSignature
+		var opened int64
+		if err := rows.Scan(&s.IncidentID, &s.ProblemRule, &s.Signature, &opened); err != nil {
+			return nil, fmt.Errorf("scan incident signature: %w", err)
+		}
+		s.OpenedAt = time.Unix(0, opened).UTC()
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) SetIncidentProblem(ctx context.Context, incidentID, problemID int64) error {
+	res, err := t.exec(ctx, qSetIncidentProblem, nullID(problemID), incidentID)
+	if err != nil {
+		return mapErr("link incident to problem", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("link incident %d to problem %d: %w", incidentID, problemID, incident.ErrNotFound)
+	}
+	return nil
+}
+
+func scanProblem(row scanner) (incident.Problem, error) {
+	var p incident.Problem
+	var first, last, opened, updated int64
+	var resolved, closed sql.NullInt64
+	err := row.Scan(&p.ID, &p.Name, &p.Signature, &p.State, &p.Title, &p.RootCause, &p.Workaround, &first, &last,
+		&p.IncidentCount, &opened, &resolved, &closed, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, incident.ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("scan problem: %w", err)
+	}
+	p.FirstSeenAt, p.LastSeenAt = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
+	p.OpenedAt, p.UpdatedAt = time.Unix(0, opened).UTC(), time.Unix(0, updated).UTC()
+	p.ResolvedAt, p.ClosedAt = fromNanos(resolved), fromNanos(closed)
+	return p, nil
+}
+
+// Problem returns one problem, or incident.ErrNotFound.
+func (s *Store) Problem(ctx context.Context, id int64) (incident.Problem, error) {
+	p, err := scanProblem(s.r.QueryRowContext(ctx, `SELECT `+problemColumns+` FROM problems WHERE id = ?`, id))
+	if errors.Is(err, incident.ErrNotFound) {
+		return p, fmt.Errorf("problem %d: %w", id, err)
+	}
+	return p, err
+}
+
+// Problems lists problems newest first.
+func (s *Store) Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error) {
+	var where []string
+	var args []any
+	if len(f.States) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	if f.AfterID > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.AfterID)
+	}
+	q := `SELECT ` + problemColumns + ` FROM problems`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list problems: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Problem
+	for rows.Next() {
+		p, err := scanProblem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ProblemIncidents returns the incidents linked to a problem, oldest first.
+func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE problem_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list problem incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// ProblemTimeline returns a problem's timeline, oldest first.
+func (s *Store) ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, problem_id, at, kind, actor, message
+		FROM problem_timeline WHERE problem_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list problem timeline: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.ProblemEntry
+	for rows.Next() {
+		var e incident.ProblemEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.ProblemID, &at, &e.Kind, &e.Actor, &e.Message); err != nil {
+			return nil, fmt.Errorf("scan problem timeline: %w", err)
+		}
+		e.At = time.Unix(0, at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
