@@ -38,6 +38,8 @@ type Incident struct {
 	SLAPolicy         string     `json:"sla_policy"`
 	RespondBreachedAt *time.Time `json:"respond_breached_at"`
 	ResolveBreachedAt *time.Time `json:"resolve_breached_at"`
+	// FlappingSince is set while the incident flaps (null: stable).
+	FlappingSince *time.Time `json:"flapping_since"`
 	// DuringMaintenance: opened inside a maintenance change's window.
 	DuringMaintenance bool   `json:"during_maintenance"`
 	AlertCount        int    `json:"alert_count"`
@@ -124,6 +126,7 @@ func fromIncident(inc incident.Incident) Incident {
 	}
 	w.RespondBy, w.ResolveBy, w.SLAPolicy = optTime(inc.RespondBy), optTime(inc.ResolveBy), inc.SLAPolicy
 	w.RespondBreachedAt, w.ResolveBreachedAt = optTime(inc.RespondBreachedAt), optTime(inc.ResolveBreachedAt)
+	w.FlappingSince = optTime(inc.FlappingSince)
 	if inc.MergedInto != 0 {
 		m := inc.MergedInto
 		w.MergedInto = &m

@@ -48,6 +48,10 @@ type Decision struct {
 	SymptomOf string
 	// SLA gives a newly open incident its SLA targets; nil: none.
 	SLA SLATargets
+	// FlapThreshold and FlapWindow: more than FlapThreshold alert resolves
+	// within FlapWindow mark a new incident flapping (0: never).
+	FlapThreshold int
+	FlapWindow    time.Duration
 }
 
 // Outcome reports what Apply changed.
@@ -187,6 +191,9 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outco
 	inc.FiringCount--
 	inc.UpdatedAt, inc.LastEventAt = now, now
 	if err := addTimeline(ctx, tx, inc.ID, now, TimelineAlertResolved, st.Fingerprint, alertName(ev)+" resolved"); err != nil {
+		return out, err
+	}
+	if err := detectFlapping(ctx, tx, &inc, st.Fingerprint, now); err != nil {
 		return out, err
 	}
 	switch {
@@ -394,7 +401,8 @@ func Place(cur *Incident, d Decision, now time.Time) Placement {
 	case cur.ownsKey():
 		return PlaceJoin
 	case cur.SealedAt.IsZero() && !cur.OpenedAt.IsZero() &&
-		!d.Event.StartsAt.After(cur.ResolvedAt.Add(d.ReopenWithin)):
+		(!cur.FlappingSince.IsZero() || !d.Event.StartsAt.After(cur.ResolvedAt.Add(d.ReopenWithin))):
+		// A flapping incident stays one incident, whatever reopen_within says.
 		return PlaceReopen
 	}
 	return PlaceOpen
@@ -408,6 +416,7 @@ func create(ctx context.Context, tx Tx, d Decision, now time.Time) (Incident, er
 		Title: d.Title, Summary: d.Summary, Service: d.Service, Owner: d.Owner, CorrelationKey: d.Key,
 		Rule: d.Rule, Source: d.Event.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
 		ResolveMode: d.Resolve, ResolveAfter: d.ResolveAfter, MinAlerts: max(d.MinAlerts, 1), Window: d.Window,
+		FlapThreshold: d.FlapThreshold, FlapWindow: d.FlapWindow,
 	}
 	if inc.ResolveMode == "" {
 		inc.ResolveMode = ResolveAll
@@ -455,35 +464,41 @@ func seal(ctx context.Context, tx Tx, inc *Incident, window time.Duration, now t
 // Sweep carries out what is due at now: the scheduled resolves of incidents
 // whose alerts all stayed resolved for their resolve_after grace, and the
 // discarding of pending incidents whose window passed before min_alerts
-// fired. It returns the incidents it changed.
-func Sweep(ctx context.Context, tx Tx, now time.Time) ([]Incident, error) {
+// fired. It returns the incidents it changed, and which of them it resolved.
+func Sweep(ctx context.Context, tx Tx, now time.Time) (changed, resolved []Incident, err error) {
 	due, err := tx.DueIncidents(ctx, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i := range due {
 		inc := &due[i]
 		if inc.State == StatePending {
 			if err := seal(ctx, tx, inc, inc.Window, now); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
+		}
+		if !inc.FlappingSince.IsZero() && now.Sub(inc.LastEventAt) > inc.FlapWindow {
+			if err := settle(ctx, tx, inc, now); err != nil {
+				return nil, nil, err
+			}
 		}
 		if !inc.ResolveDueAt.IsZero() && !inc.ResolveDueAt.After(now) {
 			endedAt := inc.ResolveDueAt.Add(-inc.ResolveAfter)
 			msg := fmt.Sprintf("no alert fired again within resolve_after %s", inc.ResolveAfter)
 			if err := resolve(ctx, tx, inc, endedAt, now, msg); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
+			resolved = append(resolved, *inc)
 		} else if _, err := checkBreaches(ctx, tx, inc, now); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		inc.UpdatedAt = now
 		if err := tx.UpdateIncident(ctx, *inc); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return due, nil
+	return due, resolved, nil
 }
 
 func alertName(ev Event) string {
@@ -495,4 +510,38 @@ func alertName(ev Event) string {
 
 func addTimeline(ctx context.Context, tx Tx, id int64, at time.Time, kind TimelineKind, fp, msg string) error {
 	return tx.AddTimeline(ctx, &TimelineEntry{IncidentID: id, At: at, Kind: kind, Actor: "system", Fingerprint: fp, Message: msg})
+}
+
+// detectFlapping marks an incident flapping once the alert that just
+// resolved has resolved more than FlapThreshold times within FlapWindow.
+// The count follows the alert across incidents (the event trace), so an
+// alert whose every refire came after reopen_within, each opening a ticket
+// of its own, is caught too; from then on its refires reopen this one.
+func detectFlapping(ctx context.Context, tx Tx, inc *Incident, fingerprint string, now time.Time) error {
+	if inc.FlapThreshold <= 0 || inc.FlapWindow <= 0 || !inc.FlappingSince.IsZero() {
+		return nil
+	}
+	n, err := tx.CountResolves(ctx, fingerprint, now.Add(-inc.FlapWindow))
+	if err != nil {
+		return err
+	}
+	n++ // this resolve is recorded in the trace after Apply's changes
+	if n <= inc.FlapThreshold {
+		return nil
+	}
+	inc.FlappingSince = now
+	msg := fmt.Sprintf("flapping: an alert resolved %d times within %s; it stays one incident and notifications are held back until it is stable", n, inc.FlapWindow)
+	return addTimeline(ctx, tx, inc.ID, now, TimelineFlapping, "", msg)
+}
+
+// settle ends flapping after a quiet flap window, with one summary entry.
+func settle(ctx context.Context, tx Tx, inc *Incident, now time.Time) error {
+	n, err := tx.CountTimeline(ctx, inc.ID, TimelineAlertResolved, inc.FlappingSince)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("stable again after flapping since %s: %d more alert resolves, now %s",
+		inc.FlappingSince.UTC().Format(time.RFC3339), n, inc.State)
+	inc.FlappingSince = time.Time{}
+	return addTimeline(ctx, tx, inc.ID, now, TimelineStable, "", msg)
 }

@@ -120,6 +120,13 @@ type Incident struct {
 	RespondBy, ResolveBy                 time.Time
 	SLAPolicy                            string
 	RespondBreachedAt, ResolveBreachedAt time.Time
+	// FlappingSince is when the incident was marked flapping (zero: not):
+	// its alerts resolved more than FlapThreshold times within FlapWindow.
+	// A flapping incident stays one incident, and sinks hold back its
+	// notifications until it is stable again.
+	FlappingSince time.Time
+	FlapThreshold int
+	FlapWindow    time.Duration
 	// DuringMaintenance marks an incident opened inside a maintenance
 	// change's window on its service: expected, so its urgency is low.
 	DuringMaintenance bool
@@ -208,6 +215,10 @@ const (
 	// an alert out; both incidents' timelines say so.
 	TimelineMerged   TimelineKind = "merged"
 	TimelineUnlinked TimelineKind = "unlinked"
+	// TimelineFlapping and TimelineStable: the incident started flapping,
+	// and became stable again (one summary entry).
+	TimelineFlapping TimelineKind = "flapping"
+	TimelineStable   TimelineKind = "stable"
 	// TimelineSLABreached: an SLA target was missed.
 	TimelineSLABreached TimelineKind = "sla_breached"
 	// TimelineSymptom: an alert of a dependent service joined as a symptom.

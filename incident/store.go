@@ -57,11 +57,18 @@ type Tx interface {
 	MoveAlert(ctx context.Context, from, to int64, fingerprint string) error
 	// AlertCounts returns an incident's distinct and firing alerts.
 	AlertCounts(ctx context.Context, incidentID int64) (alerts, firing int, err error)
+	// CountTimeline counts an incident's timeline entries of a kind at or
+	// after since.
+	CountTimeline(ctx context.Context, incidentID int64, kind TimelineKind, since time.Time) (int, error)
+	// CountResolves counts the recorded resolves (event trace) of a
+	// fingerprint received at or after since.
+	CountResolves(ctx context.Context, fingerprint string, since time.Time) (int, error)
 	// LinkChange records a change as a suspected cause of an incident.
 	LinkChange(ctx context.Context, l ChangeLink) error
 	// DueIncidents returns the open or acknowledged incidents whose scheduled
 	// resolve (ResolveDueAt) is at or before now or whose SLA target passed
-	// unmarked, and the unsealed pending incidents whose window (LastEventAt
+	// unmarked or that flapped but have been quiet for their flap window,
+	// and the unsealed pending incidents whose window (LastEventAt
 	// + Window) passed by now.
 	DueIncidents(ctx context.Context, now time.Time) ([]Incident, error)
 

@@ -22,6 +22,7 @@ func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decisi
 	d := incident.Decision{
 		Event: ev, ReopenWithin: DefaultReopenWithin, Resolve: incident.ResolveAll, MinAlerts: 1,
 		Service: ev.Labels["service"], Title: defaultTitle(ev), Summary: ev.Annotations["description"],
+		FlapThreshold: rules.DefaultFlapThreshold, FlapWindow: rules.DefaultFlapWindow,
 	}
 	if d.Service == "" {
 		d.Service = ev.Labels["job"]
@@ -42,6 +43,7 @@ func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decisi
 	if base != nil {
 		d.Window, d.ReopenWithin, d.ResolveAfter = base.Window, base.ReopenWithin, base.ResolveAfter
 		d.Resolve, d.MinAlerts = incident.ResolveMode(base.Resolve), base.MinAlerts
+		d.FlapThreshold, d.FlapWindow = base.FlapThreshold, base.FlapWindow
 		ri, ru := base.Levels(ev.Labels)
 		if ri != "" {
 			impact = ri

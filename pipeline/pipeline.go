@@ -267,14 +267,16 @@ func (p *Pipeline) commit(group []*request) error {
 		stats = groupStats{}
 		for _, r := range group {
 			if r.sweep {
-				resolved, err := incident.Sweep(ctx, tx, now)
+				changed, resolved, err := incident.Sweep(ctx, tx, now)
 				if err != nil {
 					return fmt.Errorf("sweep: %w", err)
 				}
-				for _, inc := range resolved {
+				for _, inc := range changed {
 					if err := cb.Record(ctx, inc); err != nil {
 						return err
 					}
+				}
+				for _, inc := range resolved {
 					stats.finished(inc, false)
 				}
 				continue

@@ -148,6 +148,7 @@ func TestDefaultCorrelationOneIncidentPerGroup(t *testing.T) {
 		CorrelationKey: `group{alertname="HighRequestLatency", cluster="eu-west-1"}`, Source: "alertmanager",
 		OpenedAt: t0.Add(time.Second), UpdatedAt: t0.Add(time.Second), LastEventAt: t0.Add(time.Second),
 		ResolveMode: incident.ResolveAll, MinAlerts: 1, AlertCount: 3, FiringCount: 3,
+		FlapThreshold: rules.DefaultFlapThreshold, FlapWindow: rules.DefaultFlapWindow,
 	}
 	if diff := cmp.Diff(want, inc); diff != "" {
 		t.Errorf("incident (-want +got):\n%s", diff)

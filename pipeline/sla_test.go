@@ -122,3 +122,29 @@ func TestSLATargetsAndBreaches(t *testing.T) {
 		}
 	})
 }
+
+func TestSLAAttainmentFigures(t *testing.T) {
+	p := newReplay(t, slaRules)
+	ctx := context.Background()
+	for i, name := range []string{"A", "B", "C"} {
+		p.at(time.Duration(i)*time.Second, fire(time.Duration(i)*time.Second, lab("alertname", name, "severity", "critical")))
+	}
+	list := p.incidents() // newest first: C, B, A
+	a, b := list[2].ID, list[1].ID
+	if _, err := p.r.Execute(ctx, t0.Add(5*time.Minute), incident.Command{IncidentID: a, Action: incident.ActionAcknowledge}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.r.Execute(ctx, t0.Add(40*time.Minute), incident.Command{IncidentID: b, Action: incident.ActionAcknowledge}); err != nil {
+		t.Fatal(err)
+	}
+	// C was never acknowledged: its respond target passed too (a miss). A
+	// resolve target still running counts in neither.
+	figs, err := p.st.Stats(ctx, incident.StatsFilter{Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)}, t0.Add(41*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := [4]int{figs.RespondMet, figs.RespondMissed, figs.ResolveMet, figs.ResolveMissed}
+	if want := [4]int{1, 2, 0, 0}; got != want {
+		t.Errorf("respond met/missed, resolve met/missed = %v, want %v", got, want)
+	}
+}

@@ -17,20 +17,20 @@ func TestParseFull(t *testing.T) {
 	at := func(line, col int) yamlfile.Pos { return yamlfile.Pos{File: "full.yml", Line: line, Col: col} }
 
 	wantDefaults := &Rule{Window: time.Hour, ReopenWithin: 45 * time.Minute, Resolve: ResolveAll,
-		ResolveAfter: 5 * time.Minute, MinAlerts: 1, Pos: at(4, 3)}
+		ResolveAfter: 5 * time.Minute, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Pos: at(4, 3)}
 	if diff := cmp.Diff(wantDefaults, s.Defaults(), ignoreUnexported); diff != "" {
 		t.Errorf("Defaults() mismatch (-want +got):\n%s", diff)
 	}
 
 	want := []*Rule{
 		// A drop rule takes nothing from the defaults block.
-		{Name: "watchdog", ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1, Drop: true, Pos: at(37, 5)},
+		{Name: "watchdog", ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Drop: true, Pos: at(37, 5)},
 		{Name: "disk", By: []string{"cluster", "mountpoint"}, Window: 30 * time.Minute, ReopenWithin: 45 * time.Minute,
-			Resolve: ResolveAll, ResolveAfter: 5 * time.Minute, MinAlerts: 1, Pos: at(40, 5)},
+			Resolve: ResolveAll, ResolveAfter: 5 * time.Minute, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Pos: at(40, 5)},
 		{Name: "per-service", By: []string{"service"}, Window: time.Hour, ReopenWithin: 45 * time.Minute,
-			Resolve: ResolveAny, ResolveAfter: 5 * time.Minute, MinAlerts: 2, Pos: at(46, 5)},
+			Resolve: ResolveAny, ResolveAfter: 5 * time.Minute, MinAlerts: 2, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Pos: at(46, 5)},
 		// The defaults' grace period does not apply to a manual rule.
-		{Name: "security", Window: time.Hour, ReopenWithin: 45 * time.Minute, Resolve: ResolveManual, MinAlerts: 1, Pos: at(51, 5)},
+		{Name: "security", Window: time.Hour, ReopenWithin: 45 * time.Minute, Resolve: ResolveManual, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Pos: at(51, 5)},
 	}
 	if diff := cmp.Diff(want, s.Rules(), ignoreUnexported, ignoreVersion); diff != "" {
 		t.Errorf("Rules() mismatch (-want +got):\n%s", diff)
@@ -88,55 +88,55 @@ func TestDefaultsInheritance(t *testing.T) {
 			name:     "WindowFromDefaults",
 			defaults: "{window: 10m}",
 			rule:     "{}",
-			want:     Rule{Window: 10 * time.Minute, ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1},
+			want:     Rule{Window: 10 * time.Minute, ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow},
 		},
 		{
 			name:     "OwnWindowWins",
 			defaults: "{window: 10m}",
 			rule:     "{window: 2m}",
-			want:     Rule{Window: 2 * time.Minute, ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1},
+			want:     Rule{Window: 2 * time.Minute, ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow},
 		},
 		{
 			name:     "NullTakesDefault",
 			defaults: "{window: 10m, min_alerts: 3}",
 			rule:     "{window: ~, min_alerts: ~}",
-			want:     Rule{Window: 10 * time.Minute, ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 3},
+			want:     Rule{Window: 10 * time.Minute, ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 3, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow},
 		},
 		{
 			name:     "EveryField",
 			defaults: "{window: 1h, reopen_within: 2h, resolve: any, resolve_after: 3m, min_alerts: 4}",
 			rule:     "{}",
-			want:     Rule{Window: time.Hour, ReopenWithin: 2 * time.Hour, Resolve: ResolveAny, ResolveAfter: 3 * time.Minute, MinAlerts: 4},
+			want:     Rule{Window: time.Hour, ReopenWithin: 2 * time.Hour, Resolve: ResolveAny, ResolveAfter: 3 * time.Minute, MinAlerts: 4, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow},
 		},
 		{
 			name:     "EveryFieldOwn",
 			defaults: "{window: 1h, reopen_within: 2h, resolve: any, resolve_after: 3m, min_alerts: 4}",
 			rule:     "{window: 5m, reopen_within: 6m, resolve: all, resolve_after: 7m, min_alerts: 8}",
-			want:     Rule{Window: 5 * time.Minute, ReopenWithin: 6 * time.Minute, Resolve: ResolveAll, ResolveAfter: 7 * time.Minute, MinAlerts: 8},
+			want:     Rule{Window: 5 * time.Minute, ReopenWithin: 6 * time.Minute, Resolve: ResolveAll, ResolveAfter: 7 * time.Minute, MinAlerts: 8, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow},
 		},
 		{
 			name:     "ManualRuleDropsDefaultGrace",
 			defaults: "{resolve_after: 3m}",
 			rule:     "{resolve: manual}",
-			want:     Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveManual, MinAlerts: 1},
+			want:     Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveManual, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow},
 		},
 		{
 			name:     "OwnGraceWithDefaultResolve",
 			defaults: "{resolve: any}",
 			rule:     "{resolve_after: 1m}",
-			want:     Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveAny, ResolveAfter: time.Minute, MinAlerts: 1},
+			want:     Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveAny, ResolveAfter: time.Minute, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow},
 		},
 		{
 			name:     "DropRuleTakesNothing",
 			defaults: "{window: 1h, reopen_within: 2h, resolve: any, min_alerts: 4}",
 			rule:     "{action: drop}",
-			want:     Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1, Drop: true},
+			want:     Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Drop: true},
 		},
 		{
 			name:     "EmptyDefaultsBlock",
 			defaults: "{}",
 			rule:     "{}",
-			want:     Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1},
+			want:     Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow},
 		},
 	}
 	for _, tt := range tests {
@@ -176,7 +176,7 @@ func TestDefaultsAcrossFiles(t *testing.T) {
 }
 
 func TestSetDefaults(t *testing.T) {
-	builtin := &Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1}
+	builtin := &Rule{ReopenWithin: DefaultReopenWithin, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow}
 	tests := []struct {
 		name string
 		yaml string
@@ -188,7 +188,7 @@ func TestSetDefaults(t *testing.T) {
 		{
 			name: "Block",
 			yaml: "defaults: {window: 5m, reopen_within: 1h, resolve: manual, min_alerts: 2}",
-			want: &Rule{Window: 5 * time.Minute, ReopenWithin: time.Hour, Resolve: ResolveManual, MinAlerts: 2},
+			want: &Rule{Window: 5 * time.Minute, ReopenWithin: time.Hour, Resolve: ResolveManual, MinAlerts: 2, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow},
 		},
 	}
 	for _, tt := range tests {
@@ -255,5 +255,33 @@ func TestSummary(t *testing.T) {
 				t.Errorf("Summary() = %q, %q; want %q, %q", got, gotErr, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestFlapSettings(t *testing.T) {
+	s := mustParse(t, "r.yml", `defaults:
+  flap_threshold: 3
+correlations:
+  - name: inherits
+  - name: own
+    flap_threshold: 10
+    flap_window: 15m
+`)
+	got := map[string][2]any{}
+	for _, r := range s.Rules() {
+		got[r.Name] = [2]any{r.FlapThreshold, r.FlapWindow}
+	}
+	want := map[string][2]any{"inherits": {3, DefaultFlapWindow}, "own": {10, 15 * time.Minute}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"correlations: [{name: r, flap_threshold: 0}]", "r.yml:1:42: rule \"r\": flap_threshold: must be at least 1"},
+		{"correlations: [{name: r, flap_window: 0s}]", "r.yml:1:39: rule \"r\": flap_window: must be greater than 0"},
+		{"correlations: [{name: r, action: drop, flap_window: 1m}]", "flap_window: has no effect with action \"drop\""},
+	} {
+		if _, err := Parse("r.yml", []byte(bad.yaml)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: err = %v, want %q", bad.yaml, err, bad.want)
+		}
 	}
 }

@@ -58,19 +58,25 @@ type settings struct {
 	Urgency      yamlfile.Value[levelSpec] `yaml:"urgency"`
 	Title        yamlfile.Value[string]    `yaml:"title"`
 	Summary      yamlfile.Value[string]    `yaml:"summary"`
+	// FlapThreshold and FlapWindow: more than FlapThreshold state changes
+	// within FlapWindow mark an incident flapping.
+	FlapThreshold yamlfile.Value[*int]   `yaml:"flap_threshold"`
+	FlapWindow    yamlfile.Value[string] `yaml:"flap_window"`
 }
 
 // The settings fields by their YAML names, for fieldSet.
 const (
-	fWindow       = "window"
-	fReopenWithin = "reopen_within"
-	fResolve      = "resolve"
-	fResolveAfter = "resolve_after"
-	fMinAlerts    = "min_alerts"
-	fImpact       = "impact"
-	fUrgency      = "urgency"
-	fTitle        = "title"
-	fSummary      = "summary"
+	fWindow        = "window"
+	fReopenWithin  = "reopen_within"
+	fResolve       = "resolve"
+	fResolveAfter  = "resolve_after"
+	fMinAlerts     = "min_alerts"
+	fImpact        = "impact"
+	fUrgency       = "urgency"
+	fTitle         = "title"
+	fSummary       = "summary"
+	fFlapThreshold = "flap_threshold"
+	fFlapWindow    = "flap_window"
 )
 
 // fieldSet holds settings fields by YAML name.
@@ -80,15 +86,17 @@ type fieldSet map[string]bool
 // count as not set, so that `window: ~` means "the default".
 func (s *settings) written() fieldSet {
 	return fieldSet{
-		fWindow:       s.Window.V != "",
-		fReopenWithin: s.ReopenWithin.V != "",
-		fResolve:      s.Resolve.V != "",
-		fResolveAfter: s.ResolveAfter.V != "",
-		fMinAlerts:    s.MinAlerts.V != nil,
-		fImpact:       levelWritten(s.Impact.V),
-		fUrgency:      levelWritten(s.Urgency.V),
-		fTitle:        s.Title.V != "",
-		fSummary:      s.Summary.V != "",
+		fWindow:        s.Window.V != "",
+		fReopenWithin:  s.ReopenWithin.V != "",
+		fResolve:       s.Resolve.V != "",
+		fResolveAfter:  s.ResolveAfter.V != "",
+		fMinAlerts:     s.MinAlerts.V != nil,
+		fImpact:        levelWritten(s.Impact.V),
+		fUrgency:       levelWritten(s.Urgency.V),
+		fTitle:         s.Title.V != "",
+		fSummary:       s.Summary.V != "",
+		fFlapThreshold: s.FlapThreshold.V != nil,
+		fFlapWindow:    s.FlapWindow.V != "",
 	}
 }
 
@@ -121,6 +129,12 @@ func (s *settings) inherit(d *settings, own fieldSet) {
 	if !own[fSummary] {
 		s.Summary = d.Summary
 	}
+	if !own[fFlapThreshold] {
+		s.FlapThreshold = d.FlapThreshold
+	}
+	if !own[fFlapWindow] {
+		s.FlapWindow = d.FlapWindow
+	}
 }
 
 // builtinMinAlerts is a rule's min_alerts when nothing sets it.
@@ -139,7 +153,20 @@ func (s *settings) fillBuiltins() {
 		n := builtinMinAlerts
 		s.MinAlerts.V = &n
 	}
+	if s.FlapThreshold.V == nil {
+		n := DefaultFlapThreshold
+		s.FlapThreshold.V = &n
+	}
+	if s.FlapWindow.V == "" {
+		s.FlapWindow.V = model.Duration(DefaultFlapWindow).String()
+	}
 }
+
+// The built-in flapping detection: more than 5 state changes in an hour.
+const (
+	DefaultFlapThreshold = 5
+	DefaultFlapWindow    = time.Hour
+)
 
 // ruleSpec is one entry of correlations as written.
 type ruleSpec struct {
@@ -246,7 +273,8 @@ func (r *reporter) add(pos yamlfile.Pos, prefix, format string, args ...any) {
 func (d *defaultsBlock) compile(rep *reporter) *Rule {
 	r := &Rule{Pos: d.pos}
 	own := fieldSet{}
-	for _, f := range []string{fWindow, fReopenWithin, fResolve, fResolveAfter, fMinAlerts, fImpact, fUrgency, fTitle, fSummary} {
+	for _, f := range []string{fWindow, fReopenWithin, fResolve, fResolveAfter, fMinAlerts, fImpact, fUrgency, fTitle,
+		fSummary, fFlapThreshold, fFlapWindow} {
 		own[f] = true
 	}
 	d.s.compile(r, "defaults: ", own, rep)
@@ -320,6 +348,8 @@ func (s *ruleSpec) compile(pos yamlfile.Pos, index int, rep *reporter) *Rule {
 			{fUrgency, st.Urgency.Pos},
 			{fTitle, st.Title.Pos},
 			{fSummary, st.Summary.Pos},
+			{fFlapThreshold, st.FlapThreshold.Pos},
+			{fFlapWindow, st.FlapWindow.Pos},
 		} {
 			if v.field == "by" && len(s.By) > 0 || s.own[v.field] {
 				rep.add(v.pos, prefix, "%s: has no effect with action %q", v.field, actionDrop)
@@ -371,6 +401,14 @@ func (s *settings) compile(r *Rule, prefix string, own fieldSet, rep *reporter) 
 		}
 		r.MinAlerts = *n
 	}
+
+	if n := s.FlapThreshold.V; n != nil {
+		if *n < 1 {
+			on(fFlapThreshold).add(s.FlapThreshold.Pos, prefix, "flap_threshold: must be at least 1")
+		}
+		r.FlapThreshold = *n
+	}
+	r.FlapWindow = positiveDuration(s.FlapWindow, fFlapWindow, prefix, on(fFlapWindow))
 
 	r.impact = compileLevel(s.Impact, fImpact, prefix, on(fImpact))
 	r.urgency = compileLevel(s.Urgency, fUrgency, prefix, on(fUrgency))

@@ -70,6 +70,10 @@ type Rule struct {
 	// MinAlerts is how many distinct alerts must be firing before an
 	// incident opens; at least 1, the default.
 	MinAlerts int
+	// FlapThreshold and FlapWindow: an incident with more than FlapThreshold
+	// state changes within FlapWindow is flapping.
+	FlapThreshold int
+	FlapWindow    time.Duration
 	// Drop means matching alerts are discarded as noise.
 	Drop bool
 	// Pos is where the rule (or the defaults block) is defined, for

@@ -43,11 +43,11 @@ func pos(line, col int) yamlfile.Pos { return yamlfile.Pos{File: "good.yml", Lin
 func TestParseGood(t *testing.T) {
 	s := mustParseFile(t, "testdata/good.yml")
 	want := []*Rule{
-		{Name: "noise", ReopenWithin: 30 * time.Minute, Resolve: ResolveAll, MinAlerts: 1, Drop: true, Pos: pos(5, 5)},
-		{Name: "watchdog", ReopenWithin: 30 * time.Minute, Resolve: ResolveAll, MinAlerts: 1, Drop: true, Pos: pos(9, 5)},
-		{Name: "disk", By: []string{"cluster", "mountpoint"}, ReopenWithin: 2 * time.Hour, Resolve: ResolveAll, MinAlerts: 1, Pos: pos(16, 5)},
-		{Name: "payments-page", By: []string{"service"}, ReopenWithin: 24 * time.Hour, Resolve: ResolveAll, MinAlerts: 1, Pos: pos(27, 5)},
-		{Name: "ops_default", By: []string{"alertname", "env"}, ReopenWithin: 30 * time.Minute, Resolve: ResolveAll, MinAlerts: 1, Pos: pos(40, 5)},
+		{Name: "noise", ReopenWithin: 30 * time.Minute, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Drop: true, Pos: pos(5, 5)},
+		{Name: "watchdog", ReopenWithin: 30 * time.Minute, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Drop: true, Pos: pos(9, 5)},
+		{Name: "disk", By: []string{"cluster", "mountpoint"}, ReopenWithin: 2 * time.Hour, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Pos: pos(16, 5)},
+		{Name: "payments-page", By: []string{"service"}, ReopenWithin: 24 * time.Hour, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Pos: pos(27, 5)},
+		{Name: "ops_default", By: []string{"alertname", "env"}, ReopenWithin: 30 * time.Minute, Resolve: ResolveAll, MinAlerts: 1, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow, Pos: pos(40, 5)},
 	}
 	if diff := cmp.Diff(want, s.Rules(), ignoreUnexported, ignoreVersion); diff != "" {
 		t.Errorf("Rules() mismatch (-want +got):\n%s", diff)
@@ -84,6 +84,9 @@ func TestBuiltinDefaults(t *testing.T) {
 		if r.MinAlerts == 0 {
 			r.MinAlerts = 1
 		}
+		if r.FlapThreshold == 0 {
+			r.FlapThreshold, r.FlapWindow = DefaultFlapThreshold, DefaultFlapWindow
+		}
 		return r
 	}
 	tests := []struct {
@@ -118,7 +121,7 @@ func TestBuiltinDefaults(t *testing.T) {
 		{
 			name: "NewFieldsSet",
 			yaml: "correlations: [{name: r, window: 15m, resolve: any, resolve_after: 2m, min_alerts: 3}]",
-			want: builtin(Rule{Name: "r", Window: 15 * time.Minute, Resolve: ResolveAny, ResolveAfter: 2 * time.Minute, MinAlerts: 3}),
+			want: builtin(Rule{Name: "r", Window: 15 * time.Minute, Resolve: ResolveAny, ResolveAfter: 2 * time.Minute, MinAlerts: 3, FlapThreshold: DefaultFlapThreshold, FlapWindow: DefaultFlapWindow}),
 		},
 		{
 			name: "Manual",

@@ -52,21 +52,22 @@ var (
 	qInsertIncident = `INSERT INTO incidents (state, priority, impact, urgency, title, summary, service, owner,
 		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
 		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance,
-		merged_into, respond_by, resolve_by, sla_policy, respond_breached_at, resolve_breached_at, alert_count,
-		firing_count, problem_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		merged_into, respond_by, resolve_by, sla_policy, respond_breached_at, resolve_breached_at, flapping_since,
+		flap_threshold, flap_window_ns, alert_count, firing_count, problem_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
 		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
 		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
 		window_ns = ?, during_maintenance = ?, merged_into = ?, respond_by = ?, resolve_by = ?, sla_policy = ?,
-		respond_breached_at = ?, resolve_breached_at = ?, alert_count = ?, firing_count = ?, problem_id = ?
-		WHERE id = ?`
+		respond_breached_at = ?, resolve_breached_at = ?, flapping_since = ?, flap_threshold = ?, flap_window_ns = ?,
+		alert_count = ?, firing_count = ?, problem_id = ? WHERE id = ?`
 	qDueIncidents = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE (resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged'))
 		   OR (state = 'pending' AND window_ns > 0 AND sealed_at IS NULL AND last_event_at + window_ns < ?)
 		   OR (respond_by IS NOT NULL AND respond_breached_at IS NULL AND respond_by < ? AND state = 'open')
 		   OR (resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolve_by < ?
 		       AND state IN ('open', 'acknowledged'))
+		   OR (flapping_since IS NOT NULL AND last_event_at + flap_window_ns < ?)
 		ORDER BY id`
 	qSelectAlert = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND fingerprint = ?`
 	qUpsertAlert = `INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations,
@@ -143,8 +144,8 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt),
 		nanos(inc.SealedAt), resolveMode(inc.ResolveMode), int64(inc.ResolveAfter), max(inc.MinAlerts, 1),
 		int64(inc.Window), inc.DuringMaintenance, nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy),
-		inc.SLAPolicy, nanos(inc.RespondBreachedAt), nanos(inc.ResolveBreachedAt), inc.AlertCount, inc.FiringCount,
-		nullID(inc.ProblemID))
+		inc.SLAPolicy, nanos(inc.RespondBreachedAt), nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince),
+		inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -159,7 +160,8 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 		inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt), nanos(inc.SealedAt), resolveMode(inc.ResolveMode),
 		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.DuringMaintenance,
 		nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy), inc.SLAPolicy, nanos(inc.RespondBreachedAt),
-		nanos(inc.ResolveBreachedAt), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID), inc.ID)
+		nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince), inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount,
+		inc.FiringCount, nullID(inc.ProblemID), inc.ID)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
@@ -359,6 +361,26 @@ func (t *tx) AlertCounts(ctx context.Context, id int64) (alerts, firing int, err
 	return alerts, firing, nil
 }
 
+func (t *tx) CountTimeline(ctx context.Context, id int64, kind incident.TimelineKind, since time.Time) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeline WHERE incident_id = ? AND kind = ? AND at >= ?`,
+		id, kind, since.UnixNano()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count timeline of incident %d: %w", id, err)
+	}
+	return n, nil
+}
+
+func (t *tx) CountResolves(ctx context.Context, fp string, since time.Time) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE fingerprint = ? AND transition = 'resolved'
+		AND received_at >= ?`, fp, since.UnixNano()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count resolves of %s: %w", fp, err)
+	}
+	return n, nil
+}
+
 func (t *tx) LinkChange(ctx context.Context, l incident.ChangeLink) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO incident_changes (incident_id, change_id, rank, reason) VALUES (?, ?, ?, ?)
 		ON CONFLICT (incident_id, change_id) DO UPDATE SET rank = excluded.rank, reason = excluded.reason`,
@@ -393,7 +415,7 @@ func scanChange(row scanner) (incident.Change, error) {
 func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incident, error) {
 	st := t.tx.StmtContext(ctx, t.stmts[qDueIncidents])
 	n := now.UnixNano()
-	rows, err := st.QueryContext(ctx, n, n, n, n)
+	rows, err := st.QueryContext(ctx, n, n, n, n, n)
 	if err != nil {
 		return nil, fmt.Errorf("select due incidents: %w", err)
 	}
@@ -447,18 +469,21 @@ type scanner interface {
 const incidentColumns = `id, state, priority, impact, urgency, title, summary, service, owner, correlation_key, rule,
 	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
 	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, merged_into, respond_by, resolve_by,
-	sla_policy, respond_breached_at, resolve_breached_at, alert_count, firing_count, problem_id`
+	sla_policy, respond_breached_at, resolve_breached_at, flapping_since, flap_threshold, flap_window_ns, alert_count,
+	firing_count, problem_id`
 
 func scanIncident(row scanner) (incident.Incident, error) {
 	var inc incident.Incident
 	var prio int
 	var opened, acked, resolved, updated, lastEvent, due, sealed, merged, problem sql.NullInt64
-	var respondBy, resolveBy, respondBreached, resolveBreached sql.NullInt64
+	var respondBy, resolveBy, respondBreached, resolveBreached, flapping sql.NullInt64
+	var flapWindow int64
 	var resolveAfter, window int64
 	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
 		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
 		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &merged, &respondBy,
-		&resolveBy, &inc.SLAPolicy, &respondBreached, &resolveBreached, &inc.AlertCount, &inc.FiringCount, &problem)
+		&resolveBy, &inc.SLAPolicy, &respondBreached, &resolveBreached, &flapping, &inc.FlapThreshold, &flapWindow,
+		&inc.AlertCount, &inc.FiringCount, &problem)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, incident.ErrNotFound
 	}
@@ -472,6 +497,7 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	inc.ProblemID, inc.MergedInto = problem.Int64, merged.Int64
 	inc.RespondBy, inc.ResolveBy = fromNanos(respondBy), fromNanos(resolveBy)
 	inc.RespondBreachedAt, inc.ResolveBreachedAt = fromNanos(respondBreached), fromNanos(resolveBreached)
+	inc.FlappingSince, inc.FlapWindow = fromNanos(flapping), time.Duration(flapWindow)
 	return inc, nil
 }
 

@@ -31,6 +31,9 @@ CREATE TABLE incidents (
     sla_policy      TEXT    NOT NULL DEFAULT '',
     respond_breached_at INTEGER,       -- a missed target's time
     resolve_breached_at INTEGER,
+    flapping_since  INTEGER,
+    flap_threshold  INTEGER NOT NULL DEFAULT 0,
+    flap_window_ns  INTEGER NOT NULL DEFAULT 0,
     alert_count     INTEGER NOT NULL DEFAULT 0,
     firing_count    INTEGER NOT NULL DEFAULT 0,
     problem_id      INTEGER
@@ -85,6 +88,7 @@ CREATE TABLE timeline (
     message     TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX timeline_incident ON timeline (incident_id, id);
+CREATE INDEX timeline_incident_kind ON timeline (incident_id, kind, at);
 
 -- The trace of every received event, for replay, backtests and noise figures.
 CREATE TABLE events (
@@ -106,6 +110,7 @@ CREATE TABLE events (
     incident_id     INTEGER
 );
 CREATE INDEX events_received ON events (received_at);
+CREATE INDEX events_fingerprint ON events (fingerprint, transition, received_at);
 
 -- Changes and deploys, for linking incidents to what may have caused them.
 -- A redelivery of the same (source, external_id) updates the row.
