@@ -170,37 +170,13 @@ func (s *Store) Problems(ctx context.Context, f incident.ProblemFilter) ([]incid
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, f.Limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list problems: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.Problem
-	for rows.Next() {
-		p, err := scanProblem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list problems", scanProblem)
 }
 
 // ProblemIncidents returns the incidents linked to a problem, oldest first.
 func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE problem_id = ? ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("list problem incidents: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.Incident
-	for rows.Next() {
-		inc, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inc)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list problem incidents", scanIncident)
 }
 
 // ProblemTimeline returns a problem's timeline, oldest first.

@@ -49,59 +49,31 @@ func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]inc
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, f.Limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list incidents: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.Incident
-	for rows.Next() {
-		inc, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inc)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list incidents", scanIncident)
 }
 
 // Alerts returns an incident's alerts in the order they joined.
 func (s *Store) Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE incident_id = ?
 		ORDER BY first_seen_at, fingerprint`, incidentID)
-	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list alerts", scanAlert)
 }
 
 // Timeline returns an incident's timeline, oldest first.
 func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, incident_id, at, kind, actor, fingerprint, message
 		FROM timeline WHERE incident_id = ? ORDER BY id`, incidentID)
-	if err != nil {
-		return nil, fmt.Errorf("list timeline: %w", err)
+	return collect(rows, err, "list timeline", scanTimeline)
+}
+
+func scanTimeline(row scanner) (incident.TimelineEntry, error) {
+	var e incident.TimelineEntry
+	var at sql.NullInt64
+	if err := row.Scan(&e.ID, &e.IncidentID, &at, &e.Kind, &e.Actor, &e.Fingerprint, &e.Message); err != nil {
+		return e, fmt.Errorf("scan timeline: %w", err)
 	}
-	defer rows.Close()
-	var out []incident.TimelineEntry
-	for rows.Next() {
-		var e incident.TimelineEntry
-		var at sql.NullInt64
-		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &e.Kind, &e.Actor, &e.Fingerprint, &e.Message); err != nil {
-			return nil, fmt.Errorf("scan timeline: %w", err)
-		}
-		e.At = fromNanos(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	e.At = fromNanos(at)
+	return e, nil
 }
 
 // ActiveByPriority counts open and acknowledged incidents per priority.
@@ -203,19 +175,7 @@ func (s *Store) Changes(ctx context.Context, f incident.ChangeFilter) ([]inciden
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, f.Limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list changes: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.Change
-	for rows.Next() {
-		c, err := scanChange(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list changes", scanChange)
 }
 
 // IncidentChanges returns the changes linked to an incident, by rank.
@@ -259,21 +219,15 @@ func (r rowPrefix) Scan(dest ...any) error {
 func (s *Store) FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT fingerprint, source, status, starts_at, ends_at, incident_id, last_seen_at
 		FROM alert_states WHERE status = 'firing' AND source = ? ORDER BY fingerprint`, source)
-	if err != nil {
-		return nil, fmt.Errorf("list firing alerts: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.AlertState
-	for rows.Next() {
+	return collect(rows, err, "list firing alerts", func(row scanner) (incident.AlertState, error) {
 		var a incident.AlertState
 		var starts, ends, incID, last sql.NullInt64
-		if err := rows.Scan(&a.Fingerprint, &a.Source, &a.Status, &starts, &ends, &incID, &last); err != nil {
-			return nil, fmt.Errorf("scan alert state: %w", err)
+		if err := row.Scan(&a.Fingerprint, &a.Source, &a.Status, &starts, &ends, &incID, &last); err != nil {
+			return a, fmt.Errorf("scan alert state: %w", err)
 		}
 		a.StartsAt, a.EndsAt, a.IncidentID, a.LastSeenAt = fromNanos(starts), fromNanos(ends), incID.Int64, fromNanos(last)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, nil
+	})
 }
 
 // SLABreaches counts the missed SLA targets of all incidents, by target
@@ -296,6 +250,24 @@ func (s *Store) SLABreaches(ctx context.Context) (map[[2]string]int, error) {
 			return nil, fmt.Errorf("scan SLA breaches: %w", err)
 		}
 		out[[2]string{target, incident.Priority(p).String()}] = n
+	}
+	return out, rows.Err()
+}
+
+// collect scans every row of a query with scan; err is the query's own, and
+// what names the query in errors.
+func collect[T any](rows *sql.Rows, err error, what string, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

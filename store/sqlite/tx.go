@@ -268,19 +268,7 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+changeColumns+` FROM changes
 		WHERE started_at >= ? AND started_at <= ? AND service IN (?`+strings.Repeat(", ?", len(services)-1)+`)
 		ORDER BY started_at, id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("select changes: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.Change
-	for rows.Next() {
-		c, err := scanChange(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "select changes", scanChange)
 }
 
 func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
@@ -305,19 +293,7 @@ func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incid
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE state IN ('open', 'acknowledged') AND sealed_at IS NULL
 		AND service IN (?`+strings.Repeat(", ?", len(services)-1)+`) ORDER BY id DESC`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("select active incidents: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.Incident
-	for rows.Next() {
-		inc, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inc)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "select active incidents", scanIncident)
 }
 
 func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
@@ -416,19 +392,7 @@ func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incide
 	st := t.tx.StmtContext(ctx, t.stmts[qDueIncidents])
 	n := now.UnixNano()
 	rows, err := st.QueryContext(ctx, n, n, n, n, n)
-	if err != nil {
-		return nil, fmt.Errorf("select due incidents: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.Incident
-	for rows.Next() {
-		inc, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inc)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "select due incidents", scanIncident)
 }
 
 // resolveMode stores the zero mode as the default, "all".
