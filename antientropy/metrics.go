@@ -1,9 +1,9 @@
 package antientropy
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/alertbridge/alertbridge/internal/promreg"
 )
 
 // The values of the result label of alertbridge_antientropy_polls_total.
@@ -43,24 +43,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"source"}),
 	}
 	if reg != nil {
-		m.polls = register(reg, m.polls)
-		m.repaired = register(reg, m.repaired)
-		m.lastSuccess = register(reg, m.lastSuccess)
+		m.polls = promreg.Register(reg, m.polls)
+		m.repaired = promreg.Register(reg, m.repaired)
+		m.lastSuccess = promreg.Register(reg, m.lastSuccess)
 	}
 	return m
-}
-
-// register registers c, or returns the equal collector already registered.
-// Any other registration error leaves c working but unexported.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	return c
 }
 
 // initSource creates the series of source, so that they are exported as 0

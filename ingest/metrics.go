@@ -1,9 +1,9 @@
 package ingest
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/alertbridge/alertbridge/internal/promreg"
 )
 
 // The values of the outcome label of alertbridge_ingest_events_total.
@@ -68,25 +68,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"source"}),
 	}
 	if reg != nil {
-		m.requests = register(reg, m.requests)
-		m.events = register(reg, m.events)
-		m.rejected = register(reg, m.rejected)
-		m.duration = register(reg, m.duration)
+		m.requests = promreg.Register(reg, m.requests)
+		m.events = promreg.Register(reg, m.events)
+		m.rejected = promreg.Register(reg, m.rejected)
+		m.duration = promreg.Register(reg, m.duration)
 	}
 	return m
-}
-
-// register registers c, or returns the equal collector already registered.
-// Any other registration error leaves c working but unexported.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	return c
 }
 
 // initSource creates the label combinations of source that are known in
