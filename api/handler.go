@@ -101,19 +101,16 @@ func (h *Handler) listIncidents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	// Ask for one more than the page to learn whether there is a next page.
 	want := f.Limit
-	f.Limit++
+	f.Limit++ // one more than the page: is there a next one?
 	incs, err := h.o.Reader.Incidents(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	out := IncidentList{Incidents: make([]Incident, 0, len(incs))}
-	if len(incs) > want {
-		incs = incs[:want]
-		out.NextCursor = encodeCursor(incs[want-1].ID)
-	}
+	var out IncidentList
+	incs, out.NextCursor = page(incs, want, func(i incident.Incident) int64 { return i.ID })
+	out.Incidents = make([]Incident, 0, len(incs))
 	for _, inc := range incs {
 		out.Incidents = append(out.Incidents, fromIncident(inc))
 	}
@@ -139,24 +136,20 @@ func (h *Handler) listChanges(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if v := q.Get("cursor"); v != "" {
-		if f.AfterID, err = decodeCursor(v); err != nil {
-			h.fail(w, r, &inputError{"cursor", "not a cursor this server issued"})
-			return
-		}
+	if f.AfterID, err = parseCursor(q.Get("cursor")); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	want := f.Limit
-	f.Limit++
+	f.Limit++ // one more than the page: is there a next one?
 	changes, err := h.o.Reader.Changes(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	out := ChangeList{Changes: make([]Change, 0, len(changes))}
-	if len(changes) > want {
-		changes = changes[:want]
-		out.NextCursor = encodeCursor(changes[want-1].ID)
-	}
+	var out ChangeList
+	changes, out.NextCursor = page(changes, want, func(c incident.Change) int64 { return c.ID })
+	out.Changes = make([]Change, 0, len(changes))
 	for _, c := range changes {
 		out.Changes = append(out.Changes, fromChange(c))
 	}
@@ -198,14 +191,8 @@ func parseFilter(r *http.Request) (incident.IncidentFilter, error) {
 		return f, err
 	}
 	f.Limit = n
-	if v := q.Get("cursor"); v != "" {
-		id, err := decodeCursor(v)
-		if err != nil {
-			return f, &inputError{"cursor", "not a cursor this server issued"}
-		}
-		f.AfterID = id
-	}
-	return f, nil
+	f.AfterID, err = parseCursor(q.Get("cursor"))
+	return f, err
 }
 
 // Cursors are opaque to clients so the paging scheme can change.
@@ -213,16 +200,31 @@ func encodeCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("i" + strconv.FormatInt(id, 10)))
 }
 
-func decodeCursor(s string) (int64, error) {
+// parseCursor reads the cursor parameter: 0 (the first page) when empty.
+func parseCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	bad := &inputError{"cursor", "not a cursor this server issued"}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) < 2 || b[0] != 'i' {
-		return 0, errors.New("bad cursor")
+		return 0, bad
 	}
 	id, err := strconv.ParseInt(string(b[1:]), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errors.New("bad cursor")
+		return 0, bad
 	}
 	return id, nil
+}
+
+// page trims a listing fetched with one row more than want (newest first)
+// and returns the cursor of the next page, "" when this is the last.
+func page[T any](items []T, want int, id func(T) int64) ([]T, string) {
+	if len(items) <= want {
+		return items, ""
+	}
+	items = items[:want]
+	return items, encodeCursor(id(items[want-1]))
 }
 
 func pathID(r *http.Request) (int64, error) {

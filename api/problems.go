@@ -121,24 +121,20 @@ func (h *Handler) listProblems(w http.ResponseWriter, r *http.Request) {
 			f.States = append(f.States, st)
 		}
 	}
-	if v := q.Get("cursor"); v != "" {
-		if f.AfterID, err = decodeCursor(v); err != nil {
-			h.fail(w, r, &inputError{"cursor", "not a cursor this server issued"})
-			return
-		}
+	if f.AfterID, err = parseCursor(q.Get("cursor")); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	want := f.Limit
-	f.Limit++
+	f.Limit++ // one more than the page: is there a next one?
 	list, err := h.o.Reader.Problems(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	out := ProblemList{Problems: make([]Problem, 0, len(list))}
-	if len(list) > want {
-		list = list[:want]
-		out.NextCursor = encodeCursor(list[want-1].ID)
-	}
+	var out ProblemList
+	list, out.NextCursor = page(list, want, func(p incident.Problem) int64 { return p.ID })
+	out.Problems = make([]Problem, 0, len(list))
 	for _, p := range list {
 		out.Problems = append(out.Problems, fromProblem(p))
 	}
