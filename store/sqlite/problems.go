@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -151,24 +150,9 @@ func (s *Store) Problem(ctx context.Context, id int64) (incident.Problem, error)
 
 // Problems lists problems newest first.
 func (s *Store) Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error) {
-	var where []string
-	var args []any
-	if len(f.States) > 0 {
-		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
-		for _, st := range f.States {
-			args = append(args, st)
-		}
-	}
-	if f.AfterID > 0 {
-		where = append(where, "id < ?")
-		args = append(args, f.AfterID)
-	}
-	q := `SELECT ` + problemColumns + ` FROM problems`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, f.Limit)
+	var c conds
+	in(&c, "state", f.States)
+	q, args := c.newestFirst(`SELECT `+problemColumns+` FROM problems`, f.AfterID, f.Limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	return collect(rows, err, "list problems", scanProblem)
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -18,36 +17,18 @@ func (s *Store) Incident(ctx context.Context, id int64) (incident.Incident, erro
 
 // Incidents lists incidents newest first.
 func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error) {
-	var where []string
-	var args []any
-	if len(f.States) > 0 {
-		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
-		for _, st := range f.States {
-			args = append(args, st)
-		}
-	}
+	var c conds
+	in(&c, "state", f.States)
 	if f.Priority != 0 {
-		where = append(where, "priority = ?")
-		args = append(args, int(f.Priority))
+		c.add("priority = ?", int(f.Priority))
 	}
 	if f.Service != "" {
-		where = append(where, "service = ?")
-		args = append(args, f.Service)
+		c.add("service = ?", f.Service)
 	}
 	if f.Query != "" {
-		where = append(where, "(instr(lower(title), lower(?)) > 0 OR instr(correlation_key, ?) > 0)")
-		args = append(args, f.Query, f.Query)
+		c.add("(instr(lower(title), lower(?)) > 0 OR instr(correlation_key, ?) > 0)", f.Query, f.Query)
 	}
-	if f.AfterID > 0 {
-		where = append(where, "id < ?")
-		args = append(args, f.AfterID)
-	}
-	q := `SELECT ` + incidentColumns + ` FROM incidents`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, f.Limit)
+	q, args := c.newestFirst(`SELECT `+incidentColumns+` FROM incidents`, f.AfterID, f.Limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	return collect(rows, err, "list incidents", scanIncident)
 }
@@ -150,30 +131,17 @@ func (s *Store) IncidentByKey(ctx context.Context, key string) (incident.Inciden
 
 // Changes lists changes newest first (by start time, then ID).
 func (s *Store) Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error) {
-	var where []string
-	var args []any
+	var c conds
 	if f.Service != "" {
-		where = append(where, "service = ?")
-		args = append(args, f.Service)
+		c.add("service = ?", f.Service)
 	}
 	if !f.Since.IsZero() {
-		where = append(where, "started_at >= ?")
-		args = append(args, f.Since.UnixNano())
+		c.add("started_at >= ?", f.Since.UnixNano())
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "started_at < ?")
-		args = append(args, f.Until.UnixNano())
+		c.add("started_at < ?", f.Until.UnixNano())
 	}
-	if f.AfterID > 0 {
-		where = append(where, "id < ?")
-		args = append(args, f.AfterID)
-	}
-	q := `SELECT ` + changeColumns + ` FROM changes`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, f.Limit)
+	q, args := c.newestFirst(`SELECT `+changeColumns+` FROM changes`, f.AfterID, f.Limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	return collect(rows, err, "list changes", scanChange)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -266,7 +265,7 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 		args = append(args, s)
 	}
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+changeColumns+` FROM changes
-		WHERE started_at >= ? AND started_at <= ? AND service IN (?`+strings.Repeat(", ?", len(services)-1)+`)
+		WHERE started_at >= ? AND started_at <= ? AND service IN (`+placeholders(len(services))+`)
 		ORDER BY started_at, id`, args...)
 	return collect(rows, err, "select changes", scanChange)
 }
@@ -292,7 +291,7 @@ func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incid
 	}
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE state IN ('open', 'acknowledged') AND sealed_at IS NULL
-		AND service IN (?`+strings.Repeat(", ?", len(services)-1)+`) ORDER BY id DESC`, args...)
+		AND service IN (`+placeholders(len(services))+`) ORDER BY id DESC`, args...)
 	return collect(rows, err, "select active incidents", scanIncident)
 }
 
