@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -280,11 +281,9 @@ correlations:
 	if inc.Priority != 1 {
 		t.Errorf("priority %s, want P1 (service impact high, urgency page→high)", inc.Priority)
 	}
-	set, _ := rules.Parse("r.yml", []byte(diskRule))
-	if inc.CorrelationKey[:len("rule/per-service@")] != "rule/per-service@" || inc.CorrelationKey[len(inc.CorrelationKey)-len(`{service="checkout"}`):] != `{service="checkout"}` {
+	if !strings.HasPrefix(inc.CorrelationKey, "rule/per-service@") || !strings.HasSuffix(inc.CorrelationKey, `{service="checkout"}`) {
 		t.Errorf("key %q, want rule/per-service@VERSION{service=\"checkout\"}", inc.CorrelationKey)
 	}
-	_ = set
 	// Defaults apply to alerts no rule matches, too: reopen_within 1h.
 	other := lab("alertname", "Other", "severity", "ticket")
 	p.at(time.Minute, fire(time.Minute, other))
