@@ -11,6 +11,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/pipeline"
+	"github.com/alertbridge/alertbridge/rules"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 )
 
@@ -23,11 +24,13 @@ func BenchmarkSubmit(b *testing.B) {
 		name     string
 		parallel bool
 		repeat   bool
+		rules    bool // a rule with title and summary templates
 	}{
-		{"Serial/New", false, false},
-		{"Serial/Repeat", false, true},
-		{"Parallel/New", true, false},
-		{"Parallel/Repeat", true, true},
+		{"Serial/New", false, false, false},
+		{"Serial/Repeat", false, true, false},
+		{"Parallel/New", true, false, false},
+		{"Parallel/Repeat", true, true, false},
+		{"Parallel/RepeatWithRules", true, true, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			st, err := sqlite.Open(context.Background(), b.TempDir())
@@ -36,7 +39,21 @@ func BenchmarkSubmit(b *testing.B) {
 			}
 			defer st.Close()
 			reg := prometheus.NewRegistry()
-			p, err := pipeline.New(pipeline.Options{Store: st, Registerer: reg})
+			var set atomic.Pointer[rules.Set]
+			if c.rules {
+				s, err := rules.Parse("r.yml", []byte(`correlations:
+  - name: bench
+    matchers: ['alertname="Bench"']
+    by: [cluster]
+    title: '{{ .Labels.alertname }} in {{ .Labels.cluster | toUpper }}'
+    summary: '{{ range .Labels.SortedPairs }}{{ .Name }}={{ .Value }} {{ end }}'
+`))
+				if err != nil {
+					b.Fatal(err)
+				}
+				set.Store(s)
+			}
+			p, err := pipeline.New(pipeline.Options{Store: st, Registerer: reg, Rules: &set})
 			if err != nil {
 				b.Fatal(err)
 			}

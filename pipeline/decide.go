@@ -17,25 +17,17 @@ import (
 // label; urgency from the rule, else the severity label. The incident's
 // service is the catalog service, else the service label, else job.
 func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decision {
-	rule := set.Match(ev.Labels)
-	svc := set.Service(ev.Labels)
-	d := incident.Decision{
-		Event: ev, ReopenWithin: DefaultReopenWithin, Resolve: incident.ResolveAll, MinAlerts: 1,
-		Service: ev.Labels["service"], Title: defaultTitle(ev), Summary: ev.Annotations["description"],
-		FlapThreshold: rules.DefaultFlapThreshold, FlapWindow: rules.DefaultFlapWindow,
-	}
-	if d.Service == "" {
-		d.Service = ev.Labels["job"]
-	}
+	d, rule, svc := route(set, ev)
+	d.ReopenWithin, d.Resolve, d.MinAlerts = DefaultReopenWithin, incident.ResolveAll, 1
+	d.Title, d.Summary = defaultTitle(ev), ev.Annotations["description"]
+	d.FlapThreshold, d.FlapWindow = rules.DefaultFlapThreshold, rules.DefaultFlapWindow
 	impact, urgency := incident.SeverityLevels(ev.Labels["severity"])
 	if svc != nil {
-		d.Service, d.Owner = svc.Name, svc.Owner
+		d.Owner = svc.Owner
 		if svc.Impact != "" {
 			impact = svc.Impact
 		}
 	}
-	// The pseudo-label service in a rule's by is the incident's service.
-	d.Key = correlate.Key(rule, ev, d.Service)
 	base := rule
 	if base == nil {
 		base = set.Defaults()
@@ -74,10 +66,29 @@ func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decisi
 	if d.ReopenWithin <= 0 {
 		d.ReopenWithin = DefaultReopenWithin
 	}
+	return d
+}
+
+// route is the part of decide every event needs: the matching rule, the
+// service, the key, and whether to drop. Repeats, resolves and stale events
+// stop here; only an alert that fires anew needs templates, priority and
+// the rule's lifecycle settings.
+func route(set *rules.Set, ev incident.Event) (incident.Decision, *rules.Rule, *rules.Service) {
+	rule := set.Match(ev.Labels)
+	svc := set.Service(ev.Labels)
+	d := incident.Decision{Event: ev, Service: ev.Labels["service"]}
+	if d.Service == "" {
+		d.Service = ev.Labels["job"]
+	}
+	if svc != nil {
+		d.Service = svc.Name
+	}
+	// The pseudo-label service in a rule's by is the incident's service.
+	d.Key = correlate.Key(rule, ev, d.Service)
 	if rule != nil {
 		d.Rule, d.Drop = rule.Name, rule.Drop
 	}
-	return d
+	return d, rule, svc
 }
 
 // render runs a rule's template, keeping fallback when the rule has none or

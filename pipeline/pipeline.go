@@ -354,7 +354,12 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	if err != nil {
 		return err
 	}
-	d := decide(set, ev, p.log)
+	var d incident.Decision
+	if t == incident.TransitionNew || t == incident.TransitionRefired {
+		d = decide(set, ev, p.log)
+	} else {
+		d, _, _ = route(set, ev)
+	}
 	d.Transition = t
 	if prior != nil {
 		d.Prior = *prior
