@@ -89,7 +89,9 @@ func (s *fakeServer) ingest(w http.ResponseWriter, r *http.Request) {
 	t := s.t
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		t.Errorf("read body: %v", err)
+		// The client gave up mid-request (a cancelled run does that). It is
+		// not a payload to check; the other tests' request counts, compared
+		// with the Report, would still catch a request that never arrived.
 		return
 	}
 	if got := r.Header.Get("Content-Type"); got != "application/json" {
