@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/internal/secret"
 )
 
@@ -61,6 +62,8 @@ type Config struct {
 	// RuleFiles are rule file paths or globs; relative ones are already
 	// joined to the config file's directory.
 	RuleFiles []string
+	// API says who may use the API and with which role.
+	API API
 }
 
 // Source is one configured sender.
@@ -176,7 +179,7 @@ func DefaultLimits() Limits {
 // Default returns the config the daemon runs on without --config.file: no
 // sources (every ingest endpoint open) and the default limits.
 func Default() *Config {
-	return &Config{Limits: DefaultLimits()}
+	return &Config{Limits: DefaultLimits(), API: API{WebConfigRole: access.RoleAdmin}}
 }
 
 // Load reads, decodes and validates the config file at path. Relative paths

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/config"
 	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/internal/yamlfile"
@@ -141,6 +142,9 @@ func TestParseOK(t *testing.T) {
 			got, err := config.Parse("c.yml", []byte(tt.data), opts())
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
+			}
+			if tt.want.API.WebConfigRole == access.RoleNone {
+				tt.want.API.WebConfigRole = access.RoleAdmin // the default
 			}
 			if diff := cmp.Diff(tt.want, got, cmpSecret); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
@@ -332,8 +336,8 @@ func TestSourcesOf(t *testing.T) {
 
 // TestDocsExamplesLoad keeps docs/config.md honest: every ```yaml example
 // in it is a config file and must load, with its *_file and *_env secrets
-// provided. (YAML of other files, such as the web config, is fenced as
-// ```yml there.)
+// provided (each file its own secret; a .bcrypt file a bcrypt hash). (YAML
+// of other files, such as the web config, is fenced as ```yml there.)
 func TestDocsExamplesLoad(t *testing.T) {
 	doc, err := os.ReadFile("../docs/config.md")
 	if err != nil {
@@ -344,8 +348,13 @@ func TestDocsExamplesLoad(t *testing.T) {
 		t.Fatal("no yaml examples in docs/config.md")
 	}
 	o := config.ParseOptions{
-		Dir:       "/etc/alertbridge",
-		ReadFile:  func(string) ([]byte, error) { return []byte("from-a-file\n"), nil },
+		Dir: "/etc/alertbridge",
+		ReadFile: func(name string) ([]byte, error) {
+			if strings.HasSuffix(name, ".bcrypt") {
+				return []byte(aliceHash + "\n"), nil
+			}
+			return []byte("from-file-" + filepath.Base(name) + "\n"), nil
+		},
 		LookupEnv: func(k string) (string, bool) { return "from-env-" + k, true },
 	}
 	for i, b := range blocks {

@@ -27,6 +27,7 @@ type fileSpec struct {
 	Limits    yamlfile.Value[*limitsSpec]  `yaml:"limits"`
 	Storage   yamlfile.Value[*storageSpec] `yaml:"storage"`
 	RuleFiles []yamlfile.Value[string]     `yaml:"rule_files"`
+	API       yamlfile.Value[*apiSpec]     `yaml:"api"`
 }
 
 type guarded[M any] = yamlfile.Value[yamlfile.ScalarOrMapping[string, M]]
@@ -195,6 +196,11 @@ func (f *fileSpec) validate(o ParseOptions, decodeErrs yamlfile.Errors) (*Config
 		cfg.Sources = append(cfg.Sources, src)
 	}
 	v.distinctCredentials(f, cfg.Sources)
+	if f.API.V != nil {
+		cfg.API = v.api(f.API.V, cfg.Sources)
+	} else {
+		cfg.API = v.api(&apiSpec{}, nil)
+	}
 	if p := f.Storage.V.Path; p.V != "" {
 		cfg.Storage.Path = v.path(p.V)
 	}
