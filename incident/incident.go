@@ -229,11 +229,14 @@ const (
 
 // TimelineEntry is one recorded change of an incident.
 type TimelineEntry struct {
-	ID          int64
-	IncidentID  int64
-	At          time.Time
-	Kind        TimelineKind
-	Actor       string // "system" or the user who acted
+	ID         int64
+	IncidentID int64
+	At         time.Time
+	Kind       TimelineKind
+	Actor      string // "system", a source, or the authenticated identity who acted
+	// OnBehalfOf is free text the acting identity gave ("for alice"),
+	// recorded next to Actor and never instead of it.
+	OnBehalfOf  string
 	Fingerprint string // for alert entries
 	Message     string
 }

@@ -25,7 +25,12 @@ const (
 type Command struct {
 	IncidentID int64
 	Action     Action
+	// Actor is who acts: the authenticated identity (or a source, for a
+	// sender's acknowledgement). OnBehalfOf is free text the actor gave,
+	// such as the body's "actor" of an API call, recorded next to Actor on
+	// the timeline and never instead of it.
 	Actor      string
+	OnBehalfOf string
 	Message    string
 	// Into is the target of a merge.
 	Into int64
@@ -51,7 +56,7 @@ func Execute(ctx context.Context, tx Tx, c Command, now time.Time) (Incident, er
 	case ActionUnlink:
 		return unlink(ctx, tx, inc, c, actor, now)
 	}
-	entry := TimelineEntry{IncidentID: inc.ID, At: now, Actor: actor, Message: c.Message}
+	entry := TimelineEntry{IncidentID: inc.ID, At: now, Actor: actor, OnBehalfOf: strings.TrimSpace(c.OnBehalfOf), Message: c.Message}
 	switch c.Action {
 	case ActionAcknowledge:
 		if !CanTransition(inc.State, StateAcknowledged) {
@@ -135,6 +140,7 @@ func merge(ctx context.Context, tx Tx, src Incident, c Command, actor string, no
 		{IncidentID: src.ID, At: now, Kind: TimelineMerged, Actor: actor, Message: fmt.Sprintf("merged into #%d%s", dst.ID, note)},
 		{IncidentID: dst.ID, At: now, Kind: TimelineMerged, Actor: actor, Message: fmt.Sprintf("#%d merged in (%d alerts)%s", src.ID, moved, note)},
 	} {
+		e.OnBehalfOf = strings.TrimSpace(c.OnBehalfOf)
 		if err := tx.AddTimeline(ctx, &e); err != nil {
 			return dst, err
 		}
@@ -191,6 +197,7 @@ func unlink(ctx context.Context, tx Tx, src Incident, c Command, actor string, n
 		{IncidentID: src.ID, At: now, Kind: TimelineUnlinked, Actor: actor, Fingerprint: a.Fingerprint, Message: fmt.Sprintf("alert %s moved to #%d%s", a.Fingerprint, inc.ID, note)},
 		{IncidentID: inc.ID, At: now, Kind: TimelineUnlinked, Actor: actor, Fingerprint: a.Fingerprint, Message: fmt.Sprintf("opened by unlinking alert %s from #%d%s", a.Fingerprint, src.ID, note)},
 	} {
+		e.OnBehalfOf = strings.TrimSpace(c.OnBehalfOf)
 		if err := tx.AddTimeline(ctx, &e); err != nil {
 			return inc, err
 		}

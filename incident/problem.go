@@ -117,8 +117,10 @@ type ProblemEntry struct {
 	ProblemID int64
 	At        time.Time
 	Kind      ProblemEntryKind
-	Actor     string // "system" or the user who acted
-	Message   string
+	Actor     string // "system" or the authenticated identity who acted
+	// OnBehalfOf is free text the acting identity gave, next to Actor.
+	OnBehalfOf string
+	Message    string
 }
 
 // ProblemEntryKind names what a problem's timeline entry records.
@@ -297,9 +299,12 @@ const (
 
 // ProblemCommand is one manual action on one problem.
 type ProblemCommand struct {
-	ProblemID  int64
-	Action     ProblemAction
+	ProblemID int64
+	Action    ProblemAction
+	// Actor is the authenticated identity; OnBehalfOf is free text it gave
+	// (a body's "actor"), recorded next to it.
 	Actor      string
+	OnBehalfOf string
 	Message    string
 	RootCause  string
 	Workaround string
@@ -349,7 +354,8 @@ func ExecuteProblem(ctx context.Context, tx Tx, c ProblemCommand, now time.Time)
 	if err := tx.UpdateProblem(ctx, pr); err != nil {
 		return pr, err
 	}
-	return pr, addProblemEntry(ctx, tx, pr.ID, now, kind, actor, msg)
+	return pr, tx.AddProblemEntry(ctx, &ProblemEntry{ProblemID: pr.ID, At: now, Kind: kind, Actor: actor,
+		OnBehalfOf: strings.TrimSpace(c.OnBehalfOf), Message: msg})
 }
 
 func joinNote(msg, note string) string {

@@ -24,7 +24,7 @@ var (
 	qUpdateProblem = `UPDATE problems SET state = ?, title = ?, root_cause = ?, workaround = ?, first_seen_at = ?,
 		last_seen_at = ?, incident_count = ?, opened_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?
 		WHERE id = ?`
-	qInsertProblemEntry      = `INSERT INTO problem_timeline (problem_id, at, kind, actor, message) VALUES (?, ?, ?, ?, ?)`
+	qInsertProblemEntry      = `INSERT INTO problem_timeline (problem_id, at, kind, actor, on_behalf_of, message) VALUES (?, ?, ?, ?, ?, ?)`
 	qUpsertIncidentSignature = `INSERT INTO incident_signatures (incident_id, problem_rule, signature, opened_at)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (incident_id, problem_rule) DO UPDATE SET signature = excluded.signature, opened_at = excluded.opened_at`
@@ -73,7 +73,7 @@ func (t *tx) UpdateProblem(ctx context.Context, p incident.Problem) error {
 }
 
 func (t *tx) AddProblemEntry(ctx context.Context, e *incident.ProblemEntry) error {
-	res, err := t.exec(ctx, qInsertProblemEntry, e.ProblemID, e.At.UnixNano(), e.Kind, e.Actor, e.Message)
+	res, err := t.exec(ctx, qInsertProblemEntry, e.ProblemID, e.At.UnixNano(), e.Kind, e.Actor, e.OnBehalfOf, e.Message)
 	if err != nil {
 		return mapErr("insert problem timeline", err)
 	}
@@ -165,7 +165,7 @@ func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Inci
 
 // ProblemTimeline returns a problem's timeline, oldest first.
 func (s *Store) ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, problem_id, at, kind, actor, message
+	rows, err := s.r.QueryContext(ctx, `SELECT id, problem_id, at, kind, actor, on_behalf_of, message
 		FROM problem_timeline WHERE problem_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("list problem timeline: %w", err)
@@ -175,7 +175,7 @@ func (s *Store) ProblemTimeline(ctx context.Context, id int64) ([]incident.Probl
 	for rows.Next() {
 		var e incident.ProblemEntry
 		var at int64
-		if err := rows.Scan(&e.ID, &e.ProblemID, &at, &e.Kind, &e.Actor, &e.Message); err != nil {
+		if err := rows.Scan(&e.ID, &e.ProblemID, &at, &e.Kind, &e.Actor, &e.OnBehalfOf, &e.Message); err != nil {
 			return nil, fmt.Errorf("scan problem timeline: %w", err)
 		}
 		e.At = time.Unix(0, at).UTC()

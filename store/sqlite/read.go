@@ -42,7 +42,7 @@ func (s *Store) Alerts(ctx context.Context, incidentID int64) ([]incident.Alert,
 
 // Timeline returns an incident's timeline, oldest first.
 func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, incident_id, at, kind, actor, fingerprint, message
+	rows, err := s.r.QueryContext(ctx, `SELECT id, incident_id, at, kind, actor, on_behalf_of, fingerprint, message
 		FROM timeline WHERE incident_id = ? ORDER BY id`, incidentID)
 	return collect(rows, err, "list timeline", scanTimeline)
 }
@@ -50,7 +50,7 @@ func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.Time
 func scanTimeline(row scanner) (incident.TimelineEntry, error) {
 	var e incident.TimelineEntry
 	var at sql.NullInt64
-	if err := row.Scan(&e.ID, &e.IncidentID, &at, &e.Kind, &e.Actor, &e.Fingerprint, &e.Message); err != nil {
+	if err := row.Scan(&e.ID, &e.IncidentID, &at, &e.Kind, &e.Actor, &e.OnBehalfOf, &e.Fingerprint, &e.Message); err != nil {
 		return e, fmt.Errorf("scan timeline: %w", err)
 	}
 	e.At = fromNanos(at)

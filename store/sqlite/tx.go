@@ -75,8 +75,8 @@ var (
 		ON CONFLICT (incident_id, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
 			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
 			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`
-	qInsertTimeline = `INSERT INTO timeline (incident_id, at, kind, actor, fingerprint, message)
-		VALUES (?, ?, ?, ?, ?, ?)`
+	qInsertTimeline = `INSERT INTO timeline (incident_id, at, kind, actor, on_behalf_of, fingerprint, message)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	qInsertEvent = `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
 		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -209,7 +209,7 @@ func (t *tx) TouchAlert(ctx context.Context, incidentID int64, fp string, seen, 
 }
 
 func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
-	res, err := t.exec(ctx, qInsertTimeline, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.Fingerprint, e.Message)
+	res, err := t.exec(ctx, qInsertTimeline, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.OnBehalfOf, e.Fingerprint, e.Message)
 	if err != nil {
 		return mapErr("insert timeline", err)
 	}

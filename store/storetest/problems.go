@@ -44,7 +44,7 @@ func testProblemRoundTrip(t *testing.T, s Store) {
 		if err := tx.UpdateProblem(ctx, in); err != nil {
 			return err
 		}
-		e := &incident.ProblemEntry{ProblemID: in.ID, At: t0.Add(2 * time.Hour), Kind: incident.ProblemEntryResolved, Actor: "bob", Message: "fixed"}
+		e := &incident.ProblemEntry{ProblemID: in.ID, At: t0.Add(2 * time.Hour), Kind: incident.ProblemEntryResolved, Actor: "bob", OnBehalfOf: "the change board", Message: "fixed"}
 		if err := tx.AddProblemEntry(ctx, e); err != nil {
 			return err
 		}
@@ -74,7 +74,8 @@ func testProblemRoundTrip(t *testing.T, s Store) {
 		t.Errorf("after update: %+v, want %+v", got, in)
 	}
 	tl, err := s.ProblemTimeline(ctx, in.ID)
-	if err != nil || len(tl) != 1 || tl[0].Kind != incident.ProblemEntryResolved || tl[0].Actor != "bob" || !tl[0].At.Equal(t0.Add(2*time.Hour)) {
+	if err != nil || len(tl) != 1 || tl[0].Kind != incident.ProblemEntryResolved || tl[0].Actor != "bob" ||
+		tl[0].OnBehalfOf != "the change board" || !tl[0].At.Equal(t0.Add(2*time.Hour)) {
 		t.Errorf("ProblemTimeline = %+v, %v", tl, err)
 	}
 	if _, err := s.Problem(ctx, in.ID+100); !errors.Is(err, incident.ErrNotFound) {

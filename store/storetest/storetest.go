@@ -334,6 +334,18 @@ func testTimeline(t *testing.T, s Store) {
 	if diff := cmp.Diff(kinds, got); diff != "" {
 		t.Errorf("timeline (-want +got):\n%s", diff)
 	}
+
+	// Every field round-trips, the acting identity and its "on behalf of"
+	// text side by side.
+	want := incident.TimelineEntry{IncidentID: inc.ID, At: t0.Add(time.Minute), Kind: incident.TimelineAcknowledged,
+		Actor: "rita", OnBehalfOf: "alice on the phone", Fingerprint: "fp1", Message: "looking"}
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.AddTimeline(ctx, &want) })
+	if tl, err = s.Timeline(ctx, inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, tl[len(tl)-1]); diff != "" {
+		t.Errorf("timeline entry (-want +got):\n%s", diff)
+	}
 }
 
 func testSealed(t *testing.T, s Store) {
