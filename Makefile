@@ -31,6 +31,7 @@ lint: vet fmt-check
 fuzz:
 	@set -e; for t in ingest:FuzzDecodeAlertmanager ingest:FuzzDecodeGrafana ingest:FuzzDecodePagerDuty \
 	    ingest:FuzzDecodeEvents ingest:FuzzDecodeChanges ingest:FuzzCheckDepth rules:FuzzParse config:FuzzParse \
+	    api:FuzzDecodeBody \
 	    internal/yamlfile:FuzzDecode; do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \

@@ -17,6 +17,10 @@ type Client struct {
 	// BaseURL is the daemon's address, e.g. http://127.0.0.1:9097.
 	BaseURL string
 	HTTP    *http.Client
+	// Token, when set, is sent as a bearer token; Username and Password,
+	// when Username is set, as basic auth. They name an api.users identity.
+	Token              string
+	Username, Password string
 }
 
 // StatusError is a non-2xx answer, with the server's error body.
@@ -123,8 +127,15 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return err
 	}
-	if in != nil {
+	if in != nil || method != http.MethodGet {
+		// State-changing calls take JSON only, even with an empty body.
 		req.Header.Set("Content-Type", "application/json")
+	}
+	switch {
+	case c.Token != "":
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	case c.Username != "":
+		req.SetBasicAuth(c.Username, c.Password)
 	}
 	hc := c.HTTP
 	if hc == nil {

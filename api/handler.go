@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/incident"
 )
 
@@ -44,7 +46,11 @@ type Executor interface {
 type Options struct {
 	Reader   Reader
 	Executor Executor
-	Logger   *slog.Logger
+	// Guard decides who may call each route (viewer for every GET,
+	// responder or admin for the writes); nil means a Guard with no
+	// identities: reads open, writes from loopback only.
+	Guard  *access.Guard
+	Logger *slog.Logger
 	// Now is the clock (default time.Now): the stats' default window and
 	// backlog ages count from it.
 	Now func() time.Time
@@ -71,21 +77,71 @@ func New(o Options) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Guard == nil {
+		o.Guard, _ = access.New(access.Options{Logger: o.Logger}) // no users: cannot fail
+	}
 	return &Handler{o: o, log: o.Logger.With("component", "api")}
 }
 
-// Register mounts the API routes on mux.
+// Register mounts the API routes on mux, each behind the role it needs:
+// viewer for every GET; responder to acknowledge, resolve and comment on
+// incidents and to record a known error; admin to merge and unlink.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/incidents", h.listIncidents)
-	mux.HandleFunc("GET /api/v1/incidents/{id}", h.getIncident)
-	mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", h.action(incident.ActionAcknowledge))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", h.action(incident.ActionResolve))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/comments", h.action(incident.ActionComment))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/merge", h.action(incident.ActionMerge))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/unlink", h.action(incident.ActionUnlink))
-	mux.HandleFunc("GET /api/v1/changes", h.listChanges)
-	mux.HandleFunc("GET /api/v1/stats", h.getStats)
+	h.handle(mux, "GET /api/v1/incidents", access.RoleViewer, h.listIncidents)
+	h.handle(mux, "GET /api/v1/incidents/{id}", access.RoleViewer, h.getIncident)
+	h.handle(mux, "POST /api/v1/incidents/{id}/acknowledge", access.RoleResponder, h.action(incident.ActionAcknowledge))
+	h.handle(mux, "POST /api/v1/incidents/{id}/resolve", access.RoleResponder, h.action(incident.ActionResolve))
+	h.handle(mux, "POST /api/v1/incidents/{id}/comments", access.RoleResponder, h.action(incident.ActionComment))
+	h.handle(mux, "POST /api/v1/incidents/{id}/merge", access.RoleAdmin, h.action(incident.ActionMerge))
+	h.handle(mux, "POST /api/v1/incidents/{id}/unlink", access.RoleAdmin, h.action(incident.ActionUnlink))
+	h.handle(mux, "GET /api/v1/changes", access.RoleViewer, h.listChanges)
+	h.handle(mux, "GET /api/v1/stats", access.RoleViewer, h.getStats)
 	h.registerProblems(mux)
+}
+
+// handle mounts fn behind the Guard for role. A state-changing route
+// (POST) also refuses a body that is not JSON: a browser on another site
+// can post text/plain or a form without asking, never application/json.
+func (h *Handler) handle(mux *http.ServeMux, pattern string, role access.Role, fn http.HandlerFunc) {
+	var next http.Handler = fn
+	if strings.HasPrefix(pattern, http.MethodPost+" ") {
+		next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := checkJSON(r.Header.Get("Content-Type")); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			fn(w, r)
+		})
+	}
+	mux.Handle(pattern, h.o.Guard.Require(role, next))
+}
+
+// mediaTypeError is a state-changing call whose body is not declared JSON.
+type mediaTypeError struct{ got string }
+
+func (e *mediaTypeError) Error() string {
+	if e.got == "" {
+		return "Content-Type: missing; state-changing calls take application/json (an empty body is fine)"
+	}
+	return fmt.Sprintf("Content-Type: %q; state-changing calls take application/json (an empty body is fine)", e.got)
+}
+
+// checkJSON accepts application/json with no charset or UTF-8.
+func checkJSON(ct string) error {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return &mediaTypeError{got: ct}
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return &mediaTypeError{got: ct}
+	}
+	return nil
+}
+
+// actor is the authenticated identity of a request: who acts, always.
+func actor(r *http.Request) string {
+	id, _ := access.FromContext(r.Context())
+	return id.Name
 }
 
 // inputError is a client mistake with its location.
@@ -306,7 +362,8 @@ func (h *Handler) action(a incident.Action) http.HandlerFunc {
 			return
 		}
 		res, err := h.o.Executor.Execute(r.Context(), incident.Command{
-			IncidentID: id, Action: a, Actor: req.Actor, Message: req.Message, Into: req.Into, Fingerprint: req.Fingerprint,
+			IncidentID: id, Action: a, Actor: actor(r), OnBehalfOf: req.Actor, Message: req.Message, Into: req.Into,
+			Fingerprint: req.Fingerprint,
 		})
 		if err != nil {
 			h.fail(w, r, err)
@@ -354,7 +411,10 @@ func decodeBody(r *http.Request, v any, required bool) error {
 // fail is the one place that maps errors to statuses.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ie *inputError
+	var me *mediaTypeError
 	switch {
+	case errors.As(err, &me):
+		writeJSON(w, http.StatusUnsupportedMediaType, Error{Error: me.Error(), Where: "Content-Type"})
 	case errors.As(err, &ie):
 		writeJSON(w, http.StatusBadRequest, Error{Error: ie.msg, Where: ie.where})
 	case errors.Is(err, incident.ErrNotFound):

@@ -143,10 +143,24 @@ func TestBadRequestsSayWhere(t *testing.T) {
 		{"ErrCommentEmpty", "POST", "/api/v1/incidents/1/comments", `{"message":"  "}`, 400, "message"},
 		{"ErrCommentNoBody", "POST", "/api/v1/incidents/1/comments", "", 400, ""},
 		{"ErrMalformed", "POST", "/api/v1/incidents/1/resolve", `{`, 400, ""},
+		{"ErrTextPlain", "POST", "/api/v1/incidents/1/acknowledge", `{}`, 415, "Content-Type"},
+		{"ErrForm", "POST", "/api/v1/incidents/1/comments", `message=x`, 415, "Content-Type"},
+		{"ErrNoContentType", "POST", "/api/v1/incidents/1/resolve", ``, 415, "Content-Type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, s.url+tt.path, strings.NewReader(tt.body))
+			switch tt.name {
+			case "ErrTextPlain":
+				req.Header.Set("Content-Type", "text/plain")
+			case "ErrForm":
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			case "ErrNoContentType":
+			default:
+				if tt.method == "POST" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -198,13 +212,16 @@ func TestActionsAndDetail(t *testing.T) {
 	}
 	var kinds, actors []string
 	for _, e := range inc.Timeline {
-		kinds, actors = append(kinds, e.Kind), append(actors, e.Actor)
+		kinds, actors = append(kinds, e.Kind), append(actors, e.Actor+"/"+e.OnBehalfOf)
 	}
 	if diff := cmp.Diff([]string{"opened", "alert_firing", "acknowledged", "comment", "resolved"}, kinds); diff != "" {
 		t.Errorf("timeline kinds (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"system", "system", "alice", "bob", "alice"}, actors); diff != "" {
-		t.Errorf("timeline actors (-want +got):\n%s", diff)
+	// No identities configured and a loopback client: the actor is
+	// anonymous; the body's actor is kept only as "on behalf of".
+	want := []string{"system/", "system/", "anonymous/alice", "anonymous/bob", "anonymous/alice"}
+	if diff := cmp.Diff(want, actors); diff != "" {
+		t.Errorf("timeline actor/on_behalf_of (-want +got):\n%s", diff)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/incident"
 )
 
@@ -57,11 +58,13 @@ type ProblemIncident struct {
 
 // ProblemEntry is the wire form of a problem's timeline entry.
 type ProblemEntry struct {
-	ID      int64     `json:"id"`
-	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"`
-	Actor   string    `json:"actor"`
-	Message string    `json:"message"`
+	ID    int64     `json:"id"`
+	At    time.Time `json:"at"`
+	Kind  string    `json:"kind"`
+	Actor string    `json:"actor"`
+	// OnBehalfOf is the free text the actor gave as the request's "actor".
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	Message    string `json:"message"`
 }
 
 // ProblemList is the answer of GET /api/v1/problems.
@@ -73,6 +76,8 @@ type ProblemList struct {
 // ProblemRequest is the body of the problem actions: required for
 // known-error (with a workaround), optional for resolve and close.
 type ProblemRequest struct {
+	// Actor is recorded as "on behalf of" text next to the authenticated
+	// identity, which is the actor; it never replaces it.
 	Actor      string `json:"actor"`
 	Message    string `json:"message,omitempty"`
 	RootCause  string `json:"root_cause,omitempty"`
@@ -80,11 +85,13 @@ type ProblemRequest struct {
 }
 
 func (h *Handler) registerProblems(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/problems", h.listProblems)
-	mux.HandleFunc("GET /api/v1/problems/{id}", h.getProblem)
-	mux.HandleFunc("POST /api/v1/problems/{id}/known-error", h.problemAction(incident.ProblemActionKnownError))
-	mux.HandleFunc("POST /api/v1/problems/{id}/resolve", h.problemAction(incident.ProblemActionResolve))
-	mux.HandleFunc("POST /api/v1/problems/{id}/close", h.problemAction(incident.ProblemActionClose))
+	h.handle(mux, "GET /api/v1/problems", access.RoleViewer, h.listProblems)
+	h.handle(mux, "GET /api/v1/problems/{id}", access.RoleViewer, h.getProblem)
+	h.handle(mux, "POST /api/v1/problems/{id}/known-error", access.RoleResponder, h.problemAction(incident.ProblemActionKnownError))
+	// Resolving and closing a problem are problem management's decisions,
+	// not a responder's.
+	h.handle(mux, "POST /api/v1/problems/{id}/resolve", access.RoleAdmin, h.problemAction(incident.ProblemActionResolve))
+	h.handle(mux, "POST /api/v1/problems/{id}/close", access.RoleAdmin, h.problemAction(incident.ProblemActionClose))
 }
 
 // problemError marks an error as being about a problem, so that a missing
@@ -184,7 +191,8 @@ func (h *Handler) problemDetail(ctx context.Context, id int64) (Problem, error) 
 	}
 	out.Timeline = make([]ProblemEntry, 0, len(tl))
 	for _, e := range tl {
-		out.Timeline = append(out.Timeline, ProblemEntry{ID: e.ID, At: e.At, Kind: string(e.Kind), Actor: e.Actor, Message: e.Message})
+		out.Timeline = append(out.Timeline, ProblemEntry{ID: e.ID, At: e.At, Kind: string(e.Kind), Actor: e.Actor,
+			OnBehalfOf: e.OnBehalfOf, Message: e.Message})
 	}
 	return out, nil
 }
@@ -207,7 +215,8 @@ func (h *Handler) problemAction(a incident.ProblemAction) http.HandlerFunc {
 			return
 		}
 		res, err := h.o.Executor.ExecuteProblem(r.Context(), incident.ProblemCommand{
-			ProblemID: id, Action: a, Actor: req.Actor, Message: req.Message, RootCause: req.RootCause, Workaround: req.Workaround,
+			ProblemID: id, Action: a, Actor: actor(r), OnBehalfOf: req.Actor, Message: req.Message,
+			RootCause: req.RootCause, Workaround: req.Workaround,
 		})
 		if err != nil {
 			h.fail(w, r, &problemError{err})

@@ -75,12 +75,14 @@ type Alert struct {
 
 // TimelineEntry is the wire form of a timeline entry.
 type TimelineEntry struct {
-	ID          int64     `json:"id"`
-	At          time.Time `json:"at"`
-	Kind        string    `json:"kind"`
-	Actor       string    `json:"actor"`
-	Fingerprint string    `json:"fingerprint,omitempty"`
-	Message     string    `json:"message"`
+	ID    int64     `json:"id"`
+	At    time.Time `json:"at"`
+	Kind  string    `json:"kind"`
+	Actor string    `json:"actor"`
+	// OnBehalfOf is the free text the actor gave as the request's "actor".
+	OnBehalfOf  string `json:"on_behalf_of,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Message     string `json:"message"`
 }
 
 // IncidentList is the answer of GET /api/v1/incidents.
@@ -92,6 +94,8 @@ type IncidentList struct {
 // ActionRequest is the optional body of acknowledge and resolve, and the
 // required body of comments.
 type ActionRequest struct {
+	// Actor is recorded as "on behalf of" text next to the authenticated
+	// identity, which is the actor on the timeline; it never replaces it.
 	Actor   string `json:"actor"`
 	Message string `json:"message"`
 	// Into is the incident a merge moves this one's alerts into.
@@ -147,7 +151,8 @@ func fromAlert(a incident.Alert) Alert {
 }
 
 func fromTimeline(e incident.TimelineEntry) TimelineEntry {
-	return TimelineEntry{ID: e.ID, At: e.At, Kind: string(e.Kind), Actor: e.Actor, Fingerprint: e.Fingerprint, Message: e.Message}
+	return TimelineEntry{ID: e.ID, At: e.At, Kind: string(e.Kind), Actor: e.Actor, OnBehalfOf: e.OnBehalfOf,
+		Fingerprint: e.Fingerprint, Message: e.Message}
 }
 
 // Change is the wire form of a change or deploy.
