@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/antientropy"
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/config"
@@ -34,23 +34,26 @@ import (
 
 // App is one running daemon.
 type App struct {
-	o        Options
-	log      *slog.Logger
-	reg      *prometheus.Registry
-	store    *sqlite.Store
-	rules    atomic.Pointer[rules.Set]
-	pipeline *pipeline.Pipeline
-	ln       net.Listener
-	srv      *http.Server
-	ready    atomic.Bool
-	serveErr chan error
-	reloadMu sync.Mutex
-	metrics  *metrics
-	stopOnce sync.Once
-	stopErr  error
-	sweeping chan struct{} // closed to stop the sweeper and the pollers
-	swept    sync.WaitGroup
-	pollers  []*antientropy.Poller
+	o     Options
+	log   *slog.Logger
+	reg   *prometheus.Registry
+	guard *access.Guard
+	// webConfig watches --web.config.file: TLS, headers and API users.
+	webConfig *access.WebConfigFile
+	store     *sqlite.Store
+	rules     atomic.Pointer[rules.Set]
+	pipeline  *pipeline.Pipeline
+	ln        net.Listener
+	srv       *http.Server
+	ready     atomic.Bool
+	serveErr  chan error
+	reloadMu  sync.Mutex
+	metrics   *metrics
+	stopOnce  sync.Once
+	stopErr   error
+	sweeping  chan struct{} // closed to stop the sweeper and the pollers
+	swept     sync.WaitGroup
+	pollers   []*antientropy.Poller
 }
 
 // New loads the config file, opens the store (running migrations), loads
@@ -113,14 +116,36 @@ func New(ctx context.Context, o Options) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	in.Register(mux)
-	api.New(api.Options{Reader: st, Executor: a.pipeline, Logger: o.Logger, Now: o.Now}).Register(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
-	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = io.WriteString(w, "alertbridge is healthy.\n")
+	a.webConfig = access.NewWebConfigFile(o.WebConfigFile)
+	a.guard, err = access.New(access.Options{WebConfig: a.webConfig,
+		Users: o.Config.API.AccessUsers(), AnonymousReads: o.Config.API.AnonymousReads, AnonymousWrites: o.AnonymousWrites,
+		WebConfigFile: o.WebConfigFile, WebConfigRole: o.Config.API.WebConfigRole, Logger: o.Logger, Registerer: a.reg,
 	})
-	mux.HandleFunc("GET /-/ready", a.handleReady)
-	mux.HandleFunc("POST /-/reload", a.handleReload)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	// Who may call what (docs/config.md, "Security model"): ingest takes
+	// source credentials; the API and /-/reload take API identities by
+	// role; /metrics and the health endpoints are open unless the web
+	// config's users protect them.
+	ingestMux := http.NewServeMux()
+	in.Register(ingestMux)
+	var ingestHandler http.Handler = ingestMux
+	if len(o.Config.Sources) == 0 {
+		// No source authenticates ingest: as in every Prometheus component,
+		// the web config's basic_auth_users (if any) protect it.
+		ingestHandler = a.guard.WebUsersOnly(ingestMux)
+	}
+	mux.Handle("/ingest/", ingestHandler)
+	mux.Handle("/v2/enqueue", ingestHandler)
+	api.New(api.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Logger: o.Logger, Now: o.Now}).Register(mux)
+	mux.Handle("GET /metrics", a.guard.Public(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})))
+	mux.Handle("GET /-/healthy", a.guard.Public(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "alertbridge is healthy.\n")
+	})))
+	mux.Handle("GET /-/ready", a.guard.Public(http.HandlerFunc(a.handleReady)))
+	mux.Handle("POST /-/reload", a.guard.Require(access.RoleAdmin, http.HandlerFunc(a.handleReload)))
 
 	a.srv = &http.Server{
 		Handler:           mux,
@@ -166,24 +191,9 @@ func (a *App) Start() {
 		}
 	}()
 	a.ready.Store(true)
+	a.guard.LogMode()
 	a.log.Info("listening", "address", a.Addr(), "storage", a.store.Path(), "rules", a.rules.Load().Len(),
 		"sources", len(a.o.Config.Sources), "web_config", a.o.WebConfigFile != "")
-}
-
-// serve serves HTTP on the bound listener. With a web config file it goes
-// through the exporter-toolkit, which adds TLS and basic auth exactly as
-// every Prometheus component configures them.
-func (a *App) serve() error {
-	if a.o.WebConfigFile == "" {
-		return a.srv.Serve(a.ln)
-	}
-	systemd := false
-	flags := &web.FlagConfig{
-		WebListenAddresses: &[]string{a.Addr()},
-		WebSystemdSocket:   &systemd,
-		WebConfigFile:      &a.o.WebConfigFile,
-	}
-	return web.Serve(a.ln, a.srv, flags, a.o.Logger.With("component", "web"))
 }
 
 // Stop drains last-in first-out within ctx: HTTP (in-flight requests finish

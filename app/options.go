@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/config"
 )
 
@@ -31,6 +32,10 @@ type Options struct {
 	// again on every request and TLS handshake, as in every Prometheus
 	// component.
 	WebConfigFile string
+	// AnonymousWrites is --web.api.anonymous-writes: who may write through
+	// the API without credentials while no identity is configured
+	// (default loopback clients only).
+	AnonymousWrites access.AnonymousWrites
 	// StoragePath is --storage.path, the SQLite directory (default
 	// storage.path of the config file, then "./data").
 	StoragePath string
@@ -108,6 +113,9 @@ func (o *Options) Validate() error {
 	if o.Version == "" {
 		o.Version = "dev"
 	}
+	if o.AnonymousWrites == "" {
+		o.AnonymousWrites = access.WritesLoopback
+	}
 	var errs []error
 	if o.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max body bytes %d: want at least 1024", o.MaxBodyBytes))
@@ -117,6 +125,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SweepInterval < 0 {
 		errs = append(errs, errors.New("sweep interval must not be negative"))
+	}
+	if _, err := access.ParseAnonymousWrites(string(o.AnonymousWrites)); err != nil {
+		errs = append(errs, err)
 	}
 	if o.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdown timeout must not be negative"))

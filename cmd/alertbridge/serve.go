@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/app"
 	"github.com/alertbridge/alertbridge/internal/yamlfile"
 )
@@ -27,6 +28,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&o.ListenAddress, "web.listen-address", ":9097", "address to listen on for webhooks, the API and /metrics")
 	fs.StringVar(&o.ConfigFile, "config.file", "", "daemon config file: sources and their credentials, limits, storage, rule files (docs/config.md); without it every ingest endpoint is open")
 	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "Prometheus web config file enabling TLS and basic auth for the whole HTTP server (exporter-toolkit)")
+	anonWrites := fs.String("web.api.anonymous-writes", "loopback", "who may write through the API without credentials while no API identity is configured: loopback (clients on this machine), any, or none")
 	fs.StringVar(&o.StoragePath, "storage.path", "./data", "directory of the SQLite database (overrides storage.path of the config file)")
 	fs.Var(&ruleFiles, "rules.file", "rule file or glob, repeatable (replaces rule_files of the config file)")
 	fs.Int64Var(&o.MaxBodyBytes, "ingest.max-body-bytes", 10<<20, "largest ingest request body accepted (overrides limits.max_body_bytes of the config file)")
@@ -60,6 +62,10 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	slog.SetDefault(logger)
 	o.RuleFiles, o.Logger, o.Version = ruleFiles, logger, version
+	if o.AnonymousWrites, err = access.ParseAnonymousWrites(*anonWrites); err != nil {
+		fmt.Fprintf(stderr, "serve: --web.api.anonymous-writes: %v\n", err)
+		return 2
+	}
 	if err := app.Run(ctx, o); err != nil {
 		var list yamlfile.Errors
 		if errors.As(err, &list) {
