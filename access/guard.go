@@ -212,10 +212,8 @@ func (g *Guard) LogMode() {
 // and OPTIONS) from another site's page is refused first.
 func (g *Guard) Require(need Role, h http.Handler) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		web, err := g.web.users()
-		if err != nil {
-			g.log.Error("web config unreadable", "err", err)
-			g.deny(w, http.StatusInternalServerError, reasonWebConfig, "", "internal error")
+		web, ok := g.webUsers(w)
+		if !ok {
 			return
 		}
 		id, ok := g.authenticate(w, r, web)
@@ -243,10 +241,8 @@ func (g *Guard) Require(need Role, h http.Handler) http.Handler {
 // basic_auth_users, which then protect it as they would in Prometheus.
 func (g *Guard) Public(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		web, err := g.web.users()
-		if err != nil {
-			g.log.Error("web config unreadable", "err", err)
-			g.deny(w, http.StatusInternalServerError, reasonWebConfig, "", "internal error")
+		web, ok := g.webUsers(w)
+		if !ok {
 			return
 		}
 		if len(web) == 0 {
@@ -272,10 +268,8 @@ func (g *Guard) Public(h http.Handler) http.Handler {
 // configured, ingest takes source credentials only and this is not used.
 func (g *Guard) WebUsersOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		web, err := g.web.users()
-		if err != nil {
-			g.log.Error("web config unreadable", "err", err)
-			g.deny(w, http.StatusInternalServerError, reasonWebConfig, "", "internal error")
+		web, ok := g.webUsers(w)
+		if !ok {
 			return
 		}
 		if len(web) == 0 {
@@ -291,6 +285,19 @@ func (g *Guard) WebUsersOnly(h http.Handler) http.Handler {
 		}
 		g.unauthenticated(w, web, "credentials required: the web config's basic_auth_users protect ingest while no sources are configured")
 	})
+}
+
+// webUsers returns the web config's basic_auth_users as the file is now;
+// when it cannot be read, it answers 500 (ok false), as every Prometheus
+// component does: a broken file must not open anything.
+func (g *Guard) webUsers(w http.ResponseWriter) (map[string]string, bool) {
+	web, err := g.web.users()
+	if err != nil {
+		g.log.Error("web config unreadable", "err", err)
+		g.deny(w, http.StatusInternalServerError, reasonWebConfig, "", "internal error")
+		return nil, false
+	}
+	return web, true
 }
 
 // authenticate returns the request's identity: a token or basic-auth user,
