@@ -3,6 +3,7 @@ package txcache
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,15 +22,25 @@ type Loader[K comparable, V any] func(ctx context.Context, key K) (v V, found bo
 type Cache[K comparable, V any] struct {
 	lru *lru.Cache[K, V]
 	m   Metrics
+	// purging is set while Purge empties the LRU: entries dropped on
+	// purpose are not evictions, which the metric counts to say the cache
+	// is too small.
+	purging atomic.Bool
 }
 
 // New returns a cache of at most size entries.
 func New[K comparable, V any](size int, m Metrics) (*Cache[K, V], error) {
-	l, err := lru.NewWithEvict(size, func(K, V) { inc(m.Evictions) })
+	c := &Cache[K, V]{m: m}
+	l, err := lru.NewWithEvict(size, func(K, V) {
+		if !c.purging.Load() {
+			inc(m.Evictions)
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("lru of size %d: %w", size, err)
 	}
-	return &Cache[K, V]{lru: l, m: m}, nil
+	c.lru = l
+	return c, nil
 }
 
 func inc(c prometheus.Counter) {
@@ -39,7 +50,12 @@ func inc(c prometheus.Counter) {
 }
 
 // Purge empties the cache, for writes that change many entries behind it.
-func (c *Cache[K, V]) Purge() { c.lru.Purge() }
+// Purged entries are not counted as evictions.
+func (c *Cache[K, V]) Purge() {
+	c.purging.Store(true)
+	defer c.purging.Store(false)
+	c.lru.Purge()
+}
 
 // Batch is the cache's view of one transaction.
 type Batch[K comparable, V any] struct {

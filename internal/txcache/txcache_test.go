@@ -90,3 +90,32 @@ func TestLoaderErrorsPassThrough(t *testing.T) {
 		t.Error("New(0) succeeded")
 	}
 }
+
+func TestPurgeIsNotEviction(t *testing.T) {
+	ctx := context.Background()
+	m := counters()
+	c, err := New[string, int](4, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Begin(store{}.load)
+	b.Stage("a", 1)
+	b.Stage("b", 2)
+	b.Commit()
+	c.Purge()
+	if got := testutil.ToFloat64(m.Evictions); got != 0 {
+		t.Errorf("evictions after a purge = %v, want 0: a purge says nothing about the cache's size", got)
+	}
+	if _, ok, _ := c.Begin(store{}.load).Get(ctx, "a"); ok {
+		t.Error("a purged entry is still cached")
+	}
+	// Evictions after a purge are counted again.
+	b = c.Begin(store{}.load)
+	for i, k := range []string{"a", "b", "c", "d", "e"} {
+		b.Stage(k, i)
+	}
+	b.Commit()
+	if got := testutil.ToFloat64(m.Evictions); got != 1 {
+		t.Errorf("evictions = %v, want 1", got)
+	}
+}
