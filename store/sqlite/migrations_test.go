@@ -50,7 +50,7 @@ func mustVersion1(t *testing.T, path string) *sql.DB {
 // 2, where an alert is (source, fingerprint), and checks that every row is
 // kept and keyed by the right source: an alert_states row keeps its own
 // source; an alerts row takes its fingerprint's state's source, else its
-// incident's.
+// incident's; a per-alert correlation key gains its incident's source.
 func TestMigrateAlertSource(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 28, 20, 13, 5, 0, time.UTC)
@@ -260,6 +260,16 @@ func TestMigrateAlertSource(t *testing.T) {
 	var oldIndex int
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_fingerprint'`).Scan(&oldIndex); err != nil || oldIndex != 0 {
 		t.Errorf("events_fingerprint still there (%d, %v)", oldIndex, err)
+	}
+
+	// A per-alert key names the source now; other keys stay as they were.
+	for _, tt := range []struct {
+		id   int64
+		want string
+	}{{1, `group{a="1"}`}, {2, "alert/pd-prod/k2"}} {
+		if inc, err := s.Incident(ctx, tt.id); err != nil || inc.CorrelationKey != tt.want {
+			t.Errorf("incident %d key = %q, %v; want %q", tt.id, inc.CorrelationKey, err, tt.want)
+		}
 	}
 
 	// The same fingerprint from another source is now an alert of its own.

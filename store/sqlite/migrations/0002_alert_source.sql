@@ -53,6 +53,14 @@ INSERT INTO alerts_new (incident_id, source, fingerprint, status, labels, annota
 DROP TABLE alerts;
 ALTER TABLE alerts_new RENAME TO alerts;
 
+-- Without rules or groups an alert is its own incident, keyed
+-- alert/FINGERPRINT until now and alert/SOURCE/FINGERPRINT from now on, so
+-- that two sources sending one fingerprint get an incident each. Rekey the
+-- existing ones by the source that opened them, so that their alerts'
+-- refires still reopen them. Keys stay unique: one old key, one source.
+UPDATE incidents SET correlation_key = 'alert/' || source || '/' || substr(correlation_key, 7)
+    WHERE correlation_key LIKE 'alert/%';
+
 -- Flapping detection counts an alert's resolves in the event trace by
 -- (source, fingerprint).
 DROP INDEX events_fingerprint;
