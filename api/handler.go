@@ -307,6 +307,7 @@ func (h *Handler) action(a incident.Action) http.HandlerFunc {
 		}
 		res, err := h.o.Executor.Execute(r.Context(), incident.Command{
 			IncidentID: id, Action: a, Actor: req.Actor, Message: req.Message, Into: req.Into, Fingerprint: req.Fingerprint,
+			Source: req.Source,
 		})
 		if err != nil {
 			h.fail(w, r, err)
@@ -354,9 +355,12 @@ func decodeBody(r *http.Request, v any, required bool) error {
 // fail is the one place that maps errors to statuses.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ie *inputError
+	var amb *incident.AmbiguousAlertError
 	switch {
 	case errors.As(err, &ie):
 		writeJSON(w, http.StatusBadRequest, Error{Error: ie.msg, Where: ie.where})
+	case errors.As(err, &amb):
+		writeJSON(w, http.StatusBadRequest, Error{Error: amb.Error(), Where: "source"})
 	case errors.Is(err, incident.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, Error{Error: notFoundMessage(err), Where: "id"})
 	case errors.Is(err, incident.ErrConflict):
