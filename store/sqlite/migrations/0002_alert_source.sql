@@ -4,11 +4,12 @@
 --
 -- SQLite cannot change a primary key in place, so alert_states and alerts
 -- are rebuilt (https://sqlite.org/lang_altertable.html#otheralter): create
--- the new table, copy, drop the old one, rename. The runner applies this
--- file in one transaction with foreign_keys on, which is fine here: nothing
--- references alert_states or alerts, so dropping them deletes no parent row,
--- and every copied incident_id is one the old rows already held under the
--- same constraint.
+-- the new table, copy, drop the old one, rename; neither had an index of
+-- its own besides its key, so none is to be recreated. The runner applies
+-- this file in one transaction with foreign_keys on (which cannot be turned
+-- off inside one), and that is fine here: nothing references alert_states
+-- or alerts, so dropping them deletes no parent row, and every copied
+-- incident_id is one the old rows already held under the same constraint.
 
 CREATE TABLE alert_states_new (
     source       TEXT    NOT NULL DEFAULT '',
