@@ -48,6 +48,7 @@ type AmbiguousAlertError struct {
 	Sources []string
 }
 
+// Error names the sources to choose from.
 func (e *AmbiguousAlertError) Error() string {
 	return fmt.Sprintf("incident %d has alerts with fingerprint %s from sources %s: name one as source",
 		e.IncidentID, e.Fingerprint, strings.Join(e.Sources, ", "))
