@@ -31,8 +31,9 @@ const (
 // Firing is the read side of the store the poller compares Alertmanager with.
 type Firing interface {
 	// FiringAlerts returns the states of the alerts whose status is firing
-	// and whose Source is source (the source of the event that last changed
-	// the state). Only Fingerprint, StartsAt and IncidentID are read. It
+	// and whose Source is source: an alert is (source, fingerprint), so the
+	// poller only ever repairs its own source's alerts. Only Fingerprint,
+	// StartsAt and IncidentID are read. It
 	// returns the store's error wrapped; nothing is repaired then.
 	FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error)
 	// Alerts returns an incident's alerts. The poller reads the labels,
@@ -481,7 +482,7 @@ func (p *Poller) resolvedEvent(ctx context.Context, st incident.AlertState, sinc
 		cache[st.IncidentID] = alerts
 	}
 	for _, a := range alerts {
-		if a.Fingerprint == st.Fingerprint {
+		if a.Source == st.Source && a.Fingerprint == st.Fingerprint {
 			ev.Labels, ev.Annotations = maps.Clone(a.Labels), nonNil(maps.Clone(a.Annotations))
 			ev.GeneratorURL = a.GeneratorURL
 			break

@@ -34,13 +34,13 @@ func TestPollRepairsLostFiring(t *testing.T) {
 		groupBy   []string
 		wantKey   string // "" for no incident
 	}{
-		{name: "ActiveOpensIncidentOfItsOwn", alert: alert, wantKey: "alert/" + fp},
+		{name: "ActiveOpensIncidentOfItsOwn", alert: alert, wantKey: "alert/alertmanager/" + fp},
 		{name: "GroupByGivesGroupKey", alert: alert, groupBy: []string{"alertname", "cluster", "missing"},
 			wantKey: `group{alertname="HighLatency", cluster="c1"}`},
 		{name: "GroupByEllipsisGivesAllLabels", alert: alert, groupBy: []string{"..."},
 			wantKey: `group{alertname="HighLatency", cluster="c1", severity="critical"}`},
-		{name: "NoFingerprintUsesLabelFingerprint", alert: noFP, wantKey: "alert/" + incident.LabelFingerprint(alert.Labels)},
-		{name: "RoutedToReceiverOpensIncident", alert: alert, receivers: []string{"pager", "alertbridge"}, wantKey: "alert/" + fp},
+		{name: "NoFingerprintUsesLabelFingerprint", alert: noFP, wantKey: "alert/alertmanager/" + incident.LabelFingerprint(alert.Labels)},
+		{name: "RoutedToReceiverOpensIncident", alert: alert, receivers: []string{"pager", "alertbridge"}, wantKey: "alert/alertmanager/" + fp},
 		{name: "RoutedElsewhereIgnored", alert: otherReceiver, receivers: []string{"alertbridge"}},
 		{name: "SuppressedIgnored", alert: suppressed},
 		{name: "UnprocessedIgnored", alert: unprocessed},

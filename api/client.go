@@ -101,8 +101,9 @@ func (c *Client) Merge(ctx context.Context, id int64, req ActionRequest) (Incide
 	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/merge", id), req, &out)
 }
 
-// Unlink moves alert req.Fingerprint out of incident id into a new incident
-// and answers with the new one.
+// Unlink moves alert req.Fingerprint (of source req.Source, which may be
+// empty unless several sources' alerts have the fingerprint) out of
+// incident id into a new incident and answers with the new one.
 func (c *Client) Unlink(ctx context.Context, id int64, req ActionRequest) (Incident, error) {
 	var out Incident
 	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/unlink", id), req, &out)

@@ -363,7 +363,7 @@ func (h *Handler) action(a incident.Action) http.HandlerFunc {
 		}
 		res, err := h.o.Executor.Execute(r.Context(), incident.Command{
 			IncidentID: id, Action: a, Actor: actor(r), OnBehalfOf: req.Actor, Message: req.Message, Into: req.Into,
-			Fingerprint: req.Fingerprint,
+			Fingerprint: req.Fingerprint, Source: req.Source,
 		})
 		if err != nil {
 			h.fail(w, r, err)
@@ -412,11 +412,14 @@ func decodeBody(r *http.Request, v any, required bool) error {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ie *inputError
 	var me *mediaTypeError
+	var amb *incident.AmbiguousAlertError
 	switch {
 	case errors.As(err, &me):
 		writeJSON(w, http.StatusUnsupportedMediaType, Error{Error: me.Error(), Where: "Content-Type"})
 	case errors.As(err, &ie):
 		writeJSON(w, http.StatusBadRequest, Error{Error: ie.msg, Where: ie.where})
+	case errors.As(err, &amb):
+		writeJSON(w, http.StatusBadRequest, Error{Error: amb.Error(), Where: "source"})
 	case errors.Is(err, incident.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, Error{Error: notFoundMessage(err), Where: "id"})
 	case errors.Is(err, incident.ErrConflict):

@@ -59,8 +59,10 @@ type LinkedChange struct {
 	Reason string `json:"reason"`
 }
 
-// Alert is the wire form of an incident's alert.
+// Alert is the wire form of an incident's alert. An alert is its source
+// and fingerprint together.
 type Alert struct {
+	Source       string            `json:"source"`
 	Fingerprint  string            `json:"fingerprint"`
 	Status       string            `json:"status"`
 	Labels       map[string]string `json:"labels"`
@@ -100,8 +102,11 @@ type ActionRequest struct {
 	Message string `json:"message"`
 	// Into is the incident a merge moves this one's alerts into.
 	Into int64 `json:"into,omitempty"`
-	// Fingerprint is the alert an unlink moves out into a new incident.
+	// Fingerprint is the alert an unlink moves out into a new incident, and
+	// Source its source; Source may be left out unless alerts of several
+	// sources in the incident have the fingerprint.
 	Fingerprint string `json:"fingerprint,omitempty"`
+	Source      string `json:"source,omitempty"`
 }
 
 // Error is every error answer's body: what went wrong and where (a query
@@ -144,7 +149,7 @@ func fromIncident(inc incident.Incident) Incident {
 
 func fromAlert(a incident.Alert) Alert {
 	return Alert{
-		Fingerprint: a.Fingerprint, Status: string(a.Status), Labels: a.Labels, Annotations: a.Annotations,
+		Source: a.Source, Fingerprint: a.Fingerprint, Status: string(a.Status), Labels: a.Labels, Annotations: a.Annotations,
 		StartsAt: a.StartsAt, EndsAt: optTime(a.EndsAt), GeneratorURL: a.GeneratorURL,
 		FirstSeenAt: a.FirstSeenAt, LastSeenAt: a.LastSeenAt, Count: a.Count,
 	}

@@ -28,7 +28,11 @@ func Key(r *rules.Rule, ev incident.Event, service string) string {
 		return "group" + incident.FormatLabels(ev.GroupLabels)
 	}
 	// A sender with no notion of groups: each alert is its own incident.
-	return "alert/" + ev.Fingerprint
+	// An alert is its source and fingerprint: two sources sending the same
+	// fingerprint (two PagerDuty integrations with one dedup_key) get an
+	// incident each, so neither can reopen, escalate or acknowledge the
+	// other's. Source names contain no "/", so the key is unambiguous.
+	return "alert/" + ev.Source + "/" + ev.Fingerprint
 }
 
 // Correlator caches key → incident in front of a Lookup.

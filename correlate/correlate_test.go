@@ -37,7 +37,8 @@ func TestKey(t *testing.T) {
 		{"DefaultGroupLabels", nil, incident.Event{Labels: labels, GroupLabels: map[string]string{"cluster": "a", "alertname": "DiskFull"}}, "",
 			`group{alertname="DiskFull", cluster="a"}`},
 		{"DefaultEmptyGroup", nil, incident.Event{Labels: labels, GroupLabels: map[string]string{}}, "", `group{}`},
-		{"DefaultNoGroups", nil, incident.Event{Fingerprint: "abc", Labels: labels}, "", `alert/abc`},
+		{"DefaultNoGroups", nil, incident.Event{Source: "pd-prod", Fingerprint: "abc", Labels: labels}, "", `alert/pd-prod/abc`},
+		{"DefaultNoGroupsOtherSource", nil, incident.Event{Source: "events", Fingerprint: "abc", Labels: labels}, "", `alert/events/abc`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

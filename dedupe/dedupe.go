@@ -11,10 +11,18 @@ import (
 	"github.com/alertbridge/alertbridge/internal/txcache"
 )
 
-// Lookup reads a fingerprint's last known state.
+// Lookup reads an alert's last known state.
 type Lookup interface {
-	// AlertState returns incident.ErrNotFound for an unknown fingerprint.
-	AlertState(ctx context.Context, fingerprint string) (incident.AlertState, error)
+	// AlertState returns incident.ErrNotFound for an unknown alert (source,
+	// fingerprint).
+	AlertState(ctx context.Context, source, fingerprint string) (incident.AlertState, error)
+}
+
+// key identifies an alert: the same fingerprint from two sources is two
+// alerts with two states, so that one source never decides about the
+// other's alert.
+type key struct {
+	source, fingerprint string
 }
 
 // Decide is the pure dedupe rule. prior is nil for an unknown fingerprint.
@@ -61,16 +69,16 @@ func Decide(prior *incident.AlertState, ev incident.Event) incident.Transition {
 	}
 }
 
-// Deduper caches fingerprint states in front of a Lookup.
+// Deduper caches alert states in front of a Lookup.
 type Deduper struct {
-	cache   *txcache.Cache[string, incident.AlertState]
+	cache   *txcache.Cache[key, incident.AlertState]
 	metrics *metrics
 }
 
-// New returns a Deduper whose cache holds at most size fingerprints. reg may be nil.
+// New returns a Deduper whose cache holds at most size alerts. reg may be nil.
 func New(size int, reg prometheus.Registerer) (*Deduper, error) {
 	m := newMetrics(reg)
-	c, err := txcache.New[string, incident.AlertState](size, txcache.Metrics{Hits: m.hits, Misses: m.misses, Evictions: m.evictions})
+	c, err := txcache.New[key, incident.AlertState](size, txcache.Metrics{Hits: m.hits, Misses: m.misses, Evictions: m.evictions})
 	if err != nil {
 		return nil, fmt.Errorf("dedupe cache: %w", err)
 	}
@@ -81,28 +89,28 @@ func New(size int, reg prometheus.Registerer) (*Deduper, error) {
 // in the batch shadow the cache, and reach the cache only on Commit.
 type Batch struct {
 	d     *Deduper
-	cache *txcache.Batch[string, incident.AlertState]
+	cache *txcache.Batch[key, incident.AlertState]
 }
 
 // Begin starts a batch whose misses go to lookup (the open transaction).
 func (d *Deduper) Begin(lookup Lookup) *Batch {
-	load := func(ctx context.Context, fp string) (incident.AlertState, bool, error) {
-		s, err := lookup.AlertState(ctx, fp)
+	load := func(ctx context.Context, k key) (incident.AlertState, bool, error) {
+		s, err := lookup.AlertState(ctx, k.source, k.fingerprint)
 		if errors.Is(err, incident.ErrNotFound) {
 			return s, false, nil
 		}
 		if err != nil {
-			return s, false, fmt.Errorf("alert state %s: %w", fp, err)
+			return s, false, fmt.Errorf("alert state %s/%s: %w", k.source, k.fingerprint, err)
 		}
 		return s, true, nil
 	}
 	return &Batch{d: d, cache: d.cache.Begin(load)}
 }
 
-// Decide returns the transition for ev and the fingerprint's prior state (nil
-// when unknown).
+// Decide returns the transition for ev and the prior state of its alert
+// (ev.Source, ev.Fingerprint), nil when unknown.
 func (b *Batch) Decide(ctx context.Context, ev incident.Event) (incident.Transition, *incident.AlertState, error) {
-	s, found, err := b.cache.Get(ctx, ev.Fingerprint)
+	s, found, err := b.cache.Get(ctx, key{ev.Source, ev.Fingerprint})
 	if err != nil {
 		return "", nil, err
 	}
@@ -115,20 +123,20 @@ func (b *Batch) Decide(ctx context.Context, ev incident.Event) (incident.Transit
 	return t, prior, nil
 }
 
-// State returns the fingerprint's last known state (nil when unknown)
-// without deciding anything about an event.
-func (b *Batch) State(ctx context.Context, fp string) (*incident.AlertState, error) {
-	s, found, err := b.cache.Get(ctx, fp)
+// State returns the last known state of source's alert with fingerprint fp
+// (nil when unknown) without deciding anything about an event.
+func (b *Batch) State(ctx context.Context, source, fp string) (*incident.AlertState, error) {
+	s, found, err := b.cache.Get(ctx, key{source, fp})
 	if err != nil || !found {
 		return nil, err
 	}
 	return &s, nil
 }
 
-// Record stages the fingerprint's state after an event.
+// Record stages the alert's state after an event.
 func (b *Batch) Record(s incident.AlertState) {
 	if s.Fingerprint != "" {
-		b.cache.Stage(s.Fingerprint, s)
+		b.cache.Stage(key{s.Source, s.Fingerprint}, s)
 	}
 }
 

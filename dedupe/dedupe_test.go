@@ -57,10 +57,10 @@ func TestDecide(t *testing.T) {
 }
 
 // mapLookup is the store side of the lookup, as plain data.
-type mapLookup map[string]incident.AlertState
+type mapLookup map[key]incident.AlertState
 
-func (m mapLookup) AlertState(_ context.Context, fp string) (incident.AlertState, error) {
-	s, ok := m[fp]
+func (m mapLookup) AlertState(_ context.Context, source, fp string) (incident.AlertState, error) {
+	s, ok := m[key{source, fp}]
 	if !ok {
 		return s, incident.ErrNotFound
 	}
@@ -106,7 +106,7 @@ func TestEvictionFallsThroughToStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := mapLookup{"fp": *state(incident.StatusResolved, t0)}
+	store := mapLookup{{"", "fp"}: *state(incident.StatusResolved, t0)}
 	b := d.Begin(store)
 	b.Record(incident.AlertState{Fingerprint: "other", Status: incident.StatusFiring, StartsAt: t0})
 	b.Commit() // "other" fills the size-1 cache; "fp" is only in the store
@@ -116,5 +116,76 @@ func TestEvictionFallsThroughToStore(t *testing.T) {
 	}
 	if tr != incident.TransitionStale || prior == nil {
 		t.Errorf("late firing after resolve with cold cache = %s (prior %v), want stale from the store", tr, prior)
+	}
+}
+
+// TestVerdictsPerSource: source am's alert fp fires. The same fingerprint
+// from source pd is another alert: pd's firing is new and pd's resolve is
+// stale (nothing of pd's to resolve), while am's own events are judged
+// against am's state — wherever that state is: in the store, staged in the
+// batch, or in the cache.
+func TestVerdictsPerSource(t *testing.T) {
+	ctx := context.Background()
+	amState := incident.AlertState{Source: "am", Fingerprint: "fp", Status: incident.StatusFiring, StartsAt: t0}
+	from := func(source string, status incident.Status) incident.Event {
+		e := ev(status, t0)
+		e.Source = source
+		return e
+	}
+	events := []struct {
+		name string
+		ev   incident.Event
+		want incident.Transition
+	}{
+		{"OwnFiringIsRepeat", from("am", incident.StatusFiring), incident.TransitionRepeat},
+		{"OwnResolveResolves", from("am", incident.StatusResolved), incident.TransitionResolved},
+		{"OtherSourceFiringIsNew", from("pd", incident.StatusFiring), incident.TransitionNew},
+		{"OtherSourceResolveIsStale", from("pd", incident.StatusResolved), incident.TransitionStale},
+	}
+	setups := []struct {
+		name string
+		// batch returns a batch in which am's state is known.
+		batch func(d *Deduper) *Batch
+	}{
+		{"Store", func(d *Deduper) *Batch { return d.Begin(mapLookup{{"am", "fp"}: amState}) }},
+		{"Staged", func(d *Deduper) *Batch {
+			b := d.Begin(mapLookup{})
+			b.Record(amState)
+			return b
+		}},
+		{"Cached", func(d *Deduper) *Batch {
+			b := d.Begin(mapLookup{})
+			b.Record(amState)
+			b.Commit()
+			return d.Begin(mapLookup{})
+		}},
+	}
+	for _, su := range setups {
+		for _, tt := range events {
+			t.Run(su.name+"/"+tt.name, func(t *testing.T) {
+				d, err := New(10, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := su.batch(d)
+				tr, prior, err := b.Decide(ctx, tt.ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tr != tt.want {
+					t.Errorf("Decide = %s, want %s", tr, tt.want)
+				}
+				if prior != nil && prior.Source != tt.ev.Source {
+					t.Errorf("prior state is %s's, want the event's own source %s", prior.Source, tt.ev.Source)
+				}
+				st, err := b.State(ctx, tt.ev.Source, "fp")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if known := st != nil; known != (tt.ev.Source == "am") {
+					t.Errorf("State(%s) = %+v, want known only for am", tt.ev.Source, st)
+				}
+			})
+		}
 	}
 }

@@ -1,5 +1,7 @@
-// Package dedupe decides, per fingerprint, whether an event is new, a repeat,
-// a resolve, a refire or stale, from the fingerprint's last known state.
+// Package dedupe decides, per alert, whether an event is new, a repeat, a
+// resolve, a refire or stale, from the alert's last known state. An alert is
+// its source and fingerprint together: one source's events never decide
+// about another source's alert with the same fingerprint.
 //
 // A bounded LRU sits in front of a Lookup (the store). The cache is written
 // only after the caller's transaction commits, and a miss always falls through

@@ -147,7 +147,7 @@ func applyRepeat(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	if st.IncidentID == 0 {
 		return out, nil
 	}
-	err := tx.TouchAlert(ctx, st.IncidentID, st.Fingerprint, now, st.StartsAt, d.Event.Annotations)
+	err := tx.TouchAlert(ctx, st.IncidentID, st.Source, st.Fingerprint, now, st.StartsAt, d.Event.Annotations)
 	if errors.Is(err, ErrNotFound) {
 		return out, nil
 	}
@@ -175,9 +175,9 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outco
 	if err != nil {
 		return out, fmt.Errorf("incident %d of alert %s: %w", st.IncidentID, st.Fingerprint, err)
 	}
-	a, err := tx.Alert(ctx, inc.ID, st.Fingerprint)
+	a, err := tx.Alert(ctx, inc.ID, st.Source, st.Fingerprint)
 	if err != nil {
-		return out, fmt.Errorf("alert %s of incident %d: %w", st.Fingerprint, inc.ID, err)
+		return out, fmt.Errorf("alert %s/%s of incident %d: %w", st.Source, st.Fingerprint, inc.ID, err)
 	}
 	wasFiring := a.Status == StatusFiring
 	a.Status, a.EndsAt, a.LastSeenAt, a.Annotations = StatusResolved, endsAt, now, ev.Annotations
@@ -193,7 +193,7 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outco
 	if err := addTimeline(ctx, tx, inc.ID, now, TimelineAlertResolved, st.Fingerprint, alertName(ev)+" resolved"); err != nil {
 		return out, err
 	}
-	if err := detectFlapping(ctx, tx, &inc, st.Fingerprint, now); err != nil {
+	if err := detectFlapping(ctx, tx, &inc, st.Source, st.Fingerprint, now); err != nil {
 		return out, err
 	}
 	switch {
@@ -313,10 +313,10 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 		out.Opened = inc.State == StateOpen
 	}
 
-	a, err := tx.Alert(ctx, inc.ID, ev.Fingerprint)
+	a, err := tx.Alert(ctx, inc.ID, ev.Source, ev.Fingerprint)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		a = Alert{IncidentID: inc.ID, Fingerprint: ev.Fingerprint, FirstSeenAt: now}
+		a = Alert{IncidentID: inc.ID, Source: ev.Source, Fingerprint: ev.Fingerprint, FirstSeenAt: now}
 		inc.AlertCount++
 	case err != nil:
 		return out, err
@@ -513,15 +513,17 @@ func addTimeline(ctx context.Context, tx Tx, id int64, at time.Time, kind Timeli
 }
 
 // detectFlapping marks an incident flapping once the alert that just
-// resolved has resolved more than FlapThreshold times within FlapWindow.
-// The count follows the alert across incidents (the event trace), so an
-// alert whose every refire came after reopen_within, each opening a ticket
-// of its own, is caught too; from then on its refires reopen this one.
-func detectFlapping(ctx context.Context, tx Tx, inc *Incident, fingerprint string, now time.Time) error {
+// resolved (source, fingerprint) has resolved more than FlapThreshold times
+// within FlapWindow. The count follows the alert across incidents (the
+// event trace), so an alert whose every refire came after reopen_within,
+// each opening a ticket of its own, is caught too; from then on its refires
+// reopen this one. Another source's resolves of the same fingerprint are
+// another alert's and do not count.
+func detectFlapping(ctx context.Context, tx Tx, inc *Incident, source, fingerprint string, now time.Time) error {
 	if inc.FlapThreshold <= 0 || inc.FlapWindow <= 0 || !inc.FlappingSince.IsZero() {
 		return nil
 	}
-	n, err := tx.CountResolves(ctx, fingerprint, now.Add(-inc.FlapWindow))
+	n, err := tx.CountResolves(ctx, source, fingerprint, now.Add(-inc.FlapWindow))
 	if err != nil {
 		return err
 	}

@@ -140,9 +140,13 @@ func (inc *Incident) ownsKey() bool {
 	return inc.SealedAt.IsZero() && (inc.State == StatePending || inc.State.Active())
 }
 
-// Alert is one alert (by fingerprint) as attached to one incident.
+// Alert is one alert as attached to one incident. An alert is identified
+// by its Source and Fingerprint together: the same fingerprint sent by two
+// sources is two alerts, and one source never touches the other's.
 type Alert struct {
-	IncidentID   int64
+	IncidentID int64
+	// Source names the configured source the alert comes in through.
+	Source       string
 	Fingerprint  string
 	Status       Status
 	Labels       map[string]string
@@ -156,11 +160,13 @@ type Alert struct {
 	Count int64
 }
 
-// AlertState is the latest known state of a fingerprint, which dedupe decides
-// against. IncidentID is the incident the alert is attached to, 0 if none.
+// AlertState is the latest known state of an alert (Source, Fingerprint),
+// which dedupe decides against. IncidentID is the incident the alert is
+// attached to, 0 if none.
 type AlertState struct {
 	Fingerprint string
-	// Source is the configured source the alert last came in through.
+	// Source is the configured source the alert comes in through; with
+	// Fingerprint it identifies the alert.
 	Source     string
 	Status     Status
 	StartsAt   time.Time

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -17,7 +18,8 @@ const (
 	ActionComment     Action = "comment"
 	// ActionMerge moves all alerts of the incident into Into and closes it.
 	ActionMerge Action = "merge"
-	// ActionUnlink moves one alert (Fingerprint) out into a new incident.
+	// ActionUnlink moves one alert (Source, Fingerprint) out into a new
+	// incident.
 	ActionUnlink Action = "unlink"
 )
 
@@ -34,9 +36,31 @@ type Command struct {
 	Message    string
 	// Into is the target of a merge.
 	Into int64
-	// Fingerprint is the alert an unlink moves out.
+	// Fingerprint is the alert an unlink moves out, and Source the source
+	// it came in through. Source may be empty when only one source's alert
+	// in the incident has the fingerprint.
 	Fingerprint string
+	Source      string
 }
+
+// AmbiguousAlertError is an unlink that names a fingerprint which alerts of
+// more than one source in the incident share, and no source. It wraps
+// ErrInvalid.
+type AmbiguousAlertError struct {
+	IncidentID  int64
+	Fingerprint string
+	// Sources are the sources with an alert of Fingerprint, sorted.
+	Sources []string
+}
+
+// Error names the sources to choose from.
+func (e *AmbiguousAlertError) Error() string {
+	return fmt.Sprintf("incident %d has alerts with fingerprint %s from sources %s: name one as source",
+		e.IncidentID, e.Fingerprint, strings.Join(e.Sources, ", "))
+}
+
+// Unwrap makes the error an ErrInvalid.
+func (e *AmbiguousAlertError) Unwrap() error { return ErrInvalid }
 
 // Execute carries out a manual command in tx. It returns ErrNotFound for an
 // unknown incident and ErrConflict for a transition the state machine does not
@@ -151,13 +175,40 @@ func merge(ctx context.Context, tx Tx, src Incident, c Command, actor string, no
 	return dst, tx.UpdateIncident(ctx, dst)
 }
 
+// unlinkedAlert finds the alert an unlink names: by source and fingerprint,
+// or by fingerprint alone when only one source's alert has it.
+func unlinkedAlert(ctx context.Context, tx Tx, src Incident, c Command) (Alert, error) {
+	if c.Source != "" {
+		a, err := tx.Alert(ctx, src.ID, c.Source, c.Fingerprint)
+		if err != nil {
+			return a, fmt.Errorf("unlink alert %q of source %q from incident %d: %w", c.Fingerprint, c.Source, src.ID, err)
+		}
+		return a, nil
+	}
+	alerts, err := tx.AlertsByFingerprint(ctx, src.ID, c.Fingerprint)
+	switch {
+	case err != nil:
+		return Alert{}, err
+	case len(alerts) == 0:
+		return Alert{}, fmt.Errorf("unlink alert %q from incident %d: %w", c.Fingerprint, src.ID, ErrNotFound)
+	case len(alerts) > 1:
+		amb := &AmbiguousAlertError{IncidentID: src.ID, Fingerprint: c.Fingerprint}
+		for _, a := range alerts {
+			amb.Sources = append(amb.Sources, a.Source)
+		}
+		sort.Strings(amb.Sources)
+		return Alert{}, amb
+	}
+	return alerts[0], nil
+}
+
 // unlink moves one alert out of src into a new open incident of its own,
 // which takes over the alert's state; both timelines record it. It returns
 // the new incident.
 func unlink(ctx context.Context, tx Tx, src Incident, c Command, actor string, now time.Time) (Incident, error) {
-	a, err := tx.Alert(ctx, src.ID, c.Fingerprint)
+	a, err := unlinkedAlert(ctx, tx, src, c)
 	if err != nil {
-		return src, fmt.Errorf("unlink alert %q from incident %d: %w", c.Fingerprint, src.ID, err)
+		return src, err
 	}
 	if src.AlertCount <= 1 {
 		return src, fmt.Errorf("unlink the only alert of incident %d: %w", src.ID, ErrConflict)
@@ -166,8 +217,8 @@ func unlink(ctx context.Context, tx Tx, src Incident, c Command, actor string, n
 	inc := Incident{
 		State: StateOpen, Impact: impact, Urgency: urgency, Priority: PriorityOf(impact, urgency),
 		Title:   alertName(Event{Fingerprint: a.Fingerprint, Labels: a.Labels}) + " (unlinked from #" + fmt.Sprint(src.ID) + ")",
-		Service: src.Service, Owner: src.Owner, CorrelationKey: fmt.Sprintf("unlinked/%d/%s", src.ID, a.Fingerprint),
-		Rule: src.Rule, Source: src.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
+		Service: src.Service, Owner: src.Owner, CorrelationKey: fmt.Sprintf("unlinked/%d/%s/%s", src.ID, a.Source, a.Fingerprint),
+		Rule: src.Rule, Source: a.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
 		ResolveMode: ResolveAll, MinAlerts: 1,
 	}
 	if a.Status != StatusFiring {
@@ -176,7 +227,7 @@ func unlink(ctx context.Context, tx Tx, src Incident, c Command, actor string, n
 	if err := tx.CreateIncident(ctx, &inc); err != nil {
 		return src, err
 	}
-	if err := tx.MoveAlert(ctx, src.ID, inc.ID, a.Fingerprint); err != nil {
+	if err := tx.MoveAlert(ctx, src.ID, inc.ID, a.Source, a.Fingerprint); err != nil {
 		return src, err
 	}
 	if inc.AlertCount, inc.FiringCount, err = tx.AlertCounts(ctx, inc.ID); err != nil {

@@ -9,9 +9,11 @@ import (
 // (alert states, alerts, incidents, timeline, the event trace) goes through one
 // Tx, so it commits or rolls back as a whole (invariants 1 and 5).
 type Tx interface {
-	// AlertState returns the last known state of a fingerprint, or ErrNotFound.
-	AlertState(ctx context.Context, fingerprint string) (AlertState, error)
-	// PutAlertState stores the state of a fingerprint.
+	// AlertState returns the last known state of source's alert with
+	// fingerprint, or ErrNotFound. An alert is (source, fingerprint): the
+	// same fingerprint from another source is another alert.
+	AlertState(ctx context.Context, source, fingerprint string) (AlertState, error)
+	// PutAlertState stores the state of the alert (s.Source, s.Fingerprint).
 	PutAlertState(ctx context.Context, s AlertState) error
 	// IncidentByKey returns the incident that currently owns a correlation key:
 	// the active one if there is one, else the most recently resolved one.
@@ -25,14 +27,18 @@ type Tx interface {
 	// UpdateIncident stores inc by ID. It returns ErrNotFound for an unknown ID
 	// and ErrConflict if reopening would give a key two active incidents.
 	UpdateIncident(ctx context.Context, inc Incident) error
-	// Alert returns an incident's alert by fingerprint, or ErrNotFound.
-	Alert(ctx context.Context, incidentID int64, fingerprint string) (Alert, error)
-	// PutAlert inserts or replaces an incident's alert.
+	// Alert returns an incident's alert by source and fingerprint, or
+	// ErrNotFound.
+	Alert(ctx context.Context, incidentID int64, source, fingerprint string) (Alert, error)
+	// AlertsByFingerprint returns an incident's alerts with fingerprint, one
+	// per source, by source; none is not an error.
+	AlertsByFingerprint(ctx context.Context, incidentID int64, fingerprint string) ([]Alert, error)
+	// PutAlert inserts or replaces an incident's alert (a.Source, a.Fingerprint).
 	PutAlert(ctx context.Context, a Alert) error
 	// TouchAlert records a repeat of an incident's alert: count+1, the new
 	// last-seen time, startsAt and annotations. It returns ErrNotFound when
 	// the incident has no such alert.
-	TouchAlert(ctx context.Context, incidentID int64, fingerprint string, seen, startsAt time.Time, annotations map[string]string) error
+	TouchAlert(ctx context.Context, incidentID int64, source, fingerprint string, seen, startsAt time.Time, annotations map[string]string) error
 	// AddTimeline appends an entry and sets its ID.
 	AddTimeline(ctx context.Context, e *TimelineEntry) error
 	// AddEvent appends to the event trace.
@@ -50,19 +56,20 @@ type Tx interface {
 	// of any of services, newest first.
 	ActiveIncidentsFor(ctx context.Context, services []string) ([]Incident, error)
 	// MoveAlerts moves every alert of incident from to incident to (an alert
-	// both have keeps the target's row), repoints their states, and returns
-	// how many alerts moved.
+	// both have, the same source and fingerprint, keeps the target's row),
+	// repoints their states, and returns how many alerts moved.
 	MoveAlerts(ctx context.Context, from, to int64) (int, error)
 	// MoveAlert moves one alert between incidents and repoints its state.
-	MoveAlert(ctx context.Context, from, to int64, fingerprint string) error
+	// It returns ErrNotFound when incident from has no such alert.
+	MoveAlert(ctx context.Context, from, to int64, source, fingerprint string) error
 	// AlertCounts returns an incident's distinct and firing alerts.
 	AlertCounts(ctx context.Context, incidentID int64) (alerts, firing int, err error)
 	// CountTimeline counts an incident's timeline entries of a kind at or
 	// after since.
 	CountTimeline(ctx context.Context, incidentID int64, kind TimelineKind, since time.Time) (int, error)
-	// CountResolves counts the recorded resolves (event trace) of a
-	// fingerprint received at or after since.
-	CountResolves(ctx context.Context, fingerprint string, since time.Time) (int, error)
+	// CountResolves counts the recorded resolves (event trace) of source's
+	// alert with fingerprint received at or after since.
+	CountResolves(ctx context.Context, source, fingerprint string, since time.Time) (int, error)
 	// LinkChange records a change as a suspected cause of an incident.
 	LinkChange(ctx context.Context, l ChangeLink) error
 	// DueIncidents returns the open or acknowledged incidents whose scheduled

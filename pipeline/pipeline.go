@@ -426,10 +426,12 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 // acknowledge carries out a sender's acknowledgement (PagerDuty's
 // event_action acknowledge) on the incident holding the alert. An alert we do
 // not know, or an incident that is not open, makes it a no-op: the sender
-// cannot know our state, and its retry must not fail.
+// cannot know our state, and its retry must not fail. The alert is the
+// sender's own: another source's alert with the same fingerprint is unknown
+// to it.
 func (p *Pipeline) acknowledge(ctx context.Context, tx incident.Tx, db *dedupe.Batch, cb *correlate.Batch,
 	ev incident.Event, now time.Time, stats *groupStats) error {
-	st, err := db.State(ctx, ev.Fingerprint)
+	st, err := db.State(ctx, ev.Source, ev.Fingerprint)
 	if err != nil || st == nil || st.IncidentID == 0 {
 		return err
 	}

@@ -130,7 +130,7 @@ func printIncident(w io.Writer, i api.Incident) {
 	}
 	fmt.Fprintf(w, "\nalerts (%d firing of %d):\n", i.FiringCount, i.AlertCount)
 	for _, a := range i.Alerts {
-		fmt.Fprintf(w, "  %s %-8s x%d %s\n", a.Fingerprint, a.Status, a.Count, formatLabels(a.Labels))
+		fmt.Fprintf(w, "  %s/%s %-8s x%d %s\n", a.Source, a.Fingerprint, a.Status, a.Count, formatLabels(a.Labels))
 	}
 	fmt.Fprintln(w, "\ntimeline:")
 	for _, e := range i.Timeline {

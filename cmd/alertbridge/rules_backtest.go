@@ -237,7 +237,9 @@ func (s *backtestSide) gather(ctx context.Context, r *replay) error {
 	for _, rule := range s.set.Rules() {
 		drop[rule.Name] = rule.Drop
 	}
-	fps := make(map[string]map[string]bool)
+	// An alert is its source and fingerprint together.
+	type alertID struct{ source, fingerprint string }
+	fps := make(map[string]map[alertID]bool)
 	err = r.st.Events(ctx, time.Time{}, time.Time{}, func(rec incident.EventRecord) error {
 		firing := rec.Transition == incident.TransitionNew || rec.Transition == incident.TransitionRefired
 		if firing && drop[rec.Rule] {
@@ -245,9 +247,9 @@ func (s *backtestSide) gather(ctx context.Context, r *replay) error {
 		}
 		if rec.IncidentID != 0 {
 			if fps[rec.Key] == nil {
-				fps[rec.Key] = make(map[string]bool)
+				fps[rec.Key] = make(map[alertID]bool)
 			}
-			fps[rec.Key][rec.Fingerprint] = true
+			fps[rec.Key][alertID{rec.Source, rec.Fingerprint}] = true
 		}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -384,14 +385,17 @@ func (x *explainer) now(ctx context.Context, d incident.Decision) error {
 	opensNew := false
 	switch incident.Place(&cur, d, now) {
 	case incident.PlaceJoin:
-		firing, err := x.alreadyFiring(ctx, cur.ID, d.Event.Fingerprint)
+		firing, err := x.firingSources(ctx, cur.ID, d.Event.Fingerprint)
 		if err != nil {
 			return err
 		}
 		s = fmt.Sprintf("a firing joins incident %s; its last event was %s ago", desc, dur(now.Sub(cur.LastEventAt)))
 		switch {
-		case firing:
-			s = fmt.Sprintf("the alert already fires on incident %s: a notification of it is a repeat and changes nothing", desc)
+		case len(firing) > 0:
+			// An alert is (source, fingerprint), and explain cannot know
+			// which source would send it: say which ones already do.
+			s = fmt.Sprintf("the alert already fires on incident %s from source %s: a notification of it from there is a repeat and changes nothing (from another source it is another alert, which joins)",
+				desc, strings.Join(firing, ", "))
 		case cur.State == incident.StatePending && cur.FiringCount+1 >= cur.MinAlerts:
 			s += fmt.Sprintf(", and opens it: %d firing reaches min_alerts %d", cur.FiringCount+1, cur.MinAlerts)
 		case cur.State == incident.StatePending:
@@ -435,18 +439,21 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
-// alreadyFiring reports whether the alert fires on the incident already.
-func (x *explainer) alreadyFiring(ctx context.Context, incidentID int64, fingerprint string) (bool, error) {
+// firingSources returns the sources whose alert with fingerprint fires on
+// the incident already, sorted.
+func (x *explainer) firingSources(ctx context.Context, incidentID int64, fingerprint string) ([]string, error) {
 	alerts, err := x.st.Alerts(ctx, incidentID)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	var sources []string
 	for _, a := range alerts {
-		if a.Fingerprint == fingerprint {
-			return a.Status == incident.StatusFiring, nil
+		if a.Fingerprint == fingerprint && a.Status == incident.StatusFiring {
+			sources = append(sources, a.Source)
 		}
 	}
-	return false, nil
+	slices.Sort(sources)
+	return sources, nil
 }
 
 // dur renders a duration as a Prometheus duration, to the second.

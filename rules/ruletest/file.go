@@ -27,8 +27,11 @@ var DefaultGroupBy = []string{"alertname"}
 // groupByAll is Alertmanager's group_by for "all labels".
 const groupByAll = "..."
 
-// Source is the Source of the events made from compact alerts.
-const Source = "test"
+// Source is the Source of the events made from compact alerts: the source
+// payload files' alerts have too (an open /ingest/alertmanager), since an
+// alert is its source and fingerprint and a compact alert with a payload
+// alert's labels is that alert.
+const Source = "alertmanager"
 
 // DefaultActor is the actor of a manual action that names none.
 const DefaultActor = "test"

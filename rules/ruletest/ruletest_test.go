@@ -89,11 +89,11 @@ func TestLoad(t *testing.T) {
 	c := map[string]string{"alertname": "DiskFull", "cluster": "b", "node": "n9"}
 	wantSteps := []*ruletest.Step{
 		{Index: 1, Pos: pos(7, 9), Events: []incident.Event{
-			{Source: "test", Fingerprint: incident.LabelFingerprint(a), Status: incident.StatusFiring, Labels: a,
+			{Source: ruletest.Source, Fingerprint: incident.LabelFingerprint(a), Status: incident.StatusFiring, Labels: a,
 				Annotations: map[string]string{"summary": "disk full"}, StartsAt: start, GeneratorURL: "http://prometheus/graph",
 				GroupLabels: map[string]string{"alertname": "DiskFull", "cluster": "a"}},
 			// A group label the alert lacks is left out, as Alertmanager does.
-			{Source: "test", Fingerprint: incident.LabelFingerprint(b), Status: incident.StatusResolved, Labels: b,
+			{Source: ruletest.Source, Fingerprint: incident.LabelFingerprint(b), Status: incident.StatusResolved, Labels: b,
 				Annotations: map[string]string{}, StartsAt: start, EndsAt: start,
 				GroupLabels: map[string]string{"alertname": "DiskFull"}},
 			// Payload times are used as written.

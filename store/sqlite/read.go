@@ -36,7 +36,7 @@ func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]inc
 // Alerts returns an incident's alerts in the order they joined.
 func (s *Store) Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE incident_id = ?
-		ORDER BY first_seen_at, fingerprint`, incidentID)
+		ORDER BY first_seen_at, fingerprint, source`, incidentID)
 	return collect(rows, err, "list alerts", scanAlert)
 }
 

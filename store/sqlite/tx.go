@@ -38,11 +38,11 @@ func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 
 // The writer's statements, prepared once at open (see prepare).
 var (
-	qSelectAlertState = `SELECT source, status, starts_at, ends_at, incident_id, last_seen_at
-		FROM alert_states WHERE fingerprint = ?`
-	qUpsertAlertState = `INSERT INTO alert_states (fingerprint, source, status, starts_at, ends_at, incident_id, last_seen_at)
+	qSelectAlertState = `SELECT status, starts_at, ends_at, incident_id, last_seen_at
+		FROM alert_states WHERE source = ? AND fingerprint = ?`
+	qUpsertAlertState = `INSERT INTO alert_states (source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (fingerprint) DO UPDATE SET source = excluded.source, status = excluded.status,
+		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
 			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
 			last_seen_at = excluded.last_seen_at`
 	qIncidentByKey = `SELECT ` + incidentColumns + ` FROM incidents
@@ -68,11 +68,11 @@ var (
 		       AND state IN ('open', 'acknowledged'))
 		   OR (flapping_since IS NOT NULL AND last_event_at + flap_window_ns < ?)
 		ORDER BY id`
-	qSelectAlert = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND fingerprint = ?`
-	qUpsertAlert = `INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations,
+	qSelectAlert = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND source = ? AND fingerprint = ?`
+	qUpsertAlert = `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
 		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (incident_id, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
 			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
 			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`
 	qInsertTimeline = `INSERT INTO timeline (incident_id, at, kind, actor, on_behalf_of, fingerprint, message)
@@ -90,17 +90,17 @@ const qUpsertChange = `INSERT INTO changes (source, external_id, service, summar
 	RETURNING id`
 
 const qTouchAlert = `UPDATE alerts SET count = count + 1, last_seen_at = ?, starts_at = ?, annotations = ?
-	WHERE incident_id = ? AND fingerprint = ?`
+	WHERE incident_id = ? AND source = ? AND fingerprint = ?`
 
 var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKey, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent, qDueIncidents}
 
 var _ incident.Tx = (*tx)(nil)
 
-func (t *tx) AlertState(ctx context.Context, fp string) (incident.AlertState, error) {
-	s := incident.AlertState{Fingerprint: fp}
+func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertState, error) {
+	s := incident.AlertState{Source: source, Fingerprint: fp}
 	var starts, ends, lastSeen sql.NullInt64
 	var incID sql.NullInt64
-	err := t.queryRow(ctx, qSelectAlertState, fp).Scan(&s.Source, &s.Status, &starts, &ends, &incID, &lastSeen)
+	err := t.queryRow(ctx, qSelectAlertState, source, fp).Scan(&s.Status, &starts, &ends, &incID, &lastSeen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, incident.ErrNotFound
 	}
@@ -117,7 +117,7 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 		incID = s.IncidentID
 	}
 	_, err := t.exec(ctx, qUpsertAlertState,
-		s.Fingerprint, s.Source, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
+		s.Source, s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("upsert alert state: %w", err)
 	}
@@ -170,9 +170,15 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 	return nil
 }
 
-func (t *tx) Alert(ctx context.Context, incidentID int64, fp string) (incident.Alert, error) {
-	row := t.queryRow(ctx, qSelectAlert, incidentID, fp)
+func (t *tx) Alert(ctx context.Context, incidentID int64, source, fp string) (incident.Alert, error) {
+	row := t.queryRow(ctx, qSelectAlert, incidentID, source, fp)
 	return scanAlert(row)
+}
+
+func (t *tx) AlertsByFingerprint(ctx context.Context, incidentID int64, fp string) ([]incident.Alert, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE incident_id = ? AND fingerprint = ?
+		ORDER BY source`, incidentID, fp)
+	return collect(rows, err, "select alerts by fingerprint", scanAlert)
 }
 
 func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
@@ -185,7 +191,7 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 		return fmt.Errorf("encode annotations: %w", err)
 	}
 	_, err = t.exec(ctx, qUpsertAlert,
-		a.IncidentID, a.Fingerprint, a.Status, string(labels), string(ann), nanos(a.StartsAt), nanos(a.EndsAt),
+		a.IncidentID, a.Source, a.Fingerprint, a.Status, string(labels), string(ann), nanos(a.StartsAt), nanos(a.EndsAt),
 		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
 	if err != nil {
 		return mapErr("upsert alert", err)
@@ -193,17 +199,17 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 	return nil
 }
 
-func (t *tx) TouchAlert(ctx context.Context, incidentID int64, fp string, seen, startsAt time.Time, annotations map[string]string) error {
+func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string, seen, startsAt time.Time, annotations map[string]string) error {
 	ann, err := json.Marshal(nonNil(annotations))
 	if err != nil {
 		return fmt.Errorf("encode annotations: %w", err)
 	}
-	res, err := t.exec(ctx, qTouchAlert, seen.UnixNano(), nanos(startsAt), string(ann), incidentID, fp)
+	res, err := t.exec(ctx, qTouchAlert, seen.UnixNano(), nanos(startsAt), string(ann), incidentID, source, fp)
 	if err != nil {
 		return mapErr("touch alert", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("touch alert %s of incident %d: %w", fp, incidentID, incident.ErrNotFound)
+		return fmt.Errorf("touch alert %s/%s of incident %d: %w", source, fp, incidentID, incident.ErrNotFound)
 	}
 	return nil
 }
@@ -297,7 +303,8 @@ func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incid
 
 func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
 	res, err := t.tx.ExecContext(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ?
-		AND fingerprint NOT IN (SELECT fingerprint FROM alerts WHERE incident_id = ?)`, to, from, to)
+		AND NOT EXISTS (SELECT 1 FROM alerts t WHERE t.incident_id = ?
+			AND t.source = alerts.source AND t.fingerprint = alerts.fingerprint)`, to, from, to)
 	if err != nil {
 		return 0, mapErr("move alerts", err)
 	}
@@ -312,16 +319,17 @@ func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
 	return int(n), nil
 }
 
-func (t *tx) MoveAlert(ctx context.Context, from, to int64, fp string) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ? AND fingerprint = ?`, to, from, fp)
+func (t *tx) MoveAlert(ctx context.Context, from, to int64, source, fp string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
+		to, from, source, fp)
 	if err != nil {
 		return mapErr("move alert", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("move alert %s of incident %d: %w", fp, from, incident.ErrNotFound)
+		return fmt.Errorf("move alert %s/%s of incident %d: %w", source, fp, from, incident.ErrNotFound)
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_states SET incident_id = ? WHERE fingerprint = ? AND incident_id = ?`,
-		to, fp, from); err != nil {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_states SET incident_id = ? WHERE source = ? AND fingerprint = ? AND incident_id = ?`,
+		to, source, fp, from); err != nil {
 		return mapErr("repoint alert state", err)
 	}
 	return nil
@@ -346,12 +354,12 @@ func (t *tx) CountTimeline(ctx context.Context, id int64, kind incident.Timeline
 	return n, nil
 }
 
-func (t *tx) CountResolves(ctx context.Context, fp string, since time.Time) (int, error) {
+func (t *tx) CountResolves(ctx context.Context, source, fp string, since time.Time) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE fingerprint = ? AND transition = 'resolved'
-		AND received_at >= ?`, fp, since.UnixNano()).Scan(&n)
+	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE source = ? AND fingerprint = ?
+		AND transition = 'resolved' AND received_at >= ?`, source, fp, since.UnixNano()).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("count resolves of %s: %w", fp, err)
+		return 0, fmt.Errorf("count resolves of %s/%s: %w", source, fp, err)
 	}
 	return n, nil
 }
@@ -464,14 +472,14 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	return inc, nil
 }
 
-const alertColumns = `incident_id, fingerprint, status, labels, annotations, starts_at, ends_at, generator_url,
+const alertColumns = `incident_id, source, fingerprint, status, labels, annotations, starts_at, ends_at, generator_url,
 	first_seen_at, last_seen_at, count`
 
 func scanAlert(row scanner) (incident.Alert, error) {
 	var a incident.Alert
 	var labels, ann string
 	var starts, ends, first, last sql.NullInt64
-	err := row.Scan(&a.IncidentID, &a.Fingerprint, &a.Status, &labels, &ann, &starts, &ends, &a.GeneratorURL,
+	err := row.Scan(&a.IncidentID, &a.Source, &a.Fingerprint, &a.Status, &labels, &ann, &starts, &ends, &a.GeneratorURL,
 		&first, &last, &a.Count)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, incident.ErrNotFound

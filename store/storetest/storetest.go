@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"PendingHoldsItsKey", testPending},
 		{"ChangesUpsertAndList", testChanges},
 		{"FiringAlertsBySource", testFiringAlerts},
+		{"TwoSourcesOneFingerprintAreTwoAlerts", testAlertIdentity},
+		{"MoveAlertsMatchesSourceAndFingerprint", testMoveAlerts},
 		{"ChangeLinksAndMaintenance", testChangeLinks},
 		{"ProblemRoundTrip", testProblemRoundTrip},
 		{"OneActiveProblemPerSignature", testOneActiveProblem},
@@ -170,7 +172,7 @@ func testAlertState(t *testing.T, s Store) {
 	want := incident.AlertState{Fingerprint: "e4210d8b9b3c7cf4", Source: "am-eu", Status: incident.StatusFiring, StartsAt: t0,
 		IncidentID: inc.ID, LastSeenAt: t0.Add(time.Second)}
 	mustUpdate(t, s, func(tx incident.Tx) error {
-		if _, err := tx.AlertState(ctx, want.Fingerprint); !errors.Is(err, incident.ErrNotFound) {
+		if _, err := tx.AlertState(ctx, want.Source, want.Fingerprint); !errors.Is(err, incident.ErrNotFound) {
 			t.Errorf("unknown fingerprint: err = %v, want ErrNotFound", err)
 		}
 		return tx.PutAlertState(ctx, want)
@@ -178,7 +180,7 @@ func testAlertState(t *testing.T, s Store) {
 	want.Status, want.EndsAt, want.IncidentID = incident.StatusResolved, t0.Add(time.Hour), 0
 	mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutAlertState(ctx, want) })
 	mustUpdate(t, s, func(tx incident.Tx) error {
-		got, err := tx.AlertState(ctx, want.Fingerprint)
+		got, err := tx.AlertState(ctx, want.Source, want.Fingerprint)
 		if err != nil {
 			return err
 		}
@@ -192,34 +194,34 @@ func testAlertState(t *testing.T, s Store) {
 func testAlert(t *testing.T, s Store) {
 	ctx := context.Background()
 	inc := create(t, s, newIncident("k", 3))
-	a := incident.Alert{IncidentID: inc.ID, Fingerprint: "fp1", Status: incident.StatusFiring,
+	a := incident.Alert{IncidentID: inc.ID, Source: "am", Fingerprint: "fp1", Status: incident.StatusFiring,
 		Labels: map[string]string{"alertname": "X", "x": "<&>"}, Annotations: map[string]string{},
 		StartsAt: t0, GeneratorURL: "http://prom/graph", FirstSeenAt: t0, LastSeenAt: t0, Count: 1}
 	mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutAlert(ctx, a) })
 	a.Status, a.EndsAt, a.Count = incident.StatusResolved, t0.Add(time.Minute), 2
 	mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutAlert(ctx, a) })
 	mustUpdate(t, s, func(tx incident.Tx) error {
-		got, err := tx.Alert(ctx, inc.ID, "fp1")
+		got, err := tx.Alert(ctx, inc.ID, "am", "fp1")
 		if err != nil {
 			return err
 		}
 		if diff := cmp.Diff(a, got); diff != "" {
 			t.Errorf("alert (-want +got):\n%s", diff)
 		}
-		if _, err := tx.Alert(ctx, inc.ID, "nope"); !errors.Is(err, incident.ErrNotFound) {
+		if _, err := tx.Alert(ctx, inc.ID, "am", "nope"); !errors.Is(err, incident.ErrNotFound) {
 			t.Errorf("unknown alert: err = %v, want ErrNotFound", err)
 		}
 		return nil
 	})
 	seen := t0.Add(time.Hour)
 	mustUpdate(t, s, func(tx incident.Tx) error {
-		if err := tx.TouchAlert(ctx, inc.ID, "fp1", seen, t0, map[string]string{"summary": "new"}); err != nil {
+		if err := tx.TouchAlert(ctx, inc.ID, "am", "fp1", seen, t0, map[string]string{"summary": "new"}); err != nil {
 			return err
 		}
-		if err := tx.TouchAlert(ctx, inc.ID, "nope", seen, t0, nil); !errors.Is(err, incident.ErrNotFound) {
+		if err := tx.TouchAlert(ctx, inc.ID, "am", "nope", seen, t0, nil); !errors.Is(err, incident.ErrNotFound) {
 			t.Errorf("touch unknown alert: err = %v, want ErrNotFound", err)
 		}
-		got, err := tx.Alert(ctx, inc.ID, "fp1")
+		got, err := tx.Alert(ctx, inc.ID, "am", "fp1")
 		if err != nil {
 			return err
 		}
@@ -255,7 +257,7 @@ func testRollback(t *testing.T, s Store) {
 		t.Errorf("after rollback: %d incidents (err %v), want 0", len(list), err)
 	}
 	mustUpdate(t, s, func(tx incident.Tx) error {
-		if _, err := tx.AlertState(ctx, "fp"); !errors.Is(err, incident.ErrNotFound) {
+		if _, err := tx.AlertState(ctx, "", "fp"); !errors.Is(err, incident.ErrNotFound) {
 			t.Errorf("alert state after rollback: err = %v, want ErrNotFound", err)
 		}
 		return nil

@@ -1,0 +1,291 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/migrate"
+)
+
+// mustVersion1 creates a database at path migrated only up to version 1
+// (the schema where an alert was its fingerprint alone), with the writer's
+// pragmas, foreign keys included.
+func mustVersion1(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	ms, err := migrate.Read(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v1 []migrate.Migration
+	for _, m := range ms {
+		if m.Version <= 1 {
+			v1 = append(v1, m)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if applied, err := migrate.Up(context.Background(), db, v1, migrate.Options{}); err != nil || len(applied) != 1 {
+		t.Fatalf("migrate to version 1: applied %v, %v", applied, err)
+	}
+	return db
+}
+
+// TestMigrateAlertSource upgrades a version-1 database with rows to version
+// 2, where an alert is (source, fingerprint), and checks that every row is
+// kept and keyed by the right source: an alert_states row keeps its own
+// source; an alerts row takes its fingerprint's state's source, else its
+// incident's; a per-alert correlation key gains its incident's source.
+func TestMigrateAlertSource(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 28, 20, 13, 5, 0, time.UTC)
+	ns := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
+	path := filepath.Join(t.TempDir(), FileName)
+	db := mustVersion1(t, path)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO incidents (id, state, priority, impact, urgency, title, correlation_key, source, opened_at, updated_at, last_event_at)
+			VALUES (1, 'open', 3, 'medium', 'medium', 'latency', 'group{a="1"}', 'am-eu', ?, ?, ?)`, []any{ns(0), ns(0), ns(0)}},
+		{`INSERT INTO incidents (id, state, priority, impact, urgency, title, correlation_key, source, opened_at, resolved_at, updated_at, last_event_at)
+			VALUES (2, 'resolved', 1, 'high', 'high', 'checkout', 'alert/k2', 'pd-prod', ?, ?, ?, ?)`, []any{ns(0), ns(time.Hour), ns(time.Hour), ns(time.Hour)}},
+		{`INSERT INTO alert_states (fingerprint, source, status, starts_at, ends_at, incident_id, last_seen_at)
+			VALUES ('fpA', 'am-eu', 'firing', ?, NULL, 1, ?)`, []any{ns(0), ns(time.Minute)}},
+		{`INSERT INTO alert_states (fingerprint, source, status, starts_at, ends_at, incident_id, last_seen_at)
+			VALUES ('k2', 'pd-prod', 'resolved', ?, ?, 2, ?)`, []any{ns(0), ns(time.Hour), ns(time.Hour)}},
+		{`INSERT INTO alert_states (fingerprint, source, status, starts_at, ends_at, incident_id, last_seen_at)
+			VALUES ('dropped', 'am-eu', 'firing', ?, NULL, NULL, ?)`, []any{ns(0), ns(0)}},
+		// fpA on incident 1 has a state: am-eu. fpC on incident 1 has none:
+		// the incident's am-eu. fpA on incident 2 (an old episode that
+		// joined there) takes its state's am-eu, not the incident's pd-prod.
+		// k2 takes its state's pd-prod.
+		{`INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations, starts_at, first_seen_at, last_seen_at, count)
+			VALUES (1, 'fpA', 'firing', '{"alertname":"A"}', '{}', ?, ?, ?, 3)`, []any{ns(0), ns(0), ns(time.Minute)}},
+		{`INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations, starts_at, first_seen_at, last_seen_at, count)
+			VALUES (1, 'fpC', 'firing', '{"alertname":"C"}', '{}', ?, ?, ?, 1)`, []any{ns(0), ns(time.Second), ns(time.Second)}},
+		{`INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations, starts_at, ends_at, first_seen_at, last_seen_at, count)
+			VALUES (2, 'fpA', 'resolved', '{"alertname":"A"}', '{}', ?, ?, ?, ?, 2)`, []any{ns(0), ns(time.Minute), ns(0), ns(time.Minute)}},
+		{`INSERT INTO alerts (incident_id, fingerprint, status, labels, annotations, starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
+			VALUES (2, 'k2', 'resolved', '{"alertname":"pagerduty"}', '{"summary":"5xx"}', ?, ?, 'http://x', ?, ?, 2)`, []any{ns(0), ns(time.Hour), ns(time.Second), ns(time.Hour)}},
+		{`INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
+			VALUES (?, 'am-eu', 'fpA', 'resolved', '{}', 'resolved')`, []any{ns(time.Minute)}},
+		{`INSERT INTO timeline (incident_id, at, kind, actor, fingerprint, message)
+			VALUES (1, ?, 'alert_firing', 'system', 'fpA', 'A firing')`, []any{ns(0)}},
+	} {
+		if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := OpenFile(ctx, path) // runs 0002 with foreign keys on
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	defer s.Close()
+
+	// Later migrations may follow; this one must have run.
+	var applied int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = 2`).Scan(&applied); err != nil || applied != 1 {
+		t.Fatalf("migration 2 recorded %d times, %v; want once", applied, err)
+	}
+	for _, check := range []string{`PRAGMA foreign_key_check`, `PRAGMA integrity_check`} {
+		var problems []string
+		rows, err := s.r.QueryContext(ctx, check)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			cols, _ := rows.Columns()
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			if len(vals) == 1 && vals[0] == "ok" {
+				continue
+			}
+			problems = append(problems, fmt.Sprint(vals...))
+		}
+		rows.Close()
+		if len(problems) > 0 {
+			t.Errorf("%s after the upgrade: %v", check, problems)
+		}
+	}
+
+	type alertRow struct {
+		Source, Fingerprint string
+		Status              incident.Status
+		Count               int64
+		Labels              map[string]string
+	}
+	alertRows := func(id int64) []alertRow {
+		t.Helper()
+		list, err := s.Alerts(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []alertRow
+		for _, a := range list {
+			out = append(out, alertRow{a.Source, a.Fingerprint, a.Status, a.Count, a.Labels})
+		}
+		return out
+	}
+	alerts := []struct {
+		name     string
+		incident int64
+		want     []alertRow
+	}{
+		{"StateSourceElseIncidentSource", 1, []alertRow{
+			{"am-eu", "fpA", incident.StatusFiring, 3, map[string]string{"alertname": "A"}},
+			{"am-eu", "fpC", incident.StatusFiring, 1, map[string]string{"alertname": "C"}},
+		}},
+		{"StateSourceWinsOverIncidentSource", 2, []alertRow{
+			{"am-eu", "fpA", incident.StatusResolved, 2, map[string]string{"alertname": "A"}},
+			{"pd-prod", "k2", incident.StatusResolved, 2, map[string]string{"alertname": "pagerduty"}},
+		}},
+	}
+	for _, tt := range alerts {
+		t.Run("Alerts/"+tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, alertRows(tt.incident)); diff != "" {
+				t.Errorf("alerts of incident %d (-want +got):\n%s", tt.incident, diff)
+			}
+		})
+	}
+	// A whole alert survives, every column in place.
+	err = s.Update(ctx, func(tx incident.Tx) error {
+		got, err := tx.Alert(ctx, 2, "pd-prod", "k2")
+		if err != nil {
+			return err
+		}
+		want := incident.Alert{IncidentID: 2, Source: "pd-prod", Fingerprint: "k2", Status: incident.StatusResolved,
+			Labels: map[string]string{"alertname": "pagerduty"}, Annotations: map[string]string{"summary": "5xx"},
+			StartsAt: t0, EndsAt: t0.Add(time.Hour), GeneratorURL: "http://x", FirstSeenAt: t0.Add(time.Second),
+			LastSeenAt: t0.Add(time.Hour), Count: 2}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("alert k2 (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	states := []struct {
+		name, source, fp string
+		want             incident.AlertState
+		wantErr          error
+	}{
+		{"OK/am-eu", "am-eu", "fpA", incident.AlertState{Source: "am-eu", Fingerprint: "fpA", Status: incident.StatusFiring,
+			StartsAt: t0, IncidentID: 1, LastSeenAt: t0.Add(time.Minute)}, nil},
+		{"OK/pd-prod", "pd-prod", "k2", incident.AlertState{Source: "pd-prod", Fingerprint: "k2", Status: incident.StatusResolved,
+			StartsAt: t0, EndsAt: t0.Add(time.Hour), IncidentID: 2, LastSeenAt: t0.Add(time.Hour)}, nil},
+		{"OK/NoIncident", "am-eu", "dropped", incident.AlertState{Source: "am-eu", Fingerprint: "dropped", Status: incident.StatusFiring,
+			StartsAt: t0, LastSeenAt: t0}, nil},
+		{"ErrNotFound/OtherSource", "pd-prod", "fpA", incident.AlertState{}, incident.ErrNotFound},
+	}
+	for _, tt := range states {
+		t.Run("AlertState/"+tt.name, func(t *testing.T) {
+			err := s.Update(ctx, func(tx incident.Tx) error {
+				got, err := tx.AlertState(ctx, tt.source, tt.fp)
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("err = %v, want %v", err, tt.wantErr)
+				}
+				if err == nil {
+					if diff := cmp.Diff(tt.want, got); diff != "" {
+						t.Errorf("state (-want +got):\n%s", diff)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+
+	var nStates, nAlerts, nEvents, nTimeline int
+	for _, c := range []struct {
+		table string
+		n     *int
+	}{{"alert_states", &nStates}, {"alerts", &nAlerts}, {"events", &nEvents}, {"timeline", &nTimeline}} {
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+c.table).Scan(c.n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if nStates != 3 || nAlerts != 4 || nEvents != 1 || nTimeline != 1 {
+		t.Errorf("rows after the upgrade: %d states, %d alerts, %d events, %d timeline; want 3, 4, 1, 1",
+			nStates, nAlerts, nEvents, nTimeline)
+	}
+
+	// Flapping's count is led by (source, fingerprint) and uses the new index.
+	var plan strings.Builder
+	rows, err := s.r.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT COUNT(*) FROM events WHERE source = ? AND fingerprint = ?
+		AND transition = 'resolved' AND received_at >= ?`, "am-eu", "fpA", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(detail + "\n")
+	}
+	rows.Close()
+	if !strings.Contains(plan.String(), "events_source_fingerprint") {
+		t.Errorf("resolve count plan:\n%swant it to use events_source_fingerprint", plan.String())
+	}
+	var oldIndex int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_fingerprint'`).Scan(&oldIndex); err != nil || oldIndex != 0 {
+		t.Errorf("events_fingerprint still there (%d, %v)", oldIndex, err)
+	}
+
+	// A per-alert key names the source now; other keys stay as they were.
+	for _, tt := range []struct {
+		id   int64
+		want string
+	}{{1, `group{a="1"}`}, {2, "alert/pd-prod/k2"}} {
+		if inc, err := s.Incident(ctx, tt.id); err != nil || inc.CorrelationKey != tt.want {
+			t.Errorf("incident %d key = %q, %v; want %q", tt.id, inc.CorrelationKey, err, tt.want)
+		}
+	}
+
+	// The same fingerprint from another source is now an alert of its own.
+	err = s.Update(ctx, func(tx incident.Tx) error {
+		if err := tx.PutAlertState(ctx, incident.AlertState{Source: "pd-prod", Fingerprint: "fpA", Status: incident.StatusFiring,
+			StartsAt: t0, IncidentID: 1, LastSeenAt: t0}); err != nil {
+			return err
+		}
+		return tx.PutAlert(ctx, incident.Alert{IncidentID: 1, Source: "pd-prod", Fingerprint: "fpA", Status: incident.StatusFiring,
+			StartsAt: t0, FirstSeenAt: t0.Add(time.Hour), LastSeenAt: t0.Add(time.Hour), Count: 1})
+	})
+	if err != nil {
+		t.Fatalf("write beside a migrated alert: %v", err)
+	}
+	if got := alertRows(1); len(got) != 3 || got[0].Source != "am-eu" || got[0].Count != 3 {
+		t.Errorf("after adding pd-prod's fpA: %+v, want am-eu's fpA untouched and 3 alerts", got)
+	}
+}
