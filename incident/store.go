@@ -57,9 +57,11 @@ type Tx interface {
 	ActiveIncidentsFor(ctx context.Context, services []string) ([]Incident, error)
 	// MoveAlerts moves every alert of incident from to incident to (an alert
 	// both have, the same source and fingerprint, keeps the target's row),
-	// repoints their states, and returns how many alerts moved.
+	// repoints their states, moves their episodes, and returns how many
+	// alerts moved.
 	MoveAlerts(ctx context.Context, from, to int64) (int, error)
-	// MoveAlert moves one alert between incidents and repoints its state.
+	// MoveAlert moves one alert between incidents, with its episodes, and
+	// repoints its state.
 	// It returns ErrNotFound when incident from has no such alert.
 	MoveAlert(ctx context.Context, from, to int64, source, fingerprint string) error
 	// AlertCounts returns an incident's distinct and firing alerts.
@@ -70,6 +72,29 @@ type Tx interface {
 	// CountResolves counts the recorded resolves (event trace) of source's
 	// alert with fingerprint received at or after since.
 	CountResolves(ctx context.Context, source, fingerprint string, since time.Time) (int, error)
+	// PutEpisode inserts e when its ID is 0 (and sets it), else updates it
+	// by ID. It returns ErrConflict when another episode of the alert has
+	// e's StartsAt.
+	PutEpisode(ctx context.Context, e *Episode) error
+	// EpisodeNear returns the alert's episode whose StartsAt is nearest at,
+	// at most within away, or ErrNotFound.
+	EpisodeNear(ctx context.Context, source, fingerprint string, at time.Time, within time.Duration) (Episode, error)
+	// NextEpisode returns the alert's first episode starting after after,
+	// or ErrNotFound.
+	NextEpisode(ctx context.Context, source, fingerprint string, after time.Time) (Episode, error)
+	// Episodes returns the episodes of the incidents, by start.
+	Episodes(ctx context.Context, incidentIDs []int64) ([]Episode, error)
+	// KeyIncidents returns the incidents with key, not merged into another,
+	// whose impact (from ImpactStartedAt to ResolvedAt, open while active)
+	// meets [from, to], oldest first.
+	KeyIncidents(ctx context.Context, key string, from, to time.Time) ([]Incident, error)
+	// AlertSpan returns the earliest start and the latest known end of an
+	// incident's episodes (zero times when it has none).
+	AlertSpan(ctx context.Context, incidentID int64) (start, end time.Time, err error)
+	// IncidentAlerts returns an incident's alerts.
+	IncidentAlerts(ctx context.Context, incidentID int64) ([]Alert, error)
+	// DeleteAlert removes an incident's alert row (its episodes moved away).
+	DeleteAlert(ctx context.Context, incidentID int64, source, fingerprint string) error
 	// LinkChange records a change as a suspected cause of an incident.
 	LinkChange(ctx context.Context, l ChangeLink) error
 	// DueIncidents returns the open or acknowledged incidents whose scheduled

@@ -122,11 +122,10 @@ func (s *Store) Events(ctx context.Context, since, until time.Time, fn func(inci
 	return rows.Err()
 }
 
-// IncidentByKey returns the newest incident with a correlation key (the key's
-// owner), or incident.ErrNotFound.
+// IncidentByKey returns the incident that owns a correlation key, as the
+// writer sees it (tx.IncidentByKey), or incident.ErrNotFound.
 func (s *Store) IncidentByKey(ctx context.Context, key string) (incident.Incident, error) {
-	return scanIncident(s.r.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents
-		WHERE correlation_key = ? ORDER BY id DESC LIMIT 1`, key))
+	return incidentByKey(func(q string) scanner { return s.r.QueryRowContext(ctx, q, key) })
 }
 
 // Changes lists changes newest first (by start time, then ID).

@@ -45,21 +45,27 @@ var (
 		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
 			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
 			last_seen_at = excluded.last_seen_at`
-	qIncidentByKey = `SELECT ` + incidentColumns + ` FROM incidents
-		WHERE correlation_key = ? ORDER BY id DESC LIMIT 1`
+	// The key's owner: the incident taking its alerts (one at most, by the
+	// unique index), else the one whose impact ended last: a late firing
+	// recorded afterwards may have a newer ID but an older end.
+	qIncidentByKeyActive = `SELECT ` + incidentColumns + ` FROM incidents
+		WHERE correlation_key = ? AND state IN ('pending', 'open', 'acknowledged') AND sealed_at IS NULL`
+	qIncidentByKeyLast = `SELECT ` + incidentColumns + ` FROM incidents
+		WHERE correlation_key = ? ORDER BY resolved_at DESC, id DESC LIMIT 1`
 	qIncidentByID   = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
 	qInsertIncident = `INSERT INTO incidents (state, priority, impact, urgency, title, summary, service, owner,
 		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
 		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance,
 		merged_into, respond_by, resolve_by, sla_policy, respond_breached_at, resolve_breached_at, flapping_since,
-		flap_threshold, flap_window_ns, alert_count, firing_count, problem_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		flap_threshold, flap_window_ns, alert_count, firing_count, problem_id, impact_started_at, reopened_at, unseen_firing)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
 		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
 		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
 		window_ns = ?, during_maintenance = ?, merged_into = ?, respond_by = ?, resolve_by = ?, sla_policy = ?,
 		respond_breached_at = ?, resolve_breached_at = ?, flapping_since = ?, flap_threshold = ?, flap_window_ns = ?,
-		alert_count = ?, firing_count = ?, problem_id = ? WHERE id = ?`
+		alert_count = ?, firing_count = ?, problem_id = ?, impact_started_at = ?, reopened_at = ?, unseen_firing = ?
+		WHERE id = ?`
 	qDueIncidents = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE (resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged'))
 		   OR (state = 'pending' AND window_ns > 0 AND sealed_at IS NULL AND last_event_at + window_ns < ?)
@@ -92,7 +98,7 @@ const qUpsertChange = `INSERT INTO changes (source, external_id, service, summar
 const qTouchAlert = `UPDATE alerts SET count = count + 1, last_seen_at = ?, starts_at = ?, annotations = ?
 	WHERE incident_id = ? AND source = ? AND fingerprint = ?`
 
-var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKey, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent, qDueIncidents}
+var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKeyActive, qIncidentByKeyLast, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent, qDueIncidents}
 
 var _ incident.Tx = (*tx)(nil)
 
@@ -124,12 +130,19 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 	return nil
 }
 
-// IncidentByKey returns the newest incident with the key. The lifecycle makes
-// the newest one the owner: a new incident for a key is opened only once the
-// previous one is resolved, and only the newest is ever reopened.
+// IncidentByKey returns the incident that owns the key: the one taking its
+// alerts, else the one whose impact ended last (see qIncidentByKeyLast).
 func (t *tx) IncidentByKey(ctx context.Context, key string) (incident.Incident, error) {
-	row := t.queryRow(ctx, qIncidentByKey, key)
-	return scanIncident(row)
+	return incidentByKey(func(q string) scanner { return t.queryRow(ctx, q, key) })
+}
+
+// incidentByKey runs the two owner queries through query.
+func incidentByKey(query func(q string) scanner) (incident.Incident, error) {
+	inc, err := scanIncident(query(qIncidentByKeyActive))
+	if errors.Is(err, incident.ErrNotFound) {
+		return scanIncident(query(qIncidentByKeyLast))
+	}
+	return inc, err
 }
 
 func (t *tx) Incident(ctx context.Context, id int64) (incident.Incident, error) {
@@ -144,7 +157,8 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 		nanos(inc.SealedAt), resolveMode(inc.ResolveMode), int64(inc.ResolveAfter), max(inc.MinAlerts, 1),
 		int64(inc.Window), inc.DuringMaintenance, nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy),
 		inc.SLAPolicy, nanos(inc.RespondBreachedAt), nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince),
-		inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID))
+		inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID),
+		nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring)
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -160,7 +174,7 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.DuringMaintenance,
 		nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy), inc.SLAPolicy, nanos(inc.RespondBreachedAt),
 		nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince), inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount,
-		inc.FiringCount, nullID(inc.ProblemID), inc.ID)
+		inc.FiringCount, nullID(inc.ProblemID), nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring, inc.ID)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
@@ -316,6 +330,9 @@ func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
 	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_states SET incident_id = ? WHERE incident_id = ?`, to, from); err != nil {
 		return 0, mapErr("repoint alert states", err)
 	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_episodes SET incident_id = ? WHERE incident_id = ?`, to, from); err != nil {
+		return 0, mapErr("move episodes", err)
+	}
 	return int(n), nil
 }
 
@@ -331,6 +348,10 @@ func (t *tx) MoveAlert(ctx context.Context, from, to int64, source, fp string) e
 	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_states SET incident_id = ? WHERE source = ? AND fingerprint = ? AND incident_id = ?`,
 		to, source, fp, from); err != nil {
 		return mapErr("repoint alert state", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_episodes SET incident_id = ? WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
+		to, from, source, fp); err != nil {
+		return mapErr("move episodes", err)
 	}
 	return nil
 }
@@ -441,20 +462,20 @@ const incidentColumns = `id, state, priority, impact, urgency, title, summary, s
 	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
 	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, merged_into, respond_by, resolve_by,
 	sla_policy, respond_breached_at, resolve_breached_at, flapping_since, flap_threshold, flap_window_ns, alert_count,
-	firing_count, problem_id`
+	firing_count, problem_id, impact_started_at, reopened_at, unseen_firing`
 
 func scanIncident(row scanner) (incident.Incident, error) {
 	var inc incident.Incident
 	var prio int
 	var opened, acked, resolved, updated, lastEvent, due, sealed, merged, problem sql.NullInt64
-	var respondBy, resolveBy, respondBreached, resolveBreached, flapping sql.NullInt64
+	var respondBy, resolveBy, respondBreached, resolveBreached, flapping, impact, reopened sql.NullInt64
 	var flapWindow int64
 	var resolveAfter, window int64
 	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
 		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
 		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &merged, &respondBy,
 		&resolveBy, &inc.SLAPolicy, &respondBreached, &resolveBreached, &flapping, &inc.FlapThreshold, &flapWindow,
-		&inc.AlertCount, &inc.FiringCount, &problem)
+		&inc.AlertCount, &inc.FiringCount, &problem, &impact, &reopened, &inc.UnseenFiring)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, incident.ErrNotFound
 	}
@@ -469,6 +490,7 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	inc.RespondBy, inc.ResolveBy = fromNanos(respondBy), fromNanos(resolveBy)
 	inc.RespondBreachedAt, inc.ResolveBreachedAt = fromNanos(respondBreached), fromNanos(resolveBreached)
 	inc.FlappingSince, inc.FlapWindow = fromNanos(flapping), time.Duration(flapWindow)
+	inc.ImpactStartedAt, inc.ReopenedAt = fromNanos(impact), fromNanos(reopened)
 	return inc, nil
 }
 
