@@ -120,9 +120,18 @@ func TestPollRepairsLostRefire(t *testing.T) {
 	p := e.mustPoller(t, antientropy.Options{URLs: []string{am.srv.URL}})
 	e.pollAt(t, p, t0)
 	e.pollAt(t, p, t0.Add(grace))
-	inc := e.only(t)
-	if inc.State != incident.StateOpen || inc.FiringCount != 1 {
-		t.Fatalf("incident: state %s firing_count %d; want reopened with 1 firing", inc.State, inc.FiringCount)
+	// The refire came 45 minutes after the alert ended (alert time), past
+	// reopen_within (30m): a new incident, the old one stays resolved.
+	incs := e.incidents(t)
+	if len(incs) != 2 {
+		t.Fatalf("%d incidents, want 2: the resolved one and the repaired refire's", len(incs))
+	}
+	if inc := incs[1]; inc.State != incident.StateOpen || inc.FiringCount != 1 || !inc.ImpactStartedAt.Equal(t0.Add(-5*time.Minute)) {
+		t.Errorf("newest incident: state %s firing_count %d impact %s; want open with 1 firing since the refire",
+			inc.State, inc.FiringCount, inc.ImpactStartedAt)
+	}
+	if inc := incs[0]; inc.State != incident.StateResolved || !inc.ResolvedAt.Equal(t0.Add(-50*time.Minute)) {
+		t.Errorf("first incident: state %s resolved_at %s; want resolved when the alert ended", inc.State, inc.ResolvedAt)
 	}
 	if got := e.lastEvent(t, old.Fingerprint).Transition; got != incident.TransitionRefired {
 		t.Errorf("transition %s, want refired", got)

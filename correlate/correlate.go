@@ -87,10 +87,29 @@ func (b *Batch) Record(ctx context.Context, inc incident.Incident) error {
 	if err != nil {
 		return err
 	}
-	if cur == nil || inc.ID >= cur.ID {
+	if cur == nil || owns(inc, *cur) {
 		b.cache.Stage(inc.CorrelationKey, inc)
 	}
 	return nil
+}
+
+// owns reports whether inc, rather than cur, owns their key, by the rule of
+// the store's IncidentByKey: the incident taking the key's alerts, else the
+// one whose impact ended last (a late firing may be recorded after a newer
+// one, with a higher ID and an older end).
+func owns(inc, cur incident.Incident) bool {
+	taking := func(i incident.Incident) bool {
+		return i.SealedAt.IsZero() && (i.State == incident.StatePending || i.State.Active())
+	}
+	switch {
+	case inc.ID == cur.ID || taking(inc):
+		return true
+	case taking(cur):
+		return false
+	case !inc.ResolvedAt.Equal(cur.ResolvedAt):
+		return inc.ResolvedAt.After(cur.ResolvedAt)
+	}
+	return inc.ID > cur.ID
 }
 
 // Commit publishes the staged incidents to the cache. Call it only after the

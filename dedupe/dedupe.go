@@ -25,48 +25,71 @@ type key struct {
 	source, fingerprint string
 }
 
-// Decide is the pure dedupe rule. prior is nil for an unknown fingerprint.
+// Decide is the pure dedupe rule: what an event is, given the latest known
+// firing of its alert (prior; nil when the alert is unknown). Below, s and e
+// are the event's startsAt and endsAt, ks and ke the known firing's; two
+// startsAt within incident.SameFiringWithin are the same firing (HA peers
+// stamp their own).
 //
-//	unknown  + firing                       → new
-//	unknown  + resolved                     → stale (nothing to resolve; remembered)
-//	firing   + firing,   startsAt ≥ known   → repeat
-//	firing   + resolved, startsAt ≥ known   → resolved
-//	resolved + firing,   startsAt > known   → refired
-//	resolved + resolved, same startsAt      → repeat
-//	anything older than the known episode   → stale
+//	unknown  + firing                                     → new
+//	unknown  + resolved, e after s                        → new: a whole firing, recorded and resolved
+//	unknown  + resolved, no duration                      → stale (remembered)
+//	firing   + firing, the same or a later firing         → repeat
+//	firing   + resolved, the same or a later firing
+//	           (one that ended after ks)                  → resolved
+//	resolved + firing, s at or after ke (and after ks)    → refired
+//	resolved + firing, s ≤ ke, no incident recorded       → new: the whole firing that ended at ke
+//	resolved + firing, the same firing                    → stale
+//	resolved + resolved, s at or after ke, e after s      → refired: a whole later firing
+//	resolved + resolved, the same firing                  → repeat
+//	an earlier firing: firing, s before ks by more than
+//	SameFiringWithin; resolved, s before ks and e ≤ ks    → history
 //
-// Following the alerts' own startsAt, not arrival order, is what keeps a late
-// duplicate of an old firing from reopening a resolved incident (invariant 4).
+// Following the alerts' own times, not arrival order, is what keeps a late
+// duplicate of an old firing from reopening a resolved incident, and a
+// resolve that overtook its firing from losing the outage (invariant 4).
 func Decide(prior *incident.AlertState, ev incident.Event) incident.Transition {
+	s, e := ev.StartsAt, ev.EndsAt
+	resolved := ev.Status == incident.StatusResolved
 	if prior == nil {
-		if ev.Status == incident.StatusFiring {
+		if !resolved || e.After(s) {
 			return incident.TransitionNew
 		}
 		return incident.TransitionStale
 	}
-	older := ev.StartsAt.Before(prior.StartsAt)
-	switch {
-	case prior.Status == incident.StatusFiring && ev.Status == incident.StatusFiring:
-		if older {
-			return incident.TransitionStale
+	ks, ke := prior.StartsAt, prior.EndsAt
+	// An earlier firing than the known one: a firing that started more than
+	// SameFiringWithin before it (closer is another peer's stamp of the same
+	// firing), or a firing that had ended by the time the known one started.
+	earlier := s.Before(ks.Add(-incident.SameFiringWithin))
+	if resolved {
+		earlier = s.Before(ks) && !e.After(ks)
+	}
+	if prior.Status == incident.StatusFiring {
+		switch {
+		case earlier:
+			return incident.TransitionHistory
+		case resolved:
+			return incident.TransitionResolved
 		}
 		return incident.TransitionRepeat
-	case prior.Status == incident.StatusFiring:
-		if older {
-			return incident.TransitionStale
-		}
-		return incident.TransitionResolved
-	case ev.Status == incident.StatusFiring:
-		if ev.StartsAt.After(prior.StartsAt) {
-			return incident.TransitionRefired
-		}
-		return incident.TransitionStale
-	default:
-		if ev.StartsAt.Equal(prior.StartsAt) {
-			return incident.TransitionRepeat
-		}
-		return incident.TransitionStale
 	}
+	// A firing that starts when the known one ended, or later, is a new
+	// one: an alert is never firing and resolved at the same instant.
+	after := !s.Before(ke) && s.After(ks)
+	switch {
+	case after && (!resolved || e.After(s)):
+		return incident.TransitionRefired
+	case after:
+		return incident.TransitionStale // a later resolve with nothing to record
+	case !resolved && prior.IncidentID == 0:
+		return incident.TransitionNew
+	case earlier:
+		return incident.TransitionHistory
+	case resolved:
+		return incident.TransitionRepeat
+	}
+	return incident.TransitionStale
 }
 
 // Deduper caches alert states in front of a Lookup.

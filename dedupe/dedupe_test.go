@@ -21,7 +21,11 @@ func ev(status incident.Status, startsAt time.Time) incident.Event {
 }
 
 func state(status incident.Status, startsAt time.Time) *incident.AlertState {
-	return &incident.AlertState{Fingerprint: "fp", Status: status, StartsAt: startsAt}
+	st := &incident.AlertState{Fingerprint: "fp", Status: status, StartsAt: startsAt, IncidentID: 1}
+	if status == incident.StatusResolved {
+		st.EndsAt = startsAt.Add(5 * time.Minute)
+	}
+	return st
 }
 
 func TestDecide(t *testing.T) {
@@ -29,6 +33,10 @@ func TestDecide(t *testing.T) {
 		F = incident.StatusFiring
 		R = incident.StatusResolved
 	)
+	skew := incident.SameFiringWithin / 2 // another HA peer's stamp of the same firing
+	long := 3 * incident.SameFiringWithin // clearly another firing
+	span := func(e incident.Event, end time.Time) incident.Event { e.EndsAt = end; return e }
+	remembered := &incident.AlertState{Fingerprint: "fp", Status: R, StartsAt: t1, EndsAt: t1} // a resolve with nothing to record
 	tests := []struct {
 		name  string
 		prior *incident.AlertState
@@ -36,16 +44,25 @@ func TestDecide(t *testing.T) {
 		want  incident.Transition
 	}{
 		{"NewFiring", nil, ev(F, t0), incident.TransitionNew},
-		{"UnknownResolvedIsStale", nil, ev(R, t0), incident.TransitionStale},
+		{"UnknownResolvedWithDurationIsAWholeFiring", nil, span(ev(R, t0), t1), incident.TransitionNew},
+		{"UnknownResolvedWithoutDurationIsStale", nil, span(ev(R, t0), t0), incident.TransitionStale},
 		{"RepeatFiring", state(F, t0), ev(F, t0), incident.TransitionRepeat},
 		{"FiringNewerStartsAtIsRepeat", state(F, t0), ev(F, t1), incident.TransitionRepeat},
-		{"FiringOlderIsStale", state(F, t1), ev(F, t0), incident.TransitionStale},
-		{"Resolve", state(F, t0), ev(R, t0), incident.TransitionResolved},
-		{"ResolveOfOlderEpisodeIsStale", state(F, t1), ev(R, t0), incident.TransitionStale},
-		{"Refire", state(R, t0), ev(F, t1), incident.TransitionRefired},
+		{"FiringOtherPeerStampIsRepeat", state(F, t0), ev(F, t0.Add(-skew)), incident.TransitionRepeat},
+		{"FiringMuchOlderIsHistory", state(F, t1), ev(F, t1.Add(-long)), incident.TransitionHistory},
+		{"Resolve", state(F, t0), span(ev(R, t0), t1), incident.TransitionResolved},
+		{"ResolveFromPeerWithOlderStampResolves", state(F, t0), span(ev(R, t0.Add(-skew)), t1), incident.TransitionResolved},
+		{"ResolveEndingAfterKnownStartResolves", state(F, t1), span(ev(R, t1.Add(-long)), t1.Add(time.Second)), incident.TransitionResolved},
+		{"ResolveOfEarlierFiringIsHistory", state(F, t1), span(ev(R, t1.Add(-long)), t1.Add(-long/2)), incident.TransitionHistory},
+		{"Refire", state(R, t0), ev(F, t0.Add(10*time.Minute)), incident.TransitionRefired},
+		{"FiringWithinKnownFiringIsStale", state(R, t0), ev(F, t0.Add(time.Minute)), incident.TransitionStale},
 		{"LateDuplicateOfOldFiringIsStale", state(R, t0), ev(F, t0), incident.TransitionStale},
-		{"RepeatResolved", state(R, t0), ev(R, t0), incident.TransitionRepeat},
-		{"ResolvedOfUnseenNewerEpisodeIsStale", state(R, t0), ev(R, t1), incident.TransitionStale},
+		{"LateFiringOfRememberedResolveIsAWholeFiring", remembered, ev(F, t0), incident.TransitionNew},
+		{"LateFiringAfterRememberedResolveRefires", remembered, ev(F, t1.Add(time.Second)), incident.TransitionRefired},
+		{"RepeatResolved", state(R, t0), span(ev(R, t0), t0.Add(5*time.Minute)), incident.TransitionRepeat},
+		{"ResolvedOfUnseenNewerFiringIsAWholeFiring", state(R, t0), span(ev(R, t0.Add(10*time.Minute)), t0.Add(11*time.Minute)), incident.TransitionRefired},
+		{"ResolvedOfUnseenNewerWithoutDurationIsStale", state(R, t0), span(ev(R, t0.Add(10*time.Minute)), t0.Add(10*time.Minute)), incident.TransitionStale},
+		{"ResolvedOfEarlierFiringIsHistory", state(R, t1), span(ev(R, t1.Add(-long)), t1.Add(-long/2)), incident.TransitionHistory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

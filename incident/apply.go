@@ -63,8 +63,12 @@ type Outcome struct {
 	Resolved bool
 	// Sealed is the incident the window closed to new alerts, if any.
 	Sealed *Incident
-	// State is the fingerprint's state after the event.
+	// State is the alert's state after the event.
 	State AlertState
+	// Regrouped says that a late delivery moved alerts between incidents
+	// or merged incidents (see placeHistory): cached states and owners may
+	// be stale, and the caches must start afresh.
+	Regrouped bool
 }
 
 // Apply carries out one decided event in tx. It records every incident state
@@ -79,14 +83,19 @@ func Apply(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, erro
 	case TransitionRepeat:
 		out, err = applyRepeat(ctx, tx, d, now)
 	case TransitionResolved:
-		out, err = applyResolved(ctx, tx, d, now)
+		out, err = applyResolved(ctx, tx, d, d.Prior, now)
 	case TransitionNew, TransitionRefired:
 		if d.Drop {
 			out.State = stateOf(ev, 0, now)
+			if end, whole := wholeFiring(d, now); whole {
+				out.State.Status, out.State.EndsAt = StatusResolved, end
+			}
 			err = tx.PutAlertState(ctx, out.State)
 		} else {
 			out, err = applyFiring(ctx, tx, d, now)
 		}
+	case TransitionHistory:
+		out, err = applyHistory(ctx, tx, d, now)
 	default:
 		return out, fmt.Errorf("apply: unknown transition %q", d.Transition)
 	}
@@ -120,25 +129,131 @@ func stateOf(ev Event, incidentID int64, now time.Time) AlertState {
 	}
 }
 
-// applyStale remembers a late event only when it tells of a newer episode than
-// the one known (or of a fingerprint never seen), so that an even later
-// delivery of the older firing stays stale. It never touches an incident.
-func applyStale(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, error) {
-	if d.Prior.Fingerprint != "" && !d.Event.StartsAt.After(d.Prior.StartsAt) {
-		return Outcome{State: d.Prior}, nil
+// wholeFiring reports whether a new or refired event brings a whole firing,
+// start and end, and when it ended: a resolve whose firing we never saw, or
+// a firing that a remembered resolve (with no incident) already ended.
+func wholeFiring(d Decision, now time.Time) (time.Time, bool) {
+	ev := d.Event
+	if ev.Status == StatusResolved {
+		return endOf(ev, ev.StartsAt, now), true
 	}
-	st := stateOf(d.Event, 0, now)
-	return Outcome{State: st}, tx.PutAlertState(ctx, st)
+	p := d.Prior
+	if p.Fingerprint != "" && p.Status == StatusResolved && p.IncidentID == 0 && !ev.StartsAt.After(p.EndsAt) {
+		return later(p.EndsAt, ev.StartsAt), true
+	}
+	return time.Time{}, false
 }
 
-// applyRepeat bumps the counters of a re-sent alert and nothing else.
+// applyStale keeps what a late copy of a known firing tells: an earlier
+// start of the same firing (another HA peer's stamp). A resolve of an alert
+// never seen firing, with no duration to record, is only remembered, so that
+// its firing, delivered later, is recorded as ended.
+func applyStale(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, error) {
+	if d.Prior.Fingerprint == "" {
+		st := stateOf(d.Event, 0, now)
+		return Outcome{State: st}, tx.PutAlertState(ctx, st)
+	}
+	return refine(ctx, tx, d, time.Time{}, now)
+}
+
+// refine records what a copy of the alert's current firing adds: an earlier
+// start within SameFiringWithin, and (end non-zero) a later end. Both HA
+// peers' notifications thus end in the same record whichever came first.
+func refine(ctx context.Context, tx Tx, d Decision, end time.Time, now time.Time) (Outcome, error) {
+	st := d.Prior
+	out := Outcome{State: st}
+	start, err := earlierStart(ctx, tx, st, d.Event.StartsAt)
+	if err != nil {
+		return out, err
+	}
+	if st.Status == StatusFiring || !end.After(st.EndsAt) {
+		end = st.EndsAt
+	}
+	if start.Equal(st.StartsAt) && end.Equal(st.EndsAt) {
+		return out, nil
+	}
+	ep, err := currentEpisode(ctx, tx, st, d.Key)
+	if err != nil {
+		return out, err
+	}
+	ep.StartsAt, ep.EndsAt = start, end
+	if err := tx.PutEpisode(ctx, &ep); err != nil {
+		return out, err
+	}
+	st.StartsAt, st.EndsAt, st.LastSeenAt = start, end, now
+	out.State = st
+	if err := tx.PutAlertState(ctx, st); err != nil {
+		return out, err
+	}
+	if st.IncidentID == 0 {
+		return out, nil
+	}
+	a, err := tx.Alert(ctx, st.IncidentID, st.Source, st.Fingerprint)
+	if err != nil {
+		return out, fmt.Errorf("alert %s of incident %d: %w", st.Fingerprint, st.IncidentID, err)
+	}
+	a.StartsAt, a.LastSeenAt = start, now
+	if st.Status == StatusResolved {
+		a.EndsAt = end
+	}
+	if err := tx.PutAlert(ctx, a); err != nil {
+		return out, err
+	}
+	inc, err := tx.Incident(ctx, st.IncidentID)
+	if err != nil {
+		return out, err
+	}
+	inc.ImpactStartedAt = earlier(inc.ImpactStartedAt, start)
+	if inc.State == StateResolved && end.After(inc.ResolvedAt) && inc.FiringCount == 0 {
+		inc.ResolvedAt = end
+	}
+	if err := tx.UpdateIncident(ctx, inc); err != nil {
+		return out, err
+	}
+	out.Incident = &inc
+	return regrouped(ctx, tx, d, ep, out, now)
+}
+
+// regrouped runs regroupAfter for ep in out's incident, and returns its
+// outcome (with out's alert state, which the regrouping kept) when it
+// regrouped, else out.
+func regrouped(ctx context.Context, tx Tx, d Decision, ep Episode, out Outcome, now time.Time) (Outcome, error) {
+	r, ok, err := regroupAfter(ctx, tx, d, ep, out.Incident, now)
+	if err != nil || !ok {
+		return out, err
+	}
+	r.State = out.State
+	if st, err := tx.AlertState(ctx, out.State.Source, out.State.Fingerprint); err == nil {
+		r.State = st
+	}
+	r.Resolved = r.Resolved || out.Resolved
+	return r, nil
+}
+
+// applyRepeat bumps the counters of a re-sent alert. A firing with a start
+// well after the known one while the alert still fires means its resolve
+// was lost: it is the same alert in the same incident, but a new episode.
+// A copy of a resolved alert may refine the firing's times.
 func applyRepeat(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, error) {
 	st := d.Prior
+	ev := d.Event
+	if st.Status == StatusResolved {
+		return refine(ctx, tx, d, endOf(ev, st.StartsAt, now), now)
+	}
+	if ev.StartsAt.Before(st.StartsAt) {
+		return refine(ctx, tx, d, time.Time{}, now)
+	}
 	st.LastSeenAt = now
-	if d.Event.StartsAt.After(st.StartsAt) {
-		// A firing with a newer startsAt while we think it still fires: the
-		// resolve in between was lost. It is still the same firing alert.
-		st.StartsAt = d.Event.StartsAt
+	if !sameFiring(ev.StartsAt, st.StartsAt) && !ev.StartsAtClamped {
+		// The resolve in between was lost: when the old firing ended is not
+		// known, only that the new one started.
+		if st.IncidentID != 0 {
+			ep := Episode{Source: st.Source, Fingerprint: st.Fingerprint, StartsAt: ev.StartsAt, IncidentID: st.IncidentID, Key: d.Key}
+			if err := recordEpisode(ctx, tx, &ep); err != nil {
+				return Outcome{State: st}, err
+			}
+		}
+		st.StartsAt = ev.StartsAt
 	}
 	out := Outcome{State: st}
 	if err := tx.PutAlertState(ctx, st); err != nil {
@@ -147,23 +262,47 @@ func applyRepeat(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	if st.IncidentID == 0 {
 		return out, nil
 	}
-	err := tx.TouchAlert(ctx, st.IncidentID, st.Source, st.Fingerprint, now, st.StartsAt, d.Event.Annotations)
+	err := tx.TouchAlert(ctx, st.IncidentID, st.Source, st.Fingerprint, now, st.StartsAt, ev.Annotations)
 	if errors.Is(err, ErrNotFound) {
 		return out, nil
 	}
 	return out, err
 }
 
-// applyResolved resolves the alert on its incident and, as the incident's
-// resolve mode says, resolves the incident or schedules its resolve.
-func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, error) {
+// applyResolved resolves the alert's firing (prior) on its incident and, as
+// the incident's resolve mode says, resolves the incident or schedules its
+// resolve.
+func applyResolved(ctx context.Context, tx Tx, d Decision, prior AlertState, now time.Time) (Outcome, error) {
 	ev := d.Event
-	endsAt := ev.EndsAt
-	if endsAt.IsZero() || endsAt.After(now) {
-		endsAt = now
+	st := prior
+	// Another peer's earlier stamp of the same firing moves its start.
+	start, err := earlierStart(ctx, tx, st, ev.StartsAt)
+	if err != nil {
+		return Outcome{State: st}, err
 	}
-	st := d.Prior
-	st.Status, st.StartsAt, st.EndsAt, st.LastSeenAt = StatusResolved, ev.StartsAt, endsAt, now
+	switch {
+	case ev.StartsAt.After(start) && !sameFiring(ev.StartsAt, start) && !ev.StartsAtClamped:
+		// The resolve of a later firing than the one known: the resolve in
+		// between was lost (or is late). When the known firing ended is not
+		// known; this one is recorded as its own, as a firing would have.
+		if st.IncidentID != 0 {
+			next := Episode{Source: st.Source, Fingerprint: st.Fingerprint, StartsAt: ev.StartsAt, IncidentID: st.IncidentID, Key: d.Key}
+			if err := recordEpisode(ctx, tx, &next); err != nil {
+				return Outcome{State: st}, err
+			}
+		}
+		start, st.StartsAt = ev.StartsAt, ev.StartsAt
+	}
+	endsAt := endOf(ev, start, now)
+	ep, err := currentEpisode(ctx, tx, st, d.Key)
+	if err != nil {
+		return Outcome{State: st}, err
+	}
+	ep.StartsAt, ep.EndsAt = start, endsAt
+	if err := tx.PutEpisode(ctx, &ep); err != nil {
+		return Outcome{State: st}, err
+	}
+	st.Status, st.StartsAt, st.EndsAt, st.LastSeenAt = StatusResolved, start, endsAt, now
 	out := Outcome{State: st}
 	if err := tx.PutAlertState(ctx, st); err != nil {
 		return out, err
@@ -177,16 +316,17 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outco
 	}
 	a, err := tx.Alert(ctx, inc.ID, st.Source, st.Fingerprint)
 	if err != nil {
-		return out, fmt.Errorf("alert %s/%s of incident %d: %w", st.Source, st.Fingerprint, inc.ID, err)
+		return out, fmt.Errorf("alert %s of incident %d: %w", st.Fingerprint, inc.ID, err)
 	}
 	wasFiring := a.Status == StatusFiring
-	a.Status, a.EndsAt, a.LastSeenAt, a.Annotations = StatusResolved, endsAt, now, ev.Annotations
+	a.Status, a.StartsAt, a.EndsAt, a.LastSeenAt, a.Annotations = StatusResolved, start, endsAt, now, ev.Annotations
 	a.Count++
 	if err := tx.PutAlert(ctx, a); err != nil {
 		return out, err
 	}
+	inc.ImpactStartedAt = earlier(inc.ImpactStartedAt, start)
 	if !wasFiring {
-		return out, nil
+		return out, tx.UpdateIncident(ctx, inc)
 	}
 	inc.FiringCount--
 	inc.UpdatedAt, inc.LastEventAt = now, now
@@ -232,10 +372,14 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, now time.Time) (Outco
 		return out, err
 	}
 	out.Incident = &inc
-	return out, nil
+	return regrouped(ctx, tx, d, ep, out, now)
 }
 
 func resolveTriggered(inc Incident) bool {
+	if inc.UnseenFiring > 0 {
+		// A truncated notification left out alerts that may still fire.
+		return false
+	}
 	switch inc.ResolveMode {
 	case ResolveManual:
 		return false
@@ -245,24 +389,33 @@ func resolveTriggered(inc Incident) bool {
 	return inc.FiringCount <= 0
 }
 
-// resolve moves an active incident to resolved. endedAt is when its alerts
-// ended, which a late delivery reports after the fact; the incident is never
-// resolved before it opened, so time-to-resolve is never negative.
+// resolve moves an active incident to resolved. endedAt is when the alert
+// that resolved it ended (alert time). The impact ended with the latest end
+// of its alerts; the record says so, but never before the impact started,
+// the incident was acknowledged or last reopened, so MTTR is never
+// negative and a late resolve never predates what people did.
 func resolve(ctx context.Context, tx Tx, inc *Incident, endedAt, now time.Time, msg string) error {
+	_, last, err := tx.AlertSpan(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
 	inc.State, inc.ResolveDueAt = StateResolved, time.Time{}
-	inc.ResolvedAt = endedAt
-	if inc.ResolvedAt.Before(inc.OpenedAt) {
-		inc.ResolvedAt = inc.OpenedAt
+	inc.ResolvedAt = later(endedAt, last, inc.ImpactStartedAt, inc.AcknowledgedAt, inc.ReopenedAt)
+	if inc.ResolvedAt.IsZero() {
+		inc.ResolvedAt = now
 	}
 	if err := addTimeline(ctx, tx, inc.ID, now, TimelineResolved, "", msg); err != nil {
 		return err
 	}
-	_, err := checkBreaches(ctx, tx, inc, now)
+	_, err = checkBreaches(ctx, tx, inc, now)
 	return err
 }
 
 // applyFiring attaches a new or refired alert to the incident that owns its
-// key, reopening a recently resolved one, or opens a new incident.
+// key, reopening a recently resolved one, or opens a new incident. A whole
+// firing (a resolve whose firing was never seen) is attached, then resolved.
+// A firing that started before the key's current incident did is placed by
+// its own times among the key's incidents (placeHistory).
 func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, error) {
 	ev := d.Event
 	var out Outcome
@@ -283,6 +436,21 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 		}
 		cur = &fresh
 	}
+	end, whole := wholeFiring(d, now)
+	if cur != nil && regroupable(d, cur) && ev.StartsAt.Before(cur.ImpactStartedAt) {
+		ep := Episode{Source: ev.Source, Fingerprint: ev.Fingerprint, StartsAt: ev.StartsAt, EndsAt: end, Key: d.Key}
+		out, err := placeHistory(ctx, tx, d, &ep, now)
+		if err != nil {
+			return out, err
+		}
+		// This firing is the alert's latest: its state follows it.
+		out.State = stateOf(ev, ep.IncidentID, now)
+		out.State.Status, out.State.EndsAt = StatusFiring, time.Time{}
+		if whole {
+			out.State.Status, out.State.EndsAt = StatusResolved, end
+		}
+		return out, tx.PutAlertState(ctx, out.State)
+	}
 	var inc Incident
 	switch Place(cur, d, now) {
 	case PlaceSealAndOpen:
@@ -299,7 +467,7 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 		inc = *cur
 	case PlaceReopen:
 		inc = *cur
-		inc.State, inc.ResolvedAt, inc.ResolveDueAt = StateOpen, time.Time{}, time.Time{}
+		inc.State, inc.ResolvedAt, inc.ResolveDueAt, inc.ReopenedAt = StateOpen, time.Time{}, time.Time{}, ev.StartsAt
 		out.Reopened = true
 		msg := fmt.Sprintf("reopened by %s within reopen window %s", alertName(ev), d.ReopenWithin)
 		if err := addTimeline(ctx, tx, inc.ID, now, TimelineReopened, ev.Fingerprint, msg); err != nil {
@@ -330,6 +498,11 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	if err := tx.PutAlert(ctx, a); err != nil {
 		return out, err
 	}
+	ep := Episode{Source: ev.Source, Fingerprint: ev.Fingerprint, StartsAt: ev.StartsAt, IncidentID: inc.ID, Key: d.Key}
+	if err := recordEpisode(ctx, tx, &ep); err != nil {
+		return out, err
+	}
+	inc.ImpactStartedAt = earlier(inc.ImpactStartedAt, ev.StartsAt)
 	if err := addTimeline(ctx, tx, inc.ID, now, TimelineAlertFiring, ev.Fingerprint, alertName(ev)+" firing"); err != nil {
 		return out, err
 	}
@@ -370,7 +543,25 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	}
 	out.Incident = &inc
 	out.State = stateOf(ev, inc.ID, now)
-	return out, tx.PutAlertState(ctx, out.State)
+	out.State.Status, out.State.EndsAt = StatusFiring, time.Time{}
+	if err := tx.PutAlertState(ctx, out.State); err != nil {
+		return out, err
+	}
+	if !whole {
+		return out, nil
+	}
+	// A whole firing: it resolves as soon as it is recorded.
+	resolved := d
+	resolved.Event.Status, resolved.Event.EndsAt = StatusResolved, end
+	r, err := applyResolved(ctx, tx, resolved, out.State, now)
+	if err != nil {
+		return out, err
+	}
+	out.State, out.Resolved = r.State, r.Resolved
+	if r.Incident != nil {
+		out.Incident = r.Incident
+	}
+	return out, nil
 }
 
 // Placement is what a new or refired alert does with the incident that owns

@@ -32,8 +32,13 @@ type Event struct {
 	Annotations map[string]string
 	StartsAt    time.Time
 	// EndsAt is zero while an alert fires.
-	EndsAt       time.Time
-	GeneratorURL string
+	EndsAt time.Time
+	// StartsAtClamped marks a startsAt that lay in the future by our clock
+	// (the sender's clock runs ahead) and was set to the time of receipt
+	// (ClampFuture). Such a startsAt says nothing about which firing it is,
+	// so it never starts a new episode of an alert still known to fire.
+	StartsAtClamped bool
+	GeneratorURL    string
 	// GroupLabels are the labels the sender grouped by; with no rules they form
 	// the default correlation key.
 	GroupLabels map[string]string
@@ -125,4 +130,14 @@ type ChangeLink struct {
 	Rank int
 	// Reason says in one line why the change is a suspect.
 	Reason string
+}
+
+// ClampFuture sets a startsAt that lies after now (a sender whose clock runs
+// ahead of ours) to now, and marks it. An endsAt after now is likewise
+// taken as now when the alert resolves (endOf). Durations then stay what
+// one clock can tell, and no alert ends before it starts (docs/records.md).
+func (e *Event) ClampFuture(now time.Time) {
+	if e.StartsAt.After(now) {
+		e.StartsAt, e.StartsAtClamped = now, true
+	}
 }

@@ -91,10 +91,25 @@ type Incident struct {
 	CorrelationKey string
 	Rule           string
 	Source         string
-	OpenedAt       time.Time // zero while pending
+	OpenedAt       time.Time // when the record opened (processing time); zero while pending
 	AcknowledgedAt time.Time // zero until acknowledged
-	ResolvedAt     time.Time // zero while active
-	UpdatedAt      time.Time
+	// ResolvedAt is when the impact ended: the latest endsAt of its alerts
+	// (alert time) for an automatic resolve, the moment of a manual one;
+	// never before ImpactStartedAt, AcknowledgedAt or ReopenedAt. Zero
+	// while active.
+	ResolvedAt time.Time
+	// ImpactStartedAt is when the impact began: the earliest startsAt of
+	// its alerts (alert time). MTTR counts from it.
+	ImpactStartedAt time.Time
+	// ReopenedAt is when the impact resumed at the last reopen: the startsAt
+	// of the firing that reopened it (alert time); zero if never.
+	ReopenedAt time.Time
+	// UnseenFiring counts alerts of the incident's group that a truncated
+	// notification (Alertmanager's max_alerts) left out while the group
+	// still fired. The incident does not resolve by itself while it is
+	// above zero: those alerts may still fire.
+	UnseenFiring int
+	UpdatedAt    time.Time
 	// LastEventAt is when an alert last joined, refired or resolved on the
 	// incident; the rule's window counts from it. Repeats do not move it.
 	LastEventAt time.Time
@@ -189,9 +204,14 @@ const (
 	TransitionResolved Transition = "resolved"
 	// TransitionRefired is resolved → firing with a newer startsAt.
 	TransitionRefired Transition = "refired"
-	// TransitionStale is an event older than the known state (a late or
-	// reordered delivery); it changes nothing.
+	// TransitionStale is a late copy of what is known already (or a resolve
+	// of an alert never seen firing, with nothing to record); it changes
+	// nothing but, within SameFiringWithin, an earlier start.
 	TransitionStale Transition = "stale"
+	// TransitionHistory is an earlier firing of an alert than the one known,
+	// delivered late: it is recorded by its own times, in the incident those
+	// times put it in.
+	TransitionHistory Transition = "history"
 )
 
 // TimelineKind names what a timeline entry records.

@@ -41,6 +41,10 @@ type Command struct {
 	// in the incident has the fingerprint.
 	Fingerprint string
 	Source      string
+	// Decide, when set, says what the rules make of an alert on its own: an
+	// unlinked alert's new incident takes its title, service, owner and
+	// priority from it. The pipeline sets it.
+	Decide func(Event) Decision
 }
 
 // AmbiguousAlertError is an unlink that names a fingerprint which alerts of
@@ -151,6 +155,7 @@ func merge(ctx context.Context, tx Tx, src Incident, c Command, actor string, no
 	if src.Priority < dst.Priority {
 		dst.Priority, dst.Impact, dst.Urgency = src.Priority, src.Impact, src.Urgency
 	}
+	dst.ImpactStartedAt = earlier(dst.ImpactStartedAt, src.ImpactStartedAt)
 	dst.UpdatedAt, dst.LastEventAt, dst.ResolveDueAt = now, now, time.Time{}
 	src.MergedInto, src.AlertCount, src.FiringCount, src.UpdatedAt = dst.ID, 0, 0, now
 	if src.State != StateResolved {
@@ -213,13 +218,31 @@ func unlink(ctx context.Context, tx Tx, src Incident, c Command, actor string, n
 	if src.AlertCount <= 1 {
 		return src, fmt.Errorf("unlink the only alert of incident %d: %w", src.ID, ErrConflict)
 	}
-	impact, urgency := SeverityLevels(a.Labels["severity"])
+	// The alert becomes an incident of its own: what the rules make of it
+	// alone (its title, service, owner and priority), not its old group's.
+	ev := Event{Source: a.Source, Fingerprint: a.Fingerprint, Status: a.Status, Labels: a.Labels,
+		Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL}
+	d := Decision{Event: ev}
+	if c.Decide != nil {
+		d = c.Decide(ev)
+	}
+	if d.Impact == "" || d.Urgency == "" {
+		d.Impact, d.Urgency = SeverityLevels(a.Labels["severity"])
+	}
+	if d.Title == "" {
+		d.Title = alertName(ev)
+	}
+	if d.Service == "" {
+		if d.Service = a.Labels["service"]; d.Service == "" {
+			d.Service = a.Labels["job"]
+		}
+	}
 	inc := Incident{
-		State: StateOpen, Impact: impact, Urgency: urgency, Priority: PriorityOf(impact, urgency),
-		Title:   alertName(Event{Fingerprint: a.Fingerprint, Labels: a.Labels}) + " (unlinked from #" + fmt.Sprint(src.ID) + ")",
-		Service: src.Service, Owner: src.Owner, CorrelationKey: fmt.Sprintf("unlinked/%d/%s/%s", src.ID, a.Source, a.Fingerprint),
-		Rule: src.Rule, Source: a.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
-		ResolveMode: ResolveAll, MinAlerts: 1,
+		State: StateOpen, Impact: d.Impact, Urgency: d.Urgency, Priority: PriorityOf(d.Impact, d.Urgency),
+		Title: d.Title, Summary: d.Summary, Service: d.Service, Owner: d.Owner,
+		CorrelationKey: fmt.Sprintf("unlinked/%d/%s/%s", src.ID, a.Source, a.Fingerprint),
+		Rule:           d.Rule, Source: a.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
+		ImpactStartedAt: a.StartsAt, ResolveMode: ResolveAll, MinAlerts: 1,
 	}
 	if a.Status != StatusFiring {
 		inc.State, inc.ResolvedAt = StateResolved, now
@@ -235,6 +258,9 @@ func unlink(ctx context.Context, tx Tx, src Incident, c Command, actor string, n
 	}
 	if src.AlertCount, src.FiringCount, err = tx.AlertCounts(ctx, src.ID); err != nil {
 		return src, err
+	}
+	if start, _, err := tx.AlertSpan(ctx, inc.ID); err == nil && !start.IsZero() {
+		inc.ImpactStartedAt = start // its earliest firing, not only the latest
 	}
 	src.UpdatedAt = now
 	if src.FiringCount == 0 && src.State.Active() && src.ResolveMode != ResolveManual {

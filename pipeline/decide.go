@@ -18,9 +18,7 @@ import (
 // service is the catalog service, else the service label, else job.
 func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decision {
 	d, rule, svc := route(set, ev)
-	d.ReopenWithin, d.Resolve, d.MinAlerts = DefaultReopenWithin, incident.ResolveAll, 1
 	d.Title, d.Summary = defaultTitle(ev), ev.Annotations["description"]
-	d.FlapThreshold, d.FlapWindow = rules.DefaultFlapThreshold, rules.DefaultFlapWindow
 	impact, urgency := incident.SeverityLevels(ev.Labels["severity"])
 	if svc != nil {
 		d.Owner = svc.Owner
@@ -33,9 +31,6 @@ func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decisi
 		base = set.Defaults()
 	}
 	if base != nil {
-		d.Window, d.ReopenWithin, d.ResolveAfter = base.Window, base.ReopenWithin, base.ResolveAfter
-		d.Resolve, d.MinAlerts = incident.ResolveMode(base.Resolve), base.MinAlerts
-		d.FlapThreshold, d.FlapWindow = base.FlapThreshold, base.FlapWindow
 		ri, ru := base.Levels(ev.Labels)
 		if ri != "" {
 			impact = ri
@@ -63,9 +58,6 @@ func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decisi
 			return pol.RespondBy(opened), pol.ResolveBy(opened), name
 		}
 	}
-	if d.ReopenWithin <= 0 {
-		d.ReopenWithin = DefaultReopenWithin
-	}
 	return d
 }
 
@@ -87,6 +79,22 @@ func route(set *rules.Set, ev incident.Event) (incident.Decision, *rules.Rule, *
 	d.Key = correlate.Key(rule, ev, d.Service)
 	if rule != nil {
 		d.Rule, d.Drop = rule.Name, rule.Drop
+	}
+	// The rule's lifecycle settings: plain copies, and what placing a late
+	// delivery by its own times needs on every path.
+	d.ReopenWithin, d.Resolve, d.MinAlerts = DefaultReopenWithin, incident.ResolveAll, 1
+	d.FlapThreshold, d.FlapWindow = rules.DefaultFlapThreshold, rules.DefaultFlapWindow
+	base := rule
+	if base == nil {
+		base = set.Defaults()
+	}
+	if base != nil {
+		d.Window, d.ReopenWithin, d.ResolveAfter = base.Window, base.ReopenWithin, base.ResolveAfter
+		d.Resolve, d.MinAlerts = incident.ResolveMode(base.Resolve), base.MinAlerts
+		d.FlapThreshold, d.FlapWindow = base.FlapThreshold, base.FlapWindow
+	}
+	if d.ReopenWithin <= 0 {
+		d.ReopenWithin = DefaultReopenWithin
 	}
 	return d, rule, svc
 }

@@ -84,8 +84,12 @@ func TestOtherSourceCannotTouchAlert(t *testing.T) {
 	}{
 		{name: "ResolveIsStale", events: []incident.Event{pdShaped(incident.StatusResolved, at)},
 			wantTrace: []incident.Transition{"stale"}, wantIncidents: 1, wantAlerts: 1, wantFiring: 1},
-		{name: "ResolveOfCopiedAlertIsStale", events: []incident.Event{copied(incident.StatusResolved)},
-			wantTrace: []incident.Transition{"stale"}, wantIncidents: 1, wantAlerts: 1, wantFiring: 1},
+		// A resolve with a duration of an alert pd-prod never sent firing is
+		// a whole firing of pd-prod's own: recorded (it joins the shared
+		// group's incident as an alert of its own) and resolved, and
+		// alertmanager's alert is untouched.
+		{name: "ResolveOfCopiedAlertIsOwnWholeFiring", events: []incident.Event{copied(incident.StatusResolved)},
+			wantTrace: []incident.Transition{"new"}, wantIncidents: 1, wantAlerts: 2, wantFiring: 1},
 		{name: "AcknowledgeIsNoOp", events: []incident.Event{ack},
 			wantIncidents: 1, wantAlerts: 1, wantFiring: 1},
 		{name: "ResolveThenAcknowledge", events: []incident.Event{pdShaped(incident.StatusResolved, at), ack},

@@ -84,8 +84,9 @@ func (s *groupStats) finished(inc incident.Incident, acknowledged bool) {
 	switch {
 	case acknowledged:
 		s.acknowledged = append(s.acknowledged, inc)
-	case inc.State == incident.StateResolved && !inc.OpenedAt.IsZero():
-		// A pending incident discarded before it opened is not a resolve.
+	case inc.State == incident.StateResolved && !inc.OpenedAt.IsZero() && inc.MergedInto == 0:
+		// A pending incident discarded before it opened is not a resolve,
+		// nor is one merged into another.
 		s.resolved = append(s.resolved, inc)
 	}
 }
@@ -99,6 +100,11 @@ func (s groupStats) publish(m *metrics) {
 		m.timeToAck.WithLabelValues(inc.Priority.String()).Observe(inc.AcknowledgedAt.Sub(inc.OpenedAt).Seconds())
 	}
 	for _, inc := range s.resolved {
-		m.timeToResolve.WithLabelValues(inc.Priority.String()).Observe(inc.ResolvedAt.Sub(inc.OpenedAt).Seconds())
+		// From when the impact started, as GET /api/v1/stats counts MTTR.
+		start := inc.ImpactStartedAt
+		if start.IsZero() {
+			start = inc.OpenedAt
+		}
+		m.timeToResolve.WithLabelValues(inc.Priority.String()).Observe(max(inc.ResolvedAt.Sub(start), 0).Seconds())
 	}
 }

@@ -293,6 +293,9 @@ func (p *Pipeline) commit(group []*request) error {
 				continue
 			}
 			if r.cmd != nil {
+				if r.cmd.Action == incident.ActionUnlink {
+					r.cmd.Decide = func(ev incident.Event) incident.Decision { return decide(set, ev, p.log) }
+				}
 				inc, err := incident.Execute(ctx, tx, *r.cmd, now)
 				if err != nil {
 					return err
@@ -318,8 +321,16 @@ func (p *Pipeline) commit(group []*request) error {
 				continue
 			}
 			for _, ev := range r.events {
-				if err := p.apply(ctx, tx, set, db, cb, ev, now, &stats); err != nil {
+				regrouped, err := p.apply(ctx, tx, set, db, cb, ev, now, &stats)
+				if err != nil {
 					return fmt.Errorf("event %s: %w", ev.Fingerprint, err)
+				}
+				if regrouped {
+					// A late delivery moved alerts between incidents behind
+					// the caches: start both afresh, as after a merge.
+					p.dedupe.Purge()
+					p.corr.Purge()
+					db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
 				}
 			}
 		}
@@ -345,17 +356,21 @@ func isDomainErr(err error) bool {
 	return errors.Is(err, incident.ErrNotFound) || errors.Is(err, incident.ErrConflict) || errors.Is(err, incident.ErrInvalid)
 }
 
+// apply carries out one event. regrouped says a late delivery moved alerts
+// between incidents (incident.Outcome.Regrouped): the caches must start
+// afresh.
 func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db *dedupe.Batch, cb *correlate.Batch,
-	ev incident.Event, now time.Time, stats *groupStats) error {
+	ev incident.Event, now time.Time, stats *groupStats) (regrouped bool, err error) {
 	if ev.Acknowledge {
-		return p.acknowledge(ctx, tx, db, cb, ev, now, stats)
+		return false, p.acknowledge(ctx, tx, db, cb, ev, now, stats)
 	}
+	ev.ClampFuture(now)
 	t, prior, err := db.Decide(ctx, ev)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var d incident.Decision
-	if t == incident.TransitionNew || t == incident.TransitionRefired {
+	if t == incident.TransitionNew || t == incident.TransitionRefired || t == incident.TransitionHistory {
 		d = decide(set, ev, p.log)
 	} else {
 		d, _, _ = route(set, ev)
@@ -372,14 +387,14 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	}
 	if firing := t == incident.TransitionNew || t == incident.TransitionRefired; firing && !d.Drop {
 		if d.Current, err = cb.Current(ctx, d.Key); err != nil {
-			return err
+			return false, err
 		}
 		if incident.Place(d.Current, d, now) == incident.PlaceOpen {
 			// Topology: rather than open its own incident, a symptom joins
 			// the open incident of a service its service depends on.
 			up, why, err := incident.SymptomOf(ctx, tx, d.Service, deps, d.Window, now)
 			if err != nil {
-				return err
+				return false, err
 			}
 			if up != nil {
 				d.Current, d.SymptomOf = up, why
@@ -391,36 +406,36 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 			case err == nil:
 				d.Maintenance, d.Urgency = &m, incident.LevelLow
 			case !errors.Is(err, incident.ErrNotFound):
-				return err
+				return false, err
 			}
 		}
 	}
 	out, err := incident.Apply(ctx, tx, d, now)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if out.Opened && out.Incident != nil {
 		if _, err := incident.LinkChanges(ctx, tx, *out.Incident, deps, ev.StartsAt, now, p.o.ChangeLookback); err != nil {
-			return err
+			return false, err
 		}
 		if err := linkProblems(ctx, tx, set, out.Incident, ev.Labels, now); err != nil {
-			return err
+			return false, err
 		}
 	}
 	db.Record(out.State)
 	if out.Incident != nil {
 		if err := cb.Record(ctx, *out.Incident); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if d.Drop && (t == incident.TransitionNew || t == incident.TransitionRefired) {
 		stats.dropped++
 	}
 	stats.count(out.Opened, out.Reopened)
-	if out.Resolved {
+	if out.Resolved && out.Incident != nil {
 		stats.finished(*out.Incident, false)
 	}
-	return nil
+	return out.Regrouped, nil
 }
 
 // acknowledge carries out a sender's acknowledgement (PagerDuty's

@@ -147,7 +147,7 @@ func TestDefaultCorrelationOneIncidentPerGroup(t *testing.T) {
 		Title: "HighRequestLatency: p99 latency above 500ms", Service: "api-server",
 		CorrelationKey: `group{alertname="HighRequestLatency", cluster="eu-west-1"}`, Source: "alertmanager",
 		OpenedAt: t0.Add(time.Second), UpdatedAt: t0.Add(time.Second), LastEventAt: t0.Add(time.Second),
-		ResolveMode: incident.ResolveAll, MinAlerts: 1, AlertCount: 3, FiringCount: 3,
+		ImpactStartedAt: t0, ResolveMode: incident.ResolveAll, MinAlerts: 1, AlertCount: 3, FiringCount: 3,
 		FlapThreshold: rules.DefaultFlapThreshold, FlapWindow: rules.DefaultFlapWindow,
 	}
 	if diff := cmp.Diff(want, inc); diff != "" {
@@ -244,12 +244,16 @@ func TestLifecycle(t *testing.T) {
 			wantKinds:  []incident.TimelineKind{"opened", "alert_firing", "alert_resolved", "resolved"},
 		},
 		{
-			name: "ResolveBeforeFiringOpensNothing",
+			// The outage happened even if its firing came last (or never):
+			// the resolve records it, resolved, and the late firing is a
+			// copy of what is known.
+			name: "ResolveBeforeFiringRecordsTheOutage",
 			steps: func(e *env) {
 				e.submit(t0.Add(time.Minute), resolved("web-1", t0, t0.Add(time.Minute)))
 				e.submit(t0.Add(2*time.Minute), firing("web-1", t0))
 			},
-			wantStates: nil,
+			wantStates: []incident.State{incident.StateResolved},
+			wantKinds:  []incident.TimelineKind{"opened", "alert_firing", "alert_resolved", "resolved"},
 		},
 		{
 			name: "ResolvedStaysResolvedOnRedelivery",
