@@ -53,8 +53,10 @@ func stats(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time
 	// Opened in the window and matching the filter. There is no index on
 	// opened_at, so this scans incidents (in the order of the table, once
 	// per query below); the window bounds what is kept, not what is read.
+	// An incident merged into another is not an incident of its own: it
+	// counts neither as opened nor as resolved.
 	win, args := incidentWhere(f)
-	win = "opened_at >= ? AND opened_at < ?" + win
+	win = "opened_at >= ? AND opened_at < ? AND merged_into IS NULL" + win
 	args = append([]any{f.Since.UnixNano(), f.Until.UnixNano()}, args...)
 
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*),
@@ -78,7 +80,10 @@ func stats(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time
 		win+" AND acknowledged_at IS NOT NULL", args); err != nil {
 		return out, fmt.Errorf("times to acknowledge: %w", err)
 	}
-	if out.TimesToResolve, err = durations(ctx, q, "resolved_at - opened_at",
+	// MTTR counts from when the impact started (the earliest startsAt of
+	// the incident's alerts) to when it ended; MTTA from when the record
+	// opened, since nobody can acknowledge before that (docs/itil.md).
+	if out.TimesToResolve, err = durations(ctx, q, "MAX(resolved_at - COALESCE(impact_started_at, opened_at), 0)",
 		win+" AND state = 'resolved' AND resolved_at IS NOT NULL", args); err != nil {
 		return out, fmt.Errorf("times to resolve: %w", err)
 	}
