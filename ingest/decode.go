@@ -203,7 +203,7 @@ func (o object) stringMap(k string) (map[string]string, *InputError) {
 func hasBadKey(raw json.RawMessage) bool {
 	bad := false
 	walkJSON(raw, func(t jsonToken) bool {
-		if t.isKey && len(t.path) == 1 && !validJSONString(t.raw) {
+		if t.isKey && t.depth == 1 && !validJSONString(t.raw) {
 			bad = true
 			return false
 		}

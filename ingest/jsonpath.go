@@ -84,11 +84,17 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// jsonToken is one token of the walk. For an object key, path ends with the
-// key and isKey is set. raw is the token's bytes in the body (a delimiter for
-// objects and arrays), starting at offset start and ending before end.
+// jsonToken is one token of the walk. For an object key, the path ends with
+// the key and isKey is set. raw is the token's bytes in the body (a
+// delimiter for objects and arrays), starting at offset start and ending
+// before end.
 type jsonToken struct {
-	path       jsonPath
+	// path builds the token's path; it is valid only during the visit. It
+	// is built on demand because building it for every token would cost a
+	// walk O(tokens × depth) allocations.
+	path func() jsonPath
+	// depth is the length of the path.
+	depth      int
 	isKey      bool
 	tok        json.Token
 	raw        []byte
@@ -138,7 +144,7 @@ func walkJSON(body []byte, visit func(jsonToken) bool) {
 		for start < end && strings.IndexByte(" \t\r\n,:", body[start]) >= 0 {
 			start++
 		}
-		t := jsonToken{tok: tok, raw: body[start:end], start: start, end: end}
+		t := jsonToken{path: path, tok: tok, raw: body[start:end], start: start, end: end}
 		n := len(stack)
 		if n > 0 && stack[n-1].obj && stack[n-1].wantKey {
 			if tok == json.Delim('}') {
@@ -148,7 +154,7 @@ func walkJSON(body []byte, visit func(jsonToken) bool) {
 			}
 			key, _ := tok.(string)
 			stack[n-1].key, stack[n-1].wantKey = key, false
-			t.path, t.isKey = path(), true
+			t.depth, t.isKey = len(stack), true
 			if !visit(t) {
 				return
 			}
@@ -161,7 +167,7 @@ func walkJSON(body []byte, visit func(jsonToken) bool) {
 			valueDone()
 			continue
 		}
-		t.path = path()
+		t.depth = len(stack)
 		if !visit(t) {
 			return
 		}
@@ -192,7 +198,7 @@ func locateDecodeError(body []byte, err error) *InputError {
 		found := false
 		walkJSON(body, func(t jsonToken) bool {
 			if !t.isKey && t.start < te.Offset && te.Offset <= t.end {
-				where, found = t.path, true
+				where, found = t.path(), true
 				return false
 			}
 			return true
@@ -207,13 +213,17 @@ func locateDecodeError(body []byte, err error) *InputError {
 	// time.Time reports its errors without any position.
 	var located *InputError
 	walkJSON(body, func(t jsonToken) bool {
-		_, starts := t.path.isAlertField("startsAt")
-		_, ends := t.path.isAlertField("endsAt")
-		if t.isKey || (!starts && !ends) || t.tok == nil {
+		if t.isKey || t.depth != 3 || t.tok == nil {
+			return true
+		}
+		p := t.path()
+		_, starts := p.isAlertField("startsAt")
+		_, ends := p.isAlertField("endsAt")
+		if !starts && !ends {
 			return true
 		}
 		if _, isStr := t.tok.(string); !isStr || new(time.Time).UnmarshalJSON(t.raw) != nil {
-			located = inputErr(t.path.String(), "want an RFC 3339 time")
+			located = inputErr(p.String(), "want an RFC 3339 time")
 			return false
 		}
 		return true
@@ -263,10 +273,11 @@ func mayHaveBadLabelNames(body []byte) bool {
 func badLabelNames(body []byte) map[int]bool {
 	bad := map[int]bool{}
 	walkJSON(body, func(t jsonToken) bool {
-		if !t.isKey || len(t.path) == 0 {
+		if !t.isKey || t.depth != 4 {
 			return true
 		}
-		if i, ok := t.path[:len(t.path)-1].isAlertField("labels"); ok && !validJSONString(t.raw) {
+		p := t.path()
+		if i, ok := p[:len(p)-1].isAlertField("labels"); ok && !validJSONString(t.raw) {
 			bad[i] = true
 		}
 		return true
