@@ -39,16 +39,20 @@ const maxEchoed = 64
 
 // DecodeAlertmanager decodes and validates an Alertmanager webhook payload
 // (version 4) and returns one event per alert, in payload order. A payload
-// problem is returned as an *InputError saying where it is. Unknown fields
-// are ignored, because Alertmanager adds fields across versions.
+// problem is returned as an *InputError saying where it is; text that is not
+// UTF-8 as a *LimitError. Unknown fields are ignored, because Alertmanager
+// adds fields across versions.
 func DecodeAlertmanager(body []byte) ([]incident.Event, error) {
+	if err := checkUTF8(body); err != nil {
+		return nil, err
+	}
 	events, _, err := decodeAlertmanager(body)
 	return events, err
 }
 
-// decodeAlertmanager is DecodeAlertmanager that also returns how many alerts
-// the payload carried, for the metrics of a rejected payload (0 when the
-// payload could not be read that far).
+// decodeAlertmanager is DecodeAlertmanager for a body checkUTF8 passed,
+// that also returns how many alerts the payload carried, for the metrics of
+// a rejected payload (0 when the payload could not be read that far).
 func decodeAlertmanager(body []byte) ([]incident.Event, int, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, 0, inputErr("", "empty body")
@@ -71,13 +75,9 @@ func decodeAlertmanager(body []byte) ([]incident.Event, int, error) {
 		return nil, n, inputErr("alerts", "no alerts")
 	}
 
-	var badNames map[int]bool
-	if mayHaveBadLabelNames(body) {
-		badNames = badLabelNames(body)
-	}
 	events := make([]incident.Event, 0, n)
 	for i, a := range data.Alerts {
-		if err := validateAlert(a, badNames[i]); err != nil {
+		if err := validateAlert(a); err != nil {
 			err.Where = alertPath(i) + err.Where
 			return nil, n, err
 		}
@@ -91,16 +91,12 @@ func alertPath(i int) string {
 }
 
 // validateAlert checks one alert; Where in the error is relative to the alert.
-// badName says a label name was not valid UTF-8 in the raw body.
-func validateAlert(a template.Alert, badName bool) *InputError {
+func validateAlert(a template.Alert) *InputError {
 	if len(a.Labels) == 0 {
 		return inputErr(".labels", "no labels")
 	}
 	if _, ok := a.Labels[""]; ok {
 		return inputErr(".labels", "empty label name")
-	}
-	if badName {
-		return inputErr(".labels", "label name is not valid UTF-8")
 	}
 	switch st := incident.Status(a.Status); {
 	case st == "":

@@ -30,17 +30,22 @@ var changeFields = []string{chService, chID, chSummary, chURL, chStartedAt, chFi
 // object, or {"changes":[...]}. now is when it was received: ReceivedAt, and
 // the default of started_at when there is no finished_at either. Problems are *InputErrors saying where they are;
 // in a batch every invalid change is reported (the first problem of each),
-// joined. Unknown members are errors, as in DecodeEvents.
+// joined. Unknown members are errors, and text that is not UTF-8 is a
+// *LimitError, as in DecodeEvents.
 //
 // Times are not clamped to now as event times are: a maintenance window may
 // well be announced before it starts.
 func DecodeChanges(body []byte, now time.Time) ([]incident.Change, error) {
+	if err := checkUTF8(body); err != nil {
+		return nil, err
+	}
 	changes, _, err := decodeChanges(body, now)
 	return changes, err
 }
 
-// decodeChanges is DecodeChanges that also returns how many changes the body
-// carried, for the metrics of a rejected body.
+// decodeChanges is DecodeChanges for a body checkUTF8 passed, that also
+// returns how many changes the body carried, for the metrics of a rejected
+// body.
 func decodeChanges(body []byte, now time.Time) ([]incident.Change, int, error) {
 	items, paths, ierr := batchItems(body, "changes")
 	if ierr != nil {

@@ -94,6 +94,13 @@ func checkInputError(t *testing.T, err error, where, msg string) {
 	}
 }
 
+// isPayloadError reports whether err is what a decoder returns for a bad
+// payload: *InputErrors, or a *LimitError.
+func isPayloadError(err error) bool {
+	var le *LimitError
+	return len(InputErrors(err)) > 0 || errors.As(err, &le)
+}
+
 // eventProblem says what is wrong with an event a decoder returned without
 // an error, or "" when nothing is. An EndsAt before StartsAt is not checked:
 // the Alertmanager-shaped decoders pass it on rather than lose a resolve.

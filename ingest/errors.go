@@ -52,12 +52,14 @@ func inputErr(where, format string, args ...any) *InputError {
 	return &InputError{Where: where, Msg: fmt.Sprintf(format, args...)}
 }
 
-// LimitError is a well-formed payload over one of the configured limits
-// (Limits); the handler answers it with 422. Where is the JSON path of the
-// offending field, as for InputError.
+// LimitError is a well-formed payload that alertbridge refuses to take in:
+// over one of the configured limits (Limits), or holding what it could not
+// keep faithfully (text that is not UTF-8). The handler answers it with
+// 422. Where is the JSON path of the offending field, as for InputError.
 type LimitError struct {
 	// Limit is the reason label it is counted under: limit_alerts,
-	// limit_labels, limit_label_length, limit_annotations or limit_depth.
+	// limit_labels, limit_label_length, limit_annotations, limit_depth or
+	// invalid_utf8.
 	Limit string
 	Msg   string
 	Where string

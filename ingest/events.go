@@ -45,18 +45,23 @@ const (
 // object, or {"events":[...]}. now is when it was received, the default of
 // the times. It returns one event per object, in order. Problems are
 // *InputErrors saying where they are; in a batch every invalid event is
-// reported (the first problem of each), joined.
+// reported (the first problem of each), joined. Text that is not UTF-8 is a
+// *LimitError.
 //
 // Unlike the decoders of other tools' payloads, unknown members are errors:
 // the format is ours, and a field sent under another tool's name (say
 // "message" for "summary") should not pass silently.
 func DecodeEvents(body []byte, now time.Time) ([]incident.Event, error) {
+	if err := checkUTF8(body); err != nil {
+		return nil, err
+	}
 	events, _, err := decodeEvents(body, now)
 	return events, err
 }
 
-// decodeEvents is DecodeEvents that also returns how many events the body
-// carried, for the metrics of a rejected body.
+// decodeEvents is DecodeEvents for a body checkUTF8 passed, that also
+// returns how many events the body carried, for the metrics of a rejected
+// body.
 func decodeEvents(body []byte, now time.Time) ([]incident.Event, int, error) {
 	items, paths, ierr := batchItems(body, "events")
 	if ierr != nil {

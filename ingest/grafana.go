@@ -72,15 +72,19 @@ type grafanaAlert struct {
 // DecodeGrafana decodes and validates a Grafana unified alerting webhook
 // payload (version 1) and returns one event per alert, in payload order. A
 // payload problem is returned as an *InputError saying where it is; the
-// first bad alert is reported. Unknown fields are ignored, because Grafana
-// adds fields across versions.
+// first bad alert is reported; text that is not UTF-8 is a *LimitError.
+// Unknown fields are ignored, because Grafana adds fields across versions.
 func DecodeGrafana(body []byte) ([]incident.Event, error) {
+	if err := checkUTF8(body); err != nil {
+		return nil, err
+	}
 	events, _, err := decodeGrafana(body)
 	return events, err
 }
 
-// decodeGrafana is DecodeGrafana that also returns how many alerts the
-// payload carried, for the metrics of a rejected payload.
+// decodeGrafana is DecodeGrafana for a body checkUTF8 passed, that also
+// returns how many alerts the payload carried, for the metrics of a
+// rejected payload.
 func decodeGrafana(body []byte) ([]incident.Event, int, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, 0, inputErr("", "empty body")
@@ -99,13 +103,9 @@ func decodeGrafana(body []byte) ([]incident.Event, int, error) {
 		return nil, n, inputErr("alerts", "no alerts")
 	}
 
-	var badNames map[int]bool
-	if mayHaveBadLabelNames(body) {
-		badNames = badLabelNames(body)
-	}
 	events := make([]incident.Event, 0, n)
 	for i, a := range msg.Alerts {
-		if err := validateAlert(a.common(), badNames[i]); err != nil {
+		if err := validateAlert(a.common()); err != nil {
 			err.Where = alertPath(i) + err.Where
 			return nil, n, err
 		}

@@ -194,9 +194,9 @@ func (h *Handler) serve(q *request) int {
 // can be refused from the headers is refused before the body is read:
 // credentials in headers (bearer, basic), the source's rate limit, the
 // Content-Type, the body size, an HMAC signature (which covers the body),
-// and the JSON nesting depth. A pagerduty source is identified by the
-// routing_key inside its event, so /v2/enqueue authenticates in
-// acceptPagerDuty instead.
+// the JSON nesting depth, and that the text is UTF-8. A pagerduty source is
+// identified by the routing_key inside its event, so /v2/enqueue
+// authenticates in acceptPagerDuty instead.
 func (h *Handler) edge(q *request) error {
 	a := h.auth[q.e.typ]
 	if !h.open && a == nil {
@@ -242,7 +242,10 @@ func (h *Handler) edge(q *request) error {
 			return err
 		}
 	}
-	return checkDepth(body, h.limits.MaxJSONDepth)
+	if err := checkDepth(body, h.limits.MaxJSONDepth); err != nil {
+		return err
+	}
+	return checkUTF8(body)
 }
 
 // credentialsError is the error for a request that no source accepted:
@@ -336,7 +339,7 @@ func acceptChanges(h *Handler, q *request) int {
 // theirs (PagerDuty answers an unknown one with 400 too), and when that
 // source also has auth, the request must carry its credentials as well.
 func acceptPagerDuty(h *Handler, q *request) int {
-	pd, err := DecodePagerDuty(q.body, q.now)
+	pd, err := decodePagerDuty(q.body, q.now)
 	if err != nil {
 		return h.reject(q, 1, err)
 	}

@@ -13,8 +13,7 @@ import (
 
 // This file locates problems that encoding/json reports without a usable
 // position, by walking the raw body token by token. It runs only on error
-// paths or on bodies with suspicious bytes, never on a clean Alertmanager
-// payload.
+// paths, never on a clean payload.
 
 // pathElem is one step of a JSON path: an object key or an array index.
 type pathElem struct {
@@ -258,74 +257,4 @@ func jsonKind(t reflect.Type) string {
 		return jsonKind(t.Elem())
 	}
 	return t.Kind().String()
-}
-
-// mayHaveBadLabelNames is a cheap test for bytes that encoding/json would
-// silently turn into U+FFFD: invalid UTF-8, or a \uD800-\uDFFF escape that
-// may be an unpaired surrogate.
-func mayHaveBadLabelNames(body []byte) bool {
-	return !utf8.Valid(body) || bytes.Contains(body, []byte(`\ud`)) || bytes.Contains(body, []byte(`\uD`))
-}
-
-// badLabelNames returns the indices of the alerts that have a label name that
-// is not valid UTF-8 in the raw body. encoding/json replaces such bytes with
-// U+FFFD while decoding, so the decoded names cannot tell.
-func badLabelNames(body []byte) map[int]bool {
-	bad := map[int]bool{}
-	walkJSON(body, func(t jsonToken) bool {
-		if !t.isKey || t.depth != 4 {
-			return true
-		}
-		p := t.path()
-		if i, ok := p[:len(p)-1].isAlertField("labels"); ok && !validJSONString(t.raw) {
-			bad[i] = true
-		}
-		return true
-	})
-	return bad
-}
-
-// validJSONString reports whether the raw JSON string literal s is valid
-// UTF-8 and has no unpaired surrogate escape.
-func validJSONString(s []byte) bool {
-	if !utf8.Valid(s) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 >= len(s) {
-			continue
-		}
-		if s[i+1] != 'u' {
-			i++ // skip the escaped character, which may be a backslash
-			continue
-		}
-		r, ok := hex4(s, i+2)
-		if !ok {
-			return false
-		}
-		switch {
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return false
-		case r >= 0xD800 && r <= 0xDBFF:
-			// A high surrogate must be followed by a \u escape of a low one.
-			if i+8 > len(s) || s[i+6] != '\\' || s[i+7] != 'u' {
-				return false
-			}
-			if lo, ok := hex4(s, i+8); !ok || lo < 0xDC00 || lo > 0xDFFF {
-				return false
-			}
-			i += 11
-		default:
-			i += 5
-		}
-	}
-	return true
-}
-
-func hex4(s []byte, at int) (rune, bool) {
-	if at < 0 || at+4 > len(s) {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(string(s[at:at+4]), 16, 32)
-	return rune(v), err == nil
 }

@@ -27,6 +27,7 @@ const (
 	reasonForbidden            = "forbidden"
 	reasonRateLimited          = "rate_limited"
 	reasonOverloaded           = "overloaded"
+	reasonInvalidUTF8          = "invalid_utf8"
 )
 
 // reasons are all the reasons, exported as 0 before the first rejection.
@@ -34,6 +35,7 @@ var reasons = []string{
 	reasonTooLarge, reasonUnsupportedMediaType, reasonInvalid, reasonLimitAlerts,
 	reasonLimitLabels, reasonLimitLabelLength, reasonLimitAnnotations, reasonLimitDepth,
 	reasonUnauthorized, reasonForbidden, reasonRateLimited, reasonOverloaded,
+	reasonInvalidUTF8,
 }
 
 type metrics struct {
@@ -58,7 +60,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"source", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alertbridge_ingest_rejected_total",
-			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, invalid, limit_*, unauthorized, forbidden, rate_limited, overloaded).",
+			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, invalid, invalid_utf8, limit_*, unauthorized, forbidden, rate_limited, overloaded).",
 		}, []string{"source", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "alertbridge_ingest_duration_seconds",

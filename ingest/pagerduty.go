@@ -101,7 +101,17 @@ const (
 // The payload is validated only for a trigger. For acknowledge and resolve
 // PagerDuty ignores it, so a bad one must not lose the resolve; whatever of
 // it is usable is kept.
+//
+// Text that is not UTF-8 is a *LimitError instead.
 func DecodePagerDuty(body []byte, now time.Time) (PDEvent, error) {
+	if err := checkUTF8(body); err != nil {
+		return PDEvent{}, err
+	}
+	return decodePagerDuty(body, now)
+}
+
+// decodePagerDuty is DecodePagerDuty for a body checkUTF8 passed.
+func decodePagerDuty(body []byte, now time.Time) (PDEvent, error) {
 	raw, err := parseBody(body)
 	if err != nil {
 		return PDEvent{}, err
