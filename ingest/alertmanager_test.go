@@ -175,6 +175,17 @@ func TestDecodeAlertmanagerMapping(t *testing.T) {
 			}},
 		},
 		{
+			// A resolve that ends before it starts ends when it starts:
+			// refusing it would lose the resolve.
+			name: "OKResolvedEndsAtBeforeStartsAtClamped",
+			body: `{"version":"4","alerts":[{"status":"resolved","labels":{"a":"1"},"startsAt":"2026-11-28T20:13:05Z","endsAt":"2026-11-28T20:12:05Z","fingerprint":"f"}]}`,
+			want: []incident.Event{{
+				Source: "alertmanager", Fingerprint: "f", Status: incident.StatusResolved,
+				Labels: map[string]string{"a": "1"}, Annotations: map[string]string{},
+				StartsAt: starts, EndsAt: starts, GroupLabels: map[string]string{},
+			}},
+		},
+		{
 			// The escape of a literal U+FFFD is valid text, unlike the
 			// bytes encoding/json would turn into one.
 			name: "OKReplacementCharacter",
@@ -329,6 +340,10 @@ func FuzzDecodeAlertmanager(f *testing.F) {
 				t.Errorf("events[%d]: resolved with zero endsAt", i)
 			case ev.Status == incident.StatusFiring && !ev.EndsAt.IsZero():
 				t.Errorf("events[%d]: firing with endsAt %v", i, ev.EndsAt)
+			case !ev.EndsAt.IsZero() && ev.EndsAt.Before(ev.StartsAt):
+				t.Errorf("events[%d]: endsAt %v before startsAt %v", i, ev.EndsAt, ev.StartsAt)
+			case !storable(ev.StartsAt) || !storable(ev.EndsAt):
+				t.Errorf("events[%d]: times %v, %v out of range", i, ev.StartsAt, ev.EndsAt)
 			}
 		}
 	})

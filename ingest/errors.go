@@ -54,12 +54,14 @@ func inputErr(where, format string, args ...any) *InputError {
 
 // LimitError is a well-formed payload that alertbridge refuses to take in:
 // over one of the configured limits (Limits), or holding what it could not
-// keep faithfully (text that is not UTF-8). The handler answers it with
-// 422. Where is the JSON path of the offending field, as for InputError.
+// keep faithfully (text that is not UTF-8, a time the store cannot hold).
+// The handler answers it with 422. Where is the JSON path of the offending
+// field, as for InputError.
 type LimitError struct {
 	// Limit is the reason label it is counted under: limit_alerts,
-	// limit_labels, limit_label_length, limit_annotations, limit_depth or
-	// invalid_utf8.
+	// limit_labels, limit_label_length, limit_annotations, limit_depth,
+	// limit_fingerprint_length, limit_url_length, limit_string_length,
+	// invalid_utf8 or invalid_time.
 	Limit string
 	Msg   string
 	Where string

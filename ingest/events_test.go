@@ -179,7 +179,6 @@ func TestDecodeEventsErrors(t *testing.T) {
 		{"ErrStartsAtNotTime", eventWith(`"2026-11-28T20:00:00Z"`, `"2026-11-28 20:00:00"`), "starts_at", "want an RFC 3339 time"},
 		{"ErrStartsAtNumber", eventWith(`"2026-11-28T20:00:00Z"`, `1764360000`), "starts_at", "want an RFC 3339 time"},
 		{"ErrEndsAtOnFiring", eventWith(`"status"`, `"ends_at":"2026-11-28T20:30:00Z","status"`), "ends_at", "set on a firing event; send status resolved to end it"},
-		{"ErrEndsAtBeforeStartsAt", eventWith(`"firing"`, `"resolved"`, `"status"`, `"ends_at":"2026-11-28T19:59:59Z","status"`), "ends_at", "before starts_at"},
 		{"ErrGroupNotString", eventWith(`"status"`, `"group":["g"],"status"`), "group", "want string, got array"},
 		{"ErrURLNotString", eventWith(`"status"`, `"url":{},"status"`), "url", "want string, got object"},
 		// In a batch the first problem of the first bad event comes first.

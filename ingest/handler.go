@@ -73,10 +73,10 @@ type endpoint struct {
 // endpoints are the ingest endpoints, each named by its source type.
 var endpoints = []*endpoint{
 	{SourceAlertmanager, "/ingest/alertmanager", acceptEvents(
-		func(b []byte, _ time.Time) ([]incident.Event, int, error) { return decodeAlertmanager(b) },
+		func(b []byte, _ time.Time, l Limits) ([]incident.Event, int, error) { return decodeAlertmanager(b, l) },
 		func([]byte) locator { return alertsLocator })},
 	{SourceGrafana, "/ingest/grafana", acceptEvents(
-		func(b []byte, _ time.Time) ([]incident.Event, int, error) { return decodeGrafana(b) },
+		func(b []byte, _ time.Time, l Limits) ([]incident.Event, int, error) { return decodeGrafana(b, l) },
 		func([]byte) locator { return alertsLocator })},
 	{SourcePagerDuty, "/v2/enqueue", acceptPagerDuty},
 	{SourceEvents, "/ingest/events", acceptEvents(decodeEvents,
@@ -281,9 +281,9 @@ func (h *Handler) authenticateAs(q *request, src *source) error {
 // decodes to events. decode also returns how many items the payload
 // carried, counted as rejected when it is invalid; loc locates limit
 // problems in the body.
-func acceptEvents(decode func(body []byte, now time.Time) ([]incident.Event, int, error), loc func(body []byte) locator) func(*Handler, *request) int {
+func acceptEvents(decode func(body []byte, now time.Time, l Limits) ([]incident.Event, int, error), loc func(body []byte) locator) func(*Handler, *request) int {
 	return func(h *Handler, q *request) int {
-		events, n, err := decode(q.body, q.now)
+		events, n, err := decode(q.body, q.now, h.limits)
 		if err != nil {
 			return h.reject(q, n, err)
 		}
@@ -312,7 +312,7 @@ func (q *request) stamp(events []incident.Event) {
 }
 
 func acceptChanges(h *Handler, q *request) int {
-	changes, n, err := decodeChanges(q.body, q.now)
+	changes, n, err := decodeChanges(q.body, q.now, h.limits)
 	if err != nil {
 		return h.reject(q, n, err)
 	}
@@ -339,7 +339,7 @@ func acceptChanges(h *Handler, q *request) int {
 // theirs (PagerDuty answers an unknown one with 400 too), and when that
 // source also has auth, the request must carry its credentials as well.
 func acceptPagerDuty(h *Handler, q *request) int {
-	pd, err := decodePagerDuty(q.body, q.now)
+	pd, err := decodePagerDuty(q.body, q.now, h.limits)
 	if err != nil {
 		return h.reject(q, 1, err)
 	}

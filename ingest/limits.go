@@ -22,6 +22,18 @@ const (
 	DefaultMaxLabelValueLength = 4096
 	DefaultMaxAnnotationBytes  = 64 << 10
 	DefaultMaxJSONDepth        = 32
+	// DefaultMaxFingerprintLength admits every dedup_key PagerDuty does:
+	// it caps them at 255 characters, which take up to 1020 bytes of UTF-8.
+	// Alertmanager's and Grafana's fingerprints are 16 hex digits.
+	DefaultMaxFingerprintLength = 1024
+	// DefaultMaxURLLength is large because a Prometheus generatorURL
+	// carries the rule's whole PromQL expression.
+	DefaultMaxURLLength = 64 << 10
+	// DefaultMaxStringLength bounds every other free text (receiver,
+	// groupKey, summaries, titles, change ids) at the size of one alert's
+	// whole annotations: no single field a sender fills from a template or
+	// a label set legitimately needs more.
+	DefaultMaxStringLength = 64 << 10
 )
 
 // Limits bound what one ingest request may carry; a field left at 0 takes
@@ -30,14 +42,25 @@ type Limits struct {
 	MaxBodyBytes int64
 	// MaxAlertsPerRequest bounds the alerts (events, changes) of a body.
 	MaxAlertsPerRequest int
+	// MaxLabelsPerAlert, MaxLabelNameLength and MaxLabelValueLength bound
+	// every label set: an alert's labels, and Alertmanager's groupLabels,
+	// commonLabels and routeLabels.
 	MaxLabelsPerAlert   int
 	MaxLabelNameLength  int
 	MaxLabelValueLength int
-	// MaxAnnotationBytes bounds one alert's annotations: the sum of the
-	// lengths of their names and values.
+	// MaxAnnotationBytes bounds one alert's annotations, and a payload's
+	// commonAnnotations: the sum of the lengths of their names and values.
 	MaxAnnotationBytes int
 	// MaxJSONDepth bounds the nesting of objects and arrays; {} is 1 deep.
 	MaxJSONDepth int
+	// MaxFingerprintLength bounds an alert's fingerprint or dedup_key.
+	MaxFingerprintLength int
+	// MaxURLLength bounds every URL: generatorURL, externalURL, Grafana's
+	// links, PagerDuty's client_url, links and images, events' and
+	// changes' url.
+	MaxURLLength int
+	// MaxStringLength bounds every other string that is kept or echoed.
+	MaxStringLength int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -55,6 +78,9 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxLabelValueLength, DefaultMaxLabelValueLength)
 	def(&l.MaxAnnotationBytes, DefaultMaxAnnotationBytes)
 	def(&l.MaxJSONDepth, DefaultMaxJSONDepth)
+	def(&l.MaxFingerprintLength, DefaultMaxFingerprintLength)
+	def(&l.MaxURLLength, DefaultMaxURLLength)
+	def(&l.MaxStringLength, DefaultMaxStringLength)
 	return l
 }
 

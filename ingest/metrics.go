@@ -28,6 +28,10 @@ const (
 	reasonRateLimited          = "rate_limited"
 	reasonOverloaded           = "overloaded"
 	reasonInvalidUTF8          = "invalid_utf8"
+	reasonInvalidTime          = "invalid_time"
+	reasonLimitFingerprint     = "limit_fingerprint_length"
+	reasonLimitURL             = "limit_url_length"
+	reasonLimitString          = "limit_string_length"
 )
 
 // reasons are all the reasons, exported as 0 before the first rejection.
@@ -35,7 +39,7 @@ var reasons = []string{
 	reasonTooLarge, reasonUnsupportedMediaType, reasonInvalid, reasonLimitAlerts,
 	reasonLimitLabels, reasonLimitLabelLength, reasonLimitAnnotations, reasonLimitDepth,
 	reasonUnauthorized, reasonForbidden, reasonRateLimited, reasonOverloaded,
-	reasonInvalidUTF8,
+	reasonInvalidUTF8, reasonInvalidTime, reasonLimitFingerprint, reasonLimitURL, reasonLimitString,
 }
 
 type metrics struct {
@@ -60,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"source", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alertbridge_ingest_rejected_total",
-			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, invalid, invalid_utf8, limit_*, unauthorized, forbidden, rate_limited, overloaded).",
+			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, invalid, invalid_utf8, invalid_time, limit_*, unauthorized, forbidden, rate_limited, overloaded).",
 		}, []string{"source", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "alertbridge_ingest_duration_seconds",
