@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/alertmanager/template"
 )
 
 func TestCheckTime(t *testing.T) {
@@ -345,5 +347,127 @@ func TestStringLimitsAtTheLimitPass(t *testing.T) {
 	}
 	if failed == 0 {
 		t.Error("one byte under the limits, every payload still passes: the limits do not bite")
+	}
+}
+
+// TestMinAlertBytes measures the smallest alert Alertmanager's webhook can
+// encode: it writes every member of template.Alert (none is omitempty), and
+// the least each can be is an empty string, an empty object and the zero
+// time. If Alertmanager ever dropped a member, or MinAlertBytes were raised
+// past this, the default of max_alerts_per_request could refuse a real
+// notification, and this test fails.
+func TestMinAlertBytes(t *testing.T) {
+	smallest := []any{
+		template.Alert{Labels: template.KV{}, Annotations: template.KV{}},
+		template.Alert{},
+		// Grafana's alerts have Alertmanager's members and more.
+		grafanaAlert{Labels: template.KV{}, Annotations: template.KV{}},
+	}
+	for _, a := range smallest {
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d bytes: %s", len(b), b)
+		if len(b) < MinAlertBytes {
+			t.Errorf("an alert of %d bytes is smaller than MinAlertBytes %d: %s", len(b), MinAlertBytes, b)
+		}
+	}
+	b, err := json.Marshal(smallest[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != MinAlertBytes {
+		t.Logf("MinAlertBytes %d is below the smallest alert, %d bytes: still safe, no longer tight", MinAlertBytes, len(b))
+	}
+}
+
+func TestMaxAlertsPerRequestDefault(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   Limits
+		want int
+	}{
+		{"OKDerivedFromDefaultBody", Limits{}, DefaultMaxBodyBytes / MinAlertBytes},
+		{"OKDerivedFromBody", Limits{MaxBodyBytes: 1 << 20}, (1 << 20) / MinAlertBytes},
+		{"OKExplicitWins", Limits{MaxAlertsPerRequest: 5}, 5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.in.withDefaults().MaxAlertsPerRequest; got != tt.want {
+				t.Errorf("MaxAlertsPerRequest = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// stormBody is a notification of n alerts shaped like the captured
+// firing-group.json: its first alert, each copy with its own instance and
+// fingerprint.
+func stormBody(t testing.TB, n int) []byte {
+	t.Helper()
+	var msg struct {
+		Alerts []json.RawMessage `json:"alerts"`
+	}
+	raw := amBody(t)
+	if err := json.Unmarshal(raw, &msg); err != nil {
+		t.Fatal(err)
+	}
+	first := string(msg.Alerts[0])
+	alerts := make([]string, n)
+	for i := range alerts {
+		alerts[i] = strings.NewReplacer(`web-1:8080`, fmt.Sprintf("web-%d:8080", i), `e4210d8b9b3c7cf4`, fmt.Sprintf("%016x", i)).Replace(first)
+	}
+	start := strings.Index(string(raw), `"alerts":[`) + len(`"alerts":[`)
+	end := strings.Index(string(raw), `],"notification_reason"`)
+	return []byte(string(raw[:start]) + strings.Join(alerts, ",") + string(raw[end:]))
+}
+
+// TestStormAccepted: with the default limits, a group of 3,000 real-shaped
+// alerts (1.6 MiB) is taken in. With the old default of 1,000 it got a 422
+// on every retry, so no incident ever opened in exactly the storm that
+// matters.
+func TestStormAccepted(t *testing.T) {
+	body := stormBody(t, 3000)
+	e := newEdge(t, nil, Limits{})
+	rec := e.post("/ingest/alertmanager", body)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("%d %.300s, want 200", rec.Code, rec.Body)
+	}
+	if len(e.sink.events) != 3000 {
+		t.Errorf("%d events submitted, want 3000", len(e.sink.events))
+	}
+	fps := map[string]bool{}
+	for _, ev := range e.sink.events {
+		fps[ev.Fingerprint] = true
+	}
+	if len(fps) != 3000 {
+		t.Errorf("%d distinct fingerprints, want 3000", len(fps))
+	}
+	t.Logf("3000 alerts in %d bytes", len(body))
+}
+
+// TestTypicalAlertSize keeps the worked example of docs/config.md honest: it
+// measures the alerts of the captured notifications, as Alertmanager
+// encoded them, and how many fit in the default body limit.
+func TestTypicalAlertSize(t *testing.T) {
+	total, n := 0, 0
+	for _, f := range alertmanagerFixtures(t) {
+		var msg struct {
+			Alerts []json.RawMessage `json:"alerts"`
+		}
+		if err := json.Unmarshal(mustRead(t, f), &msg); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range msg.Alerts {
+			total += len(a) + 1 // and the comma between two
+			n++
+		}
+	}
+	typical := total / n
+	fit := DefaultMaxBodyBytes / typical
+	t.Logf("%d captured alerts, %d bytes each on average: %d fit in %d bytes; the default max_alerts_per_request is %d",
+		n, typical, fit, DefaultMaxBodyBytes, DefaultMaxBodyBytes/MinAlertBytes)
+	if fit < 18000 || fit > 22000 {
+		t.Errorf("%d typical alerts fit in the default body limit; docs/config.md says about 20,000", fit)
 	}
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"mime"
 	"slices"
 	"strconv"
@@ -16,7 +17,6 @@ const (
 	// DefaultMaxBodyBytes is generous: Alertmanager never retries a 4xx,
 	// so an oversized body loses the notification.
 	DefaultMaxBodyBytes        = 10 << 20
-	DefaultMaxAlertsPerRequest = 1000
 	DefaultMaxLabelsPerAlert   = 64
 	DefaultMaxLabelNameLength  = 256
 	DefaultMaxLabelValueLength = 4096
@@ -36,11 +36,21 @@ const (
 	DefaultMaxStringLength = 64 << 10
 )
 
+// MinAlertBytes is a size no alert that Alertmanager's webhook encodes can
+// be smaller than: Alertmanager writes every member of every alert
+// (TestMinAlertBytes measures the smallest possible one), and Grafana's
+// alerts have more members still. So MaxBodyBytes/MinAlertBytes alerts
+// is more than any real notification within the body limit can carry, and
+// it is the default of MaxAlertsPerRequest.
+const MinAlertBytes = 143
+
 // Limits bound what one ingest request may carry; a field left at 0 takes
 // its default. Lengths are in bytes.
 type Limits struct {
 	MaxBodyBytes int64
 	// MaxAlertsPerRequest bounds the alerts (events, changes) of a body.
+	// Its default is derived from MaxBodyBytes: MaxBodyBytes/MinAlertBytes,
+	// so the body limit alone decides what a real Alertmanager can send.
 	MaxAlertsPerRequest int
 	// MaxLabelsPerAlert, MaxLabelNameLength and MaxLabelValueLength bound
 	// every label set: an alert's labels, and Alertmanager's groupLabels,
@@ -72,7 +82,7 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	def(&l.MaxAlertsPerRequest, DefaultMaxAlertsPerRequest)
+	def(&l.MaxAlertsPerRequest, int(min(l.MaxBodyBytes/MinAlertBytes, math.MaxInt32)))
 	def(&l.MaxLabelsPerAlert, DefaultMaxLabelsPerAlert)
 	def(&l.MaxLabelNameLength, DefaultMaxLabelNameLength)
 	def(&l.MaxLabelValueLength, DefaultMaxLabelValueLength)
