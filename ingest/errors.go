@@ -100,6 +100,13 @@ func (e *mediaTypeError) Error() string {
 
 func (e *mediaTypeError) Is(target error) bool { return target == ErrUnsupportedMediaType }
 
+// encodingError is a request whose Content-Encoding is not accepted.
+type encodingError struct{ got string }
+
+func (e *encodingError) Error() string {
+	return fmt.Sprintf("unsupported Content-Encoding %q, want gzip or identity", truncate(e.got, maxEchoed))
+}
+
 // authError is a request without acceptable credentials. missing is true
 // when it carried none, or none in a form the endpoint accepts (401: the
 // sender should authenticate); false when it carried credentials that are
@@ -163,6 +170,7 @@ func errorStatus(typ string, err error) response {
 		le *LimitError
 		tl *tooLargeError
 		mt *mediaTypeError
+		ce *encodingError
 		ae *authError
 		rl *rateLimitedError
 	)
@@ -186,6 +194,8 @@ func errorStatus(typ string, err error) response {
 		return response{code: http.StatusRequestEntityTooLarge, body: errorBody{Error: ErrTooLarge.Error()}, reason: reasonTooLarge}
 	case errors.As(err, &mt):
 		return response{code: http.StatusUnsupportedMediaType, body: errorBody{Error: mt.Error()}, reason: reasonUnsupportedMediaType}
+	case errors.As(err, &ce):
+		return response{code: http.StatusUnsupportedMediaType, body: errorBody{Error: ce.Error()}, reason: reasonUnsupportedEncoding}
 	case errors.As(err, &le):
 		return response{code: http.StatusUnprocessableEntity, body: errorBody{Error: le.Msg, Where: le.Where}, reason: le.Limit}
 	case errors.As(err, &ie) && typ == SourcePagerDuty:

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -162,8 +161,10 @@ type request struct {
 	// src is the identified source; nil on an open endpoint.
 	src *source
 	// sig is the request's verified HMAC signature, if it has one.
-	sig  *signed
-	body []byte
+	sig *signed
+	// wire is the body as sent, which a signature covers; body is the same
+	// decoded from its Content-Encoding (readBody).
+	wire, body []byte
 }
 
 // identify records the source a request comes from.
@@ -193,10 +194,10 @@ func (h *Handler) serve(q *request) int {
 // edge runs the checks every endpoint shares, cheapest first, so that what
 // can be refused from the headers is refused before the body is read:
 // credentials in headers (bearer, basic), the source's rate limit, the
-// Content-Type, the body size, an HMAC signature (which covers the body),
-// the JSON nesting depth, and that the text is UTF-8. A pagerduty source is
-// identified by the routing_key inside its event, so /v2/enqueue
-// authenticates in acceptPagerDuty instead.
+// Content-Type, the Content-Encoding, the body size, an HMAC signature
+// (which covers the body as sent), the JSON nesting depth, and that the text
+// is UTF-8. A pagerduty source is identified by the routing_key inside its
+// event, so /v2/enqueue authenticates in acceptPagerDuty instead.
 func (h *Handler) edge(q *request) error {
 	a := h.auth[q.e.typ]
 	if !h.open && a == nil {
@@ -223,13 +224,11 @@ func (h *Handler) edge(q *request) error {
 	if err := checkContentType(q.r.Header.Get("Content-Type")); err != nil {
 		return err
 	}
-	body, err := h.readBody(q.w, q.r)
-	if err != nil {
+	if err := h.readBody(q); err != nil {
 		return err
 	}
-	q.body = body
 	if a != nil && q.e.typ != SourcePagerDuty && q.src == nil {
-		sig, presented, why := matchSignature(a.sources, q.r, body, q.now)
+		sig, presented, why := matchSignature(a.sources, q.r, q.wire, q.now)
 		if sig == nil {
 			if headerPresented {
 				why = "invalid credentials"
@@ -242,10 +241,10 @@ func (h *Handler) edge(q *request) error {
 			return err
 		}
 	}
-	if err := checkDepth(body, h.limits.MaxJSONDepth); err != nil {
+	if err := checkDepth(q.body, h.limits.MaxJSONDepth); err != nil {
 		return err
 	}
-	return checkUTF8(body)
+	return checkUTF8(q.body)
 }
 
 // credentialsError is the error for a request that no source accepted:
@@ -269,7 +268,7 @@ func (h *Handler) authenticateAs(q *request, src *source) error {
 		}
 		return nil
 	}
-	sig, presented, why := matchSignature(one, q.r, q.body, q.now)
+	sig, presented, why := matchSignature(one, q.r, q.wire, q.now)
 	if sig == nil {
 		return credentialsError(a, presented, why)
 	}
@@ -390,28 +389,6 @@ func (h *Handler) reject(q *request, n int, err error) int {
 	h.log.WarnContext(q.r.Context(), "request rejected", "source", q.label, "reason", errorStatus(q.e.typ, err).reason,
 		"remote_addr", q.r.RemoteAddr, "err", err)
 	return h.writeError(q, err)
-}
-
-// readBody reads the whole body, at most the body limit of it: a
-// Content-Length over the limit is refused before reading anything.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	limit := h.limits.MaxBodyBytes
-	if r.ContentLength > limit {
-		return nil, &tooLargeError{limit: limit}
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return nil, &tooLargeError{limit: limit}
-	case err != nil:
-		return nil, inputErr("", "read body: %v", err)
-	}
-	return buf.Bytes(), nil
 }
 
 // writeError answers err as errorStatus maps it, counts a rejection, and

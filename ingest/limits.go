@@ -47,6 +47,8 @@ const MinAlertBytes = 143
 // Limits bound what one ingest request may carry; a field left at 0 takes
 // its default. Lengths are in bytes.
 type Limits struct {
+	// MaxBodyBytes bounds a body both as sent and, when it is compressed,
+	// decoded.
 	MaxBodyBytes int64
 	// MaxAlertsPerRequest bounds the alerts (events, changes) of a body.
 	// Its default is derived from MaxBodyBytes: MaxBodyBytes/MinAlertBytes,

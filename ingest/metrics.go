@@ -27,6 +27,7 @@ const (
 	reasonForbidden            = "forbidden"
 	reasonRateLimited          = "rate_limited"
 	reasonOverloaded           = "overloaded"
+	reasonUnsupportedEncoding  = "unsupported_encoding"
 	reasonInvalidUTF8          = "invalid_utf8"
 	reasonInvalidTime          = "invalid_time"
 	reasonLimitFingerprint     = "limit_fingerprint_length"
@@ -39,7 +40,8 @@ var reasons = []string{
 	reasonTooLarge, reasonUnsupportedMediaType, reasonInvalid, reasonLimitAlerts,
 	reasonLimitLabels, reasonLimitLabelLength, reasonLimitAnnotations, reasonLimitDepth,
 	reasonUnauthorized, reasonForbidden, reasonRateLimited, reasonOverloaded,
-	reasonInvalidUTF8, reasonInvalidTime, reasonLimitFingerprint, reasonLimitURL, reasonLimitString,
+	reasonUnsupportedEncoding, reasonInvalidUTF8, reasonInvalidTime, reasonLimitFingerprint,
+	reasonLimitURL, reasonLimitString,
 }
 
 type metrics struct {
@@ -64,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"source", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alertbridge_ingest_rejected_total",
-			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, invalid, invalid_utf8, invalid_time, limit_*, unauthorized, forbidden, rate_limited, overloaded).",
+			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, unsupported_encoding, invalid, invalid_utf8, invalid_time, limit_*, unauthorized, forbidden, rate_limited, overloaded).",
 		}, []string{"source", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "alertbridge_ingest_duration_seconds",
