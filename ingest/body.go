@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 )
 
-// This file reads a request's body: within the body limit, and decoded from
-// its Content-Encoding.
+// This file reads a request's body: within the body limit and the memory
+// budget, and decoded from its Content-Encoding.
 
 // acceptedEncodings is the Accept-Encoding sent with a 415 for an encoding
 // that is not accepted (RFC 7694): gzip, and identity, which is implied.
@@ -34,36 +33,36 @@ func (h *Handler) readBody(q *request) error {
 	if q.r.ContentLength > limit {
 		return &tooLargeError{limit: limit}
 	}
-	var buf bytes.Buffer
-	if q.r.ContentLength > 0 {
-		buf.Grow(int(q.r.ContentLength))
+	wire, err := readAll(http.MaxBytesReader(q.w, q.r.Body, limit), limit, q.r.ContentLength, &q.held)
+	if err != nil {
+		return h.bodyError(err, "read body")
 	}
-	_, err = buf.ReadFrom(http.MaxBytesReader(q.w, q.r.Body, limit))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return &tooLargeError{limit: limit}
-	case err != nil:
-		return inputErr("", "read body: %v", err)
-	}
-	q.wire, q.body = buf.Bytes(), buf.Bytes()
+	q.wire, q.body = wire, wire
 	if !gzipped {
 		return nil
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(q.wire))
+	zr, err := gzip.NewReader(bytes.NewReader(wire))
 	if err != nil {
 		return inputErr("", "Content-Encoding gzip: %v", err)
 	}
-	var decoded bytes.Buffer
-	n, err := decoded.ReadFrom(io.LimitReader(zr, limit+1))
-	switch {
-	case err != nil:
-		return inputErr("", "Content-Encoding gzip: %v", err)
-	case n > limit:
-		return &tooLargeError{limit: limit}
+	body, err := readAll(zr, limit, -1, &q.held)
+	if err != nil {
+		return h.bodyError(err, "Content-Encoding gzip")
 	}
-	q.body = decoded.Bytes()
+	q.body = body
 	return nil
+}
+
+// bodyError maps an error of reading or decoding a body; op says which.
+func (h *Handler) bodyError(err error, op string) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.Is(err, errTooLong) || errors.As(err, &mbe):
+		return &tooLargeError{limit: h.limits.MaxBodyBytes}
+	case errors.Is(err, errOverBudget):
+		return err
+	}
+	return inputErr("", "%s: %v", op, err)
 }
 
 // contentEncoding reads the Content-Encoding of a request: gzip (or its

@@ -4,12 +4,19 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func mustGzip(t testing.TB, b []byte) []byte {
@@ -128,6 +135,139 @@ func TestContentEncoding(t *testing.T) {
 	}
 }
 
+// TestReadAllStopsAtLimit: however much a body or its decoding would give,
+// readAll reads one byte past the limit at most, and holds what it reads.
+func TestReadAllStopsAtLimit(t *testing.T) {
+	const limit = 1 << 20
+	b := newBudget(1<<30, newMetrics(nil).inflight)
+	t.Run("ErrEndless", func(t *testing.T) {
+		z := &zeros{}
+		h := held{b: b}
+		if _, err := readAll(z, limit, -1, &h); !errors.Is(err, errTooLong) {
+			t.Fatalf("readAll = %v, want errTooLong", err)
+		}
+		if z.n > limit+1 {
+			t.Errorf("read %d bytes, at most %d allowed", z.n, limit+1)
+		}
+		h.release()
+	})
+	t.Run("ErrGzipBomb", func(t *testing.T) {
+		zr, err := gzip.NewReader(bytes.NewReader(gzipBomb(t, 8<<20)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := held{b: b}
+		if _, err := readAll(zr, limit, -1, &h); !errors.Is(err, errTooLong) {
+			t.Fatalf("readAll = %v, want errTooLong", err)
+		}
+		h.release()
+	})
+	if u := b.used.Load(); u != 0 {
+		t.Errorf("%d bytes still held", u)
+	}
+}
+
+// TestReadAllGrowsWithBytesReceived: memory follows the bytes that arrived,
+// never the length a client announces.
+func TestReadAllGrowsWithBytesReceived(t *testing.T) {
+	tests := []struct {
+		name       string
+		sent, hint int64
+		wantHeld   int64
+	}{
+		{"AnnouncedTenMiBSentFourKiB", 4 << 10, 10 << 20, bodyStep},
+		{"AnnouncedLengthIsTheLastPiece", 100 << 10, 100 << 10, 100<<10 + 1},
+		{"ChunkedDoubles", 100 << 10, -1, 128 << 10},
+		{"Small", 300, 300, 301},
+		{"Empty", 0, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBudget(1<<30, newMetrics(nil).inflight)
+			h := held{b: b}
+			got, err := readAll(io.LimitReader(&zeros{}, tt.sent), 10<<20, tt.hint, &h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(len(got)) != tt.sent || int64(cap(got)) != tt.wantHeld || h.n != tt.wantHeld || b.used.Load() != tt.wantHeld {
+				t.Errorf("len %d cap %d, held %d, budget used %d; want len %d, %d held", len(got), cap(got), h.n, b.used.Load(), tt.sent, tt.wantHeld)
+			}
+			h.release()
+			if b.used.Load() != 0 {
+				t.Errorf("released, %d still used", b.used.Load())
+			}
+		})
+	}
+}
+
+// TestMemoryBudget: a request whose body does not fit in what the bodies in
+// flight leave of the budget is refused at once, as overload is: 503 (429 on
+// /v2/enqueue) with Retry-After, so that the sender retries. The budget is
+// given back when a request is done, whatever its answer.
+func TestMemoryBudget(t *testing.T) {
+	e := newEdge(t, nil, Limits{})
+	b := e.h.budget
+	if b.limit != DefaultMaxInflightBodyBytes {
+		t.Fatalf("budget %d, want the default %d", b.limit, DefaultMaxInflightBodyBytes)
+	}
+	// Other requests hold all but left, less than any body below.
+	const left = 100
+	if !b.tryAcquire(b.limit - left) {
+		t.Fatal("could not take the budget")
+	}
+	for _, tt := range []struct {
+		path string
+		body []byte
+		code int
+	}{
+		{"/ingest/alertmanager", amBody(t), 503},
+		{"/ingest/grafana", grafanaBody(t), 503},
+		{"/ingest/events", eventsBody(t), 503},
+		{"/ingest/changes", changesBody(t), 503},
+		{"/v2/enqueue", pdBodyFor("k"), 429},
+	} {
+		rec := e.post(tt.path, tt.body)
+		if rec.Code != tt.code || rec.Header().Get("Retry-After") != "5" {
+			t.Errorf("%s: %d, Retry-After %q; want %d, 5", tt.path, rec.Code, rec.Header().Get("Retry-After"), tt.code)
+		}
+		var eb errorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error != "too many request bodies in flight, retry" {
+			t.Errorf("%s: body %s", tt.path, rec.Body)
+		}
+		if got := e.rejected(typeOf(tt.path), reasonMemoryBudget); got != 1 {
+			t.Errorf("%s: memory_budget counted %v times, want 1", tt.path, got)
+		}
+	}
+	if e.sink.called != 0 {
+		t.Errorf("sink called %d times", e.sink.called)
+	}
+	b.release(b.limit - left)
+
+	// Whatever the answer, the budget is given back.
+	e.post("/ingest/alertmanager", amBody(t))
+	e.post("/ingest/alertmanager", []byte(`{"version":"4"}`))
+	e.post("/ingest/alertmanager", append(amBody(t), "\xff"...))
+	e.post("/ingest/alertmanager", mustGzip(t, amBody(t)), "Content-Encoding", "gzip")
+	e.post("/ingest/alertmanager", amBody(t), "Content-Encoding", "br")
+	if u := b.used.Load(); u != 0 {
+		t.Errorf("%d bytes still held after every request was answered", u)
+	}
+	if g := testutil.ToFloat64(e.h.metrics.inflight); g != 0 {
+		t.Errorf("alertbridge_ingest_inflight_body_bytes = %v, want 0", g)
+	}
+}
+
+func TestLimitsValidate(t *testing.T) {
+	if _, err := New(Options{Limits: Limits{MaxBodyBytes: 10 << 20, MaxInflightBodyBytes: 20 << 20}}); err == nil ||
+		!strings.Contains(err.Error(), "want at least 31457283") {
+		t.Errorf("New with a budget smaller than one compressed body: %v", err)
+	}
+	h := mustNew(t, Options{Limits: Limits{MaxBodyBytes: 100 << 20}})
+	if h.limits.MaxInflightBodyBytes != minInflightBodyBytes(100<<20) {
+		t.Errorf("derived budget %d, want %d", h.limits.MaxInflightBodyBytes, minInflightBodyBytes(100<<20))
+	}
+}
+
 // TestSignatureCoversWireBytes: an HMAC signature is over the body as sent,
 // compressed or not, which is what a sender has in hand when it signs.
 func TestSignatureCoversWireBytes(t *testing.T) {
@@ -151,6 +291,21 @@ func TestSignatureCoversWireBytes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rawPost writes a request with the header Content-Length: announced and
+// then body to a new connection to srv, and returns the connection.
+func rawPost(t testing.TB, srv *httptest.Server, path string, announced int, body []byte) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", path, announced)
+	if _, err := conn.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
 
 // FuzzGzipBody: a body sent gzip-compressed gets exactly the answer it gets
@@ -177,4 +332,40 @@ func FuzzGzipBody(f *testing.F) {
 			t.Errorf("as is: %s\ngzip:  %s", plain, compressed)
 		}
 	})
+}
+
+// TestInflightGauge: the gauge shows what the bodies in flight hold while
+// they are read.
+func TestInflightGauge(t *testing.T) {
+	e := newEdge(t, nil, Limits{})
+	srv := httptest.NewServer(e.mux)
+	defer srv.Close()
+	var conns []net.Conn
+	for range 3 {
+		conns = append(conns, rawPost(t, srv, "/ingest/alertmanager", 1<<20, []byte("{")))
+	}
+	waitFor(t, func() bool { return e.h.budget.used.Load() == 3*bodyStep })
+	if g := testutil.ToFloat64(e.h.metrics.inflight); g != 3*bodyStep {
+		t.Errorf("gauge %v, want %d", g, 3*bodyStep)
+	}
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Close() }()
+	}
+	wg.Wait()
+	waitFor(t, func() bool { return e.h.budget.used.Load() == 0 })
+}
+
+// waitFor polls cond until it holds, or fails the test after a minute. It
+// waits for the server to reach a state; it measures nothing.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -188,6 +188,8 @@ func errorStatus(typ string, err error) response {
 		return response{code: http.StatusForbidden, body: errorBody{Error: ae.msg}, reason: reasonForbidden}
 	case errors.As(err, &rl):
 		return response{code: busy, body: errorBody{Error: rl.Error()}, reason: reasonRateLimited, retryAfter: rl.retryAfter}
+	case errors.Is(err, errOverBudget):
+		return response{code: busy, body: errorBody{Error: errOverBudget.Error()}, reason: reasonMemoryBudget, retryAfter: overloadRetryAfter}
 	case errors.As(err, &tl):
 		return response{code: http.StatusRequestEntityTooLarge, body: errorBody{Error: tl.Error()}, reason: reasonTooLarge}
 	case errors.Is(err, ErrTooLarge):

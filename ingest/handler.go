@@ -53,6 +53,7 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *metrics
 	limits  Limits
+	budget  *budget
 	now     func() time.Time
 	// open is true when no source is configured: nothing is authenticated.
 	open bool
@@ -92,8 +93,8 @@ func knownType(t string) bool {
 	return false
 }
 
-// New returns a Handler for o. It fails on an invalid Source; config
-// validates sources first, so that is a programming error there.
+// New returns a Handler for o. It fails on an invalid Source or Limits;
+// config validates them first, so that is a programming error there.
 func New(o Options) (*Handler, error) {
 	h := &Handler{
 		sink:    o.Sink,
@@ -104,6 +105,10 @@ func New(o Options) (*Handler, error) {
 		open:    len(o.Sources) == 0,
 		auth:    make(map[string]*endpointAuth),
 	}
+	if err := h.limits.validate(); err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	h.budget = newBudget(h.limits.MaxInflightBodyBytes, h.metrics.inflight)
 	if h.sink == nil {
 		h.sink = noSink{}
 	}
@@ -165,6 +170,8 @@ type request struct {
 	// wire is the body as sent, which a signature covers; body is the same
 	// decoded from its Content-Encoding (readBody).
 	wire, body []byte
+	// held is the memory budget the body holds until the request is done.
+	held held
 }
 
 // identify records the source a request comes from.
@@ -174,7 +181,8 @@ func (q *request) identify(s *source) {
 
 func (h *Handler) handle(e *endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := &request{w: w, r: r, e: e, now: h.now(), label: e.typ}
+		q := &request{w: w, r: r, e: e, now: h.now(), label: e.typ, held: held{b: h.budget}}
+		defer q.held.release()
 		code := h.serve(q)
 		h.metrics.requests.WithLabelValues(q.label, strconv.Itoa(code)).Inc()
 		h.metrics.duration.WithLabelValues(q.label).Observe(h.now().Sub(q.now).Seconds())
@@ -194,10 +202,11 @@ func (h *Handler) serve(q *request) int {
 // edge runs the checks every endpoint shares, cheapest first, so that what
 // can be refused from the headers is refused before the body is read:
 // credentials in headers (bearer, basic), the source's rate limit, the
-// Content-Type, the Content-Encoding, the body size, an HMAC signature
-// (which covers the body as sent), the JSON nesting depth, and that the text
-// is UTF-8. A pagerduty source is identified by the routing_key inside its
-// event, so /v2/enqueue authenticates in acceptPagerDuty instead.
+// Content-Type, the Content-Encoding, the body size and the memory budget
+// as the body arrives, an HMAC signature (which covers the body as sent),
+// the JSON nesting depth, and that the text is UTF-8. A pagerduty source
+// is identified by the routing_key inside its event, so /v2/enqueue
+// authenticates in acceptPagerDuty instead.
 func (h *Handler) edge(q *request) error {
 	a := h.auth[q.e.typ]
 	if !h.open && a == nil {

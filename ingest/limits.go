@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"mime"
 	"slices"
@@ -34,6 +35,10 @@ const (
 	// whole annotations: no single field a sender fills from a template or
 	// a label set legitimately needs more.
 	DefaultMaxStringLength = 64 << 10
+	// DefaultMaxInflightBodyBytes holds a dozen bodies of the default
+	// maximum at once, or thousands of ordinary notifications (a few KiB
+	// each); see Limits.MaxInflightBodyBytes for what it bounds.
+	DefaultMaxInflightBodyBytes = 128 << 20
 )
 
 // MinAlertBytes is a size no alert that Alertmanager's webhook encodes can
@@ -73,6 +78,13 @@ type Limits struct {
 	MaxURLLength int
 	// MaxStringLength bounds every other string that is kept or echoed.
 	MaxStringLength int
+	// MaxInflightBodyBytes bounds the memory that the bodies of all
+	// requests in flight hold together, taken as their bytes arrive; a
+	// request that would go over it is refused at once (503, 429 on
+	// /v2/enqueue). It must leave room for one body of MaxBodyBytes that is
+	// compressed (see minInflightBodyBytes); its default is the larger of
+	// DefaultMaxInflightBodyBytes and that.
+	MaxInflightBodyBytes int64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -93,7 +105,19 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxFingerprintLength, DefaultMaxFingerprintLength)
 	def(&l.MaxURLLength, DefaultMaxURLLength)
 	def(&l.MaxStringLength, DefaultMaxStringLength)
+	if l.MaxInflightBodyBytes <= 0 {
+		l.MaxInflightBodyBytes = max(DefaultMaxInflightBodyBytes, minInflightBodyBytes(l.MaxBodyBytes))
+	}
 	return l
+}
+
+// validate reports limits that would refuse every request of some kind.
+func (l Limits) validate() error {
+	if need := minInflightBodyBytes(l.MaxBodyBytes); l.MaxInflightBodyBytes < need {
+		return fmt.Errorf("max inflight body bytes %d: want at least %d, room for one compressed body of max body bytes %d",
+			l.MaxInflightBodyBytes, need, l.MaxBodyBytes)
+	}
+	return nil
 }
 
 // checkContentType accepts application/json, with no charset or UTF-8 (the
