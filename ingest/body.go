@@ -5,11 +5,13 @@ import (
 	"compress/gzip"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
+	"time"
 )
 
-// This file reads a request's body: within the body limit and the memory
-// budget, and decoded from its Content-Encoding.
+// This file reads a request's body: within the body limit, the memory
+// budget and the body read timeout, and decoded from its Content-Encoding.
 
 // acceptedEncodings is the Accept-Encoding sent with a 415 for an encoding
 // that is not accepted (RFC 7694): gzip, and identity, which is implied.
@@ -33,10 +35,12 @@ func (h *Handler) readBody(q *request) error {
 	if q.r.ContentLength > limit {
 		return &tooLargeError{limit: limit}
 	}
+	clearDeadline := h.setBodyDeadline(q.w)
 	wire, err := readAll(http.MaxBytesReader(q.w, q.r.Body, limit), limit, q.r.ContentLength, &q.held)
 	if err != nil {
 		return h.bodyError(err, "read body")
 	}
+	clearDeadline()
 	q.wire, q.body = wire, wire
 	if !gzipped {
 		return nil
@@ -61,8 +65,30 @@ func (h *Handler) bodyError(err error, op string) error {
 		return &tooLargeError{limit: h.limits.MaxBodyBytes}
 	case errors.Is(err, errOverBudget):
 		return err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &timeoutError{after: h.limits.BodyReadTimeout}
 	}
 	return inputErr("", "%s: %v", op, err)
+}
+
+// setBodyDeadline gives the body BodyReadTimeout to arrive, counted from
+// now, and returns the function that lifts the deadline again once it has.
+// It replaces the server's ReadTimeout for this request, so that a slow body
+// gets a 408 rather than a silently closed connection. Lifting it matters:
+// once a body is in, net/http reads ahead on the connection while the
+// handler runs (for an empty body, from before the handler starts), and a
+// deadline passing during that read would cancel the request's context,
+// and so its commit.
+//
+// The deadline is on the wall clock, not on Options.Now: it is the
+// network's. A ResponseWriter that cannot set deadlines (a test recorder)
+// reads without one.
+func (h *Handler) setBodyDeadline(w http.ResponseWriter) (clear func()) {
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(h.limits.BodyReadTimeout)); err != nil {
+		return func() {}
+	}
+	return func() { _ = rc.SetReadDeadline(time.Time{}) } // the body is in; nothing depends on it
 }
 
 // contentEncoding reads the Content-Encoding of a request: gzip (or its

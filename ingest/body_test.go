@@ -1,13 +1,16 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -17,6 +20,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/alertbridge/alertbridge/incident"
 )
 
 func mustGzip(t testing.TB, b []byte) []byte {
@@ -293,6 +298,21 @@ func TestSignatureCoversWireBytes(t *testing.T) {
 	}
 }
 
+// slowSink makes Submit take d, as a slow commit does.
+type slowSink struct {
+	recordingSink
+	d time.Duration
+}
+
+func (s *slowSink) Submit(ctx context.Context, events []incident.Event) error {
+	select {
+	case <-time.After(s.d):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.recordingSink.Submit(ctx, events)
+}
+
 // rawPost writes a request with the header Content-Length: announced and
 // then body to a new connection to srv, and returns the connection.
 func rawPost(t testing.TB, srv *httptest.Server, path string, announced int, body []byte) net.Conn {
@@ -306,6 +326,54 @@ func rawPost(t testing.TB, srv *httptest.Server, path string, announced int, bod
 		t.Fatal(err)
 	}
 	return conn
+}
+
+// TestBodyReadTimeout: a body that stops arriving gets 408 with a JSON body
+// once limits.body_read_timeout has passed, instead of a connection the
+// server closes without a word; it is counted as a timeout.
+func TestBodyReadTimeout(t *testing.T) {
+	e := newEdge(t, nil, Limits{BodyReadTimeout: 200 * time.Millisecond})
+	srv := httptest.NewServer(e.mux)
+	defer srv.Close()
+	body := amBody(t)
+	conn := rawPost(t, srv, "/ingest/alertmanager", len(body), body[:len(body)/2])
+	defer conn.Close()
+	if err := conn.SetReadDeadline(time.Now().Add(time.Minute)); err != nil { // only so that a bug fails instead of hanging
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || string(got) != `{"error":"request body not received within 200ms","where":""}`+"\n" ||
+		resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("%d %s %s, want 408 with a JSON body", resp.StatusCode, resp.Header.Get("Content-Type"), got)
+	}
+	if e.sink.called != 0 || e.rejected("alertmanager", reasonTimeout) != 1 {
+		t.Errorf("sink called %d, timeout %v; want 0, 1", e.sink.called, e.rejected("alertmanager", reasonTimeout))
+	}
+}
+
+// TestBodyReadTimeoutEndsWithTheBody: the deadline is the body's only. A
+// commit that takes longer than it is neither cut nor cancelled.
+func TestBodyReadTimeoutEndsWithTheBody(t *testing.T) {
+	sink := &slowSink{d: 500 * time.Millisecond}
+	h := mustNew(t, Options{Sink: sink, Limits: Limits{BodyReadTimeout: 100 * time.Millisecond}})
+	mux := http.NewServeMux()
+	h.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	resp, err := srv.Client().Post(srv.URL+"/ingest/alertmanager", "application/json", bytes.NewReader(amBody(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Errorf("%d %s, want 200", resp.StatusCode, b)
+	}
 }
 
 // FuzzGzipBody: a body sent gzip-compressed gets exactly the answer it gets

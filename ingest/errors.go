@@ -107,6 +107,13 @@ func (e *encodingError) Error() string {
 	return fmt.Sprintf("unsupported Content-Encoding %q, want gzip or identity", truncate(e.got, maxEchoed))
 }
 
+// timeoutError is a request whose body did not arrive in time.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("request body not received within %s", e.after)
+}
+
 // authError is a request without acceptable credentials. missing is true
 // when it carried none, or none in a form the endpoint accepts (401: the
 // sender should authenticate); false when it carried credentials that are
@@ -171,6 +178,7 @@ func errorStatus(typ string, err error) response {
 		tl *tooLargeError
 		mt *mediaTypeError
 		ce *encodingError
+		to *timeoutError
 		ae *authError
 		rl *rateLimitedError
 	)
@@ -190,6 +198,8 @@ func errorStatus(typ string, err error) response {
 		return response{code: busy, body: errorBody{Error: rl.Error()}, reason: reasonRateLimited, retryAfter: rl.retryAfter}
 	case errors.Is(err, errOverBudget):
 		return response{code: busy, body: errorBody{Error: errOverBudget.Error()}, reason: reasonMemoryBudget, retryAfter: overloadRetryAfter}
+	case errors.As(err, &to):
+		return response{code: http.StatusRequestTimeout, body: errorBody{Error: to.Error()}, reason: reasonTimeout}
 	case errors.As(err, &tl):
 		return response{code: http.StatusRequestEntityTooLarge, body: errorBody{Error: tl.Error()}, reason: reasonTooLarge}
 	case errors.Is(err, ErrTooLarge):

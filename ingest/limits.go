@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
 )
@@ -39,6 +40,9 @@ const (
 	// maximum at once, or thousands of ordinary notifications (a few KiB
 	// each); see Limits.MaxInflightBodyBytes for what it bounds.
 	DefaultMaxInflightBodyBytes = 128 << 20
+	// DefaultBodyReadTimeout is how long a body may take to arrive once the
+	// headers have: 10 MiB at 3 Mbit/s.
+	DefaultBodyReadTimeout = 30 * time.Second
 )
 
 // MinAlertBytes is a size no alert that Alertmanager's webhook encodes can
@@ -85,6 +89,9 @@ type Limits struct {
 	// compressed (see minInflightBodyBytes); its default is the larger of
 	// DefaultMaxInflightBodyBytes and that.
 	MaxInflightBodyBytes int64
+	// BodyReadTimeout bounds how long a body takes to arrive, counted from
+	// when the handler starts reading it; past it the request gets 408.
+	BodyReadTimeout time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -107,6 +114,9 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxStringLength, DefaultMaxStringLength)
 	if l.MaxInflightBodyBytes <= 0 {
 		l.MaxInflightBodyBytes = max(DefaultMaxInflightBodyBytes, minInflightBodyBytes(l.MaxBodyBytes))
+	}
+	if l.BodyReadTimeout <= 0 {
+		l.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	return l
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // ensureFDs raises the soft limit of open files to need if it is lower,
@@ -63,7 +64,7 @@ func TestSlowBodiesMemory(t *testing.T) {
 	held := budget / bodyStep
 	refused := conns - held
 
-	e := newEdge(t, nil, Limits{MaxInflightBodyBytes: budget})
+	e := newEdge(t, nil, Limits{MaxInflightBodyBytes: budget, BodyReadTimeout: 10 * time.Minute})
 	srv := httptest.NewServer(e.mux)
 	defer srv.Close()
 	head := []byte(fmt.Sprintf("POST /ingest/alertmanager HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", announced))

@@ -34,6 +34,7 @@ const (
 	reasonLimitURL             = "limit_url_length"
 	reasonLimitString          = "limit_string_length"
 	reasonMemoryBudget         = "memory_budget"
+	reasonTimeout              = "timeout"
 )
 
 // reasons are all the reasons, exported as 0 before the first rejection.
@@ -42,7 +43,7 @@ var reasons = []string{
 	reasonLimitLabels, reasonLimitLabelLength, reasonLimitAnnotations, reasonLimitDepth,
 	reasonUnauthorized, reasonForbidden, reasonRateLimited, reasonOverloaded,
 	reasonUnsupportedEncoding, reasonInvalidUTF8, reasonInvalidTime, reasonLimitFingerprint,
-	reasonLimitURL, reasonLimitString, reasonMemoryBudget,
+	reasonLimitURL, reasonLimitString, reasonMemoryBudget, reasonTimeout,
 }
 
 type metrics struct {
@@ -68,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"source", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alertbridge_ingest_rejected_total",
-			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, unsupported_encoding, invalid, invalid_utf8, invalid_time, limit_*, unauthorized, forbidden, rate_limited, overloaded, memory_budget).",
+			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, unsupported_encoding, invalid, invalid_utf8, invalid_time, limit_*, unauthorized, forbidden, rate_limited, overloaded, memory_budget, timeout).",
 		}, []string{"source", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "alertbridge_ingest_duration_seconds",
