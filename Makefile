@@ -30,8 +30,8 @@ lint: vet fmt-check
 # A short run of every fuzz target: finds no panic, or fails.
 fuzz:
 	@set -e; for t in ingest:FuzzDecodeAlertmanager ingest:FuzzDecodeGrafana ingest:FuzzDecodePagerDuty \
-	    ingest:FuzzDecodeEvents ingest:FuzzDecodeChanges ingest:FuzzCheckDepth rules:FuzzParse config:FuzzParse \
-	    api:FuzzDecodeBody \
+	    ingest:FuzzDecodeEvents ingest:FuzzDecodeChanges ingest:FuzzCheckDepth ingest:FuzzCheckUTF8 ingest:FuzzGzipBody \
+	    rules:FuzzParse config:FuzzParse api:FuzzDecodeBody \
 	    internal/yamlfile:FuzzDecode; do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \

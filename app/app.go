@@ -149,8 +149,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 
 	a.srv = &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout(o.Config.Limits),
 		WriteTimeout:      time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
@@ -324,17 +324,40 @@ func ingestSources(srcs []config.Source) []ingest.Source {
 }
 
 // ingestLimits turns the config file's limits into ingest's; maxBody is the
-// effective body limit (the flag's, or else the file's).
+// effective body limit (the flag's, or else the file's). What the file left
+// to be derived from it (max_alerts_per_request, max_inflight_body_bytes)
+// is 0, and ingest derives it.
 func ingestLimits(l config.Limits, maxBody int64) ingest.Limits {
 	return ingest.Limits{
-		MaxBodyBytes:        maxBody,
-		MaxAlertsPerRequest: l.MaxAlertsPerRequest,
-		MaxLabelsPerAlert:   l.MaxLabelsPerAlert,
-		MaxLabelNameLength:  l.MaxLabelNameLength,
-		MaxLabelValueLength: l.MaxLabelValueLength,
-		MaxAnnotationBytes:  l.MaxAnnotationBytes,
-		MaxJSONDepth:        l.MaxJSONDepth,
+		MaxBodyBytes:         maxBody,
+		MaxAlertsPerRequest:  l.MaxAlertsPerRequest,
+		MaxLabelsPerAlert:    l.MaxLabelsPerAlert,
+		MaxLabelNameLength:   l.MaxLabelNameLength,
+		MaxLabelValueLength:  l.MaxLabelValueLength,
+		MaxAnnotationBytes:   l.MaxAnnotationBytes,
+		MaxJSONDepth:         l.MaxJSONDepth,
+		MaxFingerprintLength: l.MaxFingerprintLength,
+		MaxURLLength:         l.MaxURLLength,
+		MaxStringLength:      l.MaxStringLength,
+		MaxInflightBodyBytes: l.MaxInflightBodyBytes,
+		BodyReadTimeout:      l.BodyReadTimeout,
 	}
+}
+
+// readHeaderTimeout bounds how long a request's headers take to arrive.
+const readHeaderTimeout = 10 * time.Second
+
+// readTimeout is the server's ReadTimeout: the headers' time and then the
+// body's, so that it never cuts a body before the ingest handler's own
+// deadline (limits.body_read_timeout) answers it with 408. The ingest
+// handler replaces it with that deadline for each body; it still bounds the
+// bodies of the API's requests.
+func readTimeout(l config.Limits) time.Duration {
+	body := l.BodyReadTimeout
+	if body <= 0 {
+		body = ingest.DefaultBodyReadTimeout
+	}
+	return readHeaderTimeout + body
 }
 
 func loadRules(files []string) (*rules.Set, error) {

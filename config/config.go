@@ -33,13 +33,32 @@ const (
 	// DefaultMaxBodyBytes is generous because Alertmanager never retries a
 	// 4xx: a group over the limit is lost.
 	DefaultMaxBodyBytes        = 10 << 20
-	DefaultMaxAlertsPerRequest = 1000
 	DefaultMaxLabelsPerAlert   = 64
 	DefaultMaxLabelNameLength  = 256
 	DefaultMaxLabelValueLength = 4096
 	DefaultMaxAnnotationBytes  = 64 << 10
 	DefaultMaxJSONDepth        = 32
+	// DefaultMaxFingerprintLength admits every dedup_key PagerDuty does
+	// (255 characters, up to 1020 bytes of UTF-8).
+	DefaultMaxFingerprintLength = 1024
+	// DefaultMaxURLLength is large because a Prometheus generatorURL
+	// carries the rule's whole PromQL expression.
+	DefaultMaxURLLength = 64 << 10
+	// DefaultMaxStringLength is the size of one alert's whole annotations.
+	DefaultMaxStringLength = 64 << 10
+	// DefaultMaxInflightBodyBytes applies unless 3×(max_body_bytes+1) is
+	// more (MinInflightBodyBytes).
+	DefaultMaxInflightBodyBytes = 128 << 20
+	DefaultBodyReadTimeout      = 30 * time.Second
 )
+
+// MinInflightBodyBytes is the least max_inflight_body_bytes that lets one
+// compressed body of maxBody bytes through on its own: its bytes as sent
+// are kept for a signature while the decoded body grows, and a growing
+// buffer is held with the one it replaces.
+func MinInflightBodyBytes(maxBody int64) int64 {
+	return 3 * (maxBody + 1)
+}
 
 // Lower bounds that keep a limit from rejecting every real payload.
 const (
@@ -145,15 +164,29 @@ type RateLimit struct {
 
 // Limits bound what one ingest request may carry.
 type Limits struct {
-	MaxBodyBytes        int64
+	MaxBodyBytes int64
+	// MaxAlertsPerRequest is 0 when the file does not set it: it is then
+	// derived from the effective body limit, so that it admits every
+	// notification a real Alertmanager can send within it.
 	MaxAlertsPerRequest int
 	MaxLabelsPerAlert   int
 	MaxLabelNameLength  int
 	MaxLabelValueLength int
 	// MaxAnnotationBytes bounds the annotations of one alert: the sum of
 	// the lengths of their names and values.
-	MaxAnnotationBytes int
-	MaxJSONDepth       int
+	MaxAnnotationBytes   int
+	MaxJSONDepth         int
+	MaxFingerprintLength int
+	MaxURLLength         int
+	// MaxStringLength bounds every other string a payload carries.
+	MaxStringLength int
+	// MaxInflightBodyBytes bounds the memory of all request bodies in
+	// flight together; 0 when the file does not set it: it is then
+	// DefaultMaxInflightBodyBytes, or MinInflightBodyBytes of the
+	// effective body limit when that is more.
+	MaxInflightBodyBytes int64
+	// BodyReadTimeout bounds how long a request body takes to arrive.
+	BodyReadTimeout time.Duration
 }
 
 // Storage is where the SQLite database lives.
@@ -166,13 +199,16 @@ type Storage struct {
 // DefaultLimits returns the limits in force when the config file sets none.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxBodyBytes:        DefaultMaxBodyBytes,
-		MaxAlertsPerRequest: DefaultMaxAlertsPerRequest,
-		MaxLabelsPerAlert:   DefaultMaxLabelsPerAlert,
-		MaxLabelNameLength:  DefaultMaxLabelNameLength,
-		MaxLabelValueLength: DefaultMaxLabelValueLength,
-		MaxAnnotationBytes:  DefaultMaxAnnotationBytes,
-		MaxJSONDepth:        DefaultMaxJSONDepth,
+		MaxBodyBytes:         DefaultMaxBodyBytes,
+		MaxLabelsPerAlert:    DefaultMaxLabelsPerAlert,
+		MaxLabelNameLength:   DefaultMaxLabelNameLength,
+		MaxLabelValueLength:  DefaultMaxLabelValueLength,
+		MaxAnnotationBytes:   DefaultMaxAnnotationBytes,
+		MaxJSONDepth:         DefaultMaxJSONDepth,
+		MaxFingerprintLength: DefaultMaxFingerprintLength,
+		MaxURLLength:         DefaultMaxURLLength,
+		MaxStringLength:      DefaultMaxStringLength,
+		BodyReadTimeout:      DefaultBodyReadTimeout,
 	}
 }
 

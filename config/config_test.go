@@ -83,7 +83,13 @@ const full = `sources:
     routing_key: pd-routing-key-0123456789
 limits:
   max_body_bytes: 1048576
+  max_alerts_per_request: 1000
   max_json_depth: 16
+  max_fingerprint_length: 255
+  max_url_length: 8192
+  max_string_length: 4096
+  max_inflight_body_bytes: 67108864
+  body_read_timeout: 45s
 storage:
   path: data
 rule_files: [rules/*.yml, /abs/rules.yml]
@@ -114,7 +120,9 @@ func TestParseOK(t *testing.T) {
 				{Name: "pd", Type: config.TypePagerDuty, RoutingKey: secret.New("pd-routing-key-0123456789")},
 			},
 			Limits: config.Limits{MaxBodyBytes: 1 << 20, MaxAlertsPerRequest: 1000, MaxLabelsPerAlert: 64,
-				MaxLabelNameLength: 256, MaxLabelValueLength: 4096, MaxAnnotationBytes: 64 << 10, MaxJSONDepth: 16},
+				MaxLabelNameLength: 256, MaxLabelValueLength: 4096, MaxAnnotationBytes: 64 << 10, MaxJSONDepth: 16,
+				MaxFingerprintLength: 255, MaxURLLength: 8192, MaxStringLength: 4096, MaxInflightBodyBytes: 64 << 20,
+				BodyReadTimeout: 45 * time.Second},
 			Storage:   config.Storage{Path: "/etc/ab/data"},
 			RuleFiles: []string{"/etc/ab/rules/*.yml", "/abs/rules.yml"},
 		}},
@@ -231,6 +239,17 @@ func TestParseErrors(t *testing.T) {
 			"c.yml:3:27: limits: max_alerts_per_request: must be at least 1",
 			"c.yml:4:19: limits: max_json_depth: must be at least 4",
 			`c.yml:5:25: max_labels_per_alert: expected an integer, found "1.5"`,
+		}},
+		{"ErrNewLimits", "limits:\n  max_body_bytes: 1048576\n  max_fingerprint_length: 0\n  max_url_length: -1\n  max_string_length: 0\n" +
+			"  max_inflight_body_bytes: 3145728\n  body_read_timeout: 0s\n", []string{
+			"c.yml:3:27: limits: max_fingerprint_length: must be at least 1",
+			"c.yml:4:19: limits: max_url_length: must be at least 1",
+			"c.yml:5:22: limits: max_string_length: must be at least 1",
+			"c.yml:6:28: limits: max_inflight_body_bytes: must be at least 3145731, room for one compressed body of max_body_bytes",
+			"c.yml:7:22: limits: body_read_timeout: must be greater than 0",
+		}},
+		{"ErrBodyReadTimeout", "limits: {body_read_timeout: soon}\n", []string{
+			`c.yml:1:29: limits: body_read_timeout: not a valid duration string: "soon"`,
 		}},
 		{"ErrRuleFiles", "rule_files: ['', 'a[']\n", []string{
 			"c.yml:1:14: rule_files: empty pattern",

@@ -88,13 +88,18 @@ type rateLimitSpec struct {
 }
 
 type limitsSpec struct {
-	MaxBodyBytes        yamlfile.Value[*int64] `yaml:"max_body_bytes"`
-	MaxAlertsPerRequest yamlfile.Value[*int]   `yaml:"max_alerts_per_request"`
-	MaxLabelsPerAlert   yamlfile.Value[*int]   `yaml:"max_labels_per_alert"`
-	MaxLabelNameLength  yamlfile.Value[*int]   `yaml:"max_label_name_length"`
-	MaxLabelValueLength yamlfile.Value[*int]   `yaml:"max_label_value_length"`
-	MaxAnnotationBytes  yamlfile.Value[*int]   `yaml:"max_annotation_bytes"`
-	MaxJSONDepth        yamlfile.Value[*int]   `yaml:"max_json_depth"`
+	MaxBodyBytes         yamlfile.Value[*int64] `yaml:"max_body_bytes"`
+	MaxAlertsPerRequest  yamlfile.Value[*int]   `yaml:"max_alerts_per_request"`
+	MaxLabelsPerAlert    yamlfile.Value[*int]   `yaml:"max_labels_per_alert"`
+	MaxLabelNameLength   yamlfile.Value[*int]   `yaml:"max_label_name_length"`
+	MaxLabelValueLength  yamlfile.Value[*int]   `yaml:"max_label_value_length"`
+	MaxAnnotationBytes   yamlfile.Value[*int]   `yaml:"max_annotation_bytes"`
+	MaxJSONDepth         yamlfile.Value[*int]   `yaml:"max_json_depth"`
+	MaxFingerprintLength yamlfile.Value[*int]   `yaml:"max_fingerprint_length"`
+	MaxURLLength         yamlfile.Value[*int]   `yaml:"max_url_length"`
+	MaxStringLength      yamlfile.Value[*int]   `yaml:"max_string_length"`
+	MaxInflightBodyBytes yamlfile.Value[*int64] `yaml:"max_inflight_body_bytes"`
+	BodyReadTimeout      yamlfile.Value[string] `yaml:"body_read_timeout"`
 }
 
 type storageSpec struct {
@@ -111,19 +116,27 @@ func decode(name string, data []byte) (*fileSpec, yamlfile.Errors) {
 
 // applyDefaults is the second pass: every key that has a default and is not
 // written gets it, so that validate sees the effective values. A default
-// has no position.
+// has no position. max_alerts_per_request and max_inflight_body_bytes are
+// left unset when not written: their defaults derive from the effective
+// body limit, which --ingest.max-body-bytes may set instead of the file, so
+// ingest derives them (Limits says how).
 func (f *fileSpec) applyDefaults() {
 	if f.Limits.V == nil {
 		f.Limits.V = &limitsSpec{}
 	}
 	l := f.Limits.V
 	setDefault(&l.MaxBodyBytes, DefaultMaxBodyBytes)
-	setDefault(&l.MaxAlertsPerRequest, DefaultMaxAlertsPerRequest)
 	setDefault(&l.MaxLabelsPerAlert, DefaultMaxLabelsPerAlert)
 	setDefault(&l.MaxLabelNameLength, DefaultMaxLabelNameLength)
 	setDefault(&l.MaxLabelValueLength, DefaultMaxLabelValueLength)
 	setDefault(&l.MaxAnnotationBytes, DefaultMaxAnnotationBytes)
 	setDefault(&l.MaxJSONDepth, DefaultMaxJSONDepth)
+	setDefault(&l.MaxFingerprintLength, DefaultMaxFingerprintLength)
+	setDefault(&l.MaxURLLength, DefaultMaxURLLength)
+	setDefault(&l.MaxStringLength, DefaultMaxStringLength)
+	if l.BodyReadTimeout.V == "" {
+		l.BodyReadTimeout.V = model.Duration(DefaultBodyReadTimeout).String()
+	}
 	if f.Storage.V == nil {
 		f.Storage.V = &storageSpec{}
 	}
@@ -239,16 +252,35 @@ func (v *validator) limits(l *limitsSpec) Limits {
 		return *val.V
 	}
 	out := Limits{
-		MaxBodyBytes:        *l.MaxBodyBytes.V,
-		MaxAlertsPerRequest: positive(l.MaxAlertsPerRequest, "max_alerts_per_request", 1),
-		MaxLabelsPerAlert:   positive(l.MaxLabelsPerAlert, "max_labels_per_alert", 1),
-		MaxLabelNameLength:  positive(l.MaxLabelNameLength, "max_label_name_length", 1),
-		MaxLabelValueLength: positive(l.MaxLabelValueLength, "max_label_value_length", 1),
-		MaxAnnotationBytes:  positive(l.MaxAnnotationBytes, "max_annotation_bytes", 1),
-		MaxJSONDepth:        positive(l.MaxJSONDepth, "max_json_depth", minMaxJSONDepth),
+		MaxBodyBytes:         *l.MaxBodyBytes.V,
+		MaxLabelsPerAlert:    positive(l.MaxLabelsPerAlert, "max_labels_per_alert", 1),
+		MaxLabelNameLength:   positive(l.MaxLabelNameLength, "max_label_name_length", 1),
+		MaxLabelValueLength:  positive(l.MaxLabelValueLength, "max_label_value_length", 1),
+		MaxAnnotationBytes:   positive(l.MaxAnnotationBytes, "max_annotation_bytes", 1),
+		MaxJSONDepth:         positive(l.MaxJSONDepth, "max_json_depth", minMaxJSONDepth),
+		MaxFingerprintLength: positive(l.MaxFingerprintLength, "max_fingerprint_length", 1),
+		MaxURLLength:         positive(l.MaxURLLength, "max_url_length", 1),
+		MaxStringLength:      positive(l.MaxStringLength, "max_string_length", 1),
+	}
+	if l.MaxAlertsPerRequest.V != nil {
+		out.MaxAlertsPerRequest = positive(l.MaxAlertsPerRequest, "max_alerts_per_request", 1)
 	}
 	if out.MaxBodyBytes < minMaxBodyBytes {
 		v.add(l.MaxBodyBytes.Pos, "limits: max_body_bytes: must be at least %d", minMaxBodyBytes)
+	}
+	if m := l.MaxInflightBodyBytes; m.V != nil {
+		out.MaxInflightBodyBytes = *m.V
+		if need := MinInflightBodyBytes(out.MaxBodyBytes); *m.V < need {
+			v.add(m.Pos, "limits: max_inflight_body_bytes: must be at least %d, room for one compressed body of max_body_bytes", need)
+		}
+	}
+	switch d, err := model.ParseDuration(l.BodyReadTimeout.V); {
+	case err != nil:
+		v.add(l.BodyReadTimeout.Pos, "limits: body_read_timeout: %v", err)
+	case d <= 0:
+		v.add(l.BodyReadTimeout.Pos, "limits: body_read_timeout: must be greater than 0")
+	default:
+		out.BodyReadTimeout = time.Duration(d)
 	}
 	return out
 }

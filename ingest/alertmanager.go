@@ -39,17 +39,23 @@ const maxEchoed = 64
 
 // DecodeAlertmanager decodes and validates an Alertmanager webhook payload
 // (version 4) and returns one event per alert, in payload order. A payload
-// problem is returned as an *InputError saying where it is. Unknown fields
-// are ignored, because Alertmanager adds fields across versions.
+// problem is returned as an *InputError saying where it is; text that is not
+// UTF-8, a time out of range, or a string or label set over the default
+// Limits as a *LimitError. Unknown fields are ignored, because Alertmanager
+// adds fields across versions.
 func DecodeAlertmanager(body []byte) ([]incident.Event, error) {
-	events, _, err := decodeAlertmanager(body)
+	if err := checkUTF8(body); err != nil {
+		return nil, err
+	}
+	events, _, err := decodeAlertmanager(body, Limits{}.withDefaults())
 	return events, err
 }
 
-// decodeAlertmanager is DecodeAlertmanager that also returns how many alerts
-// the payload carried, for the metrics of a rejected payload (0 when the
-// payload could not be read that far).
-func decodeAlertmanager(body []byte) ([]incident.Event, int, error) {
+// decodeAlertmanager is DecodeAlertmanager for a body checkUTF8 passed,
+// under the limits l, that also returns how many alerts the payload
+// carried, for the metrics of a rejected payload (0 when the payload could
+// not be read that far).
+func decodeAlertmanager(body []byte, l Limits) ([]incident.Event, int, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, 0, inputErr("", "empty body")
 	}
@@ -71,14 +77,20 @@ func decodeAlertmanager(body []byte) ([]incident.Event, int, error) {
 		return nil, n, inputErr("alerts", "no alerts")
 	}
 
-	var badNames map[int]bool
-	if mayHaveBadLabelNames(body) {
-		badNames = badLabelNames(body)
+	// What makes the payload invalid (400) is reported before what puts
+	// it over a limit (422), as for every decoder.
+	for i, a := range data.Alerts {
+		if err := validateAlert(a); err != nil {
+			err.Where = alertPath(i) + err.Where
+			return nil, n, err
+		}
+	}
+	if err := l.checkData(&data, msg.GroupKey); err != nil {
+		return nil, n, err
 	}
 	events := make([]incident.Event, 0, n)
 	for i, a := range data.Alerts {
-		if err := validateAlert(a, badNames[i]); err != nil {
-			err.Where = alertPath(i) + err.Where
+		if err := l.checkAlert(a, i); err != nil {
 			return nil, n, err
 		}
 		events = append(events, alertEvent(a, &data))
@@ -87,20 +99,49 @@ func decodeAlertmanager(body []byte) ([]incident.Event, int, error) {
 }
 
 func alertPath(i int) string {
-	return jsonPath{{key: "alerts"}, {index: i, isIdx: true}}.String()
+	return alertAt(i).String()
+}
+
+// alertAt is the path of alerts[i].
+func alertAt(i int) jsonPath {
+	return jsonPath{{key: "alerts"}, {index: i, isIdx: true}}
+}
+
+// checkData checks the members of Alertmanager's (and Grafana's) template
+// data that describe the whole group, and the groupKey, against l.
+func (l Limits) checkData(d *template.Data, groupKey string) error {
+	return firstError(
+		l.checkString(kindText, d.Receiver, nil, "receiver"),
+		l.checkString(kindText, d.Status, nil, "status"),
+		l.checkString(kindText, d.NotificationReason, nil, "notification_reason"),
+		l.checkLabelSet(d.GroupLabels, jsonPath{{key: "groupLabels"}}),
+		l.checkLabelSet(d.CommonLabels, jsonPath{{key: "commonLabels"}}),
+		l.checkAnnotationSet(d.CommonAnnotations, jsonPath{{key: "commonAnnotations"}}),
+		l.checkLabelSet(d.RouteLabels, jsonPath{{key: "routeLabels"}}),
+		l.checkString(kindURL, d.ExternalURL, nil, "externalURL"),
+		l.checkString(kindText, groupKey, nil, "groupKey"),
+	)
+}
+
+// checkAlert checks the members of alerts[i] that checkEvents does not see
+// as sent: the fingerprint, the generatorURL and the times.
+func (l Limits) checkAlert(a template.Alert, i int) error {
+	at := alertAt(i)
+	return firstError(
+		checkTime(a.StartsAt, at, "startsAt"),
+		checkTime(a.EndsAt, at, "endsAt"),
+		l.checkString(kindFingerprint, a.Fingerprint, at, "fingerprint"),
+		l.checkString(kindURL, a.GeneratorURL, at, "generatorURL"),
+	)
 }
 
 // validateAlert checks one alert; Where in the error is relative to the alert.
-// badName says a label name was not valid UTF-8 in the raw body.
-func validateAlert(a template.Alert, badName bool) *InputError {
+func validateAlert(a template.Alert) *InputError {
 	if len(a.Labels) == 0 {
 		return inputErr(".labels", "no labels")
 	}
 	if _, ok := a.Labels[""]; ok {
 		return inputErr(".labels", "empty label name")
-	}
-	if badName {
-		return inputErr(".labels", "label name is not valid UTF-8")
 	}
 	switch st := incident.Status(a.Status); {
 	case st == "":
@@ -118,7 +159,8 @@ func validateAlert(a template.Alert, badName bool) *InputError {
 }
 
 // alertEvent maps one validated alert to an event. Maps are copied, so the
-// event shares nothing with the decoded payload, and are never nil.
+// event shares nothing with the decoded payload, and are never nil. A
+// resolve that ends before it starts ends when it starts (endNotBefore).
 func alertEvent(a template.Alert, d *template.Data) incident.Event {
 	labels := copyKV(a.Labels)
 	fp := a.Fingerprint
@@ -132,7 +174,7 @@ func alertEvent(a template.Alert, d *template.Data) incident.Event {
 		Labels:       labels,
 		Annotations:  copyKV(a.Annotations),
 		StartsAt:     a.StartsAt,
-		EndsAt:       a.EndsAt,
+		EndsAt:       endNotBefore(a.EndsAt, a.StartsAt),
 		GeneratorURL: a.GeneratorURL,
 		GroupLabels:  copyKV(d.GroupLabels),
 		Receiver:     unquoteMeta(d.Receiver),

@@ -169,9 +169,8 @@ func (o object) array(k string) ([]json.RawMessage, *InputError) {
 }
 
 // stringMap returns the member k, an object of strings such as labels, or
-// nil when it is absent or null. Names must be non-empty and valid UTF-8
-// (encoding/json would silently turn invalid bytes into U+FFFD, so two
-// distinct names could collide).
+// nil when it is absent or null. Names must be non-empty. (That they are
+// valid UTF-8, which encoding/json would not tell, checkUTF8 made sure of.)
 func (o object) stringMap(k string) (map[string]string, *InputError) {
 	raw := o.fields[k]
 	if isNull(raw) {
@@ -192,24 +191,7 @@ func (o object) stringMap(k string) (map[string]string, *InputError) {
 	if _, ok := out[""]; ok {
 		return nil, inputErr(o.where(k), "empty name")
 	}
-	if mayHaveBadLabelNames(raw) && hasBadKey(raw) {
-		return nil, inputErr(o.where(k), "name is not valid UTF-8")
-	}
 	return out, nil
-}
-
-// hasBadKey reports whether the object raw has a key that is not valid UTF-8
-// or has an unpaired surrogate escape.
-func hasBadKey(raw json.RawMessage) bool {
-	bad := false
-	walkJSON(raw, func(t jsonToken) bool {
-		if t.isKey && len(t.path) == 1 && !validJSONString(t.raw) {
-			bad = true
-			return false
-		}
-		return true
-	})
-	return bad
 }
 
 func sortedRawKeys(m map[string]json.RawMessage) []string {

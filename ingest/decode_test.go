@@ -94,9 +94,20 @@ func checkInputError(t *testing.T, err error, where, msg string) {
 	}
 }
 
+// isPayloadError reports whether err is what a decoder returns for a bad
+// payload: *InputErrors, or a *LimitError.
+func isPayloadError(err error) bool {
+	var le *LimitError
+	return len(InputErrors(err)) > 0 || errors.As(err, &le)
+}
+
+// storable reports whether t is unset or in the range the store can hold.
+func storable(t time.Time) bool {
+	return t.IsZero() || !t.Before(minTime) && t.Before(maxTime)
+}
+
 // eventProblem says what is wrong with an event a decoder returned without
-// an error, or "" when nothing is. An EndsAt before StartsAt is not checked:
-// the Alertmanager-shaped decoders pass it on rather than lose a resolve.
+// an error, or "" when nothing is.
 func eventProblem(ev incident.Event) string {
 	switch {
 	case ev.Source == "":
@@ -115,6 +126,10 @@ func eventProblem(ev incident.Event) string {
 		return fmt.Sprintf("firing with EndsAt %v", ev.EndsAt)
 	case ev.Annotations == nil:
 		return "nil annotations"
+	case !ev.EndsAt.IsZero() && ev.EndsAt.Before(ev.StartsAt):
+		return fmt.Sprintf("EndsAt %v before StartsAt %v", ev.EndsAt, ev.StartsAt)
+	case !storable(ev.StartsAt) || !storable(ev.EndsAt):
+		return fmt.Sprintf("times %v, %v out of range", ev.StartsAt, ev.EndsAt)
 	}
 	return ""
 }

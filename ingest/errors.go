@@ -52,12 +52,16 @@ func inputErr(where, format string, args ...any) *InputError {
 	return &InputError{Where: where, Msg: fmt.Sprintf(format, args...)}
 }
 
-// LimitError is a well-formed payload over one of the configured limits
-// (Limits); the handler answers it with 422. Where is the JSON path of the
-// offending field, as for InputError.
+// LimitError is a well-formed payload that alertbridge refuses to take in:
+// over one of the configured limits (Limits), or holding what it could not
+// keep faithfully (text that is not UTF-8, a time the store cannot hold).
+// The handler answers it with 422. Where is the JSON path of the offending
+// field, as for InputError.
 type LimitError struct {
 	// Limit is the reason label it is counted under: limit_alerts,
-	// limit_labels, limit_label_length, limit_annotations or limit_depth.
+	// limit_labels, limit_label_length, limit_annotations, limit_depth,
+	// limit_fingerprint_length, limit_url_length, limit_string_length,
+	// invalid_utf8 or invalid_time.
 	Limit string
 	Msg   string
 	Where string
@@ -95,6 +99,20 @@ func (e *mediaTypeError) Error() string {
 }
 
 func (e *mediaTypeError) Is(target error) bool { return target == ErrUnsupportedMediaType }
+
+// encodingError is a request whose Content-Encoding is not accepted.
+type encodingError struct{ got string }
+
+func (e *encodingError) Error() string {
+	return fmt.Sprintf("unsupported Content-Encoding %q, want gzip or identity", truncate(e.got, maxEchoed))
+}
+
+// timeoutError is a request whose body did not arrive in time.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("request body not received within %s", e.after)
+}
 
 // authError is a request without acceptable credentials. missing is true
 // when it carried none, or none in a form the endpoint accepts (401: the
@@ -159,6 +177,8 @@ func errorStatus(typ string, err error) response {
 		le *LimitError
 		tl *tooLargeError
 		mt *mediaTypeError
+		ce *encodingError
+		to *timeoutError
 		ae *authError
 		rl *rateLimitedError
 	)
@@ -176,12 +196,18 @@ func errorStatus(typ string, err error) response {
 		return response{code: http.StatusForbidden, body: errorBody{Error: ae.msg}, reason: reasonForbidden}
 	case errors.As(err, &rl):
 		return response{code: busy, body: errorBody{Error: rl.Error()}, reason: reasonRateLimited, retryAfter: rl.retryAfter}
+	case errors.Is(err, errOverBudget):
+		return response{code: busy, body: errorBody{Error: errOverBudget.Error()}, reason: reasonMemoryBudget, retryAfter: overloadRetryAfter}
+	case errors.As(err, &to):
+		return response{code: http.StatusRequestTimeout, body: errorBody{Error: to.Error()}, reason: reasonTimeout}
 	case errors.As(err, &tl):
 		return response{code: http.StatusRequestEntityTooLarge, body: errorBody{Error: tl.Error()}, reason: reasonTooLarge}
 	case errors.Is(err, ErrTooLarge):
 		return response{code: http.StatusRequestEntityTooLarge, body: errorBody{Error: ErrTooLarge.Error()}, reason: reasonTooLarge}
 	case errors.As(err, &mt):
 		return response{code: http.StatusUnsupportedMediaType, body: errorBody{Error: mt.Error()}, reason: reasonUnsupportedMediaType}
+	case errors.As(err, &ce):
+		return response{code: http.StatusUnsupportedMediaType, body: errorBody{Error: ce.Error()}, reason: reasonUnsupportedEncoding}
 	case errors.As(err, &le):
 		return response{code: http.StatusUnprocessableEntity, body: errorBody{Error: le.Msg, Where: le.Where}, reason: le.Limit}
 	case errors.As(err, &ie) && typ == SourcePagerDuty:

@@ -45,41 +45,51 @@ const (
 // object, or {"events":[...]}. now is when it was received, the default of
 // the times. It returns one event per object, in order. Problems are
 // *InputErrors saying where they are; in a batch every invalid event is
-// reported (the first problem of each), joined.
+// reported (the first problem of each), joined. A valid body with text that
+// is not UTF-8, a time out of range, or a string over the default Limits
+// gets the first such problem as a *LimitError.
 //
 // Unlike the decoders of other tools' payloads, unknown members are errors:
 // the format is ours, and a field sent under another tool's name (say
 // "message" for "summary") should not pass silently.
 func DecodeEvents(body []byte, now time.Time) ([]incident.Event, error) {
-	events, _, err := decodeEvents(body, now)
+	if err := checkUTF8(body); err != nil {
+		return nil, err
+	}
+	events, _, err := decodeEvents(body, now, Limits{}.withDefaults())
 	return events, err
 }
 
-// decodeEvents is DecodeEvents that also returns how many events the body
-// carried, for the metrics of a rejected body.
-func decodeEvents(body []byte, now time.Time) ([]incident.Event, int, error) {
+// decodeEvents is DecodeEvents for a body checkUTF8 passed, under the
+// limits l, that also returns how many events the body carried, for the
+// metrics of a rejected body.
+func decodeEvents(body []byte, now time.Time, l Limits) ([]incident.Event, int, error) {
 	items, paths, ierr := batchItems(body, "events")
 	if ierr != nil {
 		return nil, 0, ierr
 	}
 	events := make([]incident.Event, 0, len(items))
-	var errs []*InputError
+	var (
+		errs []*InputError
+		over error
+	)
 	for i, raw := range items {
-		ev, err := decodeEvent(raw, paths[i], now)
+		ev, err := decodeEvent(raw, paths[i], now, l)
 		if err != nil {
-			errs = append(errs, err)
+			sortError(err, &errs, &over)
 			continue
 		}
 		events = append(events, ev)
 	}
-	if len(errs) > 0 {
-		return nil, len(items), joinErrors(errs)
+	if err := batchError(errs, over); err != nil {
+		return nil, len(items), err
 	}
 	return events, len(items), nil
 }
 
-// decodeEvent decodes one event object found at path.
-func decodeEvent(raw json.RawMessage, path jsonPath, now time.Time) (incident.Event, *InputError) {
+// decodeEvent decodes one event object found at path: its problem is an
+// *InputError, or else a *LimitError.
+func decodeEvent(raw json.RawMessage, path jsonPath, now time.Time, l Limits) (incident.Event, error) {
 	o, err := parseObject(raw, path)
 	if err != nil {
 		return incident.Event{}, err
@@ -126,7 +136,30 @@ func decodeEvent(raw json.RawMessage, path jsonPath, now time.Time) (incident.Ev
 	if bad != nil {
 		return incident.Event{}, bad
 	}
-	return d.event(o, now)
+	ev, bad := d.event(o, now)
+	if bad != nil {
+		return incident.Event{}, bad
+	}
+	if err := l.checkEventDoc(d, path); err != nil {
+		return incident.Event{}, err
+	}
+	return ev, nil
+}
+
+// checkEventDoc checks the members of d, as sent, that checkEvents does not
+// see as sent: the times, the fingerprint, and the strings that are not
+// labels and annotations themselves.
+func (l Limits) checkEventDoc(d eventDoc, at jsonPath) error {
+	return firstError(
+		checkTime(d.startsAt, at, evStartsAt),
+		checkTime(d.endsAt, at, evEndsAt),
+		l.checkString(kindFingerprint, d.fingerprint, at, evFingerprint),
+		l.checkString(kindText, d.severity, at, evSeverity),
+		l.checkString(kindText, d.summary, at, evSummary),
+		l.checkString(kindText, d.description, at, evDescription),
+		l.checkString(kindLabelValue, d.group, at, evGroup),
+		l.checkString(kindURL, d.url, at, evURL),
+	)
 }
 
 // eventDoc is a generic event as sent, before defaults.
@@ -179,11 +212,8 @@ func (d eventDoc) event(o object, now time.Time) (incident.Event, *InputError) {
 	}
 
 	starts, ends := d.startsAt, d.endsAt
-	switch {
-	case status == incident.StatusFiring && !ends.IsZero():
+	if status == incident.StatusFiring && !ends.IsZero() {
 		return incident.Event{}, inputErr(o.where(evEndsAt), "set on a firing event; send status resolved to end it")
-	case !starts.IsZero() && !ends.IsZero() && ends.Before(starts):
-		return incident.Event{}, inputErr(o.where(evEndsAt), "before starts_at")
 	}
 	// Defaults as Alertmanager's API has them: a start defaults to the end
 	// when there is one, else to now; a resolve without an end ends now.
@@ -196,6 +226,7 @@ func (d eventDoc) event(o object, now time.Time) (incident.Event, *InputError) {
 	if status == incident.StatusResolved && ends.IsZero() {
 		ends = now
 	}
+	ends = endNotBefore(ends, starts)
 	ev := incident.Event{
 		Source:       SourceEvents,
 		Fingerprint:  fp,

@@ -31,7 +31,10 @@ const (
 
 // grafanaMessage is the body of a Grafana contact point of type webhook: the
 // Alertmanager template data Grafana extends (grafana/alerting,
-// receivers/webhook), plus the legacy title, state and message.
+// receivers/webhook), plus the legacy title and state. Its message is not
+// read at all: it is Grafana's rendering of the whole group, which grows
+// with the number of alerts, so any limit on it short of the body's would
+// refuse exactly a storm, and alertbridge has no use for it.
 type grafanaMessage struct {
 	Receiver          string         `json:"receiver"`
 	Status            string         `json:"status"`
@@ -46,7 +49,6 @@ type grafanaMessage struct {
 	TruncatedAlerts   int64          `json:"truncatedAlerts"`
 	Title             string         `json:"title"`
 	State             string         `json:"state"`
-	Message           string         `json:"message"`
 }
 
 // grafanaAlert is one alert of a grafanaMessage (Grafana's ExtendedAlert).
@@ -71,17 +73,22 @@ type grafanaAlert struct {
 
 // DecodeGrafana decodes and validates a Grafana unified alerting webhook
 // payload (version 1) and returns one event per alert, in payload order. A
-// payload problem is returned as an *InputError saying where it is; the
+// payload problem is returned as an *InputError saying where it is, and
+// what DecodeAlertmanager returns a *LimitError for is one here too; the
 // first bad alert is reported. Unknown fields are ignored, because Grafana
 // adds fields across versions.
 func DecodeGrafana(body []byte) ([]incident.Event, error) {
-	events, _, err := decodeGrafana(body)
+	if err := checkUTF8(body); err != nil {
+		return nil, err
+	}
+	events, _, err := decodeGrafana(body, Limits{}.withDefaults())
 	return events, err
 }
 
-// decodeGrafana is DecodeGrafana that also returns how many alerts the
-// payload carried, for the metrics of a rejected payload.
-func decodeGrafana(body []byte) ([]incident.Event, int, error) {
+// decodeGrafana is DecodeGrafana for a body checkUTF8 passed, under the
+// limits l, that also returns how many alerts the payload carried, for the
+// metrics of a rejected payload.
+func decodeGrafana(body []byte, l Limits) ([]incident.Event, int, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, 0, inputErr("", "empty body")
 	}
@@ -99,19 +106,52 @@ func decodeGrafana(body []byte) ([]incident.Event, int, error) {
 		return nil, n, inputErr("alerts", "no alerts")
 	}
 
-	var badNames map[int]bool
-	if mayHaveBadLabelNames(body) {
-		badNames = badLabelNames(body)
+	// What makes the payload invalid (400) is reported before what puts
+	// it over a limit (422), as for every decoder.
+	for i, a := range msg.Alerts {
+		if err := validateAlert(a.common()); err != nil {
+			err.Where = alertPath(i) + err.Where
+			return nil, n, err
+		}
+	}
+	if err := l.checkGrafanaMessage(&msg); err != nil {
+		return nil, n, err
 	}
 	events := make([]incident.Event, 0, n)
 	for i, a := range msg.Alerts {
-		if err := validateAlert(a.common(), badNames[i]); err != nil {
-			err.Where = alertPath(i) + err.Where
+		if err := l.checkGrafanaAlert(a, i); err != nil {
 			return nil, n, err
 		}
 		events = append(events, grafanaEvent(a, &msg))
 	}
 	return events, n, nil
+}
+
+// checkGrafanaMessage checks the members of m that describe the whole
+// group against l.
+func (l Limits) checkGrafanaMessage(m *grafanaMessage) error {
+	return firstError(
+		l.checkData(&template.Data{
+			Receiver: m.Receiver, Status: m.Status, GroupLabels: m.GroupLabels, CommonLabels: m.CommonLabels,
+			CommonAnnotations: m.CommonAnnotations, ExternalURL: m.ExternalURL,
+		}, m.GroupKey),
+		l.checkString(kindText, m.Title, nil, "title"),
+		l.checkString(kindText, m.State, nil, "state"),
+	)
+}
+
+// checkGrafanaAlert checks what checkAlert does of alerts[i], and Grafana's
+// own links and value.
+func (l Limits) checkGrafanaAlert(a grafanaAlert, i int) error {
+	at := alertAt(i)
+	return firstError(
+		l.checkAlert(a.common(), i),
+		l.checkString(kindURL, a.SilenceURL, at, "silenceURL"),
+		l.checkString(kindURL, a.DashboardURL, at, "dashboardURL"),
+		l.checkString(kindURL, a.PanelURL, at, "panelURL"),
+		l.checkString(kindURL, a.ImageURL, at, "imageURL"),
+		l.checkString(kindText, a.ValueString, at, "valueString"),
+	)
 }
 
 // common returns the fields a Grafana alert shares with an Alertmanager one.

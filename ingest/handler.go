@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,6 +53,7 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *metrics
 	limits  Limits
+	budget  *budget
 	now     func() time.Time
 	// open is true when no source is configured: nothing is authenticated.
 	open bool
@@ -73,10 +73,10 @@ type endpoint struct {
 // endpoints are the ingest endpoints, each named by its source type.
 var endpoints = []*endpoint{
 	{SourceAlertmanager, "/ingest/alertmanager", acceptEvents(
-		func(b []byte, _ time.Time) ([]incident.Event, int, error) { return decodeAlertmanager(b) },
+		func(b []byte, _ time.Time, l Limits) ([]incident.Event, int, error) { return decodeAlertmanager(b, l) },
 		func([]byte) locator { return alertsLocator })},
 	{SourceGrafana, "/ingest/grafana", acceptEvents(
-		func(b []byte, _ time.Time) ([]incident.Event, int, error) { return decodeGrafana(b) },
+		func(b []byte, _ time.Time, l Limits) ([]incident.Event, int, error) { return decodeGrafana(b, l) },
 		func([]byte) locator { return alertsLocator })},
 	{SourcePagerDuty, "/v2/enqueue", acceptPagerDuty},
 	{SourceEvents, "/ingest/events", acceptEvents(decodeEvents,
@@ -93,8 +93,8 @@ func knownType(t string) bool {
 	return false
 }
 
-// New returns a Handler for o. It fails on an invalid Source; config
-// validates sources first, so that is a programming error there.
+// New returns a Handler for o. It fails on an invalid Source or Limits;
+// config validates them first, so that is a programming error there.
 func New(o Options) (*Handler, error) {
 	h := &Handler{
 		sink:    o.Sink,
@@ -105,6 +105,10 @@ func New(o Options) (*Handler, error) {
 		open:    len(o.Sources) == 0,
 		auth:    make(map[string]*endpointAuth),
 	}
+	if err := h.limits.validate(); err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	h.budget = newBudget(h.limits.MaxInflightBodyBytes, h.metrics.inflight)
 	if h.sink == nil {
 		h.sink = noSink{}
 	}
@@ -162,8 +166,12 @@ type request struct {
 	// src is the identified source; nil on an open endpoint.
 	src *source
 	// sig is the request's verified HMAC signature, if it has one.
-	sig  *signed
-	body []byte
+	sig *signed
+	// wire is the body as sent, which a signature covers; body is the same
+	// decoded from its Content-Encoding (readBody).
+	wire, body []byte
+	// held is the memory budget the body holds until the request is done.
+	held held
 }
 
 // identify records the source a request comes from.
@@ -173,7 +181,8 @@ func (q *request) identify(s *source) {
 
 func (h *Handler) handle(e *endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := &request{w: w, r: r, e: e, now: h.now(), label: e.typ}
+		q := &request{w: w, r: r, e: e, now: h.now(), label: e.typ, held: held{b: h.budget}}
+		defer q.held.release()
 		code := h.serve(q)
 		h.metrics.requests.WithLabelValues(q.label, strconv.Itoa(code)).Inc()
 		h.metrics.duration.WithLabelValues(q.label).Observe(h.now().Sub(q.now).Seconds())
@@ -193,10 +202,11 @@ func (h *Handler) serve(q *request) int {
 // edge runs the checks every endpoint shares, cheapest first, so that what
 // can be refused from the headers is refused before the body is read:
 // credentials in headers (bearer, basic), the source's rate limit, the
-// Content-Type, the body size, an HMAC signature (which covers the body),
-// and the JSON nesting depth. A pagerduty source is identified by the
-// routing_key inside its event, so /v2/enqueue authenticates in
-// acceptPagerDuty instead.
+// Content-Type, the Content-Encoding, the body size and the memory budget
+// as the body arrives, an HMAC signature (which covers the body as sent),
+// the JSON nesting depth, and that the text is UTF-8. A pagerduty source
+// is identified by the routing_key inside its event, so /v2/enqueue
+// authenticates in acceptPagerDuty instead.
 func (h *Handler) edge(q *request) error {
 	a := h.auth[q.e.typ]
 	if !h.open && a == nil {
@@ -223,13 +233,11 @@ func (h *Handler) edge(q *request) error {
 	if err := checkContentType(q.r.Header.Get("Content-Type")); err != nil {
 		return err
 	}
-	body, err := h.readBody(q.w, q.r)
-	if err != nil {
+	if err := h.readBody(q); err != nil {
 		return err
 	}
-	q.body = body
 	if a != nil && q.e.typ != SourcePagerDuty && q.src == nil {
-		sig, presented, why := matchSignature(a.sources, q.r, body, q.now)
+		sig, presented, why := matchSignature(a.sources, q.r, q.wire, q.now)
 		if sig == nil {
 			if headerPresented {
 				why = "invalid credentials"
@@ -242,7 +250,10 @@ func (h *Handler) edge(q *request) error {
 			return err
 		}
 	}
-	return checkDepth(body, h.limits.MaxJSONDepth)
+	if err := checkDepth(q.body, h.limits.MaxJSONDepth); err != nil {
+		return err
+	}
+	return checkUTF8(q.body)
 }
 
 // credentialsError is the error for a request that no source accepted:
@@ -266,7 +277,7 @@ func (h *Handler) authenticateAs(q *request, src *source) error {
 		}
 		return nil
 	}
-	sig, presented, why := matchSignature(one, q.r, q.body, q.now)
+	sig, presented, why := matchSignature(one, q.r, q.wire, q.now)
 	if sig == nil {
 		return credentialsError(a, presented, why)
 	}
@@ -278,9 +289,9 @@ func (h *Handler) authenticateAs(q *request, src *source) error {
 // decodes to events. decode also returns how many items the payload
 // carried, counted as rejected when it is invalid; loc locates limit
 // problems in the body.
-func acceptEvents(decode func(body []byte, now time.Time) ([]incident.Event, int, error), loc func(body []byte) locator) func(*Handler, *request) int {
+func acceptEvents(decode func(body []byte, now time.Time, l Limits) ([]incident.Event, int, error), loc func(body []byte) locator) func(*Handler, *request) int {
 	return func(h *Handler, q *request) int {
-		events, n, err := decode(q.body, q.now)
+		events, n, err := decode(q.body, q.now, h.limits)
 		if err != nil {
 			return h.reject(q, n, err)
 		}
@@ -309,7 +320,7 @@ func (q *request) stamp(events []incident.Event) {
 }
 
 func acceptChanges(h *Handler, q *request) int {
-	changes, n, err := decodeChanges(q.body, q.now)
+	changes, n, err := decodeChanges(q.body, q.now, h.limits)
 	if err != nil {
 		return h.reject(q, n, err)
 	}
@@ -336,7 +347,7 @@ func acceptChanges(h *Handler, q *request) int {
 // theirs (PagerDuty answers an unknown one with 400 too), and when that
 // source also has auth, the request must carry its credentials as well.
 func acceptPagerDuty(h *Handler, q *request) int {
-	pd, err := DecodePagerDuty(q.body, q.now)
+	pd, err := decodePagerDuty(q.body, q.now, h.limits)
 	if err != nil {
 		return h.reject(q, 1, err)
 	}
@@ -387,28 +398,6 @@ func (h *Handler) reject(q *request, n int, err error) int {
 	h.log.WarnContext(q.r.Context(), "request rejected", "source", q.label, "reason", errorStatus(q.e.typ, err).reason,
 		"remote_addr", q.r.RemoteAddr, "err", err)
 	return h.writeError(q, err)
-}
-
-// readBody reads the whole body, at most the body limit of it: a
-// Content-Length over the limit is refused before reading anything.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	limit := h.limits.MaxBodyBytes
-	if r.ContentLength > limit {
-		return nil, &tooLargeError{limit: limit}
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return nil, &tooLargeError{limit: limit}
-	case err != nil:
-		return nil, inputErr("", "read body: %v", err)
-	}
-	return buf.Bytes(), nil
 }
 
 // writeError answers err as errorStatus maps it, counts a rejection, and

@@ -252,6 +252,7 @@ func TestHandlerMetricNames(t *testing.T) {
 	want := []string{
 		"alertbridge_ingest_duration_seconds HISTOGRAM [source]",
 		"alertbridge_ingest_events_total COUNTER [outcome source]",
+		"alertbridge_ingest_inflight_body_bytes GAUGE []",
 		"alertbridge_ingest_rejected_total COUNTER [reason source]",
 		"alertbridge_ingest_requests_total COUNTER [code source]",
 	}

@@ -13,8 +13,7 @@ import (
 
 // This file locates problems that encoding/json reports without a usable
 // position, by walking the raw body token by token. It runs only on error
-// paths or on bodies with suspicious bytes, never on a clean Alertmanager
-// payload.
+// paths, never on a clean payload.
 
 // pathElem is one step of a JSON path: an object key or an array index.
 type pathElem struct {
@@ -84,11 +83,17 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// jsonToken is one token of the walk. For an object key, path ends with the
-// key and isKey is set. raw is the token's bytes in the body (a delimiter for
-// objects and arrays), starting at offset start and ending before end.
+// jsonToken is one token of the walk. For an object key, the path ends with
+// the key and isKey is set. raw is the token's bytes in the body (a
+// delimiter for objects and arrays), starting at offset start and ending
+// before end.
 type jsonToken struct {
-	path       jsonPath
+	// path builds the token's path; it is valid only during the visit. It
+	// is built on demand because building it for every token would cost a
+	// walk O(tokens × depth) allocations.
+	path func() jsonPath
+	// depth is the length of the path.
+	depth      int
 	isKey      bool
 	tok        json.Token
 	raw        []byte
@@ -138,7 +143,7 @@ func walkJSON(body []byte, visit func(jsonToken) bool) {
 		for start < end && strings.IndexByte(" \t\r\n,:", body[start]) >= 0 {
 			start++
 		}
-		t := jsonToken{tok: tok, raw: body[start:end], start: start, end: end}
+		t := jsonToken{path: path, tok: tok, raw: body[start:end], start: start, end: end}
 		n := len(stack)
 		if n > 0 && stack[n-1].obj && stack[n-1].wantKey {
 			if tok == json.Delim('}') {
@@ -148,7 +153,7 @@ func walkJSON(body []byte, visit func(jsonToken) bool) {
 			}
 			key, _ := tok.(string)
 			stack[n-1].key, stack[n-1].wantKey = key, false
-			t.path, t.isKey = path(), true
+			t.depth, t.isKey = len(stack), true
 			if !visit(t) {
 				return
 			}
@@ -161,7 +166,7 @@ func walkJSON(body []byte, visit func(jsonToken) bool) {
 			valueDone()
 			continue
 		}
-		t.path = path()
+		t.depth = len(stack)
 		if !visit(t) {
 			return
 		}
@@ -192,7 +197,7 @@ func locateDecodeError(body []byte, err error) *InputError {
 		found := false
 		walkJSON(body, func(t jsonToken) bool {
 			if !t.isKey && t.start < te.Offset && te.Offset <= t.end {
-				where, found = t.path, true
+				where, found = t.path(), true
 				return false
 			}
 			return true
@@ -207,13 +212,17 @@ func locateDecodeError(body []byte, err error) *InputError {
 	// time.Time reports its errors without any position.
 	var located *InputError
 	walkJSON(body, func(t jsonToken) bool {
-		_, starts := t.path.isAlertField("startsAt")
-		_, ends := t.path.isAlertField("endsAt")
-		if t.isKey || (!starts && !ends) || t.tok == nil {
+		if t.isKey || t.depth != 3 || t.tok == nil {
+			return true
+		}
+		p := t.path()
+		_, starts := p.isAlertField("startsAt")
+		_, ends := p.isAlertField("endsAt")
+		if !starts && !ends {
 			return true
 		}
 		if _, isStr := t.tok.(string); !isStr || new(time.Time).UnmarshalJSON(t.raw) != nil {
-			located = inputErr(t.path.String(), "want an RFC 3339 time")
+			located = inputErr(p.String(), "want an RFC 3339 time")
 			return false
 		}
 		return true
@@ -248,73 +257,4 @@ func jsonKind(t reflect.Type) string {
 		return jsonKind(t.Elem())
 	}
 	return t.Kind().String()
-}
-
-// mayHaveBadLabelNames is a cheap test for bytes that encoding/json would
-// silently turn into U+FFFD: invalid UTF-8, or a \uD800-\uDFFF escape that
-// may be an unpaired surrogate.
-func mayHaveBadLabelNames(body []byte) bool {
-	return !utf8.Valid(body) || bytes.Contains(body, []byte(`\ud`)) || bytes.Contains(body, []byte(`\uD`))
-}
-
-// badLabelNames returns the indices of the alerts that have a label name that
-// is not valid UTF-8 in the raw body. encoding/json replaces such bytes with
-// U+FFFD while decoding, so the decoded names cannot tell.
-func badLabelNames(body []byte) map[int]bool {
-	bad := map[int]bool{}
-	walkJSON(body, func(t jsonToken) bool {
-		if !t.isKey || len(t.path) == 0 {
-			return true
-		}
-		if i, ok := t.path[:len(t.path)-1].isAlertField("labels"); ok && !validJSONString(t.raw) {
-			bad[i] = true
-		}
-		return true
-	})
-	return bad
-}
-
-// validJSONString reports whether the raw JSON string literal s is valid
-// UTF-8 and has no unpaired surrogate escape.
-func validJSONString(s []byte) bool {
-	if !utf8.Valid(s) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 >= len(s) {
-			continue
-		}
-		if s[i+1] != 'u' {
-			i++ // skip the escaped character, which may be a backslash
-			continue
-		}
-		r, ok := hex4(s, i+2)
-		if !ok {
-			return false
-		}
-		switch {
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return false
-		case r >= 0xD800 && r <= 0xDBFF:
-			// A high surrogate must be followed by a \u escape of a low one.
-			if i+8 > len(s) || s[i+6] != '\\' || s[i+7] != 'u' {
-				return false
-			}
-			if lo, ok := hex4(s, i+8); !ok || lo < 0xDC00 || lo > 0xDFFF {
-				return false
-			}
-			i += 11
-		default:
-			i += 5
-		}
-	}
-	return true
-}
-
-func hex4(s []byte, at int) (rune, bool) {
-	if at < 0 || at+4 > len(s) {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(string(s[at:at+4]), 16, 32)
-	return rune(v), err == nil
 }

@@ -3,10 +3,13 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math"
 	"mime"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
 )
@@ -16,28 +19,79 @@ const (
 	// DefaultMaxBodyBytes is generous: Alertmanager never retries a 4xx,
 	// so an oversized body loses the notification.
 	DefaultMaxBodyBytes        = 10 << 20
-	DefaultMaxAlertsPerRequest = 1000
 	DefaultMaxLabelsPerAlert   = 64
 	DefaultMaxLabelNameLength  = 256
 	DefaultMaxLabelValueLength = 4096
 	DefaultMaxAnnotationBytes  = 64 << 10
 	DefaultMaxJSONDepth        = 32
+	// DefaultMaxFingerprintLength admits every dedup_key PagerDuty does:
+	// it caps them at 255 characters, which take up to 1020 bytes of UTF-8.
+	// Alertmanager's and Grafana's fingerprints are 16 hex digits.
+	DefaultMaxFingerprintLength = 1024
+	// DefaultMaxURLLength is large because a Prometheus generatorURL
+	// carries the rule's whole PromQL expression.
+	DefaultMaxURLLength = 64 << 10
+	// DefaultMaxStringLength bounds every other free text (receiver,
+	// groupKey, summaries, titles, change ids) at the size of one alert's
+	// whole annotations: no single field a sender fills from a template or
+	// a label set legitimately needs more.
+	DefaultMaxStringLength = 64 << 10
+	// DefaultMaxInflightBodyBytes holds a dozen bodies of the default
+	// maximum at once, or thousands of ordinary notifications (a few KiB
+	// each); see Limits.MaxInflightBodyBytes for what it bounds.
+	DefaultMaxInflightBodyBytes = 128 << 20
+	// DefaultBodyReadTimeout is how long a body may take to arrive once the
+	// headers have: 10 MiB at 3 Mbit/s.
+	DefaultBodyReadTimeout = 30 * time.Second
 )
+
+// MinAlertBytes is a size no alert that Alertmanager's webhook encodes can
+// be smaller than: Alertmanager writes every member of every alert
+// (TestMinAlertBytes measures the smallest possible one), and Grafana's
+// alerts have more members still. So MaxBodyBytes/MinAlertBytes alerts
+// is more than any real notification within the body limit can carry, and
+// it is the default of MaxAlertsPerRequest.
+const MinAlertBytes = 143
 
 // Limits bound what one ingest request may carry; a field left at 0 takes
 // its default. Lengths are in bytes.
 type Limits struct {
+	// MaxBodyBytes bounds a body both as sent and, when it is compressed,
+	// decoded.
 	MaxBodyBytes int64
 	// MaxAlertsPerRequest bounds the alerts (events, changes) of a body.
+	// Its default is derived from MaxBodyBytes: MaxBodyBytes/MinAlertBytes,
+	// so the body limit alone decides what a real Alertmanager can send.
 	MaxAlertsPerRequest int
+	// MaxLabelsPerAlert, MaxLabelNameLength and MaxLabelValueLength bound
+	// every label set: an alert's labels, and Alertmanager's groupLabels,
+	// commonLabels and routeLabels.
 	MaxLabelsPerAlert   int
 	MaxLabelNameLength  int
 	MaxLabelValueLength int
-	// MaxAnnotationBytes bounds one alert's annotations: the sum of the
-	// lengths of their names and values.
+	// MaxAnnotationBytes bounds one alert's annotations, and a payload's
+	// commonAnnotations: the sum of the lengths of their names and values.
 	MaxAnnotationBytes int
 	// MaxJSONDepth bounds the nesting of objects and arrays; {} is 1 deep.
 	MaxJSONDepth int
+	// MaxFingerprintLength bounds an alert's fingerprint or dedup_key.
+	MaxFingerprintLength int
+	// MaxURLLength bounds every URL: generatorURL, externalURL, Grafana's
+	// links, PagerDuty's client_url, links and images, events' and
+	// changes' url.
+	MaxURLLength int
+	// MaxStringLength bounds every other string that is kept or echoed.
+	MaxStringLength int
+	// MaxInflightBodyBytes bounds the memory that the bodies of all
+	// requests in flight hold together, taken as their bytes arrive; a
+	// request that would go over it is refused at once (503, 429 on
+	// /v2/enqueue). It must leave room for one body of MaxBodyBytes that is
+	// compressed (see minInflightBodyBytes); its default is the larger of
+	// DefaultMaxInflightBodyBytes and that.
+	MaxInflightBodyBytes int64
+	// BodyReadTimeout bounds how long a body takes to arrive, counted from
+	// when the handler starts reading it; past it the request gets 408.
+	BodyReadTimeout time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -49,13 +103,31 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	def(&l.MaxAlertsPerRequest, DefaultMaxAlertsPerRequest)
+	def(&l.MaxAlertsPerRequest, int(min(l.MaxBodyBytes/MinAlertBytes, math.MaxInt32)))
 	def(&l.MaxLabelsPerAlert, DefaultMaxLabelsPerAlert)
 	def(&l.MaxLabelNameLength, DefaultMaxLabelNameLength)
 	def(&l.MaxLabelValueLength, DefaultMaxLabelValueLength)
 	def(&l.MaxAnnotationBytes, DefaultMaxAnnotationBytes)
 	def(&l.MaxJSONDepth, DefaultMaxJSONDepth)
+	def(&l.MaxFingerprintLength, DefaultMaxFingerprintLength)
+	def(&l.MaxURLLength, DefaultMaxURLLength)
+	def(&l.MaxStringLength, DefaultMaxStringLength)
+	if l.MaxInflightBodyBytes <= 0 {
+		l.MaxInflightBodyBytes = max(DefaultMaxInflightBodyBytes, minInflightBodyBytes(l.MaxBodyBytes))
+	}
+	if l.BodyReadTimeout <= 0 {
+		l.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	return l
+}
+
+// validate reports limits that would refuse every request of some kind.
+func (l Limits) validate() error {
+	if need := minInflightBodyBytes(l.MaxBodyBytes); l.MaxInflightBodyBytes < need {
+		return fmt.Errorf("max inflight body bytes %d: want at least %d, room for one compressed body of max body bytes %d",
+			l.MaxInflightBodyBytes, need, l.MaxBodyBytes)
+	}
+	return nil
 }
 
 // checkContentType accepts application/json, with no charset or UTF-8 (the

@@ -27,6 +27,14 @@ const (
 	reasonForbidden            = "forbidden"
 	reasonRateLimited          = "rate_limited"
 	reasonOverloaded           = "overloaded"
+	reasonUnsupportedEncoding  = "unsupported_encoding"
+	reasonInvalidUTF8          = "invalid_utf8"
+	reasonInvalidTime          = "invalid_time"
+	reasonLimitFingerprint     = "limit_fingerprint_length"
+	reasonLimitURL             = "limit_url_length"
+	reasonLimitString          = "limit_string_length"
+	reasonMemoryBudget         = "memory_budget"
+	reasonTimeout              = "timeout"
 )
 
 // reasons are all the reasons, exported as 0 before the first rejection.
@@ -34,6 +42,8 @@ var reasons = []string{
 	reasonTooLarge, reasonUnsupportedMediaType, reasonInvalid, reasonLimitAlerts,
 	reasonLimitLabels, reasonLimitLabelLength, reasonLimitAnnotations, reasonLimitDepth,
 	reasonUnauthorized, reasonForbidden, reasonRateLimited, reasonOverloaded,
+	reasonUnsupportedEncoding, reasonInvalidUTF8, reasonInvalidTime, reasonLimitFingerprint,
+	reasonLimitURL, reasonLimitString, reasonMemoryBudget, reasonTimeout,
 }
 
 type metrics struct {
@@ -41,6 +51,7 @@ type metrics struct {
 	events   *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	inflight prometheus.Gauge
 }
 
 // newMetrics creates the ingest metrics and registers them with reg, unless
@@ -58,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"source", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alertbridge_ingest_rejected_total",
-			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, invalid, limit_*, unauthorized, forbidden, rate_limited, overloaded).",
+			Help: "Ingest requests rejected without any effect, by source and reason (too_large, unsupported_media_type, unsupported_encoding, invalid, invalid_utf8, invalid_time, limit_*, unauthorized, forbidden, rate_limited, overloaded, memory_budget, timeout).",
 		}, []string{"source", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "alertbridge_ingest_duration_seconds",
@@ -66,12 +77,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			// Down to 1ms: an SQLite commit of a small batch takes about that.
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"source"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "alertbridge_ingest_inflight_body_bytes",
+			Help: "Memory the bodies of the ingest requests in flight hold, out of limits.max_inflight_body_bytes.",
+		}),
 	}
 	if reg != nil {
 		m.requests = promreg.Register(reg, m.requests)
 		m.events = promreg.Register(reg, m.events)
 		m.rejected = promreg.Register(reg, m.rejected)
 		m.duration = promreg.Register(reg, m.duration)
+		m.inflight = promreg.Register(reg, m.inflight)
 	}
 	return m
 }

@@ -101,7 +101,21 @@ const (
 // The payload is validated only for a trigger. For acknowledge and resolve
 // PagerDuty ignores it, so a bad one must not lose the resolve; whatever of
 // it is usable is kept.
+//
+// A valid event with text that is not UTF-8, a payload.timestamp out of
+// range, or a string over the default Limits gets the first such problem as
+// a *LimitError instead (for acknowledge and resolve, the payload's members
+// are then left out, as invalid ones are).
 func DecodePagerDuty(body []byte, now time.Time) (PDEvent, error) {
+	if err := checkUTF8(body); err != nil {
+		return PDEvent{}, err
+	}
+	return decodePagerDuty(body, now, Limits{}.withDefaults())
+}
+
+// decodePagerDuty is DecodePagerDuty for a body checkUTF8 passed, under the
+// limits l.
+func decodePagerDuty(body []byte, now time.Time, l Limits) (PDEvent, error) {
 	raw, err := parseBody(body)
 	if err != nil {
 		return PDEvent{}, err
@@ -113,6 +127,7 @@ func DecodePagerDuty(body []byte, now time.Time) (PDEvent, error) {
 	var (
 		ev   PDEvent
 		errs []*InputError
+		over error
 	)
 	ev.RoutingKey, err = root.str(pdRoutingKey)
 	switch {
@@ -144,12 +159,19 @@ func DecodePagerDuty(body []byte, now time.Time) (PDEvent, error) {
 		errs = append(errs, inputErr(pdDedupKey, "missing, required to %s", ev.Action))
 	}
 
-	d, detailErrs := pdReadDetails(root, ev.Action == PDTrigger)
+	d, detailErrs, detailOver := pdReadDetails(root, ev.Action == PDTrigger, l)
 	if ev.Action == PDTrigger {
 		errs = append(errs, detailErrs...)
 	}
-	if len(errs) > 0 {
-		return PDEvent{RoutingKey: ev.RoutingKey}, joinErrors(errs)
+	over = firstError(
+		l.checkString(kindText, ev.RoutingKey, nil, pdRoutingKey),
+		l.checkString(kindFingerprint, ev.DedupKey, nil, pdDedupKey),
+	)
+	if over == nil && ev.Action == PDTrigger {
+		over = detailOver
+	}
+	if err := batchError(errs, over); err != nil {
+		return PDEvent{RoutingKey: ev.RoutingKey}, err
 	}
 
 	if ev.DedupKey == "" {
@@ -227,39 +249,64 @@ func (d pdDetails) annotations() map[string]string {
 // pdReadDetails reads the payload, client, client_url, links and images of
 // root. With required set (a trigger) summary, source and severity must be
 // there. The errors of every problem found are returned either way, for the
-// caller to keep or drop; a member with a problem is left empty.
-func pdReadDetails(root object, required bool) (pdDetails, []*InputError) {
-	var errs []*InputError
-	keep := func(s string, err *InputError) string {
+// caller to keep or drop, and the first member over a limit of l; a member
+// with a problem, or over a limit, is left empty.
+func pdReadDetails(root object, required bool, l Limits) (pdDetails, []*InputError, error) {
+	var (
+		errs []*InputError
+		over error
+	)
+	keep := func(k strKind, key string, s string, err *InputError) string {
 		if err != nil {
 			errs = append(errs, err)
+			return s
+		}
+		if err := l.checkString(k, s, root.path, key); err != nil {
+			over = firstError(over, err)
+			return ""
 		}
 		return s
 	}
-	d, perrs := pdReadPayload(root, required)
+	d, perrs, pover := pdReadPayload(root, required, l)
 	errs = append(errs, perrs...)
-	d.client = keep(root.str(pdClient))
-	d.clientURL = keep(root.str(pdClientURL))
-	d.links = keep(pdJSONArray(root, pdLinks))
-	d.images = keep(pdJSONArray(root, pdImages))
-	return d, errs
+	over = pover
+	s, err := root.str(pdClient)
+	d.client = keep(kindText, pdClient, s, err)
+	s, err = root.str(pdClientURL)
+	d.clientURL = keep(kindURL, pdClientURL, s, err)
+	for _, a := range []struct {
+		key string
+		dst *string
+	}{{pdLinks, &d.links}, {pdImages, &d.images}} {
+		text, err, aover := pdJSONArray(root, a.key, l)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case aover != nil:
+			over = firstError(over, aover)
+		default:
+			*a.dst = text
+		}
+	}
+	return d, errs, over
 }
 
 // pdReadPayload reads the payload member of root, as pdReadDetails.
-func pdReadPayload(root object, required bool) (pdDetails, []*InputError) {
+func pdReadPayload(root object, required bool, l Limits) (pdDetails, []*InputError, error) {
 	var (
 		p    pdDetails
 		errs []*InputError
+		over error
 	)
 	if !root.has(pdPayload) {
 		if required {
 			errs = append(errs, inputErr(pdPayload, pdMissingToTrigger))
 		}
-		return p, errs
+		return p, errs, nil
 	}
 	o, err := parseObject(root.fields[pdPayload], jsonPath{{key: pdPayload}})
 	if err != nil {
-		return p, append(errs, err)
+		return p, append(errs, err), nil
 	}
 	get := func(k string, req bool) string {
 		s, err := o.str(k)
@@ -268,6 +315,10 @@ func pdReadPayload(root object, required bool) (pdDetails, []*InputError) {
 			errs = append(errs, err)
 		case req && required && strings.TrimSpace(s) == "":
 			errs = append(errs, inputErr(o.where(k), pdMissingToTrigger))
+		}
+		if err := l.checkString(kindText, s, o.path, k); err != nil {
+			over = firstError(over, err)
+			return ""
 		}
 		return s
 	}
@@ -286,13 +337,15 @@ func pdReadPayload(root object, required bool) (pdDetails, []*InputError) {
 	p.class = get("class", false)
 	if ts, err := pdTimestamp(o); err != nil {
 		errs = append(errs, err)
+	} else if err := checkTime(ts, o.path, "timestamp"); err != nil {
+		over = firstError(over, err)
 	} else {
 		p.timestamp = ts
 	}
 	if raw := o.fields["custom_details"]; !isNull(raw) {
 		p.customDetails = jsonText(raw)
 	}
-	return p, errs
+	return p, errs, over
 }
 
 func isPDSeverity(s string) bool { return slices.Contains(pdSeverities, s) }
@@ -322,19 +375,40 @@ func pdTimestamp(o object) (time.Time, *InputError) {
 	return time.Time{}, inputErr(o.where("timestamp"), "want an ISO 8601 time such as 2015-07-17T08:42:58.315+0000, got %q", truncate(s, maxEchoed))
 }
 
+// pdLinkMembers are the members of the objects of links and images, and
+// what they are (PagerDuty's documentation): href and src are URLs, text and
+// alt are text.
+var pdLinkMembers = []struct {
+	key  string
+	kind strKind
+}{{"href", kindURL}, {"src", kindURL}, {"text", kindText}, {"alt", kindText}}
+
 // pdJSONArray returns the array member k (links, images) as compact JSON for
-// an annotation, or "" when absent or empty.
-func pdJSONArray(root object, k string) (string, *InputError) {
+// an annotation, or "" when absent or empty; or the problem of an element
+// that is not an object, or else the first of its members over a limit of
+// l.
+func pdJSONArray(root object, k string, l Limits) (string, *InputError, error) {
 	a, err := root.array(k)
 	if err != nil || len(a) == 0 {
-		return "", err
+		return "", err, nil
 	}
+	var over error
 	for i, el := range a {
-		if kind := rawKind(el); kind != "object" {
-			return "", inputErr(root.path.key(k).idx(i).String(), "want object, got %s", kind)
+		at := root.path.key(k).idx(i)
+		o, err := parseObject(el, at)
+		if err != nil {
+			return "", err, nil
+		}
+		for _, m := range pdLinkMembers {
+			if s, err := o.str(m.key); err == nil { // not a string: not bounded as one, but as the annotation
+				over = firstError(over, l.checkString(m.kind, s, at, m.key))
+			}
 		}
 	}
-	return jsonText(root.fields[k]), nil
+	if over != nil {
+		return "", nil, over
+	}
+	return jsonText(root.fields[k]), nil, nil
 }
 
 // jsonText renders a raw JSON value for an annotation: a string as itself,
