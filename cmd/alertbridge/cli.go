@@ -284,10 +284,20 @@ func wantsHelp(flags []string) bool {
 	return false
 }
 
-// parseSplit parses flag arguments already split from the positional
-// ones. On -h or --help it prints the usage on stdout and returns exit
-// status 0; on a bad flag, the problem and the usage on stderr and status 2;
-// ok is false in both cases.
+// parseFlags parses args with fs, flags anywhere among the positional
+// arguments, and returns the positional ones. On -h or --help it prints the
+// usage on stdout and returns exit status 0; on a bad flag, the problem and
+// the usage on stderr and status 2; ok is false in both cases.
+func parseFlags(fs *flag.FlagSet, args []string, usage func(io.Writer), stdout, stderr io.Writer) (pos []string, code int, ok bool) {
+	flags, pos := splitArgs(args, flagsOf(fs))
+	if code, ok := parseSplit(fs, flags, usage, stdout, stderr); !ok {
+		return nil, code, false
+	}
+	return pos, 0, true
+}
+
+// parseSplit is parseFlags for flag arguments already split from the
+// positional ones.
 func parseSplit(fs *flag.FlagSet, flags []string, usage func(io.Writer), stdout, stderr io.Writer) (code int, ok bool) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {} // printed below, on the stream that fits

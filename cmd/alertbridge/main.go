@@ -47,6 +47,12 @@ docs/api.md ("The CLI") has examples.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		// After the first signal, a second one kills at once, as it would
+		// without the handler: an operator pressing Ctrl-C twice means it.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -112,7 +118,7 @@ scan:
 		}
 		return runServe(ctx, rest, stderr)
 	case "rules":
-		return runRules(rest, stdout, stderr)
+		return runRules(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "incidents":

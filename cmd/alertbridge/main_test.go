@@ -30,6 +30,7 @@ func TestHelpAndVersion(t *testing.T) {
 		{"Problems", []string{"problems", "-h"}, "usage: alertbridge problems <command> [flags] [ID]\n...", ""},
 		{"ProblemsKnownError", []string{"problems", "known-error", "--help"}, "usage: alertbridge problems known-error ID [flags]\n...", ""},
 		{"Rules", []string{"rules", "--help"}, "usage: alertbridge rules <command> [flags] [args]\n...", ""},
+		{"RulesTest", []string{"rules", "test", "--help"}, "usage: alertbridge rules test [--run REGEXP] TESTFILE...\n...", ""},
 		// explain, backtest, bench and serve print the usage as Go's flag
 		// package does, on stderr.
 		{"RulesExplain", []string{"rules", "explain", "--help"}, "", "usage: alertbridge rules explain..."},

@@ -19,9 +19,9 @@ commands:
   explain             show what the rules do with one alert, and what it would do now
   backtest            replay a daemon's stored events against candidate rules
 
-Run "alertbridge rules <command> -h" for a command's flags. The exit status
-is 0 when all is well, 1 for problems (invalid rules, failing tests) and 2
-for a usage error.
+Run "alertbridge rules <command> --help" for a command's flags. The exit
+status is 0 when all is well, 1 for problems (invalid rules, failing tests),
+2 for a usage error and 130 when interrupted (Ctrl-C).
 `
 
 const rulesCheckUsage = `usage: alertbridge rules check FILE...
@@ -33,13 +33,12 @@ are valid, each is printed with its number of rules and the status is 0.
 
 // runRules runs "alertbridge rules ..."; args start after "rules". It returns
 // the exit status: 0 when all is well, 1 for problems (invalid rules,
-// failing tests), 2 for a usage error.
-func runRules(args []string, stdout, stderr io.Writer) int {
+// failing tests), 2 for a usage error, 130 when ctx was cancelled first.
+func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, rulesUsage)
+		fmt.Fprintf(stderr, "alertbridge rules: no command given\n\n%s", rulesUsage)
 		return 2
 	}
-	ctx := context.Background()
 	switch args[0] {
 	case "check":
 		return runRulesCheck(args[1:], stdout, stderr)
@@ -50,6 +49,10 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 	case "backtest":
 		return runRulesBacktest(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			// "rules help check" is "rules check --help".
+			return runRules(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, rulesUsage)
 		return 0
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func TestRunRules(t *testing.T) {
 			name:       "ErrUsageNoCommand",
 			args:       nil,
 			wantCode:   2,
-			wantStderr: "usage: alertbridge rules <command> [flags] [args]\n...",
+			wantStderr: "alertbridge rules: no command given\n\nusage: alertbridge rules <command> [flags] [args]\n...",
 		},
 		{
 			name:       "ErrUsageNoFiles",
@@ -92,7 +93,7 @@ func TestRunRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder
-			code := runRules(tt.args, &stdout, &stderr)
+			code := runRules(context.Background(), tt.args, &stdout, &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit status = %d, want %d", code, tt.wantCode)
 			}
