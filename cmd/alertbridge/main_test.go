@@ -30,6 +30,8 @@ func TestHelpAndVersion(t *testing.T) {
 		{"Problems", []string{"problems", "-h"}, "usage: alertbridge problems <command> [flags] [ID]\n...", ""},
 		{"ProblemsKnownError", []string{"problems", "known-error", "--help"}, "usage: alertbridge problems known-error ID [flags]\n...", ""},
 		{"Rules", []string{"rules", "--help"}, "usage: alertbridge rules <command> [flags] [args]\n...", ""},
+		{"RulesHelpCheck", []string{"rules", "help", "check"}, "usage: alertbridge rules check [--as-set] FILE...\n...", ""},
+		{"RulesCheck", []string{"rules", "check", "--help"}, "usage: alertbridge rules check [--as-set] FILE...\n...", ""},
 		{"RulesTest", []string{"rules", "test", "--help"}, "usage: alertbridge rules test [--run REGEXP] TESTFILE...\n...", ""},
 		// explain, backtest, bench and serve print the usage as Go's flag
 		// package does, on stderr.
