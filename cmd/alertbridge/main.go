@@ -1,5 +1,5 @@
-// Command alertbridge is the daemon and its tools: serve, rules, bench,
-// incidents and problems (REST API clients) and version.
+// Command alertbridge is the daemon and its tools: serve, rules, config
+// check, bench, incidents and problems (REST API clients) and version.
 package main
 
 import (
@@ -26,6 +26,7 @@ const usage = `usage: alertbridge [client flags] <command> [flags] [args]
 commands:
   serve       run the daemon (the default when no command is given)
   rules       check, test, explain and backtest rule files (alertbridge rules --help)
+  config      check daemon config files (alertbridge config --help)
   bench       replay realistic Alertmanager traffic against a daemon on 127.0.0.1
   incidents   list, show, acknowledge, resolve or comment on incidents via the API
   problems    list, show, mark as known error, resolve or close problems via the API
@@ -119,6 +120,8 @@ scan:
 		return runServe(ctx, rest, stderr)
 	case "rules":
 		return runRules(ctx, rest, stdout, stderr)
+	case "config":
+		return runConfig(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "incidents":
@@ -147,7 +150,7 @@ scan:
 }
 
 // commands are the commands run knows.
-var commands = []string{"serve", "rules", "bench", "incidents", "problems", "version", "help"}
+var commands = []string{"serve", "rules", "config", "bench", "incidents", "problems", "version", "help"}
 
 // versionInfo is the version as every Prometheus binary prints it. The
 // revision comes from -ldflags (github.com/prometheus/common/version.Revision),
