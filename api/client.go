@@ -153,11 +153,25 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if resp.StatusCode/100 != 2 {
 		se := &StatusError{Code: resp.StatusCode}
-		_ = json.Unmarshal(b, &se.Body)
+		if json.Unmarshal(b, &se.Body) != nil || se.Body.Error == "" {
+			// Not alertbridge's error body: a proxy's page, or Go's answer
+			// to plain HTTP on a TLS port. Its first line says more than
+			// nothing.
+			se.Body = Error{Error: firstLine(b)}
+		}
 		return se
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("decode response: %w", err)
 	}
 	return nil
+}
+
+// firstLine is the first line of a body, trimmed and cut to 200 bytes.
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return strings.TrimSpace(s)
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,105 +13,118 @@ import (
 	"github.com/alertbridge/alertbridge/api"
 )
 
-const incidentsUsage = `usage: alertbridge incidents [--url URL] [--json] <list|show|ack|resolve|comment> ...
+const incidentsUsage = `usage: alertbridge incidents <command> [flags] [ID]
 
-  list [--state S] [--priority P] [--service S] [--q TEXT] [--limit N]
+List, show, acknowledge, resolve or comment on incidents through the REST
+API of a running alertbridge (docs/api.md). Flags may come before or after
+the command and the ID.
+
+commands:
+  list      [--state S] [--priority P] [--service S] [--q TEXT] [--limit N] [--cursor C]
   show ID
-  ack ID [--actor NAME] [--message TEXT]
+  ack ID    [--actor NAME] [--message TEXT]
   resolve ID [--actor NAME] [--message TEXT]
   comment ID --message TEXT [--actor NAME]
+
+Run "alertbridge incidents <command> --help" for a command's flags. The exit
+status is 0 on success, 1 when the call fails and 2 for a usage error.
 `
 
-func runIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("incidents", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:9097", "alertbridge address")
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	fs.Usage = func() { fmt.Fprint(stderr, incidentsUsage) }
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fs.Usage()
-		return 2
-	}
-	c := &api.Client{BaseURL: *url}
-	sub, rest := fs.Arg(0), fs.Args()[1:]
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var out any
-	var err error
-	switch sub {
-	case "list":
-		lf := flag.NewFlagSet("list", flag.ContinueOnError)
-		lf.SetOutput(stderr)
-		var q api.ListQuery
-		lf.StringVar(&q.State, "state", "", "open, acknowledged, resolved (comma-separated)")
-		lf.StringVar(&q.Priority, "priority", "", "P1..P5")
-		lf.StringVar(&q.Service, "service", "", "service name")
-		lf.StringVar(&q.Q, "q", "", "text in the title or key")
-		lf.IntVar(&q.Limit, "limit", 50, "page size")
-		if lf.Parse(rest) != nil {
-			return 2
-		}
-		var list api.IncidentList
-		list, err = c.ListIncidents(ctx, q)
-		if err == nil && !*asJSON {
-			printList(stdout, list)
-			return 0
-		}
-		out = list
-	case "show", "ack", "resolve", "comment":
-		if len(rest) == 0 {
-			fs.Usage()
-			return 2
-		}
-		id, perr := strconv.ParseInt(rest[0], 10, 64)
-		if perr != nil {
-			fmt.Fprintf(stderr, "incidents %s: incident id %q is not a number\n", sub, rest[0])
-			return 2
-		}
-		af := flag.NewFlagSet(sub, flag.ContinueOnError)
-		af.SetOutput(stderr)
-		var req api.ActionRequest
-		af.StringVar(&req.Actor, "actor", "", "who acts (recorded on the timeline)")
-		af.StringVar(&req.Message, "message", "", "note for the timeline")
-		if af.Parse(rest[1:]) != nil {
-			return 2
-		}
-		var inc api.Incident
-		switch sub {
-		case "show":
-			inc, err = c.Incident(ctx, id)
-		case "ack":
-			inc, err = c.Acknowledge(ctx, id, req)
-		case "resolve":
-			inc, err = c.Resolve(ctx, id, req)
-		case "comment":
-			inc, err = c.Comment(ctx, id, req)
-		}
-		if err == nil && !*asJSON {
-			printIncident(stdout, inc)
-			return 0
-		}
-		out = inc
-	default:
-		fs.Usage()
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "incidents %s: %v\n", sub, err)
-		return 1
-	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(out)
-	return 0
+// actionFlags are the flags of a verb that changes an incident.
+func actionFlags(fs *flag.FlagSet, req *api.ActionRequest) {
+	fs.StringVar(&req.Actor, "actor", "", "on whose behalf you act: recorded as on_behalf_of next to your API identity")
+	fs.StringVar(&req.Message, "message", "", "note for the timeline")
 }
 
-func printList(w io.Writer, l api.IncidentList) {
+// incidentAction wraps a call that answers with an incident.
+func incidentAction(call func(ctx context.Context, c *cliClient, id int64) (api.Incident, error)) clientAction {
+	return func(ctx context.Context, c *cliClient, id int64) (func(io.Writer, *time.Location), error) {
+		inc, err := call(ctx, c, id)
+		return func(w io.Writer, loc *time.Location) { printIncident(w, inc, loc) }, err
+	}
+}
+
+var incidentsGroup = &clientGroup{
+	name:  "incidents",
+	noun:  "incident",
+	usage: incidentsUsage,
+	verbs: []clientVerb{
+		{
+			name:  "list",
+			about: "List incidents, newest first, one page at a time: when there are more, the last line says\nwhich --cursor shows the next page.",
+			flags: func(fs *flag.FlagSet) clientAction {
+				var q api.ListQuery
+				fs.StringVar(&q.State, "state", "", "pending, open, acknowledged, resolved, or a comma-separated list of them")
+				fs.StringVar(&q.Priority, "priority", "", "P1 .. P5")
+				fs.StringVar(&q.Service, "service", "", "service name")
+				fs.StringVar(&q.Q, "q", "", "text in the title or the correlation key")
+				fs.IntVar(&q.Limit, "limit", 50, "page size, 1 to 500")
+				fs.StringVar(&q.Cursor, "cursor", "", "continue a listing where its last page ended")
+				return func(ctx context.Context, c *cliClient, _ int64) (func(io.Writer, *time.Location), error) {
+					list, err := c.ListIncidents(ctx, q)
+					return func(w io.Writer, loc *time.Location) { printList(w, list, loc) }, err
+				}
+			},
+		},
+		{
+			name:  "show",
+			id:    true,
+			about: "Show an incident: its alerts and its timeline.",
+			flags: func(*flag.FlagSet) clientAction {
+				return incidentAction(func(ctx context.Context, c *cliClient, id int64) (api.Incident, error) {
+					return c.Incident(ctx, id)
+				})
+			},
+		},
+		{
+			name:  "ack",
+			id:    true,
+			about: "Acknowledge an incident (needs the responder role).",
+			flags: func(fs *flag.FlagSet) clientAction {
+				var req api.ActionRequest
+				actionFlags(fs, &req)
+				return incidentAction(func(ctx context.Context, c *cliClient, id int64) (api.Incident, error) {
+					return c.Acknowledge(ctx, id, req)
+				})
+			},
+		},
+		{
+			name:  "resolve",
+			id:    true,
+			about: "Resolve an incident by hand (needs the responder role).",
+			flags: func(fs *flag.FlagSet) clientAction {
+				var req api.ActionRequest
+				actionFlags(fs, &req)
+				return incidentAction(func(ctx context.Context, c *cliClient, id int64) (api.Incident, error) {
+					return c.Resolve(ctx, id, req)
+				})
+			},
+		},
+		{
+			name:  "comment",
+			id:    true,
+			about: "Add a comment to an incident's timeline (needs the responder role).",
+			flags: func(fs *flag.FlagSet) clientAction {
+				var req api.ActionRequest
+				actionFlags(fs, &req)
+				return incidentAction(func(ctx context.Context, c *cliClient, id int64) (api.Incident, error) {
+					return c.Comment(ctx, id, req)
+				})
+			},
+		},
+	},
+}
+
+func runIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return incidentsGroup.run(ctx, args, stdout, stderr)
+}
+
+func printList(w io.Writer, l api.IncidentList, loc *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPRIO\tSTATE\tALERTS\tOPENED\tTITLE")
+	fmt.Fprintln(tw, "ID\tPRIO\tSTATE\tFIRING/TOTAL\tOPENED\tSERVICE\tOWNER\tTITLE")
 	for _, i := range l.Incidents {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\n", i.ID, i.Priority, i.State, i.FiringCount, i.AlertCount,
-			fmtTime(i.OpenedAt), i.Title)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", i.ID, i.Priority, i.State, i.FiringCount, i.AlertCount,
+			fmtTime(i.OpenedAt, loc), orDash(i.Service), orDash(i.Owner), i.Title)
 	}
 	tw.Flush()
 	if l.NextCursor != "" {
@@ -121,21 +132,69 @@ func printList(w io.Writer, l api.IncidentList) {
 	}
 }
 
-func printIncident(w io.Writer, i api.Incident) {
+func printIncident(w io.Writer, i api.Incident, loc *time.Location) {
 	fmt.Fprintf(w, "#%d %s [%s %s] %s\n", i.ID, i.Title, i.Priority, i.State, i.CorrelationKey)
 	fmt.Fprintf(w, "impact %s, urgency %s, service %q, owner %q, rule %q, opened %s\n", i.Impact, i.Urgency, i.Service,
-		i.Owner, i.Rule, fmtTime(i.OpenedAt))
+		i.Owner, i.Rule, fmtTime(i.OpenedAt, loc))
 	if i.Summary != "" {
 		fmt.Fprintf(w, "%s\n", i.Summary)
 	}
+	names := alertNames(i.Alerts)
 	fmt.Fprintf(w, "\nalerts (%d firing of %d):\n", i.FiringCount, i.AlertCount)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ALERT\tSTATUS\tCOUNT\tSTARTED\tSOURCE/FINGERPRINT\tLABELS")
 	for _, a := range i.Alerts {
-		fmt.Fprintf(w, "  %s/%s %-8s x%d %s\n", a.Source, a.Fingerprint, a.Status, a.Count, formatLabels(a.Labels))
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\n", names[a.Fingerprint], a.Status, a.Count, fmtTime(&a.StartsAt, loc),
+			a.Source+"/"+a.Fingerprint, formatLabels(a.Labels))
 	}
+	tw.Flush()
 	fmt.Fprintln(w, "\ntimeline:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  AT\tKIND\tACTOR\tALERT\tMESSAGE")
 	for _, e := range i.Timeline {
-		fmt.Fprintf(w, "  %s %-16s %-10s %s\n", e.At.Local().Format(time.DateTime), e.Kind, e.Actor, e.Message)
+		alert := "-"
+		if e.Fingerprint != "" {
+			alert = names[e.Fingerprint]
+			if alert == "" {
+				alert = e.Fingerprint // an alert no longer on the incident (unlinked)
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", fmtTime(&e.At, loc), e.Kind, actor(e.Actor, e.OnBehalfOf), alert, oneLine(e.Message))
 	}
+	tw.Flush()
+}
+
+// actor renders who acted: the authenticated identity, and on whose behalf
+// it said it acted ("rita for alice").
+func actor(name, onBehalfOf string) string {
+	if onBehalfOf == "" || onBehalfOf == name {
+		return name
+	}
+	return name + " for " + onBehalfOf
+}
+
+// alertNames names each alert the way a responder recognises it: by its
+// instance label, else its alertname, else its fingerprint. Where two
+// alerts would share a name, the fingerprint tells them apart.
+func alertNames(alerts []api.Alert) map[string]string {
+	names := make(map[string]string, len(alerts))
+	count := make(map[string]int, len(alerts))
+	for _, a := range alerts {
+		n := a.Fingerprint
+		if v := a.Labels["instance"]; v != "" {
+			n = v
+		} else if v := a.Labels["alertname"]; v != "" {
+			n = v
+		}
+		names[a.Fingerprint] = n
+		count[n]++
+	}
+	for fp, n := range names {
+		if count[n] > 1 && n != fp {
+			names[fp] = n + " (" + fp + ")"
+		}
+	}
+	return names
 }
 
 func formatLabels(m map[string]string) string {
@@ -152,11 +211,4 @@ func formatLabels(m map[string]string) string {
 		fmt.Fprintf(&b, "%s=%q", k, m[k])
 	}
 	return b.String()
-}
-
-func fmtTime(t *time.Time) string {
-	if t == nil {
-		return "-"
-	}
-	return t.Local().Format(time.DateTime)
 }

@@ -2,117 +2,125 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/alertbridge/alertbridge/api"
 )
 
-const problemsUsage = `usage: alertbridge problems [--url URL] [--json] <list|show|known-error|resolve|close> ...
+const problemsUsage = `usage: alertbridge problems <command> [flags] [ID]
 
-  list [--state S] [--limit N] [--cursor C]
+List, show, mark as known error, resolve or close problems through the REST
+API of a running alertbridge (docs/api.md). Flags may come before or after
+the command and the ID.
+
+commands:
+  list           [--state S] [--limit N] [--cursor C]
   show ID
   known-error ID --workaround TEXT [--root-cause TEXT] [--actor NAME] [--message TEXT]
-  resolve ID [--actor NAME] [--message TEXT]
-  close ID [--actor NAME] [--message TEXT]
+  resolve ID     [--actor NAME] [--message TEXT]
+  close ID       [--actor NAME] [--message TEXT]
+
+Run "alertbridge problems <command> --help" for a command's flags. The exit
+status is 0 on success, 1 when the call fails and 2 for a usage error.
 `
 
-func runProblems(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("problems", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:9097", "alertbridge address")
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	fs.Usage = func() { fmt.Fprint(stderr, problemsUsage) }
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fs.Usage()
-		return 2
-	}
-	c := &api.Client{BaseURL: *url}
-	sub, rest := fs.Arg(0), fs.Args()[1:]
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var out any
-	var err error
-	switch sub {
-	case "list":
-		lf := flag.NewFlagSet("list", flag.ContinueOnError)
-		lf.SetOutput(stderr)
-		var q api.ProblemQuery
-		lf.StringVar(&q.State, "state", "", "open, known_error, resolved, closed (comma-separated)")
-		lf.StringVar(&q.Cursor, "cursor", "", "continue a listing")
-		lf.IntVar(&q.Limit, "limit", 50, "page size")
-		if lf.Parse(rest) != nil {
-			return 2
-		}
-		var list api.ProblemList
-		list, err = c.ListProblems(ctx, q)
-		if err == nil && !*asJSON {
-			printProblems(stdout, list)
-			return 0
-		}
-		out = list
-	case "show", "known-error", "resolve", "close":
-		if len(rest) == 0 {
-			fs.Usage()
-			return 2
-		}
-		id, perr := strconv.ParseInt(rest[0], 10, 64)
-		if perr != nil {
-			fmt.Fprintf(stderr, "problems %s: problem id %q is not a number\n", sub, rest[0])
-			return 2
-		}
-		af := flag.NewFlagSet(sub, flag.ContinueOnError)
-		af.SetOutput(stderr)
-		var req api.ProblemRequest
-		af.StringVar(&req.Actor, "actor", "", "who acts (recorded on the problem's timeline)")
-		af.StringVar(&req.Message, "message", "", "note for the timeline")
-		if sub == "known-error" {
-			af.StringVar(&req.RootCause, "root-cause", "", "the root cause")
-			af.StringVar(&req.Workaround, "workaround", "", "what responders do meanwhile (attached to new matching incidents)")
-		}
-		if af.Parse(rest[1:]) != nil {
-			return 2
-		}
-		var p api.Problem
-		switch sub {
-		case "show":
-			p, err = c.Problem(ctx, id)
-		case "known-error":
-			p, err = c.KnownError(ctx, id, req)
-		case "resolve":
-			p, err = c.ResolveProblem(ctx, id, req)
-		case "close":
-			p, err = c.CloseProblem(ctx, id, req)
-		}
-		if err == nil && !*asJSON {
-			printProblem(stdout, p)
-			return 0
-		}
-		out = p
-	default:
-		fs.Usage()
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "problems %s: %v\n", sub, err)
-		return 1
-	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(out)
-	return 0
+// problemFlags are the flags of a verb that changes a problem.
+func problemFlags(fs *flag.FlagSet, req *api.ProblemRequest) {
+	fs.StringVar(&req.Actor, "actor", "", "on whose behalf you act: recorded as on_behalf_of next to your API identity")
+	fs.StringVar(&req.Message, "message", "", "note for the timeline")
 }
 
-func printProblems(w io.Writer, l api.ProblemList) {
+// problemAction wraps a call that answers with a problem.
+func problemAction(call func(ctx context.Context, c *cliClient, id int64) (api.Problem, error)) clientAction {
+	return func(ctx context.Context, c *cliClient, id int64) (func(io.Writer, *time.Location), error) {
+		p, err := call(ctx, c, id)
+		return func(w io.Writer, loc *time.Location) { printProblem(w, p, loc) }, err
+	}
+}
+
+var problemsGroup = &clientGroup{
+	name:  "problems",
+	noun:  "problem",
+	usage: problemsUsage,
+	verbs: []clientVerb{
+		{
+			name:  "list",
+			about: "List problems, newest first, one page at a time: when there are more, the last line says\nwhich --cursor shows the next page.",
+			flags: func(fs *flag.FlagSet) clientAction {
+				var q api.ProblemQuery
+				fs.StringVar(&q.State, "state", "", "open, known_error, resolved, closed, or a comma-separated list of them")
+				fs.IntVar(&q.Limit, "limit", 50, "page size, 1 to 500")
+				fs.StringVar(&q.Cursor, "cursor", "", "continue a listing where its last page ended")
+				return func(ctx context.Context, c *cliClient, _ int64) (func(io.Writer, *time.Location), error) {
+					list, err := c.ListProblems(ctx, q)
+					return func(w io.Writer, loc *time.Location) { printProblems(w, list, loc) }, err
+				}
+			},
+		},
+		{
+			name:  "show",
+			id:    true,
+			about: "Show a problem: its incidents and its timeline.",
+			flags: func(*flag.FlagSet) clientAction {
+				return problemAction(func(ctx context.Context, c *cliClient, id int64) (api.Problem, error) {
+					return c.Problem(ctx, id)
+				})
+			},
+		},
+		{
+			name:  "known-error",
+			id:    true,
+			about: "Mark an open problem as a known error with its workaround, which every new matching\nincident then carries (needs the responder role).",
+			flags: func(fs *flag.FlagSet) clientAction {
+				var req api.ProblemRequest
+				problemFlags(fs, &req)
+				fs.StringVar(&req.RootCause, "root-cause", "", "the root cause")
+				fs.StringVar(&req.Workaround, "workaround", "", "what responders do meanwhile (attached to new matching incidents)")
+				return problemAction(func(ctx context.Context, c *cliClient, id int64) (api.Problem, error) {
+					return c.KnownError(ctx, id, req)
+				})
+			},
+		},
+		{
+			name:  "resolve",
+			id:    true,
+			about: "Resolve a problem (needs the admin role).",
+			flags: func(fs *flag.FlagSet) clientAction {
+				var req api.ProblemRequest
+				problemFlags(fs, &req)
+				return problemAction(func(ctx context.Context, c *cliClient, id int64) (api.Problem, error) {
+					return c.ResolveProblem(ctx, id, req)
+				})
+			},
+		},
+		{
+			name:  "close",
+			id:    true,
+			about: "Close a resolved problem (needs the admin role).",
+			flags: func(fs *flag.FlagSet) clientAction {
+				var req api.ProblemRequest
+				problemFlags(fs, &req)
+				return problemAction(func(ctx context.Context, c *cliClient, id int64) (api.Problem, error) {
+					return c.CloseProblem(ctx, id, req)
+				})
+			},
+		},
+	},
+}
+
+func runProblems(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return problemsGroup.run(ctx, args, stdout, stderr)
+}
+
+func printProblems(w io.Writer, l api.ProblemList, loc *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tINCIDENTS\tLAST SEEN\tSIGNATURE\tTITLE")
 	for _, p := range l.Problems {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", p.ID, p.State, p.IncidentCount, fmtTime(&p.LastSeenAt), p.Signature, p.Title)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", p.ID, p.State, p.IncidentCount, fmtTime(&p.LastSeenAt, loc), p.Signature, p.Title)
 	}
 	tw.Flush()
 	if l.NextCursor != "" {
@@ -120,10 +128,10 @@ func printProblems(w io.Writer, l api.ProblemList) {
 	}
 }
 
-func printProblem(w io.Writer, p api.Problem) {
+func printProblem(w io.Writer, p api.Problem, loc *time.Location) {
 	fmt.Fprintf(w, "problem #%d %s [%s] %s\n", p.ID, p.Title, p.State, p.Signature)
-	fmt.Fprintf(w, "rule %q, %d incidents, first %s, last %s\n", p.Rule, p.IncidentCount, fmtTime(&p.FirstSeenAt),
-		fmtTime(&p.LastSeenAt))
+	fmt.Fprintf(w, "rule %q, %d incidents, first %s, last %s\n", p.Rule, p.IncidentCount, fmtTime(&p.FirstSeenAt, loc),
+		fmtTime(&p.LastSeenAt, loc))
 	if p.RootCause != "" {
 		fmt.Fprintf(w, "root cause: %s\n", p.RootCause)
 	}
@@ -131,11 +139,17 @@ func printProblem(w io.Writer, p api.Problem) {
 		fmt.Fprintf(w, "workaround: %s\n", p.Workaround)
 	}
 	fmt.Fprintln(w, "\nincidents:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tPRIO\tSTATE\tOPENED\tSERVICE\tTITLE")
 	for _, i := range p.Incidents {
-		fmt.Fprintf(w, "  #%d %s %-12s %s %s\n", i.ID, i.Priority, i.State, fmtTime(i.OpenedAt), i.Title)
+		fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s\t%s\t%s\n", i.ID, i.Priority, i.State, fmtTime(i.OpenedAt, loc), orDash(i.Service), i.Title)
 	}
+	tw.Flush()
 	fmt.Fprintln(w, "\ntimeline:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  AT\tKIND\tACTOR\tMESSAGE")
 	for _, e := range p.Timeline {
-		fmt.Fprintf(w, "  %s %-16s %-10s %s\n", e.At.Local().Format(time.DateTime), e.Kind, e.Actor, e.Message)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", fmtTime(&e.At, loc), e.Kind, actor(e.Actor, e.OnBehalfOf), oneLine(e.Message))
 	}
+	tw.Flush()
 }

@@ -81,13 +81,13 @@ func TestProblemsCommand(t *testing.T) {
 	}{
 		{"OKList", []string{"list"}, 0, `disk-recurring{rule="disk"}`},
 		{"OKShow", []string{"show", "1"}, 0, "rule \"disk-recurring\", 3 incidents"},
-		{"ErrKnownErrorNoWorkaround", []string{"known-error", "1"}, 1, "HTTP 400: workaround: a known error needs a workaround"},
+		{"ErrKnownErrorNoWorkaround", []string{"known-error", "1"}, 1, "answered 400 Bad Request: workaround: a known error needs a workaround\n"},
 		{"OKKnownError", []string{"known-error", "1", "--workaround", "restart vector", "--root-cause", "log rotation"}, 0,
 			"workaround: restart vector"},
-		{"ErrCloseKnownError", []string{"close", "1"}, 1, "HTTP 409: state: close problem 1 in state known_error: conflict"},
+		{"ErrCloseKnownError", []string{"close", "1"}, 1, "answered 409 Conflict: state: close problem 1 in state known_error: conflict\n"},
 		{"OKResolve", []string{"resolve", "1", "--actor", "alice"}, 0, "[resolved]"},
 		{"OKCloseJSON", []string{"--json", "close", "1"}, 0, `"state": "closed"`},
-		{"ErrNotFound", []string{"show", "9"}, 1, "HTTP 404: id: problem not found"},
+		{"ErrNotFound", []string{"show", "9"}, 1, "answered 404 Not Found: id: problem not found\n"},
 		{"ErrUsageID", []string{"show", "x"}, 2, `problem id "x" is not a number`},
 		{"ErrUsage", []string{"reopen"}, 2, "usage: alertbridge problems"},
 	}

@@ -31,7 +31,9 @@ alerts, and the correlation keys that only one of the rule sets makes.
 
 The daemon's database is opened read-only: a backtest never changes it and
 can run next to the daemon. Alerts that fired before --since are unknown to
-the replay, so their resolves in the range change nothing.
+the replay, so their resolves in the range change nothing. On a terminal, a
+run longer than a second shows its progress on stderr. Ctrl-C stops it
+(exit status 130).
 
 flags:
 `
@@ -104,28 +106,46 @@ func runRulesBacktest(ctx context.Context, args []string, stdout, stderr io.Writ
 	path := filepath.Join(*storagePath, sqlite.FileName)
 	db, err := sqlite.OpenReadOnly(ctx, path)
 	if err != nil {
-		fmt.Fprintf(stderr, "alertbridge rules backtest: %v\n", err)
-		return 1
+		return backtestFailed(ctx, stderr, err)
 	}
 	defer db.Close()
 
-	sides := []*backtestSide{{name: "current", set: curSet}, {name: "new", set: newSet}}
-	n, err := backtest(ctx, db, since, until, sides)
+	total, err := db.CountEvents(ctx, since, until)
 	if err != nil {
-		fmt.Fprintf(stderr, "alertbridge rules backtest: %v\n", err)
-		return 1
+		return backtestFailed(ctx, stderr, err)
 	}
-
 	fmt.Fprintf(stdout, "backtest of %s (read-only): %d events received from %s to %s\n",
-		path, n.events, since.Format(time.RFC3339), until.Format(time.RFC3339))
+		path, total, since.Format(time.RFC3339), until.Format(time.RFC3339))
 	if len(curFiles) == 0 {
 		fmt.Fprintln(stdout, "current: the built-in defaults (no --current given)")
 	} else {
 		fmt.Fprintf(stdout, "current: %s\n", strings.Join(curSet.Files(), ", "))
 	}
 	fmt.Fprintf(stdout, "new:     %s\n\n", strings.Join(newSet.Files(), ", "))
+
+	sides := []*backtestSide{{name: "current", set: curSet}, {name: "new", set: newSet}}
+	prog := newProgress(stderr, "events replayed", total)
+	n, err := backtest(ctx, db, since, until, sides, prog)
+	prog.finish()
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintf(stderr, "alertbridge rules backtest: interrupted after %d of %d events\n", prog.done, total)
+		return exitInterrupted
+	}
+	if err != nil {
+		return backtestFailed(ctx, stderr, err)
+	}
 	writeBacktest(stdout, n, sides[0], sides[1])
 	return 0
+}
+
+// backtestFailed reports why a backtest stopped and returns its exit status.
+func backtestFailed(ctx context.Context, stderr io.Writer, err error) int {
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "alertbridge rules backtest: interrupted")
+		return exitInterrupted
+	}
+	fmt.Fprintf(stderr, "alertbridge rules backtest: %v\n", err)
+	return 1
 }
 
 // backtestInput counts what was replayed.
@@ -150,7 +170,7 @@ type backtestSide struct {
 // replay store per side, in received order, a batch per receive time, then
 // advances each clock to until (so that due resolves happen) and gathers the
 // outcome.
-func backtest(ctx context.Context, db *sqlite.Store, since, until time.Time, sides []*backtestSide) (backtestInput, error) {
+func backtest(ctx context.Context, db *sqlite.Store, since, until time.Time, sides []*backtestSide, prog *progress) (backtestInput, error) {
 	var in backtestInput
 	replays := make([]*replay, len(sides))
 	defer func() {
@@ -185,6 +205,10 @@ func backtest(ctx context.Context, db *sqlite.Store, since, until time.Time, sid
 		return nil
 	}
 	err := db.Events(ctx, since, until, func(rec incident.EventRecord) error {
+		if err := ctx.Err(); err != nil {
+			return err // Ctrl-C: stop reading, whatever the replay would do
+		}
+		prog.add(1)
 		if !rec.ReceivedAt.Equal(batchAt) {
 			if err := flush(); err != nil {
 				return err
@@ -205,6 +229,9 @@ func backtest(ctx context.Context, db *sqlite.Store, since, until time.Time, sid
 		return in, err
 	}
 	for i, r := range replays {
+		if err := ctx.Err(); err != nil {
+			return in, err
+		}
 		if err := r.Advance(ctx, until); err != nil {
 			return in, err
 		}

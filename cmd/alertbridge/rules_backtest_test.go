@@ -49,7 +49,7 @@ func TestRulesBacktest(t *testing.T) {
 			before := snapshotDB(t, tt.data)
 			args := append([]string{"backtest", "--storage.path", tt.data}, tt.args...)
 			var out strings.Builder
-			code := runRules(args, &out, &out)
+			code := runRules(context.Background(), args, &out, &out)
 			if code != tt.wantCode {
 				t.Errorf("exit status %d, want %d; output:\n%s", code, tt.wantCode, out.String())
 			}
@@ -90,7 +90,7 @@ func TestRulesBacktestNextToDaemon(t *testing.T) {
 		t.Fatal("no write-ahead log to check: the test does not test what it says")
 	}
 	var out strings.Builder
-	code := runRules([]string{"backtest", "--storage.path", dir, "--rules", filepath.Join(repoRoot(t), "docs/examples/07-disk-per-mountpoint.rules.yml"),
+	code := runRules(context.Background(), []string{"backtest", "--storage.path", dir, "--rules", filepath.Join(repoRoot(t), "docs/examples/07-disk-per-mountpoint.rules.yml"),
 		"--since", historyEnd.Format(time.RFC3339), "--until", historyEnd.Add(time.Hour).Format(time.RFC3339)}, &out, &out)
 	if code != 0 {
 		t.Fatalf("exit status %d:\n%s", code, out.String())

@@ -24,7 +24,7 @@ func TestDocsExamples(t *testing.T) {
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".test.yml"), func(t *testing.T) {
 			var out strings.Builder
-			if code := runRules([]string{"test", f}, &out, &out); code != 0 {
+			if code := runRules(context.Background(), []string{"test", f}, &out, &out); code != 0 {
 				t.Errorf("rules test %s: exit status %d:\n%s", filepath.Base(f), code, out.String())
 			}
 		})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -94,7 +95,7 @@ func TestRulesExplain(t *testing.T) {
 			}
 			var out strings.Builder
 			t.Chdir(root)
-			code := runRules(args, &out, &out)
+			code := runRules(context.Background(), args, &out, &out)
 			if code != tt.wantCode {
 				t.Errorf("exit status %d, want %d; output:\n%s", code, tt.wantCode, out.String())
 			}
@@ -119,7 +120,7 @@ func TestRulesExplainReadOnly(t *testing.T) {
 	mustHistoryDB(t, dir, historyEnd, disk)
 	before := snapshotDB(t, dir)
 	var out strings.Builder
-	code := runRules([]string{"explain", "--rules", disk, "--storage.path", dir, "--alert", `alertname="NodeFilesystemAlmostOutOfSpace"`}, &out, &out)
+	code := runRules(context.Background(), []string{"explain", "--rules", disk, "--storage.path", dir, "--alert", `alertname="NodeFilesystemAlmostOutOfSpace"`}, &out, &out)
 	if code != 0 {
 		t.Fatalf("exit status %d:\n%s", code, out.String())
 	}

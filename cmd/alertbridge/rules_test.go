@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,9 @@ func TestRunRules(t *testing.T) {
 	mustWriteFile(t, filepath.Join(dir, "empty.yml"), "")
 	mustWriteFile(t, filepath.Join(dir, "bad.yml"), "correlations:\n  - name: disk\n    by: [cluster, cluster]\n    impact: huge\n")
 	mustWriteFile(t, filepath.Join(dir, "dup.yml"), "correlations:\n  - name: a1\n")
+	// dep.yml depends on a service of svc.yml: valid only together.
+	mustWriteFile(t, filepath.Join(dir, "svc.yml"), "services:\n  - name: postgres\n")
+	mustWriteFile(t, filepath.Join(dir, "dep.yml"), "services:\n  - name: checkout\n    depends_on: [postgres]\n")
 	sub := filepath.Join(dir, "sub")
 	if err := os.Mkdir(sub, 0o755); err != nil {
 		t.Fatal(err)
@@ -24,8 +28,8 @@ func TestRunRules(t *testing.T) {
 		name       string
 		args       []string
 		wantCode   int
-		wantStdout string
-		wantStderr string // a prefix of stderr when it ends in "..."
+		wantStdout string // a prefix of stdout when it ends in "..."
+		wantStderr string // the same for stderr
 	}{
 		{
 			name:       "OKRelative",
@@ -54,16 +58,67 @@ func TestRunRules(t *testing.T) {
 			wantStderr: "./bad.yml:3:19: rule \"disk\": by: duplicate label \"cluster\"\n./bad.yml:4:13: rule \"disk\": impact: level \"huge\": want high, medium or low\n",
 		},
 		{
-			name:       "ErrAcrossFiles",
-			args:       []string{"check", "a.yml", abs[:len(abs)-len("a.yml")] + "dup.yml", "missing.yml"},
+			name:       "ErrOneFileOfThree",
+			args:       []string{"check", "a.yml", "./bad.yml", "empty.yml"},
+			wantCode:   1,
+			wantStdout: "a.yml: 2 rules OK\nempty.yml: 0 rules OK\n",
+			wantStderr: "./bad.yml:3:19: rule \"disk\": by: duplicate label \"cluster\"\n./bad.yml:4:13: rule \"disk\": impact: level \"huge\": want high, medium or low\n",
+		},
+		{
+			name:       "OKEachFileButNotAsSet",
+			args:       []string{"check", "a.yml", abs[:len(abs)-len("a.yml")] + "dup.yml"},
+			wantStdout: "a.yml: 2 rules OK\n" + abs[:len(abs)-len("a.yml")] + "dup.yml: 1 rules OK\n",
+			wantStderr: "note: the files valid on their own are not valid together, as the daemon loads them (one set): --as-set shows why\n",
+		},
+		{
+			name:       "ErrAsSetAcrossFiles",
+			args:       []string{"check", "--as-set", "a.yml", abs[:len(abs)-len("a.yml")] + "dup.yml", "missing.yml"},
 			wantCode:   1,
 			wantStderr: abs[:len(abs)-len("a.yml")] + "dup.yml:2:11: rule \"a1\": name: duplicate name, first defined at a.yml:2:11\nmissing.yml: no such file or directory\n",
+		},
+		{
+			name:       "ErrAsSetFlagLast",
+			args:       []string{"check", "a.yml", "dup.yml", "--as-set"},
+			wantCode:   1,
+			wantStderr: "dup.yml:2:11: rule \"a1\": name: duplicate name, first defined at a.yml:2:11\n",
+		},
+		{
+			name:       "ErrOnlyValidTogether",
+			args:       []string{"check", "svc.yml", "dep.yml"},
+			wantCode:   1,
+			wantStdout: "svc.yml: 0 rules OK\n",
+			wantStderr: "dep.yml:3:18: service \"checkout\": depends_on: unknown service \"postgres\"\n" +
+				"note: together the files are valid, as the daemon loads them (one set): they refer to each other; check them with --as-set\n",
+		},
+		{
+			name:       "OKAsSetTogether",
+			args:       []string{"check", "--as-set", "svc.yml", "dep.yml"},
+			wantStdout: "svc.yml: 0 rules OK\ndep.yml: 0 rules OK\n",
+		},
+		{
+			name:       "ErrMissingFile",
+			args:       []string{"check", "a.yml", "missing.yml"},
+			wantCode:   1,
+			wantStdout: "a.yml: 2 rules OK\n",
+			wantStderr: "missing.yml: no such file or directory\n",
+		},
+		{
+			name:       "OKGlobEachFile",
+			args:       []string{"check", "[ae]*.yml"},
+			wantStdout: "a.yml: 2 rules OK\nempty.yml: 0 rules OK\n",
+		},
+		{
+			name:       "ErrGlobMatchesNothing",
+			args:       []string{"check", "a.yml", "nothing*.yml"},
+			wantCode:   1,
+			wantStdout: "a.yml: 2 rules OK\n",
+			wantStderr: "nothing*.yml: pattern matches no files\n",
 		},
 		{
 			name:       "ErrUsageNoCommand",
 			args:       nil,
 			wantCode:   2,
-			wantStderr: "usage: alertbridge rules <command> [flags] [args]\n...",
+			wantStderr: "alertbridge rules: no command given\n\nusage: alertbridge rules <command> [flags] [args]\n...",
 		},
 		{
 			name:       "ErrUsageNoFiles",
@@ -86,33 +141,28 @@ func TestRunRules(t *testing.T) {
 		{
 			name:       "OKHelp",
 			args:       []string{"check", "-h"},
-			wantStderr: "usage: alertbridge rules check FILE...\n...",
+			wantStdout: "usage: alertbridge rules check [--as-set] FILE...\n...",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder
-			code := runRules(tt.args, &stdout, &stderr)
+			code := runRules(context.Background(), tt.args, &stdout, &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit status = %d, want %d", code, tt.wantCode)
 			}
-			if got := stdout.String(); got != tt.wantStdout {
-				t.Errorf("stdout:\n%s\nwant:\n%s", got, tt.wantStdout)
-			}
-			got, want := stderr.String(), tt.wantStderr
-			if prefix, ok := strings.CutSuffix(want, "..."); ok {
-				if !strings.HasPrefix(got, prefix) {
-					t.Errorf("stderr:\n%s\nwant it to start with:\n%s", got, prefix)
-				}
-			} else if got != want {
-				t.Errorf("stderr:\n%s\nwant:\n%s", got, want)
-			}
+			checkOutput(t, "stdout", stdout.String(), tt.wantStdout)
+			checkOutput(t, "stderr", stderr.String(), tt.wantStderr)
 		})
 	}
 }
 
+// mustWriteFile writes a file, and the directories it is in.
 func mustWriteFile(t *testing.T, path, data string) {
 	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}

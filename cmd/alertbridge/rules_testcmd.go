@@ -26,27 +26,26 @@ format.
 Each test prints PASS or FAIL with its name; a failing test prints every
 broken expectation as file:line:col: message and the incidents there
 actually were. The exit status is 1 when a test fails or a file does not
-load.
+load, and 130 when interrupted (Ctrl-C stops the run between two steps).
 
 flags:
 `
 
 func runRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("rules test", flag.ContinueOnError)
-	flags.SetOutput(stderr)
 	run := flags.String("run", "", "run only the tests whose name matches this regular expression")
-	flags.Usage = func() {
-		fmt.Fprint(flags.Output(), rulesTestUsage)
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, rulesTestUsage)
+		flags.SetOutput(w)
 		flags.PrintDefaults()
 	}
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	files, code, ok := parseFlags(flags, args, usage, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if flags.NArg() == 0 {
-		fmt.Fprintf(stderr, "alertbridge rules test: no test files given\n\n%s", rulesTestUsage)
+	if len(files) == 0 {
+		fmt.Fprint(stderr, "alertbridge rules test: no test files given\n\n")
+		usage(stderr)
 		return 2
 	}
 	filter, err := regexp.Compile(*run)
@@ -67,7 +66,9 @@ func runRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		},
 	}))
 	var passed, failed, broken int
-	for _, name := range flags.Args() {
+	interrupted := false
+files:
+	for _, name := range files {
 		f, err := ruletest.Load(name, ingest.DecodeAlertmanager)
 		if err != nil {
 			writeErrors(stderr, err)
@@ -78,8 +79,16 @@ func runRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if !filter.MatchString(t.Name) {
 				continue
 			}
+			if ctx.Err() != nil {
+				interrupted = true
+				break files
+			}
 			res, err := runRuleTest(ctx, f, t, log)
 			switch {
+			case ctx.Err() != nil:
+				// The test stopped half-way: it neither passed nor failed.
+				interrupted = true
+				break files
 			case err != nil:
 				fmt.Fprintf(stdout, "FAIL %s\n", t.Name)
 				fmt.Fprintf(stdout, "  %s: %v\n", t.Pos, err)
@@ -96,10 +105,17 @@ func runRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%d passed, %d failed", passed, failed)
 	if broken > 0 {
-		fmt.Fprintf(stdout, ", %d of %d files did not load", broken, flags.NArg())
+		fmt.Fprintf(stdout, ", %d of %d files did not load", broken, len(files))
+	}
+	if interrupted {
+		fmt.Fprint(stdout, ", interrupted")
 	}
 	fmt.Fprintln(stdout)
-	if failed > 0 || broken > 0 {
+	switch {
+	case interrupted:
+		fmt.Fprintln(stderr, "alertbridge rules test: interrupted")
+		return exitInterrupted
+	case failed > 0 || broken > 0:
 		return 1
 	}
 	return 0

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func TestRulesTest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out strings.Builder
-			code := runRules(append([]string{"test"}, tt.args...), &out, &out)
+			code := runRules(context.Background(), append([]string{"test"}, tt.args...), &out, &out)
 			if code != tt.wantCode {
 				t.Errorf("exit status %d, want %d; output:\n%s", code, tt.wantCode, out.String())
 			}

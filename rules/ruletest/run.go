@@ -57,6 +57,9 @@ func (t *Test) Run(ctx context.Context, e Engine) (*Result, error) {
 	res := &Result{Test: t}
 	start := t.file.Start
 	for _, s := range t.Steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err // cancelled (Ctrl-C): the caller stops the run
+		}
 		at := start.Add(s.At)
 		var err error
 		if len(s.Events) > 0 {
