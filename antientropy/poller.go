@@ -121,6 +121,57 @@ type Poller struct {
 	// tried remembers the firings submitted, by fingerprint, so that one
 	// that did not take (see plan) is not submitted on every poll.
 	tried map[string]triedFiring
+
+	// poked holds the groups Poke asked about since the last poll; wake
+	// starts a poll at once.
+	pokeMu sync.Mutex
+	poked  []map[string]string
+	wake   chan struct{}
+}
+
+// maxPoked bounds the groups remembered between two polls.
+const maxPoked = 256
+
+// Poke asks for a poll at once, in which the alerts firing in Alertmanager
+// that carry every label of group are repaired without waiting out Grace: a
+// truncated notification (max_alerts) left them out, so no webhook of
+// theirs is on its way. It never blocks.
+func (p *Poller) Poke(group map[string]string) {
+	p.pokeMu.Lock()
+	if len(p.poked) < maxPoked {
+		p.poked = append(p.poked, maps.Clone(group))
+	}
+	p.pokeMu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takePoked returns the groups poked since the last poll and forgets them.
+func (p *Poller) takePoked() []map[string]string {
+	p.pokeMu.Lock()
+	defer p.pokeMu.Unlock()
+	out := p.poked
+	p.poked = nil
+	return out
+}
+
+// poked reports whether labels carry every label of one of groups.
+func poked(groups []map[string]string, labels map[string]string) bool {
+	for _, g := range groups {
+		match := true
+		for k, v := range g {
+			if labels[k] != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
 }
 
 type triedFiring struct {
@@ -214,6 +265,7 @@ func New(o Options) (*Poller, error) {
 		log:     o.Logger.With("component", "antientropy", "source", o.Source),
 		metrics: newMetrics(o.Registerer),
 		missing: make(map[string]missingAlert), unknown: make(map[string]time.Time), tried: make(map[string]triedFiring),
+		wake: make(chan struct{}, 1),
 	}
 	if len(o.Receivers) > 0 {
 		p.receivers = make(map[string]bool, len(o.Receivers))
@@ -240,6 +292,7 @@ func (p *Poller) Run(ctx context.Context) {
 			p.log.Info("stopped")
 			return
 		case <-t.C:
+		case <-p.wake:
 		}
 	}
 }
@@ -279,7 +332,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) error {
 		p.restart()
 		return err
 	}
-	firing, resolved, err := p.plan(ctx, now, known, listed)
+	firing, resolved, err := p.plan(ctx, now, known, listed, p.takePoked())
 	if err != nil {
 		return err
 	}
@@ -330,7 +383,7 @@ func (p *Poller) list(ctx context.Context) (map[string]*amAlert, error) {
 // plan updates the grace counts from one successful round and returns the
 // repairs that are due.
 func (p *Poller) plan(ctx context.Context, now time.Time, known []incident.AlertState,
-	listed map[string]*amAlert) (firing, resolved []incident.Event, err error) {
+	listed map[string]*amAlert, groups []map[string]string) (firing, resolved []incident.Event, err error) {
 	knownFP := make(map[string]bool, len(known))
 	for _, st := range known {
 		knownFP[st.Fingerprint] = true
@@ -359,7 +412,7 @@ func (p *Poller) plan(ctx context.Context, now time.Time, known []incident.Alert
 		if stuck {
 			tried[fp] = t
 		}
-		if now.Sub(since) < p.o.Grace {
+		if now.Sub(since) < p.o.Grace && !poked(groups, a.Labels) {
 			continue
 		}
 		if stuck {

@@ -581,3 +581,34 @@ func (b *syncBuffer) String() string {
 }
 
 func (nopSink) Submit(context.Context, []incident.Event) error { return nil }
+
+// TestPokeRepairsTruncatedAtOnce: a truncated notification (max_alerts)
+// left three alerts of a group out. Poked with the group's labels, the
+// next poll repairs them without waiting out the grace, which only guards
+// against webhooks still on their way; others still wait for it.
+func TestPokeRepairsTruncatedAtOnce(t *testing.T) {
+	e := newEnv(t)
+	am := newFakeAM(t)
+	starts := t0.Add(-time.Minute)
+	left := active("0000000000000001", starts, "alertname", "QueueBacklog", "instance", "worker-3")
+	other := active("0000000000000002", starts, "alertname", "DiskFull", "instance", "db-1")
+	am.set(left, other)
+	p := e.mustPoller(t, antientropy.Options{URLs: []string{am.srv.URL}, GroupBy: []string{"alertname"}})
+	p.Poke(map[string]string{"alertname": "QueueBacklog"})
+	e.pollAt(t, p, t0)
+	if n := repaired(t, e, "firing"); n != 1 {
+		t.Fatalf("repaired firing = %v, want 1: the truncated group's alert at once", n)
+	}
+	if got := e.lastEvent(t, left.Fingerprint); got.Status != incident.StatusFiring {
+		t.Errorf("worker-3: %+v, want its firing recorded", got)
+	}
+	// The poke is used up; the other alert waits for the grace as before.
+	e.pollAt(t, p, t0.Add(interval))
+	if n := repaired(t, e, "firing"); n != 1 {
+		t.Errorf("repaired firing = %v, want still 1 within the grace", n)
+	}
+	e.pollAt(t, p, t0.Add(grace))
+	if n := repaired(t, e, "firing"); n != 2 {
+		t.Errorf("repaired firing = %v, want 2 after the grace", n)
+	}
+}

@@ -95,6 +95,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 
+	var pollerSources []string
 	for _, src := range o.Config.Sources {
 		if src.AntiEntropy == nil {
 			continue
@@ -105,11 +106,23 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return nil, fmt.Errorf("source %s: anti_entropy: %w", src.Name, err)
 		}
 		a.pollers = append(a.pollers, p)
+		pollerSources = append(pollerSources, src.Name)
 	}
 
 	mux := http.NewServeMux()
+	bySource := make(map[string]*antientropy.Poller, len(a.pollers))
+	for i, src := range pollerSources {
+		bySource[src] = a.pollers[i]
+	}
 	in, err := ingest.New(ingest.Options{
 		Sink: a.pipeline, Logger: o.Logger, Registerer: a.reg, Now: o.Now,
+		// A truncated notification's missing alerts are fetched from
+		// Alertmanager's API by the source's poller, when it has one.
+		Truncated: func(source string, group map[string]string) {
+			if p := bySource[source]; p != nil {
+				p.Poke(group)
+			}
+		},
 		Limits: ingestLimits(o.Config.Limits, o.MaxBodyBytes), Sources: ingestSources(o.Config.Sources),
 	})
 	if err != nil {

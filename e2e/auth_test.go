@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -195,19 +194,7 @@ func mustStartAppWith(t testing.TB, o app.Options) (*app.App, *api.Client, *sync
 // the configuration config and returns its base URL once it is ready.
 func mustStartAlertmanagerConfig(t testing.TB, bin, config string) string {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := mustWriteFile(t, dir, "alertmanager.yml", config)
-	addr := mustFreeAddr(t)
-	p := mustStart(t, "alertmanager", bin,
-		"--config.file="+cfg,
-		"--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--cluster.listen-address=",
-		"--log.level=debug",
-	)
-	base := "http://" + addr
-	mustWaitReady(t, p, base+"/-/ready")
-	return base
+	return mustStartAlertmanagerAt(t, bin, mustFreeAddr(t), config)
 }
 
 // alertmanagerCounter sums the samples of Alertmanager's /metrics whose line

@@ -235,9 +235,15 @@ func mustFindAlertmanager(t testing.TB) string {
 // webhookURL and returns its base URL once it is ready.
 func mustStartAlertmanager(t testing.TB, bin, webhookURL string) string {
 	t.Helper()
+	return mustStartAlertmanagerAt(t, bin, mustFreeAddr(t), fmt.Sprintf(alertmanagerConfig, webhookURL))
+}
+
+// mustStartAlertmanagerAt runs the Alertmanager bin with the config (YAML)
+// on addr, HA gossip off, and returns its base URL once it is ready.
+func mustStartAlertmanagerAt(t testing.TB, bin, addr, config string) string {
+	t.Helper()
 	dir := t.TempDir()
-	cfg := mustWriteFile(t, dir, "alertmanager.yml", fmt.Sprintf(alertmanagerConfig, webhookURL))
-	addr := mustFreeAddr(t)
+	cfg := mustWriteFile(t, dir, "alertmanager.yml", config)
 	p := mustStart(t, "alertmanager", bin,
 		"--config.file="+cfg,
 		"--storage.path="+filepath.Join(dir, "data"),

@@ -44,6 +44,10 @@ type Event struct {
 	GroupLabels map[string]string
 	// Receiver is the sender's receiver name, kept for display only.
 	Receiver string
+	// Group describes the notification the event came in, for senders
+	// that notify by group (Alertmanager); nil otherwise. Every event of one
+	// notification shares it.
+	Group *GroupNote
 	// Acknowledge marks an event that acknowledges the incident holding the
 	// alert (PagerDuty's event_action acknowledge) instead of reporting a
 	// status; Status is then ignored.
@@ -140,4 +144,27 @@ func (e *Event) ClampFuture(now time.Time) {
 	if e.StartsAt.After(now) {
 		e.StartsAt, e.StartsAtClamped = now, true
 	}
+}
+
+// GroupNote is what a notification says of its group as a whole.
+type GroupNote struct {
+	// Status is the group's status: firing while any of its alerts fires.
+	Status Status
+	// Truncated is how many of the group's alerts the notification left out
+	// (Alertmanager's max_alerts, truncatedAlerts).
+	Truncated int
+	// AsOf is the latest time the notification speaks of (the latest
+	// startsAt or endsAt of its alerts), so that an older notification
+	// delivered late does not override a newer one.
+	AsOf time.Time
+}
+
+// UnseenFiring is how many alerts of the group the note says may fire
+// without being listed: those a firing group's truncated notification left
+// out.
+func (g GroupNote) UnseenFiring() int {
+	if g.Status == StatusFiring && g.Truncated > 0 {
+		return g.Truncated
+	}
+	return 0
 }

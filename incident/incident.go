@@ -109,7 +109,9 @@ type Incident struct {
 	// still fired. The incident does not resolve by itself while it is
 	// above zero: those alerts may still fire.
 	UnseenFiring int
-	UpdatedAt    time.Time
+	// UnseenAsOf is the AsOf of the notification UnseenFiring comes from.
+	UnseenAsOf time.Time
+	UpdatedAt  time.Time
 	// LastEventAt is when an alert last joined, refired or resolved on the
 	// incident; the rule's window counts from it. Repeats do not move it.
 	LastEventAt time.Time
@@ -249,6 +251,9 @@ const (
 	TimelineSLABreached TimelineKind = "sla_breached"
 	// TimelineSymptom: an alert of a dependent service joined as a symptom.
 	TimelineSymptom TimelineKind = "symptom"
+	// TimelineTruncated: a notification left out alerts of the group that
+	// may fire (max_alerts): the incident waits for them before resolving.
+	TimelineTruncated TimelineKind = "truncated"
 	// TimelineMaintenance: the incident opened inside a maintenance window.
 	TimelineMaintenance TimelineKind = "during_maintenance"
 )

@@ -89,11 +89,15 @@ func decodeAlertmanager(body []byte, l Limits) ([]incident.Event, int, error) {
 		return nil, n, err
 	}
 	events := make([]incident.Event, 0, n)
+	note := &incident.GroupNote{Status: incident.Status(data.Status), Truncated: int(min(msg.TruncatedAlerts, 1<<31-1))}
 	for i, a := range data.Alerts {
 		if err := l.checkAlert(a, i); err != nil {
 			return nil, n, err
 		}
-		events = append(events, alertEvent(a, &data))
+		ev := alertEvent(a, &data)
+		note.AsOf = later(note.AsOf, ev.StartsAt, ev.EndsAt)
+		ev.Group = note
+		events = append(events, ev)
 	}
 	return events, n, nil
 }
@@ -212,4 +216,15 @@ func unquoteMeta(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// later returns the latest of the times.
+func later(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
 }

@@ -45,6 +45,11 @@ type Options struct {
 	// Now is the clock of latencies, signature timestamps, rate limits and
 	// received-at times; nil means time.Now.
 	Now func() time.Time
+	// Truncated, when set, hears of every accepted notification that left
+	// out some of its group's alerts (Alertmanager's max_alerts): the
+	// source's name and the group's labels. The daemon asks that source's
+	// anti-entropy poller, if it has one, to fetch them. It must not block.
+	Truncated func(source string, group map[string]string)
 }
 
 // Handler serves the ingest endpoints.
@@ -55,6 +60,8 @@ type Handler struct {
 	limits  Limits
 	budget  *budget
 	now     func() time.Time
+	// truncated is Options.Truncated.
+	truncated func(source string, group map[string]string)
 	// open is true when no source is configured: nothing is authenticated.
 	open bool
 	// auth holds the sources of each type that has any.
@@ -97,13 +104,14 @@ func knownType(t string) bool {
 // config validates them first, so that is a programming error there.
 func New(o Options) (*Handler, error) {
 	h := &Handler{
-		sink:    o.Sink,
-		log:     o.Logger,
-		metrics: newMetrics(o.Registerer),
-		limits:  o.Limits.withDefaults(),
-		now:     o.Now,
-		open:    len(o.Sources) == 0,
-		auth:    make(map[string]*endpointAuth),
+		truncated: o.Truncated,
+		sink:      o.Sink,
+		log:       o.Logger,
+		metrics:   newMetrics(o.Registerer),
+		limits:    o.Limits.withDefaults(),
+		now:       o.Now,
+		open:      len(o.Sources) == 0,
+		auth:      make(map[string]*endpointAuth),
 	}
 	if err := h.limits.validate(); err != nil {
 		return nil, fmt.Errorf("limits: %w", err)
@@ -303,6 +311,9 @@ func acceptEvents(decode func(body []byte, now time.Time, l Limits) ([]incident.
 			return h.notCommitted(q, len(events), err)
 		}
 		h.accepted(q, len(events))
+		if g := events[0].Group; g != nil && g.Truncated > 0 && h.truncated != nil {
+			h.truncated(events[0].Source, events[0].GroupLabels)
+		}
 		writeJSON(q.w, http.StatusOK, successBody{Status: "success", Events: len(events)})
 		return http.StatusOK
 	}

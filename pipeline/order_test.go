@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/ingest"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 )
@@ -224,4 +227,73 @@ func describe(ds []delivery) string {
 			d.ev.Status, d.ev.StartsAt.Format("15:04:05"), fmtEnd(d.ev.EndsAt))
 	}
 	return b.String()
+}
+
+// capture is the main scenario of the real Alertmanager capture
+// (ingest/testdata/alertmanager, from shared/fixtures): each payload and when
+// Alertmanager delivered it (deliveries.log).
+var capture = []struct {
+	file string
+	at   string
+}{
+	{"firing-immediate-old-startsAt", "20:13:05.088"},
+	{"firing-group", "20:13:06.087"},
+	{"group-by-all", "20:13:06.090"},
+	{"truncated", "20:13:06.091"},
+	{"firing-new-alerts-added", "20:13:07.095"},
+	{"repeat-notification", "20:13:18.093"},
+	{"firing-group-updated", "20:13:22.092"},
+	{"resolved-partial", "20:13:26.095"},
+	{"truncated-resolved", "20:13:26.105"},
+	{"resolved-all-prometheus-style", "20:13:31.097"},
+	{"resolved-all", "20:13:32.110"},
+	{"group-by-all-resolved", "20:13:32.111"},
+	{"retry-delivered-after-500s", "20:14:26.953"},
+	{"retry-delivered-after-400s", "20:15:06.981"},
+}
+
+// TestEveryOrderSameRecordsCapture replays the real capture's notifications
+// in every rotation, reversed and shuffled: the records must be those of
+// delivery in order.
+func TestEveryOrderSameRecordsCapture(t *testing.T) {
+	var ds []delivery
+	day := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	for _, c := range capture {
+		body, err := os.ReadFile(filepath.Join("..", "ingest", "testdata", "alertmanager", c.file+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := ingest.DecodeAlertmanager(body)
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		at, err := time.Parse("15:04:05.000", c.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := day.Add(at.Sub(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)))
+		for _, ev := range evs {
+			ev.Source = "am"
+			ds = append(ds, delivery{sent: sent, ev: ev})
+		}
+	}
+	want := records(t, ds, true)
+	if len(want) == 0 {
+		t.Fatal("the capture made no incidents")
+	}
+	orders := map[string][]delivery{"reversed": reversed(ds)}
+	for i := 1; i < len(ds); i += 3 {
+		orders[fmt.Sprintf("rotated%d", i)] = append(slices.Clone(ds[i:]), ds[:i]...)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for p := range 20 {
+		shuffled := slices.Clone(ds)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		orders[fmt.Sprintf("shuffle%d", p)] = shuffled
+	}
+	for name, order := range orders {
+		if diff := cmp.Diff(want, records(t, order, false)); diff != "" {
+			t.Errorf("%s: records differ from delivery in order (-in order +%s):\n%s", name, name, diff)
+		}
+	}
 }

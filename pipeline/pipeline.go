@@ -320,8 +320,9 @@ func (p *Pipeline) commit(group []*request) error {
 				}
 				continue
 			}
+			notes := map[int64]*incident.GroupNote{}
 			for _, ev := range r.events {
-				regrouped, err := p.apply(ctx, tx, set, db, cb, ev, now, &stats)
+				regrouped, err := p.apply(ctx, tx, set, db, cb, ev, now, &stats, notes)
 				if err != nil {
 					return fmt.Errorf("event %s: %w", ev.Fingerprint, err)
 				}
@@ -332,6 +333,9 @@ func (p *Pipeline) commit(group []*request) error {
 					p.corr.Purge()
 					db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
 				}
+			}
+			if err := p.noteGroups(ctx, tx, cb, notes, now, &stats); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -360,7 +364,7 @@ func isDomainErr(err error) bool {
 // between incidents (incident.Outcome.Regrouped): the caches must start
 // afresh.
 func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db *dedupe.Batch, cb *correlate.Batch,
-	ev incident.Event, now time.Time, stats *groupStats) (regrouped bool, err error) {
+	ev incident.Event, now time.Time, stats *groupStats, notes map[int64]*incident.GroupNote) (regrouped bool, err error) {
 	if ev.Acknowledge {
 		return false, p.acknowledge(ctx, tx, db, cb, ev, now, stats)
 	}
@@ -435,7 +439,38 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	if out.Resolved && out.Incident != nil {
 		stats.finished(*out.Incident, false)
 	}
+	if g := ev.Group; g != nil && out.State.IncidentID != 0 {
+		// What the notification says of its group is noted once per
+		// request, after all its alerts; only a truncated group, or an
+		// incident still waiting for unseen alerts, needs it.
+		cur, err := cb.Current(ctx, d.Key)
+		if err != nil {
+			return false, err
+		}
+		if g.UnseenFiring() > 0 || cur != nil && cur.UnseenFiring > 0 {
+			notes[out.State.IncidentID] = g
+		}
+	}
 	return out.Regrouped, nil
+}
+
+// noteGroups applies what a request's notification said of its groups
+// (incident.NoteGroup).
+func (p *Pipeline) noteGroups(ctx context.Context, tx incident.Tx, cb *correlate.Batch, notes map[int64]*incident.GroupNote,
+	now time.Time, stats *groupStats) error {
+	for id, g := range notes {
+		inc, resolved, err := incident.NoteGroup(ctx, tx, id, *g, now)
+		if err != nil || inc == nil {
+			return err
+		}
+		if err := cb.Record(ctx, *inc); err != nil {
+			return err
+		}
+		if resolved {
+			stats.finished(*inc, false)
+		}
+	}
+	return nil
 }
 
 // acknowledge carries out a sender's acknowledgement (PagerDuty's

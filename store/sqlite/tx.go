@@ -57,15 +57,16 @@ var (
 		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
 		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance,
 		merged_into, respond_by, resolve_by, sla_policy, respond_breached_at, resolve_breached_at, flapping_since,
-		flap_threshold, flap_window_ns, alert_count, firing_count, problem_id, impact_started_at, reopened_at, unseen_firing)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		flap_threshold, flap_window_ns, alert_count, firing_count, problem_id, impact_started_at, reopened_at, unseen_firing,
+		unseen_as_of)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
 		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
 		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
 		window_ns = ?, during_maintenance = ?, merged_into = ?, respond_by = ?, resolve_by = ?, sla_policy = ?,
 		respond_breached_at = ?, resolve_breached_at = ?, flapping_since = ?, flap_threshold = ?, flap_window_ns = ?,
-		alert_count = ?, firing_count = ?, problem_id = ?, impact_started_at = ?, reopened_at = ?, unseen_firing = ?
-		WHERE id = ?`
+		alert_count = ?, firing_count = ?, problem_id = ?, impact_started_at = ?, reopened_at = ?, unseen_firing = ?,
+		unseen_as_of = ? WHERE id = ?`
 	qDueIncidents = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE (resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged'))
 		   OR (state = 'pending' AND window_ns > 0 AND sealed_at IS NULL AND last_event_at + window_ns < ?)
@@ -158,7 +159,7 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 		int64(inc.Window), inc.DuringMaintenance, nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy),
 		inc.SLAPolicy, nanos(inc.RespondBreachedAt), nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince),
 		inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID),
-		nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring)
+		nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring, nanos(inc.UnseenAsOf))
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -174,7 +175,8 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.DuringMaintenance,
 		nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy), inc.SLAPolicy, nanos(inc.RespondBreachedAt),
 		nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince), inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount,
-		inc.FiringCount, nullID(inc.ProblemID), nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring, inc.ID)
+		inc.FiringCount, nullID(inc.ProblemID), nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring,
+		nanos(inc.UnseenAsOf), inc.ID)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
@@ -462,20 +464,20 @@ const incidentColumns = `id, state, priority, impact, urgency, title, summary, s
 	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
 	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, merged_into, respond_by, resolve_by,
 	sla_policy, respond_breached_at, resolve_breached_at, flapping_since, flap_threshold, flap_window_ns, alert_count,
-	firing_count, problem_id, impact_started_at, reopened_at, unseen_firing`
+	firing_count, problem_id, impact_started_at, reopened_at, unseen_firing, unseen_as_of`
 
 func scanIncident(row scanner) (incident.Incident, error) {
 	var inc incident.Incident
 	var prio int
 	var opened, acked, resolved, updated, lastEvent, due, sealed, merged, problem sql.NullInt64
-	var respondBy, resolveBy, respondBreached, resolveBreached, flapping, impact, reopened sql.NullInt64
+	var respondBy, resolveBy, respondBreached, resolveBreached, flapping, impact, reopened, unseenAsOf sql.NullInt64
 	var flapWindow int64
 	var resolveAfter, window int64
 	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
 		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
 		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &merged, &respondBy,
 		&resolveBy, &inc.SLAPolicy, &respondBreached, &resolveBreached, &flapping, &inc.FlapThreshold, &flapWindow,
-		&inc.AlertCount, &inc.FiringCount, &problem, &impact, &reopened, &inc.UnseenFiring)
+		&inc.AlertCount, &inc.FiringCount, &problem, &impact, &reopened, &inc.UnseenFiring, &unseenAsOf)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, incident.ErrNotFound
 	}
@@ -490,7 +492,7 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	inc.RespondBy, inc.ResolveBy = fromNanos(respondBy), fromNanos(resolveBy)
 	inc.RespondBreachedAt, inc.ResolveBreachedAt = fromNanos(respondBreached), fromNanos(resolveBreached)
 	inc.FlappingSince, inc.FlapWindow = fromNanos(flapping), time.Duration(flapWindow)
-	inc.ImpactStartedAt, inc.ReopenedAt = fromNanos(impact), fromNanos(reopened)
+	inc.ImpactStartedAt, inc.ReopenedAt, inc.UnseenAsOf = fromNanos(impact), fromNanos(reopened), fromNanos(unseenAsOf)
 	return inc, nil
 }
 

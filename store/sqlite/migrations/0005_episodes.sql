@@ -34,6 +34,7 @@ ALTER TABLE incidents ADD COLUMN reopened_at INTEGER;
 -- notification (max_alerts) while the group still fired: the incident does
 -- not resolve while some may fire.
 ALTER TABLE incidents ADD COLUMN unseen_firing INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN unseen_as_of INTEGER;
 
 -- The incident that owns a key when none is active: the one whose impact
 -- ended last.
