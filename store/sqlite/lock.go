@@ -19,6 +19,23 @@ const LockFileName = "lock"
 // backs; the second refuses to start instead.
 var ErrLocked = errors.New("storage path is in use")
 
+// lockedError is ErrLocked with the directory, its lock file, and the
+// process ID the holder wrote into it (0 if unknown).
+type lockedError struct {
+	dir, file string
+	pid       int
+}
+
+func (e *lockedError) Error() string {
+	holder := ""
+	if e.pid > 0 {
+		holder = ", held by pid " + strconv.Itoa(e.pid)
+	}
+	return fmt.Sprintf("storage path %s is in use by another alertbridge (lock file %s%s)", e.dir, e.file, holder)
+}
+
+func (e *lockedError) Is(target error) bool { return target == ErrLocked }
+
 // dirLock is the exclusive lock on a storage directory.
 type dirLock struct{ f *os.File }
 
@@ -37,14 +54,12 @@ func lockDir(dir string) (*dirLock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if held {
-		holder := ""
+		e := &lockedError{dir: dir, file: path}
 		if b, err := os.ReadFile(path); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
-				holder = ", held by pid " + strconv.Itoa(pid)
-			}
+			e.pid, _ = strconv.Atoi(strings.TrimSpace(string(b))) // only a hint
 		}
 		f.Close()
-		return nil, fmt.Errorf("%w: storage path %s is in use by another alertbridge (lock file %s%s)", ErrLocked, dir, path, holder)
+		return nil, e
 	}
 	// The PID is only a hint for the message above: the lock is what counts,
 	// so a failure to write it is not an error.
