@@ -27,6 +27,13 @@ type Sink interface {
 	Ingest(ctx context.Context, s incident.Submission) error
 }
 
+// overloadSink is a Sink that can tell, before a request is read, that it
+// would refuse it for overload; *pipeline.Pipeline is one. Overloaded
+// returns an incident.ErrUnavailable then.
+type overloadSink interface {
+	Overloaded() error
+}
+
 // Options configures a Handler.
 type Options struct {
 	// Sink receives what every valid request carries. Required: without one
@@ -193,8 +200,8 @@ func (h *Handler) serve(q *request) int {
 // edge runs the checks every endpoint shares, cheapest first, so that what
 // can be refused from the headers is refused before the body is read:
 // credentials in headers (bearer, basic), the source's rate limit, the
-// Content-Type, the body size, an HMAC signature (which covers the body),
-// and the JSON nesting depth. A pagerduty source is identified by the
+// Content-Type, the Sink's overload, the body size, an HMAC signature
+// (which covers the body), and the JSON nesting depth. A pagerduty source is identified by the
 // routing_key inside its event, so /v2/enqueue authenticates in
 // acceptPagerDuty instead.
 func (h *Handler) edge(q *request) error {
@@ -222,6 +229,13 @@ func (h *Handler) edge(q *request) error {
 	}
 	if err := checkContentType(q.r.Header.Get("Content-Type")); err != nil {
 		return err
+	}
+	// Under overload the Sink would refuse the request whatever it holds:
+	// refusing it before reading the body saves the CPU the writer needs.
+	if o, ok := h.sink.(overloadSink); ok {
+		if err := o.Overloaded(); err != nil {
+			return fmt.Errorf("%w: %w", errNotCommitted, err)
+		}
 	}
 	body, err := h.readBody(q.w, q.r)
 	if err != nil {

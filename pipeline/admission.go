@@ -49,30 +49,33 @@ var shedMessages = map[string]string{
 	shedExpired:    "waited longer than the wait budget",
 }
 
-// Smoothing of the writer's speed and commit time, as TCP smooths round
-// trip times (RFC 6298): gains of 1/8 and 1/4, and an allowance of the
-// smoothed time plus four mean deviations.
-const (
-	gainMean      = 1.0 / 8
-	gainDeviation = 1.0 / 4
-	deviations    = 4
-)
+// gain is the weight of a new measurement in the smoothed speed, as in
+// TCP's smoothed round trip time (RFC 6298).
+const gain = 1.0 / 8
 
 // admission decides which ingest requests the writer takes on, so that an
-// answered request, 2xx or 503, is answered within the budget.
+// answered request, 2xx or 503, is answered within the budget. The budget
+// is split: a request may wait for the writer for half of it, and the other
+// half is for its own transaction, which the writer keeps to an eighth of
+// it, so three eighths are left for what comes after the last request of a
+// transaction: committing it (a WAL checkpoint, a busy disk), and the HTTP
+// answer.
 //
 //   - A request is admitted while fewer than maxRequests requests and, with
 //     its own, at most maxAlerts alerts are waiting. One request on its own
 //     is admitted whatever its size: refusing it would refuse it for ever.
 //   - It is admitted only if the alerts waiting ahead of it can be written,
-//     at the writer's measured speed, within the wait allowed: the budget
-//     less the time its own transaction is expected to take. Before the
+//     at the writer's measured speed, within half the budget. Before the
 //     first measurement everything within the bounds is admitted.
-//   - A request still waiting when the wait allowed runs out is answered
+//   - A request still waiting when half the budget has passed is answered
 //     ErrOverloaded then, and the writer skips it (expireAt).
-//   - The writer cuts a transaction at a quarter of the budget's worth of
-//     alerts (groupLimit), so that its commit time, and the allowance for
-//     it, stay small next to the budget.
+//   - The writer cuts a group at an eighth of the budget's worth of alerts
+//     (groupLimit), but always takes its first request whole. And once a
+//     transaction has run for an eighth of the budget (txLimit), it applies
+//     no further request but commits, and the rest wait again at the head
+//     of the queue: the writer's speed can collapse within a transaction
+//     (its CPU taken by hostile load, which must still be read to be
+//     shed), and no estimate made beforehand bounds that.
 //
 // Only ingest requests are counted; commands and sweeps are small and pass.
 // The writer's speed is measured only on transactions it started with
@@ -91,9 +94,6 @@ type admission struct {
 	// busy transactions: their ratio is the writer's speed, in alerts
 	// committed per second of commit time. Zero until measured.
 	alertsEWMA, secondsEWMA float64
-	// commitEWMA and commitDev smooth a busy transaction's duration and its
-	// mean deviation, in seconds.
-	commitEWMA, commitDev float64
 }
 
 func newAdmission(budget time.Duration, maxRequests, maxAlerts int) *admission {
@@ -118,6 +118,21 @@ func (a *admission) admit(now time.Time, n int) (expireAt time.Time, reason stri
 	return now.Add(a.waitAllowed()), ""
 }
 
+// check returns the reason a request would be shed now whatever its size,
+// or "": the request bound is reached, or the alerts waiting already take
+// longer than the wait allowed.
+func (a *admission) check() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.requests >= a.maxRequests:
+		return shedQueueFull
+	case a.alerts > 0 && a.expectedWait() > a.waitAllowed():
+		return shedWaitBudget
+	}
+	return ""
+}
+
 // leave removes an admitted request of n alerts from the count: the writer
 // took it, or its caller gave up waiting.
 func (a *admission) leave(n int) {
@@ -125,6 +140,15 @@ func (a *admission) leave(n int) {
 	defer a.mu.Unlock()
 	a.requests--
 	a.alerts -= n
+}
+
+// rejoin counts a request of n alerts that the writer took but put back
+// again, uncommitted, as waiting.
+func (a *admission) rejoin(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.requests++
+	a.alerts += n
 }
 
 // observe records a transaction of n alerts that took d and was started
@@ -138,13 +162,10 @@ func (a *admission) observe(n int, d time.Duration) {
 	defer a.mu.Unlock()
 	if a.secondsEWMA == 0 {
 		a.alertsEWMA, a.secondsEWMA = float64(n), s
-		a.commitEWMA, a.commitDev = s, s/2
 		return
 	}
-	a.alertsEWMA += gainMean * (float64(n) - a.alertsEWMA)
-	a.secondsEWMA += gainMean * (s - a.secondsEWMA)
-	a.commitDev += gainDeviation * (math.Abs(s-a.commitEWMA) - a.commitDev)
-	a.commitEWMA += gainMean * (s - a.commitEWMA)
+	a.alertsEWMA += gain * (float64(n) - a.alertsEWMA)
+	a.secondsEWMA += gain * (s - a.secondsEWMA)
 }
 
 // rate is the writer's speed in alerts per second, 0 before a measurement.
@@ -165,25 +186,21 @@ func (a *admission) expectedWait() time.Duration {
 	return time.Duration(float64(a.alerts) / r * float64(time.Second))
 }
 
-// waitAllowed is the budget less the allowance for the request's own
-// transaction: its smoothed commit time plus four deviations, a quarter of
-// the budget before a measurement, and never more than half of it, so that
-// a writer slower than the budget still makes progress.
-func (a *admission) waitAllowed() time.Duration {
-	allowance := a.budget / 4
-	if a.secondsEWMA != 0 {
-		allowance = time.Duration((a.commitEWMA + deviations*a.commitDev) * float64(time.Second))
-	}
-	return a.budget - min(allowance, a.budget/2)
-}
+// waitAllowed is how long a request may wait for the writer: half the
+// budget.
+func (a *admission) waitAllowed() time.Duration { return a.budget / 2 }
+
+// txLimit is how long a transaction may take requests on: an eighth of the
+// budget.
+func (a *admission) txLimit() time.Duration { return a.budget / 8 }
 
 // groupLimit is how many alerts the writer puts in one transaction, beyond
-// its first request: a quarter of the budget's worth. 0, no limit, before a
-// measurement.
+// its first request: an eighth of the budget's worth. 0, no limit, before
+// a measurement.
 func (a *admission) groupLimit() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return int(math.Ceil(a.rate() * (a.budget / 4).Seconds()))
+	return int(math.Ceil(a.rate() * (a.budget / 8).Seconds()))
 }
 
 // queued returns the alerts waiting and the writer's measured speed.

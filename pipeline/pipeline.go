@@ -237,6 +237,19 @@ func (p *Pipeline) Sweep(ctx context.Context) error {
 	return p.do(ctx, &request{ctx: ctx, sweep: true, err: make(chan error, 1)})
 }
 
+// Overloaded returns ErrOverloaded when an ingest request would be shed now
+// whatever it carries: QueueSize requests are waiting, or the alerts
+// waiting would take longer than the wait allowed. The ingest handler asks
+// before it reads a request's body, so that refusing hostile load costs
+// next to nothing and leaves the CPU to the writer. Ingest checks again,
+// with the request's size.
+func (p *Pipeline) Overloaded() error {
+	if reason := p.adm.check(); reason != "" {
+		return p.shed(reason)
+	}
+	return nil
+}
+
 // StoreErr returns the error of the last commit if it failed in the store
 // (disk full, read-only, I/O), or nil: a later successful commit, the
 // periodic Sweep's included, clears it. A domain error (not found, a
@@ -311,57 +324,75 @@ func (p *Pipeline) shed(reason string) error {
 
 // run is the writer. It commits the waiting requests in groups of at most
 // MaxGroup requests and, beyond the first, admission's groupLimit alerts; a
-// request that does not fit waits in next for the following group.
+// request that does not fit waits in next for the following group, and the
+// requests a transaction had no time for (see commit) go first in it.
 func (p *Pipeline) run() {
 	defer close(p.done)
-	group := make([]*request, 0, p.o.MaxGroup)
-	var next *request
+	var head []*request // put back by the last transaction
+	var next *request   // pulled from the queue, left for the next group
 	for {
 		// busy: requests were waiting as the writer became free, so this
 		// group's speed is the speed of draining a queue.
-		r, busy := next, next != nil
-		next = nil
-		if r == nil {
+		busy := len(head) > 0 || next != nil
+		if !busy {
 			select {
-			case r = <-p.queue:
-				busy = r != nil
+			case r, ok := <-p.queue:
+				if !ok {
+					return
+				}
+				next, busy = r, true
 			default:
+				r, ok := <-p.queue
+				if !ok {
+					return
+				}
+				next = r
 			}
 		}
-		if r == nil {
-			var ok bool
-			if r, ok = <-p.queue; !ok {
-				return
-			}
-		}
-		group, work, limit, now := group[:0], 0, p.adm.groupLimit(), p.clock()
-	fill:
-		for {
+		now, limit := p.clock(), p.adm.groupLimit()
+		group, work := make([]*request, 0, len(head)+1), 0
+		full := func() bool { return len(group) >= p.o.MaxGroup || (limit > 0 && work >= limit) }
+		for _, r := range head {
 			if p.take(r, now) {
 				group, work = append(group, r), work+r.work
 			}
-			if len(group) >= p.o.MaxGroup || (limit > 0 && work >= limit) {
+		}
+		r := next
+		next = nil
+		if r == nil {
+			select {
+			case r = <-p.queue: // nil once closed
+			default:
+			}
+		}
+		for r != nil {
+			if full() || (limit > 0 && len(group) > 0 && work+r.work > limit) {
+				next = r
 				break
 			}
-			select {
-			case r = <-p.queue:
-				if r == nil {
-					break fill // closed
+			if p.take(r, now) {
+				group, work = append(group, r), work+r.work
+			}
+			r = nil
+			if !full() {
+				select {
+				case r = <-p.queue: // nil once closed: the loop above returns
+				default:
 				}
-				if limit > 0 && len(group) > 0 && work+r.work > limit {
-					next = r
-					break fill
-				}
-			default:
-				break fill
 			}
 		}
 		if len(group) == 0 {
+			head = nil
 			continue
 		}
 		start := p.clock()
-		if p.process(group) && busy {
-			p.adm.observe(work, p.clock().Sub(start))
+		var committed int
+		head, committed = p.process(group)
+		for _, r := range head {
+			p.putBack(r)
+		}
+		if busy && committed > 0 {
+			p.adm.observe(committed, p.clock().Sub(start))
 		}
 	}
 }
@@ -369,6 +400,10 @@ func (p *Pipeline) run() {
 // take claims r for the writer's next group and reports whether to process
 // it. A request whose caller gave up is dropped, and one whose wait ran out
 // by now is answered ErrOverloaded without any work.
+//
+// A request the writer took but had no time for is put back (putBack): it
+// is waiting again, at the head of the queue, and its caller may give up on
+// it again.
 func (p *Pipeline) take(r *request, now time.Time) bool {
 	if !r.state.CompareAndSwap(waiting, taken) {
 		return false // its caller gave up and counted it out
@@ -384,10 +419,19 @@ func (p *Pipeline) take(r *request, now time.Time) bool {
 	return true
 }
 
+// putBack makes r, which the writer took but did not commit, wait again.
+func (p *Pipeline) putBack(r *request) {
+	if r.work > 0 {
+		p.adm.rejoin(r.work)
+	}
+	r.state.Store(waiting)
+}
+
 // process commits a group in one transaction; if that fails, each request is
 // tried alone so that the failure lands only on the request that caused it.
-// It reports whether the group committed as one.
-func (p *Pipeline) process(group []*request) bool {
+// It returns the requests the transaction had no time for, to go first in
+// the next, and the alerts it committed if it committed as one.
+func (p *Pipeline) process(group []*request) (rest []*request, committed int) {
 	live := group[:0:0]
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil {
@@ -397,35 +441,57 @@ func (p *Pipeline) process(group []*request) bool {
 		live = append(live, r)
 	}
 	if len(live) == 0 {
-		return false
+		return nil, 0
+	}
+	n, err := p.commit(live)
+	if err == nil || len(live) == 1 {
+		if err != nil {
+			n = len(live)
+		}
+		p.metrics.groupSize.Observe(float64(n))
+		for _, r := range live[:n] {
+			r.err <- err
+			committed += r.work
+		}
+		if err != nil || len(live) < len(group) {
+			committed = 0 // not one transaction of the whole group
+		}
+		return live[n:], committed
 	}
 	p.metrics.groupSize.Observe(float64(len(live)))
-	err := p.commit(live)
-	if err == nil || len(live) == 1 {
-		for _, r := range live {
-			r.err <- err
-		}
-		return err == nil && len(live) == len(group)
-	}
 	for _, r := range live {
-		r.err <- p.commit([]*request{r})
+		_, err := p.commit([]*request{r})
+		r.err <- err
 	}
-	return false
+	return nil, 0
 }
 
-func (p *Pipeline) commit(group []*request) error {
+// commit applies the requests of group in one transaction, in order, and
+// commits it. It returns how many it applied: all of them, unless the
+// transaction has run for admission's txLimit, an eighth of MaxWait, before
+// it got to one. Then it commits what it has, and leaves the rest to the
+// next transaction, so that a writer slowed down mid-transaction (a
+// CPU starved by hostile load, a slow disk) does not make a whole group
+// late. The first request is always applied.
+func (p *Pipeline) commit(group []*request) (applied int, err error) {
 	set := p.o.Rules.Load() // one rule set for the whole group: never a mix
 	ctx, cancel := context.WithTimeout(context.Background(), p.o.CommitTimeout)
 	defer cancel()
 	now := p.o.Now()
 	start := time.Now()
+	began, limit := p.clock(), p.adm.txLimit()
 	var db *dedupe.Batch
 	var cb *correlate.Batch
 	var stats groupStats
-	err := p.o.Store.Update(ctx, func(tx incident.Tx) error {
+	err = p.o.Store.Update(ctx, func(tx incident.Tx) error {
 		db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
 		stats = groupStats{}
-		for _, r := range group {
+		applied = len(group)
+		for i, r := range group {
+			if i > 0 && p.clock().Sub(began) > limit {
+				applied = i
+				break
+			}
 			if r.sweep {
 				if err := tx.Heartbeat(ctx, now); err != nil {
 					return err
@@ -499,15 +565,16 @@ func (p *Pipeline) commit(group []*request) error {
 	p.metrics.commitDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		if !isDomainErr(err) {
-			p.storeErr.Store(&err)
+			failed := err
+			p.storeErr.Store(&failed)
 			p.metrics.lastCommitOK.Set(0)
 		}
 		if len(group) == 1 && isDomainErr(err) {
-			return err // the request's own: not found, a conflict, a replay
+			return 0, err // the request's own: not found, a conflict, a replay
 		}
 		p.log.Warn("commit failed", "err", err, "requests", len(group))
 		p.metrics.commitErrors.Inc()
-		return err
+		return 0, err
 	}
 	p.storeErr.Store(nil)
 	p.metrics.lastCommitOK.Set(1)
@@ -515,7 +582,7 @@ func (p *Pipeline) commit(group []*request) error {
 	db.Commit()
 	cb.Commit()
 	stats.publish(p.metrics)
-	return nil
+	return applied, nil
 }
 
 func isDomainErr(err error) bool {

@@ -26,6 +26,8 @@ type heldStore struct {
 	entered chan struct{}
 	release chan struct{}
 	open    sync.Once
+	// during, if set, runs inside each transaction once it is let go.
+	during func()
 }
 
 // letAll lets every transaction through from now on.
@@ -37,7 +39,12 @@ func (h *heldStore) Update(ctx context.Context, fn func(incident.Tx) error) erro
 	default: // nobody is counting any more
 	}
 	<-h.release
-	return h.Store.Update(ctx, fn)
+	return h.Store.Update(ctx, func(tx incident.Tx) error {
+		if h.during != nil {
+			h.during()
+		}
+		return fn(tx)
+	})
 }
 
 // wallClock is a wall clock the tests set.
@@ -177,7 +184,7 @@ func TestExpiredWhenPickedUp(t *testing.T) {
 	e := newShedEnv(t, Options{})
 	first := e.hold(events("first", 1))
 	late := e.queue(events("late", 2))
-	e.clock.Add(time.Hour) // past the 45 minutes allowed before a measurement
+	e.clock.Add(time.Hour) // past the half hour it may wait
 	e.letGo(1)
 	if err := <-first; err != nil {
 		t.Fatalf("held request: %v", err)
@@ -220,18 +227,17 @@ func TestExpiredWhileWaiting(t *testing.T) {
 // wait longer than allowed is refused before it queues.
 func TestWaitBudgetShedsAtOnce(t *testing.T) {
 	e := newShedEnv(t, Options{})
-	// A writer measured at 0.1 alerts/s and 10s a commit: the hour's
-	// budget less 30s (10s and four deviations of 5s) allows a wait of
-	// 3,570s, the time 357 alerts take.
+	// A writer measured at 0.1 alerts/s: a wait of half the hour's
+	// budget is the time 180 alerts take.
 	e.p.adm.observe(1, 10*time.Second)
 	first := e.hold(events("first", 1))
-	a := e.queue(events("a", 350)) // nothing ahead of it
-	b := e.queue(events("b", 10))  // 350 ahead: 3,500s
-	wantOverloaded(t, "360 alerts ahead", e.p.Submit(context.Background(), events("c", 1)))
+	a := e.queue(events("a", 150)) // nothing ahead of it
+	b := e.queue(events("b", 40))  // 150 ahead: 1,500s
+	wantOverloaded(t, "190 alerts ahead", e.p.Submit(context.Background(), events("c", 1)))
 	if got := e.shed(shedWaitBudget); got != 1 {
 		t.Errorf("shed{wait_budget} = %v, want 1", got)
 	}
-	// A quarter of the budget's worth is 90 alerts: the writer commits a
+	// An eighth of the budget's worth is 45 alerts: the writer commits a
 	// and b apart, a whole although it is larger.
 	e.letGo(3)
 	for what, ch := range map[string]<-chan error{"first": first, "a": a, "b": b} {
@@ -239,8 +245,8 @@ func TestWaitBudgetShedsAtOnce(t *testing.T) {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
-	if got := e.alerts(); got != 361 {
-		t.Errorf("%d alerts committed, want 361", got)
+	if got := e.alerts(); got != 191 {
+		t.Errorf("%d alerts committed, want 191", got)
 	}
 }
 
@@ -274,5 +280,47 @@ func TestCommandsPassWhileShedding(t *testing.T) {
 		if err := <-ch; err != nil {
 			t.Errorf("%s: %v", what, err)
 		}
+	}
+}
+
+// TestSlowTransactionStopsTakingRequests slows the writer down within its
+// transactions, each taking 11 minutes of the hour's budget: past an
+// eighth of it (7.5 minutes), a transaction applies no further request and
+// commits, and the rest wait again, to expire when their half hour is up.
+func TestSlowTransactionStopsTakingRequests(t *testing.T) {
+	e := newShedEnv(t, Options{})
+	e.held.during = func() { e.clock.Add(11 * time.Minute) }
+	first := e.hold(events("first", 1))
+	var rest []<-chan error
+	for _, name := range []string{"a", "b", "c"} {
+		rest = append(rest, e.queue(events(name, 1)))
+	}
+	e.held.letAll()
+	if err := <-first; err != nil { // at 11 minutes
+		t.Fatal(err)
+	}
+	// At 11 minutes a, b and c form a group; the transaction applies a and
+	// is 11 minutes old when it gets to b: it commits a at 22. b goes
+	// first in the next, which commits it at 33; c, put back again, is
+	// then past its half hour.
+	var got []string
+	for _, ch := range rest {
+		switch err := <-ch; {
+		case err == nil:
+			got = append(got, "committed")
+		case errors.Is(err, ErrOverloaded):
+			got = append(got, "expired")
+		default:
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"committed", "committed", "expired"}, got); diff != "" {
+		t.Errorf("outcomes of a, b, c (-want +got):\n%s", diff)
+	}
+	if got := e.alerts(); got != 3 {
+		t.Errorf("%d alerts committed, want 3", got)
+	}
+	if n, _ := e.p.adm.queued(); n != 0 {
+		t.Errorf("%d alerts still counted as queued", n)
 	}
 }
