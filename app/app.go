@@ -89,6 +89,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.pipeline, err = pipeline.New(pipeline.Options{
 		Store: st, Rules: &a.rules, Logger: o.Logger, Registerer: a.reg, Now: o.Now,
 		DedupeCacheSize: o.DedupeCacheSize, CorrelateCacheSize: o.CorrelateCacheSize, QueueSize: o.QueueSize,
+		MaxQueuedAlerts: o.MaxQueuedAlerts, MaxWait: o.MaxWait,
 	})
 	if err != nil {
 		st.Close()
@@ -234,7 +235,8 @@ func (a *App) Stop(ctx context.Context) error {
 	return a.stopErr
 }
 
-// sweep carries out scheduled resolves (resolve_after) as they fall due.
+// sweep carries out scheduled resolves (resolve_after) as they fall due,
+// and writes the store's heartbeat (see pipeline.Sweep).
 func (a *App) sweep() {
 	defer a.swept.Done()
 	t := time.NewTicker(a.o.SweepInterval)
@@ -271,9 +273,17 @@ func (a *App) Reload() error {
 	return nil
 }
 
+// handleReady answers 503 until the daemon has started and while it stops,
+// and while the store cannot commit (disk full, read-only): the writer's
+// last commit failed in the store, and the periodic sweep's heartbeat has
+// not committed since.
 func (a *App) handleReady(w http.ResponseWriter, _ *http.Request) {
 	if !a.ready.Load() {
 		http.Error(w, "alertbridge is not ready.", http.StatusServiceUnavailable)
+		return
+	}
+	if err := a.pipeline.StoreErr(); err != nil {
+		http.Error(w, fmt.Sprintf("alertbridge is not ready: the store cannot commit: %v", err), http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = io.WriteString(w, "alertbridge is ready.\n")

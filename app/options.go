@@ -10,6 +10,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/config"
+	"github.com/alertbridge/alertbridge/pipeline"
 )
 
 // Options are the daemon's settings, filled from Prometheus-style flags.
@@ -49,6 +50,15 @@ type Options struct {
 	DedupeCacheSize, CorrelateCacheSize int
 	// QueueSize bounds requests waiting for the writer.
 	QueueSize int
+	// MaxQueuedAlerts is --ingest.max-queued-alerts: the alerts (events,
+	// changes) that may wait for the writer before ingest answers 503
+	// (default pipeline.DefaultMaxQueuedAlerts).
+	MaxQueuedAlerts int
+	// MaxWait is --ingest.max-wait, the latency budget of an ingest request
+	// (default pipeline.DefaultMaxWait): one that would wait longer for the
+	// writer is answered 503 at once, and one still waiting when its wait
+	// runs out is answered 503 then (docs/operations.md, "Overload").
+	MaxWait time.Duration
 	// SweepInterval is how often scheduled resolves (resolve_after) are
 	// carried out (default 5s): a resolve happens at most this late.
 	SweepInterval time.Duration
@@ -98,6 +108,12 @@ func (o *Options) Validate() error {
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = 10 << 20
 	}
+	if o.MaxQueuedAlerts == 0 {
+		o.MaxQueuedAlerts = pipeline.DefaultMaxQueuedAlerts
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = pipeline.DefaultMaxWait
+	}
 	if o.SweepInterval == 0 {
 		o.SweepInterval = 5 * time.Second
 	}
@@ -120,8 +136,11 @@ func (o *Options) Validate() error {
 	if o.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max body bytes %d: want at least 1024", o.MaxBodyBytes))
 	}
-	if o.DedupeCacheSize < 0 || o.CorrelateCacheSize < 0 || o.QueueSize < 0 {
+	if o.DedupeCacheSize < 0 || o.CorrelateCacheSize < 0 || o.QueueSize < 0 || o.MaxQueuedAlerts < 0 {
 		errs = append(errs, errors.New("cache and queue sizes must not be negative"))
+	}
+	if o.MaxWait < 0 {
+		errs = append(errs, errors.New("max wait must not be negative"))
 	}
 	if o.SweepInterval < 0 {
 		errs = append(errs, errors.New("sweep interval must not be negative"))

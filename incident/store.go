@@ -126,6 +126,19 @@ type Tx interface {
 	// SetIncidentProblem links an incident to a problem. It returns
 	// ErrNotFound for an unknown incident.
 	SetIncidentProblem(ctx context.Context, incidentID, problemID int64) error
+
+	// UseNonce records that source presented nonce, to be remembered until
+	// expires. It returns ErrReplay when source presented the same nonce
+	// before and it has not expired by now.
+	UseNonce(ctx context.Context, source, nonce string, expires, now time.Time) error
+	// DeleteExpiredNonces forgets at most limit nonces that expired by now,
+	// and returns how many it forgot.
+	DeleteExpiredNonces(ctx context.Context, now time.Time, limit int) (int, error)
+	// Heartbeat records now as the time of the last periodic write. It
+	// makes the store find room for more data, as real work would, so that
+	// it fails with the store's error when the disk (or a database size
+	// limit) is full, even though an update in place would still fit.
+	Heartbeat(ctx context.Context, now time.Time) error
 }
 
 // Store opens write transactions.

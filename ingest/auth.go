@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
+	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/secret"
 )
 
@@ -32,9 +33,10 @@ const (
 	DefaultHMACMaxSkew         = 5 * time.Minute
 )
 
-// replayCacheSize bounds the signatures remembered per HMAC source. Replay
-// protection holds while a source sends fewer signed requests than this
-// within twice its max_skew; beyond that the oldest are forgotten first.
+// replayCacheSize bounds the signatures remembered in memory per HMAC
+// source. The cache only saves the store a look-up: every accepted
+// signature is also recorded in the store, in the transaction of its
+// request, and stays there for twice the source's max_skew.
 const replayCacheSize = 1 << 16
 
 // realm is the realm of the WWW-Authenticate challenges.
@@ -279,21 +281,29 @@ func signature(key []byte, ts string, body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// signed is a verified signature, remembered against replay until release
-// forgets it again.
+// signed is a verified signature not seen before.
 type signed struct {
 	src *source
-	key string
+	key string // the raw signature
 }
 
-// release forgets the signature, so that the sender may retry the very same
-// request: it is called when the request is answered with 503 or 429.
-func (s signed) release() { s.src.hmac.seen.forget(s.key) }
+// nonce is the signature as the store remembers it: its SHA-256 rather
+// than itself, so that the store holds nothing a request could present,
+// until twice max_skew from now (when its timestamp is too old anyway).
+func (s signed) nonce(now time.Time) *incident.Nonce {
+	d := sha256.Sum256([]byte(s.key))
+	return &incident.Nonce{Source: s.src.name, Value: hex.EncodeToString(d[:]), Expires: now.Add(2 * s.src.hmac.maxSkew)}
+}
+
+// remember adds the signature to the replay cache: its request committed.
+func (s signed) remember(now time.Time) { s.src.hmac.seen.add(s.key, now) }
 
 // matchSignature verifies the HMAC signature of the request against the
 // HMAC sources of srcs. presented says the request carries both headers of
 // one of them, well-formed. A signature that verifies but is outside the
-// source's max_skew, or was seen before, does not match; why says which.
+// source's max_skew, or is in the replay cache, does not match; why says
+// which. One the cache does not know may still be a replay: the store
+// decides that when the request commits.
 func matchSignature(srcs []*source, r *http.Request, body []byte, now time.Time) (match *signed, presented bool, why string) {
 	why = "invalid signature"
 	for _, s := range srcs {
@@ -324,8 +334,8 @@ func matchSignature(srcs []*source, r *http.Request, body []byte, now time.Time)
 			continue
 		}
 		key := string(sig)
-		if !v.seen.add(key, now) {
-			why = "signature already used"
+		if v.seen.used(key, now) {
+			why = errReplayed.msg
 			continue
 		}
 		return &signed{src: s, key: key}, true, ""
@@ -347,10 +357,11 @@ func parseSignature(h string) ([]byte, bool) {
 	return b, err == nil
 }
 
-// replayCache remembers signatures until they expire: a signature is
-// acceptable while its timestamp is within max_skew of the clock, which
-// lasts at most 2×max_skew from when it is first seen. It is bounded; when
-// full, the oldest signature, the one closest to expiring, is forgotten.
+// replayCache remembers committed signatures until they expire, in front
+// of the store: a signature is acceptable while its timestamp is within
+// max_skew of the clock, which lasts at most 2×max_skew from when it is
+// first seen. It is bounded; when full, the oldest signature, the one
+// closest to expiring, is forgotten, and the store still has it.
 type replayCache struct {
 	mu  sync.Mutex
 	ttl time.Duration
@@ -362,19 +373,17 @@ func newReplayCache(size int, ttl time.Duration) *replayCache {
 	return &replayCache{ttl: ttl, lru: lru}
 }
 
-// add records key and reports whether it was new (or had expired).
-func (c *replayCache) add(key string, now time.Time) bool {
+// used reports whether key was added and has not expired by now.
+func (c *replayCache) used(key string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if exp, ok := c.lru.Peek(key); ok && now.Before(exp) {
-		return false
-	}
-	c.lru.Add(key, now.Add(c.ttl))
-	return true
+	exp, ok := c.lru.Peek(key)
+	return ok && now.Before(exp)
 }
 
-func (c *replayCache) forget(key string) {
+// add records key as used from now.
+func (c *replayCache) add(key string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.lru.Remove(key)
+	c.lru.Add(key, now.Add(c.ttl))
 }

@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/secret"
 )
 
@@ -216,32 +219,81 @@ func TestAuthHMACReplay(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrReplayAfter4xx", func(t *testing.T) {
-		// A request refused for its content stays refused.
+	t.Run("ErrSameAfter4xx", func(t *testing.T) {
+		// A request refused for its content committed nothing, so its
+		// signature was not used up: it is refused again, for its content.
 		e := newEdge(t, edgeSources(), Limits{MaxAlertsPerRequest: 1})
-		if rec := e.post("/ingest/changes", ch, hdr...); rec.Code != 422 {
-			t.Fatalf("first: %d %s, want 422", rec.Code, rec.Body)
-		}
-		if rec := e.post("/ingest/changes", ch, hdr...); rec.Code != 403 {
-			t.Errorf("second: %d, want 403", rec.Code)
+		for i := range 2 {
+			if rec := e.post("/ingest/changes", ch, hdr...); rec.Code != 422 {
+				t.Errorf("attempt %d: %d %s, want 422", i, rec.Code, rec.Body)
+			}
 		}
 	})
+
+	t.Run("ErrReplayedFoundByTheStore", func(t *testing.T) {
+		// The replay cache is only a cache: after a restart, or when another
+		// daemon accepted the request, the Sink finds the nonce used.
+		e := newEdge(t, edgeSources(), Limits{})
+		e.sink.err = fmt.Errorf("commit: %w", incident.ErrReplay)
+		rec := e.post("/ingest/changes", ch, hdr...)
+		if rec.Code != 403 || !strings.Contains(rec.Body.String(), "signature already used") {
+			t.Errorf("replay: %d %s, want 403 signature already used", rec.Code, rec.Body)
+		}
+		if got := e.rejected("ci", reasonForbidden); got != 1 {
+			t.Errorf("rejected{ci,forbidden} = %v, want 1", got)
+		}
+		// The cache learnt it: the next replay does not reach the Sink.
+		e.sink.err = nil
+		if rec := e.post("/ingest/changes", ch, hdr...); rec.Code != 403 || e.sink.called != 1 {
+			t.Errorf("second replay: %d, sink called %d times; want 403 and 1", rec.Code, e.sink.called)
+		}
+	})
+}
+
+// TestSignedRequestCarriesItsNonce checks what the store is asked to
+// remember: the signature's digest, under the source's name, for twice
+// max_skew, and nothing for a request without a signature.
+func TestSignedRequestCarriesItsNonce(t *testing.T) {
+	ch := changesBody(t)
+	hdr := signedHeaders(ciKey, edgeNow, ch)
+	e := newEdge(t, edgeSources(), Limits{})
+	if rec := e.post("/ingest/changes", ch, hdr...); rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if rec := e.post("/ingest/alertmanager", amBody(t), bearer(amToken)...); rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	sig, err := hex.DecodeString(hdr[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256(sig)
+	want := []incident.Nonce{{Source: "ci", Value: hex.EncodeToString(d[:]), Expires: edgeNow.Add(2 * DefaultHMACMaxSkew)}}
+	if diff := cmp.Diff(want, e.sink.nonces); diff != "" {
+		t.Errorf("nonces (-want +got):\n%s", diff)
+	}
+	for _, n := range e.sink.nonces {
+		if strings.Contains(n.Value, hdr[3]) {
+			t.Error("the store is asked to keep the signature itself")
+		}
+	}
 }
 
 func TestReplayCacheBounded(t *testing.T) {
 	c := newReplayCache(2, time.Minute)
 	for _, k := range []string{"a", "b", "c"} {
-		if !c.add(k, edgeNow) {
-			t.Fatalf("%s: not new", k)
+		if c.used(k, edgeNow) {
+			t.Fatalf("%s: used before it was added", k)
 		}
+		c.add(k, edgeNow)
 	}
-	if c.add("c", edgeNow) || c.add("b", edgeNow) {
+	if !c.used("c", edgeNow) || !c.used("b", edgeNow) {
 		t.Error("recent signatures forgotten")
 	}
-	if !c.add("a", edgeNow) {
+	if c.used("a", edgeNow) {
 		t.Error("the oldest signature was not the one forgotten")
 	}
-	if !c.add("b", edgeNow.Add(time.Minute)) {
+	if c.used("b", edgeNow.Add(time.Minute)) {
 		t.Error("an expired signature is still remembered")
 	}
 }

@@ -298,19 +298,19 @@ func TestSignatureCoversWireBytes(t *testing.T) {
 	}
 }
 
-// slowSink makes Submit take d, as a slow commit does.
+// slowSink makes Ingest take d, as a slow commit does.
 type slowSink struct {
 	recordingSink
 	d time.Duration
 }
 
-func (s *slowSink) Submit(ctx context.Context, events []incident.Event) error {
+func (s *slowSink) Ingest(ctx context.Context, sub incident.Submission) error {
 	select {
 	case <-time.After(s.d):
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return s.recordingSink.Submit(ctx, events)
+	return s.recordingSink.Ingest(ctx, sub)
 }
 
 // rawPost writes a request with the header Content-Length: announced and

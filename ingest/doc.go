@@ -4,7 +4,10 @@
 // where the problem is, and the http.Handler that answers the sender: it
 // authenticates the configured sources (bearer, basic, HMAC signature,
 // PagerDuty routing key), enforces the request limits and per-source rate
-// limits, and emits []incident.Event and []incident.Change to a Sink.
+// limits, and emits each request as one incident.Submission to a Sink: its
+// events or changes and, for a signed request, the signature as a nonce
+// that the Sink uses up in the same transaction, so that a replay is
+// refused after a restart and by every daemon on the same database.
 //
 // The handler acknowledges a request with 2xx only after the Sink reports it
 // committed; anything the sender can retry gets a 503 with Retry-After

@@ -28,6 +28,10 @@ var errNotCommitted = errors.New("not committed, retry")
 // /v2/enqueue, so that a PagerDuty client reports it as it would there.
 var errUnknownRoutingKey = &InputError{Where: pdRoutingKey, Msg: "invalid routing key"}
 
+// errReplayed is a signed request whose signature was used before: the
+// replay cache knew it, or the store did when the request tried to commit.
+var errReplayed = &authError{msg: "signature already used"}
+
 // overloadRetryAfter is the Retry-After sent when the pipeline is overloaded
 // or down.
 const overloadRetryAfter = 5 * time.Second

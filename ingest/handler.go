@@ -15,15 +15,22 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 )
 
-// Sink receives decoded events and changes; *pipeline.Pipeline satisfies it.
+// Sink receives what a request carries; *pipeline.Pipeline satisfies it.
 type Sink interface {
-	// Submit returns only after the events are durably committed, or an
-	// error meaning nothing was committed. Any error (overload, store down,
-	// ctx cancelled) makes the handler answer 503 (429 on /v2/enqueue for
-	// incident.ErrUnavailable) so the sender retries.
-	Submit(ctx context.Context, events []incident.Event) error
-	// SubmitChanges is Submit for change events.
-	SubmitChanges(ctx context.Context, changes []incident.Change) error
+	// Ingest returns only after the submission (its events or changes, and
+	// the nonce of a signed request) is durably committed, or an error
+	// meaning nothing was committed. incident.ErrReplay, for a nonce used
+	// before, makes the handler answer 403; any other error (overload,
+	// store down, ctx cancelled) 503 (429 on /v2/enqueue for
+	// incident.ErrUnavailable), so that the sender retries.
+	Ingest(ctx context.Context, s incident.Submission) error
+}
+
+// overloadSink is a Sink that can tell, before a request is read, that it
+// would refuse it for overload; *pipeline.Pipeline is one. Overloaded
+// returns an incident.ErrUnavailable then.
+type overloadSink interface {
+	Overloaded() error
 }
 
 // Options configures a Handler.
@@ -210,11 +217,11 @@ func (h *Handler) serve(q *request) int {
 // edge runs the checks every endpoint shares, cheapest first, so that what
 // can be refused from the headers is refused before the body is read:
 // credentials in headers (bearer, basic), the source's rate limit, the
-// Content-Type, the Content-Encoding, the body size and the memory budget
-// as the body arrives, an HMAC signature (which covers the body as sent),
-// the JSON nesting depth, and that the text is UTF-8. A pagerduty source
-// is identified by the routing_key inside its event, so /v2/enqueue
-// authenticates in acceptPagerDuty instead.
+// Content-Type, the Sink's overload, the Content-Encoding, the body size
+// and the memory budget as the body arrives, an HMAC signature (which covers
+// the body as sent), the JSON nesting depth, and that the text is UTF-8. A
+// pagerduty source is identified by the routing_key inside its event, so
+// /v2/enqueue authenticates in acceptPagerDuty instead.
 func (h *Handler) edge(q *request) error {
 	a := h.auth[q.e.typ]
 	if !h.open && a == nil {
@@ -240,6 +247,13 @@ func (h *Handler) edge(q *request) error {
 	}
 	if err := checkContentType(q.r.Header.Get("Content-Type")); err != nil {
 		return err
+	}
+	// Under overload the Sink would refuse the request whatever it holds:
+	// refusing it before reading the body saves the CPU the writer needs.
+	if o, ok := h.sink.(overloadSink); ok {
+		if err := o.Overloaded(); err != nil {
+			return fmt.Errorf("%w: %w", errNotCommitted, err)
+		}
 	}
 	if err := h.readBody(q); err != nil {
 		return err
@@ -307,7 +321,7 @@ func acceptEvents(decode func(body []byte, now time.Time, l Limits) ([]incident.
 			return h.reject(q, len(events), err)
 		}
 		q.stamp(events)
-		if err := h.sink.Submit(q.r.Context(), events); err != nil {
+		if err := h.ingest(q, incident.Submission{Events: events}); err != nil {
 			return h.notCommitted(q, len(events), err)
 		}
 		h.accepted(q, len(events))
@@ -344,7 +358,7 @@ func acceptChanges(h *Handler, q *request) int {
 			changes[i].Source = q.src.name
 		}
 	}
-	if err := h.sink.SubmitChanges(q.r.Context(), changes); err != nil {
+	if err := h.ingest(q, incident.Submission{Changes: changes}); err != nil {
 		return h.notCommitted(q, len(changes), err)
 	}
 	h.accepted(q, len(changes))
@@ -382,7 +396,7 @@ func acceptPagerDuty(h *Handler, q *request) int {
 		return h.reject(q, 1, err)
 	}
 	q.stamp(events)
-	if err := h.sink.Submit(q.r.Context(), events); err != nil {
+	if err := h.ingest(q, incident.Submission{Events: events}); err != nil {
 		return h.notCommitted(q, 1, err)
 	}
 	h.accepted(q, 1)
@@ -390,13 +404,33 @@ func acceptPagerDuty(h *Handler, q *request) int {
 	return http.StatusAccepted
 }
 
+// ingest hands s to the Sink with the request's nonce, if it is signed.
+// The signature joins the replay cache only once it is committed (or
+// found committed before): a request that did not commit may be retried
+// unchanged.
+func (h *Handler) ingest(q *request, s incident.Submission) error {
+	if q.sig != nil {
+		s.Nonce = q.sig.nonce(q.now)
+	}
+	err := h.sink.Ingest(q.r.Context(), s)
+	if q.sig != nil && (err == nil || errors.Is(err, incident.ErrReplay)) {
+		q.sig.remember(q.now)
+	}
+	return err
+}
+
 func (h *Handler) accepted(q *request, n int) {
 	h.metrics.events.WithLabelValues(q.label, outcomeAccepted).Add(float64(n))
 	h.log.DebugContext(q.r.Context(), "events accepted", "source", q.label, "events", n)
 }
 
-// notCommitted answers a Sink failure of n items.
+// notCommitted answers a Sink failure of n items. A replay is refused as
+// the replay cache refuses it, so it does not matter which of the two
+// catches it.
 func (h *Handler) notCommitted(q *request, n int, err error) int {
+	if errors.Is(err, incident.ErrReplay) {
+		return h.reject(q, n, errReplayed)
+	}
 	h.metrics.events.WithLabelValues(q.label, outcomeFailed).Add(float64(n))
 	h.log.WarnContext(q.r.Context(), "events not committed", "source", q.label, "events", n, "err", err)
 	return h.writeError(q, fmt.Errorf("submit %d events: %w: %w", n, errNotCommitted, err))
@@ -412,16 +446,11 @@ func (h *Handler) reject(q *request, n int, err error) int {
 }
 
 // writeError answers err as errorStatus maps it, counts a rejection, and
-// returns the status. A request answered "retry later" forgets its HMAC
-// signature, so that the sender's retry of the very same request is not
-// taken for a replay.
+// returns the status.
 func (h *Handler) writeError(q *request, err error) int {
 	resp := errorStatus(q.e.typ, err)
 	if resp.reason != "" {
 		h.metrics.rejected.WithLabelValues(q.label, resp.reason).Inc()
-	}
-	if q.sig != nil && (resp.code == http.StatusServiceUnavailable || resp.code == http.StatusTooManyRequests) {
-		q.sig.release()
 	}
 	if resp.retryAfter > 0 {
 		q.w.Header().Set("Retry-After", retryAfterValue(resp.retryAfter))
@@ -469,10 +498,6 @@ func writeRaw(w http.ResponseWriter, code int, body []byte) {
 // senders keep their alerts and retry until the daemon is fixed.
 type noSink struct{}
 
-func (noSink) Submit(context.Context, []incident.Event) error {
-	return errors.New("no sink configured")
-}
-
-func (noSink) SubmitChanges(context.Context, []incident.Change) error {
+func (noSink) Ingest(context.Context, incident.Submission) error {
 	return errors.New("no sink configured")
 }

@@ -23,31 +23,26 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 )
 
-// recordingSink records every Submit and SubmitChanges and answers with err.
+// recordingSink records every Ingest and answers with err.
 type recordingSink struct {
 	mu      sync.Mutex
 	err     error
 	called  int
 	events  []incident.Event
 	changes []incident.Change
+	nonces  []incident.Nonce
 }
 
-func (s *recordingSink) SubmitChanges(_ context.Context, changes []incident.Change) error {
+func (s *recordingSink) Ingest(_ context.Context, sub incident.Submission) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.called++
 	if s.err == nil {
-		s.changes = append(s.changes, changes...)
-	}
-	return s.err
-}
-
-func (s *recordingSink) Submit(_ context.Context, events []incident.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.called++
-	if s.err == nil {
-		s.events = append(s.events, events...)
+		s.events = append(s.events, sub.Events...)
+		s.changes = append(s.changes, sub.Changes...)
+		if sub.Nonce != nil {
+			s.nonces = append(s.nonces, *sub.Nonce)
+		}
 	}
 	return s.err
 }

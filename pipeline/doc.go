@@ -8,4 +8,8 @@
 // the staged cache entries, and only then answers every caller (invariant 1).
 // If a group fails, each request is retried alone so one bad request cannot
 // fail its neighbours.
+//
+// Admission (admission.go) keeps the queue within its bounds and every
+// answered ingest request within the wait budget: it sheds at once what
+// would wait too long, and the writer skips what waited too long anyway.
 package pipeline

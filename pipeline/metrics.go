@@ -12,11 +12,13 @@ var ttBuckets = []float64{60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 24 * 360
 type metrics struct {
 	opened, resolved, reopened, dropped prometheus.Counter
 	timeToAck, timeToResolve            *prometheus.HistogramVec
-	overloaded, commitErrors            prometheus.Counter
+	commitErrors                        prometheus.Counter
+	overloaded                          *prometheus.CounterVec
 	groupSize, commitDuration           prometheus.Histogram
+	lastCommitOK                        prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admission) *metrics {
 	m := &metrics{
 		opened: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "alertbridge_incidents_opened_total", Help: "Incidents opened.",
@@ -30,8 +32,13 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "alertbridge_pipeline_dropped_alerts_total", Help: "Firing alerts discarded by an action: drop rule.",
 		}),
-		overloaded: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "alertbridge_pipeline_overloaded_total", Help: "Requests refused because the write queue was full.",
+		overloaded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alertbridge_pipeline_overloaded_total",
+			Help: "Requests refused with ErrOverloaded (503, 429 on /v2/enqueue), by reason: queue_full, work_full, wait_budget, expired.",
+		}, []string{"reason"}),
+		lastCommitOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "alertbridge_store_last_commit_successful",
+			Help: "Whether the writer's last commit succeeded (1) or failed in the store (0): disk full, read-only, I/O error.",
 		}),
 		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "alertbridge_pipeline_commit_errors_total", Help: "Transactions that failed and were rolled back.",
@@ -53,12 +60,23 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 	}
+	for _, r := range shedReasons {
+		m.overloaded.WithLabelValues(r)
+	}
+	m.lastCommitOK.Set(1)
 	if reg != nil {
 		reg.MustRegister(m.opened, m.resolved, m.reopened, m.dropped, m.overloaded, m.commitErrors, m.timeToAck, m.timeToResolve,
-			m.groupSize, m.commitDuration,
+			m.groupSize, m.commitDuration, m.lastCommitOK,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "alertbridge_pipeline_queue_length", Help: "Requests waiting for the writer.",
-			}, queueLen))
+			}, queueLen),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "alertbridge_pipeline_queued_alerts", Help: "Alerts (events and changes) of the ingest requests waiting for the writer.",
+			}, func() float64 { n, _ := adm.queued(); return float64(n) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "alertbridge_pipeline_throughput_alerts_per_second",
+				Help: "The writer's smoothed speed while busy, in alerts per second of commit time: what admission divides the waiting alerts by. 0 until measured.",
+			}, func() float64 { _, r := adm.queued(); return r }))
 	}
 	return m
 }

@@ -19,7 +19,9 @@ import (
 
 // Errors Submit and Execute return besides the store's.
 var (
-	// ErrOverloaded means the queue is full; the caller should retry later.
+	// ErrOverloaded means the writer cannot take the request on in time
+	// (the queue is full, or the wait would exceed the budget) and nothing
+	// of it was committed; the caller should retry later.
 	ErrOverloaded = fmt.Errorf("pipeline overloaded: %w", incident.ErrUnavailable)
 	// ErrStopped means the pipeline is shutting down.
 	ErrStopped = fmt.Errorf("pipeline stopped: %w", incident.ErrUnavailable)
@@ -28,6 +30,10 @@ var (
 // DefaultReopenWithin is how long after a resolve a refire reopens the
 // incident when no rule says otherwise.
 const DefaultReopenWithin = 30 * time.Minute
+
+// nonceSweepLimit bounds the expired nonces one Sweep forgets, so that a
+// backlog of them never makes one transaction long.
+const nonceSweepLimit = 10_000
 
 // Options configures a Pipeline.
 type Options struct {
@@ -41,9 +47,19 @@ type Options struct {
 	// DedupeCacheSize and CorrelateCacheSize bound the LRUs (default 100000 and 50000).
 	DedupeCacheSize    int
 	CorrelateCacheSize int
-	// QueueSize bounds waiting requests (default 1024); beyond it Submit
-	// returns ErrOverloaded at once.
+	// QueueSize bounds waiting ingest requests (default 1024); beyond it
+	// Ingest returns ErrOverloaded at once. Commands and sweeps have a few
+	// slots of their own besides.
 	QueueSize int
+	// MaxQueuedAlerts bounds the alerts (events and changes) of the ingest
+	// requests waiting (default DefaultMaxQueuedAlerts); beyond it Ingest
+	// returns ErrOverloaded at once, unless nothing else waits.
+	MaxQueuedAlerts int
+	// MaxWait is the latency budget of an ingest request (default
+	// DefaultMaxWait): one that would wait longer, by the writer's measured
+	// speed, gets ErrOverloaded at once, and one still waiting when its
+	// wait runs out gets it then (see admission).
+	MaxWait time.Duration
 	// MaxGroup bounds requests per transaction (default 256).
 	MaxGroup int
 	// CommitTimeout bounds one transaction (default 30s).
@@ -65,6 +81,14 @@ type Pipeline struct {
 	stopped bool
 	queue   chan *request
 	done    chan struct{}
+
+	adm *admission
+	// clock is the wall clock of waits and commit times. It is not o.Now,
+	// which a replay runs on simulated time.
+	clock func() time.Time
+	// storeErr holds the error of the last commit that failed in the
+	// store, or nil.
+	storeErr atomic.Pointer[error]
 }
 
 type request struct {
@@ -79,7 +103,25 @@ type request struct {
 	// problemCmd is a manual problem command; problem its result.
 	problemCmd *incident.ProblemCommand
 	problem    incident.Problem
+
+	// nonce is used up in the transaction of events and changes.
+	nonce *incident.Nonce
+	// work is the number of alerts of an ingest request, at least 1; 0 for
+	// commands and sweeps, which admission lets through.
+	work int
+	// expireAt is when an ingest request's wait runs out.
+	expireAt time.Time
+	// state says whether the request waits, the writer took it, or its
+	// caller gave up: whoever moves it from waiting decides its fate.
+	state atomic.Int32
 }
+
+// The states of a request.
+const (
+	waiting int32 = iota
+	taken
+	abandoned
+)
 
 // New returns a pipeline; call Start to run its writer.
 func New(o Options) (*Pipeline, error) {
@@ -99,6 +141,10 @@ func New(o Options) (*Pipeline, error) {
 	o.CorrelateCacheSize = cmpOr(o.CorrelateCacheSize, 50_000)
 	o.QueueSize = cmpOr(o.QueueSize, 1024)
 	o.MaxGroup = cmpOr(o.MaxGroup, 256)
+	o.MaxQueuedAlerts = cmpOr(o.MaxQueuedAlerts, DefaultMaxQueuedAlerts)
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
 	if o.CommitTimeout <= 0 {
 		o.CommitTimeout = 30 * time.Second
 	}
@@ -115,9 +161,10 @@ func New(o Options) (*Pipeline, error) {
 	}
 	p := &Pipeline{
 		o: o, log: o.Logger.With("component", "pipeline"), dedupe: d, corr: c,
-		queue: make(chan *request, o.QueueSize), done: make(chan struct{}),
+		queue: make(chan *request, o.QueueSize+reservedSlots), done: make(chan struct{}),
+		adm: newAdmission(o.MaxWait, o.QueueSize, o.MaxQueuedAlerts), clock: time.Now,
 	}
-	p.metrics = newMetrics(o.Registerer, func() float64 { return float64(len(p.queue)) })
+	p.metrics = newMetrics(o.Registerer, func() float64 { return float64(len(p.queue)) }, p.adm)
 	return p, nil
 }
 
@@ -148,14 +195,23 @@ func (p *Pipeline) Stop(ctx context.Context) error {
 	}
 }
 
-// Submit applies a batch of events and returns once they are committed. Any
-// error means nothing of the batch was committed, so the sender must retry.
-func (p *Pipeline) Submit(ctx context.Context, events []incident.Event) error {
-	if len(events) == 0 {
+// Ingest commits a submission, its events, its changes and its nonce, in
+// one transaction, and returns once it is committed. Any error means
+// nothing of it was committed, so the sender must retry; that includes
+// incident.ErrReplay for a nonce used before, which a retry will not cure.
+// It returns ErrOverloaded when the writer cannot take the submission on
+// within MaxWait, ErrStopped once stopping, and the store's errors.
+func (p *Pipeline) Ingest(ctx context.Context, s incident.Submission) error {
+	if s.Len() == 0 && s.Nonce == nil {
 		return nil
 	}
-	r := &request{ctx: ctx, events: events, err: make(chan error, 1)}
-	return p.do(ctx, r)
+	return p.do(ctx, &request{ctx: ctx, events: s.Events, changes: s.Changes, nonce: s.Nonce,
+		work: max(s.Len(), 1), err: make(chan error, 1)})
+}
+
+// Submit applies a batch of events, as Ingest does.
+func (p *Pipeline) Submit(ctx context.Context, events []incident.Event) error {
+	return p.Ingest(ctx, incident.Submission{Events: events})
 }
 
 // Execute carries out a manual command and returns the incident after it. It
@@ -167,19 +223,43 @@ func (p *Pipeline) Execute(ctx context.Context, cmd incident.Command) (incident.
 	return r.result, err
 }
 
-// SubmitChanges records change events and returns once they are committed;
-// a redelivered change (same source and external ID) updates its record.
+// SubmitChanges records change events, as Ingest does; a redelivered
+// change (same source and external ID) updates its record.
 func (p *Pipeline) SubmitChanges(ctx context.Context, changes []incident.Change) error {
-	if len(changes) == 0 {
-		return nil
-	}
-	return p.do(ctx, &request{ctx: ctx, changes: changes, err: make(chan error, 1)})
+	return p.Ingest(ctx, incident.Submission{Changes: changes})
 }
 
-// Sweep carries out the scheduled resolves (resolve_after) that are due.
-// The daemon calls it on a ticker; a replay calls it as its clock advances.
+// Sweep carries out the scheduled resolves (resolve_after) that are due,
+// forgets expired nonces, and writes the store's heartbeat, so that a store
+// that cannot commit is noticed (StoreErr) while no request comes in. The
+// daemon calls it on a ticker; a replay calls it as its clock advances.
 func (p *Pipeline) Sweep(ctx context.Context) error {
 	return p.do(ctx, &request{ctx: ctx, sweep: true, err: make(chan error, 1)})
+}
+
+// Overloaded returns ErrOverloaded when an ingest request would be shed now
+// whatever it carries: QueueSize requests are waiting, or the alerts
+// waiting would take longer than the wait allowed. The ingest handler asks
+// before it reads a request's body, so that refusing hostile load costs
+// next to nothing and leaves the CPU to the writer. Ingest checks again,
+// with the request's size.
+func (p *Pipeline) Overloaded() error {
+	if reason := p.adm.check(); reason != "" {
+		return p.shed(reason)
+	}
+	return nil
+}
+
+// StoreErr returns the error of the last commit if it failed in the store
+// (disk full, read-only, I/O), or nil: a later successful commit, the
+// periodic Sweep's included, clears it. A domain error (not found, a
+// conflict, a replay) is the request's, not the store's, and counts as
+// neither.
+func (p *Pipeline) StoreErr() error {
+	if err := p.storeErr.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 func (p *Pipeline) do(ctx context.Context, r *request) error {
@@ -188,48 +268,170 @@ func (p *Pipeline) do(ctx context.Context, r *request) error {
 		p.mu.RUnlock()
 		return ErrStopped
 	}
+	if r.work > 0 {
+		expireAt, reason := p.adm.admit(p.clock(), r.work)
+		if reason != "" {
+			p.mu.RUnlock()
+			return p.shed(reason)
+		}
+		r.expireAt = expireAt
+	}
 	select {
 	case p.queue <- r:
 	default:
+		// Only commands and sweeps can find it full: admission keeps
+		// ingest within QueueSize of its QueueSize+reservedSlots.
+		if r.work > 0 {
+			p.adm.leave(r.work)
+		}
 		p.mu.RUnlock()
-		p.metrics.overloaded.Inc()
-		return ErrOverloaded
+		return p.shed(shedQueueFull)
 	}
 	p.mu.RUnlock()
+	var expired <-chan time.Time
+	if r.work > 0 {
+		t := time.NewTimer(r.expireAt.Sub(p.clock()))
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case err := <-r.err:
 		return err
+	case <-expired:
+		if r.state.CompareAndSwap(waiting, abandoned) {
+			p.adm.leave(r.work)
+			return p.shed(shedExpired)
+		}
+		// The writer has it: its outcome is due within CommitTimeout, and
+		// answering before it would say "not committed" of what may be.
+		return <-r.err
 	case <-ctx.Done():
+		if r.state.CompareAndSwap(waiting, abandoned) {
+			p.adm.leave(r.work)
+			return ctx.Err()
+		}
 		// The request may still commit; the sender retries and the retry is
 		// a repeat, which changes nothing.
 		return ctx.Err()
 	}
 }
 
+// shed counts a request refused for reason and returns its error.
+func (p *Pipeline) shed(reason string) error {
+	p.metrics.overloaded.WithLabelValues(reason).Inc()
+	return fmt.Errorf("%s: %w", shedMessages[reason], ErrOverloaded)
+}
+
+// run is the writer. It commits the waiting requests in groups of at most
+// MaxGroup requests and, beyond the first, admission's groupLimit alerts; a
+// request that does not fit waits in next for the following group, and the
+// requests a transaction had no time for (see commit) go first in it.
 func (p *Pipeline) run() {
 	defer close(p.done)
-	group := make([]*request, 0, p.o.MaxGroup)
-	for r := range p.queue {
-		group = append(group[:0], r)
-	fill:
-		for len(group) < p.o.MaxGroup {
+	var head []*request // put back by the last transaction
+	var next *request   // pulled from the queue, left for the next group
+	for {
+		// busy: requests were waiting as the writer became free, so this
+		// group's speed is the speed of draining a queue.
+		busy := len(head) > 0 || next != nil
+		if !busy {
 			select {
 			case r, ok := <-p.queue:
 				if !ok {
-					break fill
+					return
 				}
-				group = append(group, r)
+				next, busy = r, true
 			default:
-				break fill
+				r, ok := <-p.queue
+				if !ok {
+					return
+				}
+				next = r
 			}
 		}
-		p.process(group)
+		now, limit := p.clock(), p.adm.groupLimit()
+		group, work := make([]*request, 0, len(head)+1), 0
+		full := func() bool { return len(group) >= p.o.MaxGroup || (limit > 0 && work >= limit) }
+		for _, r := range head {
+			if p.take(r, now) {
+				group, work = append(group, r), work+r.work
+			}
+		}
+		r := next
+		next = nil
+		if r == nil {
+			select {
+			case r = <-p.queue: // nil once closed
+			default:
+			}
+		}
+		for r != nil {
+			if full() || (limit > 0 && len(group) > 0 && work+r.work > limit) {
+				next = r
+				break
+			}
+			if p.take(r, now) {
+				group, work = append(group, r), work+r.work
+			}
+			r = nil
+			if !full() {
+				select {
+				case r = <-p.queue: // nil once closed: the loop above returns
+				default:
+				}
+			}
+		}
+		if len(group) == 0 {
+			head = nil
+			continue
+		}
+		start := p.clock()
+		var committed int
+		head, committed = p.process(group)
+		for _, r := range head {
+			p.putBack(r)
+		}
+		if busy && committed > 0 {
+			p.adm.observe(committed, p.clock().Sub(start))
+		}
 	}
+}
+
+// take claims r for the writer's next group and reports whether to process
+// it. A request whose caller gave up is dropped, and one whose wait ran out
+// by now is answered ErrOverloaded without any work.
+//
+// A request the writer took but had no time for is put back (putBack): it
+// is waiting again, at the head of the queue, and its caller may give up on
+// it again.
+func (p *Pipeline) take(r *request, now time.Time) bool {
+	if !r.state.CompareAndSwap(waiting, taken) {
+		return false // its caller gave up and counted it out
+	}
+	if r.work == 0 {
+		return true
+	}
+	p.adm.leave(r.work)
+	if now.After(r.expireAt) {
+		r.err <- p.shed(shedExpired)
+		return false
+	}
+	return true
+}
+
+// putBack makes r, which the writer took but did not commit, wait again.
+func (p *Pipeline) putBack(r *request) {
+	if r.work > 0 {
+		p.adm.rejoin(r.work)
+	}
+	r.state.Store(waiting)
 }
 
 // process commits a group in one transaction; if that fails, each request is
 // tried alone so that the failure lands only on the request that caused it.
-func (p *Pipeline) process(group []*request) {
+// It returns the requests the transaction had no time for, to go first in
+// the next, and the alerts it committed if it committed as one.
+func (p *Pipeline) process(group []*request) (rest []*request, committed int) {
 	live := group[:0:0]
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil {
@@ -239,34 +441,64 @@ func (p *Pipeline) process(group []*request) {
 		live = append(live, r)
 	}
 	if len(live) == 0 {
-		return
+		return nil, 0
+	}
+	n, err := p.commit(live)
+	if err == nil || len(live) == 1 {
+		if err != nil {
+			n = len(live)
+		}
+		p.metrics.groupSize.Observe(float64(n))
+		for _, r := range live[:n] {
+			r.err <- err
+			committed += r.work
+		}
+		if err != nil || len(live) < len(group) {
+			committed = 0 // not one transaction of the whole group
+		}
+		return live[n:], committed
 	}
 	p.metrics.groupSize.Observe(float64(len(live)))
-	if err := p.commit(live); err == nil || len(live) == 1 {
-		for _, r := range live {
-			r.err <- err
-		}
-		return
-	}
 	for _, r := range live {
-		r.err <- p.commit([]*request{r})
+		_, err := p.commit([]*request{r})
+		r.err <- err
 	}
+	return nil, 0
 }
 
-func (p *Pipeline) commit(group []*request) error {
+// commit applies the requests of group in one transaction, in order, and
+// commits it. It returns how many it applied: all of them, unless the
+// transaction has run for admission's txLimit, an eighth of MaxWait, before
+// it got to one. Then it commits what it has, and leaves the rest to the
+// next transaction, so that a writer slowed down mid-transaction (a
+// CPU starved by hostile load, a slow disk) does not make a whole group
+// late. The first request is always applied.
+func (p *Pipeline) commit(group []*request) (applied int, err error) {
 	set := p.o.Rules.Load() // one rule set for the whole group: never a mix
 	ctx, cancel := context.WithTimeout(context.Background(), p.o.CommitTimeout)
 	defer cancel()
 	now := p.o.Now()
 	start := time.Now()
+	began, limit := p.clock(), p.adm.txLimit()
 	var db *dedupe.Batch
 	var cb *correlate.Batch
 	var stats groupStats
-	err := p.o.Store.Update(ctx, func(tx incident.Tx) error {
+	err = p.o.Store.Update(ctx, func(tx incident.Tx) error {
 		db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
 		stats = groupStats{}
-		for _, r := range group {
+		applied = len(group)
+		for i, r := range group {
+			if i > 0 && p.clock().Sub(began) > limit {
+				applied = i
+				break
+			}
 			if r.sweep {
+				if err := tx.Heartbeat(ctx, now); err != nil {
+					return err
+				}
+				if _, err := tx.DeleteExpiredNonces(ctx, now, nonceSweepLimit); err != nil {
+					return err
+				}
 				changed, resolved, err := incident.Sweep(ctx, tx, now)
 				if err != nil {
 					return fmt.Errorf("sweep: %w", err)
@@ -280,6 +512,11 @@ func (p *Pipeline) commit(group []*request) error {
 					stats.finished(inc, false)
 				}
 				continue
+			}
+			if n := r.nonce; n != nil {
+				if err := tx.UseNonce(ctx, n.Source, n.Value, n.Expires, now); err != nil {
+					return err
+				}
 			}
 			for i := range r.changes {
 				if err := tx.PutChange(ctx, &r.changes[i]); err != nil {
@@ -342,18 +579,25 @@ func (p *Pipeline) commit(group []*request) error {
 	})
 	p.metrics.commitDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
-		if len(group) == 1 && (group[0].cmd != nil || group[0].problemCmd != nil) && isDomainErr(err) {
-			return err
+		if !isDomainErr(err) {
+			failed := err
+			p.storeErr.Store(&failed)
+			p.metrics.lastCommitOK.Set(0)
+		}
+		if len(group) == 1 && isDomainErr(err) {
+			return 0, err // the request's own: not found, a conflict, a replay
 		}
 		p.log.Warn("commit failed", "err", err, "requests", len(group))
 		p.metrics.commitErrors.Inc()
-		return err
+		return 0, err
 	}
+	p.storeErr.Store(nil)
+	p.metrics.lastCommitOK.Set(1)
 	// Caches learn only what is committed (invariant 3).
 	db.Commit()
 	cb.Commit()
 	stats.publish(p.metrics)
-	return nil
+	return applied, nil
 }
 
 func isDomainErr(err error) bool {

@@ -64,6 +64,11 @@ func newEnv(t *testing.T, o envOpts) *env {
 	e.p, err = pipeline.New(pipeline.Options{
 		Store: st, Rules: &e.rules, Registerer: e.reg, Now: e.clock.Now,
 		DedupeCacheSize: o.cacheSize, CorrelateCacheSize: o.cacheSize,
+		// These tests are about outcomes, and some send hundreds of
+		// concurrent requests on a machine slowed by the race detector: a
+		// budget no test machine misses keeps admission out of them
+		// (admission_test.go and overload_test.go test it).
+		MaxWait: time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)

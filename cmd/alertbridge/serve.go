@@ -12,6 +12,7 @@ import (
 	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/app"
 	"github.com/alertbridge/alertbridge/internal/yamlfile"
+	"github.com/alertbridge/alertbridge/pipeline"
 )
 
 // stringsFlag is a repeatable string flag.
@@ -35,6 +36,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.IntVar(&o.DedupeCacheSize, "cache.fingerprints", 100000, "fingerprint states kept in the dedupe LRU")
 	fs.IntVar(&o.CorrelateCacheSize, "cache.keys", 50000, "correlation keys kept in the correlation LRU")
 	fs.IntVar(&o.QueueSize, "ingest.queue-size", 1024, "requests waiting for the writer before ingest answers 503")
+	fs.IntVar(&o.MaxQueuedAlerts, "ingest.max-queued-alerts", pipeline.DefaultMaxQueuedAlerts, "alerts (events, changes) waiting for the writer before ingest answers 503")
+	fs.DurationVar(&o.MaxWait, "ingest.max-wait", pipeline.DefaultMaxWait, "latency budget of an ingest request: one that would wait longer for the writer, or still waits then, is answered 503")
 	fs.DurationVar(&o.ShutdownTimeout, "web.shutdown-timeout", 30e9, "how long a graceful shutdown may drain")
 	level := fs.String("log.level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log.format", "logfmt", "log format: logfmt or json")

@@ -86,3 +86,58 @@ func (w *stopWhenListening) String() string {
 	defer w.mu.Unlock()
 	return w.b.String()
 }
+
+// TestServeRefusesASecondDaemon starts two daemons on one storage path: the
+// second exits 1 saying which path and lock file, and the first runs on.
+func TestServeRefusesASecondDaemon(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan struct{})
+	first := &notifyWhenListening{listening: listening}
+	done := make(chan int, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--web.listen-address=127.0.0.1:0", "--storage.path=" + dir}, first)
+	}()
+	select {
+	case <-listening:
+	case code := <-done:
+		t.Fatalf("the first daemon exited %d:\n%s", code, first)
+	}
+
+	var stderr bytes.Buffer
+	code := runServe(context.Background(), []string{"--web.listen-address=127.0.0.1:0", "--storage.path=" + dir}, &stderr)
+	want := "alertbridge: storage path " + dir + " is in use by another alertbridge (lock file " + filepath.Join(dir, "lock") +
+		", held by pid "
+	if code != 1 || !strings.Contains(stderr.String(), want) {
+		t.Errorf("second daemon: exit %d, stderr:\n%s\nwant exit 1 and %q", code, &stderr, want)
+	}
+
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("the first daemon exited %d:\n%s", code, first)
+	}
+}
+
+// notifyWhenListening is a daemon's log output; it closes listening once
+// the daemon logs that it listens.
+type notifyWhenListening struct {
+	mu        sync.Mutex
+	b         bytes.Buffer
+	listening chan struct{}
+	once      sync.Once
+}
+
+func (w *notifyWhenListening) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if bytes.Contains(p, []byte("msg=listening")) {
+		w.once.Do(func() { close(w.listening) })
+	}
+	return w.b.Write(p)
+}
+
+func (w *notifyWhenListening) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}

@@ -31,9 +31,13 @@ type Store struct {
 	stmts map[string]*sql.Stmt
 	r     *sql.DB // read-only pool for the API
 	path  string
+	lock  *dirLock // nil for OpenReadOnly
 }
 
 // Open opens (creating if needed) the database in dir and runs migrations.
+// It first takes an exclusive lock on dir's lock file (LockFileName), held
+// until Close, and fails with ErrLocked, before creating or migrating
+// anything, when another store holds it.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create storage dir %s: %w", dir, err)
@@ -47,12 +51,24 @@ func OpenScratch(ctx context.Context, dir string) (*Store, error) {
 	return openFile(ctx, filepath.Join(dir, FileName), "OFF")
 }
 
-// OpenFile opens the database file at path and runs migrations.
+// OpenFile opens the database file at path and runs migrations, holding the
+// lock of the directory it is in as Open does.
 func OpenFile(ctx context.Context, path string) (*Store, error) {
 	return openFile(ctx, path, "FULL")
 }
 
-func openFile(ctx context.Context, path, synchronous string) (*Store, error) {
+func openFile(ctx context.Context, path, synchronous string) (_ *Store, err error) {
+	// The lock comes first: a second daemon must not so much as create the
+	// WAL files of a database another one is writing.
+	lock, err := lockDir(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = lock.release() // the error that got us here is the one to report
+		}
+	}()
 	dsn := func(extra ...string) string {
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
@@ -96,7 +112,7 @@ func openFile(ctx context.Context, path, synchronous string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	return &Store{w: w, stmts: stmts, r: r, path: path}, nil
+	return &Store{w: w, stmts: stmts, r: r, path: path, lock: lock}, nil
 }
 
 // ErrReadOnly is returned by Update on a store opened with OpenReadOnly.
@@ -145,7 +161,9 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both pools. A WAL checkpoint happens on the last close.
+// Close closes both pools, then releases the storage lock. A WAL
+// checkpoint happens on the last close, before the lock goes, so that the
+// next daemon finds the database at rest.
 func (s *Store) Close() error {
 	for _, st := range s.stmts {
 		st.Close()
@@ -154,11 +172,15 @@ func (s *Store) Close() error {
 	if s.w == nil {
 		return rerr
 	}
-	if err := s.w.Close(); err != nil {
-		return fmt.Errorf("close sqlite %s: %w", s.path, err)
-	}
-	if rerr != nil {
+	werr := s.w.Close()
+	lerr := s.lock.release()
+	switch {
+	case werr != nil:
+		return fmt.Errorf("close sqlite %s: %w", s.path, werr)
+	case rerr != nil:
 		return fmt.Errorf("close sqlite %s: %w", s.path, rerr)
+	case lerr != nil:
+		return fmt.Errorf("release storage lock of %s: %w", s.path, lerr)
 	}
 	return nil
 }

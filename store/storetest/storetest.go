@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"OneActiveProblemPerSignature", testOneActiveProblem},
 		{"ProblemListFiltersAndPages", testProblemList},
 		{"IncidentSignaturesAndLinks", testIncidentSignatures},
+		{"NonceOnceUntilItExpires", testNonces},
+		{"DeleteExpiredNonces", testDeleteExpiredNonces},
+		{"Heartbeat", testHeartbeat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
