@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alertbridge/alertbridge/correlate"
 	"github.com/alertbridge/alertbridge/incident"
@@ -42,6 +45,7 @@ func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decisi
 		d.Summary = render(log, base, "summary", base.Summary, ev, d.Summary)
 	}
 	d.Impact, d.Urgency = impact, urgency
+	d.Title, d.Summary = bounded(d.Title, MaxTitleBytes), bounded(d.Summary, MaxSummaryBytes)
 	if set != nil {
 		d.SLA = func(p incident.Priority, service string, opened time.Time) (time.Time, time.Time, string) {
 			pol := set.SLA(p, service)
@@ -76,7 +80,7 @@ func route(set *rules.Set, ev incident.Event) (incident.Decision, *rules.Rule, *
 		d.Service = svc.Name
 	}
 	// The pseudo-label service in a rule's by is the incident's service.
-	d.Key = correlate.Key(rule, ev, d.Service)
+	d.Key = boundedKey(correlate.Key(rule, ev, d.Service))
 	if rule != nil {
 		d.Rule, d.Drop = rule.Name, rule.Drop
 	}
@@ -133,4 +137,44 @@ func defaultTitle(ev incident.Event) string {
 // for the caller.
 func Decide(set *rules.Set, ev incident.Event) incident.Decision {
 	return decide(set, ev, slog.New(slog.DiscardHandler))
+}
+
+// The longest title, summary and correlation key an incident gets. Labels
+// and annotations are bounded at the edge, but a template or a key made of
+// many of them is not: these keep every record and every sink's field a
+// sane size.
+const (
+	MaxTitleBytes   = 1024
+	MaxSummaryBytes = 16 << 10
+	MaxKeyBytes     = 2048
+)
+
+// bounded cuts s to at most max bytes on a rune boundary, ending it with
+// an ellipsis when it cuts.
+func bounded(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const ellipsis = "…"
+	cut := max - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
+}
+
+// boundedKey keeps a correlation key at most MaxKeyBytes long. A longer one
+// is cut and ends with a digest of the whole, so two long keys that differ
+// only past the cut stay two keys.
+func boundedKey(k string) string {
+	if len(k) <= MaxKeyBytes {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	suffix := "…#" + hex.EncodeToString(sum[:12])
+	cut := MaxKeyBytes - len(suffix)
+	for cut > 0 && !utf8.RuneStart(k[cut]) {
+		cut--
+	}
+	return k[:cut] + suffix
 }
