@@ -18,8 +18,12 @@ type Decision struct {
 	// the built-in default).
 	Key  string
 	Rule string
-	// Current is the incident that owns Key (see Tx.IncidentByKey), nil if none.
+	// Current is the incident that owns Key (see Tx.IncidentByKey) as a
+	// cache knows it, nil if none.
 	Current *Incident
+	// Placing is where a new or refired alert goes (PlaceFiring); nil lets
+	// Apply decide it itself, without the service catalog.
+	Placing *Placing
 	Impact  Level
 	Urgency Level
 	Title   string
@@ -40,12 +44,12 @@ type Decision struct {
 	MinAlerts int
 	// Drop discards the event: its state is remembered, no incident changes.
 	Drop bool
-	// Maintenance is a maintenance change active on the service now; a new
-	// incident opened during it is marked and its urgency is already low.
+	// Maintenance and SymptomOf are what Apply takes from the placing: a
+	// maintenance change active on the service now (a new incident opened
+	// during it is marked, its urgency low), and why the alert joins an
+	// incident of a service its own service depends on.
 	Maintenance *Change
-	// SymptomOf, when set, is why the alert joins Current, an incident of a
-	// service its own service depends on, instead of opening its own.
-	SymptomOf string
+	SymptomOf   string
 	// SLA gives a newly open incident its SLA targets; nil: none.
 	SLA SLATargets
 	// FlapThreshold and FlapWindow: more than FlapThreshold alert resolves
@@ -419,25 +423,29 @@ func resolve(ctx context.Context, tx Tx, inc *Incident, endedAt, now time.Time, 
 func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome, error) {
 	ev := d.Event
 	var out Outcome
-	cur := d.Current
-	if cur != nil {
-		// The correlation cache only names the incident; its counters and
-		// state are read inside this transaction, so a stale cache entry can
-		// never corrupt them.
-		fresh, err := tx.Incident(ctx, cur.ID)
+	// Where it goes was decided once (PlaceFiring), on incidents read in
+	// this transaction: the correlation cache only names the owner, so a
+	// stale cache entry can never corrupt counters or state.
+	p := d.Placing
+	if p == nil {
+		placing, err := PlaceFiring(ctx, tx, d, Topology{}, now)
 		if err != nil {
-			return out, fmt.Errorf("incident %d for key %s: %w", cur.ID, d.Key, err)
+			return out, err
 		}
-		// A merged incident forwards its key to the incident it went into.
-		for hops := 0; fresh.MergedInto != 0 && hops < 8; hops++ {
-			if fresh, err = tx.Incident(ctx, fresh.MergedInto); err != nil {
-				return out, fmt.Errorf("follow merge of incident %d: %w", cur.ID, err)
-			}
-		}
-		cur = &fresh
+		p = &placing
+	}
+	cur := p.Owner
+	if p.Kind == PlaceSymptom || p.Kind == PlaceJoin || p.Kind == PlaceReopen {
+		cur = p.Target
+	}
+	d.SymptomOf = p.SymptomOf
+	if p.Maintenance != nil {
+		// Expected: planned work on the service. Its incident is marked,
+		// and urgent it is not.
+		d.Maintenance, d.Urgency = p.Maintenance, LevelLow
 	}
 	end, whole := wholeFiring(d, now)
-	if cur != nil && regroupable(d, cur) && ev.StartsAt.Before(cur.ImpactStartedAt) {
+	if p.Kind == PlaceHistory {
 		ep := Episode{Source: ev.Source, Fingerprint: ev.Fingerprint, StartsAt: ev.StartsAt, EndsAt: end, Key: d.Key}
 		out, err := placeHistory(ctx, tx, d, &ep, now)
 		if err != nil {
@@ -452,7 +460,7 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 		return out, tx.PutAlertState(ctx, out.State)
 	}
 	var inc Incident
-	switch Place(cur, d, now) {
+	switch p.Kind {
 	case PlaceSealAndOpen:
 		if err := seal(ctx, tx, cur, d.Window, now); err != nil {
 			return out, err
@@ -463,7 +471,7 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 			return out, err
 		}
 		out.Opened = inc.State == StateOpen
-	case PlaceJoin:
+	case PlaceJoin, PlaceSymptom:
 		inc = *cur
 	case PlaceReopen:
 		inc = *cur

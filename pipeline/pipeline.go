@@ -627,47 +627,36 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	if prior != nil {
 		d.Prior = *prior
 	}
-	deps := func(service string) []string {
-		if s := set.ServiceByName(service); s != nil {
-			return s.DependsOn
-		}
-		return nil
-	}
+	topo := topology(set)
 	if firing := t == incident.TransitionNew || t == incident.TransitionRefired; firing && !d.Drop {
 		if d.Current, err = cb.Current(ctx, d.Key); err != nil {
 			return false, err
 		}
-		if incident.Place(d.Current, d, now) == incident.PlaceOpen {
-			// Topology: rather than open its own incident, a symptom joins
-			// the open incident of a service its service depends on.
-			up, why, err := incident.SymptomOf(ctx, tx, d.Service, deps, d.Window, now)
-			if err != nil {
-				return false, err
-			}
-			if up != nil {
-				d.Current, d.SymptomOf = up, why
-			}
+		placing, err := incident.PlaceFiring(ctx, tx, d, topo, now)
+		if err != nil {
+			return false, err
 		}
-		if d.Service != "" {
-			m, err := tx.ActiveMaintenance(ctx, d.Service, now)
-			switch {
-			case err == nil:
-				d.Maintenance, d.Urgency = &m, incident.LevelLow
-			case !errors.Is(err, incident.ErrNotFound):
-				return false, err
-			}
-		}
+		d.Placing = &placing
 	}
 	out, err := incident.Apply(ctx, tx, d, now)
 	if err != nil {
 		return false, err
 	}
 	if out.Opened && out.Incident != nil {
-		if _, err := incident.LinkChanges(ctx, tx, *out.Incident, deps, ev.StartsAt, now, p.o.ChangeLookback); err != nil {
+		if _, err := incident.LinkChanges(ctx, tx, *out.Incident, topo.DependsOn, ev.StartsAt, now, p.o.ChangeLookback); err != nil {
 			return false, err
 		}
 		if err := linkProblems(ctx, tx, set, out.Incident, ev.Labels, now); err != nil {
 			return false, err
+		}
+		// Topology in any order: incidents of services depending on this
+		// one that opened first are its symptoms, and join it now.
+		merged, err := incident.RehomeSymptoms(ctx, tx, out.Incident, ev.Labels, topo, d.Window, now)
+		if err != nil {
+			return false, err
+		}
+		if len(merged) > 0 {
+			out.Regrouped = true
 		}
 	}
 	db.Record(out.State)
@@ -696,6 +685,25 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 		}
 	}
 	return out.Regrouped, nil
+}
+
+// topology is what placement needs of set's service catalog.
+func topology(set *rules.Set) incident.Topology {
+	return incident.Topology{
+		DependsOn: func(service string) []string {
+			if s := set.ServiceByName(service); s != nil {
+				return s.DependsOn
+			}
+			return nil
+		},
+		Dependents: set.Dependents,
+		Scope: func(service string) []string {
+			if s := set.ServiceByName(service); s != nil {
+				return s.Scope
+			}
+			return rules.DefaultScope
+		},
+	}
 }
 
 // noteGroups applies what a request's notification said of its groups

@@ -176,6 +176,9 @@ type Set struct {
 	rules    []*Rule
 	services []*Service
 	byName   map[string]*Service
+	// dependents are, by service name, the services that depend on it,
+	// directly, in catalog order.
+	dependents map[string][]string
 	defaults *Rule
 	// slaPolicies are the SLA policies in the order written.
 	slaPolicies []*SLAPolicy
@@ -234,6 +237,15 @@ func (s *Set) ServiceByName(name string) *Service {
 		return nil
 	}
 	return s.byName[name]
+}
+
+// Dependents returns the catalog services that depend on the service
+// called name directly, in catalog order.
+func (s *Set) Dependents(name string) []string {
+	if s == nil {
+		return nil
+	}
+	return s.dependents[name]
 }
 
 // Services returns the catalog services in file order, then list order.
@@ -390,6 +402,12 @@ func compile(srcs []source) (*Set, error) {
 		e.compile(rep)
 	}
 	s.services, s.byName = compileServices(files, rep)
+	s.dependents = make(map[string][]string)
+	for _, svc := range s.services {
+		for _, dep := range svc.DependsOn {
+			s.dependents[dep] = append(s.dependents[dep], svc.Name)
+		}
+	}
 	s.slaPolicies = compileSLA(files, rep)
 	first := make(map[string]*Rule)
 	for _, f := range files {

@@ -29,6 +29,11 @@ type Service struct {
 	// Labels are free-form labels for the service, e.g. a tier or a
 	// runbook URL; nil if unset.
 	Labels map[string]string
+	// Scope are the labels an alert of this service shares with an
+	// incident of a service it depends on when it is a symptom of it: an
+	// alert of api in cluster eu-1 is no symptom of a database incident in
+	// us-1. DefaultScope unless the service says otherwise; empty: any.
+	Scope []string
 	// Pos is where the service is defined, for messages.
 	Pos yamlfile.Pos
 
@@ -52,7 +57,14 @@ type serviceSpec struct {
 	Impact    yamlfile.Value[string]   `yaml:"impact"`
 	DependsOn []yamlfile.Value[string] `yaml:"depends_on"`
 	Labels    map[string]string        `yaml:"labels"`
+	// Scope is written as a list; absent means DefaultScope.
+	Scope yamlfile.Value[[]yamlfile.Value[string]] `yaml:"scope"`
 }
+
+// DefaultScope is the scope of a service that does not set one: symptoms
+// and causes in the same cluster (an alert without a cluster label matches
+// any).
+var DefaultScope = []string{"cluster"}
 
 var serviceNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
 
@@ -171,5 +183,21 @@ func compileService(s *serviceSpec, pos yamlfile.Pos, index int, rep *reporter) 
 	}
 	svc.matchers = compileMatchers(s.Matchers, prefix, rep)
 	svc.Impact = parseLevel(s.Impact.V, s.Impact.Pos, "impact", prefix, rep)
+	svc.Scope = DefaultScope
+	if s.Scope.IsSet() {
+		svc.Scope = []string{}
+		seen := map[string]bool{}
+		for _, l := range s.Scope.V {
+			switch err := checkLabelName(l.V); {
+			case err != nil:
+				rep.add(l.Pos, prefix, "scope: %v", err)
+			case seen[l.V]:
+				rep.add(l.Pos, prefix, "scope: duplicate label %q", l.V)
+			default:
+				seen[l.V] = true
+				svc.Scope = append(svc.Scope, l.V)
+			}
+		}
+	}
 	return compiledService{svc: svc, spec: s, prefix: prefix}
 }

@@ -15,10 +15,10 @@ func TestServices(t *testing.T) {
 	at := func(line, col int) yamlfile.Pos { return yamlfile.Pos{File: "full.yml", Line: line, Col: col} }
 	want := []*Service{
 		{Name: "checkout", Owner: "team-shop", Impact: incident.LevelHigh, DependsOn: []string{"payments-api", "postgres"},
-			Labels: map[string]string{"tier": "1", "runbook": "https://runbooks.example/checkout"}, Pos: at(18, 5)},
-		{Name: "payments-api", Owner: "team-payments", DependsOn: []string{"postgres"}, Pos: at(24, 5)},
-		{Name: "postgres", Owner: "team-dba", Impact: incident.LevelHigh, Pos: at(29, 5)},
-		{Name: "shop.frontend", Pos: at(33, 5)},
+			Labels: map[string]string{"tier": "1", "runbook": "https://runbooks.example/checkout"}, Scope: DefaultScope, Pos: at(18, 5)},
+		{Name: "payments-api", Owner: "team-payments", DependsOn: []string{"postgres"}, Scope: DefaultScope, Pos: at(24, 5)},
+		{Name: "postgres", Owner: "team-dba", Impact: incident.LevelHigh, Scope: DefaultScope, Pos: at(29, 5)},
+		{Name: "shop.frontend", Scope: DefaultScope, Pos: at(33, 5)},
 	}
 	if diff := cmp.Diff(want, s.Services(), ignoreUnexported); diff != "" {
 		t.Errorf("Services() mismatch (-want +got):\n%s", diff)
@@ -113,5 +113,29 @@ func TestServiceDependencies(t *testing.T) {
 				t.Errorf("Parse() error:\n%s\nwant:\n%s", gotErr, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestServiceScopeAndDependents(t *testing.T) {
+	s, err := Parse("s.yml", []byte(`services:
+  - {name: db}
+  - {name: api, depends_on: [db], scope: [cluster, region]}
+  - {name: web, depends_on: [api, db], scope: []}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]string{"db": DefaultScope, "api": {"cluster", "region"}, "web": {}} {
+		if diff := cmp.Diff(want, s.ServiceByName(name).Scope); diff != "" {
+			t.Errorf("scope of %s (-want +got):\n%s", name, diff)
+		}
+	}
+	if diff := cmp.Diff([]string{"api", "web"}, s.Dependents("db")); diff != "" {
+		t.Errorf("dependents of db (-want +got):\n%s", diff)
+	}
+	_, err = Parse("s.yml", []byte("services:\n  - {name: a, scope: ['', x, x]}\n"))
+	want := "s.yml:2:23: service \"a\": scope: empty label name\ns.yml:2:30: service \"a\": scope: duplicate label \"x\""
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
 }

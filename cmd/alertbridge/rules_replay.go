@@ -54,7 +54,14 @@ func (p *replay) Execute(ctx context.Context, at time.Time, cmd incident.Command
 }
 
 func (p *replay) Incidents(ctx context.Context) ([]incident.Incident, error) {
-	return allIncidents(ctx, p.st)
+	all, err := allIncidents(ctx, p.st)
+	live := all[:0]
+	for _, inc := range all {
+		if inc.MergedInto == 0 {
+			live = append(live, inc)
+		}
+	}
+	return live, err
 }
 
 // Close stops the pipeline, closes the store and removes its directory.

@@ -25,7 +25,8 @@ type Engine interface {
 	// It returns incident.ErrConflict for a change the incident's state
 	// does not allow and incident.ErrNotFound for an unknown incident.
 	Execute(ctx context.Context, at time.Time, cmd incident.Command) (incident.Incident, error)
-	// Incidents returns every incident, oldest first.
+	// Incidents returns every incident not merged into another (a merged
+	// one lives on in the incident it went into), oldest first.
 	Incidents(ctx context.Context) ([]incident.Incident, error)
 }
 
