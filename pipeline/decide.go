@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
@@ -177,4 +178,17 @@ func boundedKey(k string) string {
 		cut--
 	}
 	return k[:cut] + suffix
+}
+
+// Placement decides what the rule set makes of ev and where it would go if
+// it fired anew at now, reading the store through r exactly as the writer
+// does (incident.PlaceFiring): `rules explain` and the web UI's explain
+// form use it, so what they predict is what the pipeline does.
+func Placement(ctx context.Context, r incident.PlacementReader, set *rules.Set, ev incident.Event, now time.Time) (incident.Decision, incident.Placing, error) {
+	d := decide(set, ev, slog.New(slog.DiscardHandler))
+	if d.Drop {
+		return d, incident.Placing{}, nil
+	}
+	p, err := incident.PlaceFiring(ctx, r, d, topology(set), now)
+	return d, p, err
 }

@@ -327,7 +327,7 @@ func (x *explainer) explain(ctx context.Context, ev incident.Event) error {
 		}
 		return nil
 	}
-	return x.now(ctx, d)
+	return x.now(ctx, ev)
 }
 
 // templateNote says when a rule's template fails for this alert, and so
@@ -360,31 +360,36 @@ func inWords(d incident.Decision) []string {
 	}
 }
 
-// now says what a firing of the alert would do at o.at, given the incident
-// that owns its key in the daemon's database.
-func (x *explainer) now(ctx context.Context, d incident.Decision) error {
-	cur, err := x.st.IncidentByKey(ctx, d.Key)
-	switch {
-	case errors.Is(err, incident.ErrNotFound):
+// now says what a firing of the alert would do at o.at, given the incidents
+// in the daemon's database: the pipeline's own placement decision
+// (pipeline.Placement), read from there.
+func (x *explainer) now(ctx context.Context, ev incident.Event) error {
+	now := x.o.at
+	// A firing now: a payload's alert may be resolved, or have started long
+	// ago, and placement compares when the firing started with the resolve.
+	ev.Status, ev.StartsAt, ev.EndsAt = incident.StatusFiring, now, time.Time{}
+	d, p, err := pipeline.Placement(ctx, x.st, x.set, ev, now)
+	if err != nil {
+		return err
+	}
+	cur := p.Owner
+	if cur == nil && p.Kind != incident.PlaceSymptom {
 		s := "no incident has had this key: a firing opens a new incident"
 		if d.MinAlerts > 1 {
 			s += fmt.Sprintf(", pending until %d alerts fire", d.MinAlerts)
 		}
 		x.line("now", "%s", s)
+		x.maintenance(p)
 		return nil
-	case err != nil:
-		return fmt.Errorf("incident by key %s: %w", d.Key, err)
 	}
-	now := x.o.at
-	d.Current = &cur
-	// A firing now: a payload's alert may be resolved, or have started long
-	// ago, and Place compares when the firing started with the resolve.
-	d.Event.Status, d.Event.StartsAt, d.Event.EndsAt = incident.StatusFiring, now, time.Time{}
-	desc := fmt.Sprintf("#%d (%s, %s, %s, %d firing)", cur.ID, cur.State, cur.Priority, plural(cur.AlertCount, "alert"), cur.FiringCount)
+	describe := func(inc *incident.Incident) string {
+		return fmt.Sprintf("#%d (%s, %s, %s, %d firing)", inc.ID, inc.State, inc.Priority, plural(inc.AlertCount, "alert"), inc.FiringCount)
+	}
 	var s string
 	opensNew := false
-	switch incident.Place(&cur, d, now) {
+	switch p.Kind {
 	case incident.PlaceJoin:
+		desc := describe(cur)
 		firing, err := x.firingSources(ctx, cur.ID, d.Event.Fingerprint)
 		if err != nil {
 			return err
@@ -401,13 +406,17 @@ func (x *explainer) now(ctx context.Context, d incident.Decision) error {
 		case cur.State == incident.StatePending:
 			s += fmt.Sprintf("; it stays pending: %d of min_alerts %d firing", cur.FiringCount+1, cur.MinAlerts)
 		}
+	case incident.PlaceSymptom:
+		s = fmt.Sprintf("a firing joins incident %s as a %s", describe(p.Target), p.SymptomOf)
 	case incident.PlaceReopen:
 		s = fmt.Sprintf("a firing reopens incident %s, resolved %s ago (within reopen_within %s)",
-			desc, dur(now.Sub(cur.ResolvedAt)), dur(d.ReopenWithin))
+			describe(cur), dur(now.Sub(cur.ResolvedAt)), dur(d.ReopenWithin))
 	case incident.PlaceSealAndOpen:
 		opensNew = true
 		s = fmt.Sprintf("a firing seals incident %s, which has had no event for %s (longer than window %s), and opens a new incident",
-			desc, dur(now.Sub(cur.LastEventAt)), dur(d.Window))
+			describe(cur), dur(now.Sub(cur.LastEventAt)), dur(d.Window))
+	case incident.PlaceHistory:
+		s = fmt.Sprintf("a firing that started then predates incident %s: it is placed among the key's incidents by its own times", describe(cur))
 	default:
 		opensNew = true
 		why := fmt.Sprintf("resolved %s ago, longer than reopen_within %s", dur(now.Sub(cur.ResolvedAt)), dur(d.ReopenWithin))
@@ -419,16 +428,24 @@ func (x *explainer) now(ctx context.Context, d incident.Decision) error {
 		case !cur.SealedAt.IsZero():
 			why = fmt.Sprintf("sealed %s ago: its window had passed", dur(now.Sub(cur.SealedAt)))
 		}
-		s = fmt.Sprintf("a firing opens a new incident: the last one with this key, %s, was %s", desc, why)
+		s = fmt.Sprintf("a firing opens a new incident: the last one with this key, %s, was %s", describe(cur), why)
 	}
 	if opensNew && d.MinAlerts > 1 {
 		s += fmt.Sprintf("; the new one is pending until %d alerts fire", d.MinAlerts)
 	}
 	x.line("now", "%s", s)
-	if now.Before(cur.UpdatedAt) {
+	x.maintenance(p)
+	if cur != nil && now.Before(cur.UpdatedAt) {
 		x.line("", "(the incident changed at %s, after --at: the database is newer than the time explained)", cur.UpdatedAt.Format(time.RFC3339))
 	}
 	return nil
+}
+
+// maintenance notes a maintenance window on the alert's service.
+func (x *explainer) maintenance(p incident.Placing) {
+	if m := p.Maintenance; m != nil {
+		x.line("", "during maintenance %q on %s: an incident it opens is marked as expected, its urgency low", m.Summary, m.Service)
+	}
 }
 
 // plural renders "1 alert", "2 alerts".

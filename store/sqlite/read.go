@@ -238,3 +238,26 @@ func collect[T any](rows *sql.Rows, err error, what string, scan func(scanner) (
 	}
 	return out, rows.Err()
 }
+
+// The reads placement needs (incident.PlacementReader), so that rules
+// explain and the web UI decide where an alert goes exactly as the writer
+// does, from the live database.
+
+// ActiveIncidentsFor returns the unsealed open or acknowledged incidents of
+// any of services, newest first.
+func (s *Store) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {
+	return activeIncidentsFor(ctx, s.r, services)
+}
+
+// ActiveMaintenance returns a maintenance change on service whose window
+// covers at, or incident.ErrNotFound.
+func (s *Store) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
+	return activeMaintenance(ctx, s.r, service, at)
+}
+
+// IncidentAlerts returns an incident's alerts (as Alerts).
+func (s *Store) IncidentAlerts(ctx context.Context, incidentID int64) ([]incident.Alert, error) {
+	return s.Alerts(ctx, incidentID)
+}
+
+var _ incident.PlacementReader = (*Store)(nil)

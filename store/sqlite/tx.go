@@ -293,7 +293,16 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 }
 
 func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
-	row := t.tx.QueryRowContext(ctx, `SELECT `+changeColumns+` FROM changes
+	return activeMaintenance(ctx, t.tx, service, at)
+}
+
+func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {
+	return activeIncidentsFor(ctx, t.tx, services)
+}
+
+// activeMaintenance is ActiveMaintenance for the writer and the readers.
+func activeMaintenance(ctx context.Context, q queryer, service string, at time.Time) (incident.Change, error) {
+	row := q.QueryRowContext(ctx, `SELECT `+changeColumns+` FROM changes
 		WHERE maintenance = 1 AND service = ? AND started_at <= ? AND (finished_at IS NULL OR finished_at > ?)
 		ORDER BY started_at DESC, id DESC LIMIT 1`, service, at.UnixNano(), at.UnixNano())
 	c, err := scanChange(row)
@@ -303,7 +312,8 @@ func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time
 	return c, err
 }
 
-func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {
+// activeIncidentsFor is ActiveIncidentsFor for the writer and the readers.
+func activeIncidentsFor(ctx context.Context, q queryer, services []string) ([]incident.Incident, error) {
 	if len(services) == 0 {
 		return nil, nil
 	}
@@ -311,7 +321,7 @@ func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incid
 	for i, s := range services {
 		args[i] = s
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
+	rows, err := q.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE state IN ('open', 'acknowledged') AND sealed_at IS NULL
 		AND service IN (`+placeholders(len(services))+`) ORDER BY id DESC`, args...)
 	return collect(rows, err, "select active incidents", scanIncident)
