@@ -179,7 +179,7 @@ type Set struct {
 	// dependents are, by service name, the services that depend on it,
 	// directly, in catalog order.
 	dependents map[string][]string
-	defaults *Rule
+	defaults   *Rule
 	// slaPolicies are the SLA policies in the order written.
 	slaPolicies []*SLAPolicy
 	// problems are the problem rules in file order, then list order.
