@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -113,4 +114,20 @@ func dependsChain(path []string, to string) string {
 		fmt.Fprintf(&b, "%s depends on %s", chain[i], chain[i+1])
 	}
 	return b.String()
+}
+
+// RecordChange records a change event: a new change, or a redelivery of a
+// known one (same source and external ID), which updates the fields it
+// carries and keeps the others (Change.Merge), so that a deploy tool may
+// send only finished_at when the deploy ends.
+func RecordChange(ctx context.Context, tx Tx, c *Change) error {
+	old, err := tx.ChangeByExternalID(ctx, c.Source, c.ExternalID)
+	switch {
+	case err == nil:
+		*c = c.Merge(old)
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	c.Omitted = ChangeFields{}
+	return tx.PutChange(ctx, c)
 }

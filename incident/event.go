@@ -113,6 +113,45 @@ type Change struct {
 	// window are expected.
 	Maintenance bool
 	ReceivedAt  time.Time
+	// Omitted marks the fields the sender left out: a redelivery of a
+	// known change (same Source and ExternalID) updates the fields it
+	// carries and keeps the others (Merge). A new change takes their
+	// defaults.
+	Omitted ChangeFields
+}
+
+// ChangeFields names the optional fields of a Change.
+type ChangeFields struct {
+	Summary, URL, StartedAt, FinishedAt, Labels, Maintenance bool
+}
+
+// Merge returns c, a redelivery of the recorded change old, with the fields
+// c left out taken from old. A finish before the (kept) start is taken as
+// the start, as for a new change.
+func (c Change) Merge(old Change) Change {
+	if c.Omitted.Summary {
+		c.Summary = old.Summary
+	}
+	if c.Omitted.URL {
+		c.URL = old.URL
+	}
+	if c.Omitted.StartedAt {
+		c.StartedAt = old.StartedAt
+	}
+	if c.Omitted.FinishedAt {
+		c.FinishedAt = old.FinishedAt
+	}
+	if c.Omitted.Labels {
+		c.Labels = old.Labels
+	}
+	if c.Omitted.Maintenance {
+		c.Maintenance = old.Maintenance
+	}
+	if !c.FinishedAt.IsZero() && c.FinishedAt.Before(c.StartedAt) {
+		c.FinishedAt = c.StartedAt
+	}
+	c.Omitted = ChangeFields{}
+	return c
 }
 
 // ChangeFilter selects changes for listing.

@@ -43,6 +43,9 @@ type Tx interface {
 	AddTimeline(ctx context.Context, e *TimelineEntry) error
 	// AddEvent appends to the event trace.
 	AddEvent(ctx context.Context, e EventRecord) error
+	// ChangeByExternalID returns the change a source recorded under an
+	// external ID, or ErrNotFound.
+	ChangeByExternalID(ctx context.Context, source, externalID string) (Change, error)
 	// PutChange inserts a change, or updates the one with the same Source
 	// and ExternalID (a redelivery), and sets its ID.
 	PutChange(ctx context.Context, c *Change) error

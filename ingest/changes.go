@@ -120,7 +120,7 @@ func decodeChange(raw json.RawMessage, path jsonPath, now time.Time, l Limits) (
 		Source:     SourceChanges,
 		Service:    required(chService),
 		ExternalID: required(chID),
-		Summary:    required(chSummary),
+		Summary:    optional(o.str(chSummary)),
 		URL:        optional(o.str(chURL)),
 		StartedAt:  when(chStartedAt),
 		FinishedAt: when(chFinishedAt),
@@ -152,6 +152,15 @@ func decodeChange(raw json.RawMessage, path jsonPath, now time.Time, l Limits) (
 		labels = map[string]string{}
 	}
 	c.Labels, c.Maintenance = labels, maint
+	// What the sender left out keeps its recorded value when this is a
+	// redelivery (incident.Change.Merge); a new change takes the defaults.
+	c.Omitted = incident.ChangeFields{
+		Summary: !o.has(chSummary), URL: !o.has(chURL), StartedAt: !o.has(chStartedAt),
+		FinishedAt: !o.has(chFinishedAt), Labels: !o.has(chLabels), Maintenance: !o.has(chMaintenance),
+	}
+	if c.Summary == "" {
+		c.Summary = c.ExternalID
+	}
 	return c, nil
 }
 

@@ -35,6 +35,7 @@ func TestDecodeChangesMapping(t *testing.T) {
 			want: []incident.Change{{
 				Source: "changes", ExternalID: "42", Service: "api", Summary: "deploy",
 				StartedAt: testNow, Labels: map[string]string{}, ReceivedAt: testNow,
+				Omitted: incident.ChangeFields{URL: true, StartedAt: true, FinishedAt: true, Labels: true, Maintenance: true},
 			}},
 		},
 		{
@@ -55,6 +56,7 @@ func TestDecodeChangesMapping(t *testing.T) {
 				Source: "changes", ExternalID: "CHG1", Service: "db", Summary: "upgrade",
 				StartedAt: testNow.Add(5 * time.Hour), FinishedAt: testNow.Add(6 * time.Hour),
 				Labels: map[string]string{}, Maintenance: true, ReceivedAt: testNow,
+				Omitted: incident.ChangeFields{URL: true, Labels: true},
 			}},
 		},
 		{
@@ -63,6 +65,7 @@ func TestDecodeChangesMapping(t *testing.T) {
 			want: []incident.Change{{
 				Source: "changes", ExternalID: "42", Service: "api", Summary: "deploy",
 				StartedAt: started, FinishedAt: started, Labels: map[string]string{}, ReceivedAt: testNow,
+				Omitted: incident.ChangeFields{URL: true, StartedAt: true, Labels: true, Maintenance: true},
 			}},
 		},
 		{
@@ -71,15 +74,29 @@ func TestDecodeChangesMapping(t *testing.T) {
 			want: []incident.Change{{
 				Source: "changes", ExternalID: "42", Service: "api", Summary: "deploy",
 				StartedAt: testNow, Labels: map[string]string{}, ReceivedAt: testNow,
+				Omitted: incident.ChangeFields{URL: true, StartedAt: true, FinishedAt: true, Labels: true, Maintenance: true},
 			}},
 		},
 		{
 			name: "OKSameIDOtherService",
 			body: `{"changes":[{"service":"a","id":"1","summary":"s"},{"service":"b","id":"1","summary":"s"}]}`,
 			want: []incident.Change{
-				{Source: "changes", ExternalID: "1", Service: "a", Summary: "s", StartedAt: testNow, Labels: map[string]string{}, ReceivedAt: testNow},
-				{Source: "changes", ExternalID: "1", Service: "b", Summary: "s", StartedAt: testNow, Labels: map[string]string{}, ReceivedAt: testNow},
+				{Source: "changes", ExternalID: "1", Service: "a", Summary: "s", StartedAt: testNow, Labels: map[string]string{}, ReceivedAt: testNow,
+					Omitted: incident.ChangeFields{URL: true, StartedAt: true, FinishedAt: true, Labels: true, Maintenance: true}},
+				{Source: "changes", ExternalID: "1", Service: "b", Summary: "s", StartedAt: testNow, Labels: map[string]string{}, ReceivedAt: testNow,
+					Omitted: incident.ChangeFields{URL: true, StartedAt: true, FinishedAt: true, Labels: true, Maintenance: true}},
 			},
+		},
+		{
+			// Only what identifies it and what changed: the rest is kept
+			// from the recorded change (incident.Change.Merge).
+			name: "OKRedeliveryWithOnlyTheFinish",
+			body: `{"service":"api","id":"42","finished_at":"2026-11-28T20:05:00Z"}`,
+			want: []incident.Change{{
+				Source: "changes", ExternalID: "42", Service: "api", Summary: "42",
+				StartedAt: started.Add(5 * time.Minute), FinishedAt: started.Add(5 * time.Minute), Labels: map[string]string{},
+				ReceivedAt: testNow, Omitted: incident.ChangeFields{Summary: true, URL: true, StartedAt: true, Labels: true, Maintenance: true},
+			}},
 		},
 	}
 	for _, tt := range tests {
@@ -117,7 +134,6 @@ func TestDecodeChangesErrors(t *testing.T) {
 		{"ErrServiceNotString", changeWith(`"api"`, `["api"]`), "service", "want string, got array"},
 		{"ErrIDMissing", changeWith(`"id":"42",`, ``), "id", "missing"},
 		{"ErrIDNumber", changeWith(`"42"`, `42`), "id", "want string, got number"},
-		{"ErrSummaryMissing", changeWith(`"summary":"deploy",`, ``), "summary", "missing"},
 		{"ErrURLNotString", changeWith(`"started_at"`, `"url":1,"started_at"`), "url", "want string, got number"},
 		{"ErrStartedAtNotTime", changeWith(`"2026-11-28T20:00:00Z"`, `"2026-11-28"`), "started_at", "want an RFC 3339 time"},
 		{"ErrFinishedAtNotTime", changeWith(`"started_at"`, `"finished_at":false,"started_at"`), "finished_at", "want an RFC 3339 time"},

@@ -519,7 +519,7 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				}
 			}
 			for i := range r.changes {
-				if err := tx.PutChange(ctx, &r.changes[i]); err != nil {
+				if err := incident.RecordChange(ctx, tx, &r.changes[i]); err != nil {
 					return fmt.Errorf("change %s/%s: %w", r.changes[i].Source, r.changes[i].ExternalID, err)
 				}
 			}

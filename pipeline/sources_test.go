@@ -48,3 +48,30 @@ func TestSubmitChangesIsIdempotent(t *testing.T) {
 		t.Fatalf("changes = %+v, %v; want exactly one", list, err)
 	}
 }
+
+// TestChangeRedeliveryKeepsWhatItLeavesOut: a deploy tool announces the
+// deploy, then sends only its finish; the URL, labels and start stay.
+func TestChangeRedeliveryKeepsWhatItLeavesOut(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	full := incident.Change{Source: "ci", ExternalID: "42", Service: "api", Summary: "deploy v42", URL: "https://ci/42",
+		StartedAt: t0, Labels: map[string]string{"version": "v42"}, ReceivedAt: t0}
+	finish := incident.Change{Source: "ci", ExternalID: "42", Service: "api", Summary: "42", StartedAt: t0.Add(20 * time.Minute),
+		FinishedAt: t0.Add(20 * time.Minute), Labels: map[string]string{}, ReceivedAt: t0.Add(20 * time.Minute),
+		Omitted: incident.ChangeFields{Summary: true, URL: true, StartedAt: true, Labels: true, Maintenance: true}}
+	for _, c := range []incident.Change{full, finish} {
+		if err := e.p.SubmitChanges(ctx, []incident.Change{c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := e.store.Changes(ctx, incident.ChangeFilter{Limit: 10})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("changes = %+v, %v; want exactly one", list, err)
+	}
+	got := list[0]
+	want := full
+	want.ID, want.FinishedAt, want.ReceivedAt = got.ID, t0.Add(20*time.Minute), t0.Add(20*time.Minute)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("change after its finish (-want +got):\n%s", diff)
+	}
+}

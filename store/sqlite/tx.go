@@ -265,6 +265,15 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 	return nil
 }
 
+func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) (incident.Change, error) {
+	c, err := scanChange(t.tx.QueryRowContext(ctx, `SELECT `+changeColumns+` FROM changes
+		WHERE source = ? AND external_id = ?`, source, externalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, incident.ErrNotFound
+	}
+	return c, err
+}
+
 func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
 	labels, err := json.Marshal(nonNil(c.Labels))
 	if err != nil {
