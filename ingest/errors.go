@@ -143,6 +143,39 @@ func (e *rateLimitedError) Error() string {
 type errorBody struct {
 	Error string `json:"error"`
 	Where string `json:"where"`
+	// Errors lists every problem of a batch (generic events, changes), one
+	// per invalid item; Error and Where repeat the first.
+	Errors []itemError `json:"errors,omitempty"`
+}
+
+// itemError is one problem of a batch.
+type itemError struct {
+	Error string `json:"error"`
+	Where string `json:"where"`
+}
+
+// itemErrors returns every input or limit problem err joins, when it joins
+// more than one.
+func itemErrors(err error) []itemError {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil
+	}
+	var out []itemError
+	for _, e := range joined.Unwrap() {
+		var ie *InputError
+		var le *LimitError
+		switch {
+		case errors.As(e, &ie):
+			out = append(out, itemError{Error: ie.Msg, Where: ie.Where})
+		case errors.As(e, &le):
+			out = append(out, itemError{Error: le.Msg, Where: le.Where})
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
 }
 
 // response is how errorStatus answers an error.
@@ -213,7 +246,7 @@ func errorStatus(typ string, err error) response {
 	case errors.As(err, &ce):
 		return response{code: http.StatusUnsupportedMediaType, body: errorBody{Error: ce.Error()}, reason: reasonUnsupportedEncoding}
 	case errors.As(err, &le):
-		return response{code: http.StatusUnprocessableEntity, body: errorBody{Error: le.Msg, Where: le.Where}, reason: le.Limit}
+		return response{code: http.StatusUnprocessableEntity, body: errorBody{Error: le.Msg, Where: le.Where, Errors: itemErrors(err)}, reason: le.Limit}
 	case errors.As(err, &ie) && typ == SourcePagerDuty:
 		reason := reasonInvalid
 		if ie == errUnknownRoutingKey {
@@ -221,7 +254,7 @@ func errorStatus(typ string, err error) response {
 		}
 		return response{code: http.StatusBadRequest, body: pdBody(PDError(PDErrorMessages(err))), reason: reason}
 	case errors.As(err, &ie):
-		return response{code: http.StatusBadRequest, body: errorBody{Error: ie.Msg, Where: ie.Where}, reason: reasonInvalid}
+		return response{code: http.StatusBadRequest, body: errorBody{Error: ie.Msg, Where: ie.Where, Errors: itemErrors(err)}, reason: reasonInvalid}
 	default:
 		return response{code: http.StatusInternalServerError, body: errorBody{Error: "internal error"}}
 	}

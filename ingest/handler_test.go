@@ -381,3 +381,52 @@ func TestHandlerLogs(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchReportsEveryInvalidItem: a batch of events or changes with
+// several invalid items is answered with all of them, each with its path,
+// not only the first.
+func TestBatchReportsEveryInvalidItem(t *testing.T) {
+	tests := []struct {
+		name, path, body string
+		want             []itemError
+	}{
+		{"Events", "/ingest/events", `{"events":[
+			{"labels":{"alertname":"ok"}},
+			{"labels":{}},
+			{"labels":{"alertname":"x"},"status":"pending"},
+			{"labels":{"alertname":"y"},"starts_at":"yesterday"}]}`,
+			[]itemError{
+				{Error: "no labels", Where: "events[1].labels"},
+				{Error: `unknown status "pending", want firing or resolved`, Where: "events[2].status"},
+				{Error: "want an RFC 3339 time", Where: "events[3].starts_at"},
+			}},
+		{"Changes", "/ingest/changes", `{"changes":[{"service":"a"},{"id":"2"}]}`,
+			[]itemError{
+				{Error: "missing", Where: "changes[0].id"},
+				{Error: "missing", Where: "changes[1].service"},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			th := mustHandler(t, nil, 0)
+			rec := httptest.NewRecorder()
+			th.mux.ServeHTTP(rec, jsonRequest(tt.path, []byte(tt.body)))
+			if rec.Code != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body)
+			}
+			var body errorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, body.Errors); diff != "" {
+				t.Errorf("errors (-want +got):\n%s\nbody: %s", diff, rec.Body)
+			}
+			if body.Error != tt.want[0].Error || body.Where != tt.want[0].Where {
+				t.Errorf("error/where %q/%q, want the first problem", body.Error, body.Where)
+			}
+			if th.sink.called != 0 {
+				t.Error("an invalid batch reached the sink")
+			}
+		})
+	}
+}

@@ -139,7 +139,7 @@ func TestLimits(t *testing.T) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 				t.Fatal(err)
 			}
-			if got != (errorBody{Error: tt.msg, Where: tt.where}) {
+			if got.Error != tt.msg || got.Where != tt.where || got.Errors != nil {
 				t.Errorf("body = %+v, want {%q %q}", got, tt.msg, tt.where)
 			}
 			typ := strings.TrimPrefix(tt.path, "/ingest/")
