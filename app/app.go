@@ -10,11 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,16 +48,45 @@ type App struct {
 	metrics   *metrics
 	stopOnce  sync.Once
 	stopErr   error
-	sweeping  chan struct{} // closed to stop the sweeper and the pollers
-	swept     sync.WaitGroup
-	pollers   []*antientropy.Poller
+	// stops undo what New and Start set up, last in first out (as in
+	// Alertmanager's app): Stop runs them, and so does a New that fails
+	// half way.
+	stops    []stopFunc
+	sweeping chan struct{} // closed to stop the sweeper and the pollers
+	swept    sync.WaitGroup
+	pollers  []*antientropy.Poller
+}
+
+// stopFunc is one step of Stop.
+type stopFunc struct {
+	name string
+	f    func(context.Context) error
+}
+
+// onStop registers a step for Stop to run, before every step registered
+// earlier.
+func (a *App) onStop(name string, f func(context.Context) error) {
+	a.stops = append(a.stops, stopFunc{name, f})
+}
+
+// runStops runs the registered steps last in first out within ctx, and
+// forgets them.
+func (a *App) runStops(ctx context.Context) error {
+	var errs []error
+	for i := len(a.stops) - 1; i >= 0; i-- {
+		if err := a.stops[i].f(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", a.stops[i].name, err))
+		}
+	}
+	a.stops = nil
+	return errors.Join(errs...)
 }
 
 // New loads the config file, opens the store (running migrations), loads
 // the rules, and binds the listener. It refuses an invalid config file or
 // invalid rules: the error lists every problem as file:line:col (invariant
 // 6).
-func New(ctx context.Context, o Options) (*App, error) {
+func New(ctx context.Context, o Options) (_ *App, err error) {
 	if err := o.applyConfig(); err != nil {
 		return nil, err
 	}
@@ -83,6 +109,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.store = st
+	a.onStop("store", func(context.Context) error { return st.Close() })
+	defer func() {
+		if err != nil {
+			_ = a.runStops(ctx) // undo what was set up; the error says why
+		}
+	}()
 	a.reg.MustRegister(newStoreCollector(st))
 	a.reg.MustRegister(newBacklogCollector(st, o.Now))
 
@@ -92,7 +124,6 @@ func New(ctx context.Context, o Options) (*App, error) {
 		MaxQueuedAlerts: o.MaxQueuedAlerts, MaxWait: o.MaxWait,
 	})
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 
@@ -103,8 +134,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}
 		p, err := newPoller(src, a.pipeline, st, o, a.reg)
 		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("source %s: anti_entropy: %w", src.Name, err)
+				return nil, fmt.Errorf("source %s: anti_entropy: %w", src.Name, err)
 		}
 		a.pollers = append(a.pollers, p)
 		pollerSources = append(pollerSources, src.Name)
@@ -127,7 +157,6 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Limits: ingestLimits(o.Config.Limits, o.MaxBodyBytes), Sources: ingestSources(o.Config.Sources),
 	})
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	a.webConfig = access.NewWebConfigFile(o.WebConfigFile)
@@ -136,7 +165,6 @@ func New(ctx context.Context, o Options) (*App, error) {
 		WebConfigFile: o.WebConfigFile, WebConfigRole: o.Config.API.WebConfigRole, Logger: o.Logger, Registerer: a.reg,
 	})
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	// Who may call what (docs/config.md, "Security model"): ingest takes
@@ -171,9 +199,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.ln, err = net.Listen("tcp", o.ListenAddress)
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", o.ListenAddress, err)
 	}
+	// Until Start serves on it, Stop closes the listener itself.
+	a.onStop("listener", func(context.Context) error {
+		if err := a.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
 	return a, nil
 }
 
@@ -183,10 +217,19 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // Registry exposes the metrics registry (for tests).
 func (a *App) Registry() *prometheus.Registry { return a.reg }
 
-// Start starts the writer and the HTTP server.
+// Start starts the writer, the background work and the HTTP server. Each
+// registers its stop, so Stop drains them in reverse: HTTP first (in-flight
+// requests finish and are answered after their commit), then the sweeper
+// and pollers, then the writer's queue, then the store.
 func (a *App) Start() {
 	a.pipeline.Start()
+	a.onStop("pipeline", a.pipeline.Stop)
 	a.sweeping = make(chan struct{})
+	a.onStop("background", func(context.Context) error {
+		close(a.sweeping)
+		a.swept.Wait()
+		return nil
+	})
 	a.swept.Add(1)
 	go a.sweep()
 	for _, p := range a.pollers {
@@ -204,32 +247,20 @@ func (a *App) Start() {
 			a.serveErr <- err
 		}
 	}()
+	a.onStop("http", a.srv.Shutdown)
 	a.ready.Store(true)
 	a.guard.LogMode()
 	a.log.Info("listening", "address", a.Addr(), "storage", a.store.Path(), "rules", a.rules.Load().Len(),
 		"sources", len(a.o.Config.Sources), "web_config", a.o.WebConfigFile != "")
 }
 
-// Stop drains last-in first-out within ctx: HTTP (in-flight requests finish
-// and are answered after their commit), then the writer queue, then the DB.
+// Stop undoes New and Start, last in first out, within ctx. It is safe
+// before Start (it then closes the listener and the store) and safe to call
+// twice; it returns every step's error joined.
 func (a *App) Stop(ctx context.Context) error {
 	a.stopOnce.Do(func() {
 		a.ready.Store(false)
-		if a.sweeping != nil {
-			close(a.sweeping)
-			a.swept.Wait()
-		}
-		var errs []error
-		if err := a.srv.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("drain http: %w", err))
-		}
-		if err := a.pipeline.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		if err := a.store.Close(); err != nil {
-			errs = append(errs, err)
-		}
-		a.stopErr = errors.Join(errs...)
+		a.stopErr = a.runStops(ctx)
 		a.log.Info("stopped")
 	})
 	return a.stopErr
@@ -297,23 +328,22 @@ func (a *App) handleReload(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// Run starts the daemon and serves until ctx ends, reloading rules on SIGHUP.
-func Run(ctx context.Context, o Options) error {
+// Run starts the daemon and serves until ctx ends or the server fails.
+// Each value on reload (main sends one per SIGHUP) reloads the rules, as
+// POST /-/reload does.
+func Run(ctx context.Context, o Options, reload <-chan struct{}) error {
 	a, err := New(ctx, o)
 	if err != nil {
 		return err
 	}
 	a.Start()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	var runErr error
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
-		case <-hup:
+		case <-reload:
 			_ = a.Reload() // logged and counted; the old rules stay
 		case runErr = <-a.serveErr:
 			break loop

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -367,5 +368,57 @@ func TestStopDrainsInFlight(t *testing.T) {
 		if !stored[k] {
 			t.Errorf("acknowledged group %s is not in the store", k)
 		}
+	}
+}
+
+// TestStopBeforeStart: a daemon built but never started stops at once,
+// freeing its listener and its store (whose lock another may then take).
+func TestStopBeforeStart(t *testing.T) {
+	dir := t.TempDir()
+	a, err := app.New(context.Background(), app.Options{ListenAddress: "127.0.0.1:0", StoragePath: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := a.Addr()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Stop(ctx); err != nil {
+		t.Fatalf("Stop before Start: %v", err)
+	}
+	if err := a.Stop(ctx); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if ln, err := net.Listen("tcp", addr); err != nil {
+		t.Errorf("the listener is still held: %v", err)
+	} else {
+		ln.Close()
+	}
+	b, err := app.New(context.Background(), app.Options{ListenAddress: "127.0.0.1:0", StoragePath: dir})
+	if err != nil {
+		t.Fatalf("the store is still held: %v", err)
+	}
+	if err := b.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNewUndoesWhatItSetUp: a New that fails after opening the store (here
+// at the listener) closes what it opened, so the store can be opened again.
+func TestNewUndoesWhatItSetUp(t *testing.T) {
+	dir := t.TempDir()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if _, err := app.New(context.Background(), app.Options{ListenAddress: busy.Addr().String(), StoragePath: dir}); err == nil {
+		t.Fatal("New on a taken address succeeded")
+	}
+	a, err := app.New(context.Background(), app.Options{ListenAddress: "127.0.0.1:0", StoragePath: dir})
+	if err != nil {
+		t.Fatalf("after a failed New the store is still held: %v", err)
+	}
+	if err := a.Stop(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

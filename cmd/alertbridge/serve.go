@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/app"
@@ -69,7 +72,22 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: --web.api.anonymous-writes: %v\n", err)
 		return 2
 	}
-	if err := app.Run(ctx, o); err != nil {
+	// SIGHUP reloads the rules, as POST /-/reload does (the Prometheus
+	// convention); signals are main's business, the app only reloads.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if err := app.Run(ctx, o, reload); err != nil {
 		var list yamlfile.Errors
 		if errors.As(err, &list) {
 			// Config file and rule errors: one per line as file:line:col:
