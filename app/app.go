@@ -134,7 +134,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 		p, err := newPoller(src, a.pipeline, st, o, a.reg)
 		if err != nil {
-				return nil, fmt.Errorf("source %s: anti_entropy: %w", src.Name, err)
+			return nil, fmt.Errorf("source %s: anti_entropy: %w", src.Name, err)
 		}
 		a.pollers = append(a.pollers, p)
 		pollerSources = append(pollerSources, src.Name)
