@@ -49,6 +49,12 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./$$pkg; \
 	done
 
+# The delivery-order property test over many more generated scenarios than
+# the suite runs (docs/records.md).
+ORDER_SEEDS ?= 2000
+order-soak:
+	$(GO) test -count=1 -run 'TestEveryOrderSameRecords' -order.seeds $(ORDER_SEEDS) -timeout 60m ./pipeline
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 

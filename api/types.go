@@ -22,6 +22,13 @@ type Incident struct {
 	Rule           string     `json:"rule"`
 	Source         string     `json:"source"`
 	OpenedAt       *time.Time `json:"opened_at"` // null while pending
+	// ImpactStartedAt is when the impact started (alert time); MTTR counts
+	// from it. ReopenedAt is when the impact resumed at the last reopen.
+	ImpactStartedAt *time.Time `json:"impact_started_at"`
+	ReopenedAt      *time.Time `json:"reopened_at"`
+	// UnseenFiring counts alerts a truncated notification left out that
+	// may still fire; the incident does not resolve by itself meanwhile.
+	UnseenFiring   int        `json:"unseen_firing"`
 	AcknowledgedAt *time.Time `json:"acknowledged_at"`
 	ResolvedAt     *time.Time `json:"resolved_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
@@ -129,6 +136,7 @@ func fromIncident(inc incident.Incident) Incident {
 		Urgency: string(inc.Urgency), Title: inc.Title, Summary: inc.Summary, Service: inc.Service, Owner: inc.Owner,
 		CorrelationKey: inc.CorrelationKey, Rule: inc.Rule, Source: inc.Source, OpenedAt: optTime(inc.OpenedAt),
 		AcknowledgedAt: optTime(inc.AcknowledgedAt), ResolvedAt: optTime(inc.ResolvedAt), UpdatedAt: inc.UpdatedAt,
+		ImpactStartedAt: optTime(inc.ImpactStartedAt), ReopenedAt: optTime(inc.ReopenedAt), UnseenFiring: inc.UnseenFiring,
 		LastEventAt: inc.LastEventAt, ResolveDueAt: optTime(inc.ResolveDueAt), SealedAt: optTime(inc.SealedAt),
 		ResolveMode: string(inc.ResolveMode), ResolveAfter: inc.ResolveAfter.String(), MinAlerts: inc.MinAlerts,
 		AlertCount: inc.AlertCount, FiringCount: inc.FiringCount, DuringMaintenance: inc.DuringMaintenance,
