@@ -60,6 +60,14 @@ func TestMergeAndUnlink(t *testing.T) {
 	if moved.AlertCount != 1 || moved.FiringCount != 1 || moved.State != incident.StateOpen {
 		t.Errorf("unlinked incident = %+v", moved)
 	}
+	// It is the alert's own incident now: its title, service, source and
+	// priority are what the rules make of it alone, not its old group's
+	// (Latency, P1).
+	if moved.Title != "Errors" || moved.Service != "" || moved.Source != a2.Source || moved.Priority != 4 ||
+		!moved.ImpactStartedAt.Equal(a2.StartsAt) {
+		t.Errorf("unlinked incident: title %q service %q source %q %s impact %s; want Errors, no service, %s, P4, %s",
+			moved.Title, moved.Service, moved.Source, moved.Priority, moved.ImpactStartedAt, a2.Source, a2.StartsAt)
+	}
 	e.submit(t0.Add(5*time.Minute), clear(3*time.Minute, 5*time.Minute, a2.Labels))
 	if got, _ := e.store.Incident(ctx, moved.ID); got.State != incident.StateResolved {
 		t.Errorf("the unlinked alert's resolve went elsewhere: %s", got.State)
