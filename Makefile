@@ -53,7 +53,7 @@ fuzz:
 # the suite runs (docs/records.md).
 ORDER_SEEDS ?= 2000
 order-soak:
-	$(GO) test -count=1 -run 'TestEveryOrderSameRecords' -order.seeds $(ORDER_SEEDS) -timeout 60m ./pipeline
+	$(GO) test -count=1 -run 'TestEveryOrderSameRecords' -timeout 60m ./pipeline -order.seeds=$(ORDER_SEEDS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
