@@ -26,6 +26,7 @@ import (
 	"github.com/alertbridge/alertbridge/ingest"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/rules"
+	"github.com/alertbridge/alertbridge/sink"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 )
 
@@ -40,14 +41,16 @@ type App struct {
 	store     *sqlite.Store
 	rules     atomic.Pointer[rules.Set]
 	pipeline  *pipeline.Pipeline
-	ln        net.Listener
-	srv       *http.Server
-	ready     atomic.Bool
-	serveErr  chan error
-	reloadMu  sync.Mutex
-	metrics   *metrics
-	stopOnce  sync.Once
-	stopErr   error
+	// dispatcher delivers the outbox to the sinks.
+	dispatcher *sink.Dispatcher
+	ln         net.Listener
+	srv        *http.Server
+	ready      atomic.Bool
+	serveErr   chan error
+	reloadMu   sync.Mutex
+	metrics    *metrics
+	stopOnce   sync.Once
+	stopErr    error
 	// stops undo what New and Start set up, last in first out (as in
 	// Alertmanager's app): Stop runs them, and so does a New that fails
 	// half way.
@@ -118,13 +121,33 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.reg.MustRegister(newStoreCollector(st))
 	a.reg.MustRegister(newBacklogCollector(st, o.Now))
 
+	sinks, err := buildSinks(o)
+	if err != nil {
+		return nil, err
+	}
+	a.dispatcher, err = sink.New(sink.Options{Store: st, Sinks: dispatchConfigs(sinks), Now: o.Now, Logger: o.Logger,
+		Registerer: a.reg, Poll: o.SinkPoll, DeadRetention: o.Config.Notifications.DeadLetterRetention,
+		IncidentURL: incidentURL(o.ExternalURL)})
+	if err != nil {
+		return nil, err
+	}
+	a.reg.MustRegister(sink.NewCollector(st.OutboxStats, a.dispatcher.Sinks(), o.Now, o.Logger))
+
 	a.pipeline, err = pipeline.New(pipeline.Options{
 		Store: st, Rules: &a.rules, Logger: o.Logger, Registerer: a.reg, Now: o.Now,
 		DedupeCacheSize: o.DedupeCacheSize, CorrelateCacheSize: o.CorrelateCacheSize, QueueSize: o.QueueSize,
 		MaxQueuedAlerts: o.MaxQueuedAlerts, MaxWait: o.MaxWait,
+		Route: router(o.Config.Notifications, sinks), Outbox: incident.EnqueueOptions{MaxPending: o.Config.Notifications.MaxPending},
+		Enqueued: a.dispatcher.Kick,
 	})
 	if err != nil {
 		return nil, err
+	}
+	callbacks := map[string]sink.Callbacks{}
+	for _, s := range sinks {
+		if s.callback != nil {
+			callbacks[s.cfg.Name] = s.callback
+		}
 	}
 
 	var pollerSources []string
@@ -179,6 +202,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		// the web config's basic_auth_users (if any) protect it.
 		ingestHandler = a.guard.WebUsersOnly(ingestMux)
 	}
+	// A tool's callback is authenticated by its sink's own secret (its
+	// signature or token), never by source or API credentials.
+	mux.Handle("/ingest/callbacks/{sink}", sink.NewCallbackHandler(sink.CallbackOptions{Sinks: callbacks,
+		Exec: a.pipeline, Tickets: st, Now: o.Now, Logger: o.Logger, Registerer: a.reg}))
 	mux.Handle("/ingest/", ingestHandler)
 	mux.Handle("/v2/enqueue", ingestHandler)
 	api.New(api.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Logger: o.Logger, Now: o.Now}).Register(mux)
@@ -214,6 +241,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 // Addr is the bound listen address (useful with ":0").
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
+// Dispatcher exposes the outbox dispatcher (for tests on a simulated
+// clock, with ManualDispatch).
+func (a *App) Dispatcher() *sink.Dispatcher { return a.dispatcher }
+
 // Registry exposes the metrics registry (for tests).
 func (a *App) Registry() *prometheus.Registry { return a.reg }
 
@@ -222,6 +253,10 @@ func (a *App) Registry() *prometheus.Registry { return a.reg }
 // requests finish and are answered after their commit), then the sweeper
 // and pollers, then the writer's queue, then the store.
 func (a *App) Start() {
+	if !a.o.ManualDispatch {
+		a.dispatcher.Start()
+		a.onStop("outbox", a.dispatcher.Stop)
+	}
 	a.pipeline.Start()
 	a.onStop("pipeline", a.pipeline.Stop)
 	a.sweeping = make(chan struct{})

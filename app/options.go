@@ -62,6 +62,15 @@ type Options struct {
 	// SweepInterval is how often scheduled resolves (resolve_after) are
 	// carried out (default 5s): a resolve happens at most this late.
 	SweepInterval time.Duration
+	// ExternalURL is --web.external-url: where users reach alertbridge,
+	// for the links in what sinks send ("" sends none).
+	ExternalURL string
+	// SinkPoll is how often each sink looks for due notifications besides
+	// being woken by a commit (default 1s).
+	SinkPoll time.Duration
+	// ManualDispatch leaves the dispatcher stopped: a test drives it with
+	// Dispatcher().RunOnce on its simulated clock.
+	ManualDispatch bool
 	// ShutdownTimeout bounds the graceful drain (default 30s).
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -146,6 +155,9 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("sweep interval must not be negative"))
 	}
 	if _, err := access.ParseAnonymousWrites(string(o.AnonymousWrites)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validExternalURL(o.ExternalURL); err != nil {
 		errs = append(errs, err)
 	}
 	if o.ShutdownTimeout < 0 {

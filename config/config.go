@@ -83,6 +83,10 @@ type Config struct {
 	RuleFiles []string
 	// API says who may use the API and with which role.
 	API API
+	// Sinks are the tools that hear of incidents, in file order.
+	Sinks []Sink
+	// Notifications says which changes go to which sinks.
+	Notifications Notifications
 }
 
 // Source is one configured sender.
@@ -215,7 +219,8 @@ func DefaultLimits() Limits {
 // Default returns the config the daemon runs on without --config.file: no
 // sources (every ingest endpoint open) and the default limits.
 func Default() *Config {
-	return &Config{Limits: DefaultLimits(), API: API{WebConfigRole: access.RoleAdmin}}
+	return &Config{Limits: DefaultLimits(), API: API{WebConfigRole: access.RoleAdmin},
+		Notifications: Notifications{MaxPending: DefaultMaxPending, DeadLetterRetention: DefaultDeadLetterRetention}}
 }
 
 // Load reads, decodes and validates the config file at path. Relative paths

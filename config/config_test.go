@@ -154,6 +154,9 @@ func TestParseOK(t *testing.T) {
 			if tt.want.API.WebConfigRole == access.RoleNone {
 				tt.want.API.WebConfigRole = access.RoleAdmin // the default
 			}
+			if tt.want.Notifications.MaxPending == 0 {
+				tt.want.Notifications = config.Default().Notifications
+			}
 			if diff := cmp.Diff(tt.want, got, cmpSecret); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}

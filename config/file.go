@@ -23,11 +23,13 @@ import (
 // and `bearer: s3cr3t` is an easy slip, so those scalars are taken in and
 // reported without their text.
 type fileSpec struct {
-	Sources   []yamlfile.Value[sourceSpec] `yaml:"sources"`
-	Limits    yamlfile.Value[*limitsSpec]  `yaml:"limits"`
-	Storage   yamlfile.Value[*storageSpec] `yaml:"storage"`
-	RuleFiles []yamlfile.Value[string]     `yaml:"rule_files"`
-	API       yamlfile.Value[*apiSpec]     `yaml:"api"`
+	Sources       []yamlfile.Value[sourceSpec]       `yaml:"sources"`
+	Limits        yamlfile.Value[*limitsSpec]        `yaml:"limits"`
+	Storage       yamlfile.Value[*storageSpec]       `yaml:"storage"`
+	RuleFiles     []yamlfile.Value[string]           `yaml:"rule_files"`
+	API           yamlfile.Value[*apiSpec]           `yaml:"api"`
+	Sinks         []yamlfile.Value[sinkSpec]         `yaml:"sinks"`
+	Notifications yamlfile.Value[*notificationsSpec] `yaml:"notifications"`
 }
 
 type guarded[M any] = yamlfile.Value[yamlfile.ScalarOrMapping[string, M]]
@@ -214,6 +216,8 @@ func (f *fileSpec) validate(o ParseOptions, decodeErrs yamlfile.Errors) (*Config
 	} else {
 		cfg.API = v.api(&apiSpec{}, nil)
 	}
+	cfg.Sinks = v.sinks(f.Sinks)
+	cfg.Notifications = v.notifications(f.Notifications.V, cfg.Sinks)
 	if p := f.Storage.V.Path; p.V != "" {
 		cfg.Storage.Path = v.path(p.V)
 	}

@@ -111,7 +111,10 @@ type Incident struct {
 	UnseenFiring int
 	// UnseenAsOf is the AsOf of the notification UnseenFiring comes from.
 	UnseenAsOf time.Time
-	UpdatedAt  time.Time
+	// Labels are the labels of the alert that opened it: what notification
+	// policies match on, with its priority, service and state.
+	Labels    map[string]string
+	UpdatedAt time.Time
 	// LastEventAt is when an alert last joined, refired or resolved on the
 	// incident; the rule's window counts from it. Repeats do not move it.
 	LastEventAt time.Time

@@ -34,6 +34,10 @@ type Command struct {
 	Actor      string
 	OnBehalfOf string
 	Message    string
+	// Origin is the sink whose callback asked for the command (a button
+	// pressed in Slack, an issue resolved in Jira): the change is not sent
+	// back to it. "" for the API, UI and CLI.
+	Origin string
 	// Into is the target of a merge.
 	Into int64
 	// Fingerprint is the alert an unlink moves out, and Source the source
@@ -242,7 +246,7 @@ func unlink(ctx context.Context, tx Tx, src Incident, c Command, actor string, n
 		Title: d.Title, Summary: d.Summary, Service: d.Service, Owner: d.Owner,
 		CorrelationKey: fmt.Sprintf("unlinked/%d/%s/%s", src.ID, a.Source, a.Fingerprint),
 		Rule:           d.Rule, Source: a.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
-		ImpactStartedAt: a.StartsAt, ResolveMode: ResolveAll, MinAlerts: 1,
+		ImpactStartedAt: a.StartsAt, ResolveMode: ResolveAll, MinAlerts: 1, Labels: a.Labels,
 	}
 	if a.Status != StatusFiring {
 		inc.State, inc.ResolvedAt = StateResolved, now

@@ -354,6 +354,19 @@ func ExecuteProblem(ctx context.Context, tx Tx, c ProblemCommand, now time.Time)
 	if err := tx.UpdateProblem(ctx, pr); err != nil {
 		return pr, err
 	}
+	if c.Action == ProblemActionKnownError {
+		// The workaround reaches the responders of the incidents still
+		// open, not only those of the incidents to come.
+		active, err := tx.ActiveProblemIncidents(ctx, pr.ID)
+		if err != nil {
+			return pr, err
+		}
+		for _, inc := range active {
+			if err := addTimeline(ctx, tx, inc.ID, now, TimelineWorkaround, "", pr.Workaround); err != nil {
+				return pr, err
+			}
+		}
+	}
 	return pr, tx.AddProblemEntry(ctx, &ProblemEntry{ProblemID: pr.ID, At: now, Kind: kind, Actor: actor,
 		OnBehalfOf: strings.TrimSpace(c.OnBehalfOf), Message: msg})
 }

@@ -9,6 +9,7 @@ import (
 // (alert states, alerts, incidents, timeline, the event trace) goes through one
 // Tx, so it commits or rolls back as a whole (invariants 1 and 5).
 type Tx interface {
+	Outbox
 	// AlertState returns the last known state of source's alert with
 	// fingerprint, or ErrNotFound. An alert is (source, fingerprint): the
 	// same fingerprint from another source is another alert.
@@ -129,6 +130,9 @@ type Tx interface {
 	// SetIncidentProblem links an incident to a problem. It returns
 	// ErrNotFound for an unknown incident.
 	SetIncidentProblem(ctx context.Context, incidentID, problemID int64) error
+	// ActiveProblemIncidents returns the open and acknowledged incidents
+	// linked to a problem, oldest first.
+	ActiveProblemIncidents(ctx context.Context, problemID int64) ([]Incident, error)
 
 	// UseNonce records that source presented nonce, to be remembered until
 	// expires. It returns ErrReplay when source presented the same nonce

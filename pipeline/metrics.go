@@ -16,6 +16,8 @@ type metrics struct {
 	overloaded                          *prometheus.CounterVec
 	groupSize, commitDuration           prometheus.Histogram
 	lastCommitOK                        prometheus.Gauge
+	outboxWritten                       *prometheus.CounterVec
+	outboxCoalesced                     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admission) *metrics {
@@ -36,6 +38,14 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admissi
 			Name: "alertbridge_pipeline_overloaded_total",
 			Help: "Requests refused with ErrOverloaded (503, 429 on /v2/enqueue), by reason: queue_full, work_full, wait_budget, expired.",
 		}, []string{"reason"}),
+		outboxWritten: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alertbridge_outbox_enqueued_total",
+			Help: "Notifications written to the outbox, by sink and state: pending, or held (flapping, maintenance).",
+		}, []string{"sink", "state"}),
+		outboxCoalesced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alertbridge_outbox_coalesced_at_enqueue_total",
+			Help: "Changes not written because their sink's outbox was over notifications.max_pending and the incident had a notification waiting.",
+		}, []string{"sink"}),
 		lastCommitOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "alertbridge_store_last_commit_successful",
 			Help: "Whether the writer's last commit succeeded (1) or failed in the store (0): disk full, read-only, I/O error.",
@@ -66,7 +76,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admissi
 	m.lastCommitOK.Set(1)
 	if reg != nil {
 		reg.MustRegister(m.opened, m.resolved, m.reopened, m.dropped, m.overloaded, m.commitErrors, m.timeToAck, m.timeToResolve,
-			m.groupSize, m.commitDuration, m.lastCommitOK,
+			m.groupSize, m.commitDuration, m.lastCommitOK, m.outboxWritten, m.outboxCoalesced,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "alertbridge_pipeline_queue_length", Help: "Requests waiting for the writer.",
 			}, queueLen),
@@ -124,5 +134,20 @@ func (s groupStats) publish(m *metrics) {
 			start = inc.OpenedAt
 		}
 		m.timeToResolve.WithLabelValues(inc.Priority.String()).Observe(max(inc.ResolvedAt.Sub(start), 0).Seconds())
+	}
+}
+
+func (m *metrics) publishOutbox(st incident.EnqueueStats) {
+	for s, n := range st.Written {
+		held := st.Held[s]
+		if n > held {
+			m.outboxWritten.WithLabelValues(s, string(incident.OutboxPending)).Add(float64(n - held))
+		}
+		if held > 0 {
+			m.outboxWritten.WithLabelValues(s, string(incident.OutboxHeld)).Add(float64(held))
+		}
+	}
+	for s, n := range st.Coalesced {
+		m.outboxCoalesced.WithLabelValues(s).Add(float64(n))
 	}
 }

@@ -67,6 +67,15 @@ type Options struct {
 	// ChangeLookback is how long before an incident's first alert a change
 	// may have started and still be linked to it (default 2h).
 	ChangeLookback time.Duration
+	// Route says which sinks hear of each change: every change a
+	// transaction makes writes its outbox rows in it (invariant 5). Nil:
+	// no sinks, no rows.
+	Route incident.Route
+	// Outbox bounds the outbox.
+	Outbox incident.EnqueueOptions
+	// Enqueued, when set, is called after a commit that wrote outbox
+	// rows: the dispatcher's wake-up.
+	Enqueued func()
 }
 
 // Pipeline applies events and commands through one writer.
@@ -219,6 +228,16 @@ func (p *Pipeline) Submit(ctx context.Context, events []incident.Event) error {
 // from the domain.
 func (p *Pipeline) Execute(ctx context.Context, cmd incident.Command) (incident.Incident, error) {
 	r := &request{ctx: ctx, cmd: &cmd, err: make(chan error, 1)}
+	err := p.do(ctx, r)
+	return r.result, err
+}
+
+// ExecuteOnce carries out a command, as Execute does, and uses up nonce in
+// the same transaction: a replayed callback (the same signed request sent
+// again) fails with incident.ErrReplay and changes nothing. A nil nonce
+// makes it Execute.
+func (p *Pipeline) ExecuteOnce(ctx context.Context, cmd incident.Command, nonce *incident.Nonce) (incident.Incident, error) {
+	r := &request{ctx: ctx, cmd: &cmd, nonce: nonce, err: make(chan error, 1)}
 	err := p.do(ctx, r)
 	return r.result, err
 }
@@ -483,7 +502,10 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 	var db *dedupe.Batch
 	var cb *correlate.Batch
 	var stats groupStats
-	err = p.o.Store.Update(ctx, func(tx incident.Tx) error {
+	var outbox incident.EnqueueStats
+	err = p.o.Store.Update(ctx, func(stx incident.Tx) error {
+		nt := &notingTx{Tx: stx}
+		var tx incident.Tx = nt
 		db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
 		stats = groupStats{}
 		applied = len(group)
@@ -492,7 +514,16 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				applied = i
 				break
 			}
+			nt.origin = ""
+			if r.cmd != nil {
+				nt.origin = r.cmd.Origin
+			}
 			if r.sweep {
+				if p.o.Route != nil {
+					if _, err := incident.ReleaseHolds(ctx, tx, now); err != nil {
+						return fmt.Errorf("release held notifications: %w", err)
+					}
+				}
 				if err := tx.Heartbeat(ctx, now); err != nil {
 					return err
 				}
@@ -575,6 +606,11 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				return err
 			}
 		}
+		var err error
+		outbox, err = incident.Enqueue(ctx, stx, p.o.Route, nt.noted, now, p.o.Outbox)
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
 		return nil
 	})
 	p.metrics.commitDuration.Observe(time.Since(start).Seconds())
@@ -597,7 +633,27 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 	db.Commit()
 	cb.Commit()
 	stats.publish(p.metrics)
+	p.metrics.publishOutbox(outbox)
+	if p.o.Enqueued != nil && (len(outbox.Written) > 0 || outbox.Released > 0) {
+		p.o.Enqueued()
+	}
 	return applied, nil
+}
+
+// notingTx notes the timeline entries a transaction writes, and where the
+// change came from, for the outbox rows written at its end.
+type notingTx struct {
+	incident.Tx
+	origin string
+	noted  []incident.Noted
+}
+
+func (t *notingTx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
+	if err := t.Tx.AddTimeline(ctx, e); err != nil {
+		return err
+	}
+	t.noted = append(t.noted, incident.Noted{Entry: *e, Origin: t.origin})
+	return nil
 }
 
 func isDomainErr(err error) bool {

@@ -176,7 +176,9 @@ func TestKnownErrorWorkaround(t *testing.T) {
 	inc := p.incidents()[0]
 	check(t, "problem of the new incident", int64(1), inc.ProblemID)
 	check(t, "workaround on the new incident", []string{workaround}, p.entries(inc.ID, incident.TimelineWorkaround))
-	check(t, "no workaround on the earlier ones", []string(nil), p.entries(1, incident.TimelineWorkaround))
+	// The incidents still open when the workaround was found hear of it
+	// then, once: their responders need it most.
+	check(t, "workaround on the earlier, still open ones", []string{workaround}, p.entries(1, incident.TimelineWorkaround))
 
 	tl, err := p.st.ProblemTimeline(context.Background(), 1)
 	if err != nil {

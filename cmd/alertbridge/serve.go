@@ -30,6 +30,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	var o app.Options
 	var ruleFiles stringsFlag
 	fs.StringVar(&o.ListenAddress, "web.listen-address", ":9097", "address to listen on for webhooks, the API and /metrics")
+	fs.StringVar(&o.ExternalURL, "web.external-url", "", "the URL under which users reach alertbridge (e.g. behind a proxy); sinks link incidents to <url>/incidents/<id>")
 	fs.StringVar(&o.ConfigFile, "config.file", "", "daemon config file: sources and their credentials, limits, storage, rule files (docs/config.md); without it every ingest endpoint is open")
 	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "Prometheus web config file enabling TLS and basic auth for the whole HTTP server (exporter-toolkit)")
 	anonWrites := fs.String("web.api.anonymous-writes", "loopback", "who may write through the API without credentials while no API identity is configured: loopback (clients on this machine), any, or none")

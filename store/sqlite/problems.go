@@ -163,6 +163,14 @@ func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Inci
 	return collect(rows, err, "list problem incidents", scanIncident)
 }
 
+// ActiveProblemIncidents returns the open and acknowledged incidents
+// linked to a problem, oldest first.
+func (t *tx) ActiveProblemIncidents(ctx context.Context, problemID int64) ([]incident.Incident, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
+		WHERE problem_id = ? AND state IN ('open', 'acknowledged') AND merged_into IS NULL ORDER BY id`, problemID)
+	return collect(rows, err, "list active problem incidents", scanIncident)
+}
+
 // ProblemTimeline returns a problem's timeline, oldest first.
 func (s *Store) ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, problem_id, at, kind, actor, on_behalf_of, message

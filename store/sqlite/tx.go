@@ -58,8 +58,8 @@ var (
 		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance,
 		merged_into, respond_by, resolve_by, sla_policy, respond_breached_at, resolve_breached_at, flapping_since,
 		flap_threshold, flap_window_ns, alert_count, firing_count, problem_id, impact_started_at, reopened_at, unseen_firing,
-		unseen_as_of)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		unseen_as_of, labels)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateIncident = `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
 		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
 		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
@@ -159,7 +159,7 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 		int64(inc.Window), inc.DuringMaintenance, nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy),
 		inc.SLAPolicy, nanos(inc.RespondBreachedAt), nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince),
 		inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID),
-		nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring, nanos(inc.UnseenAsOf))
+		nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring, nanos(inc.UnseenAsOf), labelsJSON(inc.Labels))
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -483,7 +483,7 @@ const incidentColumns = `id, state, priority, impact, urgency, title, summary, s
 	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
 	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, merged_into, respond_by, resolve_by,
 	sla_policy, respond_breached_at, resolve_breached_at, flapping_since, flap_threshold, flap_window_ns, alert_count,
-	firing_count, problem_id, impact_started_at, reopened_at, unseen_firing, unseen_as_of`
+	firing_count, problem_id, impact_started_at, reopened_at, unseen_firing, unseen_as_of, labels`
 
 func scanIncident(row scanner) (incident.Incident, error) {
 	var inc incident.Incident
@@ -491,12 +491,13 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	var opened, acked, resolved, updated, lastEvent, due, sealed, merged, problem sql.NullInt64
 	var respondBy, resolveBy, respondBreached, resolveBreached, flapping, impact, reopened, unseenAsOf sql.NullInt64
 	var flapWindow int64
+	var labels string
 	var resolveAfter, window int64
 	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
 		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
 		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &merged, &respondBy,
 		&resolveBy, &inc.SLAPolicy, &respondBreached, &resolveBreached, &flapping, &inc.FlapThreshold, &flapWindow,
-		&inc.AlertCount, &inc.FiringCount, &problem, &impact, &reopened, &inc.UnseenFiring, &unseenAsOf)
+		&inc.AlertCount, &inc.FiringCount, &problem, &impact, &reopened, &inc.UnseenFiring, &unseenAsOf, &labels)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, incident.ErrNotFound
 	}
@@ -512,6 +513,11 @@ func scanIncident(row scanner) (incident.Incident, error) {
 	inc.RespondBreachedAt, inc.ResolveBreachedAt = fromNanos(respondBreached), fromNanos(resolveBreached)
 	inc.FlappingSince, inc.FlapWindow = fromNanos(flapping), time.Duration(flapWindow)
 	inc.ImpactStartedAt, inc.ReopenedAt, inc.UnseenAsOf = fromNanos(impact), fromNanos(reopened), fromNanos(unseenAsOf)
+	if labels != "" && labels != "{}" {
+		if err := json.Unmarshal([]byte(labels), &inc.Labels); err != nil {
+			return inc, fmt.Errorf("decode labels of incident %d: %w", inc.ID, err)
+		}
+	}
 	return inc, nil
 }
 
@@ -538,4 +544,13 @@ func scanAlert(row scanner) (incident.Alert, error) {
 	}
 	a.StartsAt, a.EndsAt, a.FirstSeenAt, a.LastSeenAt = fromNanos(starts), fromNanos(ends), fromNanos(first), fromNanos(last)
 	return a, nil
+}
+
+// labelsJSON encodes a label set for a TEXT column; nil is "{}".
+func labelsJSON(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m) // a map of strings always encodes
+	return string(b)
 }
