@@ -32,6 +32,7 @@ type Reader interface {
 	// incidents than the store is willing to read.
 	Stats(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error)
 	ProblemReader
+	OutboxReader
 }
 
 // Executor carries out manual commands; the pipeline implements it.
@@ -49,7 +50,9 @@ type Options struct {
 	// Guard decides who may call each route (viewer for every GET,
 	// responder or admin for the writes); nil means a Guard with no
 	// identities: reads open, writes from loopback only.
-	Guard  *access.Guard
+	Guard *access.Guard
+	// Outbox replays dead letters; nil when no sink is configured.
+	Outbox OutboxReplayer
 	Logger *slog.Logger
 	// Now is the clock (default time.Now): the stats' default window and
 	// backlog ages count from it.
@@ -97,6 +100,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /api/v1/changes", access.RoleViewer, h.listChanges)
 	h.handle(mux, "GET /api/v1/stats", access.RoleViewer, h.getStats)
 	h.registerProblems(mux)
+	h.registerOutbox(mux)
 }
 
 // handle mounts fn behind the Guard for role. A state-changing route
@@ -334,6 +338,14 @@ func (h *Handler) detail(ctx context.Context, id int64) (Incident, error) {
 	out.Changes = make([]LinkedChange, 0, len(links))
 	for _, l := range links {
 		out.Changes = append(out.Changes, LinkedChange{Change: fromChange(l.Change), Rank: l.Rank, Reason: l.Reason})
+	}
+	tickets, err := h.o.Reader.Tickets(ctx, id)
+	if err != nil {
+		return Incident{}, err
+	}
+	out.Tickets = make([]Ticket, 0, len(tickets))
+	for _, t := range tickets {
+		out.Tickets = append(out.Tickets, Ticket{Sink: t.Sink, ExternalID: t.ExternalID, URL: t.URL, UpdatedAt: t.UpdatedAt})
 	}
 	return out, nil
 }

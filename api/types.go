@@ -57,6 +57,8 @@ type Incident struct {
 	Timeline []TimelineEntry `json:"timeline,omitempty"`
 	// Changes are the recent changes linked as suspected causes, ranked.
 	Changes []LinkedChange `json:"changes,omitempty"`
+	// Tickets are what the sinks made of it: a Jira key, a Slack message.
+	Tickets []Ticket `json:"tickets,omitempty"`
 }
 
 // LinkedChange is a change linked to an incident, with why.

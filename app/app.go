@@ -208,7 +208,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		Exec: a.pipeline, Tickets: st, Now: o.Now, Logger: o.Logger, Registerer: a.reg}))
 	mux.Handle("/ingest/", ingestHandler)
 	mux.Handle("/v2/enqueue", ingestHandler)
-	api.New(api.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Logger: o.Logger, Now: o.Now}).Register(mux)
+	api.New(api.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Outbox: a.dispatcher, Logger: o.Logger, Now: o.Now}).Register(mux)
 	mux.Handle("GET /metrics", a.guard.Public(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})))
 	mux.Handle("GET /-/healthy", a.guard.Public(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "alertbridge is healthy.\n")

@@ -42,6 +42,9 @@ type envOpts struct {
 	cacheSize int
 	rules     string
 	dir       string
+	// route and outbox configure the outbox (outbox_test.go).
+	route  incident.Route
+	outbox incident.EnqueueOptions
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -69,6 +72,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		// budget no test machine misses keeps admission out of them
 		// (admission_test.go and overload_test.go test it).
 		MaxWait: time.Minute,
+		Route:   o.route, Outbox: o.outbox,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -604,3 +604,20 @@ func (m *metrics) breakerChanged(sink string, to gobreaker.State, count bool) {
 		m.transitions.WithLabelValues(sink, to.String()).Inc()
 	}
 }
+
+// Replay puts a dead letter back in line, due now, and wakes its sink. It
+// returns incident.ErrNotFound for an unknown row and incident.ErrConflict
+// for a row that is not dead.
+func (d *Dispatcher) Replay(ctx context.Context, id int64) (incident.OutboxRow, error) {
+	var row incident.OutboxRow
+	err := d.o.Store.Update(ctx, func(tx incident.Tx) error {
+		var err error
+		row, err = tx.ReplayOutbox(ctx, id, d.o.Now())
+		return err
+	})
+	if err != nil {
+		return row, err
+	}
+	d.Kick()
+	return row, nil
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -276,9 +277,12 @@ func EventOf(n sink.Notification) Event {
 	if labels["alertname"] == "" {
 		labels["alertname"] = "AlertbridgeIncident"
 	}
+	// The other alertbridge titles an event "alertname: summary", as ours
+	// titled this incident: send the summary part, so the title is kept.
+	summary := strings.TrimPrefix(inc.Title, labels["alertname"]+": ")
 	ev := Event{
 		Fingerprint: "alertbridge-" + strconv.FormatInt(inc.ID, 10), Labels: labels, Status: string(incident.StatusFiring),
-		Severity: severities[inc.Priority], Summary: inc.Title, Description: inc.Summary,
+		Severity: severities[inc.Priority], Summary: summary, Description: inc.Summary,
 		StartsAt: timePtr(inc.ImpactStartedAt), URL: n.URL,
 	}
 	if ev.StartsAt == nil {
