@@ -1,9 +1,10 @@
 -- Notifications to sinks (Slack, Jira, ServiceNow, PagerDuty, Opsgenie,
 -- e-mail, webhooks), written in the same transaction as the change they tell
 -- of (invariant 5), delivered in order per incident and sink, and deleted
--- once delivered.
+-- once delivered. AUTOINCREMENT: an id is never used again after its row is
+-- deleted, as sinks see it as the notification's idempotency key.
 CREATE TABLE outbox (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     sink            TEXT    NOT NULL,
     incident_id     INTEGER NOT NULL REFERENCES incidents (id),
     kind            TEXT    NOT NULL,
