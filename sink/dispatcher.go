@@ -124,6 +124,9 @@ type Dispatcher struct {
 	sinks   []*sinkRun
 	metrics *metrics
 
+	// quit ends the loops after their current round; cancel cuts off the
+	// attempts in flight.
+	quit   chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -204,7 +207,7 @@ func (d *Dispatcher) Sinks() []string {
 // Start runs one delivery loop per sink until Stop.
 func (d *Dispatcher) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.cancel, d.quit = cancel, make(chan struct{})
 	for _, s := range d.sinks {
 		d.wg.Add(1)
 		go func() {
@@ -214,21 +217,25 @@ func (d *Dispatcher) Start() {
 	}
 }
 
-// Stop ends the loops: attempts in flight are abandoned and their rows stay
-// as they were, to be delivered again after a restart. It waits for the
-// loops up to ctx's deadline.
+// Stop ends the loops: each finishes the round it is in (its attempts are
+// answered and recorded) and starts no other. If ctx ends first, attempts
+// still in flight are abandoned and their rows stay as they were, to be
+// delivered again after a restart.
 func (d *Dispatcher) Stop(ctx context.Context) error {
 	if d.cancel == nil {
 		return nil
 	}
-	d.cancel()
+	close(d.quit)
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		d.cancel()
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("stop dispatcher: %w", ctx.Err())
+		d.cancel()
+		<-done
+		return fmt.Errorf("stop dispatcher: attempts in flight abandoned: %w", ctx.Err())
 	}
 }
 
@@ -247,6 +254,11 @@ func (d *Dispatcher) loop(ctx context.Context, s *sinkRun) {
 	defer t.Stop()
 	lastPurge := time.Time{}
 	for {
+		select {
+		case <-d.quit:
+			return
+		default:
+		}
 		n, err := d.round(ctx, s)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("delivery round failed", "err", err)
@@ -259,7 +271,7 @@ func (d *Dispatcher) loop(ctx context.Context, s *sinkRun) {
 			continue // more may be due: drain before sleeping
 		}
 		select {
-		case <-ctx.Done():
+		case <-d.quit:
 			return
 		case <-t.C:
 		case <-s.kick:

@@ -426,8 +426,34 @@ func TestBreakerOpensAndProbes(t *testing.T) {
 	}
 }
 
-// TestStopAbandonsAttemptsUnrecorded: an attempt cut off by Stop leaves its
-// row as it was, to be delivered after a restart.
+// TestStopFinishesTheRound: Stop lets the attempts in flight finish and
+// records them; it starts nothing new.
+func TestStopFinishesTheRound(t *testing.T) {
+	e := newEnv(t, sink.Config{})
+	e.open("a")
+	entered, block := make(chan struct{}), make(chan struct{})
+	e.tool.mu.Lock()
+	e.tool.block, e.tool.entered = block, entered
+	e.tool.mu.Unlock()
+	e.d.Start()
+	<-entered // the attempt is in flight
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.d.Stop(context.Background()) }()
+	e.open("b") // written while stopping: left for after the restart
+	close(block)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	check(t, "the attempt in flight was delivered", []string{"#1 opened [opened]"}, e.tool.got())
+	rows := e.rows(incident.OutboxPending)
+	if len(rows) != 1 || rows[0].IncidentID != 2 || rows[0].Attempts != 0 {
+		t.Errorf("rows after Stop: %+v, want b's untouched", rows)
+	}
+}
+
+// TestStopAbandonsAttemptsUnrecorded: an attempt still hanging when Stop's
+// time is up is cut off and leaves its row as it was, to be delivered after
+// a restart.
 func TestStopAbandonsAttemptsUnrecorded(t *testing.T) {
 	e := newEnv(t, sink.Config{})
 	e.open("a")
@@ -436,9 +462,11 @@ func TestStopAbandonsAttemptsUnrecorded(t *testing.T) {
 	e.tool.block, e.tool.entered = make(chan struct{}), entered
 	e.tool.mu.Unlock()
 	e.d.Start()
-	<-entered // the attempt is in flight
-	if err := e.d.Stop(context.Background()); err != nil {
-		t.Fatal(err)
+	<-entered // the attempt is in flight, and the tool never answers
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := e.d.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop = %v, want the deadline", err)
 	}
 	rows := e.rows(incident.OutboxPending)
 	if len(rows) != 1 || rows[0].Attempts != 0 || rows[0].LastError != "" {
