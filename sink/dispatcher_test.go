@@ -474,3 +474,85 @@ func TestStopAbandonsAttemptsUnrecorded(t *testing.T) {
 	}
 	check(t, "no failure counted", 0.0, e.counter("alertbridge_sink_deliveries_total", "outcome", "failed"))
 }
+
+// TestOneSinkNeverHoldsUpAnother: while one tool hangs, the other sink's
+// loop delivers.
+func TestOneSinkNeverHoldsUpAnother(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	slow, fast := newTool(), newTool()
+	entered, block := make(chan struct{}), make(chan struct{})
+	slow.block, slow.entered = block, entered
+	d, err := sink.New(sink.Options{Store: st, Poll: 10 * time.Millisecond, Sinks: []sink.Config{
+		{Name: "slow", Sink: slow}, {Name: "fast", Sink: fast}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, st: st, clock: &clock{now: time.Now()}}
+	id := e.open("a") // a row for "tool": not these sinks
+	e.update(func(ctx context.Context, tx incident.Tx) error {
+		for _, s := range []string{"slow", "fast"} {
+			r := incident.OutboxRow{Sink: s, IncidentID: id, Kind: incident.NotifyOpened, State: incident.OutboxPending,
+				CreatedAt: time.Now(), NextAttemptAt: time.Now()}
+			if err := tx.AddOutbox(ctx, &r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	d.Start()
+	<-entered // slow hangs in its delivery
+	deadline := time.Now().Add(10 * time.Second)
+	for len(fast.got()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(fast.got()) != 1 {
+		t.Error("the fast sink delivered nothing while the slow one hung")
+	}
+	close(block)
+	if err := d.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCollector: the outbox figures by sink, at scrape time.
+func TestCollector(t *testing.T) {
+	e := newEnv(t, sink.Config{})
+	a := e.open("a")
+	e.clock.Add(90 * time.Second)
+	e.change(a, incident.TimelineComment)
+	e.update(func(ctx context.Context, tx incident.Tx) error {
+		r := incident.OutboxRow{Sink: "tool", IncidentID: a, Kind: incident.NotifyResolved, State: incident.OutboxHeld,
+			CreatedAt: t0.Add(-time.Hour), NextAttemptAt: t0}
+		d := incident.OutboxRow{Sink: "gone", IncidentID: a, Kind: incident.NotifyOpened, State: incident.OutboxDead,
+			CreatedAt: t0, NextAttemptAt: t0}
+		if err := tx.AddOutbox(ctx, &r); err != nil {
+			return err
+		}
+		return tx.AddOutbox(ctx, &d)
+	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(sink.NewCollector(e.st.OutboxStats, []string{"tool", "quiet"}, e.clock.Now, nil))
+	e.reg = reg
+	for _, c := range []struct {
+		metric, sink string
+		want         float64
+	}{
+		{"alertbridge_outbox_pending", "tool", 2},
+		{"alertbridge_outbox_held", "tool", 1},
+		{"alertbridge_outbox_oldest_age_seconds", "tool", 90}, // held rows wait for their hold, not the sink
+		{"alertbridge_outbox_pending", "quiet", 0},
+		{"alertbridge_outbox_oldest_age_seconds", "quiet", 0},
+		{"alertbridge_outbox_dead_letters", "gone", 1}, // a sink no longer configured, with rows left
+	} {
+		if got := e.counter(c.metric, "sink", c.sink); got != c.want {
+			t.Errorf("%s{sink=%q} = %v, want %v", c.metric, c.sink, got, c.want)
+		}
+	}
+	if got := e.counter("alertbridge_outbox_stats_up"); got != 1 {
+		t.Errorf("stats_up = %v", got)
+	}
+}
