@@ -18,7 +18,7 @@ import (
 )
 
 // Data is what a message template sees: {{ .Incident.Title }},
-// {{ .Kind }}, {{ range .Alerts }}{{ .Labels.instance }}{{ end }}, …
+// {{ .Kind }}, {{ range .Alerts }}{{ .Labels.instance }}{{ end }} and so on.
 type Data struct {
 	// Kind is the change told of: opened, acknowledged, resolved, …
 	Kind string
