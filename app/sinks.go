@@ -10,6 +10,7 @@ import (
 	"github.com/alertbridge/alertbridge/config"
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/email"
 	"github.com/alertbridge/alertbridge/sink/webhook"
 )
 
@@ -45,6 +46,12 @@ func buildSink(c config.Sink, o Options) (builtSink, error) {
 		w := c.Webhook
 		b.sink, err = webhook.New(webhook.Options{URL: w.URL, Format: w.Format, Secret: w.Secret, Header: w.Header,
 			TimestampHeader: w.TimestampHeader, Bearer: w.Bearer, UserAgent: ua, Client: client, Now: o.Now})
+	case config.SinkEmail:
+		// E-mail has no callbacks: a reply to the thread is not read.
+		e := c.Email
+		b.sink, err = email.New(email.Options{Smarthost: e.Smarthost, From: e.From, To: e.To, Hello: e.Hello,
+			Username: e.Username, Password: e.Password, TLS: email.TLSMode(e.TLS), CAFile: e.CAFile,
+			InsecureSkipVerify: e.InsecureSkipVerify, Subject: e.Subject, Text: e.Text, HTML: e.HTML, Now: o.Now})
 	default:
 		err = fmt.Errorf("sink type %q is not built in", c.Type)
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
@@ -561,6 +562,18 @@ func (v *validator) optSecret(prefix string, pos yamlfile.Pos, key string, vals 
 
 // template compiles a message template; def when not written.
 func (v *validator) template(val yamlfile.Value[string], what, name, def string) *message.Template {
+	return v.compile(message.Compile, val, what, name, def)
+}
+
+// htmlTemplate is template for HTML output (an e-mail's HTML part): it
+// runs under html/template, so values are escaped where they land.
+func (v *validator) htmlTemplate(val yamlfile.Value[string], what, name, def string) *message.Template {
+	return v.compile(message.CompileHTML, val, what, name, def)
+}
+
+func (v *validator) compile(compile func(name, text string) (*message.Template, error), val yamlfile.Value[string],
+	what, name, def string,
+) *message.Template {
 	text := val.V
 	if !val.IsSet() || strings.TrimSpace(text) == "" {
 		if val.IsSet() {
@@ -569,9 +582,15 @@ func (v *validator) template(val yamlfile.Value[string], what, name, def string)
 		if def == "" {
 			return nil
 		}
-		return message.MustCompile(name, def)
+		t, err := compile(name, def)
+		if err != nil {
+			// A built-in default that does not compile is a bug that any
+			// test loading a config finds.
+			panic(fmt.Sprintf("default %s template: %v", name, err))
+		}
+		return t
 	}
-	t, err := message.Compile(name, text)
+	t, err := compile(name, text)
 	if err != nil {
 		v.add(val.Pos, "%s: %v", what, err)
 		return nil
@@ -793,7 +812,7 @@ func (v *validator) email(e *emailSpec, pos yamlfile.Pos, prefix string) *EmailS
 		Subject: v.template(e.Subject, prefix+"subject", "subject",
 			`[{{ .Incident.Priority }}] #{{ .Incident.ID }} {{ .Incident.Title }}`),
 		Text: v.template(e.Text, prefix+"text", "text", defaultEmailText),
-		HTML: v.template(e.HTML, prefix+"html", "html", defaultEmailHTML),
+		HTML: v.htmlTemplate(e.HTML, prefix+"html", "html", defaultEmailHTML),
 	}
 	if _, _, err := net.SplitHostPort(out.Smarthost); err != nil {
 		if out.Smarthost == "" {
@@ -833,8 +852,15 @@ func (v *validator) email(e *emailSpec, pos yamlfile.Pos, prefix string) *EmailS
 	return out
 }
 
+// The e-mail defaults put a known error's workaround and a merge's target
+// first: that is what the reader of the mail must act on.
 const defaultEmailText = `{{ .Incident.Priority }} {{ .Incident.State }}: {{ .Incident.Title }}
-{{ range .Entries }}
+{{ if eq .Kind "known_error" }}
+Known error. Workaround:
+{{ range .Entries }}{{ .Message }}
+{{ end }}{{ end }}{{ with .MergedInto }}
+Merged into #{{ .ID }} {{ .Title }}{{ with .URL }} {{ . }}{{ end }}
+{{ end }}{{ range .Entries }}
 {{ .At.Format "2006-01-02 15:04:05 MST" }} {{ .Kind }} by {{ .Actor }}{{ with .Message }}: {{ . }}{{ end }}{{ end }}
 
 Service:  {{ .Incident.Service }}
@@ -848,9 +874,12 @@ Alerts ({{ .AlertCount }}):
 {{ with .Incident.URL }}{{ . }}{{ end }}`
 
 const defaultEmailHTML = `<p><strong>{{ .Incident.Priority }} {{ .Incident.State }}</strong>: {{ .Incident.Title }}</p>
-<ul>{{ range .Entries }}<li>{{ .At.Format "2006-01-02 15:04:05 MST" }} {{ .Kind }} by {{ .Actor }}{{ with .Message }}: {{ . }}{{ end }}</li>{{ end }}</ul>
+{{ if eq .Kind "known_error" }}<p><strong>Known error. Workaround:</strong></p>
+{{ range .Entries }}<blockquote style="white-space:pre-wrap">{{ .Message }}</blockquote>{{ end }}{{ end }}
+{{ with .MergedInto }}<p><strong>Merged into</strong> {{ if .URL }}<a href="{{ .URL }}">#{{ .ID }} {{ .Title }}</a>{{ else }}#{{ .ID }} {{ .Title }}{{ end }}</p>{{ end }}
+<ul>{{ range .Entries }}<li>{{ .At.Format "2006-01-02 15:04:05 MST" }} {{ .Kind }} by {{ .Actor }}{{ with .Message }}: <span style="white-space:pre-wrap">{{ . }}</span>{{ end }}</li>{{ end }}</ul>
 <p>Service: {{ .Incident.Service }}<br>Opened: {{ .Incident.OpenedAt.Format "2006-01-02 15:04:05 MST" }}</p>
-{{ with .Incident.Summary }}<p>{{ . }}</p>{{ end }}
+{{ with .Incident.Summary }}<p style="white-space:pre-wrap">{{ . }}</p>{{ end }}
 <p>Alerts ({{ .AlertCount }}):</p>
 <ul>{{ range .Alerts }}<li>[{{ .Status }}] {{ .Labels.alertname }} {{ .Labels.instance }}</li>{{ end }}</ul>
 {{ with .Incident.URL }}<p><a href="{{ . }}">{{ . }}</a></p>{{ end }}`

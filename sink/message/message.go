@@ -6,6 +6,8 @@ package message
 import (
 	"errors"
 	"fmt"
+	htmltemplate "html/template"
+	"io"
 	"strings"
 	"text/template"
 	"time"
@@ -16,7 +18,7 @@ import (
 )
 
 // Data is what a message template sees: {{ .Incident.Title }},
-// {{ .Kind }}, {{ range .Alerts }}{{ .Labels.instance }}{{ end }}, …
+// {{ .Kind }}, {{ range .Alerts }}{{ .Labels.instance }}{{ end }} and so on.
 type Data struct {
 	// Kind is the change told of: opened, acknowledged, resolved, …
 	Kind string
@@ -118,18 +120,42 @@ const MaxRenderedBytes = 64 << 10
 
 // Template is a compiled message template.
 type Template struct {
-	t    *template.Template
+	t    executor
 	text string
+	html bool
+}
+
+// executor is what text/template and html/template templates share.
+type executor interface {
+	Execute(w io.Writer, data any) error
 }
 
 // Compile parses text with Alertmanager's template functions (missing keys
-// render empty) and runs it once against Sample.
+// render empty) and runs it once against Sample. Its output is plain text:
+// values are written as they are.
 func Compile(name, text string) (*Template, error) {
 	t, err := template.New(name).Option("missingkey=zero").Funcs(template.FuncMap(amtemplate.DefaultFuncs)).Parse(text)
 	if err != nil {
 		return nil, clean(err)
 	}
-	tm := &Template{t: t, text: text}
+	return check(&Template{t: t, text: text})
+}
+
+// CompileHTML is Compile for HTML output (an e-mail's HTML part): the
+// template runs under html/template, which escapes every value for the
+// context it lands in, so that an alert label holding "<script>" is shown
+// and not run. Alertmanager's safeHtml marks a value as trusted markup.
+func CompileHTML(name, text string) (*Template, error) {
+	t, err := htmltemplate.New(name).Option("missingkey=zero").Funcs(htmltemplate.FuncMap(amtemplate.DefaultFuncs)).Parse(text)
+	if err != nil {
+		return nil, clean(err)
+	}
+	return check(&Template{t: t, text: text, html: true})
+}
+
+// check runs tm once against Sample: html/template finds most of its
+// errors (a value in a context it cannot escape for) only when it runs.
+func check(tm *Template) (*Template, error) {
 	if _, err := tm.Render(Sample); err != nil {
 		return nil, err
 	}
@@ -144,6 +170,19 @@ func MustCompile(name, text string) *Template {
 	}
 	return t
 }
+
+// MustCompileHTML is CompileHTML for the built-in defaults.
+func MustCompileHTML(name, text string) *Template {
+	t, err := CompileHTML(name, text)
+	if err != nil {
+		panic(fmt.Sprintf("message template %s: %v", name, err))
+	}
+	return t
+}
+
+// HTML reports whether the template escapes its values for HTML
+// (CompileHTML).
+func (t *Template) HTML() bool { return t.html }
 
 // Text is the template's source.
 func (t *Template) Text() string { return t.text }
@@ -173,14 +212,18 @@ func (w *limitedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-// clean drops text/template's "template: name:" prefix, which repeats
-// what the config error already says.
+// clean drops text/template's "template: name:" prefix (html/template's
+// "html/template:name:"), which repeats what the config error already says.
 func clean(err error) error {
 	if errors.Is(err, ErrTooLong) {
 		return ErrTooLong
 	}
 	msg := err.Error()
-	if rest, ok := strings.CutPrefix(msg, "template: "); ok {
+	rest, ok := strings.CutPrefix(msg, "template: ")
+	if !ok {
+		rest, ok = strings.CutPrefix(msg, "html/template:")
+	}
+	if ok {
 		if i := strings.Index(rest, ":"); i >= 0 {
 			msg = strings.TrimSpace(rest[i+1:])
 		}
