@@ -255,6 +255,9 @@ func (h *callbackHandler) run(ctx context.Context, sink string, a Action, nonce 
 		Message: a.Message, Origin: sink}
 	inc, err := h.o.Exec.ExecuteOnce(ctx, cmd, nonce)
 	res.Incident = inc
+	if errors.Is(err, incident.ErrReplay) {
+		return res, err // a conflict too, but the request's, not the incident's: refused
+	}
 	if errors.Is(err, incident.ErrNotFound) || errors.Is(err, incident.ErrConflict) || errors.Is(err, incident.ErrInvalid) {
 		res.Err = err
 		return res, nil
