@@ -10,6 +10,7 @@ import (
 	"github.com/alertbridge/alertbridge/config"
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/slack"
 	"github.com/alertbridge/alertbridge/sink/webhook"
 )
 
@@ -45,6 +46,20 @@ func buildSink(c config.Sink, o Options) (builtSink, error) {
 		w := c.Webhook
 		b.sink, err = webhook.New(webhook.Options{URL: w.URL, Format: w.Format, Secret: w.Secret, Header: w.Header,
 			TimestampHeader: w.TimestampHeader, Bearer: w.Bearer, UserAgent: ua, Client: client, Now: o.Now})
+	case config.SinkSlack:
+		sl := c.Slack
+		so := slack.Options{Name: c.Name, APIURL: sl.APIURL, Token: sl.Token, Channel: sl.Channel,
+			ThreadReplies: sl.ThreadReplies, Title: sl.Title, UserAgent: ua, Client: client, Logger: o.Logger}
+		if sl.Callback.Enabled() {
+			so.SigningSecret, so.MaxSkew = sl.Callback.Secret, sl.Callback.MaxSkew
+		}
+		var s *slack.Sink
+		if s, err = slack.New(so); err == nil {
+			b.sink = s
+			if sl.Callback.Enabled() {
+				b.callback = s
+			}
+		}
 	default:
 		err = fmt.Errorf("sink type %q is not built in", c.Type)
 	}
