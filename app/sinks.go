@@ -11,6 +11,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/sink"
 	"github.com/alertbridge/alertbridge/sink/email"
+	"github.com/alertbridge/alertbridge/sink/slack"
 	"github.com/alertbridge/alertbridge/sink/webhook"
 )
 
@@ -52,6 +53,20 @@ func buildSink(c config.Sink, o Options) (builtSink, error) {
 		b.sink, err = email.New(email.Options{Smarthost: e.Smarthost, From: e.From, To: e.To, Hello: e.Hello,
 			Username: e.Username, Password: e.Password, TLS: email.TLSMode(e.TLS), CAFile: e.CAFile,
 			InsecureSkipVerify: e.InsecureSkipVerify, Subject: e.Subject, Text: e.Text, HTML: e.HTML, Now: o.Now})
+	case config.SinkSlack:
+		sl := c.Slack
+		so := slack.Options{Name: c.Name, APIURL: sl.APIURL, Token: sl.Token, Channel: sl.Channel,
+			ThreadReplies: sl.ThreadReplies, Title: sl.Title, UserAgent: ua, Client: client, Logger: o.Logger}
+		if sl.Callback.Enabled() {
+			so.SigningSecret, so.MaxSkew = sl.Callback.Secret, sl.Callback.MaxSkew
+		}
+		var s *slack.Sink
+		if s, err = slack.New(so); err == nil {
+			b.sink = s
+			if sl.Callback.Enabled() {
+				b.callback = s
+			}
+		}
 	default:
 		err = fmt.Errorf("sink type %q is not built in", c.Type)
 	}
