@@ -148,6 +148,20 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		if s.callback != nil {
 			callbacks[s.cfg.Name] = s.callback
 		}
+		// A sink that finishes a callback's work in the background (Slack
+		// edits the pressed message) is waited for once HTTP has stopped.
+		if w, ok := s.sink.(interface{ Wait() }); ok {
+			a.onStop("sink "+s.cfg.Name, func(ctx context.Context) error {
+				done := make(chan struct{})
+				go func() { w.Wait(); close(done) }()
+				select {
+				case <-done:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+		}
 	}
 
 	var pollerSources []string
