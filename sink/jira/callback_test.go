@@ -17,6 +17,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/internal/sinktest"
 	"github.com/alertbridge/alertbridge/sink/message"
 )
 
@@ -256,8 +257,8 @@ func TestCallbackSkipsLearntAccount(t *testing.T) {
 		o.WebhookSecret = secret.New(webhookSecret)
 		o.Username = fakeUser
 	})
-	h := newHarness(t, s)
-	h.mustDeliver(h.notification(incident.NotifyOpened))
+	h := sinktest.NewHarness(t, s)
+	h.MustDeliver(h.Notification(incident.NotifyOpened))
 	body := mustJSON(t, issueUpdated(cbNow, "OPS-1", stDone, map[string]any{"accountId": f.me.AccountID, "displayName": "alertbridge bot"}))
 	cb, err := s.Callback(webhookRequest(body, webhookSecret, "x"), body, cbNow)
 	if err != nil {
@@ -269,7 +270,7 @@ func TestCallbackSkipsLearntAccount(t *testing.T) {
 	if f.count("myself") != 1 {
 		t.Errorf("asked who it is %d times, want once", f.count("myself"))
 	}
-	h.mustDeliver(h.notification(incident.NotifyComment))
+	h.MustDeliver(h.Notification(incident.NotifyComment))
 	if f.count("myself") != 1 {
 		t.Errorf("asked who it is %d times, want once", f.count("myself"))
 	}

@@ -3,7 +3,6 @@ package jira
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/alertbridge/alertbridge/sink/internal/sinktest"
 )
 
 // The fake's credentials.
@@ -30,19 +31,21 @@ type fakeJira struct {
 	// 410); else Data Center: bearer PAT, only /search.
 	cloud bool
 
-	mu       sync.Mutex
-	issues   []*fakeIssue
-	fails    []*fakeFail
-	requests []string
-	// release ends blocked requests when the test ends.
-	release chan struct{}
-	me      account
+	faults *sinktest.Injector
+
+	mu     sync.Mutex
+	issues []*fakeIssue
+	me     account
+	// lagging: search does not list new issues, as Cloud's eventually
+	// consistent search may not for some seconds.
+	lagging bool
 	// workflow: status ID → the transitions out of it.
 	workflow map[string][]transition
 }
 
 type fakeIssue struct {
 	id, key     string
+	unindexed   bool
 	fields      map[string]any
 	status      status
 	comments    []fakeComment
@@ -54,21 +57,6 @@ type fakeComment struct {
 	ID     string  `json:"id"`
 	Body   string  `json:"body"`
 	Author account `json:"author"`
-}
-
-// fakeFail makes the next times requests of a route fail.
-type fakeFail struct {
-	route  string
-	times  int
-	status int
-	header map[string]string
-	body   string
-	// lose runs the request, then closes the connection unanswered.
-	lose bool
-	// block waits until the client gives up.
-	block bool
-	// before runs first (a deletion racing the request, say).
-	before func(f *fakeJira)
 }
 
 var (
@@ -89,7 +77,7 @@ var fakePriorities = []string{"Highest", "High", "Medium", "Low", "Lowest"}
 
 func newFakeJira(t *testing.T, cloud bool) *fakeJira {
 	t.Helper()
-	f := &fakeJira{t: t, cloud: cloud, workflow: defaultWorkflow(), release: make(chan struct{}),
+	f := &fakeJira{t: t, cloud: cloud, workflow: defaultWorkflow(),
 		me: account{AccountID: "557058:bot", DisplayName: "alertbridge bot", Name: "bot", Key: "JIRAUSER100"}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /rest/api/2/issue", f.route("create", f.create))
@@ -106,18 +94,8 @@ func newFakeJira(t *testing.T, cloud bool) *fakeJira {
 	}))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
-	t.Cleanup(func() { close(f.release) }) // before Close, which waits for them
+	f.faults = sinktest.New(t, jiraError)
 	return f
-}
-
-// failNext makes the next request(s) of route fail as ff says.
-func (f *fakeJira) failNext(ff fakeFail) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if ff.times == 0 {
-		ff.times = 1
-	}
-	f.fails = append(f.fails, &ff)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -130,61 +108,14 @@ func jiraError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]any{"errorMessages": []string{msg}, "errors": map[string]string{}})
 }
 
-// route authenticates, logs and applies the injected failures of a route.
+// route authenticates, counts and applies the injected faults of a route.
 func (f *fakeJira) route(name string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !f.authorized(r) {
 			jiraError(w, http.StatusUnauthorized, "You are not authenticated. Authentication required to perform this operation.")
 			return
 		}
-		f.mu.Lock()
-		f.requests = append(f.requests, name)
-		var ff *fakeFail
-		for _, c := range f.fails {
-			if c.route == name && c.times > 0 {
-				c.times--
-				ff = c
-				break
-			}
-		}
-		f.mu.Unlock()
-		if ff == nil {
-			h(w, r)
-			return
-		}
-		if ff.before != nil {
-			ff.before(f)
-		}
-		switch {
-		case ff.block:
-			// Read the body, so that the server notices the client going.
-			_, _ = io.Copy(io.Discard, r.Body)
-			select {
-			case <-r.Context().Done():
-			case <-f.release:
-			}
-		case ff.lose:
-			h(httptest.NewRecorder(), r)
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err != nil {
-				f.t.Errorf("hijack: %v", err)
-				return
-			}
-			_ = conn.Close()
-		case ff.status != 0:
-			for k, v := range ff.header {
-				w.Header().Set(k, v)
-			}
-			if ff.body != "" {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(ff.status)
-				_, _ = w.Write([]byte(ff.body))
-				return
-			}
-			jiraError(w, ff.status, "injected "+strconv.Itoa(ff.status))
-		default:
-			h(w, r)
-		}
+		f.faults.Wrap(name, h)(w, r)
 	}
 }
 
@@ -252,7 +183,8 @@ func (f *fakeJira) create(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	n := len(f.issues) + 1
-	is := &fakeIssue{id: strconv.Itoa(10000 + n), key: "OPS-" + strconv.Itoa(n), fields: fields, status: stToDo}
+	is := &fakeIssue{id: strconv.Itoa(10000 + n), key: "OPS-" + strconv.Itoa(n), fields: fields, status: stToDo,
+		unindexed: f.lagging}
 	f.issues = append(f.issues, is)
 	f.mu.Unlock()
 	writeJSON(w, http.StatusCreated, map[string]string{"id": is.id, "key": is.key, "self": f.srv.URL + "/rest/api/2/issue/" + is.id})
@@ -284,7 +216,7 @@ func (f *fakeJira) search(jql bool) http.HandlerFunc {
 		defer f.mu.Unlock()
 		out := []map[string]any{}
 		for _, is := range f.issues {
-			if is.deleted || !strings.HasPrefix(is.key, pm[1]+"-") || !slices.Contains(labelsOf(is), lm[1]) {
+			if is.deleted || is.unindexed || !strings.HasPrefix(is.key, pm[1]+"-") || !slices.Contains(labelsOf(is), lm[1]) {
 				continue
 			}
 			if max > 0 && len(out) == max {
@@ -435,14 +367,4 @@ func (f *fakeJira) setStatus(key string, st status) {
 	f.byKey(key).status = st
 }
 
-func (f *fakeJira) count(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, r := range f.requests {
-		if r == route {
-			n++
-		}
-	}
-	return n
-}
+func (f *fakeJira) count(route string) int { return f.faults.Count(route) }

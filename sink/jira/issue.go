@@ -12,7 +12,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/sink"
-	"github.com/alertbridge/alertbridge/sink/message"
+	"github.com/alertbridge/alertbridge/sink/internal/ticketing"
 )
 
 // content is what the templates made of a notification.
@@ -137,7 +137,7 @@ func (s *Sink) lookup(ctx context.Context, id int64) (*foundIssue, error) {
 	}
 	first := s.search.Load()
 	err := s.do(ctx, http.MethodGet, searchPaths[first], q, nil, &out)
-	if hasStatus(err, http.StatusNotFound, http.StatusGone, http.StatusMethodNotAllowed) {
+	if ticketing.HasStatus(err, http.StatusNotFound, http.StatusGone, http.StatusMethodNotAllowed) {
 		other := searchJQL + searchLegacy - first
 		if err2 := s.do(ctx, http.MethodGet, searchPaths[other], q, nil, &out); err2 == nil {
 			s.search.Store(other)
@@ -172,7 +172,7 @@ func (s *Sink) updateFields(ctx context.Context, t *incident.Ticket, c content) 
 		return nil
 	}
 	err := s.do(ctx, http.MethodPut, issuePath(t.ExternalID), nil, map[string]any{"fields": fields}, nil)
-	if hasStatus(err, http.StatusNotFound) {
+	if ticketing.HasStatus(err, http.StatusNotFound) {
 		return errGone
 	}
 	if err != nil {
@@ -221,9 +221,9 @@ type step struct {
 func (s *Sink) steps(want string) []step {
 	reopen := step{s.o.ReopenTransition, func(c string) bool { return c != categoryDone }}
 	switch want {
-	case stateResolved:
+	case ticketing.Resolved:
 		return []step{{s.o.ResolveTransition, func(c string) bool { return c == categoryDone }}}
-	case stateAcknowledged:
+	case ticketing.Acknowledged:
 		return []step{reopen, {s.o.AcknowledgeTransition, func(c string) bool { return c != categoryNew && c != "" }}}
 	}
 	return []step{reopen}
@@ -261,7 +261,7 @@ func (s *Sink) take(ctx context.Context, key string, st step) error {
 	}
 	q := url.Values{"fields": {"status"}, "expand": {"transitions"}}
 	err := s.do(ctx, http.MethodGet, issuePath(key), q, nil, &is)
-	if hasStatus(err, http.StatusNotFound) {
+	if ticketing.HasStatus(err, http.StatusNotFound) {
 		return errGone
 	}
 	if err != nil {
@@ -285,7 +285,7 @@ func (s *Sink) take(ctx context.Context, key string, st step) error {
 	}
 	body := map[string]any{"transition": map[string]string{"id": tr.ID}}
 	err = s.do(ctx, http.MethodPost, issuePath(key)+"/transitions", nil, body, nil)
-	if hasStatus(err, http.StatusNotFound) {
+	if ticketing.HasStatus(err, http.StatusNotFound) {
 		return errGone
 	}
 	if err != nil {
@@ -299,21 +299,7 @@ func (s *Sink) take(ctx context.Context, key string, st step) error {
 // the entries whose comment is there: a delivery whose answer was lost
 // posted them already.
 func (s *Sink) comment(ctx context.Context, n sink.Notification, t *incident.Ticket, created bool) error {
-	type note struct {
-		tag, text string
-		id        int64
-	}
-	var notes []note
-	for _, e := range n.Entries {
-		if !message.Noteworthy(e) {
-			continue
-		}
-		extra := ""
-		if e.Kind == incident.TimelineMerged {
-			extra = message.MergedNote(n.MergedInto, n.MergedIntoURL)
-		}
-		notes = append(notes, note{tag: message.NoteTag(e.ID), text: message.Note(e, extra), id: e.ID})
-	}
+	notes := ticketing.Notes(n)
 	if len(notes) == 0 {
 		return nil
 	}
@@ -325,14 +311,14 @@ func (s *Sink) comment(ctx context.Context, n sink.Notification, t *incident.Tic
 		}
 	}
 	for _, nt := range notes {
-		if nt.id != 0 && containsTag(seen, nt.tag) {
+		if nt.EntryID != 0 && containsTag(seen, nt.Tag) {
 			continue
 		}
 		var out struct {
 			Author *account `json:"author"`
 		}
-		err := s.do(ctx, http.MethodPost, issuePath(t.ExternalID)+"/comment", nil, map[string]string{"body": nt.text}, &out)
-		if hasStatus(err, http.StatusNotFound) {
+		err := s.do(ctx, http.MethodPost, issuePath(t.ExternalID)+"/comment", nil, map[string]string{"body": nt.Text}, &out)
+		if ticketing.HasStatus(err, http.StatusNotFound) {
 			return errGone
 		}
 		if err != nil {
@@ -352,7 +338,7 @@ func (s *Sink) recentComments(ctx context.Context, key string) ([]string, error)
 	}
 	q := url.Values{"orderBy": {"-created"}, "maxResults": {"100"}}
 	err := s.do(ctx, http.MethodGet, issuePath(key)+"/comment", q, nil, &out)
-	if hasStatus(err, http.StatusNotFound) {
+	if ticketing.HasStatus(err, http.StatusNotFound) {
 		return nil, errGone
 	}
 	if err != nil {

@@ -16,12 +16,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/internal/ticketing"
 	"github.com/alertbridge/alertbridge/sink/message"
 )
 
@@ -70,14 +72,21 @@ type Options struct {
 
 // Sink keeps one Jira issue per incident.
 type Sink struct {
-	o   Options
-	log *slog.Logger
+	o      Options
+	log    *slog.Logger
+	client *ticketing.Client
 	// search is the search endpoint that answered last (searchJQL or
 	// searchLegacy): Cloud has only the first, Data Center the second.
 	search atomic.Int32
 	// me is the account the sink acts as, learnt from Jira, so that the
 	// callback skips the webhooks of the sink's own changes.
 	me atomic.Pointer[account]
+	// made are the issues this process created in deliveries that then
+	// failed (a transition refused, say), by incident ID: the next attempt
+	// carries on with the issue rather than trusting a search that, on
+	// Cloud, may not list it for some seconds. Dropped once a delivery of
+	// the incident succeeds.
+	made sync.Map
 }
 
 // New returns a Jira sink.
@@ -109,6 +118,7 @@ func New(o Options) (*Sink, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sink{o: o, log: o.Logger.With("component", "jira")}
+	s.client = &ticketing.Client{HTTP: o.Client, UserAgent: o.UserAgent, Auth: s.auth, ErrorText: errorText}
 	// A personal access token is Data Center's; an API token Cloud's,
 	// where the legacy search is gone. Either is tried first, the other
 	// when it is missing.
@@ -129,25 +139,6 @@ const (
 	dataSummary  = "summary"
 	dataID       = "id"
 )
-
-// The states the sink syncs, from the incident's.
-const (
-	stateOpen         = "open"
-	stateAcknowledged = "acknowledged"
-	stateResolved     = "resolved"
-)
-
-// wantedState is the state the issue should show: a merged incident is
-// closed like a resolved one.
-func wantedState(inc incident.Incident) string {
-	switch {
-	case inc.MergedInto != 0 || inc.State == incident.StateResolved:
-		return stateResolved
-	case inc.State == incident.StateAcknowledged:
-		return stateAcknowledged
-	}
-	return stateOpen
-}
 
 // Deliver makes the incident's issue match n.Incident and adds n's entries
 // as comments. The issue is found by its ticket, else by its label, else
@@ -177,6 +168,7 @@ func (s *Sink) Deliver(ctx context.Context, n sink.Notification) (*incident.Tick
 	if err != nil {
 		return nil, err
 	}
+	s.made.Delete(n.Incident.ID)
 	return t, nil
 }
 
@@ -188,8 +180,8 @@ func (s *Sink) sync(ctx context.Context, n sink.Notification, c content, t *inci
 	if err := s.updateFields(ctx, t, c); err != nil {
 		return err
 	}
-	want := wantedState(n.Incident)
-	if want == stateResolved {
+	want := ticketing.Wanted(n.Incident)
+	if want == ticketing.Resolved {
 		if err := s.comment(ctx, n, t, created); err != nil {
 			return err
 		}
@@ -206,7 +198,12 @@ func (s *Sink) sync(ctx context.Context, n sink.Notification, c content, t *inci
 func (s *Sink) issue(ctx context.Context, n sink.Notification, c content) (*incident.Ticket, bool, error) {
 	if n.Ticket != nil && n.Ticket.ExternalID != "" {
 		t := *n.Ticket
-		t.Data = cloneData(n.Ticket.Data)
+		t.Data = ticketing.CloneData(n.Ticket.Data)
+		return &t, false, nil
+	}
+	if m, ok := s.made.Load(n.Incident.ID); ok {
+		t := m.(incident.Ticket)
+		t.Data = ticketing.CloneData(t.Data)
 		return &t, false, nil
 	}
 	return s.findOrCreate(ctx, n, c, "")
@@ -236,11 +233,14 @@ func (s *Sink) findOrCreate(ctx context.Context, n sink.Notification, c content,
 		return nil, false, err
 	}
 	t := s.ticket(key, id)
-	t.Data[dataState] = stateOpen
+	t.Data[dataState] = ticketing.Open
 	t.Data[dataSummary] = c.summary
 	if c.priority != "" {
 		t.Data[dataPriority] = c.priority
 	}
+	m := *t
+	m.Data = ticketing.CloneData(t.Data)
+	s.made.Store(n.Incident.ID, m)
 	return t, true, nil
 }
 
@@ -250,12 +250,4 @@ func (s *Sink) ticket(key, id string) *incident.Ticket {
 		d[dataID] = id
 	}
 	return &incident.Ticket{ExternalID: key, URL: s.o.URL + "/browse/" + key, Data: d}
-}
-
-func cloneData(d map[string]string) map[string]string {
-	out := make(map[string]string, len(d)+4)
-	for k, v := range d {
-		out[k] = v
-	}
-	return out
 }

@@ -12,10 +12,12 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/internal/sinktest"
+	"github.com/alertbridge/alertbridge/sink/internal/ticketing"
 	"github.com/alertbridge/alertbridge/sink/message"
 )
 
-var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+var t0 = sinktest.T0
 
 func newSink(t *testing.T, f *fakeJira, mod func(*Options)) *Sink {
 	t.Helper()
@@ -44,59 +46,6 @@ func newSink(t *testing.T, f *fakeJira, mod func(*Options)) *Sink {
 	return s
 }
 
-// harness drives one incident through a sink as the dispatcher does: the
-// ticket a delivery returns is passed to the next.
-type harness struct {
-	t      *testing.T
-	s      *Sink
-	inc    incident.Incident
-	ticket *incident.Ticket
-	id     int64
-	entry  int64
-}
-
-func newHarness(t *testing.T, s *Sink) *harness {
-	return &harness{t: t, s: s, inc: incident.Incident{ID: 42, State: incident.StateOpen, Priority: 2,
-		Impact: incident.LevelHigh, Urgency: incident.LevelMedium, Title: "disk full on db-1", Summary: "/var is 99% full",
-		Service: "db", OpenedAt: t0}}
-}
-
-// entryOf is a new timeline entry of kind.
-func (h *harness) entryOf(kind incident.TimelineKind, actor, msg string) incident.TimelineEntry {
-	h.entry++
-	return incident.TimelineEntry{ID: h.entry, IncidentID: h.inc.ID, At: t0.Add(time.Duration(h.entry) * time.Minute),
-		Kind: kind, Actor: actor, Message: msg}
-}
-
-// notification is a notification of kind about the incident as it is.
-func (h *harness) notification(kind incident.NotifyKind, entries ...incident.TimelineEntry) sink.Notification {
-	h.id++
-	n := sink.Notification{ID: h.id, Kind: kind, Incident: h.inc, Entries: entries, Ticket: h.ticket}
-	if len(entries) > 0 {
-		n.Entry = entries[0]
-	}
-	return n
-}
-
-// deliver delivers n and keeps the ticket, as the dispatcher records it.
-func (h *harness) deliver(n sink.Notification) error {
-	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	t, err := h.s.Deliver(ctx, n)
-	if err == nil && t != nil {
-		h.ticket = t
-	}
-	return err
-}
-
-func (h *harness) mustDeliver(n sink.Notification) {
-	h.t.Helper()
-	if err := h.deliver(n); err != nil {
-		h.t.Fatalf("deliver %s: %v", n.Kind, err)
-	}
-}
-
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
 	for _, cloud := range []bool{true, false} {
@@ -107,7 +56,7 @@ func TestLifecycle(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, cloud)
-			h := newHarness(t, newSink(t, f, nil))
+			h := sinktest.NewHarness(t, newSink(t, f, nil))
 			type want struct {
 				status, priority, summary string
 				comments                  int
@@ -120,42 +69,42 @@ func TestLifecycle(t *testing.T) {
 				want  want
 			}{
 				{"opened", func() sink.Notification {
-					return h.notification(incident.NotifyOpened, h.entryOf(incident.TimelineOpened, "system", "opened"))
+					return h.Notification(incident.NotifyOpened, h.Entry(incident.TimelineOpened, "system", "opened"))
 				}, want{status: "To Do", priority: "High", summary: "[P2] disk full on db-1"}},
 				{"acknowledged", func() sink.Notification {
-					h.inc.State, h.inc.AcknowledgedAt = incident.StateAcknowledged, t0.Add(time.Minute)
-					return h.notification(incident.NotifyAcknowledged, h.entryOf(incident.TimelineAcknowledged, "api:alice", ""))
+					h.Inc.State, h.Inc.AcknowledgedAt = incident.StateAcknowledged, t0.Add(time.Minute)
+					return h.Notification(incident.NotifyAcknowledged, h.Entry(incident.TimelineAcknowledged, "api:alice", ""))
 				}, want{status: "In Progress", priority: "High", summary: "[P2] disk full on db-1", comments: 1,
 					lastComment: "(alertbridge entry 2) Acknowledged by api:alice", transitions: []string{"Start Progress"}}},
 				{"comment", func() sink.Notification {
-					return h.notification(incident.NotifyComment, h.entryOf(incident.TimelineComment, "api:bob", "rotating logs"))
+					return h.Notification(incident.NotifyComment, h.Entry(incident.TimelineComment, "api:bob", "rotating logs"))
 				}, want{status: "In Progress", priority: "High", summary: "[P2] disk full on db-1", comments: 2,
 					lastComment: "(alertbridge entry 3) Comment by api:bob: rotating logs", transitions: []string{"Start Progress"}}},
 				{"priority_changed", func() sink.Notification {
-					h.inc.Priority = 1
-					return h.notification(incident.NotifyPriorityChanged, h.entryOf(incident.TimelinePriorityChanged, "system", "P2 → P1"))
+					h.Inc.Priority = 1
+					return h.Notification(incident.NotifyPriorityChanged, h.Entry(incident.TimelinePriorityChanged, "system", "P2 → P1"))
 				}, want{status: "In Progress", priority: "Highest", summary: "[P1] disk full on db-1", comments: 3,
 					lastComment: "(alertbridge entry 4) Priority changed by system: P2 → P1", transitions: []string{"Start Progress"}}},
 				{"resolved", func() sink.Notification {
-					h.inc.State, h.inc.ResolvedAt = incident.StateResolved, t0.Add(time.Hour)
-					return h.notification(incident.NotifyResolved, h.entryOf(incident.TimelineResolved, "system", "all alerts resolved"))
+					h.Inc.State, h.Inc.ResolvedAt = incident.StateResolved, t0.Add(time.Hour)
+					return h.Notification(incident.NotifyResolved, h.Entry(incident.TimelineResolved, "system", "all alerts resolved"))
 				}, want{status: "Done", priority: "Highest", summary: "[P1] disk full on db-1", comments: 4,
 					lastComment: "(alertbridge entry 5) Resolved by system: all alerts resolved", transitions: []string{"Start Progress", "Done"}}},
 				{"reopened", func() sink.Notification {
-					h.inc.State, h.inc.ResolvedAt = incident.StateOpen, time.Time{}
-					return h.notification(incident.NotifyReopened, h.entryOf(incident.TimelineReopened, "system", "alert fired again"))
+					h.Inc.State, h.Inc.ResolvedAt = incident.StateOpen, time.Time{}
+					return h.Notification(incident.NotifyReopened, h.Entry(incident.TimelineReopened, "system", "alert fired again"))
 				}, want{status: "To Do", priority: "Highest", summary: "[P1] disk full on db-1", comments: 5,
 					lastComment: "(alertbridge entry 6) Reopened by system: alert fired again", transitions: []string{"Start Progress", "Done", "Reopen"}}},
 				{"resolved again", func() sink.Notification {
-					h.inc.State, h.inc.ResolvedAt = incident.StateResolved, t0.Add(2*time.Hour)
-					return h.notification(incident.NotifyResolved, h.entryOf(incident.TimelineResolved, "api:alice", "fixed for good"))
+					h.Inc.State, h.Inc.ResolvedAt = incident.StateResolved, t0.Add(2*time.Hour)
+					return h.Notification(incident.NotifyResolved, h.Entry(incident.TimelineResolved, "api:alice", "fixed for good"))
 				}, want{status: "Done", priority: "Highest", summary: "[P1] disk full on db-1", comments: 6,
 					lastComment: "(alertbridge entry 7) Resolved by api:alice: fixed for good", transitions: []string{"Start Progress", "Done", "Reopen", "Done"}}},
 			}
 			for _, st := range steps {
-				h.mustDeliver(st.apply())
-				if h.ticket == nil || h.ticket.ExternalID != "OPS-1" {
-					t.Fatalf("%s: ticket %+v, want OPS-1", st.name, h.ticket)
+				h.MustDeliver(st.apply())
+				if h.Ticket == nil || h.Ticket.ExternalID != "OPS-1" {
+					t.Fatalf("%s: ticket %+v, want OPS-1", st.name, h.Ticket)
 				}
 				got := f.snapshot("OPS-1")
 				g := want{status: got.Status, priority: got.Priority, summary: got.Summary, comments: len(got.Comments),
@@ -170,7 +119,7 @@ func TestLifecycle(t *testing.T) {
 			if n := len(f.live()); n != 1 {
 				t.Errorf("%d issues, want 1", n)
 			}
-			if got, want := h.ticket.URL, f.srv.URL+"/browse/OPS-1"; got != want {
+			if got, want := h.Ticket.URL, f.srv.URL+"/browse/OPS-1"; got != want {
 				t.Errorf("ticket URL %q, want %q", got, want)
 			}
 			if diff := cmp.Diff([]string{"alertbridge", "alertbridge-42", "ops-alerts"}, f.snapshot("OPS-1").Labels); diff != "" {
@@ -183,11 +132,11 @@ func TestLifecycle(t *testing.T) {
 func TestCreateFields(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, true)
-	h := newHarness(t, newSink(t, f, func(o *Options) {
+	h := sinktest.NewHarness(t, newSink(t, f, func(o *Options) {
 		o.Fields["components"] = message.MustCompile("components", `[{"name": "{{ .Incident.Service }}"}]`)
 	}))
-	h.inc.Title = "line one\nline two " + strings.Repeat("x", 300)
-	h.mustDeliver(h.notification(incident.NotifyOpened, h.entryOf(incident.TimelineOpened, "system", "")))
+	h.Inc.Title = "line one\nline two " + strings.Repeat("x", 300)
+	h.MustDeliver(h.Notification(incident.NotifyOpened, h.Entry(incident.TimelineOpened, "system", "")))
 	is := f.live()[0]
 	if got := is.fields["customfield_10010"]; got != "db" {
 		t.Errorf("customfield_10010 = %v, want db", got)
@@ -211,14 +160,14 @@ func TestCreateFields(t *testing.T) {
 func TestFoldedEntries(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, false)
-	h := newHarness(t, newSink(t, f, nil))
-	h.mustDeliver(h.notification(incident.NotifyOpened, h.entryOf(incident.TimelineOpened, "system", "")))
-	h.inc.Priority = 1
-	n := h.notification(incident.NotifyPriorityChanged,
-		h.entryOf(incident.TimelinePriorityChanged, "system", "P2 → P3"),
-		h.entryOf(incident.TimelineSLABreached, "system", "respond target missed"),
-		h.entryOf(incident.TimelinePriorityChanged, "system", "P3 → P1"))
-	h.mustDeliver(n)
+	h := sinktest.NewHarness(t, newSink(t, f, nil))
+	h.MustDeliver(h.Notification(incident.NotifyOpened, h.Entry(incident.TimelineOpened, "system", "")))
+	h.Inc.Priority = 1
+	n := h.Notification(incident.NotifyPriorityChanged,
+		h.Entry(incident.TimelinePriorityChanged, "system", "P2 → P3"),
+		h.Entry(incident.TimelineSLABreached, "system", "respond target missed"),
+		h.Entry(incident.TimelinePriorityChanged, "system", "P3 → P1"))
+	h.MustDeliver(n)
 	got := f.snapshot("OPS-1")
 	want := []string{
 		"(alertbridge entry 2) Priority changed by system: P2 → P3",
@@ -236,14 +185,14 @@ func TestFoldedEntries(t *testing.T) {
 func TestKnownErrorAndMerged(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, true)
-	h := newHarness(t, newSink(t, f, nil))
-	h.mustDeliver(h.notification(incident.NotifyOpened, h.entryOf(incident.TimelineOpened, "system", "")))
-	h.mustDeliver(h.notification(incident.NotifyKnownError, h.entryOf(incident.TimelineWorkaround, "system", "restart the exporter")))
+	h := sinktest.NewHarness(t, newSink(t, f, nil))
+	h.MustDeliver(h.Notification(incident.NotifyOpened, h.Entry(incident.TimelineOpened, "system", "")))
+	h.MustDeliver(h.Notification(incident.NotifyKnownError, h.Entry(incident.TimelineWorkaround, "system", "restart the exporter")))
 	into := incident.Incident{ID: 7, Title: "storage cluster degraded"}
-	h.inc.MergedInto = 7
-	n := h.notification(incident.NotifyMerged, h.entryOf(incident.TimelineMerged, "api:alice", "merged into #7"))
+	h.Inc.MergedInto = 7
+	n := h.Notification(incident.NotifyMerged, h.Entry(incident.TimelineMerged, "api:alice", "merged into #7"))
 	n.MergedInto, n.MergedIntoURL = &into, "https://ab.example.com/incidents/7"
-	h.mustDeliver(n)
+	h.MustDeliver(n)
 	got := f.snapshot("OPS-1")
 	want := []string{
 		"(alertbridge entry 2) KNOWN ERROR by system\n\nWORKAROUND: restart the exporter",
@@ -260,9 +209,9 @@ func TestKnownErrorAndMerged(t *testing.T) {
 func TestResolvedWithoutTicket(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, true)
-	h := newHarness(t, newSink(t, f, nil))
-	h.inc.State, h.inc.ResolvedAt = incident.StateResolved, t0.Add(time.Minute)
-	h.mustDeliver(h.notification(incident.NotifyResolved, h.entryOf(incident.TimelineResolved, "system", "resolved in maintenance")))
+	h := sinktest.NewHarness(t, newSink(t, f, nil))
+	h.Inc.State, h.Inc.ResolvedAt = incident.StateResolved, t0.Add(time.Minute)
+	h.MustDeliver(h.Notification(incident.NotifyResolved, h.Entry(incident.TimelineResolved, "system", "resolved in maintenance")))
 	if n := len(f.live()); n != 1 {
 		t.Fatalf("%d issues, want the record kept: 1", n)
 	}
@@ -270,8 +219,8 @@ func TestResolvedWithoutTicket(t *testing.T) {
 	if got.Status != "Done" || len(got.Comments) != 1 {
 		t.Errorf("issue %+v: want created, commented and Done", got)
 	}
-	if h.ticket.Data[dataState] != stateResolved {
-		t.Errorf("ticket data %v: want state resolved", h.ticket.Data)
+	if h.Ticket.Data[dataState] != ticketing.Resolved {
+		t.Errorf("ticket data %v: want state resolved", h.Ticket.Data)
 	}
 }
 
@@ -280,12 +229,12 @@ func TestResolvedWithoutTicket(t *testing.T) {
 func TestRedeliveryChangesNothing(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, true)
-	h := newHarness(t, newSink(t, f, nil))
-	h.mustDeliver(h.notification(incident.NotifyOpened, h.entryOf(incident.TimelineOpened, "system", "")))
-	h.inc.State = incident.StateResolved
-	n := h.notification(incident.NotifyResolved, h.entryOf(incident.TimelineResolved, "system", "done"))
+	h := sinktest.NewHarness(t, newSink(t, f, nil))
+	h.MustDeliver(h.Notification(incident.NotifyOpened, h.Entry(incident.TimelineOpened, "system", "")))
+	h.Inc.State = incident.StateResolved
+	n := h.Notification(incident.NotifyResolved, h.Entry(incident.TimelineResolved, "system", "done"))
 	for range 3 {
-		h.mustDeliver(n) // n keeps the ticket from before its first delivery
+		h.MustDeliver(n) // n keeps the ticket from before its first delivery
 	}
 	got := f.snapshot("OPS-1")
 	if diff := cmp.Diff([]string{"Done"}, got.Transitions); diff != "" {
@@ -302,22 +251,22 @@ func TestLostCreateResponse(t *testing.T) {
 	t.Parallel()
 	for _, cloud := range []bool{true, false} {
 		f := newFakeJira(t, cloud)
-		h := newHarness(t, newSink(t, f, nil))
-		f.failNext(fakeFail{route: "create", lose: true})
-		n := h.notification(incident.NotifyOpened, h.entryOf(incident.TimelineOpened, "system", ""))
-		err := h.deliver(n)
+		h := sinktest.NewHarness(t, newSink(t, f, nil))
+		f.faults.Add(sinktest.Fault{Route: "create", Lose: true})
+		n := h.Notification(incident.NotifyOpened, h.Entry(incident.TimelineOpened, "system", ""))
+		err := h.Deliver(n)
 		if err == nil || errors.Is(err, sink.ErrPermanent) {
 			t.Fatalf("cloud=%v: lost answer: err %v, want a retryable error", cloud, err)
 		}
-		if h.ticket != nil {
+		if h.Ticket != nil {
 			t.Fatalf("cloud=%v: a failed delivery returned a ticket", cloud)
 		}
-		h.mustDeliver(n)
+		h.MustDeliver(n)
 		if n := len(f.live()); n != 1 {
 			t.Errorf("cloud=%v: %d issues after the redelivery, want 1", cloud, n)
 		}
-		if h.ticket.ExternalID != "OPS-1" {
-			t.Errorf("cloud=%v: ticket %s, want OPS-1", cloud, h.ticket.ExternalID)
+		if h.Ticket.ExternalID != "OPS-1" {
+			t.Errorf("cloud=%v: ticket %s, want OPS-1", cloud, h.Ticket.ExternalID)
 		}
 		if c := f.count("create"); c != 1 {
 			t.Errorf("cloud=%v: %d creates, want 1", cloud, c)
@@ -325,19 +274,44 @@ func TestLostCreateResponse(t *testing.T) {
 	}
 }
 
+// An issue created by a delivery that then failed is carried on with by
+// the next attempt, even when search does not list it yet.
+func TestCreatedThenFailed(t *testing.T) {
+	t.Parallel()
+	f := newFakeJira(t, true)
+	f.lagging = true
+	h := sinktest.NewHarness(t, newSink(t, f, nil))
+	h.Inc.State = incident.StateResolved
+	f.faults.Add(sinktest.Fault{Route: "transition", Status: 503})
+	n := h.Notification(incident.NotifyResolved, h.Entry(incident.TimelineResolved, "system", "over"))
+	if err := h.Deliver(n); err == nil {
+		t.Fatal("want the 503")
+	}
+	h.MustDeliver(n)
+	if live := f.live(); len(live) != 1 {
+		t.Fatalf("%d issues, want 1", len(live))
+	}
+	if got := f.snapshot("OPS-1"); got.Status != "Done" || len(got.Comments) != 1 {
+		t.Errorf("issue %+v: want Done with one comment", got)
+	}
+	if c := f.count("search"); c != 1 {
+		t.Errorf("%d searches, want 1: the retry knows its issue", c)
+	}
+}
+
 // A comment whose answer is lost is not posted twice.
 func TestLostCommentResponse(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, true)
-	h := newHarness(t, newSink(t, f, nil))
-	h.mustDeliver(h.notification(incident.NotifyOpened, h.entryOf(incident.TimelineOpened, "system", "")))
-	f.failNext(fakeFail{route: "comment", lose: true})
-	n := h.notification(incident.NotifyComment, h.entryOf(incident.TimelineComment, "api:bob", "looking"),
-		h.entryOf(incident.TimelineSLABreached, "system", "respond target missed"))
-	if err := h.deliver(n); err == nil {
+	h := sinktest.NewHarness(t, newSink(t, f, nil))
+	h.MustDeliver(h.Notification(incident.NotifyOpened, h.Entry(incident.TimelineOpened, "system", "")))
+	f.faults.Add(sinktest.Fault{Route: "comment", Lose: true})
+	n := h.Notification(incident.NotifyComment, h.Entry(incident.TimelineComment, "api:bob", "looking"),
+		h.Entry(incident.TimelineSLABreached, "system", "respond target missed"))
+	if err := h.Deliver(n); err == nil {
 		t.Fatal("lost answer: want an error")
 	}
-	h.mustDeliver(n)
+	h.MustDeliver(n)
 	want := []string{"(alertbridge entry 2) Comment by api:bob: looking",
 		"(alertbridge entry 3) SLA breached by system: respond target missed"}
 	if diff := cmp.Diff(want, f.snapshot("OPS-1").Comments); diff != "" {
@@ -352,49 +326,49 @@ func TestIssueDeleted(t *testing.T) {
 	tests := []struct {
 		name string
 		// change makes the next notification, after OPS-1 was deleted.
-		change func(h *harness, f *fakeJira) sink.Notification
+		change func(h *sinktest.Harness, f *fakeJira) sink.Notification
 	}{
-		{"OnComment", func(h *harness, f *fakeJira) sink.Notification {
+		{"OnComment", func(h *sinktest.Harness, f *fakeJira) sink.Notification {
 			f.delete("OPS-1")
-			return h.notification(incident.NotifyComment, h.entryOf(incident.TimelineComment, "api:bob", "hello"))
+			return h.Notification(incident.NotifyComment, h.Entry(incident.TimelineComment, "api:bob", "hello"))
 		}},
-		{"OnPriority", func(h *harness, f *fakeJira) sink.Notification {
+		{"OnPriority", func(h *sinktest.Harness, f *fakeJira) sink.Notification {
 			f.delete("OPS-1")
-			h.inc.Priority = 1
-			return h.notification(incident.NotifyPriorityChanged)
+			h.Inc.Priority = 1
+			return h.Notification(incident.NotifyPriorityChanged)
 		}},
-		{"OnReadTransitions", func(h *harness, f *fakeJira) sink.Notification {
+		{"OnReadTransitions", func(h *sinktest.Harness, f *fakeJira) sink.Notification {
 			f.delete("OPS-1")
-			h.inc.State = incident.StateAcknowledged
-			return h.notification(incident.NotifyAcknowledged)
+			h.Inc.State = incident.StateAcknowledged
+			return h.Notification(incident.NotifyAcknowledged)
 		}},
-		{"OnTakeTransition", func(h *harness, f *fakeJira) sink.Notification {
+		{"OnTakeTransition", func(h *sinktest.Harness, f *fakeJira) sink.Notification {
 			// Deleted between reading the transitions and taking one.
-			f.failNext(fakeFail{route: "transition", status: 404, before: func(f *fakeJira) { f.delete("OPS-1") }})
-			h.inc.State = incident.StateAcknowledged
-			return h.notification(incident.NotifyAcknowledged)
+			f.faults.Add(sinktest.Fault{Route: "transition", Status: 404, Before: func() { f.delete("OPS-1") }})
+			h.Inc.State = incident.StateAcknowledged
+			return h.Notification(incident.NotifyAcknowledged)
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, true)
-			h := newHarness(t, newSink(t, f, nil))
-			h.mustDeliver(h.notification(incident.NotifyOpened, h.entryOf(incident.TimelineOpened, "system", "")))
-			h.mustDeliver(tt.change(h, f))
+			h := sinktest.NewHarness(t, newSink(t, f, nil))
+			h.MustDeliver(h.Notification(incident.NotifyOpened, h.Entry(incident.TimelineOpened, "system", "")))
+			h.MustDeliver(tt.change(h, f))
 			live := f.live()
 			if len(live) != 1 || live[0].key != "OPS-2" {
 				t.Fatalf("live issues %d: want only the new OPS-2", len(live))
 			}
-			if h.ticket.ExternalID != "OPS-2" {
-				t.Errorf("ticket %s, want OPS-2", h.ticket.ExternalID)
+			if h.Ticket.ExternalID != "OPS-2" {
+				t.Errorf("ticket %s, want OPS-2", h.Ticket.ExternalID)
 			}
 			got := f.snapshot("OPS-2")
 			wantStatus := "To Do"
-			if h.inc.State == incident.StateAcknowledged {
+			if h.Inc.State == incident.StateAcknowledged {
 				wantStatus = "In Progress"
 			}
-			if got.Status != wantStatus || got.Summary != "["+h.inc.Priority.String()+"] disk full on db-1" {
+			if got.Status != wantStatus || got.Summary != "["+h.Inc.Priority.String()+"] disk full on db-1" {
 				t.Errorf("new issue %+v: want it to show the incident as it is (%s)", got, wantStatus)
 			}
 		})
@@ -406,16 +380,16 @@ func TestIssueDeleted(t *testing.T) {
 func TestTransition404WhileSearchListsIt(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, true)
-	h := newHarness(t, newSink(t, f, nil))
-	h.mustDeliver(h.notification(incident.NotifyOpened, h.entryOf(incident.TimelineOpened, "system", "")))
-	f.failNext(fakeFail{route: "transition", status: 404})
-	h.inc.State = incident.StateResolved
-	n := h.notification(incident.NotifyResolved)
-	err := h.deliver(n)
+	h := sinktest.NewHarness(t, newSink(t, f, nil))
+	h.MustDeliver(h.Notification(incident.NotifyOpened, h.Entry(incident.TimelineOpened, "system", "")))
+	f.faults.Add(sinktest.Fault{Route: "transition", Status: 404})
+	h.Inc.State = incident.StateResolved
+	n := h.Notification(incident.NotifyResolved)
+	err := h.Deliver(n)
 	if err == nil || errors.Is(err, sink.ErrPermanent) {
 		t.Fatalf("err %v: want a retryable error", err)
 	}
-	h.mustDeliver(n)
+	h.MustDeliver(n)
 	if live := f.live(); len(live) != 1 || f.snapshot("OPS-1").Status != "Done" {
 		t.Errorf("want the one issue OPS-1, Done")
 	}
@@ -450,14 +424,14 @@ func TestTransitions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, true)
-			h := newHarness(t, newSink(t, f, tt.opts))
-			h.inc.State = incident.StateAcknowledged
-			h.mustDeliver(h.notification(incident.NotifyAcknowledged, h.entryOf(incident.TimelineAcknowledged, "api:a", "")))
+			h := sinktest.NewHarness(t, newSink(t, f, tt.opts))
+			h.Inc.State = incident.StateAcknowledged
+			h.MustDeliver(h.Notification(incident.NotifyAcknowledged, h.Entry(incident.TimelineAcknowledged, "api:a", "")))
 			if tt.before != nil {
 				tt.before(f)
 			}
-			h.inc.State = incident.StateResolved
-			err := h.deliver(h.notification(incident.NotifyResolved))
+			h.Inc.State = incident.StateResolved
+			err := h.Deliver(h.Notification(incident.NotifyResolved))
 			switch {
 			case tt.wantErr == nil && err != nil:
 				t.Fatalf("err %v", err)
@@ -487,11 +461,11 @@ func TestTransitions(t *testing.T) {
 func TestAcknowledgeReopensFirst(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, true)
-	h := newHarness(t, newSink(t, f, nil))
-	h.inc.State = incident.StateResolved
-	h.mustDeliver(h.notification(incident.NotifyResolved))
-	h.inc.State = incident.StateAcknowledged
-	h.mustDeliver(h.notification(incident.NotifyAcknowledged))
+	h := sinktest.NewHarness(t, newSink(t, f, nil))
+	h.Inc.State = incident.StateResolved
+	h.MustDeliver(h.Notification(incident.NotifyResolved))
+	h.Inc.State = incident.StateAcknowledged
+	h.MustDeliver(h.Notification(incident.NotifyAcknowledged))
 	got := f.snapshot("OPS-1")
 	if diff := cmp.Diff([]string{"Done", "Reopen", "Start Progress"}, got.Transitions); diff != "" {
 		t.Errorf("transitions (-want +got):\n%s", diff)
@@ -502,12 +476,12 @@ func TestErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		fail fakeFail
+		fail sinktest.Fault
 		opts func(o *Options)
 		// check classes the error.
 		check func(t *testing.T, err error)
 	}{
-		{"Unauthorized", fakeFail{}, func(o *Options) { o.APIToken = secret.New("wrong-token-value") }, func(t *testing.T, err error) {
+		{"Unauthorized", sinktest.Fault{}, func(o *Options) { o.APIToken = secret.New("wrong-token-value") }, func(t *testing.T, err error) {
 			if !errors.Is(err, sink.ErrUnauthorized) || errors.Is(err, sink.ErrPermanent) {
 				t.Errorf("err %v: want ErrUnauthorized, retried", err)
 			}
@@ -515,40 +489,40 @@ func TestErrors(t *testing.T) {
 				t.Error("the error repeats the token")
 			}
 		}},
-		{"Forbidden", fakeFail{route: "search", status: 403}, nil, func(t *testing.T, err error) {
+		{"Forbidden", sinktest.Fault{Route: "search", Status: 403}, nil, func(t *testing.T, err error) {
 			if !errors.Is(err, sink.ErrUnauthorized) {
 				t.Errorf("err %v: want ErrUnauthorized", err)
 			}
 		}},
-		{"BadRequestIsPermanent", fakeFail{}, func(o *Options) { o.Priorities = map[string]string{"P2": "Urgent!"} }, func(t *testing.T, err error) {
+		{"BadRequestIsPermanent", sinktest.Fault{}, func(o *Options) { o.Priorities = map[string]string{"P2": "Urgent!"} }, func(t *testing.T, err error) {
 			if !errors.Is(err, sink.ErrPermanent) || !strings.Contains(err.Error(), "priority: invalid priority name") {
 				t.Errorf("err %v: want permanent, with Jira's field error", err)
 			}
 		}},
-		{"ConflictIsRetried", fakeFail{route: "create", status: 409}, nil, func(t *testing.T, err error) {
+		{"ConflictIsRetried", sinktest.Fault{Route: "create", Status: 409}, nil, func(t *testing.T, err error) {
 			if err == nil || errors.Is(err, sink.ErrPermanent) || errors.Is(err, sink.ErrUnauthorized) {
 				t.Errorf("err %v: want a retryable error", err)
 			}
 		}},
-		{"RateLimited", fakeFail{route: "search", status: 429, header: map[string]string{"Retry-After": "17"}}, nil, func(t *testing.T, err error) {
+		{"RateLimited", sinktest.Fault{Route: "search", Status: 429, Header: map[string]string{"Retry-After": "17"}}, nil, func(t *testing.T, err error) {
 			var ra *sink.RetryAfterError
 			if !errors.As(err, &ra) || ra.After != 17*time.Second {
 				t.Errorf("err %v: want RetryAfterError of 17s", err)
 			}
 		}},
-		{"ServiceUnavailable", fakeFail{route: "create", status: 503, header: map[string]string{"Retry-After": "60"}}, nil, func(t *testing.T, err error) {
+		{"ServiceUnavailable", sinktest.Fault{Route: "create", Status: 503, Header: map[string]string{"Retry-After": "60"}}, nil, func(t *testing.T, err error) {
 			var ra *sink.RetryAfterError
 			if !errors.As(err, &ra) || ra.After != time.Minute {
 				t.Errorf("err %v: want RetryAfterError of 1m", err)
 			}
 		}},
-		{"ServerError", fakeFail{route: "create", status: 500}, nil, func(t *testing.T, err error) {
+		{"ServerError", sinktest.Fault{Route: "create", Status: 500}, nil, func(t *testing.T, err error) {
 			var ra *sink.RetryAfterError
 			if err == nil || errors.Is(err, sink.ErrPermanent) || errors.As(err, &ra) {
 				t.Errorf("err %v: want a plain retryable error", err)
 			}
 		}},
-		{"GarbledAnswer", fakeFail{route: "search", status: 200, body: "<html>"}, nil, func(t *testing.T, err error) {
+		{"GarbledAnswer", sinktest.Fault{Route: "search", Status: 200, Body: "<html>"}, nil, func(t *testing.T, err error) {
 			if err == nil || errors.Is(err, sink.ErrPermanent) {
 				t.Errorf("err %v: want a retryable error", err)
 			}
@@ -558,11 +532,11 @@ func TestErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeJira(t, true)
-			h := newHarness(t, newSink(t, f, tt.opts))
-			if tt.fail.route != "" {
-				f.failNext(tt.fail)
+			h := sinktest.NewHarness(t, newSink(t, f, tt.opts))
+			if tt.fail.Route != "" {
+				f.faults.Add(tt.fail)
 			}
-			err := h.deliver(h.notification(incident.NotifyOpened))
+			err := h.Deliver(h.Notification(incident.NotifyOpened))
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -578,11 +552,11 @@ func TestTimeout(t *testing.T) {
 	t.Parallel()
 	f := newFakeJira(t, true)
 	s := newSink(t, f, nil)
-	h := newHarness(t, s)
-	f.failNext(fakeFail{route: "create", block: true})
+	h := sinktest.NewHarness(t, s)
+	f.faults.Add(sinktest.Fault{Route: "create", Block: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := s.Deliver(ctx, h.notification(incident.NotifyOpened))
+	_, err := s.Deliver(ctx, h.Notification(incident.NotifyOpened))
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sink.ErrPermanent) {
 		t.Fatalf("err %v: want the attempt's deadline, retried", err)
 	}
@@ -602,9 +576,9 @@ func TestSearchFallback(t *testing.T) {
 			s.search.Store(searchJQL)
 		}
 		for i := range 2 {
-			h := newHarness(t, s)
-			h.inc.ID = int64(100 + i)
-			h.mustDeliver(h.notification(incident.NotifyOpened))
+			h := sinktest.NewHarness(t, s)
+			h.Inc.ID = int64(100 + i)
+			h.MustDeliver(h.Notification(incident.NotifyOpened))
 		}
 		want := searchLegacy
 		if cloud {

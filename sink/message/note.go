@@ -72,23 +72,3 @@ func Note(e incident.TimelineEntry, extra string) string {
 func Noted(text string) bool {
 	return strings.HasPrefix(strings.TrimSpace(text), NoteMarker)
 }
-
-// Noteworthy reports whether an entry becomes a note: all but the opening,
-// which the record's creation already tells.
-func Noteworthy(e incident.TimelineEntry) bool { return e.Kind != incident.TimelineOpened }
-
-// MergedNote is the line a merged incident's note ends with: the incident
-// it went into, and its link.
-func MergedNote(into *incident.Incident, url string) string {
-	if into == nil {
-		return ""
-	}
-	s := "Merged into alertbridge incident #" + strconv.FormatInt(into.ID, 10)
-	if into.Title != "" {
-		s += ": " + into.Title
-	}
-	if url != "" {
-		s += " " + url
-	}
-	return s
-}
