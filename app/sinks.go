@@ -11,6 +11,8 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/sink"
 	"github.com/alertbridge/alertbridge/sink/email"
+	"github.com/alertbridge/alertbridge/sink/jira"
+	"github.com/alertbridge/alertbridge/sink/servicenow"
 	"github.com/alertbridge/alertbridge/sink/slack"
 	"github.com/alertbridge/alertbridge/sink/webhook"
 )
@@ -67,10 +69,58 @@ func buildSink(c config.Sink, o Options) (builtSink, error) {
 				b.callback = s
 			}
 		}
+	case config.SinkJira:
+		b.sink, b.callback, err = buildJira(c, o, client, ua)
+	case config.SinkServiceNow:
+		b.sink, b.callback, err = buildServiceNow(c, o, client, ua)
 	default:
 		err = fmt.Errorf("sink type %q is not built in", c.Type)
 	}
 	return b, err
+}
+
+// buildJira builds a Jira sink, and its callback when the config has the
+// webhook's secret.
+func buildJira(c config.Sink, o Options, client *http.Client, ua string) (sink.Sink, sink.Callbacks, error) {
+	j := c.Jira
+	opts := jira.Options{URL: j.URL, Username: j.Username, APIToken: j.APIToken,
+		PersonalAccessToken: j.PersonalAccessToken, Project: j.Project, IssueType: j.IssueType, Summary: j.Summary,
+		Description: j.Description, Fields: j.Fields, Priorities: j.Priorities, Labels: j.Labels,
+		ResolveTransition: j.ResolveTransition, ReopenTransition: j.ReopenTransition,
+		AcknowledgeTransition: j.AcknowledgeTransition, UserAgent: ua, Client: client,
+		Logger: o.Logger.With("sink", c.Name)}
+	if j.Callback.Enabled() {
+		opts.WebhookSecret, opts.MaxSkew = j.Callback.Secret, j.Callback.MaxSkew
+	}
+	s, err := jira.New(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if j.Callback.Enabled() {
+		return s, s, nil
+	}
+	return s, nil, nil
+}
+
+// buildServiceNow builds a ServiceNow sink, and its callback when the
+// config has the business rule's token.
+func buildServiceNow(c config.Sink, o Options, client *http.Client, ua string) (sink.Sink, sink.Callbacks, error) {
+	sn := c.ServiceNow
+	opts := servicenow.Options{URL: sn.URL, Table: sn.Table, Username: sn.Username, Password: sn.Password,
+		Bearer: sn.Bearer, AssignmentGroup: sn.AssignmentGroup, CallerID: sn.CallerID, Category: sn.Category,
+		CloseCode: sn.CloseCode, ShortDesc: sn.ShortDesc, Description: sn.Description, CloseNotes: sn.CloseNotes,
+		UserAgent: ua, Client: client, Logger: o.Logger.With("sink", c.Name)}
+	if sn.Callback.Enabled() {
+		opts.CallbackToken, opts.MaxSkew = sn.Callback.Secret, sn.Callback.MaxSkew
+	}
+	s, err := servicenow.New(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sn.Callback.Enabled() {
+		return s, s, nil
+	}
+	return s, nil, nil
 }
 
 // dispatchConfigs are the dispatcher's view of the sinks.
