@@ -478,18 +478,19 @@ func (d *Dispatcher) record(ctx context.Context, s *sinkRun, results []attempt) 
 			case a.skipped:
 				outcomes = append(outcomes, outcome{kind: "skipped"})
 			case a.err == nil:
-				if a.ticket != nil {
-					t := *a.ticket
-					t.IncidentID, t.Sink, t.UpdatedAt = a.row.IncidentID, s.Name, now
-					if err := tx.PutTicket(ctx, t); err != nil {
-						return err
-					}
+				if err := s.putTicket(ctx, tx, a, now); err != nil {
+					return err
 				}
 				if err := tx.DeleteOutbox(ctx, append([]int64{a.row.ID}, a.folded...)); err != nil {
 					return err
 				}
 				outcomes = append(outcomes, outcome{kind: "delivered", folded: len(a.folded)})
 			default:
+				// A record made before a later step failed is kept, so
+				// the retry updates it instead of making another.
+				if err := s.putTicket(ctx, tx, a, now); err != nil {
+					return err
+				}
 				attempts := a.row.Attempts + 1
 				dead := errors.Is(a.err, ErrPermanent) || now.Sub(a.row.CreatedAt) >= s.MaxAge
 				next := now
@@ -539,6 +540,16 @@ func (d *Dispatcher) record(ctx context.Context, s *sinkRun, results []attempt) 
 		}
 	}
 	return nil
+}
+
+// putTicket keeps the ticket an attempt returned, if any.
+func (s *sinkRun) putTicket(ctx context.Context, tx incident.Tx, a attempt, now time.Time) error {
+	if a.ticket == nil {
+		return nil
+	}
+	t := *a.ticket
+	t.IncidentID, t.Sink, t.UpdatedAt = a.row.IncidentID, s.Name, now
+	return tx.PutTicket(ctx, t)
 }
 
 // backoff is how long to wait before attempt number attempts+1: the tool's

@@ -556,3 +556,33 @@ func TestCollector(t *testing.T) {
 		t.Errorf("stats_up = %v", got)
 	}
 }
+
+// TestTicketKeptWhenALaterStepFails: a record made before a later step
+// failed is kept, and the retry is given it.
+func TestTicketKeptWhenALaterStepFails(t *testing.T) {
+	e := newEnv(t, sink.Config{})
+	a := e.open("a")
+	var retried *incident.Ticket
+	calls := 0
+	e.d, _ = sink.New(sink.Options{Store: e.st, Now: e.clock.Now, Sinks: []sink.Config{{Name: "tool",
+		Sink: deliverFunc(func(_ context.Context, n sink.Notification) (*incident.Ticket, error) {
+			calls++
+			if calls == 1 {
+				return &incident.Ticket{ExternalID: "OPS-1"}, errors.New("comment: 503")
+			}
+			retried = n.Ticket
+			return nil, nil
+		})}}})
+	e.run()
+	e.clock.Add(time.Minute)
+	e.run()
+	if retried == nil || retried.ExternalID != "OPS-1" || retried.IncidentID != a {
+		t.Fatalf("the retry was given %+v, want the record made on the first attempt", retried)
+	}
+}
+
+type deliverFunc func(context.Context, sink.Notification) (*incident.Ticket, error)
+
+func (f deliverFunc) Deliver(ctx context.Context, n sink.Notification) (*incident.Ticket, error) {
+	return f(ctx, n)
+}

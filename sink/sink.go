@@ -49,7 +49,9 @@ type Notification struct {
 // Sink delivers notifications to one tool.
 type Sink interface {
 	// Deliver tells the tool of n and returns the ticket as it now stands
-	// (nil when the tool keeps none, or it is unchanged). A failure that
+	// (nil when the tool keeps none, or it is unchanged). It may return
+	// the ticket with an error too: the record was made, and a later step
+	// failed; the ticket is kept, and the retry gets it as n.Ticket. A failure that
 	// retrying cannot fix wraps ErrPermanent; one that says how long to
 	// wait is a *RetryAfterError; any other is retried with backoff. It
 	// must be idempotent for one n.ID: a notification whose delivery was

@@ -166,7 +166,9 @@ func (s *Sink) Deliver(ctx context.Context, n sink.Notification) (*incident.Tick
 		err = s.sync(ctx, n, c, t, created)
 	}
 	if err != nil {
-		return nil, err
+		// The record exists: the dispatcher keeps it, and the retry
+		// (even after a restart) updates it rather than make another.
+		return t, err
 	}
 	s.made.Delete(n.Incident.ID)
 	return t, nil

@@ -299,6 +299,31 @@ func TestCreatedThenFailed(t *testing.T) {
 	}
 }
 
+// TestCreatedThenFailedAcrossARestart: the record made before a later
+// step failed comes back with the error, so a new process (nothing in
+// memory) retries on it while Jira's search does not list it yet.
+func TestCreatedThenFailedAcrossARestart(t *testing.T) {
+	t.Parallel()
+	f := newFakeJira(t, true)
+	f.lagging = true
+	h := sinktest.NewHarness(t, newSink(t, f, nil))
+	h.Inc.State = incident.StateResolved
+	f.faults.Add(sinktest.Fault{Route: "transition", Status: 503})
+	n := h.Notification(incident.NotifyResolved, h.Entry(incident.TimelineResolved, "system", "over"))
+	if err := h.Deliver(n); err == nil {
+		t.Fatal("want the 503")
+	}
+	if h.Ticket == nil || h.Ticket.ExternalID != "OPS-1" {
+		t.Fatalf("ticket returned with the error: %+v, want OPS-1", h.Ticket)
+	}
+	h.Sink = newSink(t, f, nil) // restarted
+	n.Ticket = h.Ticket
+	h.MustDeliver(n)
+	if live := f.live(); len(live) != 1 {
+		t.Fatalf("%d issues, want 1", len(live))
+	}
+}
+
 // A comment whose answer is lost is not posted twice.
 func TestLostCommentResponse(t *testing.T) {
 	t.Parallel()

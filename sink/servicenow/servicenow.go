@@ -205,7 +205,9 @@ func (s *Sink) Deliver(ctx context.Context, n sink.Notification) (*incident.Tick
 		err = s.update(ctx, n, c, t)
 	}
 	if err != nil {
-		return nil, err
+		// The record exists: the dispatcher keeps it, and the retry
+		// (even after a restart) updates it rather than make another.
+		return t, err
 	}
 	s.made.Delete(n.Incident.ID)
 	return t, nil

@@ -56,8 +56,8 @@ func (h *Harness) Deliver(n sink.Notification) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	t, err := h.Sink.Deliver(ctx, n)
-	if err == nil && t != nil {
-		h.Ticket = t
+	if t != nil {
+		h.Ticket = t // kept with an error too, as the dispatcher keeps it
 	}
 	return err
 }
