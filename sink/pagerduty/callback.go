@@ -15,6 +15,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/internal/keyed"
 )
 
 // SignatureHeader carries a v3 webhook's signatures.
@@ -153,11 +154,7 @@ func (c *Callback) Callback(r *http.Request, body []byte, now time.Time) (sink.C
 	if a.User == "" {
 		a.User = ev.Agent.ID
 	}
-	if id := incidentOf(key); id != 0 {
-		a.IncidentID = id
-	} else {
-		a.ExternalID = key
-	}
+	keyed.Name(&a, key)
 	if act == incident.ActionComment {
 		if a.Message = strings.TrimSpace(d.Content); a.Message == "" {
 			return cb, nil

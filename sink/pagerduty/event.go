@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/internal/keyed"
 )
 
 // maxSummary is PagerDuty's limit on payload.summary, in characters.
@@ -102,14 +102,14 @@ func (s *Sink) trigger(n sink.Notification, t *incident.Ticket, key string) (eve
 	if source == "" {
 		source = "alertbridge"
 	}
-	d := details{Workaround: t.Data[dataWorkaround], Incident: inc.ID, Priority: inc.Priority.String(),
+	d := details{Workaround: t.Data[keyed.DataWorkaround], Incident: inc.ID, Priority: inc.Priority.String(),
 		State: string(inc.State), Service: inc.Service, Owner: inc.Owner, AlertCount: n.AlertCount, URL: n.URL}
 	for _, e := range n.Entries {
 		d.Entries = append(d.Entries, detail{At: e.At.UTC(), Kind: string(e.Kind), Actor: e.Actor, Message: e.Message})
 	}
 	ev := event{
 		RoutingKey: s.o.RoutingKey.Reveal(), EventAction: "trigger", DedupKey: key, Client: "alertbridge", ClientURL: n.URL,
-		Payload: &payload{Summary: truncate(summary, maxSummary), Source: source, Severity: Severity(inc.Priority),
+		Payload: &payload{Summary: keyed.Truncate(summary, maxSummary), Source: source, Severity: Severity(inc.Priority),
 			Class: inc.Rule, CustomDetails: d},
 	}
 	if at := inc.ImpactStartedAt; !at.IsZero() {
@@ -129,13 +129,4 @@ func (s *Sink) trigger(n sink.Notification, t *incident.Ticket, key string) (eve
 		}
 	}
 	return ev, nil
-}
-
-// truncate cuts s to at most n characters, marking the cut with "…".
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

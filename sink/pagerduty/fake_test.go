@@ -55,6 +55,13 @@ type failure struct {
 	hang   bool
 }
 
+// The statuses of a PagerDuty alert.
+const (
+	stateTriggered    = "triggered"
+	stateAcknowledged = "acknowledged"
+	stateResolved     = "resolved"
+)
+
 func newFakePD(t *testing.T) *fakePD {
 	t.Helper()
 	f := &fakePD{t: t, routingKey: "R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY32"}

@@ -8,13 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/internal/keyed"
 	"github.com/alertbridge/alertbridge/sink/message"
 )
 
@@ -26,22 +25,9 @@ const DefaultURL = "https://events.pagerduty.com/v2/enqueue"
 // seconds apart; the limit is per routing key, which is the whole sink.
 const RateLimitPause = 30 * time.Second
 
-// keyPrefix starts every dedup_key the sink sends.
-const keyPrefix = "alertbridge-"
-
 // DedupKey is the dedup_key of incident id's alert, and the ExternalID of
 // its ticket.
-func DedupKey(id int64) string { return keyPrefix + strconv.FormatInt(id, 10) }
-
-// incidentOf is the incident a dedup_key of ours names; 0 for any other key.
-func incidentOf(key string) int64 {
-	s, ok := strings.CutPrefix(key, keyPrefix)
-	id, err := strconv.ParseInt(s, 10, 64)
-	if !ok || err != nil || id <= 0 {
-		return 0
-	}
-	return id
-}
+func DedupKey(id int64) string { return keyed.Key(id) }
 
 // Options configures a PagerDuty sink.
 type Options struct {
@@ -83,21 +69,6 @@ func New(o Options) (*Sink, error) {
 	return &Sink{o: o}, nil
 }
 
-// The alert states the sink keeps in the ticket (Data["state"]): what it
-// last made the alert, in PagerDuty's words.
-const (
-	stateTriggered    = "triggered"
-	stateAcknowledged = "acknowledged"
-	stateResolved     = "resolved"
-)
-
-// Ticket data keys.
-const (
-	dataState      = "state"
-	dataPriority   = "priority"
-	dataWorkaround = "workaround"
-)
-
 // maxWorkaround bounds the workaround the ticket keeps to repeat in later
 // triggers.
 const maxWorkaround = 1024
@@ -116,25 +87,16 @@ const maxWorkaround = 1024
 // log that reads as a recurrence, and would open a new PagerDuty incident
 // if a responder had resolved the old one there.
 func (s *Sink) Deliver(ctx context.Context, n sink.Notification) (*incident.Ticket, error) {
-	want := targetOf(n.Incident)
-	if want == "" {
-		return nil, nil // pending: not an incident anyone works on yet
+	want := keyed.StateOf(n.Incident)
+	if want == keyed.StateNone {
+		return nil, nil
 	}
 	key := DedupKey(n.Incident.ID)
-	prev := map[string]string{}
-	if n.Ticket != nil {
-		prev = n.Ticket.Data
-	}
-	t := &incident.Ticket{ExternalID: key, Data: map[string]string{}}
-	if w := prev[dataWorkaround]; w != "" {
-		t.Data[dataWorkaround] = w
-	}
-	if w := workaround(n.Entries); w != "" {
-		t.Data[dataWorkaround] = truncate(w, maxWorkaround)
-	}
+	prev, t := keyed.Start(n, key, maxWorkaround)
+	was := keyed.State(prev[keyed.DataState])
 	var events []event
-	if want == stateResolved {
-		if n.Kind == incident.NotifyMerged && (prev[dataState] == stateTriggered || prev[dataState] == stateAcknowledged) {
+	if want == keyed.StateResolved {
+		if n.Kind == incident.NotifyMerged && was.Active() {
 			// The alert shows where the incident went before it resolves.
 			ev, err := s.trigger(n, t, key)
 			if err != nil {
@@ -144,8 +106,7 @@ func (s *Sink) Deliver(ctx context.Context, n sink.Notification) (*incident.Tick
 		}
 		events = append(events, s.bare("resolve", key))
 	} else {
-		retrigger := prev[dataState] == "" || prev[dataState] == stateResolved || retriggers(n.Kind) ||
-			prev[dataPriority] != n.Incident.Priority.String()
+		retrigger := !was.Active() || retriggers(n.Kind) || prev[keyed.DataPriority] != n.Incident.Priority.String()
 		if retrigger {
 			ev, err := s.trigger(n, t, key)
 			if err != nil {
@@ -153,7 +114,7 @@ func (s *Sink) Deliver(ctx context.Context, n sink.Notification) (*incident.Tick
 			}
 			events = append(events, ev)
 		}
-		if want == stateAcknowledged && (retrigger || prev[dataState] != stateAcknowledged || n.Kind == incident.NotifyAcknowledged) {
+		if want == keyed.StateAcknowledged && (retrigger || was != want || n.Kind == incident.NotifyAcknowledged) {
 			events = append(events, s.bare("acknowledge", key))
 		}
 	}
@@ -162,23 +123,8 @@ func (s *Sink) Deliver(ctx context.Context, n sink.Notification) (*incident.Tick
 			return nil, err
 		}
 	}
-	t.Data[dataState] = want
-	t.Data[dataPriority] = n.Incident.Priority.String()
+	keyed.Synced(t, want, n.Incident.Priority)
 	return t, nil
-}
-
-// targetOf is the state the incident's alert should be in; "" for a
-// pending incident.
-func targetOf(inc incident.Incident) string {
-	switch {
-	case inc.MergedInto != 0 || inc.State == incident.StateResolved:
-		return stateResolved
-	case inc.State == incident.StateAcknowledged:
-		return stateAcknowledged
-	case inc.State == incident.StateOpen:
-		return stateTriggered
-	}
-	return ""
 }
 
 // retriggers reports whether a change of kind k changes what the alert
@@ -190,17 +136,6 @@ func retriggers(k incident.NotifyKind) bool {
 		return true
 	}
 	return false
-}
-
-// workaround is the latest known error's workaround among entries.
-func workaround(entries []incident.TimelineEntry) string {
-	w := ""
-	for _, e := range entries {
-		if k, ok := incident.NotifyKindOf(e.Kind); ok && k == incident.NotifyKnownError && e.Message != "" {
-			w = e.Message
-		}
-	}
-	return w
 }
 
 // send posts one event. PagerDuty answers 202 once it has taken it; 400

@@ -13,6 +13,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/internal/keyed"
 	"github.com/alertbridge/alertbridge/sink/message"
 )
 
@@ -117,8 +118,8 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("%s: alert %s %s %s, want alertbridge-42 %s %s", st.name, last.Key, last.Status, last.Severity,
 				st.status, st.severity)
 		}
-		if tk == nil || tk.ExternalID != "alertbridge-42" || tk.Data[dataState] != st.status {
-			t.Errorf("%s: ticket %+v, want alertbridge-42 in state %s", st.name, tk, st.status)
+		if want := keyed.StateOf(inc); tk == nil || tk.ExternalID != "alertbridge-42" || tk.Data[keyed.DataState] != string(want) {
+			t.Errorf("%s: ticket %+v, want alertbridge-42 in state %s", st.name, tk, want)
 		}
 	}
 	alerts, _ := f.snapshot()
