@@ -10,6 +10,8 @@ import (
 	"github.com/alertbridge/alertbridge/config"
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/sink"
+	"github.com/alertbridge/alertbridge/sink/opsgenie"
+	"github.com/alertbridge/alertbridge/sink/pagerduty"
 	"github.com/alertbridge/alertbridge/sink/webhook"
 )
 
@@ -45,10 +47,35 @@ func buildSink(c config.Sink, o Options) (builtSink, error) {
 		w := c.Webhook
 		b.sink, err = webhook.New(webhook.Options{URL: w.URL, Format: w.Format, Secret: w.Secret, Header: w.Header,
 			TimestampHeader: w.TimestampHeader, Bearer: w.Bearer, UserAgent: ua, Client: client, Now: o.Now})
+	case config.SinkPagerDuty:
+		p := c.PagerDuty
+		b.sink, err = pagerduty.New(pagerduty.Options{URL: p.URL, RoutingKey: p.RoutingKey, Summary: p.Summary,
+			UserAgent: ua, Client: client})
+		if err == nil && p.Callback.Enabled() {
+			b.callback, err = callbackOf(pagerduty.NewCallback(pagerduty.CallbackOptions{Secret: p.Callback.Secret,
+				MaxSkew: p.Callback.MaxSkew, Logger: o.Logger.With("sink", c.Name)}))
+		}
+	case config.SinkOpsgenie:
+		g := c.Opsgenie
+		b.sink, err = opsgenie.New(opsgenie.Options{URL: g.URL, APIKey: g.APIKey, Message: g.Message, Tags: g.Tags,
+			UserAgent: ua, Client: client})
+		if err == nil && g.Callback.Enabled() {
+			b.callback, err = callbackOf(opsgenie.NewCallback(opsgenie.CallbackOptions{Token: g.Callback.Secret,
+				Logger: o.Logger.With("sink", c.Name)}))
+		}
 	default:
 		err = fmt.Errorf("sink type %q is not built in", c.Type)
 	}
 	return b, err
+}
+
+// callbackOf is a sink's built callback, never a typed nil: the handler
+// takes callbacks only for the sinks whose callback is not nil.
+func callbackOf[C sink.Callbacks](c C, err error) (sink.Callbacks, error) {
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // dispatchConfigs are the dispatcher's view of the sinks.
