@@ -12,6 +12,8 @@ import (
 	"github.com/alertbridge/alertbridge/sink"
 	"github.com/alertbridge/alertbridge/sink/email"
 	"github.com/alertbridge/alertbridge/sink/jira"
+	"github.com/alertbridge/alertbridge/sink/opsgenie"
+	"github.com/alertbridge/alertbridge/sink/pagerduty"
 	"github.com/alertbridge/alertbridge/sink/servicenow"
 	"github.com/alertbridge/alertbridge/sink/slack"
 	"github.com/alertbridge/alertbridge/sink/webhook"
@@ -73,6 +75,22 @@ func buildSink(c config.Sink, o Options) (builtSink, error) {
 		b.sink, b.callback, err = buildJira(c, o, client, ua)
 	case config.SinkServiceNow:
 		b.sink, b.callback, err = buildServiceNow(c, o, client, ua)
+	case config.SinkPagerDuty:
+		p := c.PagerDuty
+		b.sink, err = pagerduty.New(pagerduty.Options{URL: p.URL, RoutingKey: p.RoutingKey, Summary: p.Summary,
+			UserAgent: ua, Client: client})
+		if err == nil && p.Callback.Enabled() {
+			b.callback, err = callbackOf(pagerduty.NewCallback(pagerduty.CallbackOptions{Secret: p.Callback.Secret,
+				MaxSkew: p.Callback.MaxSkew, Logger: o.Logger.With("sink", c.Name)}))
+		}
+	case config.SinkOpsgenie:
+		g := c.Opsgenie
+		b.sink, err = opsgenie.New(opsgenie.Options{URL: g.URL, APIKey: g.APIKey, Message: g.Message, Tags: g.Tags,
+			UserAgent: ua, Client: client})
+		if err == nil && g.Callback.Enabled() {
+			b.callback, err = callbackOf(opsgenie.NewCallback(opsgenie.CallbackOptions{Token: g.Callback.Secret,
+				Logger: o.Logger.With("sink", c.Name)}))
+		}
 	default:
 		err = fmt.Errorf("sink type %q is not built in", c.Type)
 	}
@@ -121,6 +139,15 @@ func buildServiceNow(c config.Sink, o Options, client *http.Client, ua string) (
 		return s, s, nil
 	}
 	return s, nil, nil
+}
+
+// callbackOf is a sink's built callback, never a typed nil: the handler
+// takes callbacks only for the sinks whose callback is not nil.
+func callbackOf[C sink.Callbacks](c C, err error) (sink.Callbacks, error) {
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // dispatchConfigs are the dispatcher's view of the sinks.
