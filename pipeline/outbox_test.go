@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -265,7 +266,8 @@ func TestOutboxKnownErrorReachesOpenIncidents(t *testing.T) {
 
 // kindOf is the kind in an outbox() line.
 func kindOf(line string) string {
-	var s, inc, kind, state string
-	fmt.Sscan(line, &s, &inc, &kind, &state)
-	return kind
+	if f := strings.Fields(line); len(f) == 4 {
+		return f[2]
+	}
+	return ""
 }
