@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,6 +79,8 @@ type Options struct {
 	WebConfig  *WebConfigFile
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Now is the clock of the UI's sessions (default time.Now).
+	Now func() time.Time
 }
 
 // Guard authenticates and authorizes requests to the API and the
@@ -92,6 +95,8 @@ type Guard struct {
 	checked *lru.Cache[[sha256.Size]byte, bool]
 	bcrypts chan struct{}
 	denied  *prometheus.CounterVec
+	// sessions are the web UI's signed-in identities.
+	sessions sessions
 }
 
 type tokenUser struct {
@@ -120,13 +125,17 @@ func New(o Options) (*Guard, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	g := &Guard{
-		o:       o,
-		log:     o.Logger.With("component", "access"),
-		byName:  make(map[string]*User),
-		web:     o.WebConfig,
-		csrf:    http.NewCrossOriginProtection(),
-		bcrypts: make(chan struct{}, 2),
+		o:        o,
+		log:      o.Logger.With("component", "access"),
+		byName:   make(map[string]*User),
+		web:      o.WebConfig,
+		csrf:     http.NewCrossOriginProtection(),
+		bcrypts:  make(chan struct{}, 2),
+		sessions: sessions{m: map[[sha256.Size]byte]*session{}, now: o.Now},
 	}
 	if g.web == nil {
 		g.web = NewWebConfigFile(o.WebConfigFile)

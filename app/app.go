@@ -28,6 +28,7 @@ import (
 	"github.com/alertbridge/alertbridge/rules"
 	"github.com/alertbridge/alertbridge/sink"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/web"
 )
 
 // App is one running daemon.
@@ -223,6 +224,12 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	mux.Handle("/ingest/", ingestHandler)
 	mux.Handle("/v2/enqueue", ingestHandler)
 	api.New(api.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Outbox: a.dispatcher, Logger: o.Logger, Now: o.Now}).Register(mux)
+	ui, err := web.New(web.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Logger: o.Logger, Now: o.Now,
+		Version: o.Version, Poll: o.UIPoll})
+	if err != nil {
+		return nil, err
+	}
+	ui.Register(mux)
 	mux.Handle("GET /metrics", a.guard.Public(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})))
 	mux.Handle("GET /-/healthy", a.guard.Public(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "alertbridge is healthy.\n")

@@ -68,6 +68,9 @@ type Options struct {
 	// SinkPoll is how often each sink looks for due notifications besides
 	// being woken by a commit (default 1s).
 	SinkPoll time.Duration
+	// UIPoll is how often the web UI's live list asks for changes
+	// (default 5s).
+	UIPoll time.Duration
 	// ManualDispatch leaves the dispatcher stopped: a test drives it with
 	// Dispatcher().RunOnce on its simulated clock.
 	ManualDispatch bool

@@ -44,3 +44,12 @@ func (c conds) newestFirst(selectFrom string, afterID int64, limit int) (string,
 	}
 	return q + " ORDER BY id DESC LIMIT ?", append(c.args, limit)
 }
+
+// where is " WHERE …" of the conditions ("" without any) and their
+// arguments.
+func (c conds) where() (string, []any) {
+	if len(c.sql) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(c.sql, " AND "), c.args
+}

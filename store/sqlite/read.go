@@ -17,17 +17,8 @@ func (s *Store) Incident(ctx context.Context, id int64) (incident.Incident, erro
 
 // Incidents lists incidents newest first.
 func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error) {
-	var c conds
+	c := incidentConds(f)
 	in(&c, "state", f.States)
-	if f.Priority != 0 {
-		c.add("priority = ?", int(f.Priority))
-	}
-	if f.Service != "" {
-		c.add("service = ?", f.Service)
-	}
-	if f.Query != "" {
-		c.add("(instr(lower(title), lower(?)) > 0 OR instr(correlation_key, ?) > 0)", f.Query, f.Query)
-	}
 	q, args := c.newestFirst(`SELECT `+incidentColumns+` FROM incidents`, f.AfterID, f.Limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	return collect(rows, err, "list incidents", scanIncident)
@@ -261,3 +252,51 @@ func (s *Store) IncidentAlerts(ctx context.Context, incidentID int64) ([]inciden
 }
 
 var _ incident.PlacementReader = (*Store)(nil)
+
+// IncidentCounts counts the incidents f matches by state, whatever its
+// States, AfterID and Limit say: the list's counts by state.
+func (s *Store) IncidentCounts(ctx context.Context, f incident.IncidentFilter) (map[incident.State]int, error) {
+	where, args := incidentConds(f).where()
+	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM incidents`+where+` GROUP BY state`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count incidents: %w", err)
+	}
+	defer rows.Close()
+	out := map[incident.State]int{}
+	for rows.Next() {
+		var st incident.State
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count incidents: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// IncidentsVersion changes whenever an incident is created or changed:
+// the web UI's live list polls it (an ETag) before it renders anything.
+func (s *Store) IncidentsVersion(ctx context.Context) (string, error) {
+	var maxID, n int64
+	var updated sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0), COUNT(*), MAX(updated_at) FROM incidents`).Scan(&maxID, &n, &updated)
+	if err != nil {
+		return "", fmt.Errorf("incidents version: %w", err)
+	}
+	return fmt.Sprintf("%d-%d-%d", maxID, n, updated.Int64), nil
+}
+
+// incidentConds are a filter's conditions but its states and paging.
+func incidentConds(f incident.IncidentFilter) conds {
+	var c conds
+	if f.Priority != 0 {
+		c.add("priority = ?", int(f.Priority))
+	}
+	if f.Service != "" {
+		c.add("service = ?", f.Service)
+	}
+	if f.Query != "" {
+		c.add("(instr(lower(title), lower(?)) > 0 OR instr(correlation_key, ?) > 0)", f.Query, f.Query)
+	}
+	return c
+}

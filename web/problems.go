@@ -1,0 +1,4 @@
+package web
+
+// problemRoutes are the problem pages and their forms.
+func (u *UI) problemRoutes() []route { return nil }
