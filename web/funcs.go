@@ -13,18 +13,18 @@ import (
 
 // funcs are the template functions every page may use.
 var funcs = template.FuncMap{
-	"ts":        timestamp,
-	"ago":       ago,
-	"dur":       humanDuration,
-	"prio":      prioClass,
-	"state":     stateClass,
-	"sla":       slaOf,
-	"setq":      setQuery,
-	"incURL":    func(id int64) string { return "/incidents/" + strconv.FormatInt(id, 10) },
+	"ts":         timestamp,
+	"ago":        ago,
+	"dur":        humanDuration,
+	"prio":       prioClass,
+	"state":      stateClass,
+	"sla":        slaOf,
+	"setq":       setQuery,
+	"incURL":     func(id int64) string { return "/incidents/" + strconv.FormatInt(id, 10) },
 	"problemURL": func(id int64) string { return "/problems/" + strconv.FormatInt(id, 10) },
-	"join":      strings.Join,
-	"plural":    plural,
-	"add":       func(a, b int) int { return a + b },
+	"join":       strings.Join,
+	"plural":     plural,
+	"add":        func(a, b int) int { return a + b },
 }
 
 // timestamp renders a time as a <time> element in UTC, which the page's

@@ -25,8 +25,8 @@ type listView struct {
 	Next      string
 	// Counts are by state, under the filter but its state; Total sums
 	// them.
-	Counts map[incident.State]int
-	Total  int
+	Counts     map[incident.State]int
+	Total      int
 	States     []incident.State
 	Priorities []string
 	// Version is the store's incidents version the page was made at: the
