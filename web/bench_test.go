@@ -1,0 +1,89 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/alertbridge/alertbridge/access"
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/web"
+)
+
+// seedIncidents writes n incidents straight to the store, a tenth of them
+// active, spread over the last 30 days, in batches.
+func seedIncidents(b *testing.B, st *sqlite.Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	services := []string{"checkout", "api", "db", "search", "edge"}
+	for start := 0; start < n; start += 1000 {
+		err := st.Update(ctx, func(tx incident.Tx) error {
+			for i := start; i < start+1000 && i < n; i++ {
+				opened := t0.Add(-time.Duration(n-i) * 4 * time.Minute)
+				inc := incident.Incident{State: incident.StateResolved, Priority: incident.Priority(1 + i%5),
+					Impact: incident.LevelMedium, Urgency: incident.LevelMedium, Title: fmt.Sprintf("Incident %d: disk full", i),
+					Service: services[i%len(services)], CorrelationKey: fmt.Sprintf("bench/%d", i), Source: "alertmanager",
+					OpenedAt: opened, UpdatedAt: opened, LastEventAt: opened, ImpactStartedAt: opened,
+					AcknowledgedAt: opened.Add(5 * time.Minute), ResolvedAt: opened.Add(40 * time.Minute),
+					ResolveMode: incident.ResolveAll, MinAlerts: 1, AlertCount: 3, FiringCount: 0,
+					RespondBy: opened.Add(15 * time.Minute), ResolveBy: opened.Add(4 * time.Hour)}
+				if i%10 == 0 {
+					inc.State, inc.ResolvedAt, inc.FiringCount = incident.StateOpen, time.Time{}, 3
+				}
+				if err := tx.CreateIncident(ctx, &inc); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchUI is the UI over a store with n incidents, without identities
+// (reads open), and a GET of path against it.
+func benchUI(b *testing.B, n int) (*sqlite.Store, func(path string)) {
+	b.Helper()
+	st, err := sqlite.Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	seedIncidents(b, st, n)
+	g, err := access.New(access.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ui, err := web.New(web.Options{Reader: st, Guard: g, Now: func() time.Time { return t0 }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ui.Register(mux)
+	return st, func(path string) {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET %s: %d", path, rec.Code)
+		}
+	}
+}
+
+// BenchmarkIncidentList renders the incident list, as a browser asks for
+// it, with 10,000 incidents in the store (issue #11: under 100 ms).
+func BenchmarkIncidentList(b *testing.B) {
+	_, get := benchUI(b, 10000)
+	for _, path := range []string{"/incidents", "/incidents?state=all", "/incidents?state=resolved&priority=P2&q=disk"} {
+		b.Run(path, func(b *testing.B) {
+			for b.Loop() {
+				get(path)
+			}
+		})
+	}
+}
