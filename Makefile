@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X $(PROMVER).Revision=$(REVISION)
 FUZZTIME  ?= 10s
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: build test test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak
+.PHONY: build test test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/alertbridge ./cmd/alertbridge
@@ -54,6 +54,11 @@ fuzz:
 ORDER_SEEDS ?= 2000
 order-soak:
 	$(GO) test -count=1 -run 'TestEveryOrderSameRecords' -timeout 60m ./pipeline -order.seeds=$(ORDER_SEEDS)
+
+# The web UI's screenshots in docs/images, rendered by headless Chromium over
+# a small, realistic data set (docs/ui.md).
+screenshots:
+	ALERTBRIDGE_SCREENSHOTS_DIR=$(CURDIR)/docs/images $(GO) test -count=1 -run '^TestScreenshots$$' -v ./e2e
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
