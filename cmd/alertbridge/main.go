@@ -28,6 +28,7 @@ commands:
   rules       check, test, explain and backtest rule files (alertbridge rules --help)
   config      check daemon config files (alertbridge config --help)
   bench       replay realistic Alertmanager traffic against a daemon on 127.0.0.1
+  backup      copy the SQLite database while the daemon runs
   incidents   list, show, acknowledge, resolve or comment on incidents via the API
   problems    list, show, mark as known error, resolve or close problems via the API
   version     print the version
@@ -124,6 +125,8 @@ scan:
 		return runConfig(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, rest, stdout, stderr)
 	case "incidents":
 		return runIncidents(ctx, append(globals, rest...), stdout, stderr)
 	case "problems":
@@ -150,7 +153,7 @@ scan:
 }
 
 // commands are the commands run knows.
-var commands = []string{"serve", "rules", "config", "bench", "incidents", "problems", "version", "help"}
+var commands = []string{"serve", "rules", "config", "bench", "backup", "incidents", "problems", "version", "help"}
 
 // versionInfo is the version as every Prometheus binary prints it. The
 // revision comes from -ldflags (github.com/prometheus/common/version.Revision),
