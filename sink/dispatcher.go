@@ -190,6 +190,11 @@ func New(o Options) (*Dispatcher, error) {
 			},
 		})
 		d.metrics.breakerChanged(c.Name, gobreaker.StateClosed, false)
+		for _, outcome := range []string{"delivered", "failed", "dead", "skipped"} {
+			// Every series exists from the start, so that rate() and
+			// alerts on them work before the first of each outcome.
+			d.metrics.deliveries.WithLabelValues(c.Name, outcome)
+		}
 		d.sinks = append(d.sinks, s)
 	}
 	return d, nil
