@@ -49,6 +49,7 @@ type App struct {
 	ready      atomic.Bool
 	serveErr   chan error
 	reloadMu   sync.Mutex
+	reloads    reloads
 	metrics    *metrics
 	stopOnce   sync.Once
 	stopErr    error
@@ -107,6 +108,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	a.rules.Store(set)
 	a.metrics.reloaded(set, o.Now())
+	a.reloads.loadedAt = o.Now()
 
 	st, err := sqlite.Open(ctx, o.StoragePath)
 	if err != nil {
@@ -225,7 +227,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	mux.Handle("/v2/enqueue", ingestHandler)
 	api.New(api.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Outbox: a.dispatcher, Logger: o.Logger, Now: o.Now}).Register(mux)
 	ui, err := web.New(web.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Logger: o.Logger, Now: o.Now,
-		Version: o.Version, Poll: o.UIPoll})
+		Version: o.Version, Poll: o.UIPoll, Rules: rulesInfo{a}})
 	if err != nil {
 		return nil, err
 	}
@@ -351,11 +353,13 @@ func (a *App) Reload() error {
 	set, err := loadRules(a.o.RuleFiles)
 	if err != nil {
 		a.metrics.reloadFailed()
+		a.reloads.record(a.o.Now(), err)
 		a.log.Error("rules reload failed, keeping the running rules", "err", err)
 		return err
 	}
 	a.rules.Store(set)
 	a.metrics.reloaded(set, a.o.Now())
+	a.reloads.record(a.o.Now(), nil)
 	a.log.Info("rules reloaded", "rules", set.Len())
 	return nil
 }

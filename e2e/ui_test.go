@@ -80,6 +80,8 @@ func TestUILiveListFromAlertmanager(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("f-priority"), "P1"),
 		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#live")))
+	get(t, ctx, "wait for the filtered page", chromedp.Poll[bool](`location.search.includes("priority=P1")`,
+		chromedp.WithPollingInterval(100*time.Millisecond)))
 	waitText(t, ctx, "#live table", "DiskFull")
 	if loc := get(t, ctx, "read the URL", chromedp.Location()); !strings.Contains(loc, "priority=P1") {
 		t.Fatalf("filter not in the URL: %s", loc)

@@ -92,6 +92,16 @@ func (r *Rule) Matches(labels map[string]string) bool {
 	return matchAll(r.matchers, labels)
 }
 
+// Matchers returns the rule's matchers in Alertmanager's syntax, in the
+// order they were written.
+func (r *Rule) Matchers() []string {
+	out := make([]string, len(r.matchers))
+	for i, m := range r.matchers {
+		out[i] = m.String()
+	}
+	return out
+}
+
 // Levels returns the rule's impact and urgency for an alert's labels: a
 // fixed level, or one mapped from a label through a table (with an optional
 // default). Each is "" when the rule, after defaults, does not determine

@@ -10,6 +10,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 	"github.com/alertbridge/alertbridge/web"
 )
@@ -85,5 +86,51 @@ func BenchmarkIncidentList(b *testing.B) {
 				get(path)
 			}
 		})
+	}
+}
+
+// BenchmarkIncidentDetail renders an incident page with 300 alerts, each
+// with a firing history of two firings, and its timeline, with 10,000
+// other incidents in the store.
+func BenchmarkIncidentDetail(b *testing.B) {
+	st, get := benchUI(b, 10000)
+	ctx := context.Background()
+	now := t0
+	p, err := pipeline.New(pipeline.Options{Store: st, Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.Start()
+	defer func() { _ = p.Stop(ctx) }()
+	events := func(status incident.Status, startsAt time.Time) []incident.Event {
+		evs := make([]incident.Event, 300)
+		for i := range evs {
+			l := map[string]string{"alertname": "NodeDown", "instance": fmt.Sprintf("node-%03d", i), "cluster": "eu-1", "severity": "critical"}
+			evs[i] = incident.Event{Source: "alertmanager", Fingerprint: incident.LabelFingerprint(l), Status: status,
+				Labels: l, Annotations: map[string]string{"summary": "node down"}, StartsAt: startsAt,
+				GroupLabels: map[string]string{"alertname": "NodeDown"}}
+			if status == incident.StatusResolved {
+				evs[i].EndsAt = now
+			}
+		}
+		return evs
+	}
+	first := now
+	for _, step := range []struct {
+		status incident.Status
+		starts time.Time
+	}{{incident.StatusFiring, first}, {incident.StatusResolved, first}, {incident.StatusFiring, first.Add(20 * time.Minute)}} {
+		now = step.starts.Add(10 * time.Minute)
+		if err := p.Submit(ctx, events(step.status, step.starts)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	list, err := st.Incidents(ctx, incident.IncidentFilter{Limit: 1})
+	if err != nil || len(list) == 0 || list[0].AlertCount != 300 {
+		b.Fatalf("the big incident: %+v %v", list, err)
+	}
+	path := fmt.Sprintf("/incidents/%d", list[0].ID)
+	for b.Loop() {
+		get(path)
 	}
 }

@@ -36,6 +36,9 @@ type Reader interface {
 	// IncidentsVersion changes whenever an incident is created or changes.
 	IncidentsVersion(ctx context.Context) (string, error)
 	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
+	// AlertHistory is the latest firings (at most perAlert each) of the
+	// alerts an incident holds.
+	AlertHistory(ctx context.Context, incidentID int64, perAlert int) ([]incident.Episode, error)
 	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
 	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
 	Tickets(ctx context.Context, incidentID int64) ([]incident.Ticket, error)

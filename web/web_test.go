@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/pipeline"
+	"github.com/alertbridge/alertbridge/rules"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 	"github.com/alertbridge/alertbridge/web"
 )
@@ -52,6 +54,8 @@ type envOpts struct {
 	anonymous bool
 	// options sets more of the UI's options (Rules, Reporter).
 	options func(*web.Options)
+	// rules is a rule file for the pipeline ("": no rules).
+	rules string
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -62,7 +66,16 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	c := &clock{now: t0}
-	p, err := pipeline.New(pipeline.Options{Store: st, Now: c.Now})
+	po := pipeline.Options{Store: st, Now: c.Now}
+	if o.rules != "" {
+		set, err := rules.Parse("rules.yml", []byte(o.rules))
+		if err != nil {
+			t.Fatal(err)
+		}
+		po.Rules = &atomic.Pointer[rules.Set]{}
+		po.Rules.Store(set)
+	}
+	p, err := pipeline.New(po)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,3 +107,15 @@ func (t *tx) IncidentAlerts(ctx context.Context, incidentID int64) ([]incident.A
 		ORDER BY first_seen_at, fingerprint, source`, incidentID)
 	return collect(rows, err, "select alerts", scanAlert)
 }
+
+// AlertHistory returns the latest firings (at most perAlert each, newest
+// first) of the alerts an incident holds, in whichever incident they
+// happened: the firing history the incident page draws.
+func (s *Store) AlertHistory(ctx context.Context, incidentID int64, perAlert int) ([]incident.Episode, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+episodeColumns+` FROM (
+		SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.source, e.fingerprint ORDER BY e.starts_at DESC) AS n
+		FROM alert_episodes e JOIN alerts a ON a.source = e.source AND a.fingerprint = e.fingerprint
+		WHERE a.incident_id = ?)
+		WHERE n <= ? ORDER BY source, fingerprint, starts_at DESC`, incidentID, perAlert)
+	return collect(rows, err, "list alert history", scanEpisode)
+}
