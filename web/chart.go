@@ -38,14 +38,14 @@ type barSeries struct {
 // The chart's geometry, in SVG user units: CSS scales the whole to the
 // page's width (svg.chart in app.css), so it reads at a phone's width too.
 const (
-	chartWidth, chartHeight = 640, 200
-	chartLeft, chartRight   = 36, 8
-	chartTop, chartBottom   = 16, 24
+	chartWidth, chartHeight = 480, 180
+	chartLeft, chartRight   = 30, 6
+	chartTop, chartBottom   = 18, 24
 	chartPlotWidth          = chartWidth - chartLeft - chartRight
 	chartPlotHeight         = chartHeight - chartTop - chartBottom
 	// chartLabelWidth is the room one x label needs; labels are skipped
 	// to keep that much between them.
-	chartLabelWidth = 48
+	chartLabelWidth = 44
 	// chartMaxValueLabels: above this many bars, the totals are only in
 	// the page's table.
 	chartMaxValueLabels = 31
