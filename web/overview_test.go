@@ -244,6 +244,7 @@ func TestOverviewPage(t *testing.T) {
 		`data-stat="mtta.p50_seconds" data-value="300">5m<`,
 		`data-stat="sla_respond_attainment" data-value="0.75">75.0%<`,
 		`<code>disk</code>`,
+		`data-since="2026-11-01T09:00:00Z" data-until="2026-12-01T09:00:00Z"`,
 		`<time datetime="2026-11-01T09:00:00Z" data-local>`)
 }
 
