@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -115,80 +114,48 @@ func parseStatsFilter(r *http.Request, now time.Time) (incident.StatsFilter, err
 	return f, nil
 }
 
-// summarize turns a store's figures into the wire form.
-func summarize(f incident.StatsFilter, s incident.StatsFigures) Stats {
+// summarize turns a store's figures into the wire form, through
+// incident.Summarize as the web UI's overview does.
+func summarize(f incident.StatsFilter, figs incident.StatsFigures) Stats {
+	s := incident.Summarize(figs)
 	out := Stats{
 		Since: f.Since.UTC(), Until: f.Until.UTC(), Service: f.Service,
-		Opened: s.Opened, Resolved: s.Resolved, OpenNow: s.Backlog.Total(),
-		MTTA: summarizeDurations(s.TimesToAcknowledge), MTTR: summarizeDurations(s.TimesToResolve),
+		Opened: s.Opened, Resolved: s.Resolved, OpenNow: s.OpenNow,
+		MTTA: durationSummary(s.MTTA), MTTR: durationSummary(s.MTTR),
+		SLARespondAttainment: s.RespondAttainment, SLAResolveAttainment: s.ResolveAttainment,
 		Backlog:       make([]BacklogBucket, 0, len(incident.BacklogAges)),
-		Noise:         Noise{Events: s.Events, Alerts: s.Alerts, Incidents: s.Opened},
+		Noise:         Noise{Events: s.Events, Alerts: s.Alerts, Incidents: s.Opened, EventsPerIncident: s.EventsPerIncident},
 		TopSignatures: make([]RecurringSignature, 0, len(s.Signatures)),
 	}
 	if f.Priority != 0 {
 		out.Priority = f.Priority.String()
 	}
-	out.SLARespondAttainment = share(s.RespondMet, s.RespondMissed)
-	out.SLAResolveAttainment = share(s.ResolveMet, s.ResolveMissed)
 	for i, b := range incident.BacklogAges {
 		out.Backlog = append(out.Backlog, BacklogBucket{Age: b.Label, Incidents: s.Backlog.Counts[i]})
 	}
-	if out.OpenNow > 0 {
-		out.OldestOpenAgeSeconds = seconds(s.Backlog.Oldest)
-	}
-	if s.Opened > 0 {
-		r := float64(s.Events) / float64(s.Opened)
-		out.Noise.EventsPerIncident = &r
+	if s.OldestOpen != nil {
+		out.OldestOpenAgeSeconds = seconds(*s.OldestOpen)
 	}
 	for _, sig := range s.Signatures {
-		rs := RecurringSignature{Signature: sig.Rule, Kind: "rule", Incidents: sig.Incidents}
-		if sig.Rule == "" {
-			rs.Signature, rs.Kind = sig.Key, "correlation_key"
-		}
-		out.TopSignatures = append(out.TopSignatures, rs)
+		out.TopSignatures = append(out.TopSignatures, RecurringSignature{Signature: sig.Name, Kind: sig.Kind, Incidents: sig.Incidents})
 	}
 	return out
 }
 
-// summarizeDurations returns the mean and the nearest-rank 50th and 90th
-// percentiles: the p-th percentile of n sorted values is the one at rank
-// ⌈p·n/100⌉ (1-based), always an observed value, never interpolated.
-func summarizeDurations(ds []time.Duration) DurationSummary {
-	out := DurationSummary{Count: len(ds)}
-	if len(ds) == 0 {
+// durationSummary is the wire form of d: null figures when it is empty.
+func durationSummary(d incident.DurationSummary) DurationSummary {
+	out := DurationSummary{Count: d.Count}
+	if d.Count == 0 {
 		return out
 	}
-	sorted := slices.Clone(ds)
-	slices.Sort(sorted)
-	// Sum seconds as floats: a sum of nanoseconds over a long window can
-	// overflow int64.
-	var sum float64
-	for _, d := range sorted {
-		sum += d.Seconds()
-	}
-	mean := sum / float64(len(sorted))
+	mean := d.MeanSeconds
 	out.MeanSeconds = &mean
-	out.P50Seconds = seconds(nearestRank(sorted, 50))
-	out.P90Seconds = seconds(nearestRank(sorted, 90))
+	out.P50Seconds = seconds(d.P50)
+	out.P90Seconds = seconds(d.P90)
 	return out
-}
-
-// nearestRank returns the p-th percentile of sorted (not empty).
-func nearestRank(sorted []time.Duration, p int) time.Duration {
-	rank := (p*len(sorted) + 99) / 100 // ⌈p·n/100⌉
-	return sorted[max(rank, 1)-1]
 }
 
 func seconds(d time.Duration) *float64 {
 	s := d.Seconds()
 	return &s
-}
-
-// share is met / (met + missed), or nil when both are 0.
-func share(met, missed int) *float64 {
-	if met+missed == 0 {
-		return nil
-	}
-	v := float64(met) / float64(met+missed)
-	return &v
 }

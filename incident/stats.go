@@ -60,9 +60,9 @@ type SignatureCount struct {
 	Incidents int
 }
 
-// StatsFigures are the plain numbers a store counts for the stats; the API
-// derives means, percentiles and ratios from them, the same for every
-// backend.
+// StatsFigures are the plain numbers a store counts for the stats;
+// Summarize derives means, percentiles and ratios from them, the same for
+// every backend.
 type StatsFigures struct {
 	// Opened counts the incidents opened in the window; Resolved those of
 	// them that are resolved now.
@@ -83,6 +83,18 @@ type StatsFigures struct {
 	// Signatures are the top signatures by incidents opened in the window,
 	// most first, at most MaxSignatures.
 	Signatures []SignatureCount
+	// OpenedPerDay counts the incidents opened in the window by UTC day and
+	// priority, by day and then priority; a day and priority without
+	// incidents is left out. Its counts add up to Opened.
+	OpenedPerDay []DayCount
+}
+
+// DayCount is how many incidents of one priority opened on one day.
+type DayCount struct {
+	// Day is the day's midnight, UTC.
+	Day       time.Time
+	Priority  Priority
+	Incidents int
 }
 
 // MaxSignatures is how many top recurring signatures the stats list.

@@ -96,6 +96,9 @@ func stats(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time
 	if out.Signatures, err = signatures(ctx, q, win, args); err != nil {
 		return out, err
 	}
+	if out.OpenedPerDay, err = openedPerDay(ctx, q, win, args); err != nil {
+		return out, err
+	}
 	return out, nil
 }
 
@@ -218,6 +221,33 @@ func signatures(ctx context.Context, q queryer, where string, args []any) ([]inc
 			return nil, fmt.Errorf("scan signature: %w", err)
 		}
 		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
+
+// nanosPerDay is a UTC day in the unit of the incidents' times.
+const nanosPerDay = int64(24 * time.Hour)
+
+// openedPerDay counts the incidents matching where by UTC day of opened_at
+// and priority. Times are Unix nanoseconds (after 1970), so a UTC day is an
+// integer division.
+func openedPerDay(ctx context.Context, q queryer, where string, args []any) ([]incident.DayCount, error) {
+	rows, err := q.QueryContext(ctx, `SELECT opened_at / ? AS day, priority, COUNT(*)
+		FROM incidents WHERE `+where+` GROUP BY day, priority ORDER BY day, priority`,
+		append([]any{nanosPerDay}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("count incidents per day: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.DayCount
+	for rows.Next() {
+		var day int64
+		var dc incident.DayCount
+		if err := rows.Scan(&day, &dc.Priority, &dc.Incidents); err != nil {
+			return nil, fmt.Errorf("scan incidents per day: %w", err)
+		}
+		dc.Day = time.Unix(0, day*nanosPerDay).UTC()
+		out = append(out, dc)
 	}
 	return out, rows.Err()
 }

@@ -117,6 +117,10 @@ func mustStatsStore(t *testing.T) (*Store, map[string]int64) {
 func TestStats(t *testing.T) {
 	st, _ := mustStatsStore(t)
 	week := incident.StatsFilter{Since: statsNow.Add(-7 * 24 * time.Hour), Until: statsNow}
+	// dc is n incidents of priority p opened on November d (UTC).
+	dc := func(d int, p incident.Priority, n int) incident.DayCount {
+		return incident.DayCount{Day: time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC), Priority: p, Incidents: n}
+	}
 	mins := func(ms ...int) []time.Duration {
 		out := make([]time.Duration, len(ms))
 		for i, m := range ms {
@@ -142,6 +146,12 @@ func TestStats(t *testing.T) {
 				{Key: "k-d", Incidents: 1}, {Key: "k-g", Incidents: 1},
 				{Rule: "latency", Incidents: 1}, {Rule: "mem", Incidents: 1},
 			},
+			// UTC days: G on the 25th; A, B (20:00) and K on the 26th; C
+			// (06:00) on the 27th; D, E, H and L on the 28th.
+			OpenedPerDay: []incident.DayCount{
+				dc(25, 2, 1), dc(26, 1, 1), dc(26, 2, 1), dc(26, 4, 1),
+				dc(27, 1, 1), dc(28, 1, 2), dc(28, 3, 1), dc(28, 5, 1),
+			},
 		},
 	}, {
 		name:   "ByService",
@@ -154,6 +164,9 @@ func TestStats(t *testing.T) {
 			Events:             5, Alerts: 3,
 			Signatures: []incident.SignatureCount{
 				{Rule: "disk", Incidents: 3}, {Key: "k-d", Incidents: 1}, {Rule: "cpu", Incidents: 1},
+			},
+			OpenedPerDay: []incident.DayCount{
+				dc(26, 1, 1), dc(26, 2, 1), dc(27, 1, 1), dc(28, 1, 1), dc(28, 3, 1),
 			},
 		},
 	}, {
@@ -168,6 +181,7 @@ func TestStats(t *testing.T) {
 			Signatures: []incident.SignatureCount{
 				{Rule: "disk", Incidents: 2}, {Rule: "cpu", Incidents: 1}, {Rule: "latency", Incidents: 1},
 			},
+			OpenedPerDay: []incident.DayCount{dc(26, 1, 1), dc(27, 1, 1), dc(28, 1, 2)},
 		},
 	}, {
 		name: "ByServiceAndPriority",
@@ -180,7 +194,8 @@ func TestStats(t *testing.T) {
 			TimesToResolve: mins(240),
 			Backlog:        incident.Backlog{Counts: [5]int{0, 0, 0, 0, 1}, Oldest: 10 * 24 * time.Hour},
 			Events:         1, Alerts: 1,
-			Signatures: []incident.SignatureCount{{Key: "k-g", Incidents: 1}},
+			Signatures:   []incident.SignatureCount{{Key: "k-g", Incidents: 1}},
+			OpenedPerDay: []incident.DayCount{dc(25, 2, 1)},
 		},
 	}, {
 		name: "EmptyWindowKeepsBacklog",
