@@ -83,6 +83,13 @@ func (c *Client) Incident(ctx context.Context, id int64) (Incident, error) {
 	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/incidents/%d", id), nil, &out)
 }
 
+// Report opens an incident by hand (POST /api/v1/incidents) and answers
+// with it.
+func (c *Client) Report(ctx context.Context, req ReportRequest) (Incident, error) {
+	var out Incident
+	return out, c.do(ctx, http.MethodPost, "/api/v1/incidents", req, &out)
+}
+
 // Acknowledge acknowledges an incident.
 func (c *Client) Acknowledge(ctx context.Context, id int64, req ActionRequest) (Incident, error) {
 	var out Incident

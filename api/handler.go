@@ -41,6 +41,9 @@ type Executor interface {
 	Execute(ctx context.Context, cmd incident.Command) (incident.Incident, error)
 	// ExecuteProblem returns incident.ErrNotFound, ErrConflict, ErrInvalid or ErrUnavailable.
 	ExecuteProblem(ctx context.Context, cmd incident.ProblemCommand) (incident.Problem, error)
+	// Report opens an incident by hand. It returns an *incident.FieldError
+	// (ErrInvalid) naming the field at fault, or ErrUnavailable.
+	Report(ctx context.Context, r incident.Report) (incident.Incident, error)
 }
 
 // Options configures the API handler.
@@ -87,10 +90,12 @@ func New(o Options) *Handler {
 }
 
 // Register mounts the API routes on mux, each behind the role it needs:
-// viewer for every GET; responder to acknowledge, resolve and comment on
-// incidents and to record a known error; admin to merge and unlink.
+// viewer for every GET; responder to report an incident, to acknowledge,
+// resolve and comment on incidents and to record a known error; admin to
+// merge and unlink.
 func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /api/v1/incidents", access.RoleViewer, h.listIncidents)
+	h.handle(mux, "POST /api/v1/incidents", access.RoleResponder, h.report)
 	h.handle(mux, "GET /api/v1/incidents/{id}", access.RoleViewer, h.getIncident)
 	h.handle(mux, "POST /api/v1/incidents/{id}/acknowledge", access.RoleResponder, h.action(incident.ActionAcknowledge))
 	h.handle(mux, "POST /api/v1/incidents/{id}/resolve", access.RoleResponder, h.action(incident.ActionResolve))
@@ -415,6 +420,12 @@ func decodeBody(r *http.Request, v any, required bool) error {
 		if errors.As(err, &te) {
 			return &inputError{te.Field, fmt.Sprintf("want %s", te.Type)}
 		}
+		// encoding/json has no type for it: name the field as where.
+		if q, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			if name, uerr := strconv.Unquote(q); uerr == nil {
+				return &inputError{name, "unknown field"}
+			}
+		}
 		return &inputError{"", fmt.Sprintf("request body: %v", err)}
 	}
 	return nil
@@ -425,11 +436,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ie *inputError
 	var me *mediaTypeError
 	var amb *incident.AmbiguousAlertError
+	var fe *incident.FieldError
 	switch {
 	case errors.As(err, &me):
 		writeJSON(w, http.StatusUnsupportedMediaType, Error{Error: me.Error(), Where: "Content-Type"})
 	case errors.As(err, &ie):
 		writeJSON(w, http.StatusBadRequest, Error{Error: ie.msg, Where: ie.where})
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusBadRequest, Error{Error: fe.Msg, Where: fe.Field})
 	case errors.As(err, &amb):
 		writeJSON(w, http.StatusBadRequest, Error{Error: amb.Error(), Where: "source"})
 	case errors.Is(err, incident.ErrNotFound):

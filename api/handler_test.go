@@ -138,7 +138,7 @@ func TestBadRequestsSayWhere(t *testing.T) {
 		{"ErrID", "GET", "/api/v1/incidents/abc", "", 400, "id"},
 		{"ErrNotFound", "GET", "/api/v1/incidents/99", "", 404, "id"},
 		{"ErrAckNotFound", "POST", "/api/v1/incidents/99/acknowledge", "", 404, "id"},
-		{"ErrUnknownField", "POST", "/api/v1/incidents/1/acknowledge", `{"who":"x"}`, 400, ""},
+		{"ErrUnknownField", "POST", "/api/v1/incidents/1/acknowledge", `{"who":"x"}`, 400, "who"},
 		{"ErrFieldType", "POST", "/api/v1/incidents/1/comments", `{"message":5}`, 400, "message"},
 		{"ErrCommentEmpty", "POST", "/api/v1/incidents/1/comments", `{"message":"  "}`, 400, "message"},
 		{"ErrCommentNoBody", "POST", "/api/v1/incidents/1/comments", "", 400, ""},

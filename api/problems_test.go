@@ -205,7 +205,7 @@ func TestProblemsErrors(t *testing.T) {
 			_, err := s.client.KnownError(ctx, 1, api.ProblemRequest{RootCause: "r"})
 			return err
 		}, 400, "workaround", ""},
-		{"ErrUnknownField", func() error { return post("/api/v1/problems/1/resolve", `{"actr":"x"}`) }, 400, "", ""},
+		{"ErrUnknownField", func() error { return post("/api/v1/problems/1/resolve", `{"actr":"x"}`) }, 400, "actr", "unknown field"},
 		{"ErrConflictCloseOpen", func() error { _, err := s.client.CloseProblem(ctx, 1, api.ProblemRequest{}); return err }, 409, "state",
 			"close problem 1 in state open: conflict"},
 	}

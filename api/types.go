@@ -118,6 +118,20 @@ type ActionRequest struct {
 	Source      string `json:"source,omitempty"`
 }
 
+// ReportRequest is the body of POST /api/v1/incidents: an incident
+// reported by hand. Title, Impact and Urgency are required; Impact and
+// Urgency are high, medium or low, and give the priority by the ITIL
+// matrix. OnBehalfOf is recorded next to the caller's identity, which is
+// the reporter.
+type ReportRequest struct {
+	Title       string `json:"title"`
+	Service     string `json:"service,omitempty"`
+	Description string `json:"description,omitempty"`
+	Impact      string `json:"impact"`
+	Urgency     string `json:"urgency"`
+	OnBehalfOf  string `json:"on_behalf_of,omitempty"`
+}
+
 // Error is every error answer's body: what went wrong and where (a query
 // parameter, a path segment or a JSON field).
 type Error struct {

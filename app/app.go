@@ -227,7 +227,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	mux.Handle("/v2/enqueue", ingestHandler)
 	api.New(api.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Outbox: a.dispatcher, Logger: o.Logger, Now: o.Now}).Register(mux)
 	ui, err := web.New(web.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Logger: o.Logger, Now: o.Now,
-		Version: o.Version, Poll: o.UIPoll, Rules: rulesInfo{a}})
+		Version: o.Version, Poll: o.UIPoll, Rules: rulesInfo{a}, Reporter: a.pipeline})
 	if err != nil {
 		return nil, err
 	}

@@ -110,6 +110,12 @@ func TestScreenshots(t *testing.T) {
 		}
 		post("/ingest/events", string(body))
 	}
+	// A call to the service desk that no alert tells of.
+	if _, err := c.Report(ctx, api.ReportRequest{Title: "Customers cannot pay by card", Service: "checkout",
+		Description: "Several calls since 20:00: the payment step times out.", Impact: "high", Urgency: "medium",
+		OnBehalfOf: "service desk"}); err != nil {
+		t.Fatal(err)
+	}
 	list, err := listAll(ctx, c)
 	if err != nil || len(list) == 0 {
 		t.Fatalf("incidents: %v %v", list, err)

@@ -47,23 +47,30 @@ func decide(set *rules.Set, ev incident.Event, log *slog.Logger) incident.Decisi
 	}
 	d.Impact, d.Urgency = impact, urgency
 	d.Title, d.Summary = bounded(d.Title, MaxTitleBytes), bounded(d.Summary, MaxSummaryBytes)
-	if set != nil {
-		d.SLA = func(p incident.Priority, service string, opened time.Time) (time.Time, time.Time, string) {
-			pol := set.SLA(p, service)
-			if pol == nil {
-				return time.Time{}, time.Time{}, ""
-			}
-			name := pol.Priority.String()
-			if pol.Service != "" {
-				name += " " + pol.Service
-			}
-			if pol.CalendarName != "" {
-				name += " (" + pol.CalendarName + " hours)"
-			}
-			return pol.RespondBy(opened), pol.ResolveBy(opened), name
-		}
-	}
+	d.SLA = slaTargets(set)
 	return d
+}
+
+// slaTargets are the SLA targets the set's sla section gives an incident,
+// nil without a set.
+func slaTargets(set *rules.Set) incident.SLATargets {
+	if set == nil {
+		return nil
+	}
+	return func(p incident.Priority, service string, opened time.Time) (time.Time, time.Time, string) {
+		pol := set.SLA(p, service)
+		if pol == nil {
+			return time.Time{}, time.Time{}, ""
+		}
+		name := pol.Priority.String()
+		if pol.Service != "" {
+			name += " " + pol.Service
+		}
+		if pol.CalendarName != "" {
+			name += " (" + pol.CalendarName + " hours)"
+		}
+		return pol.RespondBy(opened), pol.ResolveBy(opened), name
+	}
 }
 
 // route is the part of decide every event needs: the matching rule, the

@@ -112,6 +112,8 @@ type request struct {
 	// problemCmd is a manual problem command; problem its result.
 	problemCmd *incident.ProblemCommand
 	problem    incident.Problem
+	// report is an incident reported by hand; result the incident opened.
+	report *incident.Report
 
 	// nonce is used up in the transaction of events and changes.
 	nonce *incident.Nonce
@@ -556,6 +558,12 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 			}
 			if r.problemCmd != nil {
 				if err := p.executeProblem(ctx, tx, r, now); err != nil {
+					return err
+				}
+				continue
+			}
+			if r.report != nil {
+				if err := p.openReport(ctx, tx, set, cb, r, now, &stats); err != nil {
 					return err
 				}
 				continue

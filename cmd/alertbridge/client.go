@@ -15,13 +15,14 @@ import (
 
 const incidentsUsage = `usage: alertbridge incidents <command> [flags] [ID]
 
-List, show, acknowledge, resolve or comment on incidents through the REST
-API of a running alertbridge (docs/api.md). Flags may come before or after
+List, show, report, acknowledge, resolve or comment on incidents through
+the REST API of a running alertbridge (docs/api.md). Flags may come before or after
 the command and the ID.
 
 commands:
   list      [--state S] [--priority P] [--service S] [--q TEXT] [--limit N] [--cursor C]
   show ID
+  create    --title T --impact L --urgency L [--service S] [--description TEXT] [--actor NAME]
   ack ID    [--actor NAME] [--message TEXT]
   resolve ID [--actor NAME] [--message TEXT]
   comment ID --message TEXT [--actor NAME]
@@ -73,6 +74,23 @@ var incidentsGroup = &clientGroup{
 			flags: func(*flag.FlagSet) clientAction {
 				return incidentAction(func(ctx context.Context, c *cliClient, id int64) (api.Incident, error) {
 					return c.Incident(ctx, id)
+				})
+			},
+		},
+		{
+			name: "create",
+			about: "Report an incident by hand (needs the responder role): its priority comes from impact x urgency\n" +
+				"by the ITIL matrix, its source is manual, and its timeline says you reported it.",
+			flags: func(fs *flag.FlagSet) clientAction {
+				var req api.ReportRequest
+				fs.StringVar(&req.Title, "title", "", "what is wrong, in one line (required)")
+				fs.StringVar(&req.Service, "service", "", "the service affected")
+				fs.StringVar(&req.Impact, "impact", "", "high, medium or low: how much is affected (required)")
+				fs.StringVar(&req.Urgency, "urgency", "", "high, medium or low: how soon it must be fixed (required)")
+				fs.StringVar(&req.Description, "description", "", "what is known so far")
+				fs.StringVar(&req.OnBehalfOf, "actor", "", "on whose behalf you report: recorded as on_behalf_of next to your API identity")
+				return incidentAction(func(ctx context.Context, c *cliClient, _ int64) (api.Incident, error) {
+					return c.Report(ctx, req)
 				})
 			},
 		},

@@ -29,7 +29,7 @@ commands:
   config      check daemon config files (alertbridge config --help)
   bench       replay realistic Alertmanager traffic against a daemon on 127.0.0.1
   backup      copy the SQLite database while the daemon runs
-  incidents   list, show, acknowledge, resolve or comment on incidents via the API
+  incidents   list, show, report (create), acknowledge, resolve or comment on incidents via the API
   problems    list, show, mark as known error, resolve or close problems via the API
   version     print the version
 

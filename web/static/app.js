@@ -90,3 +90,24 @@
     confirmations(document);
   });
 })();
+// == report ==
+// The Report page's priority as impact and urgency are chosen: read from
+// the matrix the page shows, which the server made with the real one.
+(function () {
+  "use strict";
+  var impact = document.getElementById("impact"), urgency = document.getElementById("urgency");
+  var out = document.getElementById("report-priority");
+  if (!impact || !urgency || !out) return;
+  function update() {
+    var cur = null;
+    document.querySelectorAll("table.matrix td").forEach(function (td) {
+      var hit = td.getAttribute("data-impact") === impact.value && td.getAttribute("data-urgency") === urgency.value;
+      td.classList.toggle("current", hit);
+      if (hit) cur = td;
+    });
+    out.textContent = cur ? cur.textContent : "–";
+  }
+  impact.addEventListener("change", update);
+  urgency.addEventListener("change", update);
+  update();
+})();
