@@ -91,6 +91,10 @@ func TestUIReportIncident(t *testing.T) {
 	if u.Path != "/incidents/1" || u.Query().Get("notice") != "Incident #1 reported as P2." {
 		t.Errorf("landed on %s, want /incidents/1 with the notice", loc)
 	}
+	waitText(t, ctx, "main", "Incident #1 reported as P2.")
+	waitText(t, ctx, "#title", "Checkout fails for card payments")
+	waitText(t, ctx, "#why", "Reported by hand")
+	waitText(t, ctx, "#timeline", "reported by rita")
 
 	inc, err := c.Incident(context.Background(), 1)
 	if err != nil {

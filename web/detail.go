@@ -261,7 +261,7 @@ func clocksOf(now time.Time, inc incident.Incident) []slaClock {
 // whyOf explains why inc's alerts are together: its rule and key, the
 // symptoms that joined through dependencies and the merges.
 func whyOf(inc incident.Incident, timeline []incident.TimelineEntry) why {
-	w := why{Rule: inc.Rule, Key: inc.CorrelationKey, Manual: inc.Source == "manual"}
+	w := why{Rule: inc.Rule, Key: inc.CorrelationKey, Manual: inc.Source == incident.SourceManual}
 	if i := strings.IndexByte(inc.CorrelationKey, '{'); i >= 0 {
 		if ms, err := labels.ParseMatchers(inc.CorrelationKey[i:]); err == nil {
 			for _, m := range ms {
