@@ -16,7 +16,7 @@ const changeLimit = 50
 
 // suspectsShown is how many of the incidents suspecting a change the list
 // shows; it counts the others.
-const suspectsShown = 10
+const suspectsShown = 5
 
 // changePeriods are the periods the list offers, by their URL value, and
 // defaultChangePeriod the one it shows without one.

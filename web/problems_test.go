@@ -339,7 +339,7 @@ func TestChangesPage(t *testing.T) {
 		{"Recent", "/changes", http.StatusOK,
 			[]string{`<a href="https://ci.example/7" rel="noopener noreferrer">Deploy db v7</a>`, "6m", "ci · deploy-7",
 				fmt.Sprintf(`<a href="/incidents/%d">#%d sig incident 0</a>`, incs[0], incs[0]), "top suspect: Deploy db v7 on db started 1h",
-				"suspect 2: Deploy db v7 on db started 2h", "Deploy api v8", "not reported finished", "and 2 more incidents",
+				"suspect 2: Deploy db v7 on db started 2h", "Deploy api v8", "not reported finished", "and 7 more incidents",
 				`<option value="7d" selected>`, `aria-current="page">Changes`, `href="#ZgotmplZ"`},
 			[]string{"Old migration", `javascript:`}},
 		{"Service", "/changes?service=db", http.StatusOK, []string{"Deploy db v7", `value="db"`}, []string{"Deploy api v8"}},
