@@ -52,7 +52,8 @@ type changesView struct {
 	// Service and Period are the filter as the URL carries it.
 	Service, Period string
 	Periods         []changePeriod
-	// Rows are the page's changes, newest first; Next is the cursor of the
+	// Rows are the page's changes, the most recently recorded first (by
+	// ID, as the store pages them); Next is the cursor of the
 	// next page ("" on the last).
 	Rows []changeRow
 	Next string
@@ -96,7 +97,8 @@ func changeFilter(service, period, cursor string, now time.Time) (incident.Chang
 }
 
 // changes serves the changes list (viewer): the changes of the period
-// (and service), newest first, each with the incidents that suspect it.
+// (and service), the most recently recorded first, each with the
+// incidents that suspect it.
 func (u *UI) changes(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()

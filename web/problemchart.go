@@ -14,6 +14,8 @@ const (
 	chartLeft, chartBottom   = 34, 22
 	chartTop, chartRight     = 10, 8
 	chartMaxBars             = 60
+	chartMaxBarW             = 40
+	chartLabelW              = 130 // room for both date labels
 	chartDay                 = 24 * time.Hour
 	chartPlotW, chartPlotH   = chartW - chartLeft - chartRight, chartH - chartTop - chartBottom
 	chartBaseline, chartAxis = chartTop + chartPlotH, chartLeft - 4
@@ -30,9 +32,13 @@ type problemChart struct {
 	Total, Max int
 	// Busiest is the first bar with Max incidents.
 	Busiest chartBar
-	// The geometry, for the template.
+	// The geometry, for the template; End is where the last bar ends.
 	W, H, Left, Right, Top, Baseline, Axis int
+	End                                    float64
 }
+
+// LabelEnd reports whether the last bar's date fits beside the first's.
+func (c problemChart) LabelEnd() bool { return c.End-float64(c.Left) >= chartLabelW }
 
 // chartBar is one bar: the incidents opened from From for Days days.
 type chartBar struct {
@@ -109,7 +115,7 @@ func chartOf(p incident.Problem, incs []incident.Incident, now time.Time) proble
 		c.Bars[i].Count++
 		c.Total++
 	}
-	bw := float64(chartPlotW) / float64(n)
+	bw := min(float64(chartPlotW)/float64(n), chartMaxBarW)
 	gap := 0.0
 	if bw > 4 {
 		gap = 1
@@ -127,5 +133,6 @@ func chartOf(p incident.Problem, incs []incident.Incident, now time.Time) proble
 		b.BH = float64(chartPlotH) * float64(b.Count) / float64(c.Max)
 		b.X, b.Y, b.BW = float64(chartLeft)+float64(i)*bw+gap/2, float64(chartBaseline)-b.BH, bw-gap
 	}
+	c.End = float64(chartLeft) + float64(n)*bw
 	return c
 }
