@@ -81,6 +81,7 @@ func TestScreenshots(t *testing.T) {
 	now := time.Now().UTC()
 	at := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
 	post("/ingest/changes", fmt.Sprintf(`{"service": "db", "id": "migrate-42", "summary": "Migrate db schema 42", "started_at": %q, "finished_at": %q}`, at(-50*time.Minute), at(-45*time.Minute)))
+	post("/ingest/changes", fmt.Sprintf(`{"service": "search", "id": "deploy-88", "summary": "Deploy search v3.1 (new ranking)", "url": "https://ci.example.com/88", "started_at": %q, "finished_at": %q}`, at(-15*time.Minute), at(-13*time.Minute)))
 	post("/ingest/changes", fmt.Sprintf(`{"service": "checkout", "id": "deploy-1942", "summary": "Deploy checkout v2.14.0", "url": "https://ci.example.com/1942", "started_at": %q}`, at(-20*time.Minute)))
 	type event struct {
 		Labels   map[string]string `json:"labels"`

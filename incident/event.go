@@ -175,6 +175,19 @@ type ChangeLink struct {
 	Reason string
 }
 
+// Suspect is an incident that suspects a change: a ChangeLink read from
+// the change's side, for listing changes with their incidents.
+type Suspect struct {
+	ChangeID int64
+	Incident Incident
+	// Rank and Reason are the link's (ChangeLink).
+	Rank   int
+	Reason string
+	// Total is how many incidents suspect the change in all: a listing may
+	// hold only the newest of them.
+	Total int
+}
+
 // ClampFuture sets a startsAt that lies after now (a sender whose clock runs
 // ahead of ours) to now, and marks it. An endsAt after now is likewise
 // taken as now when the alert resolves (endOf). Durations then stay what

@@ -43,10 +43,16 @@ type Reader interface {
 	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
 	Tickets(ctx context.Context, incidentID int64) ([]incident.Ticket, error)
 	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
+	// ChangeSuspects returns the incidents that suspect each of the
+	// changes, at most perChange (the newest) of each, with their count.
+	ChangeSuspects(ctx context.Context, changeIDs []int64, perChange int) ([]incident.Suspect, error)
 	Problem(ctx context.Context, id int64) (incident.Problem, error)
 	Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error)
 	ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error)
 	ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error)
+	// ProblemPriorities returns the highest priority among each
+	// problem's incidents (absent without any).
+	ProblemPriorities(ctx context.Context, ids []int64) (map[int64]incident.Priority, error)
 	Stats(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error)
 }
 

@@ -163,6 +163,32 @@ func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Inci
 	return collect(rows, err, "list problem incidents", scanIncident)
 }
 
+// ProblemPriorities returns the highest priority among the incidents
+// linked to each of the problems; a problem without incidents is absent.
+func (s *Store) ProblemPriorities(ctx context.Context, ids []int64) (map[int64]incident.Priority, error) {
+	out := make(map[int64]incident.Priority, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var c conds
+	in(&c, "problem_id", ids)
+	where, args := c.where()
+	rows, err := s.r.QueryContext(ctx, `SELECT problem_id, MIN(priority) FROM incidents`+where+` GROUP BY problem_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("problem priorities: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var p int
+		if err := rows.Scan(&id, &p); err != nil {
+			return nil, fmt.Errorf("scan problem priority: %w", err)
+		}
+		out[id] = incident.Priority(p)
+	}
+	return out, rows.Err()
+}
+
 // ActiveProblemIncidents returns the open and acknowledged incidents
 // linked to a problem, oldest first.
 func (t *tx) ActiveProblemIncidents(ctx context.Context, problemID int64) ([]incident.Incident, error) {

@@ -159,6 +159,32 @@ func (s *Store) IncidentChanges(ctx context.Context, incidentID int64) ([]incide
 	return out, rows.Err()
 }
 
+// ChangeSuspects returns the incidents that suspect each of the changes
+// (their incident.ChangeLink), by change, newest change and newest
+// incident first, at most perChange of each change, each with the count
+// of them all.
+func (s *Store) ChangeSuspects(ctx context.Context, changeIDs []int64, perChange int) ([]incident.Suspect, error) {
+	if len(changeIDs) == 0 || perChange <= 0 {
+		return nil, nil
+	}
+	var c conds
+	in(&c, "ic.change_id", changeIDs)
+	where, args := c.where()
+	rows, err := s.r.QueryContext(ctx, `SELECT s.change_id, s.rank, s.reason, s.n, `+incidentColumns+` FROM (
+			SELECT ic.change_id, ic.incident_id, ic.rank, ic.reason,
+				ROW_NUMBER() OVER (PARTITION BY ic.change_id ORDER BY ic.incident_id DESC) AS rn,
+				COUNT(*) OVER (PARTITION BY ic.change_id) AS n
+			FROM incident_changes ic`+where+`
+		) s JOIN incidents ON incidents.id = s.incident_id
+		WHERE s.rn <= ? ORDER BY s.change_id DESC, s.incident_id DESC`, append(args, perChange)...)
+	return collect(rows, err, "list change suspects", func(row scanner) (incident.Suspect, error) {
+		var sp incident.Suspect
+		var err error
+		sp.Incident, err = scanIncident(rowPrefix{dst: []any{&sp.ChangeID, &sp.Rank, &sp.Reason, &sp.Total}}.wrap(row))
+		return sp, err
+	})
+}
+
 // rowPrefix scans leading columns into dst and the rest into what the
 // wrapped scanner is given, so scanChange serves joined rows too.
 type rowPrefix struct {

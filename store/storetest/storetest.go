@@ -21,11 +21,13 @@ type Store interface {
 	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
 	FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error)
 	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
+	ChangeSuspects(ctx context.Context, changeIDs []int64, perChange int) ([]incident.Suspect, error)
 	ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error)
 	Problem(ctx context.Context, id int64) (incident.Problem, error)
 	Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error)
 	ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error)
 	ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error)
+	ProblemPriorities(ctx context.Context, ids []int64) (map[int64]incident.Priority, error)
 }
 
 var t0 = time.Date(2026, 11, 28, 20, 13, 5, 82885710, time.UTC)
@@ -52,9 +54,11 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"TwoSourcesOneFingerprintAreTwoAlerts", testAlertIdentity},
 		{"MoveAlertsMatchesSourceAndFingerprint", testMoveAlerts},
 		{"ChangeLinksAndMaintenance", testChangeLinks},
+		{"ChangeSuspectsNewestFirstPerChange", testChangeSuspects},
 		{"ProblemRoundTrip", testProblemRoundTrip},
 		{"OneActiveProblemPerSignature", testOneActiveProblem},
 		{"ProblemListFiltersAndPages", testProblemList},
+		{"ProblemPrioritiesAreTheHighest", testProblemPriorities},
 		{"IncidentSignaturesAndLinks", testIncidentSignatures},
 		{"NonceOnceUntilItExpires", testNonces},
 		{"DeleteExpiredNonces", testDeleteExpiredNonces},
@@ -552,5 +556,102 @@ func testChangeLinks(t *testing.T, s Store) {
 	}
 	if len(links) != 2 || links[0].Change.ID != a.ID || links[0].Reason != "ra" || links[1].Rank != 2 || links[1].Change.Summary != "migrate" {
 		t.Errorf("IncidentChanges = %+v", links)
+	}
+}
+
+func testChangeSuspects(t *testing.T, s Store) {
+	ctx := context.Background()
+	var incs []incident.Incident
+	for _, key := range []string{"a", "b", "c"} {
+		incs = append(incs, create(t, s, newIncident(key, 3)))
+	}
+	var changes []incident.Change
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		for _, id := range []string{"x", "y", "z"} {
+			c := incident.Change{Source: "ci", ExternalID: id, Service: "db", Summary: "deploy " + id, StartedAt: t0.Add(-time.Hour),
+				Labels: map[string]string{}, ReceivedAt: t0}
+			if err := tx.PutChange(ctx, &c); err != nil {
+				return err
+			}
+			changes = append(changes, c)
+		}
+		// x is suspected by a, b and c; y by b (its second suspect); z by none.
+		for _, l := range []incident.ChangeLink{
+			{IncidentID: incs[0].ID, Change: changes[0], Rank: 1, Reason: "a suspects x"},
+			{IncidentID: incs[1].ID, Change: changes[0], Rank: 1, Reason: "b suspects x"},
+			{IncidentID: incs[1].ID, Change: changes[1], Rank: 2, Reason: "b suspects y"},
+			{IncidentID: incs[2].ID, Change: changes[0], Rank: 1, Reason: "c suspects x"},
+		} {
+			if err := tx.LinkChange(ctx, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	type row struct {
+		Change, Incident int64
+		Rank, Total      int
+		Reason           string
+	}
+	rowsOf := func(perChange int, ids ...int64) []row {
+		t.Helper()
+		got, err := s.ChangeSuspects(ctx, ids, perChange)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []row
+		for _, sp := range got {
+			out = append(out, row{sp.ChangeID, sp.Incident.ID, sp.Rank, sp.Total, sp.Reason})
+		}
+		return out
+	}
+	x, y, z := changes[0].ID, changes[1].ID, changes[2].ID
+	tests := []struct {
+		name      string
+		ids       []int64
+		perChange int
+		want      []row
+	}{
+		{"All", []int64{x, y, z}, 10, []row{{y, incs[1].ID, 2, 1, "b suspects y"},
+			{x, incs[2].ID, 1, 3, "c suspects x"}, {x, incs[1].ID, 1, 3, "b suspects x"}, {x, incs[0].ID, 1, 3, "a suspects x"}}},
+		{"NewestPerChange", []int64{x, y}, 1, []row{{y, incs[1].ID, 2, 1, "b suspects y"}, {x, incs[2].ID, 1, 3, "c suspects x"}}},
+		{"OnlyTheChangesAsked", []int64{y}, 10, []row{{y, incs[1].ID, 2, 1, "b suspects y"}}},
+		{"NoneSuspected", []int64{z}, 10, nil},
+		{"NoChanges", nil, 10, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, rowsOf(tt.perChange, tt.ids...)); diff != "" {
+				t.Errorf("ChangeSuspects (-want +got):\n%s", diff)
+			}
+		})
+	}
+	got, _ := s.ChangeSuspects(ctx, []int64{y}, 1)
+	if len(got) == 1 && (got[0].Incident.Title != incs[1].Title || got[0].Incident.State != incs[1].State) {
+		t.Errorf("the suspect's incident = %+v, want #%d as stored", got[0].Incident, incs[1].ID)
+	}
+}
+
+func testProblemPriorities(t *testing.T, s Store) {
+	ctx := context.Background()
+	a, b, none := createProblem(t, s, newProblem("a")), createProblem(t, s, newProblem("b")), createProblem(t, s, newProblem("c"))
+	for i, link := range []struct {
+		problem int64
+		prio    incident.Priority
+	}{{a.ID, 3}, {a.ID, 2}, {a.ID, 4}, {b.ID, 5}, {0, 1}} {
+		inc := create(t, s, newIncident(string(rune('k'+i)), link.prio))
+		if link.problem != 0 {
+			mustUpdate(t, s, func(tx incident.Tx) error { return tx.SetIncidentProblem(ctx, inc.ID, link.problem) })
+		}
+	}
+	got, err := s.ProblemPriorities(ctx, []int64{a.ID, b.ID, none.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[int64]incident.Priority{a.ID: 2, b.ID: 5}, got); diff != "" {
+		t.Errorf("ProblemPriorities (-want +got):\n%s", diff)
+	}
+	if got, err := s.ProblemPriorities(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("ProblemPriorities(nil) = %v, %v", got, err)
 	}
 }
