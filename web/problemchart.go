@@ -13,10 +13,10 @@ const (
 	pcW, pcH           = 640, 160
 	pcLeft, pcBottom   = 34, 22
 	pcTop, pcRight     = 10, 8
-	pcMaxBars             = 60
-	pcMaxBarW             = 40
-	pcLabelW              = 130 // room for both date labels
-	pcDay                 = 24 * time.Hour
+	pcMaxBars          = 60
+	pcMaxBarW          = 40
+	pcLabelW           = 130 // room for both date labels
+	pcDay              = 24 * time.Hour
 	pcPlotW, pcPlotH   = pcW - pcLeft - pcRight, pcH - pcTop - pcBottom
 	pcBaseline, pcAxis = pcTop + pcPlotH, pcLeft - 4
 )
