@@ -27,7 +27,7 @@ import (
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/rules"
 	"github.com/alertbridge/alertbridge/sink"
-	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store"
 	"github.com/alertbridge/alertbridge/web"
 )
 
@@ -39,7 +39,7 @@ type App struct {
 	guard *access.Guard
 	// webConfig watches --web.config.file: TLS, headers and API users.
 	webConfig *access.WebConfigFile
-	store     *sqlite.Store
+	store     store.Store
 	rules     atomic.Pointer[rules.Set]
 	pipeline  *pipeline.Pipeline
 	// dispatcher delivers the outbox to the sinks.
@@ -110,7 +110,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.metrics.reloaded(set, o.Now())
 	a.reloads.loadedAt = o.Now()
 
-	st, err := sqlite.Open(ctx, o.StoragePath)
+	st, err := store.Open(ctx, store.Config{Path: o.StoragePath})
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +308,7 @@ func (a *App) Start() {
 	a.onStop("http", a.srv.Shutdown)
 	a.ready.Store(true)
 	a.guard.LogMode()
-	a.log.Info("listening", "address", a.Addr(), "storage", a.store.Path(), "rules", a.rules.Load().Len(),
+	a.log.Info("listening", "address", a.Addr(), "storage", a.store.Location(), "rules", a.rules.Load().Len(),
 		"sources", len(a.o.Config.Sources), "web_config", a.o.WebConfigFile != "")
 }
 
@@ -490,11 +490,11 @@ func hashValue(h string) float64 {
 // storeCollector reports open incidents by priority at scrape time, straight
 // from the store, so the gauge can never drift from the records.
 type storeCollector struct {
-	st             *sqlite.Store
+	st             store.Store
 	desc, breaches *prometheus.Desc
 }
 
-func newStoreCollector(st *sqlite.Store) *storeCollector {
+func newStoreCollector(st store.Store) *storeCollector {
 	return &storeCollector{st: st, desc: prometheus.NewDesc("alertbridge_incidents_open",
 		"Open or acknowledged incidents by priority.", []string{"priority"}, nil),
 		breaches: prometheus.NewDesc("alertbridge_sla_breaches_total",

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alertbridge/alertbridge/store/sqlite"
 )
 
 // These tests fill the store for real: a database capped at its size
@@ -106,7 +108,7 @@ func TestReadyWhileStoreCannotCommit(t *testing.T) {
 	if err := a.readyIs(t, http.StatusOK, "is ready")(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.store.SetMaxPageCount(ctx, 1); err != nil { // never below its size
+	if _, err := a.store.(*sqlite.Store).SetMaxPageCount(ctx, 1); err != nil { // never below its size
 		t.Fatal(err)
 	}
 	n := 0
@@ -132,7 +134,7 @@ func TestReadyWhileStoreCannotCommit(t *testing.T) {
 		t.Errorf("alertbridge_store_last_commit_successful = %v, want 0", got)
 	}
 
-	if _, err := a.store.SetMaxPageCount(ctx, 1<<30); err != nil {
+	if _, err := a.store.(*sqlite.Store).SetMaxPageCount(ctx, 1<<30); err != nil {
 		t.Fatal(err)
 	}
 	if code, body := a.mustPostGroup(t, n); code != http.StatusOK {
@@ -153,14 +155,14 @@ func TestReadyNoticesFullStoreWhenIdle(t *testing.T) {
 	a := mustStartedApp(t, Options{SweepInterval: 10 * time.Millisecond})
 	ctx := context.Background()
 	eventually(t, "ready at start", a.readyIs(t, http.StatusOK, "is ready"))
-	if _, err := a.store.SetMaxPageCount(ctx, 1); err != nil {
+	if _, err := a.store.(*sqlite.Store).SetMaxPageCount(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "full while idle", a.readyIs(t, http.StatusServiceUnavailable, "database or disk is full"))
 	if got := a.lastCommitOK(t); got != 0 {
 		t.Errorf("alertbridge_store_last_commit_successful = %v, want 0", got)
 	}
-	if _, err := a.store.SetMaxPageCount(ctx, 1<<30); err != nil {
+	if _, err := a.store.(*sqlite.Store).SetMaxPageCount(ctx, 1<<30); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "room again", a.readyIs(t, http.StatusOK, "is ready"))

@@ -7,19 +7,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store"
 )
 
 // backlogCollector reports the open backlog by age at scrape time, straight
 // from the store, with the buckets of GET /api/v1/stats.
 type backlogCollector struct {
-	st      *sqlite.Store
+	st      store.StatsReader
 	now     func() time.Time
 	backlog *prometheus.Desc
 	oldest  *prometheus.Desc
 }
 
-func newBacklogCollector(st *sqlite.Store, now func() time.Time) *backlogCollector {
+func newBacklogCollector(st store.StatsReader, now func() time.Time) *backlogCollector {
 	return &backlogCollector{
 		st:  st,
 		now: now,

@@ -161,6 +161,9 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
+// Location is the database file's path (store.Store).
+func (s *Store) Location() string { return s.path }
+
 // Close closes both pools, then releases the storage lock. A WAL
 // checkpoint happens on the last close, before the lock goes, so that the
 // next daemon finds the database at rest.

@@ -9,26 +9,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store"
 )
 
-// Store is what a backend offers: the write side and the API's read side.
-type Store interface {
-	incident.Store
-	Incident(ctx context.Context, id int64) (incident.Incident, error)
-	Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error)
-	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
-	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
-	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
-	FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error)
-	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
-	ChangeSuspects(ctx context.Context, changeIDs []int64, perChange int) ([]incident.Suspect, error)
-	ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error)
-	Problem(ctx context.Context, id int64) (incident.Problem, error)
-	Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error)
-	ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error)
-	ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error)
-	ProblemPriorities(ctx context.Context, ids []int64) (map[int64]incident.Priority, error)
-}
+// Store is what a backend offers: the daemon's whole store seam.
+type Store = store.Store
 
 var t0 = time.Date(2026, 11, 28, 20, 13, 5, 82885710, time.UTC)
 

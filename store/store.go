@@ -1,0 +1,108 @@
+// Package store is the seam between alertbridge and its databases: the
+// backend-neutral Store every part of the daemon (app, api, pipeline,
+// sinks, web, cmd) works with, and Open, which picks the backend. Each
+// backend (store/sqlite; store/postgres to come) implements Store and
+// passes the contract in store/storetest.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/sqlite"
+)
+
+// Store is a backend: the write side (incident.Store: transactions under
+// the domain's invariants) and every read the daemon makes. Reads see
+// committed data only; every method is safe for concurrent use.
+type Store interface {
+	incident.Store
+	IncidentReader
+	ProblemReader
+	ChangeReader
+	StatsReader
+	OutboxReader
+	// Location says where the data is, safe to log: a file path, or a
+	// connection string without its password.
+	Location() string
+	Close() error
+}
+
+// IncidentReader reads incidents, their alerts and timelines.
+type IncidentReader interface {
+	Incident(ctx context.Context, id int64) (incident.Incident, error)
+	// Incidents lists incidents newest first, a page after f.AfterID.
+	Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error)
+	// IncidentCounts counts what f matches by state, ignoring f.States.
+	IncidentCounts(ctx context.Context, f incident.IncidentFilter) (map[incident.State]int, error)
+	// IncidentsVersion changes whenever an incident is created or changes.
+	IncidentsVersion(ctx context.Context) (string, error)
+	IncidentByKey(ctx context.Context, key string) (incident.Incident, error)
+	ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error)
+	ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error)
+	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
+	IncidentAlerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
+	// AlertHistory is the latest firings (at most perAlert each) of the
+	// alerts an incident holds.
+	AlertHistory(ctx context.Context, incidentID int64, perAlert int) ([]incident.Episode, error)
+	FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error)
+	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
+	TimelineEntry(ctx context.Context, id int64) (incident.TimelineEntry, error)
+	Tickets(ctx context.Context, incidentID int64) ([]incident.Ticket, error)
+	Ticket(ctx context.Context, incidentID int64, sink string) (incident.Ticket, error)
+	TicketByExternalID(ctx context.Context, sink, externalID string) (incident.Ticket, error)
+}
+
+// ProblemReader reads problems.
+type ProblemReader interface {
+	Problem(ctx context.Context, id int64) (incident.Problem, error)
+	Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error)
+	ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error)
+	ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error)
+	// ProblemPriorities is each problem's highest incident priority.
+	ProblemPriorities(ctx context.Context, ids []int64) (map[int64]incident.Priority, error)
+}
+
+// ChangeReader reads changes and the incidents that suspect them.
+type ChangeReader interface {
+	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
+	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
+	ChangeSuspects(ctx context.Context, changeIDs []int64, perChange int) ([]incident.Suspect, error)
+	ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error)
+}
+
+// StatsReader computes the figures of the API, the overview and the
+// metrics, and reads the event history backtests replay.
+type StatsReader interface {
+	Stats(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error)
+	Backlog(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.Backlog, error)
+	SLABreaches(ctx context.Context) (map[[2]string]int, error)
+	CountEvents(ctx context.Context, since, until time.Time) (int, error)
+	Events(ctx context.Context, since, until time.Time, fn func(incident.EventRecord) error) error
+}
+
+// OutboxReader reads the notifications the sinks deliver.
+type OutboxReader interface {
+	DueOutbox(ctx context.Context, sink string, now time.Time, limit int) ([]incident.OutboxRow, error)
+	OutboxAfter(ctx context.Context, sink string, incidentID, id int64) ([]incident.OutboxRow, error)
+	OutboxRows(ctx context.Context, state incident.OutboxState, afterID int64, limit int) ([]incident.OutboxRow, error)
+	OutboxStats(ctx context.Context) (map[string]incident.OutboxStats, error)
+}
+
+// Config says which backend to open.
+type Config struct {
+	// Path is the SQLite storage directory.
+	Path string
+}
+
+// Open opens the backend cfg names, creating or migrating its schema.
+func Open(ctx context.Context, cfg Config) (Store, error) {
+	st, err := sqlite.Open(ctx, cfg.Path)
+	if err != nil {
+		return nil, err // not a typed nil in a non-nil Store
+	}
+	return st, nil
+}
+
+var _ Store = (*sqlite.Store)(nil)
