@@ -23,6 +23,7 @@ type Store interface {
 	ChangeReader
 	StatsReader
 	OutboxReader
+	Leases
 	// Location says where the data is, safe to log: a file path, or a
 	// connection string without its password.
 	Location() string
@@ -88,6 +89,26 @@ type OutboxReader interface {
 	OutboxAfter(ctx context.Context, sink string, incidentID, id int64) ([]incident.OutboxRow, error)
 	OutboxRows(ctx context.Context, state incident.OutboxState, afterID int64, limit int) ([]incident.OutboxRow, error)
 	OutboxStats(ctx context.Context) (map[string]incident.OutboxStats, error)
+}
+
+// Leases let replicas that share a database share its background work
+// (SLA timers and resolve sweeps, anti-entropy polling, the outbox
+// dispatcher): each runs only on the replica holding its lease.
+type Leases interface {
+	// AcquireLease tries to take the named lease without waiting; ok is
+	// false when another replica holds it. A lease is held until Release,
+	// or until the holder's connection to the database is lost, when Lost
+	// closes and another replica may take it.
+	AcquireLease(ctx context.Context, name string) (l Lease, ok bool, err error)
+}
+
+// Lease is a held lease: Lost is closed when it is no longer held (the
+// work it guards must stop), Release gives it up. It is an alias of an
+// interface literal, so that backends implement Leases without importing
+// this package.
+type Lease = interface {
+	Lost() <-chan struct{}
+	Release() error
 }
 
 // Config says which backend to open.

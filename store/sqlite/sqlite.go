@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -32,6 +33,9 @@ type Store struct {
 	r     *sql.DB // read-only pool for the API
 	path  string
 	lock  *dirLock // nil for OpenReadOnly
+
+	leaseMu sync.Mutex
+	leases  map[string]bool // the leases held (lease.go)
 }
 
 // Open opens (creating if needed) the database in dir and runs migrations.
