@@ -277,6 +277,9 @@ func New(o Options) (*Poller, error) {
 	return p, nil
 }
 
+// Source is the configured source the poller repairs.
+func (p *Poller) Source() string { return p.o.Source }
+
 // Run polls at once and then every Interval until ctx is done. A failed
 // poll is logged and retried at the next tick.
 func (p *Poller) Run(ctx context.Context) {

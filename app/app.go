@@ -276,10 +276,6 @@ func (a *App) Registry() *prometheus.Registry { return a.reg }
 // requests finish and are answered after their commit), then the sweeper
 // and pollers, then the writer's queue, then the store.
 func (a *App) Start() {
-	if !a.o.ManualDispatch {
-		a.dispatcher.Start()
-		a.onStop("outbox", a.dispatcher.Stop)
-	}
 	a.pipeline.Start()
 	a.onStop("pipeline", a.pipeline.Stop)
 	a.sweeping = make(chan struct{})
@@ -288,17 +284,31 @@ func (a *App) Start() {
 		a.swept.Wait()
 		return nil
 	})
-	a.swept.Add(1)
-	go a.sweep()
+	// Background work runs on the replica that holds its lease (with
+	// SQLite, the only one): sweeps, each anti-entropy poller, the outbox.
+	var sweepLease atomic.Bool
+	a.swept.Add(2)
+	go a.sweep(&sweepLease)
+	go a.leased("sweep", func(ctx context.Context) {
+		sweepLease.Store(true)
+		<-ctx.Done()
+		sweepLease.Store(false)
+	})
 	for _, p := range a.pollers {
 		a.swept.Add(1)
-		go func() {
-			defer a.swept.Done()
-			ctx, cancel := context.WithCancel(context.Background())
+		go a.leased("antientropy/"+p.Source(), p.Run)
+	}
+	if !a.o.ManualDispatch {
+		a.swept.Add(1)
+		go a.leased("outbox", func(ctx context.Context) {
+			a.dispatcher.Start()
+			<-ctx.Done()
+			stop, cancel := context.WithTimeout(context.Background(), a.o.ShutdownTimeout)
 			defer cancel()
-			go func() { <-a.sweeping; cancel() }()
-			p.Run(ctx)
-		}()
+			if err := a.dispatcher.Stop(stop); err != nil {
+				a.log.Warn("outbox dispatcher stopped", "err", err)
+			}
+		})
 	}
 	go func() {
 		if err := a.serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -325,8 +335,9 @@ func (a *App) Stop(ctx context.Context) error {
 }
 
 // sweep carries out scheduled resolves (resolve_after) as they fall due,
-// and writes the store's heartbeat (see pipeline.Sweep).
-func (a *App) sweep() {
+// while this replica holds the sweep's lease, and writes the store's
+// heartbeat either way (see pipeline.Sweep and Heartbeat).
+func (a *App) sweep(held *atomic.Bool) {
 	defer a.swept.Done()
 	t := time.NewTicker(a.o.SweepInterval)
 	defer t.Stop()
@@ -336,10 +347,54 @@ func (a *App) sweep() {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), a.o.SweepInterval)
-			if err := a.pipeline.Sweep(ctx); err != nil {
-				a.log.Warn("sweep failed", "err", err)
+			what, run := "sweep", a.pipeline.Sweep
+			if !held.Load() {
+				what, run = "heartbeat", a.pipeline.Heartbeat
+			}
+			if err := run(ctx); err != nil {
+				a.log.Warn("periodic write failed", "what", what, "err", err)
 			}
 			cancel()
+		}
+	}
+}
+
+// leased runs work while this replica holds the lease name, and tries to
+// take it every LeaseRetry while another replica holds it. work's context
+// ends when the lease is lost or the daemon stops; work must return then.
+func (a *App) leased(name string, work func(ctx context.Context)) {
+	defer a.swept.Done()
+	log := a.log.With("lease", name)
+	gauge := a.metrics.leaseHeld.WithLabelValues(name)
+	for {
+		l, ok, err := a.store.AcquireLease(context.Background(), name)
+		switch {
+		case err != nil:
+			log.Warn("cannot take the lease", "err", err)
+		case ok:
+			log.Info("lease taken: running its work here")
+			gauge.Set(1)
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-l.Lost():
+					log.Warn("lease lost: stopping its work here")
+				case <-a.sweeping:
+				case <-ctx.Done():
+				}
+				cancel()
+			}()
+			work(ctx)
+			cancel()
+			if err := l.Release(); err != nil {
+				log.Warn("release the lease", "err", err)
+			}
+			gauge.Set(0)
+		}
+		select {
+		case <-a.sweeping:
+			return
+		case <-time.After(a.o.LeaseRetry):
 		}
 	}
 }

@@ -12,6 +12,8 @@ type metrics struct {
 	reloadOK      prometheus.Gauge
 	reloadSuccess prometheus.Gauge
 	configHash    prometheus.Gauge
+	// leaseHeld says which background work this replica runs.
+	leaseHeld *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer, version string) *metrics {
@@ -30,7 +32,11 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 		Name: "alertbridge_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": version},
 	})
 	info.Set(1)
-	reg.MustRegister(m.reloadOK, m.reloadSuccess, m.configHash, info)
+	m.leaseHeld = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "alertbridge_lease_held",
+		Help: "Whether this replica holds the lease of a kind of background work (1) and so runs it; with several replicas on one database exactly one holds each.",
+	}, []string{"lease"})
+	reg.MustRegister(m.reloadOK, m.reloadSuccess, m.configHash, info, m.leaseHeld)
 	return m
 }
 

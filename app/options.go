@@ -74,6 +74,9 @@ type Options struct {
 	// ManualDispatch leaves the dispatcher stopped: a test drives it with
 	// Dispatcher().RunOnce on its simulated clock.
 	ManualDispatch bool
+	// LeaseRetry is how often a replica tries to take the lease of
+	// background work another replica holds (default 2s).
+	LeaseRetry time.Duration
 	// ShutdownTimeout bounds the graceful drain (default 30s).
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -128,6 +131,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SweepInterval == 0 {
 		o.SweepInterval = 5 * time.Second
+	}
+	if o.LeaseRetry == 0 {
+		o.LeaseRetry = 2 * time.Second
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = 30 * time.Second

@@ -106,8 +106,11 @@ type request struct {
 	cmd     *incident.Command
 	changes []incident.Change
 	sweep   bool
-	result  incident.Incident
-	err     chan error
+	// beatOnly: a sweep that only writes the heartbeat (a replica that
+	// does not hold the sweep's lease).
+	beatOnly bool
+	result   incident.Incident
+	err      chan error
 
 	// problemCmd is a manual problem command; problem its result.
 	problemCmd *incident.ProblemCommand
@@ -256,6 +259,13 @@ func (p *Pipeline) SubmitChanges(ctx context.Context, changes []incident.Change)
 // daemon calls it on a ticker; a replay calls it as its clock advances.
 func (p *Pipeline) Sweep(ctx context.Context) error {
 	return p.do(ctx, &request{ctx: ctx, sweep: true, err: make(chan error, 1)})
+}
+
+// Heartbeat only writes the store's heartbeat: what a replica does in
+// place of Sweep while another replica holds the sweep's lease, so that a
+// store that cannot commit is still noticed (StoreErr).
+func (p *Pipeline) Heartbeat(ctx context.Context) error {
+	return p.do(ctx, &request{ctx: ctx, sweep: true, beatOnly: true, err: make(chan error, 1)})
 }
 
 // Overloaded returns ErrOverloaded when an ingest request would be shed now
@@ -521,13 +531,16 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				nt.origin = r.cmd.Origin
 			}
 			if r.sweep {
-				if p.o.Route != nil {
+				if p.o.Route != nil && !r.beatOnly {
 					if _, err := incident.ReleaseHolds(ctx, tx, now); err != nil {
 						return fmt.Errorf("release held notifications: %w", err)
 					}
 				}
 				if err := tx.Heartbeat(ctx, now); err != nil {
 					return err
+				}
+				if r.beatOnly {
+					continue
 				}
 				if _, err := tx.DeleteExpiredNonces(ctx, now, nonceSweepLimit); err != nil {
 					return err
