@@ -29,6 +29,7 @@ commands:
   config      check daemon config files (alertbridge config --help)
   bench       replay realistic Alertmanager traffic against a daemon on 127.0.0.1
   backup      copy the SQLite database while the daemon runs
+  migrate     show or apply the database's schema migrations
   incidents   list, show, report (create), acknowledge, resolve or comment on incidents via the API
   problems    list, show, mark as known error, resolve or close problems via the API
   version     print the version
@@ -127,6 +128,8 @@ scan:
 		return runBench(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
 	case "incidents":
 		return runIncidents(ctx, append(globals, rest...), stdout, stderr)
 	case "problems":
@@ -153,7 +156,7 @@ scan:
 }
 
 // commands are the commands run knows.
-var commands = []string{"serve", "rules", "config", "bench", "backup", "incidents", "problems", "version", "help"}
+var commands = []string{"serve", "rules", "config", "bench", "backup", "migrate", "incidents", "problems", "version", "help"}
 
 // versionInfo is the version as every Prometheus binary prints it. The
 // revision comes from -ldflags (github.com/prometheus/common/version.Revision),

@@ -115,3 +115,40 @@ func apply(ctx context.Context, db *sql.DB, m Migration, insert string, now time
 	}
 	return nil
 }
+
+// Status is where a database's schema stands against a binary's
+// migrations.
+type Status struct {
+	// Current is the database's schema version (0: none applied); Latest
+	// the newest this binary knows.
+	Current, Latest int
+	// Pending are the migrations Up would apply, in order.
+	Pending []Migration
+}
+
+// TooNew reports whether a newer binary migrated the database: this one
+// refuses to open it.
+func (s Status) TooNew() bool { return s.Current > s.Latest }
+
+// StatusOf reads db's schema version against ms. A database without the
+// schema_migrations table must be told apart by the caller (exists false
+// reads as version 0).
+func StatusOf(ctx context.Context, db *sql.DB, ms []Migration, exists bool) (Status, error) {
+	var st Status
+	if n := len(ms); n > 0 {
+		st.Latest = ms[n-1].Version
+	}
+	if exists {
+		var current sql.NullInt64
+		if err := db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&current); err != nil {
+			return st, fmt.Errorf("read schema version: %w", err)
+		}
+		st.Current = int(current.Int64)
+	}
+	for _, m := range ms {
+		if m.Version > st.Current {
+			st.Pending = append(st.Pending, m)
+		}
+	}
+	return st, nil
+}

@@ -240,3 +240,27 @@ func fromNanos(n sql.NullInt64) time.Time {
 	}
 	return time.Unix(0, n.Int64).UTC()
 }
+
+// MigrationStatus reads the schema version of the database in dir without
+// changing anything (a running daemon is not disturbed): what `alertbridge
+// migrate status` shows.
+func MigrationStatus(ctx context.Context, dir string) (migrate.Status, error) {
+	ms, err := migrate.Read(migrations, "migrations")
+	if err != nil {
+		return migrate.Status{}, err
+	}
+	path := filepath.Join(dir, FileName)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return migrate.StatusOf(ctx, nil, ms, false)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"mode": {"ro"}, "_pragma": {"busy_timeout(10000)", "query_only(1)"}}.Encode())
+	if err != nil {
+		return migrate.Status{}, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	defer r.Close()
+	var n int
+	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
+		return migrate.Status{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	return migrate.StatusOf(ctx, r, ms, n > 0)
+}
