@@ -102,7 +102,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = newMetrics(a.reg, o.Version)
 
-	set, err := loadRules(o.RuleFiles)
+	set, err := loadRules(o.RuleFiles, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +405,7 @@ func (a *App) leased(name string, work func(ctx context.Context)) {
 func (a *App) Reload() error {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
-	set, err := loadRules(a.o.RuleFiles)
+	set, err := loadRules(a.o.RuleFiles, a.log)
 	if err != nil {
 		a.metrics.reloadFailed()
 		a.reloads.record(a.o.Now(), err)
@@ -528,11 +528,20 @@ func readTimeout(l config.Limits) time.Duration {
 	return readHeaderTimeout + body
 }
 
-func loadRules(files []string) (*rules.Set, error) {
+// loadRules loads the configured rule files. A glob that matches no file
+// is not an error (a fresh install's empty rules directory must not become
+// a restart loop under a supervisor): the daemon runs without rules from it
+// and says so at every load, naming the glob. A missing plain file is an
+// error.
+func loadRules(files []string, log *slog.Logger) (*rules.Set, error) {
 	if len(files) == 0 {
 		return nil, nil
 	}
-	return rules.LoadFiles(files)
+	set, unmatched, err := rules.LoadFilesAllowEmpty(files)
+	for _, p := range unmatched {
+		log.Warn("rule file pattern matches no files, loading no rules from it", "pattern", p)
+	}
+	return set, err
 }
 
 // hashValue turns a rule set's hash into a gauge value, as Prometheus does

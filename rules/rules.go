@@ -311,16 +311,31 @@ func (s *Set) Files() []string {
 // sorted by position. The error is a yamlfile.Errors (one file:line:col:
 // message a line); errors.As gets the list back.
 func Load(fsys fs.FS, patterns []string) (*Set, error) {
-	return load(patterns,
-		func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) },
-		func(pattern string) ([]string, error) { return fs.Glob(fsys, pattern) })
+	set, _, err := loader{
+		read: func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) },
+		glob: func(pattern string) ([]string, error) { return fs.Glob(fsys, pattern) },
+	}.load(patterns)
+	return set, err
 }
 
 // LoadFiles is Load for paths in the operating system's syntax: absolute, or
 // relative to the working directory, "../" included. Positions name the
 // files as the patterns spell them, so messages show what the user typed.
 func LoadFiles(patterns []string) (*Set, error) {
-	return load(patterns, os.ReadFile, filepath.Glob)
+	set, _, err := loader{read: os.ReadFile, glob: filepath.Glob}.load(patterns)
+	return set, err
+}
+
+// LoadFilesAllowEmpty is LoadFiles as the daemon loads the rule files it is
+// configured with (--rules.file, rule_files): a glob that matches no file is
+// not an error but yields no rules, and is returned in unmatched so that the
+// caller can warn. Prometheus treats its rule_files globs the same way: an
+// empty rules directory is a state a fresh install starts in, and failing on
+// it would make a supervisor restart the daemon for ever. A name without glob
+// characters that does not exist, and a malformed glob, are still errors: they
+// are typos, never "no rules yet".
+func LoadFilesAllowEmpty(patterns []string) (set *Set, unmatched []string, err error) {
+	return loader{read: os.ReadFile, glob: filepath.Glob, allowEmpty: true}.load(patterns)
 }
 
 // Parse compiles one rule file, named name in positions. It is Load for a
@@ -335,7 +350,15 @@ type source struct {
 	data []byte
 }
 
-func load(patterns []string, read func(string) ([]byte, error), glob func(string) ([]string, error)) (*Set, error) {
+// loader reads rule files through read and expands globs through glob;
+// allowEmpty makes a glob that matches nothing not an error.
+type loader struct {
+	read       func(string) ([]byte, error)
+	glob       func(string) ([]string, error)
+	allowEmpty bool
+}
+
+func (l loader) load(patterns []string) (_ *Set, unmatched []string, _ error) {
 	var errs yamlfile.Errors
 	var srcs []source
 	seen := make(map[string]bool)
@@ -345,10 +368,13 @@ func load(patterns []string, read func(string) ([]byte, error), glob func(string
 		// as such and not as "matches no files".
 		if strings.ContainsAny(p, `*?[\`) {
 			var err error
-			names, err = glob(p)
+			names, err = l.glob(p)
 			switch {
 			case err != nil:
 				errs.Add(yamlfile.Pos{File: p}, "bad pattern: %v", err)
+				continue
+			case len(names) == 0 && l.allowEmpty:
+				unmatched = append(unmatched, p)
 				continue
 			case len(names) == 0:
 				errs.Add(yamlfile.Pos{File: p}, "pattern matches no files")
@@ -360,7 +386,7 @@ func load(patterns []string, read func(string) ([]byte, error), glob func(string
 				continue
 			}
 			seen[name] = true
-			data, err := read(name)
+			data, err := l.read(name)
 			if err != nil {
 				errs.Add(yamlfile.Pos{File: name}, "%v", unwrapPathError(err))
 				continue
@@ -371,9 +397,9 @@ func load(patterns []string, read func(string) ([]byte, error), glob func(string
 	set, err := compile(srcs)
 	errs.Append(err)
 	if err := errs.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return set, nil
+	return set, unmatched, nil
 }
 
 // unwrapPathError drops the path and operation from a file error: the

@@ -544,6 +544,57 @@ func TestLoadFiles(t *testing.T) {
 	}
 }
 
+func TestLoadFilesAllowEmpty(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yml")
+	mustWrite(t, good, "correlations: [{name: g}]\n")
+	emptyGlob := filepath.Join(dir, "rules.d", "*.yml") // the directory does not exist either
+
+	tests := []struct {
+		name          string
+		patterns      []string
+		wantRules     int
+		wantUnmatched []string
+		wantErr       string
+	}{
+		{name: "OKGlobMatchesNothing", patterns: []string{emptyGlob}, wantUnmatched: []string{emptyGlob}},
+		{name: "OKGlobMatchesNothingBesideAFile", patterns: []string{good, emptyGlob}, wantRules: 1, wantUnmatched: []string{emptyGlob}},
+		{name: "OKEveryGlobMatches", patterns: []string{filepath.Join(dir, "*.yml")}, wantRules: 1},
+		{name: "ErrMissingFile", patterns: []string{filepath.Join(dir, "nope.yml"), emptyGlob}, wantErr: filepath.Join(dir, "nope.yml") + ": no such file or directory"},
+		{name: "ErrBadPattern", patterns: []string{filepath.Join(dir, "[.yml")}, wantErr: filepath.Join(dir, "[.yml") + ": bad pattern: syntax error in pattern"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, unmatched, err := LoadFilesAllowEmpty(tt.patterns)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if gotErr != tt.wantErr {
+				t.Fatalf("LoadFilesAllowEmpty(%q) error = %q, want %q", tt.patterns, gotErr, tt.wantErr)
+			}
+			if err != nil {
+				if set != nil || unmatched != nil {
+					t.Errorf("got a Set %v and unmatched %q with the error, want neither", set, unmatched)
+				}
+				return
+			}
+			if set == nil || set.Len() != tt.wantRules {
+				t.Errorf("LoadFilesAllowEmpty(%q) rules = %d, want %d", tt.patterns, set.Len(), tt.wantRules)
+			}
+			if diff := cmp.Diff(tt.wantUnmatched, unmatched); diff != "" {
+				t.Errorf("unmatched mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	// LoadFiles, which rules check, rules test and the tools use, stays
+	// strict: a glob given to check that checks nothing is a mistake.
+	if _, err := LoadFiles([]string{emptyGlob}); err == nil || err.Error() != emptyGlob+": pattern matches no files" {
+		t.Errorf("LoadFiles(%q) error = %v, want pattern matches no files", emptyGlob, err)
+	}
+}
+
 func mustWrite(t *testing.T, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {

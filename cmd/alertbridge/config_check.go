@@ -86,12 +86,18 @@ func runConfigCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		summary := fmt.Sprintf("%s, %s", plural(len(cfg.Sources), "source"), plural(len(cfg.API.Users), "api user"))
 		if len(cfg.RuleFiles) > 0 && !*noRules {
-			set, err := rules.LoadFiles(cfg.RuleFiles)
+			// As the daemon loads them: a glob that matches nothing is no
+			// error there (it starts without rules from it), so it is a
+			// warning here, not a failed check.
+			set, unmatched, err := rules.LoadFilesAllowEmpty(cfg.RuleFiles)
 			if err != nil {
 				fmt.Fprintf(stderr, "%s: the rule files of rule_files do not load:\n", name)
 				writeErrors(stderr, err)
 				bad++
 				continue
+			}
+			for _, p := range unmatched {
+				fmt.Fprintf(stderr, "%s: warning: rule_files: %s matches no files; the daemon loads no rules from it\n", name, p)
 			}
 			summary += fmt.Sprintf(", %s in %s", plural(set.Len(), "rule"), plural(len(set.Files()), "rule file"))
 		}

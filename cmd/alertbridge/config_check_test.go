@@ -54,6 +54,8 @@ api:
 limits: {max_json_depth: 1}
 `)
 	mustWriteFile(t, "bad-rules.yml", "rule_files: [broken-rules/x.yml]\n")
+	mustWriteFile(t, "no-rules-yet.yml", "rule_files: ['rules.d/*.yml', 'rules/net.yml']\n")
+	mustWriteFile(t, "missing-rules.yml", "rule_files: [rules/nope.yml]\n")
 	abs := filepath.Join(dir, "good.yml")
 
 	tests := []struct {
@@ -88,6 +90,20 @@ limits: {max_json_depth: 1}
 			args:       []string{"bad-rules.yml"},
 			wantCode:   1,
 			wantStderr: "bad-rules.yml: the rule files of rule_files do not load:\nbroken-rules/x.yml:3:5: unknown field \"colour\"\n",
+		},
+		{
+			// The daemon starts with an empty rules directory, so the
+			// check passes, and says what the daemon will log.
+			name:       "OKGlobMatchesNothing",
+			args:       []string{"no-rules-yet.yml"},
+			wantStdout: "no-rules-yet.yml: OK (0 sources, 0 api users, 1 rule in 1 rule file)\n",
+			wantStderr: "no-rules-yet.yml: warning: rule_files: rules.d/*.yml matches no files; the daemon loads no rules from it\n",
+		},
+		{
+			name:       "ErrRuleFileMissing",
+			args:       []string{"missing-rules.yml"},
+			wantCode:   1,
+			wantStderr: "missing-rules.yml: the rule files of rule_files do not load:\nrules/nope.yml: no such file or directory\n",
 		},
 		{
 			name:       "OKNoRules",
