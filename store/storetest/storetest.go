@@ -49,6 +49,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"DeleteExpiredNonces", testDeleteExpiredNonces},
 		{"Heartbeat", testHeartbeat},
 		{"LeasesAreExclusive", testLeases},
+		{"IncidentEveryField", testIncidentEveryField},
+		{"RecordsEveryField", testRecordsEveryField},
+		{"ProblemEveryField", testProblemEveryField},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
