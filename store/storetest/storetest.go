@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"IncidentEveryField", testIncidentEveryField},
 		{"RecordsEveryField", testRecordsEveryField},
 		{"ProblemEveryField", testProblemEveryField},
+		{"DueIncidentsEveryClause", testDueEveryClause},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
