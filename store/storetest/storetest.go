@@ -53,6 +53,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RecordsEveryField", testRecordsEveryField},
 		{"ProblemEveryField", testProblemEveryField},
 		{"DueIncidentsEveryClause", testDueEveryClause},
+		{"IncidentsPageThroughEveryFilter", testIncidentListing},
+		{"ProblemsPageThrough", testProblemListing},
+		{"ChangesPageThrough", testChangeListing},
+		{"OutboxRowsPageThrough", testOutboxListing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
