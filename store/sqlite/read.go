@@ -119,7 +119,9 @@ func (s *Store) IncidentByKey(ctx context.Context, key string) (incident.Inciden
 	return incidentByKey(func(q string) scanner { return s.r.QueryRowContext(ctx, q, key) })
 }
 
-// Changes lists changes newest first (by start time, then ID).
+// Changes lists changes newest first by ID, the order its cursor
+// (f.AfterID) continues: a change reported late lists before older ones
+// that started after it.
 func (s *Store) Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error) {
 	var c conds
 	if f.Service != "" {
