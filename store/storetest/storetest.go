@@ -57,6 +57,13 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ProblemsPageThrough", testProblemListing},
 		{"ChangesPageThrough", testChangeListing},
 		{"OutboxRowsPageThrough", testOutboxListing},
+		{"IncidentsVersionChangesWithEveryWrite", testIncidentsVersion},
+		{"IncidentByKeyOwner", testIncidentByKeyOwner},
+		{"ActiveIncidents", testActiveIncidents},
+		{"MaintenanceWindowBounds", testMaintenanceWindow},
+		{"ChangesForBounds", testChangesForBounds},
+		{"SLABreachesByTargetAndPriority", testSLABreaches},
+		{"EventWindow", testEventWindow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
