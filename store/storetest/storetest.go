@@ -64,6 +64,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ChangesForBounds", testChangesForBounds},
 		{"SLABreachesByTargetAndPriority", testSLABreaches},
 		{"EventWindow", testEventWindow},
+		{"DueOutboxHeadsInOrder", testDueOutbox},
+		{"OutboxWrites", testOutboxWrites},
+		{"PurgeDeadOutbox", testPurgeDeadOutbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
