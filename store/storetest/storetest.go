@@ -67,6 +67,12 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"DueOutboxHeadsInOrder", testDueOutbox},
 		{"OutboxWrites", testOutboxWrites},
 		{"PurgeDeadOutbox", testPurgeDeadOutbox},
+		{"Episodes", testEpisodes},
+		{"AlertMovesTakeTheirEpisodes", testAlertMoves},
+		{"TimelineAndResolveCounts", testTimelineCounts},
+		{"ProblemIncidents", testProblemIncidentReads},
+		{"CreateRaceOneWinner", testCreateRace},
+		{"KeyIncidentsMeetTheSpan", testKeyIncidents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
