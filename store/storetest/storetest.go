@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ProblemIncidents", testProblemIncidentReads},
 		{"CreateRaceOneWinner", testCreateRace},
 		{"KeyIncidentsMeetTheSpan", testKeyIncidents},
+		{"StatsFigures", testStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
