@@ -16,9 +16,17 @@ import (
 // The holder pings its connection every pingEvery; when a ping fails, or
 // takes longer than pingTimeout, the lease is lost: the connection is
 // closed, never put back in the pool with the lock on it, and Lost closes.
+//
+// A holder whose host vanished (powered off, cut off) sends no FIN, and
+// the server would keep its session, and the lock, until TCP keepalive
+// gives up, hours by default. So the lease's session gets an
+// idle_session_timeout (PostgreSQL 14 and later): the server ends it
+// after idleTimeout without a statement, which a live holder's pings
+// never allow, and the lease is free again within idleTimeout.
 const (
 	pingEvery   = 2 * time.Second
 	pingTimeout = 5 * time.Second
+	idleTimeout = "15s"
 )
 
 // AcquireLease tries to take the named lease without waiting (store.Leases):
@@ -41,6 +49,9 @@ func (s *Store) AcquireLease(ctx context.Context, name string) (interface {
 		_ = conn.Close() // back to the pool, holding nothing
 		return nil, false, nil
 	}
+	// Best effort: a server before 14 does not know the setting, and the
+	// lease works without it, only handed over later after a host's death.
+	_, _ = conn.ExecContext(ctx, `SET idle_session_timeout = '`+idleTimeout+`'`)
 	l := &lease{s: s, name: name, key: key, conn: conn, lost: make(chan struct{}), stop: make(chan struct{}),
 		done: make(chan struct{})}
 	s.leaseMu.Lock()
@@ -119,6 +130,10 @@ func (l *lease) unlock() error {
 			return nil // this session did not hold it: nothing to give up
 		}
 		return fmt.Errorf("release lease %s: %w", l.name, err)
+	}
+	if _, err := l.conn.ExecContext(ctx, `RESET idle_session_timeout`); err != nil {
+		discard(l.conn) // the pool's other users must not be timed out
+		return nil      // the lock is released: nothing went wrong that Release should report
 	}
 	_ = l.conn.Close() // back to the pool, holding nothing
 	return nil
