@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/postgres"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 )
 
@@ -127,3 +128,4 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 }
 
 var _ Store = (*sqlite.Store)(nil)
+var _ Store = (*postgres.Store)(nil)

@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+const episodeColumns = `id, source, fingerprint, starts_at, ends_at, incident_id, correlation_key`
+
+func scanEpisode(row scanner) (incident.Episode, error) {
+	var e incident.Episode
+	var starts int64
+	var ends, inc sql.NullInt64
+	err := row.Scan(&e.ID, &e.Source, &e.Fingerprint, &starts, &ends, &inc, &e.Key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, incident.ErrNotFound
+	}
+	if err != nil {
+		return e, fmt.Errorf("scan episode: %w", err)
+	}
+	e.StartsAt, e.EndsAt, e.IncidentID = time.Unix(0, starts).UTC(), fromNanos(ends), inc.Int64
+	return e, nil
+}
+
+func (t *tx) PutEpisode(ctx context.Context, e *incident.Episode) error {
+	if e.ID == 0 {
+		err := t.r.queryRow(ctx, `INSERT INTO alert_episodes (source, fingerprint, starts_at, ends_at, incident_id,
+			correlation_key) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.Source, e.Fingerprint, e.StartsAt.UnixNano(),
+			nanos(e.EndsAt), nullID(e.IncidentID), e.Key).Scan(&e.ID)
+		if err != nil {
+			return mapErr("insert episode", err)
+		}
+		return nil
+	}
+	res, err := t.r.exec(ctx, `UPDATE alert_episodes SET starts_at = ?, ends_at = ?, incident_id = ?,
+		correlation_key = ? WHERE id = ?`, e.StartsAt.UnixNano(), nanos(e.EndsAt), nullID(e.IncidentID), e.Key, e.ID)
+	if err != nil {
+		return mapErr("update episode", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update episode %d: %w", e.ID, incident.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, within time.Duration) (incident.Episode, error) {
+	n := at.UnixNano()
+	return scanEpisode(t.r.queryRow(ctx, `SELECT `+episodeColumns+` FROM alert_episodes
+		WHERE source = ? AND fingerprint = ? AND starts_at BETWEEN ? AND ?
+		ORDER BY abs(starts_at - ?), starts_at LIMIT 1`, source, fp, n-int64(within), n+int64(within), n))
+}
+
+func (t *tx) NextEpisode(ctx context.Context, source, fp string, after time.Time) (incident.Episode, error) {
+	return scanEpisode(t.r.queryRow(ctx, `SELECT `+episodeColumns+` FROM alert_episodes
+		WHERE source = ? AND fingerprint = ? AND starts_at > ? ORDER BY starts_at LIMIT 1`, source, fp, after.UnixNano()))
+}
+
+func (t *tx) Episodes(ctx context.Context, incidentIDs []int64) ([]incident.Episode, error) {
+	if len(incidentIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(incidentIDs))
+	for i, id := range incidentIDs {
+		args[i] = id
+	}
+	rows, err := t.r.query(ctx, `SELECT `+episodeColumns+` FROM alert_episodes
+		WHERE incident_id IN (`+placeholders(len(incidentIDs))+`) ORDER BY starts_at, source, fingerprint`, args...)
+	return collect(rows, err, "select episodes", scanEpisode)
+}
+
+func (t *tx) KeyIncidents(ctx context.Context, key string, from, to time.Time) ([]incident.Incident, error) {
+	rows, err := t.r.query(ctx, `SELECT `+incidentColumns+` FROM incidents
+		WHERE correlation_key = ? AND merged_into IS NULL
+		AND COALESCE(impact_started_at, opened_at, last_event_at) <= ?
+		AND (resolved_at IS NULL OR state IN ('pending', 'open', 'acknowledged') OR resolved_at >= ?)
+		ORDER BY COALESCE(impact_started_at, opened_at, last_event_at), id`, key, to.UnixNano(), from.UnixNano())
+	return collect(rows, err, "select incidents of key", scanIncident)
+}
+
+func (t *tx) AlertSpan(ctx context.Context, incidentID int64) (start, end time.Time, err error) {
+	var s, e sql.NullInt64
+	err = t.r.queryRow(ctx, `SELECT MIN(starts_at), MAX(ends_at) FROM alert_episodes WHERE incident_id = ?`,
+		incidentID).Scan(&s, &e)
+	if err != nil {
+		return start, end, fmt.Errorf("span of incident %d: %w", incidentID, err)
+	}
+	return fromNanos(s), fromNanos(e), nil
+}
+
+func (t *tx) DeleteAlert(ctx context.Context, incidentID int64, source, fp string) error {
+	_, err := t.r.exec(ctx, `DELETE FROM alerts WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
+		incidentID, source, fp)
+	if err != nil {
+		return mapErr("delete alert", err)
+	}
+	return nil
+}
+
+func (t *tx) IncidentAlerts(ctx context.Context, incidentID int64) ([]incident.Alert, error) {
+	rows, err := t.r.query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE incident_id = ?
+		ORDER BY first_seen_at, fingerprint, source`, incidentID)
+	return collect(rows, err, "select alerts", scanAlert)
+}
+
+// AlertHistory returns the latest firings (at most perAlert each, newest
+// first) of the alerts an incident holds, in whichever incident they
+// happened: the firing history the incident page draws.
+func (s *Store) AlertHistory(ctx context.Context, incidentID int64, perAlert int) ([]incident.Episode, error) {
+	rows, err := s.r.query(ctx, `SELECT `+episodeColumns+` FROM (
+		SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.source, e.fingerprint ORDER BY e.starts_at DESC) AS n
+		FROM alert_episodes e JOIN alerts a ON a.source = e.source AND a.fingerprint = e.fingerprint
+		WHERE a.incident_id = ?) h
+		WHERE n <= ? ORDER BY source, fingerprint, starts_at DESC`, incidentID, perAlert)
+	return collect(rows, err, "list alert history", scanEpisode)
+}

@@ -1,0 +1,248 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// maxStatsSamples bounds the durations Stats reads per measure (8 bytes
+// each): a window with more acknowledged or resolved incidents than this is
+// refused rather than read whole. A variable so tests can lower it.
+var maxStatsSamples = 1_000_000
+
+// Stats counts the figures of the service-level stats at now: incidents
+// opened in [f.Since, f.Until) and their acknowledge and resolve times, the
+// open backlog now (regardless of the window), the events received in the
+// window and the top signatures. All of it is read in one read transaction,
+// so the figures agree with each other. It returns an error wrapping
+// incident.ErrInvalid when the window is empty or longer than
+// incident.MaxStatsWindow, or holds more than maxStatsSamples acknowledged or
+// resolved incidents.
+func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
+	if !f.Since.Before(f.Until) || f.Until.Sub(f.Since) > incident.MaxStatsWindow {
+		return incident.StatsFigures{}, fmt.Errorf("stats window %s to %s: %w", f.Since, f.Until, incident.ErrInvalid)
+	}
+	// Repeatable read: one snapshot for every query below.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return incident.StatsFigures{}, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read only
+	return stats(ctx, runner{c: tx}, f, now)
+}
+
+// Backlog counts the open and acknowledged incidents now by age (see
+// incident.BacklogAges), of one service and priority (empty and 0 mean any;
+// the filter's window is ignored).
+func (s *Store) Backlog(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.Backlog, error) {
+	return backlog(ctx, s.r, f, now)
+}
+
+func stats(ctx context.Context, q runner, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
+	var out incident.StatsFigures
+	// Opened in the window and matching the filter. There is no index on
+	// opened_at, so this scans incidents (in the order of the table, once
+	// per query below); the window bounds what is kept, not what is read.
+	// An incident merged into another is not an incident of its own: it
+	// counts neither as opened nor as resolved.
+	win, args := incidentWhere(f)
+	win = "opened_at >= ? AND opened_at < ? AND merged_into IS NULL" + win
+	args = append([]any{f.Since.UnixNano(), f.Until.UnixNano()}, args...)
+
+	err := q.queryRow(ctx, `SELECT COUNT(*),
+		COUNT(CASE WHEN state = 'resolved' AND resolved_at IS NOT NULL THEN 1 END)
+		FROM incidents WHERE `+win, args...).Scan(&out.Opened, &out.Resolved)
+	if err != nil {
+		return out, fmt.Errorf("count opened incidents: %w", err)
+	}
+	err = q.queryRow(ctx, `SELECT
+		COUNT(CASE WHEN respond_by IS NOT NULL AND respond_breached_at IS NULL AND acknowledged_at IS NOT NULL
+			AND acknowledged_at <= respond_by THEN 1 END),
+		COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
+		COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
+			AND state = 'resolved' AND resolved_at <= resolve_by THEN 1 END),
+		COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
+		FROM incidents WHERE `+win, args...).Scan(&out.RespondMet, &out.RespondMissed, &out.ResolveMet, &out.ResolveMissed)
+	if err != nil {
+		return out, fmt.Errorf("count SLA results: %w", err)
+	}
+	if out.TimesToAcknowledge, err = durations(ctx, q, "acknowledged_at - opened_at",
+		win+" AND acknowledged_at IS NOT NULL", args); err != nil {
+		return out, fmt.Errorf("times to acknowledge: %w", err)
+	}
+	// MTTR counts from when the impact started (the earliest startsAt of
+	// the incident's alerts) to when it ended; MTTA from when the record
+	// opened, since nobody can acknowledge before that (docs/itil.md).
+	if out.TimesToResolve, err = durations(ctx, q, "GREATEST(resolved_at - COALESCE(impact_started_at, opened_at), 0)",
+		win+" AND state = 'resolved' AND resolved_at IS NOT NULL", args); err != nil {
+		return out, fmt.Errorf("times to resolve: %w", err)
+	}
+	if out.Backlog, err = backlog(ctx, q, f, now); err != nil {
+		return out, err
+	}
+	if out.Events, out.Alerts, err = noise(ctx, q, f); err != nil {
+		return out, err
+	}
+	if out.Signatures, err = signatures(ctx, q, win, args); err != nil {
+		return out, err
+	}
+	if out.OpenedPerDay, err = openedPerDay(ctx, q, win, args); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// incidentWhere returns the service and priority conditions, each starting
+// with " AND ", and their arguments.
+func incidentWhere(f incident.StatsFilter) (string, []any) {
+	var b strings.Builder
+	var args []any
+	if f.Service != "" {
+		b.WriteString(" AND service = ?")
+		args = append(args, f.Service)
+	}
+	if f.Priority != 0 {
+		b.WriteString(" AND priority = ?")
+		args = append(args, int(f.Priority))
+	}
+	return b.String(), args
+}
+
+// durations reads expr over the incidents matching where, at most
+// maxStatsSamples of them.
+func durations(ctx context.Context, q runner, expr, where string, args []any) ([]time.Duration, error) {
+	rows, err := q.query(ctx, `SELECT `+expr+` FROM incidents WHERE `+where+` LIMIT ?`,
+		append(args[:len(args):len(args)], maxStatsSamples+1)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Duration
+	for rows.Next() {
+		var d int64
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Duration(d))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) > maxStatsSamples {
+		return nil, fmt.Errorf("more than %d incidents in the window, narrow it or filter by service or priority: %w",
+			maxStatsSamples, incident.ErrInvalid)
+	}
+	return out, nil
+}
+
+// backlog groups the active incidents by age bucket in one pass: an age
+// below a bucket's bound is an opened_at after now minus the bound.
+func backlog(ctx context.Context, q runner, f incident.StatsFilter, now time.Time) (incident.Backlog, error) {
+	var out incident.Backlog
+	var bucket strings.Builder
+	var args []any
+	bucket.WriteString("CASE")
+	for i, b := range incident.BacklogAges {
+		if b.Below == 0 {
+			break
+		}
+		fmt.Fprintf(&bucket, " WHEN opened_at > ? THEN %d", i)
+		args = append(args, now.Add(-b.Below).UnixNano())
+	}
+	fmt.Fprintf(&bucket, " ELSE %d END", len(incident.BacklogAges)-1)
+	where, wargs := incidentWhere(f)
+	rows, err := q.query(ctx, `SELECT `+bucket.String()+` AS bucket, COUNT(*), MIN(opened_at)
+		FROM incidents WHERE state IN ('open', 'acknowledged') AND opened_at IS NOT NULL`+where+`
+		GROUP BY bucket`, append(args, wargs...)...)
+	if err != nil {
+		return out, fmt.Errorf("count backlog: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i, n int
+		var oldest int64
+		if err := rows.Scan(&i, &n, &oldest); err != nil {
+			return out, fmt.Errorf("scan backlog: %w", err)
+		}
+		out.Counts[i] = n
+		out.Oldest = max(out.Oldest, now.Sub(time.Unix(0, oldest)))
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("count backlog: %w", err)
+	}
+	return out, nil
+}
+
+// noise counts the recorded events received in the window and their
+// distinct fingerprints: an index range scan on received_at. With a service
+// or priority, only events attached to a matching incident count.
+func noise(ctx context.Context, q runner, f incident.StatsFilter) (events, alerts int, err error) {
+	where := `received_at >= ? AND received_at < ? AND transition IN ('new', 'refired', 'resolved', 'stale')`
+	args := []any{f.Since.UnixNano(), f.Until.UnixNano()}
+	if f.Service != "" || f.Priority != 0 {
+		inc, iargs := incidentWhere(f)
+		where += ` AND incident_id IN (SELECT id FROM incidents WHERE ` + strings.TrimPrefix(inc, " AND ") + `)`
+		args = append(args, iargs...)
+	}
+	err = q.queryRow(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events WHERE `+where, args...).
+		Scan(&events, &alerts)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count events: %w", err)
+	}
+	return events, alerts, nil
+}
+
+// signatures returns the rules (or, for incidents no rule grouped, the
+// correlation keys) that opened the most incidents matching where, most
+// first and then by name.
+func signatures(ctx context.Context, q runner, where string, args []any) ([]incident.SignatureCount, error) {
+	rows, err := q.query(ctx, `SELECT rule, CASE WHEN rule = '' THEN correlation_key ELSE '' END AS key,
+		COUNT(*) AS n FROM incidents WHERE `+where+`
+		GROUP BY rule, key ORDER BY n DESC, rule, key LIMIT ?`,
+		append(args[:len(args):len(args)], incident.MaxSignatures)...)
+	if err != nil {
+		return nil, fmt.Errorf("count signatures: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.SignatureCount
+	for rows.Next() {
+		var sc incident.SignatureCount
+		if err := rows.Scan(&sc.Rule, &sc.Key, &sc.Incidents); err != nil {
+			return nil, fmt.Errorf("scan signature: %w", err)
+		}
+		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
+
+// nanosPerDay is a UTC day in the unit of the incidents' times.
+const nanosPerDay = int64(24 * time.Hour)
+
+// openedPerDay counts the incidents matching where by UTC day of opened_at
+// and priority. Times are Unix nanoseconds (after 1970), so a UTC day is an
+// integer division.
+func openedPerDay(ctx context.Context, q runner, where string, args []any) ([]incident.DayCount, error) {
+	rows, err := q.query(ctx, `SELECT opened_at / ? AS day, priority, COUNT(*)
+		FROM incidents WHERE `+where+` GROUP BY day, priority ORDER BY day, priority`,
+		append([]any{nanosPerDay}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("count incidents per day: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.DayCount
+	for rows.Next() {
+		var day int64
+		var dc incident.DayCount
+		if err := rows.Scan(&day, &dc.Priority, &dc.Incidents); err != nil {
+			return nil, fmt.Errorf("scan incidents per day: %w", err)
+		}
+		dc.Day = time.Unix(0, day*nanosPerDay).UTC()
+		out = append(out, dc)
+	}
+	return out, rows.Err()
+}

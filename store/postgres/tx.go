@@ -1,0 +1,525 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// tx implements incident.Tx over one PostgreSQL transaction. pgx prepares
+// and caches each statement per connection, which is what the SQLite
+// backend's prepared writer statements are for.
+type tx struct {
+	r runner
+	// failed is the first serialization failure or deadlock a statement
+	// met. Once it happened every later statement fails too, with "current
+	// transaction is aborted"; Update looks here so that it still runs
+	// the transaction again when fn returned only the later error.
+	failed error
+}
+
+func (t *tx) note(err error) {
+	if t.failed == nil && retryable(err) {
+		t.failed = err
+	}
+}
+
+// explain adds the failure that aborted the transaction to err, unless err
+// already says it.
+func (t *tx) explain(err error) error {
+	if t.failed != nil && !retryable(err) {
+		return fmt.Errorf("%w (the transaction had failed: %w)", err, t.failed)
+	}
+	return err
+}
+
+var _ incident.Tx = (*tx)(nil)
+
+const (
+	// The key's owner: the incident taking its alerts (one at most, by the
+	// unique index), else the one whose impact ended last: a late firing
+	// recorded afterwards may have a newer ID but an older end. NULLS
+	// LAST: SQLite sorts NULL below every value, PostgreSQL above.
+	qIncidentByKeyActive = `SELECT ` + incidentColumns + ` FROM incidents
+		WHERE correlation_key = ? AND state IN ('pending', 'open', 'acknowledged') AND sealed_at IS NULL`
+	qIncidentByKeyLast = `SELECT ` + incidentColumns + ` FROM incidents
+		WHERE correlation_key = ? ORDER BY resolved_at DESC NULLS LAST, id DESC LIMIT 1`
+	qIncidentByID = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
+)
+
+func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertState, error) {
+	s := incident.AlertState{Source: source, Fingerprint: fp}
+	var starts, ends, lastSeen, incID sql.NullInt64
+	err := t.r.queryRow(ctx, `SELECT status, starts_at, ends_at, incident_id, last_seen_at
+		FROM alert_states WHERE source = ? AND fingerprint = ?`, source, fp).Scan(&s.Status, &starts, &ends, &incID, &lastSeen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, incident.ErrNotFound
+	}
+	if err != nil {
+		return s, fmt.Errorf("select alert state: %w", err)
+	}
+	s.StartsAt, s.EndsAt, s.LastSeenAt, s.IncidentID = fromNanos(starts), fromNanos(ends), fromNanos(lastSeen), incID.Int64
+	return s, nil
+}
+
+func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
+	_, err := t.r.exec(ctx, `INSERT INTO alert_states (source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
+			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
+			last_seen_at = excluded.last_seen_at`,
+		s.Source, s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), nullID(s.IncidentID), s.LastSeenAt.UnixNano())
+	if err != nil {
+		return fmt.Errorf("upsert alert state: %w", err)
+	}
+	return nil
+}
+
+// IncidentByKey returns the incident that owns the key: the one taking its
+// alerts, else the one whose impact ended last (see qIncidentByKeyLast).
+func (t *tx) IncidentByKey(ctx context.Context, key string) (incident.Incident, error) {
+	return incidentByKey(ctx, t.r, key)
+}
+
+// incidentByKey runs the two owner queries.
+func incidentByKey(ctx context.Context, r runner, key string) (incident.Incident, error) {
+	inc, err := scanIncident(r.queryRow(ctx, qIncidentByKeyActive, key))
+	if errors.Is(err, incident.ErrNotFound) {
+		return scanIncident(r.queryRow(ctx, qIncidentByKeyLast, key))
+	}
+	return inc, err
+}
+
+func (t *tx) Incident(ctx context.Context, id int64) (incident.Incident, error) {
+	return scanIncident(t.r.queryRow(ctx, qIncidentByID, id))
+}
+
+func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
+	err := t.r.queryRow(ctx, `INSERT INTO incidents (state, priority, impact, urgency, title, summary, service, owner,
+		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
+		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance,
+		merged_into, respond_by, resolve_by, sla_policy, respond_breached_at, resolve_breached_at, flapping_since,
+		flap_threshold, flap_window_ns, alert_count, firing_count, problem_id, impact_started_at, reopened_at, unseen_firing,
+		unseen_as_of, labels)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
+		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Summary, inc.Service, inc.Owner,
+		inc.CorrelationKey, inc.Rule, inc.Source, nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt),
+		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt),
+		nanos(inc.SealedAt), resolveMode(inc.ResolveMode), int64(inc.ResolveAfter), max(inc.MinAlerts, 1),
+		int64(inc.Window), inc.DuringMaintenance, nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy),
+		inc.SLAPolicy, nanos(inc.RespondBreachedAt), nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince),
+		inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID),
+		nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring, nanos(inc.UnseenAsOf),
+		labelsJSON(inc.Labels)).Scan(&inc.ID)
+	if err != nil {
+		return mapErr("insert incident", err)
+	}
+	return nil
+}
+
+func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
+	res, err := t.r.exec(ctx, `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
+		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
+		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
+		window_ns = ?, during_maintenance = ?, merged_into = ?, respond_by = ?, resolve_by = ?, sla_policy = ?,
+		respond_breached_at = ?, resolve_breached_at = ?, flapping_since = ?, flap_threshold = ?, flap_window_ns = ?,
+		alert_count = ?, firing_count = ?, problem_id = ?, impact_started_at = ?, reopened_at = ?, unseen_firing = ?,
+		unseen_as_of = ? WHERE id = ?`,
+		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Summary, inc.Service, inc.Owner,
+		nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(),
+		inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt), nanos(inc.SealedAt), resolveMode(inc.ResolveMode),
+		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.DuringMaintenance,
+		nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy), inc.SLAPolicy, nanos(inc.RespondBreachedAt),
+		nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince), inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount,
+		inc.FiringCount, nullID(inc.ProblemID), nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring,
+		nanos(inc.UnseenAsOf), inc.ID)
+	if err != nil {
+		return mapErr("update incident", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update incident %d: %w", inc.ID, incident.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) Alert(ctx context.Context, incidentID int64, source, fp string) (incident.Alert, error) {
+	return scanAlert(t.r.queryRow(ctx, `SELECT `+alertColumns+` FROM alerts
+		WHERE incident_id = ? AND source = ? AND fingerprint = ?`, incidentID, source, fp))
+}
+
+func (t *tx) AlertsByFingerprint(ctx context.Context, incidentID int64, fp string) ([]incident.Alert, error) {
+	rows, err := t.r.query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE incident_id = ? AND fingerprint = ?
+		ORDER BY source`, incidentID, fp)
+	return collect(rows, err, "select alerts by fingerprint", scanAlert)
+}
+
+func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
+	labels, err := json.Marshal(nonNil(a.Labels))
+	if err != nil {
+		return fmt.Errorf("encode labels: %w", err)
+	}
+	ann, err := json.Marshal(nonNil(a.Annotations))
+	if err != nil {
+		return fmt.Errorf("encode annotations: %w", err)
+	}
+	_, err = t.r.exec(ctx, `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
+		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
+			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`,
+		a.IncidentID, a.Source, a.Fingerprint, a.Status, string(labels), string(ann), nanos(a.StartsAt), nanos(a.EndsAt),
+		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
+	if err != nil {
+		return mapErr("upsert alert", err)
+	}
+	return nil
+}
+
+func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string, seen, startsAt time.Time, annotations map[string]string) error {
+	ann, err := json.Marshal(nonNil(annotations))
+	if err != nil {
+		return fmt.Errorf("encode annotations: %w", err)
+	}
+	res, err := t.r.exec(ctx, `UPDATE alerts SET count = count + 1, last_seen_at = ?, starts_at = ?, annotations = ?
+		WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
+		seen.UnixNano(), nanos(startsAt), string(ann), incidentID, source, fp)
+	if err != nil {
+		return mapErr("touch alert", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("touch alert %s/%s of incident %d: %w", source, fp, incidentID, incident.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
+	err := t.r.queryRow(ctx, `INSERT INTO timeline (incident_id, at, kind, actor, on_behalf_of, fingerprint, message)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.OnBehalfOf, e.Fingerprint, e.Message).Scan(&e.ID)
+	if err != nil {
+		return mapErr("insert timeline", err)
+	}
+	return nil
+}
+
+func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
+	labels, err := json.Marshal(nonNil(e.Labels))
+	if err != nil {
+		return fmt.Errorf("encode labels: %w", err)
+	}
+	ann, err := json.Marshal(nonNil(e.Annotations))
+	if err != nil {
+		return fmt.Errorf("encode annotations: %w", err)
+	}
+	var group any
+	if e.GroupLabels != nil {
+		b, err := json.Marshal(e.GroupLabels)
+		if err != nil {
+			return fmt.Errorf("encode group labels: %w", err)
+		}
+		group = string(b)
+	}
+	_, err = t.r.exec(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
+		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, string(labels), string(ann), group, e.Receiver,
+		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
+	if err != nil {
+		return mapErr("insert event", err)
+	}
+	return nil
+}
+
+func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) (incident.Change, error) {
+	c, err := scanChange(t.r.queryRow(ctx, `SELECT `+changeColumns+` FROM changes
+		WHERE source = ? AND external_id = ?`, source, externalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, incident.ErrNotFound
+	}
+	return c, err
+}
+
+func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
+	labels, err := json.Marshal(nonNil(c.Labels))
+	if err != nil {
+		return fmt.Errorf("encode labels: %w", err)
+	}
+	err = t.r.queryRow(ctx, `INSERT INTO changes (source, external_id, service, summary, url, started_at, finished_at,
+		labels, maintenance, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, external_id) DO UPDATE SET service = excluded.service, summary = excluded.summary,
+			url = excluded.url, started_at = excluded.started_at, finished_at = excluded.finished_at,
+			labels = excluded.labels, maintenance = excluded.maintenance, received_at = excluded.received_at
+		RETURNING id`, c.Source, c.ExternalID, c.Service, c.Summary, c.URL, c.StartedAt.UnixNano(),
+		nanos(c.FinishedAt), string(labels), c.Maintenance, c.ReceivedAt.UnixNano()).Scan(&c.ID)
+	if err != nil {
+		return mapErr("upsert change", err)
+	}
+	return nil
+}
+
+func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Time) ([]incident.Change, error) {
+	if len(services) == 0 {
+		return nil, nil
+	}
+	args := []any{from.UnixNano(), to.UnixNano()}
+	for _, s := range services {
+		args = append(args, s)
+	}
+	rows, err := t.r.query(ctx, `SELECT `+changeColumns+` FROM changes
+		WHERE started_at >= ? AND started_at <= ? AND service IN (`+placeholders(len(services))+`)
+		ORDER BY started_at, id`, args...)
+	return collect(rows, err, "select changes", scanChange)
+}
+
+func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
+	return activeMaintenance(ctx, t.r, service, at)
+}
+
+func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {
+	return activeIncidentsFor(ctx, t.r, services)
+}
+
+// activeMaintenance is ActiveMaintenance for the writer and the readers.
+func activeMaintenance(ctx context.Context, r runner, service string, at time.Time) (incident.Change, error) {
+	c, err := scanChange(r.queryRow(ctx, `SELECT `+changeColumns+` FROM changes
+		WHERE maintenance AND service = ? AND started_at <= ? AND (finished_at IS NULL OR finished_at > ?)
+		ORDER BY started_at DESC, id DESC LIMIT 1`, service, at.UnixNano(), at.UnixNano()))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, incident.ErrNotFound
+	}
+	return c, err
+}
+
+// activeIncidentsFor is ActiveIncidentsFor for the writer and the readers.
+func activeIncidentsFor(ctx context.Context, r runner, services []string) ([]incident.Incident, error) {
+	if len(services) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(services))
+	for i, s := range services {
+		args[i] = s
+	}
+	rows, err := r.query(ctx, `SELECT `+incidentColumns+` FROM incidents
+		WHERE state IN ('open', 'acknowledged') AND sealed_at IS NULL
+		AND service IN (`+placeholders(len(services))+`) ORDER BY id DESC`, args...)
+	return collect(rows, err, "select active incidents", scanIncident)
+}
+
+func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
+	res, err := t.r.exec(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ?
+		AND NOT EXISTS (SELECT 1 FROM alerts t WHERE t.incident_id = ?
+			AND t.source = alerts.source AND t.fingerprint = alerts.fingerprint)`, to, from, to)
+	if err != nil {
+		return 0, mapErr("move alerts", err)
+	}
+	n, _ := res.RowsAffected()
+	// An alert both had keeps the target's row; the source's copy goes.
+	if _, err := t.r.exec(ctx, `DELETE FROM alerts WHERE incident_id = ?`, from); err != nil {
+		return 0, mapErr("drop merged alerts", err)
+	}
+	if _, err := t.r.exec(ctx, `UPDATE alert_states SET incident_id = ? WHERE incident_id = ?`, to, from); err != nil {
+		return 0, mapErr("repoint alert states", err)
+	}
+	if _, err := t.r.exec(ctx, `UPDATE alert_episodes SET incident_id = ? WHERE incident_id = ?`, to, from); err != nil {
+		return 0, mapErr("move episodes", err)
+	}
+	return int(n), nil
+}
+
+func (t *tx) MoveAlert(ctx context.Context, from, to int64, source, fp string) error {
+	res, err := t.r.exec(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
+		to, from, source, fp)
+	if err != nil {
+		return mapErr("move alert", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("move alert %s/%s of incident %d: %w", source, fp, from, incident.ErrNotFound)
+	}
+	if _, err := t.r.exec(ctx, `UPDATE alert_states SET incident_id = ? WHERE source = ? AND fingerprint = ? AND incident_id = ?`,
+		to, source, fp, from); err != nil {
+		return mapErr("repoint alert state", err)
+	}
+	if _, err := t.r.exec(ctx, `UPDATE alert_episodes SET incident_id = ? WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
+		to, from, source, fp); err != nil {
+		return mapErr("move episodes", err)
+	}
+	return nil
+}
+
+func (t *tx) AlertCounts(ctx context.Context, id int64) (alerts, firing int, err error) {
+	err = t.r.queryRow(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'firing') FROM alerts WHERE incident_id = ?`,
+		id).Scan(&alerts, &firing)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count alerts of incident %d: %w", id, err)
+	}
+	return alerts, firing, nil
+}
+
+func (t *tx) CountTimeline(ctx context.Context, id int64, kind incident.TimelineKind, since time.Time) (int, error) {
+	var n int
+	err := t.r.queryRow(ctx, `SELECT COUNT(*) FROM timeline WHERE incident_id = ? AND kind = ? AND at >= ?`,
+		id, kind, since.UnixNano()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count timeline of incident %d: %w", id, err)
+	}
+	return n, nil
+}
+
+func (t *tx) CountResolves(ctx context.Context, source, fp string, since time.Time) (int, error) {
+	var n int
+	err := t.r.queryRow(ctx, `SELECT COUNT(*) FROM events WHERE source = ? AND fingerprint = ?
+		AND transition = 'resolved' AND received_at >= ?`, source, fp, since.UnixNano()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count resolves of %s/%s: %w", source, fp, err)
+	}
+	return n, nil
+}
+
+func (t *tx) LinkChange(ctx context.Context, l incident.ChangeLink) error {
+	_, err := t.r.exec(ctx, `INSERT INTO incident_changes (incident_id, change_id, rank, reason) VALUES (?, ?, ?, ?)
+		ON CONFLICT (incident_id, change_id) DO UPDATE SET rank = excluded.rank, reason = excluded.reason`,
+		l.IncidentID, l.Change.ID, l.Rank, l.Reason)
+	if err != nil {
+		return mapErr("link change", err)
+	}
+	return nil
+}
+
+func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incident, error) {
+	n := now.UnixNano()
+	rows, err := t.r.query(ctx, `SELECT `+incidentColumns+` FROM incidents
+		WHERE (resolve_due_at IS NOT NULL AND resolve_due_at <= ? AND state IN ('open', 'acknowledged'))
+		   OR (state = 'pending' AND window_ns > 0 AND sealed_at IS NULL AND last_event_at + window_ns < ?)
+		   OR (respond_by IS NOT NULL AND respond_breached_at IS NULL AND respond_by < ? AND state = 'open')
+		   OR (resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolve_by < ?
+		       AND state IN ('open', 'acknowledged'))
+		   OR (flapping_since IS NOT NULL AND last_event_at + flap_window_ns < ?)
+		ORDER BY id`, n, n, n, n, n)
+	return collect(rows, err, "select due incidents", scanIncident)
+}
+
+// resolveMode stores the zero mode as the default, "all".
+func resolveMode(m incident.ResolveMode) incident.ResolveMode {
+	if m == "" {
+		return incident.ResolveAll
+	}
+	return m
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+const changeColumns = `id, source, external_id, service, summary, url, started_at, finished_at, labels, maintenance, received_at`
+
+func scanChange(row scanner) (incident.Change, error) {
+	var c incident.Change
+	var started, received int64
+	var finished sql.NullInt64
+	var labels string
+	if err := row.Scan(&c.ID, &c.Source, &c.ExternalID, &c.Service, &c.Summary, &c.URL, &started, &finished,
+		&labels, &c.Maintenance, &received); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, err
+		}
+		return c, fmt.Errorf("scan change: %w", err)
+	}
+	if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
+		return c, fmt.Errorf("decode change labels: %w", err)
+	}
+	c.StartedAt, c.FinishedAt, c.ReceivedAt = time.Unix(0, started).UTC(), fromNanos(finished), time.Unix(0, received).UTC()
+	return c, nil
+}
+
+const incidentColumns = `id, state, priority, impact, urgency, title, summary, service, owner, correlation_key, rule,
+	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
+	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, merged_into, respond_by, resolve_by,
+	sla_policy, respond_breached_at, resolve_breached_at, flapping_since, flap_threshold, flap_window_ns, alert_count,
+	firing_count, problem_id, impact_started_at, reopened_at, unseen_firing, unseen_as_of, labels`
+
+func scanIncident(row scanner) (incident.Incident, error) {
+	var inc incident.Incident
+	var prio int
+	var opened, acked, resolved, updated, lastEvent, due, sealed, merged, problem sql.NullInt64
+	var respondBy, resolveBy, respondBreached, resolveBreached, flapping, impact, reopened, unseenAsOf sql.NullInt64
+	var flapWindow int64
+	var labels string
+	var resolveAfter, window int64
+	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
+		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
+		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &merged, &respondBy,
+		&resolveBy, &inc.SLAPolicy, &respondBreached, &resolveBreached, &flapping, &inc.FlapThreshold, &flapWindow,
+		&inc.AlertCount, &inc.FiringCount, &problem, &impact, &reopened, &inc.UnseenFiring, &unseenAsOf, &labels)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inc, incident.ErrNotFound
+	}
+	if err != nil {
+		return inc, fmt.Errorf("scan incident: %w", err)
+	}
+	inc.Priority = incident.Priority(prio)
+	inc.OpenedAt, inc.AcknowledgedAt, inc.ResolvedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(acked), fromNanos(resolved), fromNanos(updated)
+	inc.LastEventAt, inc.ResolveDueAt, inc.SealedAt = fromNanos(lastEvent), fromNanos(due), fromNanos(sealed)
+	inc.ResolveAfter, inc.Window = time.Duration(resolveAfter), time.Duration(window)
+	inc.ProblemID, inc.MergedInto = problem.Int64, merged.Int64
+	inc.RespondBy, inc.ResolveBy = fromNanos(respondBy), fromNanos(resolveBy)
+	inc.RespondBreachedAt, inc.ResolveBreachedAt = fromNanos(respondBreached), fromNanos(resolveBreached)
+	inc.FlappingSince, inc.FlapWindow = fromNanos(flapping), time.Duration(flapWindow)
+	inc.ImpactStartedAt, inc.ReopenedAt, inc.UnseenAsOf = fromNanos(impact), fromNanos(reopened), fromNanos(unseenAsOf)
+	if labels != "" && labels != "{}" {
+		if err := json.Unmarshal([]byte(labels), &inc.Labels); err != nil {
+			return inc, fmt.Errorf("decode labels of incident %d: %w", inc.ID, err)
+		}
+	}
+	return inc, nil
+}
+
+const alertColumns = `incident_id, source, fingerprint, status, labels, annotations, starts_at, ends_at, generator_url,
+	first_seen_at, last_seen_at, count`
+
+func scanAlert(row scanner) (incident.Alert, error) {
+	var a incident.Alert
+	var labels, ann string
+	var starts, ends, first, last sql.NullInt64
+	err := row.Scan(&a.IncidentID, &a.Source, &a.Fingerprint, &a.Status, &labels, &ann, &starts, &ends, &a.GeneratorURL,
+		&first, &last, &a.Count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, incident.ErrNotFound
+	}
+	if err != nil {
+		return a, fmt.Errorf("scan alert: %w", err)
+	}
+	if err := json.Unmarshal([]byte(labels), &a.Labels); err != nil {
+		return a, fmt.Errorf("decode labels of alert %s: %w", a.Fingerprint, err)
+	}
+	if err := json.Unmarshal([]byte(ann), &a.Annotations); err != nil {
+		return a, fmt.Errorf("decode annotations of alert %s: %w", a.Fingerprint, err)
+	}
+	a.StartsAt, a.EndsAt, a.FirstSeenAt, a.LastSeenAt = fromNanos(starts), fromNanos(ends), fromNanos(first), fromNanos(last)
+	return a, nil
+}
+
+// labelsJSON encodes a label set for a TEXT column; nil is "{}".
+func labelsJSON(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m) // a map of strings always encodes
+	return string(b)
+}
