@@ -110,7 +110,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.metrics.reloaded(set, o.Now())
 	a.reloads.loadedAt = o.Now()
 
-	st, err := store.Open(ctx, store.Config{Path: o.StoragePath})
+	st, err := store.Open(ctx, store.Config{Path: o.StoragePath, DSN: o.StorageDSN, Password: o.StoragePassword})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/config"
+	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/pipeline"
 )
 
@@ -40,6 +41,11 @@ type Options struct {
 	// StoragePath is --storage.path, the SQLite directory (default
 	// storage.path of the config file, then "./data").
 	StoragePath string
+	// StorageDSN is --storage.dsn, a PostgreSQL URL that replicas share
+	// (default storage.dsn of the config file); it replaces StoragePath.
+	// StoragePassword is its password (storage.password*).
+	StorageDSN      string
+	StoragePassword secret.Value
 	// RuleFiles are --rules.file values: paths or globs (default rule_files
 	// of the config file).
 	RuleFiles []string
@@ -102,6 +108,9 @@ func (o *Options) applyConfig() error {
 	}
 	if o.StoragePath == "" {
 		o.StoragePath = o.Config.Storage.Path
+	}
+	if o.StorageDSN == "" {
+		o.StorageDSN, o.StoragePassword = o.Config.Storage.DSN, o.Config.Storage.Password
 	}
 	if len(o.RuleFiles) == 0 {
 		o.RuleFiles = o.Config.RuleFiles

@@ -193,11 +193,17 @@ type Limits struct {
 	BodyReadTimeout time.Duration
 }
 
-// Storage is where the SQLite database lives.
+// Storage is where the records live: a SQLite database in a directory
+// (the default), or a PostgreSQL server shared by replicas.
 type Storage struct {
-	// Path is the database directory; "" leaves it to --storage.path and
-	// its default.
+	// Path is the SQLite database directory; "" leaves it to
+	// --storage.path and its default.
 	Path string
+	// DSN is the PostgreSQL connection URL (postgres://…); "" means SQLite.
+	// Password, when set, is the password for it, kept out of the DSN so
+	// the DSN can be logged.
+	DSN      string
+	Password secret.Value
 }
 
 // DefaultLimits returns the limits in force when the config file sets none.

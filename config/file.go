@@ -105,7 +105,11 @@ type limitsSpec struct {
 }
 
 type storageSpec struct {
-	Path yamlfile.Value[string] `yaml:"path"`
+	Path         yamlfile.Value[string] `yaml:"path"`
+	DSN          yamlfile.Value[string] `yaml:"dsn"`
+	Password     yamlfile.Value[string] `yaml:"password"`
+	PasswordFile yamlfile.Value[string] `yaml:"password_file"`
+	PasswordEnv  yamlfile.Value[string] `yaml:"password_env"`
 }
 
 // decode is the first pass: strict decoding with positions.
@@ -218,9 +222,7 @@ func (f *fileSpec) validate(o ParseOptions, decodeErrs yamlfile.Errors) (*Config
 	}
 	cfg.Sinks = v.sinks(f.Sinks)
 	cfg.Notifications = v.notifications(f.Notifications.V, cfg.Sinks)
-	if p := f.Storage.V.Path; p.V != "" {
-		cfg.Storage.Path = v.path(p.V)
-	}
+	cfg.Storage = v.storage(f.Storage.V)
 	for _, rf := range f.RuleFiles {
 		switch {
 		case rf.V == "":
@@ -520,6 +522,45 @@ func (v *validator) hmac(h hmacSpec, pos yamlfile.Pos, prefix string) *HMACAuth 
 		v.add(h.MaxSkew.Pos, "%shmac: max_skew: must be greater than 0", prefix)
 	default:
 		out.MaxSkew = time.Duration(d)
+	}
+	return out
+}
+
+// storage reads where the records live: a SQLite directory (path) or a
+// PostgreSQL server (dsn, with its password inline, from a file or from the
+// environment, or none for trust or PGPASSWORD).
+func (v *validator) storage(s *storageSpec) Storage {
+	var out Storage
+	if s.Path.V != "" {
+		out.Path = v.path(s.Path.V)
+	}
+	pw := []yamlfile.Value[string]{s.Password, s.PasswordFile, s.PasswordEnv}
+	if s.DSN.V == "" {
+		if p, set := firstSet(pw); set {
+			v.add(p.Pos, "storage: a password needs a dsn")
+		}
+		return out
+	}
+	if s.Path.V != "" {
+		v.add(s.DSN.Pos, "storage: set path (SQLite) or dsn (PostgreSQL), not both")
+	}
+	u, err := url.Parse(s.DSN.V)
+	switch {
+	case err != nil:
+		v.add(s.DSN.Pos, "storage: dsn: not a URL such as postgres://alertbridge@db.example:5432/alertbridge?sslmode=verify-full")
+		return out
+	case u.Scheme != "postgres" && u.Scheme != "postgresql":
+		v.add(s.DSN.Pos, "storage: dsn: scheme %q: only postgres:// (or postgresql://) is supported", u.Scheme)
+		return out
+	}
+	if _, inDSN := u.User.Password(); inDSN {
+		if p, set := firstSet(pw); set {
+			v.add(p.Pos, "storage: the dsn already has a password: remove one of them")
+		}
+	}
+	out.DSN = s.DSN.V
+	if _, set := firstSet(pw); set {
+		out.Password = v.secret("storage: ", s.DSN.Pos, "password", pw)
 	}
 	return out
 }

@@ -1,7 +1,7 @@
 // Package store is the seam between alertbridge and its databases: the
 // backend-neutral Store every part of the daemon (app, api, pipeline,
 // sinks, web, cmd) works with, and Open, which picks the backend. Each
-// backend (store/sqlite; store/postgres to come) implements Store and
+// backend (store/sqlite, store/postgres) implements Store and
 // passes the contract in store/storetest.
 package store
 
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/store/postgres"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 )
@@ -116,10 +117,21 @@ type Lease = interface {
 type Config struct {
 	// Path is the SQLite storage directory.
 	Path string
+	// DSN, when set, selects PostgreSQL at this URL instead; Password is
+	// its password when the DSN has none.
+	DSN      string
+	Password secret.Value
 }
 
 // Open opens the backend cfg names, creating or migrating its schema.
 func Open(ctx context.Context, cfg Config) (Store, error) {
+	if cfg.DSN != "" {
+		st, err := postgres.OpenWithPassword(ctx, cfg.DSN, cfg.Password.Reveal())
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
 	st, err := sqlite.Open(ctx, cfg.Path)
 	if err != nil {
 		return nil, err // not a typed nil in a non-nil Store

@@ -35,6 +35,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&o.WebConfigFile, "web.config.file", "", "Prometheus web config file enabling TLS and basic auth for the whole HTTP server (exporter-toolkit)")
 	anonWrites := fs.String("web.api.anonymous-writes", "loopback", "who may write through the API without credentials while no API identity is configured: loopback (clients on this machine), any, or none")
 	fs.StringVar(&o.StoragePath, "storage.path", "./data", "directory of the SQLite database (overrides storage.path of the config file)")
+	fs.StringVar(&o.StorageDSN, "storage.dsn", "", "PostgreSQL URL (postgres://user@host:5432/db?sslmode=verify-full) shared by replicas, instead of SQLite; its password from storage.password_file/_env of the config file or PGPASSWORD (overrides storage.dsn of the config file)")
 	fs.Var(&ruleFiles, "rules.file", "rule file or glob, repeatable (replaces rule_files of the config file)")
 	fs.Int64Var(&o.MaxBodyBytes, "ingest.max-body-bytes", 10<<20, "largest ingest request body accepted (overrides limits.max_body_bytes of the config file)")
 	fs.IntVar(&o.DedupeCacheSize, "cache.fingerprints", 100000, "fingerprint states kept in the dedupe LRU")

@@ -58,10 +58,20 @@ type Store struct {
 // starting together migrate once: each takes an advisory lock first. Open
 // fails, wrapping migrate.ErrSchemaTooNew, when the schema was migrated by
 // a newer binary.
-func Open(ctx context.Context, dsn string) (_ *Store, err error) {
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenWithPassword(ctx, dsn, "")
+}
+
+// OpenWithPassword is Open with the password given apart from the DSN (from
+// a file or the environment, so that the DSN itself can be shown); "" keeps
+// the DSN's own, or PGPASSWORD's.
+func OpenWithPassword(ctx context.Context, dsn, password string) (_ *Store, err error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse postgres dsn: %w", err) // pgconn's error hides the password
+	}
+	if password != "" {
+		cfg.Password = password
 	}
 	loc := location(cfg)
 	db := stdlib.OpenDB(*cfg)
@@ -263,4 +273,27 @@ func fromNanos(n sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n.Int64).UTC()
+}
+
+// MigrationStatus reads the schema version of the database dsn names
+// without changing anything: what `alertbridge migrate status` shows.
+func MigrationStatus(ctx context.Context, dsn, password string) (migrate.Status, error) {
+	ms, err := migrate.Read(migrations, "migrations")
+	if err != nil {
+		return migrate.Status{}, err
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return migrate.Status{}, fmt.Errorf("parse postgres dsn: %w", err)
+	}
+	if password != "" {
+		cfg.Password = password
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	var table sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations')::text`).Scan(&table); err != nil {
+		return migrate.Status{}, fmt.Errorf("read postgres %s: %w", location(cfg), err)
+	}
+	return migrate.StatusOf(ctx, db, ms, table.Valid)
 }

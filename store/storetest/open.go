@@ -1,0 +1,100 @@
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for setting up schemas
+
+	"github.com/alertbridge/alertbridge/store"
+	"github.com/alertbridge/alertbridge/store/postgres"
+	"github.com/alertbridge/alertbridge/store/sqlite"
+)
+
+// The environment the suites that run on either backend read:
+// BackendEnv picks it ("sqlite", the default, or "postgres"), PostgresDSNEnv
+// names the server (default PostgreSQL on 127.0.0.1:5432 trusting user
+// postgres), and RequirePGEnv=1 (CI) makes an unreachable server a failure
+// instead of a skip.
+const (
+	BackendEnv     = "ALERTBRIDGE_TEST_STORE"
+	PostgresDSNEnv = "ALERTBRIDGE_TEST_POSTGRES_DSN"
+	RequirePGEnv   = "ALERTBRIDGE_REQUIRE_PG"
+)
+
+// PostgresDSN is the test server's DSN.
+func PostgresDSN() string {
+	if dsn := os.Getenv(PostgresDSNEnv); dsn != "" {
+		return dsn
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// MustOpen opens an empty store of the backend BackendEnv names, closed
+// (and, for PostgreSQL, its schema dropped) when the test ends: what the
+// pipeline and API suites run on, so that they run on either backend.
+func MustOpen(t testing.TB) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	if os.Getenv(BackendEnv) != "postgres" {
+		s, err := sqlite.Open(ctx, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	dsn := MustPostgresSchema(t)
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// MustPostgresSchema creates a fresh schema on the test server, dropped
+// when the test ends, and returns a DSN whose search path is it. Without
+// a server the test is skipped, saying so, unless RequirePGEnv=1.
+func MustPostgresSchema(t testing.TB) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", PostgresDSN())
+	if err == nil {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = admin.PingContext(c)
+		cancel()
+	}
+	if err != nil {
+		if os.Getenv(RequirePGEnv) == "1" {
+			t.Fatalf("PostgreSQL unreachable, and %s=1: %v", RequirePGEnv, err)
+		}
+		t.Skipf("PostgreSQL unreachable (set %s, or %s=1 to fail): %v", PostgresDSNEnv, RequirePGEnv, err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "ab_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		admin.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(PostgresDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
