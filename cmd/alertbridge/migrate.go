@@ -8,16 +8,20 @@ import (
 	"io"
 
 	"github.com/alertbridge/alertbridge/store/migrate"
+	"github.com/alertbridge/alertbridge/store/postgres"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 )
 
-const migrateUsage = `usage: alertbridge migrate [--storage.path DIR] (status | up)
+const migrateUsage = `usage: alertbridge migrate [--storage.path DIR | --storage.dsn URL] (status | up)
 
 status  show the database's schema version, the newest this binary knows,
         and the migrations it would apply; changes nothing, safe while the
         daemon runs
-up      apply them now (the daemon also does this when it starts); takes the
-        storage path's lock, so stop the daemon first
+up      apply them now (the daemon also does this when it starts); on SQLite
+        it takes the storage path's lock, so stop the daemon first; on
+        PostgreSQL it takes the migration lock replicas take at start
+
+A PostgreSQL password comes from PGPASSWORD or the DSN.
 
 Take a backup before an upgrade (alertbridge backup; docs/operations.md).
 
@@ -28,7 +32,8 @@ flags:
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	dir := flags.String("storage.path", "./data", "the daemon's storage directory")
+	dir := flags.String("storage.path", "./data", "the daemon's storage directory (SQLite)")
+	dsn := flags.String("storage.dsn", "", "the daemon's PostgreSQL URL, instead of --storage.path")
 	flags.Usage = func() {
 		fmt.Fprint(stderr, migrateUsage)
 		flags.PrintDefaults()
@@ -44,7 +49,23 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		flags.Usage()
 		return 2
 	}
-	st, err := sqlite.MigrationStatus(ctx, *dir)
+	status, up := func() (migrate.Status, error) { return sqlite.MigrationStatus(ctx, *dir) }, func() error {
+		s, err := sqlite.Open(ctx, *dir)
+		if err != nil {
+			return err
+		}
+		return s.Close()
+	}
+	if *dsn != "" {
+		status, up = func() (migrate.Status, error) { return postgres.MigrationStatus(ctx, *dsn, "") }, func() error {
+			s, err := postgres.Open(ctx, *dsn)
+			if err != nil {
+				return err
+			}
+			return s.Close()
+		}
+	}
+	st, err := status()
 	if err != nil {
 		fmt.Fprintf(stderr, "alertbridge migrate: %v\n", err)
 		return 1
@@ -64,12 +85,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, "schema version %d: up to date\n", st.Current)
 		return 0
 	}
-	s, err := sqlite.Open(ctx, *dir)
-	if err != nil {
-		fmt.Fprintf(stderr, "alertbridge migrate: %v\n", err)
-		return 1
-	}
-	if err := s.Close(); err != nil {
+	if err := up(); err != nil {
 		fmt.Fprintf(stderr, "alertbridge migrate: %v\n", err)
 		return 1
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // TestMigrateCommand: status on a fresh directory lists every migration,
@@ -51,5 +52,23 @@ func TestMigrateCommand(t *testing.T) {
 	}
 	if code, _, _ := runCLI(ctx, "migrate", "--storage.path", dir, "down"); code != 2 {
 		t.Errorf("migrate down: exit %d, want 2", code)
+	}
+}
+
+// TestMigrateCommandPostgres: the same on a fresh PostgreSQL schema.
+func TestMigrateCommandPostgres(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.MustPostgresSchema(t)
+	code, out, errOut := runCLI(ctx, "migrate", "--storage.dsn", dsn, "status")
+	if code != 0 || !strings.Contains(out, "schema version 0") || !strings.Contains(out, "pending") {
+		t.Fatalf("status of an empty schema: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = runCLI(ctx, "migrate", "--storage.dsn", dsn, "up")
+	if code != 0 || !strings.Contains(out, "applied ") {
+		t.Fatalf("up: %d %q %q", code, out, errOut)
+	}
+	code, out, _ = runCLI(ctx, "migrate", "--storage.dsn", dsn, "status")
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("status after up: %d %q", code, out)
 	}
 }
