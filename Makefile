@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X $(PROMVER).Revision=$(REVISION)
 FUZZTIME  ?= 10s
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: build test test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak screenshots
+.PHONY: build test test-postgres test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/alertbridge ./cmd/alertbridge
@@ -18,6 +18,13 @@ build:
 # Alertmanager/Prometheus binaries are missing; CI sets ALERTBRIDGE_REQUIRE_E2E=1).
 test:
 	$(GO) test -race -count=1 $(PKGS)
+
+# The pipeline and API suites again on PostgreSQL (127.0.0.1:5432, or
+# ALERTBRIDGE_TEST_POSTGRES_DSN); the store contract and the HA test run on it
+# in every `make test` already (they skip without a server unless
+# ALERTBRIDGE_REQUIRE_PG=1).
+test-postgres:
+	ALERTBRIDGE_TEST_STORE=postgres $(GO) test -race -count=1 ./pipeline ./api
 
 test-e2e:
 	$(GO) test -race -count=1 -v ./e2e/...
@@ -66,4 +73,4 @@ bench:
 run:
 	$(GO) run ./cmd/alertbridge serve
 
-ci: lint test fuzz build
+ci: lint test test-postgres fuzz build

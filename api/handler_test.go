@@ -16,7 +16,7 @@ import (
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/pipeline"
-	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 var t0 = time.Date(2026, 11, 28, 20, 13, 5, 0, time.UTC)
@@ -32,10 +32,7 @@ type server struct {
 func mustServer(t *testing.T, n int) *server {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.MustOpen(t)
 	p, err := pipeline.New(pipeline.Options{Store: st, Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +46,6 @@ func mustServer(t *testing.T, n int) *server {
 		if err := p.Stop(ctx); err != nil {
 			t.Error(err)
 		}
-		st.Close()
 	})
 	for i := 0; i < n; i++ {
 		sev := "warning"

@@ -18,7 +18,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/rules"
-	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 const problemRules = `correlations:
@@ -50,10 +50,7 @@ func mustProblemServer(t *testing.T, n int) *server {
 func mustRulesServer(t *testing.T, rulesYAML string, alerts []map[string]string) *server {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.MustOpen(t)
 	set, err := rules.Parse("rules.yml", []byte(rulesYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +73,6 @@ func mustRulesServer(t *testing.T, rulesYAML string, alerts []map[string]string)
 		if err := p.Stop(ctx); err != nil {
 			t.Error(err)
 		}
-		st.Close()
 	})
 	for i, labels := range alerts {
 		clock.Store(t0.Add(time.Duration(i) * time.Minute).UnixNano())

@@ -13,7 +13,7 @@ import (
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/internal/secret"
 	"github.com/alertbridge/alertbridge/pipeline"
-	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // The tokens of the guarded API's identities, and one an ingest source
@@ -30,10 +30,7 @@ const (
 func mustGuardedAPI(t *testing.T, anonymous bool) http.Handler {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.MustOpen(t)
 	p, err := pipeline.New(pipeline.Options{Store: st, Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +40,6 @@ func mustGuardedAPI(t *testing.T, anonymous bool) http.Handler {
 		if err := p.Stop(ctx); err != nil {
 			t.Error(err)
 		}
-		st.Close()
 	})
 	var users []access.User
 	if !anonymous {

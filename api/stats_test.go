@@ -12,7 +12,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/incident"
-	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // statsNow is the simulated clock of the stats tests.
@@ -24,10 +24,7 @@ var statsNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 func mustStatsServer(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.MustOpen(t)
 	t.Cleanup(func() { st.Close() })
 	fixture := []struct {
 		name, service, rule, key string
@@ -45,7 +42,7 @@ func mustStatsServer(t *testing.T) string {
 			[]incident.Transition{incident.TransitionNew, incident.TransitionRefired}},
 		{"V", "search", "cpu", "", 2, 8 * 24 * time.Hour, 0, 0, nil},
 	}
-	err = st.Update(ctx, func(tx incident.Tx) error {
+	err := st.Update(ctx, func(tx incident.Tx) error {
 		for _, f := range fixture {
 			inc := incident.Incident{
 				State: incident.StateOpen, Priority: f.priority, Impact: incident.LevelMedium,

@@ -123,14 +123,14 @@ func sorted(s []string) []string {
 // by a store error, kept by the sweep's heartbeat while there is no room,
 // untouched by a domain error, and cleared once a sweep commits again.
 func TestStoreErrFollowsCommits(t *testing.T) {
-	e := newEnv(t, envOpts{})
+	e := newEnv(t, envOpts{dir: t.TempDir()}) // SQLite: its page cap stands for a full disk
 	ctx := context.Background()
 	lastOK := func() float64 { return metricValue(t, e.reg, "alertbridge_store_last_commit_successful") }
 	e.submit(t0, firing("web-0", t0))
 	if err := e.p.StoreErr(); err != nil || lastOK() != 1 {
 		t.Fatalf("StoreErr = %v, gauge %v; want nil and 1", err, lastOK())
 	}
-	if _, err := e.store.SetMaxPageCount(ctx, 1); err != nil {
+	if _, err := e.store.(*sqlite.Store).SetMaxPageCount(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	var full error
@@ -165,7 +165,7 @@ func TestStoreErrFollowsCommits(t *testing.T) {
 	}
 	check("after the sweep", true)
 
-	if _, err := e.store.SetMaxPageCount(ctx, 1<<30); err != nil {
+	if _, err := e.store.(*sqlite.Store).SetMaxPageCount(ctx, 1<<30); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.p.Sweep(ctx); err != nil {

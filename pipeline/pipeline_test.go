@@ -15,7 +15,9 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/rules"
+	"github.com/alertbridge/alertbridge/store"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 var t0 = time.Date(2026, 11, 28, 20, 13, 5, 0, time.UTC)
@@ -31,7 +33,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 
 type env struct {
 	t     *testing.T
-	store *sqlite.Store
+	store store.Store
 	p     *pipeline.Pipeline
 	clock *clock
 	reg   *prometheus.Registry
@@ -49,13 +51,20 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
-	if o.dir == "" {
-		o.dir = t.TempDir()
+	// A directory asks for SQLite (tests that reopen the same file);
+	// otherwise the backend is storetest's: SQLite, or PostgreSQL with
+	// ALERTBRIDGE_TEST_STORE=postgres.
+	var st store.Store
+	if o.dir != "" {
+		s, err := sqlite.Open(context.Background(), o.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = s
+	} else {
+		st = storetest.MustOpen(t)
 	}
-	st, err := sqlite.Open(context.Background(), o.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var err error
 	e := &env{t: t, store: st, clock: &clock{now: t0}, reg: prometheus.NewRegistry()}
 	if o.rules != "" {
 		set, err := rules.Parse("rules.yml", []byte(o.rules))

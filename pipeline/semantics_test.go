@@ -11,23 +11,22 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/rules"
-	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // replay is a Replayer over a fresh SQLite store with the given rules.
 type replay struct {
 	t  *testing.T
 	r  *pipeline.Replayer
-	st *sqlite.Store
+	st store.Store
 }
 
 func newReplay(t *testing.T, rulesYAML string) *replay {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.MustOpen(t)
 	var set *rules.Set
+	var err error
 	if rulesYAML != "" {
 		if set, err = rules.Parse("rules.yml", []byte(rulesYAML)); err != nil {
 			t.Fatalf("rules: %v", err)
@@ -41,7 +40,6 @@ func newReplay(t *testing.T, rulesYAML string) *replay {
 		if err := r.Close(context.Background()); err != nil {
 			t.Error(err)
 		}
-		st.Close()
 	})
 	return &replay{t: t, r: r, st: st}
 }
