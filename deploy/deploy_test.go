@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -647,5 +648,77 @@ func TestVersionStamp(t *testing.T) {
 		if !strings.Contains(run, want) {
 			t.Errorf("Dockerfile: the build lacks %s", want)
 		}
+	}
+}
+
+// TestHAOverlay: the PostgreSQL overlay passes flags the daemon has, names
+// a database, takes the password from a secret (never the DSN), runs more
+// than one replica, and, where kubectl is installed, renders.
+func TestHAOverlay(t *testing.T) {
+	const dir = "kubernetes-ha"
+	data, err := os.ReadFile(filepath.Join(dir, "deployment-patch.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o object
+	if err := yaml.Unmarshal(data, &o); err != nil {
+		t.Fatal(err)
+	}
+	o.file = "deployment-patch.yaml"
+	var spec struct {
+		Replicas int
+		Template struct {
+			Spec struct {
+				Containers []struct {
+					Name string
+					Args []string
+					Env  []struct{ Name string }
+				}
+			}
+		}
+	}
+	if err := o.Spec.Decode(&spec); err != nil {
+		t.Fatal(err)
+	}
+	if spec.Replicas < 2 {
+		t.Errorf("the HA overlay runs %d replicas", spec.Replicas)
+	}
+	if len(spec.Template.Spec.Containers) != 1 {
+		t.Fatalf("want the alertbridge container, got %d", len(spec.Template.Spec.Containers))
+	}
+	c := spec.Template.Spec.Containers[0]
+	flags := checkFlags(t, "kubernetes-ha container args", c.Args)
+	dsn, ok := flags["storage.dsn"]
+	if !ok || !strings.HasPrefix(dsn, "postgres://") {
+		t.Errorf("the HA overlay passes no PostgreSQL --storage.dsn: %q", c.Args)
+	}
+	if u, err := url.Parse(dsn); err == nil {
+		if _, has := u.User.Password(); has {
+			t.Error("the HA overlay's DSN carries a password")
+		}
+	}
+	hasPW := false
+	for _, e := range c.Env {
+		hasPW = hasPW || e.Name == "PGPASSWORD"
+	}
+	if !hasPW {
+		t.Error("the HA overlay sets no PGPASSWORD from a secret")
+	}
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Log("kubectl not installed: the overlay is not rendered")
+		return
+	}
+	out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, out)
+	}
+	for _, want := range []string{"replicas: 3", "--storage.dsn=", "minAvailable: 2", "emptyDir"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the rendered overlay lacks %q", want)
+		}
+	}
+	if strings.Contains(string(out), "kind: PersistentVolumeClaim") {
+		t.Error("the rendered overlay still claims the SQLite volume")
 	}
 }
