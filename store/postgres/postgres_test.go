@@ -34,7 +34,7 @@ func baseDSN() string {
 
 // mustAdmin connects to the test server for setting up and looking
 // around. Without a server the test is skipped, saying so, unless
-// ALERTBRIDGE_REQUIRE_POSTGRES=1 (CI), when it fails.
+// ALERTBRIDGE_REQUIRE_PG=1 (CI), when it fails.
 func mustAdmin(t *testing.T) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", baseDSN())
@@ -44,10 +44,10 @@ func mustAdmin(t *testing.T) *sql.DB {
 		cancel()
 	}
 	if err != nil {
-		if os.Getenv("ALERTBRIDGE_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL unreachable, and ALERTBRIDGE_REQUIRE_POSTGRES=1: %v", err)
+		if os.Getenv("ALERTBRIDGE_REQUIRE_PG") == "1" {
+			t.Fatalf("PostgreSQL unreachable, and ALERTBRIDGE_REQUIRE_PG=1: %v", err)
 		}
-		t.Skipf("PostgreSQL unreachable (set ALERTBRIDGE_TEST_POSTGRES_DSN, or ALERTBRIDGE_REQUIRE_POSTGRES=1 to fail): %v", err)
+		t.Skipf("PostgreSQL unreachable (set ALERTBRIDGE_TEST_POSTGRES_DSN, or ALERTBRIDGE_REQUIRE_PG=1 to fail): %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
