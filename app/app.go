@@ -185,8 +185,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	for i, src := range pollerSources {
 		bySource[src] = a.pollers[i]
 	}
+	// A store that replicas share also shares the sources' rate limits.
+	buckets, _ := st.(ingest.Buckets)
 	in, err := ingest.New(ingest.Options{
-		Sink: a.pipeline, Logger: o.Logger, Registerer: a.reg, Now: o.Now,
+		Sink: a.pipeline, Logger: o.Logger, Registerer: a.reg, Now: o.Now, Buckets: buckets,
 		// A truncated notification's missing alerts are fetched from
 		// Alertmanager's API by the source's poller, when it has one.
 		Truncated: func(source string, group map[string]string) {

@@ -57,6 +57,9 @@ type Options struct {
 	// source's name and the group's labels. The daemon asks that source's
 	// anti-entropy poller, if it has one, to fetch them. It must not block.
 	Truncated func(source string, group map[string]string)
+	// Buckets, when set, hold the sources' rate limits for every replica
+	// on the database (PostgreSQL); nil keeps each in this process.
+	Buckets Buckets
 }
 
 // Handler serves the ingest endpoints.
@@ -145,6 +148,9 @@ func New(o Options) (*Handler, error) {
 			return nil, fmt.Errorf("source %q: duplicate name", src.name)
 		}
 		names[src.name] = true
+		if src.limiter != nil && o.Buckets != nil {
+			src.limiter.shared, src.limiter.key, src.limiter.log = o.Buckets, "source/"+src.name, h.log
+		}
 		h.sources = append(h.sources, src)
 		byType[src.typ] = append(byType[src.typ], src)
 	}
@@ -240,7 +246,7 @@ func (h *Handler) edge(q *request) error {
 			return credentialsError(a, headerPresented, "invalid credentials")
 		}
 		if q.src != nil {
-			if err := q.src.limiter.allow(q.now); err != nil {
+			if err := q.src.limiter.allow(q.r.Context(), q.now); err != nil {
 				return err
 			}
 		}
@@ -268,7 +274,7 @@ func (h *Handler) edge(q *request) error {
 		}
 		q.identify(sig.src)
 		q.sig = sig
-		if err := q.src.limiter.allow(q.now); err != nil {
+		if err := q.src.limiter.allow(q.r.Context(), q.now); err != nil {
 			return err
 		}
 	}
@@ -387,7 +393,7 @@ func acceptPagerDuty(h *Handler, q *request) int {
 				return h.reject(q, 1, err)
 			}
 		}
-		if err := src.limiter.allow(q.now); err != nil {
+		if err := src.limiter.allow(q.r.Context(), q.now); err != nil {
 			return h.reject(q, 1, err)
 		}
 	}

@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"time"
 
@@ -17,8 +19,24 @@ type RateLimit struct {
 	Burst int
 }
 
-// limiter is a source's token bucket.
-type limiter struct{ l *rate.Limiter }
+// Buckets are token buckets several replicas share (the PostgreSQL
+// store's): TakeToken takes one token of key at now, or returns how long
+// until one is due. The bucket refills at perSecond up to burst.
+type Buckets interface {
+	TakeToken(ctx context.Context, key string, perSecond float64, burst int, now time.Time) (time.Duration, error)
+}
+
+// limiter is a source's token bucket: its own, or, with shared buckets,
+// the one every replica takes from (its own then serves only while the
+// shared one cannot be reached).
+type limiter struct {
+	l      *rate.Limiter
+	shared Buckets
+	key    string
+	rate   float64
+	burst  int
+	log    *slog.Logger
+}
 
 func newLimiter(rl RateLimit) (*limiter, error) {
 	switch {
@@ -34,14 +52,24 @@ func newLimiter(rl RateLimit) (*limiter, error) {
 		burst = int(math.Max(1, math.Ceil(math.Min(rl.RequestsPerSecond, math.MaxInt32))))
 	}
 	// The bucket starts full.
-	return &limiter{l: rate.NewLimiter(rate.Limit(rl.RequestsPerSecond), burst)}, nil
+	return &limiter{l: rate.NewLimiter(rate.Limit(rl.RequestsPerSecond), burst), rate: rl.RequestsPerSecond, burst: burst}, nil
 }
 
 // allow takes a token at now, or returns a *rateLimitedError saying when
 // the next one is due. A nil limiter allows everything.
-func (lm *limiter) allow(now time.Time) error {
+func (lm *limiter) allow(ctx context.Context, now time.Time) error {
 	if lm == nil {
 		return nil
+	}
+	if lm.shared != nil {
+		wait, err := lm.shared.TakeToken(ctx, lm.key, lm.rate, lm.burst, now)
+		switch {
+		case err == nil && wait > 0:
+			return &rateLimitedError{retryAfter: wait}
+		case err == nil:
+			return nil
+		}
+		lm.log.Warn("shared rate limit unreachable: limiting by this replica's own bucket", "source", lm.key, "err", err)
 	}
 	r := lm.l.ReserveN(now, 1)
 	if !r.OK() {

@@ -408,3 +408,51 @@ func TestIncidentsVersionSeesEveryChange(t *testing.T) {
 	}
 	check("linked to a problem on a")
 }
+
+// TestSharedTokenBucket: replicas (two stores) take from one bucket: the
+// burst is shared, it refills at the rate, a refused take says how long to
+// wait, and other keys are apart.
+func TestSharedTokenBucket(t *testing.T) {
+	dsn, _ := mustSchema(t)
+	a, b := mustOpen(t, dsn), mustOpen(t, dsn)
+	ctx := context.Background()
+	take := func(s *postgres.Store, key string, at time.Duration) time.Duration {
+		t.Helper()
+		wait, err := s.TakeToken(ctx, key, 2, 3, t0.Add(at)) // 2/s, burst 3
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wait
+	}
+	for i, s := range []*postgres.Store{a, b, a} {
+		if w := take(s, "am", 0); w != 0 {
+			t.Fatalf("take %d of the burst: wait %s", i+1, w)
+		}
+	}
+	if w := take(b, "am", 0); w != 500*time.Millisecond {
+		t.Errorf("over the shared burst: wait %s, want 500ms", w)
+	}
+	if w := take(a, "other", 0); w != 0 {
+		t.Errorf("another key: wait %s", w)
+	}
+	if w := take(a, "am", 250*time.Millisecond); w != 250*time.Millisecond {
+		t.Errorf("half a token later: wait %s, want 250ms", w)
+	}
+	if w := take(b, "am", 500*time.Millisecond); w != 0 {
+		t.Errorf("a token later: wait %s, want 0", w)
+	}
+	if w := take(a, "am", 500*time.Millisecond); w == 0 {
+		t.Error("the refilled token was taken twice")
+	}
+	if w := take(a, "am", time.Hour); w != 0 {
+		t.Errorf("an hour later: wait %s", w)
+	}
+	for i := 0; i < 2; i++ { // refilled to the burst, not beyond
+		if w := take(b, "am", time.Hour); w != 0 {
+			t.Errorf("burst after an hour, take %d: wait %s", i+2, w)
+		}
+	}
+	if w := take(b, "am", time.Hour); w == 0 {
+		t.Error("the bucket refilled beyond its burst")
+	}
+}
