@@ -613,9 +613,7 @@ func create(ctx context.Context, tx Tx, d Decision, now time.Time) (Incident, er
 	inc := Incident{
 		State: StateOpen, Impact: d.Impact, Urgency: d.Urgency, Priority: PriorityOf(d.Impact, d.Urgency),
 		Title: d.Title, Summary: d.Summary, Service: d.Service, Owner: d.Owner, CorrelationKey: d.Key,
-		Rule: d.Rule, Source: d.Event.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now, Labels: d.Event.Labels,
-		ResolveMode: d.Resolve, ResolveAfter: d.ResolveAfter, MinAlerts: max(d.MinAlerts, 1), Window: d.Window,
-		FlapThreshold: d.FlapThreshold, FlapWindow: d.FlapWindow,
+		Rule: d.Rule, Source: d.Event.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now, Labels: d.Event.Labels, RuleSnapshot: RuleSnapshot{ResolveMode: d.Resolve, ResolveAfter: d.ResolveAfter, MinAlerts: max(d.MinAlerts, 1), Window: d.Window}, Flapping: Flapping{FlapThreshold: d.FlapThreshold, FlapWindow: d.FlapWindow},
 	}
 	if inc.ResolveMode == "" {
 		inc.ResolveMode = ResolveAll

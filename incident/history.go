@@ -411,8 +411,7 @@ func (r *regrouping) open(ctx context.Context, g *group) (*Incident, error) {
 		inc = Incident{
 			Impact: r.d.Impact, Urgency: r.d.Urgency, Priority: PriorityOf(r.d.Impact, r.d.Urgency),
 			Title: r.d.Title, Summary: r.d.Summary, Service: r.d.Service, Owner: r.d.Owner, Rule: r.d.Rule,
-			Source: r.d.Event.Source, ResolveMode: r.d.Resolve, ResolveAfter: r.d.ResolveAfter, Labels: r.d.Event.Labels,
-			FlapThreshold: r.d.FlapThreshold, FlapWindow: r.d.FlapWindow,
+			Source: r.d.Event.Source, RuleSnapshot: RuleSnapshot{ResolveMode: r.d.Resolve, ResolveAfter: r.d.ResolveAfter}, Labels: r.d.Event.Labels, Flapping: Flapping{FlapThreshold: r.d.FlapThreshold, FlapWindow: r.d.FlapWindow},
 		}
 		if inc.ResolveMode == "" {
 			inc.ResolveMode = ResolveAll

@@ -77,6 +77,41 @@ func CanTransition(from, to State) bool {
 	return false
 }
 
+// The incident's fields come in groups that each backend maps as one, so
+// that a lifecycle feature adds its fields to one group and one mapping
+// per backend. They are embedded: inc.RespondBy reads as before.
+
+// RuleSnapshot is what an incident keeps of the rule that opened it, so
+// that a reload changes no open incident's behaviour.
+type RuleSnapshot struct {
+	ResolveMode  ResolveMode
+	ResolveAfter time.Duration
+	MinAlerts    int
+	// Window is the rule's window (0: none), kept so a pending incident can
+	// be discarded when it passes even if no further alert arrives.
+	Window time.Duration
+}
+
+// SLA is an incident's service-level clock: the targets (zero: no SLA),
+// set when the incident opens and again if its priority rises, the
+// policy that set them, and the missed targets' times (zero: met or still
+// running).
+type SLA struct {
+	RespondBy, ResolveBy                 time.Time
+	SLAPolicy                            string
+	RespondBreachedAt, ResolveBreachedAt time.Time
+}
+
+// Flapping is when the incident was marked flapping (zero: not): its
+// alerts resolved more than FlapThreshold times within FlapWindow. A
+// flapping incident stays one incident, and sinks hold back its
+// notifications until it is stable again.
+type Flapping struct {
+	FlappingSince time.Time
+	FlapThreshold int
+	FlapWindow    time.Duration
+}
+
 // Incident is one correlated incident.
 type Incident struct {
 	ID             int64
@@ -123,30 +158,16 @@ type Incident struct {
 	ResolveDueAt time.Time
 	// SealedAt is when the incident stopped accepting new alerts because its
 	// window passed; a newer incident owns the key since. Zero if not sealed.
-	SealedAt     time.Time
-	ResolveMode  ResolveMode
-	ResolveAfter time.Duration
-	MinAlerts    int
-	// Window is the rule's window (0: none), kept so a pending incident can
-	// be discarded when it passes even if no further alert arrives.
-	Window time.Duration
+	SealedAt time.Time
+	// RuleSnapshot is the rule's settings the incident keeps for its life.
+	RuleSnapshot
 	// MergedInto is the incident this one was merged into (0: none); new
 	// alerts of its key go there.
 	MergedInto int64
-	// RespondBy and ResolveBy are the SLA targets (zero: no SLA), set when
-	// the incident opens and again if its priority rises; SLAPolicy names
-	// the policy. RespondBreachedAt and ResolveBreachedAt are the missed
-	// targets' times (zero: met or still running).
-	RespondBy, ResolveBy                 time.Time
-	SLAPolicy                            string
-	RespondBreachedAt, ResolveBreachedAt time.Time
-	// FlappingSince is when the incident was marked flapping (zero: not):
-	// its alerts resolved more than FlapThreshold times within FlapWindow.
-	// A flapping incident stays one incident, and sinks hold back its
-	// notifications until it is stable again.
-	FlappingSince time.Time
-	FlapThreshold int
-	FlapWindow    time.Duration
+	// SLA is its service-level clock.
+	SLA
+	// Flapping says whether its alerts flap.
+	Flapping
 	// DuringMaintenance marks an incident opened inside a maintenance
 	// change's window on its service: expected, so its urgency is low.
 	DuringMaintenance bool

@@ -246,7 +246,7 @@ func unlink(ctx context.Context, tx Tx, src Incident, c Command, actor string, n
 		Title: d.Title, Summary: d.Summary, Service: d.Service, Owner: d.Owner,
 		CorrelationKey: fmt.Sprintf("unlinked/%d/%s/%s", src.ID, a.Source, a.Fingerprint),
 		Rule:           d.Rule, Source: a.Source, OpenedAt: now, UpdatedAt: now, LastEventAt: now,
-		ImpactStartedAt: a.StartsAt, ResolveMode: ResolveAll, MinAlerts: 1, Labels: a.Labels,
+		ImpactStartedAt: a.StartsAt, RuleSnapshot: RuleSnapshot{ResolveMode: ResolveAll, MinAlerts: 1}, Labels: a.Labels,
 	}
 	if a.Status != StatusFiring {
 		inc.State, inc.ResolvedAt = StateResolved, now

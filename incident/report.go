@@ -158,8 +158,7 @@ func Open(ctx context.Context, tx Tx, r Report, now time.Time, o OpenOptions) (I
 	inc := Incident{
 		State: StateOpen, Impact: r.Impact, Urgency: r.Urgency, Priority: PriorityOf(r.Impact, r.Urgency),
 		Title: r.Title, Summary: r.Description, Service: r.Service, Owner: o.Owner, CorrelationKey: o.Key,
-		Source: SourceManual, OpenedAt: now, UpdatedAt: now, LastEventAt: now, ImpactStartedAt: now,
-		ResolveMode: ResolveManual, MinAlerts: 1,
+		Source: SourceManual, OpenedAt: now, UpdatedAt: now, LastEventAt: now, ImpactStartedAt: now, RuleSnapshot: RuleSnapshot{ResolveMode: ResolveManual, MinAlerts: 1},
 	}
 	setSLA(&inc, o.SLA)
 	if err := tx.CreateIncident(ctx, &inc); err != nil {

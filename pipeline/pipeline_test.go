@@ -165,9 +165,9 @@ func TestDefaultCorrelationOneIncidentPerGroup(t *testing.T) {
 		Title: "HighRequestLatency: p99 latency above 500ms", Service: "api-server",
 		CorrelationKey: `group{alertname="HighRequestLatency", cluster="eu-west-1"}`, Source: "alertmanager",
 		OpenedAt: t0.Add(time.Second), UpdatedAt: t0.Add(time.Second), LastEventAt: t0.Add(time.Second),
-		ImpactStartedAt: t0, ResolveMode: incident.ResolveAll, MinAlerts: 1, AlertCount: 3, FiringCount: 3,
-		Labels:        firing("web-1", t0).Labels, // the alert that opened it
-		FlapThreshold: rules.DefaultFlapThreshold, FlapWindow: rules.DefaultFlapWindow,
+		ImpactStartedAt: t0, RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAll, MinAlerts: 1}, AlertCount: 3, FiringCount: 3,
+		Labels: firing("web-1", t0).Labels, Flapping: // the alert that opened it
+		incident.Flapping{FlapThreshold: rules.DefaultFlapThreshold, FlapWindow: rules.DefaultFlapWindow},
 	}
 	if diff := cmp.Diff(want, inc); diff != "" {
 		t.Errorf("incident (-want +got):\n%s", diff)

@@ -118,8 +118,7 @@ func newEnv(t *testing.T, c sink.Config) *env {
 func (e *env) open(title string) int64 {
 	e.t.Helper()
 	inc := incident.Incident{State: incident.StateOpen, Priority: 3, Title: title, Service: "web", OpenedAt: e.clock.Now(),
-		UpdatedAt: e.clock.Now(), LastEventAt: e.clock.Now(), ResolveMode: incident.ResolveAll, MinAlerts: 1,
-		CorrelationKey: title}
+		UpdatedAt: e.clock.Now(), LastEventAt: e.clock.Now(), RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAll, MinAlerts: 1}, CorrelationKey: title}
 	e.update(func(ctx context.Context, tx incident.Tx) error {
 		if err := tx.CreateIncident(ctx, &inc); err != nil {
 			return err

@@ -29,9 +29,7 @@ func seedIncidents(b *testing.B, st *sqlite.Store, n int) {
 					Impact: incident.LevelMedium, Urgency: incident.LevelMedium, Title: fmt.Sprintf("Incident %d: disk full", i),
 					Service: services[i%len(services)], CorrelationKey: fmt.Sprintf("bench/%d", i), Source: "alertmanager",
 					OpenedAt: opened, UpdatedAt: opened, LastEventAt: opened, ImpactStartedAt: opened,
-					AcknowledgedAt: opened.Add(5 * time.Minute), ResolvedAt: opened.Add(40 * time.Minute),
-					ResolveMode: incident.ResolveAll, MinAlerts: 1, AlertCount: 3, FiringCount: 0,
-					RespondBy: opened.Add(15 * time.Minute), ResolveBy: opened.Add(4 * time.Hour)}
+					AcknowledgedAt: opened.Add(5 * time.Minute), ResolvedAt: opened.Add(40 * time.Minute), RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAll, MinAlerts: 1}, AlertCount: 3, FiringCount: 0, SLA: incident.SLA{RespondBy: opened.Add(15 * time.Minute), ResolveBy: opened.Add(4 * time.Hour)}}
 				if i%10 == 0 {
 					inc.State, inc.ResolvedAt, inc.FiringCount = incident.StateOpen, time.Time{}, 3
 				}

@@ -35,8 +35,7 @@ func seedProblem(t testing.TB, st *sqlite.Store, sig string, opened ...time.Time
 		for i, at := range opened {
 			inc := incident.Incident{State: incident.StateOpen, Priority: incident.Priority(3 - i%2), Impact: incident.LevelMedium,
 				Urgency: incident.LevelMedium, Title: fmt.Sprintf("%s incident %d", sig, i), Service: "db",
-				CorrelationKey: fmt.Sprintf("%s/%d", sig, i), Source: "alertmanager", OpenedAt: at, UpdatedAt: at, LastEventAt: at,
-				ResolveMode: incident.ResolveAll, MinAlerts: 1, AlertCount: 1, FiringCount: 1}
+				CorrelationKey: fmt.Sprintf("%s/%d", sig, i), Source: "alertmanager", OpenedAt: at, UpdatedAt: at, LastEventAt: at, RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAll, MinAlerts: 1}, AlertCount: 1, FiringCount: 1}
 			if err := tx.CreateIncident(ctx, &inc); err != nil {
 				return err
 			}

@@ -56,8 +56,7 @@ func start(t *testing.T, mod func(*slack.Options)) (*slacktest.Server, *run) {
 func openIncident(id int64) incident.Incident {
 	return incident.Incident{ID: id, State: incident.StateOpen, Priority: 2, Impact: "high", Urgency: "medium",
 		Title: "Checkout 5xx above 5%", Service: "checkout", Owner: "team-payments", OpenedAt: t0,
-		ImpactStartedAt: t0.Add(-2 * time.Minute), AlertCount: 2, FiringCount: 2,
-		RespondBy: t0.Add(15 * time.Minute), ResolveBy: t0.Add(4 * time.Hour)}
+		ImpactStartedAt: t0.Add(-2 * time.Minute), AlertCount: 2, FiringCount: 2, SLA: incident.SLA{RespondBy: t0.Add(15 * time.Minute), ResolveBy: t0.Add(4 * time.Hour)}}
 }
 
 // run plays the dispatcher: it keeps the ticket Deliver returns and passes

@@ -30,8 +30,7 @@ func notification() sink.Notification {
 		Urgency: incident.LevelMedium, Title: "HighRequestLatency: p99 above 500ms", Summary: "checkout p99 latency",
 		Service: "checkout", Owner: "payments", Rule: "latency", Source: "alertmanager",
 		Labels:   map[string]string{"alertname": "HighRequestLatency", "cluster": "eu-west-1", "severity": "critical"},
-		OpenedAt: t0, AcknowledgedAt: t0.Add(4 * time.Minute), ImpactStartedAt: t0.Add(-time.Minute),
-		RespondBy: t0.Add(15 * time.Minute), ResolveBy: t0.Add(4 * time.Hour)}
+		OpenedAt: t0, AcknowledgedAt: t0.Add(4 * time.Minute), ImpactStartedAt: t0.Add(-time.Minute), SLA: incident.SLA{RespondBy: t0.Add(15 * time.Minute), ResolveBy: t0.Add(4 * time.Hour)}}
 	return sink.Notification{
 		ID: 7, Kind: incident.NotifyAcknowledged, Incident: inc, URL: "https://alertbridge.example/incidents/42",
 		Entries: []incident.TimelineEntry{{ID: 3, IncidentID: 42, At: t0.Add(4 * time.Minute), Kind: incident.TimelineAcknowledged,

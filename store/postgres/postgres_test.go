@@ -108,7 +108,7 @@ func TestContract(t *testing.T) {
 func newIncident(key string) incident.Incident {
 	return incident.Incident{State: incident.StateOpen, Priority: 3, Impact: incident.LevelMedium,
 		Urgency: incident.LevelMedium, Title: "Disk full", CorrelationKey: key, OpenedAt: t0, UpdatedAt: t0,
-		LastEventAt: t0, ResolveMode: incident.ResolveAll, MinAlerts: 1}
+		LastEventAt: t0, RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAll, MinAlerts: 1}}
 }
 
 // TestRaceOneActivePerKey: replicas (two stores, two pools) creating the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/incidentrow"
 )
 
 // tx implements incident.Tx over one PostgreSQL transaction. pgx prepares
@@ -40,7 +41,7 @@ func (t *tx) explain(err error) error {
 
 var _ incident.Tx = (*tx)(nil)
 
-const (
+var (
 	// The key's owner: the incident taking its alerts (one at most, by the
 	// unique index), else the one whose impact ended last: a late firing
 	// recorded afterwards may have a newer ID but an older end. NULLS
@@ -100,23 +101,7 @@ func (t *tx) Incident(ctx context.Context, id int64) (incident.Incident, error) 
 }
 
 func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
-	err := t.r.queryRow(ctx, `INSERT INTO incidents (state, priority, impact, urgency, title, summary, service, owner,
-		correlation_key, rule, source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at,
-		resolve_due_at, sealed_at, resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance,
-		merged_into, respond_by, resolve_by, sla_policy, respond_breached_at, resolve_breached_at, flapping_since,
-		flap_threshold, flap_window_ns, alert_count, firing_count, problem_id, impact_started_at, reopened_at, unseen_firing,
-		unseen_as_of, labels)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`,
-		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Summary, inc.Service, inc.Owner,
-		inc.CorrelationKey, inc.Rule, inc.Source, nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt),
-		nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(), inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt),
-		nanos(inc.SealedAt), resolveMode(inc.ResolveMode), int64(inc.ResolveAfter), max(inc.MinAlerts, 1),
-		int64(inc.Window), inc.DuringMaintenance, nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy),
-		inc.SLAPolicy, nanos(inc.RespondBreachedAt), nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince),
-		inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount, inc.FiringCount, nullID(inc.ProblemID),
-		nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring, nanos(inc.UnseenAsOf),
-		labelsJSON(inc.Labels)).Scan(&inc.ID)
+	err := t.r.queryRow(ctx, incidentrow.Insert+" RETURNING id", incidentrow.InsertArgs(inc)...).Scan(&inc.ID)
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -124,21 +109,7 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 }
 
 func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
-	res, err := t.r.exec(ctx, `UPDATE incidents SET state = ?, priority = ?, impact = ?, urgency = ?, title = ?,
-		summary = ?, service = ?, owner = ?, opened_at = ?, acknowledged_at = ?, resolved_at = ?, updated_at = ?,
-		last_event_at = ?, resolve_due_at = ?, sealed_at = ?, resolve_mode = ?, resolve_after = ?, min_alerts = ?,
-		window_ns = ?, during_maintenance = ?, merged_into = ?, respond_by = ?, resolve_by = ?, sla_policy = ?,
-		respond_breached_at = ?, resolve_breached_at = ?, flapping_since = ?, flap_threshold = ?, flap_window_ns = ?,
-		alert_count = ?, firing_count = ?, problem_id = ?, impact_started_at = ?, reopened_at = ?, unseen_firing = ?,
-		unseen_as_of = ? WHERE id = ?`,
-		inc.State, int(inc.Priority), inc.Impact, inc.Urgency, inc.Title, inc.Summary, inc.Service, inc.Owner,
-		nanos(inc.OpenedAt), nanos(inc.AcknowledgedAt), nanos(inc.ResolvedAt), inc.UpdatedAt.UnixNano(),
-		inc.LastEventAt.UnixNano(), nanos(inc.ResolveDueAt), nanos(inc.SealedAt), resolveMode(inc.ResolveMode),
-		int64(inc.ResolveAfter), max(inc.MinAlerts, 1), int64(inc.Window), inc.DuringMaintenance,
-		nullID(inc.MergedInto), nanos(inc.RespondBy), nanos(inc.ResolveBy), inc.SLAPolicy, nanos(inc.RespondBreachedAt),
-		nanos(inc.ResolveBreachedAt), nanos(inc.FlappingSince), inc.FlapThreshold, int64(inc.FlapWindow), inc.AlertCount,
-		inc.FiringCount, nullID(inc.ProblemID), nanos(inc.ImpactStartedAt), nanos(inc.ReopenedAt), inc.UnseenFiring,
-		nanos(inc.UnseenAsOf), inc.ID)
+	res, err := t.r.exec(ctx, incidentrow.Update, incidentrow.UpdateArgs(&inc)...)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
@@ -405,14 +376,6 @@ func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incide
 	return collect(rows, err, "select due incidents", scanIncident)
 }
 
-// resolveMode stores the zero mode as the default, "all".
-func resolveMode(m incident.ResolveMode) incident.ResolveMode {
-	if m == "" {
-		return incident.ResolveAll
-	}
-	return m
-}
-
 func nullID(id int64) any {
 	if id == 0 {
 		return nil
@@ -448,47 +411,10 @@ func scanChange(row scanner) (incident.Change, error) {
 	return c, nil
 }
 
-const incidentColumns = `id, state, priority, impact, urgency, title, summary, service, owner, correlation_key, rule,
-	source, opened_at, acknowledged_at, resolved_at, updated_at, last_event_at, resolve_due_at, sealed_at,
-	resolve_mode, resolve_after, min_alerts, window_ns, during_maintenance, merged_into, respond_by, resolve_by,
-	sla_policy, respond_breached_at, resolve_breached_at, flapping_since, flap_threshold, flap_window_ns, alert_count,
-	firing_count, problem_id, impact_started_at, reopened_at, unseen_firing, unseen_as_of, labels`
+// The incident's row is incidentrow's, which both backends share.
+var incidentColumns = incidentrow.Columns
 
-func scanIncident(row scanner) (incident.Incident, error) {
-	var inc incident.Incident
-	var prio int
-	var opened, acked, resolved, updated, lastEvent, due, sealed, merged, problem sql.NullInt64
-	var respondBy, resolveBy, respondBreached, resolveBreached, flapping, impact, reopened, unseenAsOf sql.NullInt64
-	var flapWindow int64
-	var labels string
-	var resolveAfter, window int64
-	err := row.Scan(&inc.ID, &inc.State, &prio, &inc.Impact, &inc.Urgency, &inc.Title, &inc.Summary, &inc.Service,
-		&inc.Owner, &inc.CorrelationKey, &inc.Rule, &inc.Source, &opened, &acked, &resolved, &updated, &lastEvent,
-		&due, &sealed, &inc.ResolveMode, &resolveAfter, &inc.MinAlerts, &window, &inc.DuringMaintenance, &merged, &respondBy,
-		&resolveBy, &inc.SLAPolicy, &respondBreached, &resolveBreached, &flapping, &inc.FlapThreshold, &flapWindow,
-		&inc.AlertCount, &inc.FiringCount, &problem, &impact, &reopened, &inc.UnseenFiring, &unseenAsOf, &labels)
-	if errors.Is(err, sql.ErrNoRows) {
-		return inc, incident.ErrNotFound
-	}
-	if err != nil {
-		return inc, fmt.Errorf("scan incident: %w", err)
-	}
-	inc.Priority = incident.Priority(prio)
-	inc.OpenedAt, inc.AcknowledgedAt, inc.ResolvedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(acked), fromNanos(resolved), fromNanos(updated)
-	inc.LastEventAt, inc.ResolveDueAt, inc.SealedAt = fromNanos(lastEvent), fromNanos(due), fromNanos(sealed)
-	inc.ResolveAfter, inc.Window = time.Duration(resolveAfter), time.Duration(window)
-	inc.ProblemID, inc.MergedInto = problem.Int64, merged.Int64
-	inc.RespondBy, inc.ResolveBy = fromNanos(respondBy), fromNanos(resolveBy)
-	inc.RespondBreachedAt, inc.ResolveBreachedAt = fromNanos(respondBreached), fromNanos(resolveBreached)
-	inc.FlappingSince, inc.FlapWindow = fromNanos(flapping), time.Duration(flapWindow)
-	inc.ImpactStartedAt, inc.ReopenedAt, inc.UnseenAsOf = fromNanos(impact), fromNanos(reopened), fromNanos(unseenAsOf)
-	if labels != "" && labels != "{}" {
-		if err := json.Unmarshal([]byte(labels), &inc.Labels); err != nil {
-			return inc, fmt.Errorf("decode labels of incident %d: %w", inc.ID, err)
-		}
-	}
-	return inc, nil
-}
+func scanIncident(row scanner) (incident.Incident, error) { return incidentrow.Scan(row) }
 
 const alertColumns = `incident_id, source, fingerprint, status, labels, annotations, starts_at, ends_at, generator_url,
 	first_seen_at, last_seen_at, count`
@@ -513,13 +439,4 @@ func scanAlert(row scanner) (incident.Alert, error) {
 	}
 	a.StartsAt, a.EndsAt, a.FirstSeenAt, a.LastSeenAt = fromNanos(starts), fromNanos(ends), fromNanos(first), fromNanos(last)
 	return a, nil
-}
-
-// labelsJSON encodes a label set for a TEXT column; nil is "{}".
-func labelsJSON(m map[string]string) string {
-	if len(m) == 0 {
-		return "{}"
-	}
-	b, _ := json.Marshal(m) // a map of strings always encodes
-	return string(b)
 }

@@ -29,8 +29,7 @@ func TestBackupWhileWriting(t *testing.T) {
 		return st.Update(ctx, func(tx incident.Tx) error {
 			now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
 			inc := incident.Incident{State: incident.StateOpen, Priority: 3, Title: fmt.Sprintf("incident %d", i),
-				CorrelationKey: fmt.Sprintf("k/%d", i), OpenedAt: now, UpdatedAt: now, LastEventAt: now,
-				ResolveMode: incident.ResolveAll, MinAlerts: 1}
+				CorrelationKey: fmt.Sprintf("k/%d", i), OpenedAt: now, UpdatedAt: now, LastEventAt: now, RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAll, MinAlerts: 1}}
 			return tx.CreateIncident(ctx, &inc)
 		})
 	}

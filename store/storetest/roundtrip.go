@@ -41,12 +41,20 @@ func mustAllSet(t *testing.T, v any, exempt ...string) {
 		}
 		skip[e] = true
 	}
-	for i := range rv.NumField() {
-		f := rv.Type().Field(i)
-		if !skip[f.Name] && rv.Field(i).IsZero() {
-			t.Errorf("%T.%s is zero in the round trip: give it a distinctive value, so that every backend is shown to store it", v, f.Name)
+	var check func(prefix string, rv reflect.Value)
+	check = func(prefix string, rv reflect.Value) {
+		for i := range rv.NumField() {
+			f := rv.Type().Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				check(prefix+f.Name+".", rv.Field(i)) // a group of fields: each must be set
+				continue
+			}
+			if !skip[f.Name] && rv.Field(i).IsZero() {
+				t.Errorf("%T.%s%s is zero in the round trip: give it a distinctive value, so that every backend is shown to store it", v, prefix, f.Name)
+			}
 		}
 	}
+	check("", rv)
 }
 
 // mustUTC fails unless every non-zero time.Time field of the struct v (and
@@ -97,12 +105,7 @@ func fullIncident(key string, k int, mergedInto, problemID int64) incident.Incid
 		OpenedAt: at(k + 1), AcknowledgedAt: at(k + 2), ResolvedAt: at(k + 3), ImpactStartedAt: at(k + 4),
 		ReopenedAt: at(k + 5), UnseenFiring: 3 + k, UnseenAsOf: at(k + 6),
 		Labels:    map[string]string{"alertname": "DiskFull", "instance": "db-1:9100", "quote": `"<&>"`},
-		UpdatedAt: at(k + 7), LastEventAt: at(k + 8), ResolveDueAt: at(k + 9), SealedAt: at(k + 10),
-		ResolveMode: incident.ResolveAny, ResolveAfter: 5*time.Minute + time.Duration(k), MinAlerts: 2 + k,
-		Window: 10*time.Minute + time.Duration(k), MergedInto: mergedInto,
-		RespondBy: at(k + 11), ResolveBy: at(k + 12), SLAPolicy: "gold", RespondBreachedAt: at(k + 13),
-		ResolveBreachedAt: at(k + 14), FlappingSince: at(k + 15), FlapThreshold: 4 + k,
-		FlapWindow: 15*time.Minute + time.Duration(k), DuringMaintenance: true, AlertCount: 7 + k, FiringCount: 5 + k,
+		UpdatedAt: at(k + 7), LastEventAt: at(k + 8), ResolveDueAt: at(k + 9), SealedAt: at(k + 10), RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAny, ResolveAfter: 5*time.Minute + time.Duration(k), MinAlerts: 2 + k, Window: 10*time.Minute + time.Duration(k)}, MergedInto: mergedInto, SLA: incident.SLA{RespondBy: at(k + 11), ResolveBy: at(k + 12), SLAPolicy: "gold", RespondBreachedAt: at(k + 13), ResolveBreachedAt: at(k + 14)}, Flapping: incident.Flapping{FlappingSince: at(k + 15), FlapThreshold: 4 + k, FlapWindow: 15*time.Minute + time.Duration(k)}, DuringMaintenance: true, AlertCount: 7 + k, FiringCount: 5 + k,
 		ProblemID: problemID,
 	}
 }
@@ -154,8 +157,7 @@ func testIncidentEveryField(t *testing.T, s Store) {
 	// Zero values read back as zero: times as the zero time (not 1970),
 	// IDs as 0, the resolve mode as its default.
 	zero := incident.Incident{ID: in.ID, State: incident.StateOpen, Priority: 5, CorrelationKey: in.CorrelationKey,
-		Rule: in.Rule, Source: in.Source, Labels: in.Labels, UpdatedAt: at(50), LastEventAt: at(51),
-		ResolveMode: incident.ResolveAll, MinAlerts: 1}
+		Rule: in.Rule, Source: in.Source, Labels: in.Labels, UpdatedAt: at(50), LastEventAt: at(51), RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAll, MinAlerts: 1}}
 	mustUpdate(t, s, func(tx incident.Tx) error { return tx.UpdateIncident(ctx, zero) })
 	read("zeroed", zero)
 }

@@ -91,8 +91,7 @@ func newIncident(key string, p incident.Priority) incident.Incident {
 	return incident.Incident{
 		State: incident.StateOpen, Priority: p, Impact: incident.LevelHigh, Urgency: incident.LevelMedium,
 		Title: "Disk full: " + key, Service: "db", CorrelationKey: key, Rule: "disk", Source: "alertmanager",
-		OpenedAt: t0, UpdatedAt: t0, LastEventAt: t0, AlertCount: 1, FiringCount: 1,
-		ResolveMode: incident.ResolveAll, MinAlerts: 1,
+		OpenedAt: t0, UpdatedAt: t0, LastEventAt: t0, AlertCount: 1, FiringCount: 1, RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAll, MinAlerts: 1},
 	}
 }
 
