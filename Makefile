@@ -17,14 +17,14 @@ build:
 # The whole suite, end-to-end tests included (they skip, saying why, when the
 # Alertmanager/Prometheus binaries are missing; CI sets ALERTBRIDGE_REQUIRE_E2E=1).
 test:
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 25m $(PKGS)
 
 # The pipeline and API suites again on PostgreSQL (127.0.0.1:5432, or
 # ALERTBRIDGE_TEST_POSTGRES_DSN); the store contract and the HA test run on it
 # in every `make test` already (they skip without a server unless
 # ALERTBRIDGE_REQUIRE_PG=1).
 test-postgres:
-	ALERTBRIDGE_TEST_STORE=postgres $(GO) test -race -count=1 ./pipeline ./api
+	ALERTBRIDGE_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 25m ./pipeline ./api
 
 test-e2e:
 	$(GO) test -race -count=1 -v ./e2e/...
