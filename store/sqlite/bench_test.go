@@ -38,6 +38,7 @@ const benchBigIncident = 1
 var bench struct {
 	once sync.Once
 	dir  string
+	keep bool // the directory is ALERTBRIDGE_BENCH_DIR's: kept
 	st   *Store
 	err  error
 }
@@ -48,29 +49,36 @@ func TestMain(m *testing.M) {
 	if bench.st != nil {
 		bench.st.Close()
 	}
-	if bench.dir != "" {
+	if bench.dir != "" && !bench.keep {
 		os.RemoveAll(bench.dir)
 	}
 	os.Exit(code)
 }
 
-// mustBenchStore returns the seeded store, seeding it on first use.
+// mustBenchStore returns the seeded store, seeding it on first use. With
+// ALERTBRIDGE_BENCH_DIR set, the store is seeded into that directory and
+// kept, and a store already there is used as it is (migrated if older):
+// what comparing before and after a schema change needs.
 func mustBenchStore(b *testing.B) *Store {
 	b.Helper()
 	if testing.Short() {
 		b.Skip("seeds 1M alerts; not under -short")
 	}
 	bench.once.Do(func() {
-		bench.dir, bench.err = os.MkdirTemp("", "alertbridge-bench-")
-		if bench.err != nil {
-			return
+		bench.dir, bench.keep = os.Getenv("ALERTBRIDGE_BENCH_DIR"), true
+		if bench.dir == "" {
+			bench.dir, bench.keep = "", false
+			if bench.dir, bench.err = os.MkdirTemp("", "alertbridge-bench-"); bench.err != nil {
+				return
+			}
 		}
-		start := time.Now()
-		bench.err = seedBench(context.Background(), bench.dir)
-		if bench.err != nil {
-			return
+		if _, err := os.Stat(filepath.Join(bench.dir, FileName)); err != nil {
+			start := time.Now()
+			if bench.err = seedBench(context.Background(), bench.dir); bench.err != nil {
+				return
+			}
+			b.Logf("seeded %s in %s", bench.dir, time.Since(start).Round(time.Second))
 		}
-		b.Logf("seeded %s in %s", bench.dir, time.Since(start).Round(time.Second))
 		// Reopened as the daemon opens it (full fsync; migrations run).
 		bench.st, bench.err = OpenFile(context.Background(), filepath.Join(bench.dir, FileName))
 	})
