@@ -293,18 +293,14 @@ func BenchmarkIncidentList(b *testing.B) {
 }
 
 // BenchmarkIncidentDetail reads what GET /api/v1/incidents/{id} shows of
-// the incident with 10,000 alerts.
+// the incident with 10,000 alerts: "whole" as it did before paging (every
+// alert and timeline entry), "first_page" and "last_page" its pages of
+// api.DefaultDetailLimit (500) alerts and entries.
 func BenchmarkIncidentDetail(b *testing.B) {
 	st := mustBenchStore(b)
 	ctx := context.Background()
-	timed(b, func() error {
+	rest := func() error {
 		if _, err := st.Incident(ctx, benchBigIncident); err != nil {
-			return err
-		}
-		if _, err := st.Alerts(ctx, benchBigIncident); err != nil {
-			return err
-		}
-		if _, err := st.Timeline(ctx, benchBigIncident); err != nil {
 			return err
 		}
 		if _, err := st.IncidentChanges(ctx, benchBigIncident); err != nil {
@@ -312,7 +308,46 @@ func BenchmarkIncidentDetail(b *testing.B) {
 		}
 		_, err := st.Tickets(ctx, benchBigIncident)
 		return err
+	}
+	b.Run("whole", func(b *testing.B) {
+		timed(b, func() error {
+			if _, err := st.Alerts(ctx, benchBigIncident); err != nil {
+				return err
+			}
+			if _, err := st.Timeline(ctx, benchBigIncident); err != nil {
+				return err
+			}
+			return rest()
+		})
 	})
+	all, err := st.Alerts(ctx, benchBigIncident)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tl, err := st.Timeline(ctx, benchBigIncident)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name    string
+		after   incident.AlertCursor
+		afterID int64
+	}{
+		{"first_page", incident.AlertCursor{}, 0},
+		{"last_page", all[len(all)-501].Cursor(), tl[len(tl)-501].ID},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			timed(b, func() error {
+				if _, err := st.AlertsPage(ctx, benchBigIncident, bc.after, 501); err != nil {
+					return err
+				}
+				if _, err := st.TimelinePage(ctx, benchBigIncident, bc.afterID, 501); err != nil {
+					return err
+				}
+				return rest()
+			})
+		})
+	}
 }
 
 // BenchmarkMetrics runs the store's queries of one /metrics scrape (the
