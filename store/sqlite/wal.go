@@ -47,5 +47,5 @@ func (s *Store) boundWAL(ctx context.Context) {
 		return
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA busy_timeout = 10000") //nolint:errcheck // as good as the next Open
-	_, _ = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") // busy: the next look tries again
+	_, _ = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")                   // busy: the next look tries again
 }
