@@ -77,10 +77,39 @@ func (c *Client) Changes(ctx context.Context, service, cursor string, limit int)
 	return out, c.do(ctx, http.MethodGet, "/api/v1/changes?"+v.Encode(), nil, &out)
 }
 
-// Incident returns one incident with its alerts and timeline.
+// Incident returns one incident with all its alerts and timeline,
+// following the detail view's pages.
 func (c *Client) Incident(ctx context.Context, id int64) (Incident, error) {
 	var out Incident
-	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/incidents/%d", id), nil, &out)
+	path := fmt.Sprintf("/api/v1/incidents/%d", id)
+	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return out, err
+	}
+	for out.AlertsNextCursor != "" || out.TimelineNextCursor != "" {
+		// A list already whole is asked for one row, which is dropped.
+		v := url.Values{}
+		if out.AlertsNextCursor != "" {
+			v.Set("alerts_after", out.AlertsNextCursor)
+		} else {
+			v.Set("alerts_limit", "1")
+		}
+		if out.TimelineNextCursor != "" {
+			v.Set("timeline_after", out.TimelineNextCursor)
+		} else {
+			v.Set("timeline_limit", "1")
+		}
+		var next Incident
+		if err := c.do(ctx, http.MethodGet, path+"?"+v.Encode(), nil, &next); err != nil {
+			return out, err
+		}
+		if out.AlertsNextCursor != "" {
+			out.Alerts, out.AlertsNextCursor = append(out.Alerts, next.Alerts...), next.AlertsNextCursor
+		}
+		if out.TimelineNextCursor != "" {
+			out.Timeline, out.TimelineNextCursor = append(out.Timeline, next.Timeline...), next.TimelineNextCursor
+		}
+	}
+	return out, nil
 }
 
 // Report opens an incident by hand (POST /api/v1/incidents) and answers

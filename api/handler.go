@@ -23,8 +23,12 @@ type Reader interface {
 	// Incident returns incident.ErrNotFound for an unknown ID.
 	Incident(ctx context.Context, id int64) (incident.Incident, error)
 	Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error)
-	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
-	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
+	// AlertsPage is at most limit of an incident's alerts in join order,
+	// those after the cursor.
+	AlertsPage(ctx context.Context, incidentID int64, after incident.AlertCursor, limit int) ([]incident.Alert, error)
+	// TimelinePage is at most limit of an incident's timeline entries with
+	// IDs above afterID, oldest first.
+	TimelinePage(ctx context.Context, incidentID, afterID int64, limit int) ([]incident.TimelineEntry, error)
 	Changes(ctx context.Context, f incident.ChangeFilter) ([]incident.Change, error)
 	IncidentChanges(ctx context.Context, incidentID int64) ([]incident.ChangeLink, error)
 	// Stats counts the figures of GET /api/v1/stats at now. It returns an
@@ -306,7 +310,12 @@ func (h *Handler) getIncident(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.detail(r.Context(), id)
+	pg, err := parseDetailPage(r.URL.Query())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.detail(r.Context(), id, pg)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -314,20 +323,28 @@ func (h *Handler) getIncident(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (h *Handler) detail(ctx context.Context, id int64) (Incident, error) {
+// detail is an incident's detail view with one page of its alerts and of
+// its timeline, and the cursors of the next ones.
+func (h *Handler) detail(ctx context.Context, id int64, pg detailPage) (Incident, error) {
 	inc, err := h.o.Reader.Incident(ctx, id)
 	if err != nil {
 		return Incident{}, err
 	}
-	alerts, err := h.o.Reader.Alerts(ctx, id)
+	// One row more than the page: is there a next one?
+	alerts, err := h.o.Reader.AlertsPage(ctx, id, pg.alertsAfter, pg.alertsLimit+1)
 	if err != nil {
 		return Incident{}, err
 	}
-	tl, err := h.o.Reader.Timeline(ctx, id)
+	tl, err := h.o.Reader.TimelinePage(ctx, id, pg.timelineAfter, pg.timelineLimit+1)
 	if err != nil {
 		return Incident{}, err
 	}
 	out := fromIncident(inc)
+	if len(alerts) > pg.alertsLimit {
+		alerts = alerts[:pg.alertsLimit]
+		out.AlertsNextCursor = encodeAlertCursor(alerts[len(alerts)-1].Cursor())
+	}
+	tl, out.TimelineNextCursor = page(tl, pg.timelineLimit, func(e incident.TimelineEntry) int64 { return e.ID })
 	out.Alerts = make([]Alert, 0, len(alerts))
 	for _, a := range alerts {
 		out.Alerts = append(out.Alerts, fromAlert(a))
@@ -387,7 +404,7 @@ func (h *Handler) action(a incident.Action) http.HandlerFunc {
 			return
 		}
 		// Merge answers with the target, unlink with the new incident.
-		out, err := h.detail(r.Context(), res.ID)
+		out, err := h.detail(r.Context(), res.ID, firstDetailPage)
 		if err != nil {
 			h.fail(w, r, err)
 			return

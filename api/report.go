@@ -27,7 +27,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.detail(r.Context(), inc.ID)
+	out, err := h.detail(r.Context(), inc.ID, firstDetailPage)
 	if err != nil {
 		h.fail(w, r, err)
 		return

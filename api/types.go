@@ -52,9 +52,13 @@ type Incident struct {
 	AlertCount        int    `json:"alert_count"`
 	FiringCount       int    `json:"firing_count"`
 	ProblemID         *int64 `json:"problem_id"`
-	// Detail view only.
-	Alerts   []Alert         `json:"alerts,omitempty"`
-	Timeline []TimelineEntry `json:"timeline,omitempty"`
+	// Detail view only: a page of the alerts, in the order they joined,
+	// and of the timeline, oldest first. The next cursors are set when
+	// there are more: pass them as alerts_after and timeline_after.
+	Alerts             []Alert         `json:"alerts,omitempty"`
+	AlertsNextCursor   string          `json:"alerts_next_cursor,omitempty"`
+	Timeline           []TimelineEntry `json:"timeline,omitempty"`
+	TimelineNextCursor string          `json:"timeline_next_cursor,omitempty"`
 	// Changes are the recent changes linked as suspected causes, ranked.
 	Changes []LinkedChange `json:"changes,omitempty"`
 	// Tickets are what the sinks made of it: a Jira key, a Slack message.

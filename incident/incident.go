@@ -324,3 +324,17 @@ func (r EventRecord) Event() Event {
 		GroupLabels: r.GroupLabels, Receiver: r.Receiver,
 	}
 }
+
+// AlertCursor is an alert's place in its incident's join order (first
+// seen, then fingerprint, then source): where a page of the incident's
+// alerts ends and the next one starts. The zero AlertCursor is before the
+// first alert.
+type AlertCursor struct {
+	FirstSeenAt         time.Time
+	Fingerprint, Source string
+}
+
+// Cursor returns the alert's place in its incident's join order.
+func (a Alert) Cursor() AlertCursor {
+	return AlertCursor{FirstSeenAt: a.FirstSeenAt, Fingerprint: a.Fingerprint, Source: a.Source}
+}

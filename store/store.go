@@ -45,12 +45,18 @@ type IncidentReader interface {
 	ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error)
 	ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error)
 	Alerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
+	// AlertsPage is at most limit of the alerts Alerts lists, those after
+	// the cursor (the zero cursor: from the first), in the same order.
+	AlertsPage(ctx context.Context, incidentID int64, after incident.AlertCursor, limit int) ([]incident.Alert, error)
 	IncidentAlerts(ctx context.Context, incidentID int64) ([]incident.Alert, error)
 	// AlertHistory is the latest firings (at most perAlert each) of the
 	// alerts an incident holds.
 	AlertHistory(ctx context.Context, incidentID int64, perAlert int) ([]incident.Episode, error)
 	FiringAlerts(ctx context.Context, source string) ([]incident.AlertState, error)
 	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
+	// TimelinePage is at most limit of the entries Timeline lists, those
+	// with IDs above afterID, in the same order.
+	TimelinePage(ctx context.Context, incidentID, afterID int64, limit int) ([]incident.TimelineEntry, error)
 	TimelineEntry(ctx context.Context, id int64) (incident.TimelineEntry, error)
 	Tickets(ctx context.Context, incidentID int64) ([]incident.Ticket, error)
 	Ticket(ctx context.Context, incidentID int64, sink string) (incident.Ticket, error)

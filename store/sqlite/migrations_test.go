@@ -22,13 +22,19 @@ import (
 // pragmas, foreign keys included.
 func mustVersion1(t *testing.T, path string) *sql.DB {
 	t.Helper()
+	return mustVersion(t, path, 1)
+}
+
+// mustVersion creates a database at path migrated only up to version.
+func mustVersion(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
 	ms, err := migrate.Read(migrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v1 []migrate.Migration
 	for _, m := range ms {
-		if m.Version <= 1 {
+		if m.Version <= version {
 			v1 = append(v1, m)
 		}
 	}
@@ -40,8 +46,8 @@ func mustVersion1(t *testing.T, path string) *sql.DB {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
-	if applied, err := migrate.Up(context.Background(), db, v1, migrate.Options{}); err != nil || len(applied) != 1 {
-		t.Fatalf("migrate to version 1: applied %v, %v", applied, err)
+	if applied, err := migrate.Up(context.Background(), db, v1, migrate.Options{}); err != nil || len(applied) != version {
+		t.Fatalf("migrate to version %d: applied %v, %v", version, applied, err)
 	}
 	return db
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -29,6 +30,28 @@ func (s *Store) Alerts(ctx context.Context, incidentID int64) ([]incident.Alert,
 	rows, err := s.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE incident_id = ?
 		ORDER BY first_seen_at, fingerprint, source`, incidentID)
 	return collect(rows, err, "list alerts", scanAlert)
+}
+
+// AlertsPage returns at most limit of an incident's alerts in the order
+// Alerts lists them, those after the cursor (the zero cursor: from the
+// first): a range of the index alerts_incident_joined.
+func (s *Store) AlertsPage(ctx context.Context, incidentID int64, after incident.AlertCursor, limit int) ([]incident.Alert, error) {
+	q := `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ?`
+	args := []any{incidentID}
+	if after != (incident.AlertCursor{}) {
+		q += ` AND (first_seen_at, fingerprint, source) > (?, ?, ?)`
+		args = append(args, after.FirstSeenAt.UnixNano(), after.Fingerprint, after.Source)
+	}
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY first_seen_at, fingerprint, source LIMIT ?`, append(args, limit)...)
+	return collect(rows, err, "list alerts", scanAlert)
+}
+
+// TimelinePage returns at most limit of an incident's timeline entries
+// with IDs above afterID, oldest first (as Timeline).
+func (s *Store) TimelinePage(ctx context.Context, incidentID, afterID int64, limit int) ([]incident.TimelineEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, incident_id, at, kind, actor, on_behalf_of, fingerprint, message
+		FROM timeline WHERE incident_id = ? AND id > ? ORDER BY id LIMIT ?`, incidentID, afterID, limit)
+	return collect(rows, err, "list timeline", scanTimeline)
 }
 
 // Timeline returns an incident's timeline, oldest first.
@@ -67,50 +90,96 @@ func (s *Store) ActiveByPriority(ctx context.Context) (map[incident.Priority]int
 	return out, rows.Err()
 }
 
+// eventsChunk is how many events Events reads per query.
+const eventsChunk = 1000
+
 // Events calls fn for every recorded event received in [since, until)
-// (a zero bound is open), oldest first, stopping at fn's first error.
+// (a zero bound is open), oldest first (by ID), stopping at fn's first
+// error. It reads eventsChunk events per query and calls fn between
+// queries, never inside one: a backtest that takes minutes over the
+// events must not hold a read snapshot that long, which would keep every
+// WAL checkpoint from completing and the WAL growing. Events are only
+// ever appended, so the chunks together are the events of the window,
+// each once.
 func (s *Store) Events(ctx context.Context, since, until time.Time, fn func(incident.EventRecord) error) error {
-	q := `SELECT received_at, source, fingerprint, status, labels, annotations, group_labels, receiver,
-		generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id FROM events
-		WHERE received_at >= ?`
+	// The window's first event by ID: its rows are then a range of the
+	// table, whatever order the events arrived in. +received_at keeps the
+	// chunks on that range rather than the received_at index (which would
+	// sort the whole window for each chunk).
+	where := ` WHERE +received_at >= ?`
 	args := []any{since.UnixNano()}
 	if !until.IsZero() {
-		q += ` AND received_at < ?`
+		where += ` AND +received_at < ?`
 		args = append(args, until.UnixNano())
 	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY id`, args...)
-	if err != nil {
+	var first sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MIN(id) FROM events`+strings.ReplaceAll(where, "+", ""), args...).
+		Scan(&first); err != nil {
 		return fmt.Errorf("list events: %w", err)
 	}
+	if !first.Valid {
+		return nil
+	}
+	after := first.Int64 - 1
+	for {
+		recs, last, err := s.eventsAfter(ctx, where, append(args[:len(args):len(args)], after))
+		if err != nil {
+			return err
+		}
+		for _, e := range recs {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(recs) < eventsChunk {
+			return nil
+		}
+		after = last
+	}
+}
+
+// eventsAfter reads the next chunk of Events: the events matching where
+// with IDs above the last argument, and the last ID it read (the argument
+// when none).
+func (s *Store) eventsAfter(ctx context.Context, where string, args []any) ([]incident.EventRecord, int64, error) {
+	last := args[len(args)-1].(int64)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, received_at, source, fingerprint, status, labels, annotations,
+		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id
+		FROM events`+where+` AND id > ? ORDER BY id LIMIT ?`, append(args, eventsChunk)...)
+	if err != nil {
+		return nil, last, fmt.Errorf("list events: %w", err)
+	}
 	defer rows.Close()
+	var out []incident.EventRecord
 	for rows.Next() {
 		var e incident.EventRecord
 		var received int64
 		var labels, ann string
 		var group sql.NullString
 		var starts, ends, incID sql.NullInt64
-		if err := rows.Scan(&received, &e.Source, &e.Fingerprint, &e.Status, &labels, &ann, &group, &e.Receiver,
+		if err := rows.Scan(&last, &received, &e.Source, &e.Fingerprint, &e.Status, &labels, &ann, &group, &e.Receiver,
 			&e.GeneratorURL, &starts, &ends, &e.Transition, &e.Rule, &e.Key, &incID); err != nil {
-			return fmt.Errorf("scan event: %w", err)
+			return nil, last, fmt.Errorf("scan event: %w", err)
 		}
 		if err := json.Unmarshal([]byte(labels), &e.Labels); err != nil {
-			return fmt.Errorf("decode event labels: %w", err)
+			return nil, last, fmt.Errorf("decode event labels: %w", err)
 		}
 		if err := json.Unmarshal([]byte(ann), &e.Annotations); err != nil {
-			return fmt.Errorf("decode event annotations: %w", err)
+			return nil, last, fmt.Errorf("decode event annotations: %w", err)
 		}
 		if group.Valid {
 			if err := json.Unmarshal([]byte(group.String), &e.GroupLabels); err != nil {
-				return fmt.Errorf("decode event group labels: %w", err)
+				return nil, last, fmt.Errorf("decode event group labels: %w", err)
 			}
 		}
 		e.ReceivedAt, e.StartsAt, e.EndsAt = time.Unix(0, received).UTC(), fromNanos(starts), fromNanos(ends)
 		e.IncidentID = incID.Int64
-		if err := fn(e); err != nil {
-			return err
-		}
+		out = append(out, e)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, last, fmt.Errorf("list events: %w", err)
+	}
+	return out, last, nil
 }
 
 // IncidentByKey returns the incident that owns a correlation key, as the

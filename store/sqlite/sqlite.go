@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -36,6 +38,8 @@ type Store struct {
 
 	leaseMu sync.Mutex
 	leases  map[string]bool // the leases held (lease.go)
+
+	walCheckedAt atomic.Int64 // Unix nanoseconds of the last look at the WAL's size (wal.go)
 }
 
 // Open opens (creating if needed) the database in dir and runs migrations.
@@ -79,6 +83,9 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous("+synchronous+")")
 		q.Add("_pragma", "foreign_keys(1)")
+		// After a checkpoint has restarted the WAL, truncate its file back
+		// to this size: one burst of writes must not leave it large.
+		q.Add("_pragma", "journal_size_limit("+strconv.FormatInt(walLimit, 10)+")")
 		for i := 0; i+1 < len(extra); i += 2 {
 			q.Add(extra[i], extra[i+1])
 		}
@@ -208,6 +215,7 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.boundWAL(ctx)
 	return nil
 }
 

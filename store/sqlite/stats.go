@@ -50,42 +50,32 @@ type queryer interface {
 
 func stats(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
 	var out incident.StatsFigures
-	// Opened in the window and matching the filter. There is no index on
-	// opened_at, so this scans incidents (in the order of the table, once
-	// per query below); the window bounds what is kept, not what is read.
-	// An incident merged into another is not an incident of its own: it
-	// counts neither as opened nor as resolved.
+	// Opened in the window and matching the filter: a range of the index
+	// incidents_opened_stats, read from the index alone. An incident merged
+	// into another is not an incident of its own: it counts neither as
+	// opened nor as resolved.
 	win, args := incidentWhere(f)
 	win = "opened_at >= ? AND opened_at < ? AND merged_into IS NULL" + win
 	args = append([]any{f.Since.UnixNano(), f.Until.UnixNano()}, args...)
 
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*),
-		COUNT(CASE WHEN state = 'resolved' AND resolved_at IS NOT NULL THEN 1 END)
-		FROM incidents WHERE `+win, args...).Scan(&out.Opened, &out.Resolved)
-	if err != nil {
-		return out, fmt.Errorf("count opened incidents: %w", err)
-	}
-	err = q.QueryRowContext(ctx, `SELECT
+		COUNT(CASE WHEN state = 'resolved' AND resolved_at IS NOT NULL THEN 1 END),
 		COUNT(CASE WHEN respond_by IS NOT NULL AND respond_breached_at IS NULL AND acknowledged_at IS NOT NULL
 			AND acknowledged_at <= respond_by THEN 1 END),
 		COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
 		COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
 			AND state = 'resolved' AND resolved_at <= resolve_by THEN 1 END),
 		COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
-		FROM incidents WHERE `+win, args...).Scan(&out.RespondMet, &out.RespondMissed, &out.ResolveMet, &out.ResolveMissed)
+		FROM incidents WHERE `+win, args...).Scan(&out.Opened, &out.Resolved,
+		&out.RespondMet, &out.RespondMissed, &out.ResolveMet, &out.ResolveMissed)
 	if err != nil {
-		return out, fmt.Errorf("count SLA results: %w", err)
+		return out, fmt.Errorf("count opened incidents: %w", err)
 	}
-	if out.TimesToAcknowledge, err = durations(ctx, q, "acknowledged_at - opened_at",
-		win+" AND acknowledged_at IS NOT NULL", args); err != nil {
-		return out, fmt.Errorf("times to acknowledge: %w", err)
+	if out.Resolved > maxStatsSamples { // refused before reading them
+		return out, tooManySamples()
 	}
-	// MTTR counts from when the impact started (the earliest startsAt of
-	// the incident's alerts) to when it ended; MTTA from when the record
-	// opened, since nobody can acknowledge before that (docs/itil.md).
-	if out.TimesToResolve, err = durations(ctx, q, "MAX(resolved_at - COALESCE(impact_started_at, opened_at), 0)",
-		win+" AND state = 'resolved' AND resolved_at IS NOT NULL", args); err != nil {
-		return out, fmt.Errorf("times to resolve: %w", err)
+	if out.TimesToAcknowledge, out.TimesToResolve, err = durations(ctx, q, win, args); err != nil {
+		return out, err
 	}
 	if out.Backlog, err = backlog(ctx, q, f, now); err != nil {
 		return out, err
@@ -118,31 +108,45 @@ func incidentWhere(f incident.StatsFilter) (string, []any) {
 	return b.String(), args
 }
 
-// durations reads expr over the incidents matching where, at most
-// maxStatsSamples of them.
-func durations(ctx context.Context, q queryer, expr, where string, args []any) ([]time.Duration, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+expr+` FROM incidents WHERE `+where+` LIMIT ?`,
-		append(args[:len(args):len(args)], maxStatsSamples+1)...)
+// durations reads the times to acknowledge and to resolve of the
+// incidents matching where, in one pass, at most maxStatsSamples of each.
+// MTTR counts from when the impact started (the earliest startsAt of the
+// incident's alerts) to when it ended; MTTA from when the record opened,
+// since nobody can acknowledge before that (docs/itil.md).
+func durations(ctx context.Context, q queryer, where string, args []any) (ack, res []time.Duration, err error) {
+	rows, err := q.QueryContext(ctx, `SELECT acknowledged_at - opened_at,
+		CASE WHEN state = 'resolved' AND resolved_at IS NOT NULL
+			THEN MAX(resolved_at - COALESCE(impact_started_at, opened_at), 0) END
+		FROM incidents WHERE `+where+` AND (acknowledged_at IS NOT NULL OR (state = 'resolved' AND resolved_at IS NOT NULL))`,
+		args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)
 	}
 	defer rows.Close()
-	var out []time.Duration
 	for rows.Next() {
-		var d int64
-		if err := rows.Scan(&d); err != nil {
-			return nil, err
+		var a, r sql.NullInt64
+		if err := rows.Scan(&a, &r); err != nil {
+			return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)
 		}
-		out = append(out, time.Duration(d))
+		if a.Valid {
+			ack = append(ack, time.Duration(a.Int64))
+		}
+		if r.Valid {
+			res = append(res, time.Duration(r.Int64))
+		}
+		if len(ack) > maxStatsSamples || len(res) > maxStatsSamples {
+			return nil, nil, tooManySamples()
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)
 	}
-	if len(out) > maxStatsSamples {
-		return nil, fmt.Errorf("more than %d incidents in the window, narrow it or filter by service or priority: %w",
-			maxStatsSamples, incident.ErrInvalid)
-	}
-	return out, nil
+	return ack, res, nil
+}
+
+func tooManySamples() error {
+	return fmt.Errorf("more than %d incidents in the window, narrow it or filter by service or priority: %w",
+		maxStatsSamples, incident.ErrInvalid)
 }
 
 // backlog groups the active incidents by age bucket in one pass: an age
@@ -183,23 +187,67 @@ func backlog(ctx context.Context, q queryer, f incident.StatsFilter, now time.Ti
 	return out, nil
 }
 
+// countedTransitions are the transitions the noise figures count.
+const countedTransitions = `('new', 'refired', 'resolved', 'stale')`
+
 // noise counts the recorded events received in the window and their
-// distinct fingerprints: an index range scan on received_at. With a service
-// or priority, only events attached to a matching incident count.
+// distinct fingerprints. With a service or priority, only events attached
+// to a matching incident count: a range of events_incident per incident.
+// Without, the whole UTC days inside the window come from the per-day
+// figures (migration 0009) and only the parts of a day at either edge are
+// read from the events; see noiseDays.
 func noise(ctx context.Context, q queryer, f incident.StatsFilter) (events, alerts int, err error) {
-	where := `received_at >= ? AND received_at < ? AND transition IN ('new', 'refired', 'resolved', 'stale')`
-	args := []any{f.Since.UnixNano(), f.Until.UnixNano()}
 	if f.Service != "" || f.Priority != 0 {
 		inc, iargs := incidentWhere(f)
-		where += ` AND incident_id IN (SELECT id FROM incidents WHERE ` + strings.TrimPrefix(inc, " AND ") + `)`
-		args = append(args, iargs...)
+		err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events
+			WHERE incident_id IN (SELECT id FROM incidents WHERE `+strings.TrimPrefix(inc, " AND ")+`)
+			AND received_at >= ? AND received_at < ? AND transition IN `+countedTransitions,
+			append(iargs, f.Since.UnixNano(), f.Until.UnixNano())...).Scan(&events, &alerts)
+		if err != nil {
+			return 0, 0, fmt.Errorf("count events: %w", err)
+		}
+		return events, alerts, nil
 	}
-	err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events WHERE `+where, args...).
-		Scan(&events, &alerts)
+	return noiseDays(ctx, q, f.Since.UnixNano(), f.Until.UnixNano())
+}
+
+// noiseDays counts the events in [since, until) (Unix nanoseconds) and
+// their distinct fingerprints, exactly, from the per-day figures of the
+// whole UTC days first..last inside the window (M) and the events of its
+// edges before first and after last (E), each part of one day at most:
+// distinct = |M| + |E \ M|. |M| counts each fingerprint on its first day in
+// first..last: a day's fingerprints whose previous day was before first.
+func noiseDays(ctx context.Context, q queryer, since, until int64) (events, alerts int, err error) {
+	first := (since + nanosPerDay - 1) / nanosPerDay // the first midnight at or after since
+	last := until/nanosPerDay - 1                    // the last day ending at or before until
+	if first > last {                                // no whole day: under two days of events
+		err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events
+			WHERE received_at >= ? AND received_at < ? AND transition IN `+countedTransitions, since, until).
+			Scan(&events, &alerts)
+		if err != nil {
+			return 0, 0, fmt.Errorf("count events: %w", err)
+		}
+		return events, alerts, nil
+	}
+	var days, firsts int
+	err = q.QueryRowContext(ctx, `SELECT
+		(SELECT COALESCE(SUM(n), 0) FROM event_days WHERE day BETWEEN ?1 AND ?2 AND transition IN `+countedTransitions+`),
+		(SELECT COALESCE(SUM(n), 0) FROM event_fingerprint_firsts WHERE day BETWEEN ?1 AND ?2 AND prev_day < ?1)`,
+		first, last).Scan(&days, &firsts)
 	if err != nil {
-		return 0, 0, fmt.Errorf("count events: %w", err)
+		return 0, 0, fmt.Errorf("count events per day: %w", err)
 	}
-	return events, alerts, nil
+	var edge, edgeOnly int
+	err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT CASE WHEN NOT EXISTS (
+			SELECT 1 FROM event_fingerprint_days d WHERE d.fingerprint = e.fingerprint AND d.day BETWEEN ?3 AND ?4)
+		THEN e.fingerprint END)
+		FROM events e WHERE ((e.received_at >= ?1 AND e.received_at < ?5) OR (e.received_at >= ?6 AND e.received_at < ?2))
+		AND e.transition IN `+countedTransitions,
+		since, until, first, last, first*nanosPerDay, (last+1)*nanosPerDay).Scan(&edge, &edgeOnly)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count events at the window's edges: %w", err)
+	}
+	return days + edge, firsts + edgeOnly, nil
 }
 
 // signatures returns the rules (or, for incidents no rule grouped, the

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RollbackKeepsNothing", testRollback},
 		{"ListFiltersAndPages", testList},
 		{"TimelineInOrder", testTimeline},
+		{"DetailPagesListEveryRowOnce", testDetailPages},
 		{"SealedIncidentFreesItsKey", testSealed},
 		{"DueIncidents", testDue},
 		{"PendingHoldsItsKey", testPending},
