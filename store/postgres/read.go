@@ -31,6 +31,27 @@ func (s *Store) Alerts(ctx context.Context, incidentID int64) ([]incident.Alert,
 	return collect(rows, err, "list alerts", scanAlert)
 }
 
+// AlertsPage returns at most limit of an incident's alerts after the
+// cursor, in the order of Alerts (first seen, fingerprint, source).
+func (s *Store) AlertsPage(ctx context.Context, incidentID int64, after incident.AlertCursor, limit int) ([]incident.Alert, error) {
+	q := `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ?`
+	args := []any{incidentID}
+	if after != (incident.AlertCursor{}) {
+		q += ` AND (first_seen_at, fingerprint, source) > (?, ?, ?)`
+		args = append(args, after.FirstSeenAt.UnixNano(), after.Fingerprint, after.Source)
+	}
+	rows, err := s.r.query(ctx, q+` ORDER BY first_seen_at, fingerprint, source LIMIT ?`, append(args, limit)...)
+	return collect(rows, err, "list alerts", scanAlert)
+}
+
+// TimelinePage returns at most limit of an incident's timeline entries
+// with IDs above afterID, oldest first (as Timeline).
+func (s *Store) TimelinePage(ctx context.Context, incidentID, afterID int64, limit int) ([]incident.TimelineEntry, error) {
+	rows, err := s.r.query(ctx, `SELECT id, incident_id, at, kind, actor, on_behalf_of, fingerprint, message
+		FROM timeline WHERE incident_id = ? AND id > ? ORDER BY id LIMIT ?`, incidentID, afterID, limit)
+	return collect(rows, err, "list timeline", scanTimeline)
+}
+
 // Timeline returns an incident's timeline, oldest first.
 func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error) {
 	rows, err := s.r.query(ctx, `SELECT id, incident_id, at, kind, actor, on_behalf_of, fingerprint, message
