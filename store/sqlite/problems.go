@@ -217,3 +217,32 @@ func (s *Store) ProblemTimeline(ctx context.Context, id int64) ([]incident.Probl
 	}
 	return out, rows.Err()
 }
+
+// QuietProblems returns the problems of rule name in one of states whose
+// latest incident opened at or before quietSince and none of whose
+// incidents is active, or was resolved after quietSince, oldest first.
+func (t *tx) QuietProblems(ctx context.Context, name string, states []incident.ProblemState, quietSince time.Time) ([]incident.Problem, error) {
+	if len(states) == 0 {
+		return nil, nil
+	}
+	var c conds
+	c.add("name = ?", name)
+	in(&c, "state", states)
+	since := quietSince.UnixNano()
+	c.add("last_seen_at <= ?", since)
+	// Quiet is also quiet since the last incident ended: a problem whose
+	// incident ran for weeks was not quiet while it did.
+	c.add(`NOT EXISTS (SELECT 1 FROM incidents i WHERE i.problem_id = problems.id
+		AND (i.state IN ('pending', 'open', 'acknowledged') OR i.resolved_at > ?))`, since)
+	where, args := c.where()
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+problemColumns+` FROM problems`+where+` ORDER BY id`, args...)
+	return collect(rows, err, "select quiet problems", scanProblem)
+}
+
+// ResolvedProblems returns the resolved problems of rule name resolved at
+// or before before, oldest first.
+func (t *tx) ResolvedProblems(ctx context.Context, name string, before time.Time) ([]incident.Problem, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+problemColumns+` FROM problems
+		WHERE name = ? AND state = 'resolved' AND resolved_at <= ? ORDER BY id`, name, before.UnixNano())
+	return collect(rows, err, "select resolved problems", scanProblem)
+}

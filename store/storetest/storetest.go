@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ProblemListFiltersAndPages", testProblemList},
 		{"ProblemPrioritiesAreTheHighest", testProblemPriorities},
 		{"IncidentSignaturesAndLinks", testIncidentSignatures},
+		{"QuietProblemsEveryCondition", testQuietProblems},
+		{"ResolvedProblemsByRuleAndTime", testResolvedProblems},
 		{"NonceOnceUntilItExpires", testNonces},
 		{"DeleteExpiredNonces", testDeleteExpiredNonces},
 		{"Heartbeat", testHeartbeat},
