@@ -59,6 +59,17 @@ type ProblemRule struct {
 	// ReopenWithin is how long after the problem was resolved a matching
 	// incident reopens it; later, the threshold must be reached again.
 	ReopenWithin time.Duration
+	// ResolveWhenQuiet, when not 0, resolves an open problem once it has
+	// been quiet that long: no linked incident opened, and none was still
+	// active, within it. 0 leaves resolving to people.
+	ResolveWhenQuiet time.Duration
+	// ResolveKnownErrors lets ResolveWhenQuiet resolve known errors too;
+	// without it a known error stays one however quiet, since its
+	// workaround is still what a responder needs if it comes back.
+	ResolveKnownErrors bool
+	// CloseAfter, when not 0, closes a resolved problem that long after it
+	// was resolved, by hand or by quiet.
+	CloseAfter time.Duration
 }
 
 // Signature returns the signature of an incident opened by correlation rule

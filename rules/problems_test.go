@@ -13,7 +13,8 @@ func TestParseProblems(t *testing.T) {
 	s := mustParseFile(t, "testdata/problems.yml")
 	want := []incident.ProblemRule{
 		{Name: "disk-recurring", Rule: "disk", Threshold: 3, Window: 24 * time.Hour, ReopenWithin: incident.DefaultProblemReopenWithin},
-		{Name: "oom-per-service", Labels: []string{"service", "alertname"}, Threshold: 2, Window: time.Hour, ReopenWithin: 72 * time.Hour},
+		{Name: "oom-per-service", Labels: []string{"service", "alertname"}, Threshold: 2, Window: time.Hour, ReopenWithin: 72 * time.Hour,
+			ResolveWhenQuiet: 14 * 24 * time.Hour, ResolveKnownErrors: true, CloseAfter: 30 * 24 * time.Hour},
 	}
 	if diff := cmp.Diff(want, s.ProblemRules()); diff != "" {
 		t.Errorf("ProblemRules() mismatch (-want +got):\n%s", diff)
