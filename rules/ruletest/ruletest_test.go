@@ -216,10 +216,111 @@ func TestCheck(t *testing.T) {
 			}
 			f := mustParse(t, "tests:\n  - name: t\n    steps: [{at: 0s}]\n    expect:\n      incidents: "+list+"\n")
 			var got []string
-			for _, p := range f.Tests[0].Expect.Check(tt.got, start) {
+			for _, p := range f.Tests[0].Expect.Check(&ruletest.Actual{Incidents: tt.got}, start) {
 				// Columns vary with the expectation's length; keep
 				// line:col of the list or the incident's mapping.
 				got = append(got, fmt.Sprintf("%d:%d: %s", p.Pos.Line, min(p.Pos.Col, 17), p.Msg))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheckProblems(t *testing.T) {
+	start := ruletest.DefaultStart
+	open := incident.Problem{ID: 7, Name: "disk-recurring", Signature: `disk-recurring{rule="disk"}`,
+		State: incident.ProblemOpen, IncidentCount: 3, OpenedAt: start}
+	quiet := open
+	quiet.ID, quiet.State, quiet.ResolvedAt = 8, incident.ProblemResolved, start.Add(14*24*time.Hour)
+	known := open
+	known.ID, known.State, known.RootCause, known.Workaround = 9, incident.ProblemKnownError, "log rotation", "restart vector"
+	linked := incident.Incident{ID: 1, State: incident.StateOpen, ProblemID: 9}
+	alone := incident.Incident{ID: 2, State: incident.StateOpen}
+	actual := &ruletest.Actual{Incidents: []incident.Incident{linked, alone}, Problems: []incident.Problem{open, quiet, known},
+		Workarounds: map[int64]string{1: "restart vector"}}
+	tests := []struct {
+		name   string
+		expect string
+		got    *ruletest.Actual
+		want   []string
+	}{
+		{
+			name: "OKAllFields",
+			expect: `      problems:
+        - {rule: disk-recurring, signature: 'disk-recurring{rule="disk"}', state: open, incidents: 3, resolved_at: never, closed_at: never}
+        - {state: resolved, resolved_at: 14d, closed_at: never}
+        - {state: known_error, root_cause: log rotation, workaround: restart vector}
+`,
+			got: actual,
+		},
+		{
+			name:   "OKNone",
+			expect: "      problems: []\n",
+			got:    &ruletest.Actual{Incidents: []incident.Incident{alone}},
+		},
+		{
+			name: "OKIncidentFields",
+			expect: `      incidents:
+        - {problem: 3, workaround: restart vector}
+        - {problem: 0, workaround: ""}
+`,
+			got: actual,
+		},
+		{
+			name:   "ErrCount",
+			expect: "      problems: [{state: open}]\n",
+			got:    actual,
+			want:   []string{"5:11: problems: want 1, got 3"},
+		},
+		{
+			name: "ErrFields",
+			expect: `      problems:
+        - {state: resolved, incidents: 2, signature: x}
+        - {resolved_at: 7d, closed_at: 1h}
+        - {workaround: reboot}
+`,
+			got: actual,
+			want: []string{
+				`6:11: problem 1: signature: want "x", got "disk-recurring{rule=\"disk\"}"`,
+				"6:11: problem 1: state: want resolved, got open",
+				"6:11: problem 1: incidents: want 2, got 3",
+				"7:11: problem 2: resolved_at: want 1w, got 2w",
+				"7:11: problem 2: closed_at: want 1h, got never",
+				`8:11: problem 3: workaround: want "reboot", got "restart vector"`,
+			},
+		},
+		{
+			name: "ErrIncidentFields",
+			expect: `      incidents:
+        - {problem: 1, workaround: reboot}
+        - {problem: 2, workaround: reboot}
+`,
+			got: actual,
+			want: []string{
+				"6:11: incident 1: problem: want 1, got 3",
+				`6:11: incident 1: workaround: want "reboot", got "restart vector"`,
+				"7:11: incident 2: problem: want 2, got 0",
+				`7:11: incident 2: workaround: want "reboot", got ""`,
+			},
+		},
+		{
+			// Incidents are compared first, as they are written first.
+			name: "ErrBothLists",
+			expect: `      incidents: []
+      problems: []
+`,
+			got:  actual,
+			want: []string{"5:11: incidents: want 0, got 2", "6:11: problems: want 0, got 3"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mustParse(t, "tests:\n  - name: t\n    steps: [{at: 0s}]\n    expect:\n"+tt.expect)
+			var got []string
+			for _, p := range f.Tests[0].Expect.Check(tt.got, start) {
+				got = append(got, fmt.Sprintf("%d:%d: %s", p.Pos.Line, min(p.Pos.Col, 11), p.Msg))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -259,6 +360,8 @@ func TestKeyMatches(t *testing.T) {
 type engine struct {
 	calls     []string
 	incidents []incident.Incident
+	problems  []incident.Problem
+	timelines map[int64][]incident.TimelineEntry
 	execErr   error
 }
 
@@ -278,6 +381,12 @@ func (e *engine) Execute(_ context.Context, at time.Time, c incident.Command) (i
 }
 
 func (e *engine) Incidents(context.Context) ([]incident.Incident, error) { return e.incidents, nil }
+
+func (e *engine) Problems(context.Context) ([]incident.Problem, error) { return e.problems, nil }
+
+func (e *engine) Timeline(_ context.Context, id int64) ([]incident.TimelineEntry, error) {
+	return e.timelines[id], nil
+}
 
 func TestRun(t *testing.T) {
 	f := mustParse(t, `tests:
