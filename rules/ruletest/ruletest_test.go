@@ -464,3 +464,46 @@ func checkGolden(t *testing.T, path, got string) {
 		t.Errorf("%s mismatch (-want +got; run go test -update to accept):\n%s", path, diff)
 	}
 }
+
+// TestRunProblems checks that a checkpoint reads the problems and each
+// incident's workaround from the engine, and that a failure lists the
+// actual problems only when the checkpoint lists problems.
+func TestRunProblems(t *testing.T) {
+	f := mustParse(t, `tests:
+  - name: recurring disk
+    steps:
+      - at: 0s
+        alerts: [{labels: {alertname: A}}]
+        expect:
+          incidents: [{problem: 1, workaround: restart vector}]
+      - at: 14d
+        expect:
+          incidents: [{state: resolved}]
+    expect:
+      problems: [{state: resolved}]
+`)
+	start := ruletest.DefaultStart
+	e := &engine{
+		incidents: []incident.Incident{{ID: 4, State: incident.StateOpen, Priority: 3, Rule: "disk", CorrelationKey: "rule/disk{}",
+			Title: "Disk full", OpenedAt: start, AlertCount: 1, FiringCount: 1, ProblemID: 2}},
+		problems: []incident.Problem{{ID: 2, Name: "disk-recurring", Signature: `disk-recurring{rule="disk"}`,
+			State: incident.ProblemKnownError, IncidentCount: 3, OpenedAt: start, Workaround: "restart vector"}},
+		timelines: map[int64][]incident.TimelineEntry{4: {
+			{Kind: incident.TimelineWorkaround, Message: "an older workaround"},
+			{Kind: incident.TimelineWorkaround, Message: "restart vector"},
+		}},
+	}
+	res, err := f.Tests[0].Run(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failures) != 2 {
+		t.Fatalf("%d failures, want the two checkpoints after the first", len(res.Failures))
+	}
+	if res.Failures[0].ListsProblems || !res.Failures[1].ListsProblems {
+		t.Errorf("ListsProblems = %v, %v; want false, true", res.Failures[0].ListsProblems, res.Failures[1].ListsProblems)
+	}
+	var out strings.Builder
+	res.Write(&out, "  ")
+	checkGolden(t, "testdata/run_problems.golden", strings.ReplaceAll(out.String(), f.Name, "t.test.yml"))
+}
