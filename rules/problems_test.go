@@ -51,3 +51,62 @@ func TestProblemSignature(t *testing.T) {
 		})
 	}
 }
+
+func TestParseKnownErrors(t *testing.T) {
+	s, err := Parse("rules.yml", []byte(`correlations:
+  - name: disk
+    matchers: ['alertname="DiskFull"']
+problems:
+  - name: oom
+    signature: {labels: [service, alertname]}
+    threshold: 2
+    window: 1h
+known_errors:
+  - name: oom-api
+    # Written in any order and spacing: kept as the problem rule signs.
+    signature: 'oom{ service = "api", alertname="OOMKilled" }'
+    root_cause: ' a leak in the image cache '
+    workaround: ' restart the api pods '
+    runbook_url: https://runbooks.example.com/oom
+  - name: var-log
+    matchers: ['alertname="DiskFull"', 'mountpoint=~"/var/log.*"']
+    workaround: systemctl restart vector
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.Problems().KnownErrors
+	if len(got) != 2 {
+		t.Fatalf("%d known errors, want 2", len(got))
+	}
+	check := func(what string, want, got any) {
+		t.Helper()
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", what, diff)
+		}
+	}
+	check("by signature", incident.KnownError{Name: "oom-api", Signature: `oom{alertname="OOMKilled", service="api"}`,
+		RootCause: "a leak in the image cache", Workaround: "restart the api pods", RunbookURL: "https://runbooks.example.com/oom"},
+		got[0])
+	check("by matchers: signature", "", got[1].Signature)
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   bool
+	}{
+		{"OKMatch", map[string]string{"alertname": "DiskFull", "mountpoint": "/var/log/app"}, true},
+		{"OtherMountpoint", map[string]string{"alertname": "DiskFull", "mountpoint": "/data"}, false},
+		{"MissingLabel", map[string]string{"alertname": "DiskFull"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if m := got[1].Matches(tt.labels); m != tt.want {
+				t.Errorf("Matches(%v) = %v, want %v", tt.labels, m, tt.want)
+			}
+		})
+	}
+	var none *Set
+	if !none.Problems().Empty() {
+		t.Error("nil Set: Problems() not empty")
+	}
+}
