@@ -168,7 +168,9 @@ type IncidentSignature struct {
 // ProblemFilter selects problems for listing.
 type ProblemFilter struct {
 	States []ProblemState
-	Limit  int
+	// Signature, when set, selects the problems with this signature.
+	Signature string
+	Limit     int
 	// AfterID continues a listing: only problems with a smaller ID
 	// (listings are newest first).
 	AfterID int64

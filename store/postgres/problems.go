@@ -137,6 +137,9 @@ func (s *Store) Problem(ctx context.Context, id int64) (incident.Problem, error)
 func (s *Store) Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error) {
 	var c conds
 	in(&c, "state", f.States)
+	if f.Signature != "" {
+		c.add("signature = ?", f.Signature)
+	}
 	q, args := c.newestFirst(`SELECT `+problemColumns+` FROM problems`, f.AfterID, f.Limit)
 	rows, err := s.r.query(ctx, q, args...)
 	return collect(rows, err, "list problems", scanProblem)
