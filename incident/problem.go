@@ -122,6 +122,18 @@ type Problem struct {
 	UpdatedAt     time.Time
 }
 
+// ProblemFigures are what a problem's incidents add up to, computed when
+// read.
+type ProblemFigures struct {
+	// Priority is the worst (highest) priority of its incidents: a problem
+	// matters as much as its worst incident.
+	Priority Priority
+	// Downtime is the sum of its incidents' impact: from when each began
+	// (ImpactStartedAt, else OpenedAt) to when it was resolved, or to now
+	// while active. An incident merged into another counts in that one.
+	Downtime time.Duration
+}
+
 // ProblemEntry is one recorded change of a problem.
 type ProblemEntry struct {
 	ID        int64

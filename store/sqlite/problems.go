@@ -166,28 +166,34 @@ func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Inci
 	return collect(rows, err, "list problem incidents", scanIncident)
 }
 
-// ProblemPriorities returns the highest priority among the incidents
-// linked to each of the problems; a problem without incidents is absent.
-func (s *Store) ProblemPriorities(ctx context.Context, ids []int64) (map[int64]incident.Priority, error) {
-	out := make(map[int64]incident.Priority, len(ids))
+// ProblemFigures returns, for each of the problems that has incidents,
+// its worst incident priority and its total downtime at now; a problem
+// without incidents is absent.
+func (s *Store) ProblemFigures(ctx context.Context, ids []int64, now time.Time) (map[int64]incident.ProblemFigures, error) {
+	out := make(map[int64]incident.ProblemFigures, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	var c conds
 	in(&c, "problem_id", ids)
 	where, args := c.where()
-	rows, err := s.r.QueryContext(ctx, `SELECT problem_id, MIN(priority) FROM incidents`+where+` GROUP BY problem_id`, args...)
+	// An incident merged into another counts in that one; a pending one
+	// (never opened) had no impact yet.
+	rows, err := s.r.QueryContext(ctx, `SELECT problem_id, MIN(priority),
+		CAST(COALESCE(SUM(CASE WHEN merged_into IS NULL AND COALESCE(impact_started_at, opened_at) IS NOT NULL
+			THEN MAX(COALESCE(resolved_at, ?) - COALESCE(impact_started_at, opened_at), 0) ELSE 0 END), 0) AS BIGINT)
+		FROM incidents`+where+` GROUP BY problem_id`, append([]any{now.UnixNano()}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("problem priorities: %w", err)
+		return nil, fmt.Errorf("problem figures: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
+		var id, downtime int64
 		var p int
-		if err := rows.Scan(&id, &p); err != nil {
-			return nil, fmt.Errorf("scan problem priority: %w", err)
+		if err := rows.Scan(&id, &p, &downtime); err != nil {
+			return nil, fmt.Errorf("scan problem figures: %w", err)
 		}
-		out[id] = incident.Priority(p)
+		out[id] = incident.ProblemFigures{Priority: incident.Priority(p), Downtime: time.Duration(downtime)}
 	}
 	return out, rows.Err()
 }
