@@ -134,6 +134,15 @@ type ProblemFigures struct {
 	Downtime time.Duration
 }
 
+// ProblemCount is how many problems of one problem rule are in one state,
+// and how many incidents they hold.
+type ProblemCount struct {
+	Rule      string
+	State     ProblemState
+	Problems  int
+	Incidents int
+}
+
 // ProblemEntry is one recorded change of a problem.
 type ProblemEntry struct {
 	ID        int64

@@ -66,6 +66,9 @@ type ProblemReader interface {
 	// ProblemFigures is each problem's worst incident priority and total
 	// downtime at now; a problem without incidents is absent.
 	ProblemFigures(ctx context.Context, ids []int64, now time.Time) (map[int64]incident.ProblemFigures, error)
+	// ProblemCounts is how many problems each problem rule has in each
+	// state, with their incidents, by rule and state.
+	ProblemCounts(ctx context.Context) ([]incident.ProblemCount, error)
 }
 
 // ChangeReader reads changes and the incidents that suspect them.

@@ -255,3 +255,25 @@ func (t *tx) ResolvedProblems(ctx context.Context, name string, before time.Time
 		WHERE name = ? AND state = 'resolved' AND resolved_at <= ? ORDER BY id`, name, before.UnixNano())
 	return collect(rows, err, "select resolved problems", scanProblem)
 }
+
+// ProblemCounts returns how many problems each problem rule has in each
+// state, and their incidents, by rule and state.
+func (s *Store) ProblemCounts(ctx context.Context) ([]incident.ProblemCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, state, COUNT(*), CAST(COALESCE(SUM(incident_count), 0) AS BIGINT)
+		FROM problems GROUP BY name, state ORDER BY name, state`)
+	if err != nil {
+		return nil, fmt.Errorf("count problems: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.ProblemCount
+	for rows.Next() {
+		var c incident.ProblemCount
+		var incs int64
+		if err := rows.Scan(&c.Rule, &c.State, &c.Problems, &incs); err != nil {
+			return nil, fmt.Errorf("scan problem count: %w", err)
+		}
+		c.Incidents = int(incs)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"OneActiveProblemPerSignature", testOneActiveProblem},
 		{"ProblemListFiltersAndPages", testProblemList},
 		{"ProblemFiguresPriorityAndDowntime", testProblemFigures},
+		{"ProblemCountsByRuleAndState", testProblemCounts},
 		{"IncidentSignaturesAndLinks", testIncidentSignatures},
 		{"QuietProblemsEveryCondition", testQuietProblems},
 		{"ResolvedProblemsByRuleAndTime", testResolvedProblems},
@@ -699,5 +700,41 @@ func testProblemFigures(t *testing.T, s Store) {
 	}
 	if got, err := s.ProblemFigures(ctx, nil, now); err != nil || len(got) != 0 {
 		t.Errorf("ProblemFigures(nil) = %v, %v", got, err)
+	}
+}
+
+func testProblemCounts(t *testing.T, s Store) {
+	ctx := context.Background()
+	if got, err := s.ProblemCounts(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("ProblemCounts of none = %v, %v", got, err)
+	}
+	for i, p := range []struct {
+		rule      string
+		state     incident.ProblemState
+		incidents int
+	}{
+		{"disk-recurring", incident.ProblemOpen, 3},
+		{"disk-recurring", incident.ProblemOpen, 4},
+		{"disk-recurring", incident.ProblemClosed, 2},
+		{"oom", incident.ProblemKnownError, 5},
+	} {
+		pr := newProblem(string(rune('a' + i)))
+		pr.Name, pr.State, pr.IncidentCount = p.rule, p.state, p.incidents
+		if p.state == incident.ProblemClosed {
+			pr.ResolvedAt, pr.ClosedAt = t0, t0
+		}
+		createProblem(t, s, pr)
+	}
+	got, err := s.ProblemCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []incident.ProblemCount{
+		{Rule: "disk-recurring", State: incident.ProblemClosed, Problems: 1, Incidents: 2},
+		{Rule: "disk-recurring", State: incident.ProblemOpen, Problems: 2, Incidents: 7},
+		{Rule: "oom", State: incident.ProblemKnownError, Problems: 1, Incidents: 5},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ProblemCounts (-want +got):\n%s", diff)
 	}
 }
