@@ -21,6 +21,9 @@ type ProblemReader interface {
 	Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error)
 	ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error)
 	ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error)
+	// ProblemFigures returns each problem's worst incident priority and
+	// total downtime at now; a problem without incidents is absent.
+	ProblemFigures(ctx context.Context, ids []int64, now time.Time) (map[int64]incident.ProblemFigures, error)
 }
 
 // Problem is the wire form of a problem. The field names are a contract:
@@ -41,6 +44,12 @@ type Problem struct {
 	ResolvedAt    *time.Time `json:"resolved_at"`
 	ClosedAt      *time.Time `json:"closed_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+	// Priority is the worst priority of its incidents, "" without any.
+	Priority string `json:"priority"`
+	// DowntimeSeconds is the sum of its incidents' impact, from when each
+	// began to its resolve or, while active, to now. With IncidentCount
+	// and LastSeenAt (the last occurrence) it is what the problem cost.
+	DowntimeSeconds float64 `json:"downtime_seconds"`
 	// Detail view only.
 	Incidents []ProblemIncident `json:"incidents,omitempty"`
 	Timeline  []ProblemEntry    `json:"timeline,omitempty"`
@@ -141,9 +150,18 @@ func (h *Handler) listProblems(w http.ResponseWriter, r *http.Request) {
 	}
 	var out ProblemList
 	list, out.NextCursor = page(list, want, func(p incident.Problem) int64 { return p.ID })
+	ids := make([]int64, len(list))
+	for i, p := range list {
+		ids[i] = p.ID
+	}
+	figs, err := h.o.Reader.ProblemFigures(r.Context(), ids, h.o.Now())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	out.Problems = make([]Problem, 0, len(list))
 	for _, p := range list {
-		out.Problems = append(out.Problems, fromProblem(p))
+		out.Problems = append(out.Problems, fromProblem(p, figs[p.ID]))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -183,7 +201,11 @@ func (h *Handler) problemDetail(ctx context.Context, id int64) (Problem, error) 
 	if err != nil {
 		return Problem{}, err
 	}
-	out := fromProblem(p)
+	figs, err := h.o.Reader.ProblemFigures(ctx, []int64{id}, h.o.Now())
+	if err != nil {
+		return Problem{}, err
+	}
+	out := fromProblem(p, figs[id])
 	out.Incidents = make([]ProblemIncident, 0, len(incs))
 	for _, inc := range incs {
 		out.Incidents = append(out.Incidents, ProblemIncident{ID: inc.ID, Title: inc.Title, State: string(inc.State),
@@ -231,12 +253,17 @@ func (h *Handler) problemAction(a incident.ProblemAction) http.HandlerFunc {
 	}
 }
 
-func fromProblem(p incident.Problem) Problem {
-	return Problem{
+func fromProblem(p incident.Problem, f incident.ProblemFigures) Problem {
+	out := Problem{
 		ID: p.ID, Rule: p.Name, Signature: p.Signature, State: string(p.State), Title: p.Title, RootCause: p.RootCause,
 		Workaround: p.Workaround, FirstSeenAt: p.FirstSeenAt, LastSeenAt: p.LastSeenAt, IncidentCount: p.IncidentCount,
 		OpenedAt: p.OpenedAt, ResolvedAt: optTime(p.ResolvedAt), ClosedAt: optTime(p.ClosedAt), UpdatedAt: p.UpdatedAt,
+		DowntimeSeconds: f.Downtime.Seconds(),
 	}
+	if f.Priority != 0 {
+		out.Priority = f.Priority.String()
+	}
+	return out
 }
 
 // ProblemQuery selects problems; empty fields are not sent.

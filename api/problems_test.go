@@ -95,6 +95,9 @@ func TestProblemsHappyPath(t *testing.T) {
 	if len(list.Problems) != 1 || list.NextCursor != "" {
 		t.Fatalf("problems = %+v, want one", list)
 	}
+	if p := list.Problems[0]; p.Priority != "P4" || p.DowntimeSeconds != 180 {
+		t.Errorf("listed priority %q, downtime %vs; want P4, 180s as in the detail", p.Priority, p.DowntimeSeconds)
+	}
 	got, err := s.client.Problem(ctx, list.Problems[0].ID)
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +107,8 @@ func TestProblemsHappyPath(t *testing.T) {
 		ID: 1, Rule: "disk-recurring", Signature: `disk-recurring{rule="disk"}`, State: "open", Title: "DiskFull",
 		FirstSeenAt: t0, LastSeenAt: t0.Add(2 * time.Minute), IncidentCount: 3, OpenedAt: t0.Add(2 * time.Minute),
 		UpdatedAt: t0.Add(2 * time.Minute),
+		// The worst of its incidents; all three still open at 2m: 2m + 1m + 0.
+		Priority: "P4", DowntimeSeconds: 180,
 		Incidents: []api.ProblemIncident{
 			{ID: 1, Title: "DiskFull", State: "open", Priority: "P4", Service: "db", OpenedAt: opened(0)},
 			{ID: 2, Title: "DiskFull", State: "open", Priority: "P4", Service: "db", OpenedAt: opened(time.Minute)},

@@ -123,6 +123,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}()
 	a.reg.MustRegister(newStoreCollector(st))
 	a.reg.MustRegister(newBacklogCollector(st, o.Now))
+	a.reg.MustRegister(newProblemCollector(st))
 
 	sinks, err := buildSinks(o)
 	if err != nil {

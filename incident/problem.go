@@ -59,6 +59,17 @@ type ProblemRule struct {
 	// ReopenWithin is how long after the problem was resolved a matching
 	// incident reopens it; later, the threshold must be reached again.
 	ReopenWithin time.Duration
+	// ResolveWhenQuiet, when not 0, resolves an open problem once it has
+	// been quiet that long: no linked incident opened, and none was still
+	// active, within it. 0 leaves resolving to people.
+	ResolveWhenQuiet time.Duration
+	// ResolveKnownErrors lets ResolveWhenQuiet resolve known errors too;
+	// without it a known error stays one however quiet, since its
+	// workaround is still what a responder needs if it comes back.
+	ResolveKnownErrors bool
+	// CloseAfter, when not 0, closes a resolved problem that long after it
+	// was resolved, by hand or by quiet.
+	CloseAfter time.Duration
 }
 
 // Signature returns the signature of an incident opened by correlation rule
@@ -111,6 +122,27 @@ type Problem struct {
 	UpdatedAt     time.Time
 }
 
+// ProblemFigures are what a problem's incidents add up to, computed when
+// read.
+type ProblemFigures struct {
+	// Priority is the worst (highest) priority of its incidents: a problem
+	// matters as much as its worst incident.
+	Priority Priority
+	// Downtime is the sum of its incidents' impact: from when each began
+	// (ImpactStartedAt, else OpenedAt) to when it was resolved, or to now
+	// while active. An incident merged into another counts in that one.
+	Downtime time.Duration
+}
+
+// ProblemCount is how many problems of one problem rule are in one state,
+// and how many incidents they hold.
+type ProblemCount struct {
+	Rule      string
+	State     ProblemState
+	Problems  int
+	Incidents int
+}
+
 // ProblemEntry is one recorded change of a problem.
 type ProblemEntry struct {
 	ID        int64
@@ -157,25 +189,35 @@ type IncidentSignature struct {
 // ProblemFilter selects problems for listing.
 type ProblemFilter struct {
 	States []ProblemState
-	Limit  int
+	// Signature, when set, selects the problems with this signature.
+	Signature string
+	Limit     int
 	// AfterID continues a listing: only problems with a smaller ID
 	// (listings are newest first).
 	AfterID int64
 }
 
 // LinkProblems runs problem management for inc, which has just opened;
-// labels are the labels of the alert that opened it. For each problem rule
+// labels are the labels of the alert that opened it. First inc carries the
+// workaround of every known error of the rules that applies to it (see
+// Problems.MatchKnownErrors). Then, for each problem rule
 // that inc matches, in order, it records inc's signature, then links inc to
 // the active problem with that signature, or reopens the one resolved
 // within the rule's reopen_within, or opens a new problem once Threshold
 // incidents with the signature, inc included, opened within Window. A new
-// problem takes every unlinked incident it counted. An incident belongs to
+// problem takes every unlinked incident it counted; it opens as a known
+// error when the rules have one keyed by its signature, and an open problem
+// it links to becomes one. An incident belongs to
 // at most one problem: the first rule that links it wins, and incidents
 // already linked do not count towards another problem. It returns inc with
 // its ProblemID set (0 if none).
-func LinkProblems(ctx context.Context, tx Tx, inc Incident, labels map[string]string, rules []ProblemRule,
+func LinkProblems(ctx context.Context, tx Tx, inc Incident, labels map[string]string, p Problems,
 	now time.Time) (Incident, error) {
-	for _, r := range rules {
+	carried, err := carryKnownErrors(ctx, tx, inc, labels, p, now)
+	if err != nil {
+		return inc, err
+	}
+	for _, r := range p.Rules {
 		sig, ok := r.Signature(inc.Rule, labels)
 		if !ok {
 			continue
@@ -191,7 +233,9 @@ func LinkProblems(ctx context.Context, tx Tx, inc Incident, labels map[string]st
 		if inc.ProblemID != 0 {
 			continue
 		}
-		id, err := linkProblem(ctx, tx, inc, r, sig, opened, now)
+		ke, _ := p.KnownErrorFor(sig)
+		l := link{inc: inc, rule: r, sig: sig, known: ke, carried: carried, opened: opened, now: now}
+		id, err := l.run(ctx, tx)
 		if err != nil {
 			return inc, fmt.Errorf("problem rule %s: %w", r.Name, err)
 		}
@@ -200,16 +244,31 @@ func LinkProblems(ctx context.Context, tx Tx, inc Incident, labels map[string]st
 	return inc, nil
 }
 
-// linkProblem applies one problem rule to inc and returns the problem it
-// linked inc to, 0 if none.
-func linkProblem(ctx context.Context, tx Tx, inc Incident, r ProblemRule, sig string, opened, now time.Time) (int64, error) {
+// link is one problem rule applied to one opening incident.
+type link struct {
+	inc  Incident
+	rule ProblemRule
+	sig  string
+	// known is the rules' known error keyed by sig; zero if none.
+	known KnownError
+	// carried are the workarounds inc already carries.
+	carried     map[string]bool
+	opened, now time.Time
+}
+
+// run applies the rule and returns the problem it linked inc to, 0 if none.
+func (l *link) run(ctx context.Context, tx Tx) (int64, error) {
+	inc, r, sig, opened, now := l.inc, l.rule, l.sig, l.opened, l.now
 	pr, err := tx.ProblemBySignature(ctx, sig)
 	switch {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		return 0, err
 	case pr.State.Active():
-		return pr.ID, attach(ctx, tx, &pr, inc, opened, now, "")
+		if err := l.learn(ctx, tx, &pr); err != nil {
+			return 0, err
+		}
+		return pr.ID, l.attach(ctx, tx, &pr, inc, opened, "")
 	case pr.State == ProblemResolved && !now.After(pr.ResolvedAt.Add(r.ReopenWithin)):
 		ago := roundDuration(now.Sub(pr.ResolvedAt))
 		pr.State, pr.ResolvedAt = ProblemOpen, time.Time{}
@@ -217,7 +276,10 @@ func linkProblem(ctx context.Context, tx Tx, inc Incident, r ProblemRule, sig st
 		if err := addProblemEntry(ctx, tx, pr.ID, now, ProblemEntryReopened, "system", msg); err != nil {
 			return 0, err
 		}
-		return pr.ID, attach(ctx, tx, &pr, inc, opened, now, fmt.Sprintf(" (reopened: it was resolved %s ago)", ago))
+		if err := l.learn(ctx, tx, &pr); err != nil {
+			return 0, err
+		}
+		return pr.ID, l.attach(ctx, tx, &pr, inc, opened, fmt.Sprintf(" (reopened: it was resolved %s ago)", ago))
 	}
 
 	sigs, err := tx.UnlinkedSignatures(ctx, sig, now.Add(-r.Window))
@@ -238,6 +300,9 @@ func linkProblem(ctx context.Context, tx Tx, inc Incident, r ProblemRule, sig st
 	if err := addProblemEntry(ctx, tx, pr.ID, now, ProblemEntryOpened, "system", msg); err != nil {
 		return 0, err
 	}
+	if err := l.learn(ctx, tx, &pr); err != nil {
+		return 0, err
+	}
 	for _, s := range sigs {
 		linked := inc
 		if s.IncidentID != inc.ID {
@@ -246,16 +311,37 @@ func linkProblem(ctx context.Context, tx Tx, inc Incident, r ProblemRule, sig st
 			}
 		}
 		note := fmt.Sprintf(" (%d incidents with this signature within %s)", len(sigs), r.Window)
-		if err := attach(ctx, tx, &pr, linked, s.OpenedAt, now, note); err != nil {
+		if err := l.attach(ctx, tx, &pr, linked, s.OpenedAt, note); err != nil {
 			return 0, err
 		}
 	}
 	return pr.ID, nil
 }
 
+// learn makes an open problem a known error when the rules have one keyed
+// by its signature: the team wrote down its root cause and workaround, so
+// the problem is known from the start (or from when the entry was added).
+func (l *link) learn(ctx context.Context, tx Tx, pr *Problem) error {
+	if l.known.Name == "" || pr.State != ProblemOpen {
+		return nil
+	}
+	pr.State, pr.RootCause, pr.Workaround, pr.UpdatedAt = ProblemKnownError, l.known.RootCause, l.known.Workaround, l.now
+	if err := tx.UpdateProblem(ctx, *pr); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("known error %s of the rule files: root cause: %s; workaround: %s", l.known.Name,
+		orNone(l.known.RootCause), l.known.Workaround)
+	if l.known.RunbookURL != "" {
+		msg += "; runbook: " + l.known.RunbookURL
+	}
+	return addProblemEntry(ctx, tx, pr.ID, l.now, ProblemEntryKnownError, "system", msg)
+}
+
 // attach links inc to pr, records it on both timelines and, when pr is a
-// known error, puts the workaround on the incident's timeline.
-func attach(ctx context.Context, tx Tx, pr *Problem, inc Incident, opened, now time.Time, note string) error {
+// known error, puts the workaround on the incident's timeline, unless the
+// opening incident already carries it from the rules' known errors.
+func (l *link) attach(ctx context.Context, tx Tx, pr *Problem, inc Incident, opened time.Time, note string) error {
+	now := l.now
 	if err := tx.SetIncidentProblem(ctx, inc.ID, pr.ID); err != nil {
 		return err
 	}
@@ -274,13 +360,32 @@ func attach(ctx context.Context, tx Tx, pr *Problem, inc Incident, opened, now t
 	if err := addTimeline(ctx, tx, inc.ID, now, TimelineProblemLinked, "", msg); err != nil {
 		return err
 	}
-	if pr.State == ProblemKnownError && pr.Workaround != "" {
+	carried, err := l.carries(ctx, tx, pr, inc)
+	if err != nil {
+		return err
+	}
+	if pr.State == ProblemKnownError && pr.Workaround != "" && !carried {
 		if err := addTimeline(ctx, tx, inc.ID, now, TimelineWorkaround, "", pr.Workaround); err != nil {
 			return err
 		}
 	}
 	return addProblemEntry(ctx, tx, pr.ID, now, ProblemEntryLinked, "system",
 		fmt.Sprintf("incident #%d linked: %s", inc.ID, inc.Title))
+}
+
+// carries reports whether inc already carries pr's workaround. The opening
+// incident knows what it was given; an earlier incident that a new problem
+// takes was given the rules' known error keyed by the signature when it
+// opened, if the entry existed then: it carries a workaround entry.
+func (l *link) carries(ctx context.Context, tx Tx, pr *Problem, inc Incident) (bool, error) {
+	if inc.ID == l.inc.ID {
+		return l.carried[pr.Workaround], nil
+	}
+	if l.known.Name == "" || pr.Workaround != l.known.Workaround {
+		return false, nil
+	}
+	n, err := tx.CountTimeline(ctx, inc.ID, TimelineWorkaround, time.Time{})
+	return n > 0, err
 }
 
 // ProblemAction is a change of a problem a person asks for.

@@ -133,6 +133,14 @@ type Tx interface {
 	// ActiveProblemIncidents returns the open and acknowledged incidents
 	// linked to a problem, oldest first.
 	ActiveProblemIncidents(ctx context.Context, problemID int64) ([]Incident, error)
+	// QuietProblems returns the problems of problem rule name in one of
+	// states that have been quiet since quietSince: their latest incident
+	// opened at or before it, and none of their incidents is still pending,
+	// open or acknowledged, or was resolved after it. Oldest first.
+	QuietProblems(ctx context.Context, name string, states []ProblemState, quietSince time.Time) ([]Problem, error)
+	// ResolvedProblems returns the resolved (not closed) problems of problem
+	// rule name that were resolved at or before before, oldest first.
+	ResolvedProblems(ctx context.Context, name string, before time.Time) ([]Problem, error)
 
 	// UseNonce records that source presented nonce, to be remembered until
 	// expires. It returns ErrReplay when source presented the same nonce

@@ -254,7 +254,8 @@ func (p *Pipeline) SubmitChanges(ctx context.Context, changes []incident.Change)
 }
 
 // Sweep carries out the scheduled resolves (resolve_after) that are due,
-// forgets expired nonces, and writes the store's heartbeat, so that a store
+// resolves and closes the problems their rules say are due
+// (resolve_when_quiet, close_after), forgets expired nonces, and writes the store's heartbeat, so that a store
 // that cannot commit is noticed (StoreErr) while no request comes in. The
 // daemon calls it on a ticker; a replay calls it as its clock advances.
 func (p *Pipeline) Sweep(ctx context.Context) error {
@@ -556,6 +557,11 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				}
 				for _, inc := range resolved {
 					stats.finished(inc, false)
+				}
+				// After the incidents: an incident resolved just now is
+				// activity, and keeps its problem from being quiet.
+				if _, err := incident.SweepProblems(ctx, tx, set.ProblemRules(), now); err != nil {
+					return fmt.Errorf("sweep problems: %w", err)
 				}
 				continue
 			}

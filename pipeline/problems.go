@@ -35,12 +35,13 @@ func (p *Pipeline) executeProblem(ctx context.Context, tx incident.Tx, r *reques
 	return nil
 }
 
-// linkProblems runs the set's problem rules for inc, which has just opened
-// on an alert with labels, and sets inc.ProblemID to the problem it joined.
+// linkProblems runs the set's problem rules and known errors for inc, which
+// has just opened on an alert with labels, and sets inc.ProblemID to the
+// problem it joined.
 func linkProblems(ctx context.Context, tx incident.Tx, set *rules.Set, inc *incident.Incident, labels map[string]string,
 	now time.Time) error {
-	prs := set.ProblemRules()
-	if len(prs) == 0 {
+	prs := set.Problems()
+	if prs.Empty() {
 		return nil
 	}
 	linked, err := incident.LinkProblems(ctx, tx, *inc, labels, prs, now)

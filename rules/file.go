@@ -44,6 +44,8 @@ type file struct {
 	SLA yamlfile.Value[*slaSpec] `yaml:"sla"`
 	// Problems are the problem rules, in the order written.
 	Problems []yamlfile.Value[problemSpec] `yaml:"problems"`
+	// KnownErrors are the known errors, in the order written.
+	KnownErrors []yamlfile.Value[knownErrorSpec] `yaml:"known_errors"`
 }
 
 // settings are the fields of a correlation rule that the defaults block can

@@ -29,6 +29,11 @@ type problemSpec struct {
 	Threshold    yamlfile.Value[*int]           `yaml:"threshold"`
 	Window       yamlfile.Value[string]         `yaml:"window"`
 	ReopenWithin yamlfile.Value[string]         `yaml:"reopen_within"`
+	// ResolveWhenQuiet, ResolveKnownErrors and CloseAfter move a problem
+	// on without a person: see incident.SweepProblems.
+	ResolveWhenQuiet   yamlfile.Value[string] `yaml:"resolve_when_quiet"`
+	ResolveKnownErrors yamlfile.Value[bool]   `yaml:"resolve_known_errors"`
+	CloseAfter         yamlfile.Value[string] `yaml:"close_after"`
 }
 
 // signatureSpec is a problem's signature as written: exactly one of rule
@@ -126,5 +131,13 @@ func (s *problemSpec) compile(pos yamlfile.Pos, index int, rules map[string]*Rul
 	if d := positiveDuration(s.ReopenWithin, fReopenWithin, prefix, rep); d > 0 {
 		r.ReopenWithin = d
 	}
+	r.ResolveWhenQuiet = positiveDuration(s.ResolveWhenQuiet, "resolve_when_quiet", prefix, rep)
+	r.ResolveKnownErrors = s.ResolveKnownErrors.V
+	if r.ResolveKnownErrors && !s.ResolveWhenQuiet.IsSet() {
+		// Without it nothing resolves by quiet, known error or not: the
+		// author meant something the file does not say.
+		rep.add(s.ResolveKnownErrors.Pos, prefix, "resolve_known_errors: needs resolve_when_quiet")
+	}
+	r.CloseAfter = positiveDuration(s.CloseAfter, "close_after", prefix, rep)
 	return r, ok
 }

@@ -194,8 +194,10 @@ type Set struct {
 	slaPolicies []*SLAPolicy
 	// problems are the problem rules in file order, then list order.
 	problems []incident.ProblemRule
-	files    []string
-	hash     string
+	// knownErrors are the known errors in file order, then list order.
+	knownErrors []incident.KnownError
+	files       []string
+	hash        string
 }
 
 // Match returns the first rule whose matchers all match labels, or nil if
@@ -461,6 +463,7 @@ func compile(srcs []source) (*Set, error) {
 		}
 	}
 	s.problems = compileProblems(files, s.rules, rep)
+	s.knownErrors = compileKnownErrors(files, s.problems, rep)
 	if err := append(decodeErrs, rep.errs...).Err(); err != nil {
 		return nil, err
 	}

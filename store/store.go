@@ -69,8 +69,12 @@ type ProblemReader interface {
 	Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error)
 	ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error)
 	ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error)
-	// ProblemPriorities is each problem's highest incident priority.
-	ProblemPriorities(ctx context.Context, ids []int64) (map[int64]incident.Priority, error)
+	// ProblemFigures is each problem's worst incident priority and total
+	// downtime at now; a problem without incidents is absent.
+	ProblemFigures(ctx context.Context, ids []int64, now time.Time) (map[int64]incident.ProblemFigures, error)
+	// ProblemCounts is how many problems each problem rule has in each
+	// state, with their incidents, by rule and state.
+	ProblemCounts(ctx context.Context) ([]incident.ProblemCount, error)
 }
 
 // ChangeReader reads changes and the incidents that suspect them.

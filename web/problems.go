@@ -112,14 +112,14 @@ func (u *UI) problems(w http.ResponseWriter, r *http.Request) {
 	for i, p := range list {
 		ids[i] = p.ID
 	}
-	prio, err := u.o.Reader.ProblemPriorities(ctx, ids)
+	figs, err := u.o.Reader.ProblemFigures(ctx, ids, u.o.Now())
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
 	lv.Rows = make([]problemRow, len(list))
 	for i, p := range list {
-		lv.Rows[i] = problemRow{Problem: p, Priority: prio[p.ID]}
+		lv.Rows[i] = problemRow{Problem: p, Priority: figs[p.ID].Priority}
 	}
 	u.render(w, r, http.StatusOK, "problems", u.view(r, "problems", "Problems", lv))
 }

@@ -50,9 +50,9 @@ type Reader interface {
 	Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error)
 	ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error)
 	ProblemTimeline(ctx context.Context, id int64) ([]incident.ProblemEntry, error)
-	// ProblemPriorities returns the highest priority among each
-	// problem's incidents (absent without any).
-	ProblemPriorities(ctx context.Context, ids []int64) (map[int64]incident.Priority, error)
+	// ProblemFigures returns each problem's worst incident priority and
+	// total downtime at now; a problem without incidents is absent.
+	ProblemFigures(ctx context.Context, ids []int64, now time.Time) (map[int64]incident.ProblemFigures, error)
 	Stats(ctx context.Context, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error)
 }
 

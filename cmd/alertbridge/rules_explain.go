@@ -317,6 +317,7 @@ func (x *explainer) explain(ctx context.Context, ev incident.Event) error {
 	} else {
 		x.line("resolve_after", "none")
 	}
+	x.problems(d, ev)
 	if x.st == nil {
 		for i, l := range inWords(d) {
 			name := ""
@@ -328,6 +329,118 @@ func (x *explainer) explain(ctx context.Context, ev incident.Event) error {
 		return nil
 	}
 	return x.now(ctx, ev)
+}
+
+// problems says what problem management does with an incident the alert
+// opens: its signature under each problem rule, and the known errors whose
+// workaround it carries. Without problem rules and known errors it says
+// nothing.
+func (x *explainer) problems(d incident.Decision, ev incident.Event) {
+	prs := x.set.Problems()
+	if prs.Empty() {
+		return
+	}
+	n := 0
+	for _, r := range prs.Rules {
+		sig, ok := r.Signature(d.Rule, ev.Labels)
+		if !ok {
+			continue
+		}
+		name := ""
+		if n == 0 {
+			name = "problem"
+		}
+		n++
+		x.line(name, "%s (problem rule %s): a new incident joins its open problem, or opens one if it is the %s with it within %s",
+			sig, r.Name, ordinal(r.Threshold), dur(r.Window))
+	}
+	if n == 0 && len(prs.Rules) > 0 {
+		x.line("problem", "none: no problem rule gives its incidents a signature")
+	}
+	var names []string
+	for _, k := range prs.MatchKnownErrors(d.Rule, ev.Labels) {
+		names = append(names, k.Name)
+	}
+	if len(names) > 0 {
+		x.line("known errors", "%s: a new incident carries the workaround from its first occurrence", strings.Join(names, ", "))
+	} else if len(prs.KnownErrors) > 0 {
+		x.line("known errors", "none applies")
+	}
+}
+
+// problemNow says which problem the incident the alert lands in belongs
+// to, or would join: the daemon's records at o.at, read as
+// incident.LinkProblems reads them. opens says whether a firing opens a
+// new incident; else it lands in cur.
+func (x *explainer) problemNow(ctx context.Context, d incident.Decision, ev incident.Event, cur *incident.Incident, opens bool) error {
+	prs := x.set.Problems()
+	if len(prs.Rules) == 0 {
+		return nil
+	}
+	if !opens && cur != nil {
+		if cur.ProblemID == 0 {
+			x.line("problem now", "incident #%d belongs to no problem; a signature is taken when an incident opens", cur.ID)
+			return nil
+		}
+		p, err := x.st.Problem(ctx, cur.ProblemID)
+		if err != nil {
+			return err
+		}
+		x.line("problem now", "incident #%d belongs to problem #%d %s (%s, %s)", cur.ID, p.ID, p.Signature, p.State,
+			plural(p.IncidentCount, "incident"))
+		return nil
+	}
+	now := x.o.at
+	for _, r := range prs.Rules {
+		sig, ok := r.Signature(d.Rule, ev.Labels)
+		if !ok {
+			continue
+		}
+		list, err := x.st.Problems(ctx, incident.ProblemFilter{Signature: sig, Limit: 1})
+		if err != nil {
+			return err
+		}
+		var s string
+		switch {
+		case len(list) == 0:
+			s = fmt.Sprintf("no problem has had signature %s: the new incident counts towards threshold %d within %s",
+				sig, r.Threshold, dur(r.Window))
+		case list[0].State.Active():
+			p := list[0]
+			s = fmt.Sprintf("the new incident joins problem #%d %s (%s, %s)", p.ID, sig, p.State, plural(p.IncidentCount, "incident"))
+			if p.State == incident.ProblemKnownError {
+				s += ", and carries its workaround"
+			}
+		case list[0].State == incident.ProblemResolved && !now.After(list[0].ResolvedAt.Add(r.ReopenWithin)):
+			p := list[0]
+			s = fmt.Sprintf("the new incident reopens problem #%d %s, resolved %s ago (within reopen_within %s)",
+				p.ID, sig, dur(now.Sub(p.ResolvedAt)), dur(r.ReopenWithin))
+		default:
+			p := list[0]
+			s = fmt.Sprintf("problem #%d %s is %s: the new incident counts towards a new one, threshold %d within %s",
+				p.ID, sig, p.State, r.Threshold, dur(r.Window))
+		}
+		// The first rule that links an incident wins, as in LinkProblems;
+		// telling the others would be a guess at what the first one does.
+		x.line("problem now", "%s", s)
+		return nil
+	}
+	return nil
+}
+
+// ordinal renders 3 as "3rd".
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return strconv.Itoa(n) + suffix
 }
 
 // templateNote says when a rule's template fails for this alert, and so
@@ -380,7 +493,7 @@ func (x *explainer) now(ctx context.Context, ev incident.Event) error {
 		}
 		x.line("now", "%s", s)
 		x.maintenance(p)
-		return nil
+		return x.problemNow(ctx, d, ev, nil, true)
 	}
 	describe := func(inc *incident.Incident) string {
 		return fmt.Sprintf("#%d (%s, %s, %s, %d firing)", inc.ID, inc.State, inc.Priority, plural(inc.AlertCount, "alert"), inc.FiringCount)
@@ -438,7 +551,10 @@ func (x *explainer) now(ctx context.Context, ev incident.Event) error {
 	if cur != nil && now.Before(cur.UpdatedAt) {
 		x.line("", "(the incident changed at %s, after --at: the database is newer than the time explained)", cur.UpdatedAt.Format(time.RFC3339))
 	}
-	return nil
+	if p.Kind == incident.PlaceSymptom {
+		cur = p.Target
+	}
+	return x.problemNow(ctx, d, ev, cur, opensNew)
 }
 
 // maintenance notes a maintenance window on the alert's service.

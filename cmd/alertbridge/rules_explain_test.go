@@ -19,6 +19,8 @@ func TestRulesExplain(t *testing.T) {
 	ex := func(name string) string { return filepath.Join("docs", "examples", name) }
 	disk := ex("07-disk-per-mountpoint.rules.yml")
 	outbreak := ex("02-disk-outbreak.rules.yml")
+	knownErrors := ex("13-known-errors.rules.yml")
+	lifecycle := ex("12-problem-lifecycle.rules.yml")
 	diskAlert := `alertname="NodeFilesystemAlmostOutOfSpace", cluster="a", mountpoint="/var", instance="n1:9100"`
 
 	// The databases of daemons that ran with the rule files through the
@@ -63,6 +65,19 @@ func TestRulesExplain(t *testing.T) {
 		{name: "ResolveAny", args: []string{"--rules", ex("03-resolving.rules.yml"), "--alert", `alertname="ReplicaDown", deployment="web"`}},
 		{name: "Payload", args: []string{"--rules", ex("05-titles.rules.yml"), "--payload", "cmd/alertbridge/testdata/ruletest/firing-group.json"}},
 
+		{name: "ProblemsKnownErrors", args: []string{"--rules", knownErrors,
+			"--alert", `alertname="NodeFilesystemAlmostOutOfSpace", cluster="eu1", mountpoint="/var/log"`,
+			"--alert", `alertname="NodeFilesystemAlmostOutOfSpace", cluster="eu1", mountpoint="/data"`,
+			"--alert", `alertname="HighLatency", job="api"`}},
+		{name: "ProblemsNoneApplies", args: []string{"--rules", ex("12-problem-lifecycle.rules.yml"), "--alert", `alertname="HighLatency"`}},
+		{name: "NowProblemJoin", dbRules: knownErrors, args: []string{"--rules", knownErrors, "--at", "2026-01-07T02:30:00Z",
+			"--alert", `alertname="NodeFilesystemAlmostOutOfSpace", cluster="c", mountpoint="/var"`}},
+		{name: "NowProblemOfTheIncident", dbRules: knownErrors, args: []string{"--rules", knownErrors, "--at", "2026-01-07T02:30:00Z",
+			"--alert", `alertname="NodeFilesystemAlmostOutOfSpace", cluster="a", mountpoint="/var", instance="n9:9100"`}},
+		{name: "NowProblemNone", dbRules: knownErrors, args: []string{"--rules", knownErrors, "--at", "2026-01-07T02:30:00Z",
+			"--alert", `alertname="NodeFilesystemAlmostOutOfSpace", cluster="c", mountpoint="/var/log"`}},
+		{name: "NowProblemRuleSignature", dbRules: lifecycle, args: []string{"--rules", lifecycle, "--at", "2026-01-07T02:30:00Z",
+			"--alert", `alertname="NodeFilesystemAlmostOutOfSpace", cluster="c"`}},
 		{name: "NowNoIncident", dbRules: disk, args: []string{"--rules", disk, "--at", "2026-01-07T02:30:00Z",
 			"--alert", `alertname="NodeFilesystemAlmostOutOfSpace", cluster="c", mountpoint="/var"`}},
 		{name: "NowJoin", dbRules: disk, args: []string{"--rules", disk, "--at", "2026-01-07T02:30:00Z",

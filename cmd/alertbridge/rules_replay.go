@@ -64,6 +64,31 @@ func (p *replay) Incidents(ctx context.Context) ([]incident.Incident, error) {
 	return live, err
 }
 
+// Problems returns every problem, oldest first.
+func (p *replay) Problems(ctx context.Context) ([]incident.Problem, error) {
+	const page = 1000
+	var out []incident.Problem
+	f := incident.ProblemFilter{Limit: page}
+	for {
+		list, err := p.st.Problems(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+		if len(list) < page {
+			break
+		}
+		f.AfterID = list[len(list)-1].ID
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// Timeline returns an incident's timeline, oldest first.
+func (p *replay) Timeline(ctx context.Context, id int64) ([]incident.TimelineEntry, error) {
+	return p.st.Timeline(ctx, id)
+}
+
 // Close stops the pipeline, closes the store and removes its directory.
 func (p *replay) Close(ctx context.Context) error {
 	err := p.r.Close(ctx)

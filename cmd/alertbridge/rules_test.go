@@ -17,6 +17,22 @@ func TestRunRules(t *testing.T) {
 	// dep.yml depends on a service of svc.yml: valid only together.
 	mustWriteFile(t, filepath.Join(dir, "svc.yml"), "services:\n  - name: postgres\n")
 	mustWriteFile(t, filepath.Join(dir, "dep.yml"), "services:\n  - name: checkout\n    depends_on: [postgres]\n")
+	// problems.yml misuses the problem keys and known_errors (#14).
+	mustWriteFile(t, filepath.Join(dir, "problems.yml"), `correlations:
+  - name: disk
+problems:
+  - name: disk-recurring
+    signature: {rule: disk}
+    threshold: 2
+    window: 1h
+    resolve_known_errors: true
+    close_after: 30
+known_errors:
+  - name: vector
+    signature: 'disk-recurring{rule="cpu"}'
+    workaround: systemctl restart vector
+    runbook_url: runbooks/vector.md
+`)
 	sub := filepath.Join(dir, "sub")
 	if err := os.Mkdir(sub, 0o755); err != nil {
 		t.Fatal(err)
@@ -56,6 +72,15 @@ func TestRunRules(t *testing.T) {
 			args:       []string{"check", "./bad.yml"},
 			wantCode:   1,
 			wantStderr: "./bad.yml:3:19: rule \"disk\": by: duplicate label \"cluster\"\n./bad.yml:4:13: rule \"disk\": impact: level \"huge\": want high, medium or low\n",
+		},
+		{
+			name:     "ErrInvalidProblemKeysAndKnownErrors",
+			args:     []string{"check", "problems.yml"},
+			wantCode: 1,
+			wantStderr: "problems.yml:8:27: problem \"disk-recurring\": resolve_known_errors: needs resolve_when_quiet\n" +
+				"problems.yml:9:18: problem \"disk-recurring\": close_after: not a valid duration string: \"30\"\n" +
+				"problems.yml:12:16: known error \"vector\": signature: problem rule \"disk-recurring\" signs only incidents of rule \"disk\", not \"cpu\"\n" +
+				"problems.yml:14:18: known error \"vector\": runbook_url: want an http or https URL, got \"runbooks/vector.md\"\n",
 		},
 		{
 			name:       "ErrOneFileOfThree",

@@ -16,14 +16,38 @@ import (
 	"github.com/alertbridge/alertbridge/internal/yamlfile"
 )
 
-// Expect is a checkpoint: the incidents expected at one simulated time,
-// oldest first. The number of incidents must match exactly; of each
-// incident, only the fields the test gives are compared.
+// Expect is a checkpoint: the incidents and problems expected at one
+// simulated time, oldest first. The number of incidents (and of problems,
+// when the checkpoint lists them) must match exactly; of each, only the
+// fields the test gives are compared.
 type Expect struct {
-	// Pos is where the incidents list is written.
+	// Pos is where the incidents list is written (the problems list's
+	// when there is no incidents list).
 	Pos       yamlfile.Pos
 	incidents []expectedIncident
+	// checkIncidents is false when the checkpoint lists only problems.
+	checkIncidents bool
+	// problemsPos is where the problems list is written; problems are
+	// compared only when it is set.
+	problemsPos yamlfile.Pos
+	problems    []expectedProblem
 }
+
+// Actual is what a checkpoint is compared with: the records at one
+// simulated time.
+type Actual struct {
+	// Incidents are those not merged into another, oldest first.
+	Incidents []incident.Incident
+	// Problems are every problem, oldest first.
+	Problems []incident.Problem
+	// Workarounds is the workaround each incident carries, by incident ID:
+	// the message of the latest workaround entry on its timeline.
+	Workarounds map[int64]string
+}
+
+// ListsProblems reports whether the checkpoint compares problems, so that
+// the caller lists them only then.
+func (e *Expect) ListsProblems() bool { return e.problemsPos != (yamlfile.Pos{}) }
 
 // Problem is one difference between the expected and the actual incidents,
 // at the position of the expectation it breaks.
@@ -35,6 +59,35 @@ type Problem struct {
 
 type expectSpec struct {
 	Incidents yamlfile.Value[[]yamlfile.Value[incidentSpec]] `yaml:"incidents"`
+	Problems  yamlfile.Value[[]yamlfile.Value[problemSpec]]  `yaml:"problems"`
+}
+
+// problemSpec is one expected problem as written. Every field is optional.
+type problemSpec struct {
+	Rule       yamlfile.Value[string] `yaml:"rule"`
+	Signature  yamlfile.Value[string] `yaml:"signature"`
+	State      yamlfile.Value[string] `yaml:"state"`
+	Incidents  yamlfile.Value[int]    `yaml:"incidents"`
+	RootCause  yamlfile.Value[string] `yaml:"root_cause"`
+	Workaround yamlfile.Value[string] `yaml:"workaround"`
+	ResolvedAt yamlfile.Value[string] `yaml:"resolved_at"`
+	ClosedAt   yamlfile.Value[string] `yaml:"closed_at"`
+}
+
+// expectedProblem is the list of field checks of one expected problem.
+type expectedProblem struct {
+	pos    yamlfile.Pos
+	checks []problemCheck
+}
+
+// problemCheck compares one field of a problem, as check does one of an
+// incident.
+type problemCheck struct {
+	field string
+	pos   yamlfile.Pos
+	want  string
+	quote bool
+	got   func(pr *incident.Problem, start time.Time) string
 }
 
 // incidentSpec is one expected incident as written. Every field is optional.
@@ -54,6 +107,10 @@ type incidentSpec struct {
 	Sealed     yamlfile.Value[bool]   `yaml:"sealed"`
 	OpenedAt   yamlfile.Value[string] `yaml:"opened_at"`
 	ResolvedAt yamlfile.Value[string] `yaml:"resolved_at"`
+	// Problem is the number of the problem the incident is linked to,
+	// numbered as the problems list numbers them; 0 for none.
+	Problem    yamlfile.Value[int]    `yaml:"problem"`
+	Workaround yamlfile.Value[string] `yaml:"workaround"`
 }
 
 // expectedIncident is the list of field checks of one expected incident, in
@@ -72,6 +129,9 @@ type check struct {
 	// quote says the value is free text, shown quoted.
 	quote bool
 	got   func(inc *incident.Incident, start time.Time) string
+	// gotIn, when set, is used in place of got: the field needs more than
+	// the incident (its problem's number, its timeline).
+	gotIn func(a *Actual, inc *incident.Incident) string
 	// eq compares; nil means want == got.
 	eq func(want, got string) bool
 }
@@ -83,14 +143,68 @@ func (l *loader) expect(v yamlfile.Value[*expectSpec], prefix string) *Expect {
 	if !v.IsSet() {
 		return nil
 	}
-	if v.V == nil || !v.V.Incidents.IsSet() {
+	if v.V == nil || (!v.V.Incidents.IsSet() && !v.V.Problems.IsSet()) {
 		l.add(v.Pos, prefix, "incidents: required (write incidents: [] to expect none)")
 		return nil
 	}
-	e := &Expect{Pos: v.V.Incidents.Pos}
+	e := &Expect{Pos: v.V.Incidents.Pos, checkIncidents: v.V.Incidents.IsSet()}
+	if !e.checkIncidents {
+		e.Pos = v.V.Problems.Pos
+	}
 	for i, s := range v.V.Incidents.V {
 		e.incidents = append(e.incidents, l.expectedIncident(&s.V, s.Pos, prefix+"incident "+strconv.Itoa(i+1)+": "))
 	}
+	if v.V.Problems.IsSet() {
+		e.problemsPos = v.V.Problems.Pos
+		for i, s := range v.V.Problems.V {
+			e.problems = append(e.problems, l.expectedProblem(&s.V, s.Pos, prefix+"problem "+strconv.Itoa(i+1)+": "))
+		}
+	}
+	return e
+}
+
+func (l *loader) expectedProblem(s *problemSpec, pos yamlfile.Pos, prefix string) expectedProblem {
+	e := expectedProblem{pos: pos}
+	str := func(field string, v yamlfile.Value[string], quote bool, got func(*incident.Problem) string) {
+		if v.IsSet() {
+			e.checks = append(e.checks, problemCheck{field: field, pos: v.Pos, want: v.V, quote: quote,
+				got: func(pr *incident.Problem, _ time.Time) string { return got(pr) }})
+		}
+	}
+	at := func(field string, v yamlfile.Value[string], got func(*incident.Problem) time.Time) {
+		if !v.IsSet() {
+			return
+		}
+		want := never
+		if v.V != never {
+			d, ok := l.offset(v, prefix+field)
+			if !ok {
+				return
+			}
+			want = formatOffset(d)
+		}
+		e.checks = append(e.checks, problemCheck{field: field, pos: v.Pos, want: want,
+			got: func(pr *incident.Problem, start time.Time) string { return formatTime(got(pr), start) }})
+	}
+	str("rule", s.Rule, true, func(pr *incident.Problem) string { return pr.Name })
+	str("signature", s.Signature, true, func(pr *incident.Problem) string { return pr.Signature })
+	if s.State.IsSet() {
+		if _, err := incident.ParseProblemState(s.State.V); err != nil {
+			l.add(s.State.Pos, prefix, "state: %v", err)
+		}
+		str("state", s.State, false, func(pr *incident.Problem) string { return string(pr.State) })
+	}
+	if s.Incidents.IsSet() {
+		if s.Incidents.V < 0 {
+			l.add(s.Incidents.Pos, prefix, "incidents: must not be negative")
+		}
+		e.checks = append(e.checks, problemCheck{field: "incidents", pos: s.Incidents.Pos, want: strconv.Itoa(s.Incidents.V),
+			got: func(pr *incident.Problem, _ time.Time) string { return strconv.Itoa(pr.IncidentCount) }})
+	}
+	str("root_cause", s.RootCause, true, func(pr *incident.Problem) string { return pr.RootCause })
+	str("workaround", s.Workaround, true, func(pr *incident.Problem) string { return pr.Workaround })
+	at("resolved_at", s.ResolvedAt, func(pr *incident.Problem) time.Time { return pr.ResolvedAt })
+	at("closed_at", s.ClosedAt, func(pr *incident.Problem) time.Time { return pr.ClosedAt })
 	return e
 }
 
@@ -174,7 +288,29 @@ func (l *loader) expectedIncident(s *incidentSpec, pos yamlfile.Pos, prefix stri
 	}
 	at("opened_at", s.OpenedAt, func(inc *incident.Incident) time.Time { return inc.OpenedAt })
 	at("resolved_at", s.ResolvedAt, func(inc *incident.Incident) time.Time { return inc.ResolvedAt })
+	if s.Problem.IsSet() {
+		if s.Problem.V < 0 {
+			l.add(s.Problem.Pos, prefix, "problem: must not be negative (0 is none, problems are numbered from 1)")
+		}
+		e.checks = append(e.checks, check{field: "problem", pos: s.Problem.Pos, want: strconv.Itoa(s.Problem.V),
+			gotIn: func(a *Actual, inc *incident.Incident) string { return strconv.Itoa(a.problemNumber(inc.ProblemID)) }})
+	}
+	if s.Workaround.IsSet() {
+		e.checks = append(e.checks, check{field: "workaround", pos: s.Workaround.Pos, want: s.Workaround.V, quote: true,
+			gotIn: func(a *Actual, inc *incident.Incident) string { return a.Workarounds[inc.ID] }})
+	}
 	return e
+}
+
+// problemNumber is the 1-based number of the problem with id, oldest
+// first, as expectations number problems; 0 for none (or one not listed).
+func (a *Actual) problemNumber(id int64) int {
+	for i := range a.Problems {
+		if a.Problems[i].ID == id {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // Check compares the actual incidents, oldest first, with the expected ones;
@@ -182,15 +318,25 @@ func (l *loader) expectedIncident(s *incidentSpec, pos yamlfile.Pos, prefix stri
 // nothing when they agree. A different number of incidents is one problem,
 // and then the incidents are not compared one by one: which expected
 // incident is which actual one would be a guess.
-func (e *Expect) Check(got []incident.Incident, start time.Time) []Problem {
-	if len(got) != len(e.incidents) {
-		return []Problem{{Pos: e.Pos, Msg: fmt.Sprintf("incidents: want %d, got %d", len(e.incidents), len(got))}}
+func (e *Expect) Check(a *Actual, start time.Time) []Problem {
+	out := e.checkProblems(a, start)
+	if !e.checkIncidents {
+		return out
 	}
-	var out []Problem
+	got := a.Incidents
+	if len(got) != len(e.incidents) {
+		return append([]Problem{{Pos: e.Pos, Msg: fmt.Sprintf("incidents: want %d, got %d", len(e.incidents), len(got))}}, out...)
+	}
+	var incs []Problem
 	for i, want := range e.incidents {
 		inc := &got[i]
 		for _, c := range want.checks {
-			g := c.got(inc, start)
+			var g string
+			if c.gotIn != nil {
+				g = c.gotIn(a, inc)
+			} else {
+				g = c.got(inc, start)
+			}
 			same := g == c.want
 			if c.eq != nil {
 				same = c.eq(c.want, g)
@@ -202,7 +348,34 @@ func (e *Expect) Check(got []incident.Incident, start time.Time) []Problem {
 			if c.quote || c.field == "key" {
 				w, g = strconv.Quote(w), strconv.Quote(g)
 			}
-			out = append(out, Problem{Pos: c.pos, Msg: fmt.Sprintf("incident %d: %s: want %s, got %s", i+1, c.field, w, g)})
+			incs = append(incs, Problem{Pos: c.pos, Msg: fmt.Sprintf("incident %d: %s: want %s, got %s", i+1, c.field, w, g)})
+		}
+	}
+	// Incidents first, as they are written first.
+	return append(incs, out...)
+}
+
+// checkProblems compares the problems, when the checkpoint lists them, as
+// Check compares incidents.
+func (e *Expect) checkProblems(a *Actual, start time.Time) []Problem {
+	if !e.ListsProblems() {
+		return nil
+	}
+	if len(a.Problems) != len(e.problems) {
+		return []Problem{{Pos: e.problemsPos, Msg: fmt.Sprintf("problems: want %d, got %d", len(e.problems), len(a.Problems))}}
+	}
+	var out []Problem
+	for i, want := range e.problems {
+		for _, c := range want.checks {
+			g := c.got(&a.Problems[i], start)
+			if g == c.want {
+				continue
+			}
+			w := c.want
+			if c.quote {
+				w, g = strconv.Quote(w), strconv.Quote(g)
+			}
+			out = append(out, Problem{Pos: c.pos, Msg: fmt.Sprintf("problem %d: %s: want %s, got %s", i+1, c.field, w, g)})
 		}
 	}
 	return out
@@ -256,6 +429,30 @@ func WriteIncidents(w io.Writer, list []incident.Incident, start time.Time, inde
 			more = append(more, "sealed_at="+formatTime(inc.SealedAt, start))
 		}
 		fmt.Fprintf(w, "%s   %s\n", indent, strings.Join(more, " "))
+	}
+}
+
+// WriteProblems writes a compact listing of problems, oldest first and
+// numbered as expectations number them, each line starting with indent.
+func WriteProblems(w io.Writer, list []incident.Problem, start time.Time, indent string) {
+	if len(list) == 0 {
+		fmt.Fprintf(w, "%s(no problems)\n", indent)
+		return
+	}
+	for i := range list {
+		pr := &list[i]
+		more := []string{"opened_at=" + formatTime(pr.OpenedAt, start)}
+		if !pr.ResolvedAt.IsZero() {
+			more = append(more, "resolved_at="+formatTime(pr.ResolvedAt, start))
+		}
+		if !pr.ClosedAt.IsZero() {
+			more = append(more, "closed_at="+formatTime(pr.ClosedAt, start))
+		}
+		if pr.Workaround != "" {
+			more = append(more, "workaround="+strconv.Quote(pr.Workaround))
+		}
+		fmt.Fprintf(w, "%s%d. %s rule=%q signature=%s incidents=%d\n%s   %s\n", indent, i+1, pr.State, pr.Name,
+			pr.Signature, pr.IncidentCount, indent, strings.Join(more, " "))
 	}
 }
 

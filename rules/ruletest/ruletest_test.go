@@ -216,10 +216,111 @@ func TestCheck(t *testing.T) {
 			}
 			f := mustParse(t, "tests:\n  - name: t\n    steps: [{at: 0s}]\n    expect:\n      incidents: "+list+"\n")
 			var got []string
-			for _, p := range f.Tests[0].Expect.Check(tt.got, start) {
+			for _, p := range f.Tests[0].Expect.Check(&ruletest.Actual{Incidents: tt.got}, start) {
 				// Columns vary with the expectation's length; keep
 				// line:col of the list or the incident's mapping.
 				got = append(got, fmt.Sprintf("%d:%d: %s", p.Pos.Line, min(p.Pos.Col, 17), p.Msg))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheckProblems(t *testing.T) {
+	start := ruletest.DefaultStart
+	open := incident.Problem{ID: 7, Name: "disk-recurring", Signature: `disk-recurring{rule="disk"}`,
+		State: incident.ProblemOpen, IncidentCount: 3, OpenedAt: start}
+	quiet := open
+	quiet.ID, quiet.State, quiet.ResolvedAt = 8, incident.ProblemResolved, start.Add(14*24*time.Hour)
+	known := open
+	known.ID, known.State, known.RootCause, known.Workaround = 9, incident.ProblemKnownError, "log rotation", "restart vector"
+	linked := incident.Incident{ID: 1, State: incident.StateOpen, ProblemID: 9}
+	alone := incident.Incident{ID: 2, State: incident.StateOpen}
+	actual := &ruletest.Actual{Incidents: []incident.Incident{linked, alone}, Problems: []incident.Problem{open, quiet, known},
+		Workarounds: map[int64]string{1: "restart vector"}}
+	tests := []struct {
+		name   string
+		expect string
+		got    *ruletest.Actual
+		want   []string
+	}{
+		{
+			name: "OKAllFields",
+			expect: `      problems:
+        - {rule: disk-recurring, signature: 'disk-recurring{rule="disk"}', state: open, incidents: 3, resolved_at: never, closed_at: never}
+        - {state: resolved, resolved_at: 14d, closed_at: never}
+        - {state: known_error, root_cause: log rotation, workaround: restart vector}
+`,
+			got: actual,
+		},
+		{
+			name:   "OKNone",
+			expect: "      problems: []\n",
+			got:    &ruletest.Actual{Incidents: []incident.Incident{alone}},
+		},
+		{
+			name: "OKIncidentFields",
+			expect: `      incidents:
+        - {problem: 3, workaround: restart vector}
+        - {problem: 0, workaround: ""}
+`,
+			got: actual,
+		},
+		{
+			name:   "ErrCount",
+			expect: "      problems: [{state: open}]\n",
+			got:    actual,
+			want:   []string{"5:11: problems: want 1, got 3"},
+		},
+		{
+			name: "ErrFields",
+			expect: `      problems:
+        - {state: resolved, incidents: 2, signature: x}
+        - {resolved_at: 7d, closed_at: 1h}
+        - {workaround: reboot}
+`,
+			got: actual,
+			want: []string{
+				`6:11: problem 1: signature: want "x", got "disk-recurring{rule=\"disk\"}"`,
+				"6:11: problem 1: state: want resolved, got open",
+				"6:11: problem 1: incidents: want 2, got 3",
+				"7:11: problem 2: resolved_at: want 1w, got 2w",
+				"7:11: problem 2: closed_at: want 1h, got never",
+				`8:11: problem 3: workaround: want "reboot", got "restart vector"`,
+			},
+		},
+		{
+			name: "ErrIncidentFields",
+			expect: `      incidents:
+        - {problem: 1, workaround: reboot}
+        - {problem: 2, workaround: reboot}
+`,
+			got: actual,
+			want: []string{
+				"6:11: incident 1: problem: want 1, got 3",
+				`6:11: incident 1: workaround: want "reboot", got "restart vector"`,
+				"7:11: incident 2: problem: want 2, got 0",
+				`7:11: incident 2: workaround: want "reboot", got ""`,
+			},
+		},
+		{
+			// Incidents are compared first, as they are written first.
+			name: "ErrBothLists",
+			expect: `      incidents: []
+      problems: []
+`,
+			got:  actual,
+			want: []string{"5:11: incidents: want 0, got 2", "6:11: problems: want 0, got 3"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mustParse(t, "tests:\n  - name: t\n    steps: [{at: 0s}]\n    expect:\n"+tt.expect)
+			var got []string
+			for _, p := range f.Tests[0].Expect.Check(tt.got, start) {
+				got = append(got, fmt.Sprintf("%d:%d: %s", p.Pos.Line, min(p.Pos.Col, 11), p.Msg))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -259,6 +360,8 @@ func TestKeyMatches(t *testing.T) {
 type engine struct {
 	calls     []string
 	incidents []incident.Incident
+	problems  []incident.Problem
+	timelines map[int64][]incident.TimelineEntry
 	execErr   error
 }
 
@@ -278,6 +381,12 @@ func (e *engine) Execute(_ context.Context, at time.Time, c incident.Command) (i
 }
 
 func (e *engine) Incidents(context.Context) ([]incident.Incident, error) { return e.incidents, nil }
+
+func (e *engine) Problems(context.Context) ([]incident.Problem, error) { return e.problems, nil }
+
+func (e *engine) Timeline(_ context.Context, id int64) ([]incident.TimelineEntry, error) {
+	return e.timelines[id], nil
+}
 
 func TestRun(t *testing.T) {
 	f := mustParse(t, `tests:
@@ -354,4 +463,47 @@ func checkGolden(t *testing.T, path, got string) {
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s mismatch (-want +got; run go test -update to accept):\n%s", path, diff)
 	}
+}
+
+// TestRunProblems checks that a checkpoint reads the problems and each
+// incident's workaround from the engine, and that a failure lists the
+// actual problems only when the checkpoint lists problems.
+func TestRunProblems(t *testing.T) {
+	f := mustParse(t, `tests:
+  - name: recurring disk
+    steps:
+      - at: 0s
+        alerts: [{labels: {alertname: A}}]
+        expect:
+          incidents: [{problem: 1, workaround: restart vector}]
+      - at: 14d
+        expect:
+          incidents: [{state: resolved}]
+    expect:
+      problems: [{state: resolved}]
+`)
+	start := ruletest.DefaultStart
+	e := &engine{
+		incidents: []incident.Incident{{ID: 4, State: incident.StateOpen, Priority: 3, Rule: "disk", CorrelationKey: "rule/disk{}",
+			Title: "Disk full", OpenedAt: start, AlertCount: 1, FiringCount: 1, ProblemID: 2}},
+		problems: []incident.Problem{{ID: 2, Name: "disk-recurring", Signature: `disk-recurring{rule="disk"}`,
+			State: incident.ProblemKnownError, IncidentCount: 3, OpenedAt: start, Workaround: "restart vector"}},
+		timelines: map[int64][]incident.TimelineEntry{4: {
+			{Kind: incident.TimelineWorkaround, Message: "an older workaround"},
+			{Kind: incident.TimelineWorkaround, Message: "restart vector"},
+		}},
+	}
+	res, err := f.Tests[0].Run(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failures) != 2 {
+		t.Fatalf("%d failures, want the two checkpoints after the first", len(res.Failures))
+	}
+	if res.Failures[0].ListsProblems || !res.Failures[1].ListsProblems {
+		t.Errorf("ListsProblems = %v, %v; want false, true", res.Failures[0].ListsProblems, res.Failures[1].ListsProblems)
+	}
+	var out strings.Builder
+	res.Write(&out, "  ")
+	checkGolden(t, "testdata/run_problems.golden", strings.ReplaceAll(out.String(), f.Name, "t.test.yml"))
 }

@@ -28,6 +28,10 @@ type Engine interface {
 	// Incidents returns every incident not merged into another (a merged
 	// one lives on in the incident it went into), oldest first.
 	Incidents(ctx context.Context) ([]incident.Incident, error)
+	// Problems returns every problem, oldest first.
+	Problems(ctx context.Context) ([]incident.Problem, error)
+	// Timeline returns an incident's timeline, oldest first.
+	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
 }
 
 // Result is the outcome of one test.
@@ -48,6 +52,10 @@ type Failure struct {
 	When      string
 	Problems  []Problem
 	Incidents []incident.Incident
+	// ListsProblems says the checkpoint that failed lists problems;
+	// ProblemRecords are then the actual problems.
+	ListsProblems  bool
+	ProblemRecords []incident.Problem
 }
 
 // Run runs the test's steps on e, which must be fresh, and checks every
@@ -91,14 +99,43 @@ func (t *Test) Run(ctx context.Context, e Engine) (*Result, error) {
 }
 
 func (t *Test) check(ctx context.Context, e Engine, exp *Expect, when string, res *Result) error {
-	list, err := e.Incidents(ctx)
+	a, err := actual(ctx, e)
 	if err != nil {
-		return fmt.Errorf("test %q: %s: list incidents: %w", t.Name, when, err)
+		return fmt.Errorf("test %q: %s: %w", t.Name, when, err)
 	}
-	if problems := exp.Check(list, t.file.Start); len(problems) > 0 {
-		res.Failures = append(res.Failures, Failure{When: when, Problems: problems, Incidents: list})
+	if problems := exp.Check(a, t.file.Start); len(problems) > 0 {
+		f := Failure{When: when, Problems: problems, Incidents: a.Incidents}
+		if exp.ListsProblems() {
+			f.ListsProblems, f.ProblemRecords = true, a.Problems
+		}
+		res.Failures = append(res.Failures, f)
 	}
 	return nil
+}
+
+// actual reads what a checkpoint compares from e.
+func actual(ctx context.Context, e Engine) (*Actual, error) {
+	incs, err := e.Incidents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	prs, err := e.Problems(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list problems: %w", err)
+	}
+	a := &Actual{Incidents: incs, Problems: prs, Workarounds: make(map[int64]string)}
+	for _, inc := range incs {
+		tl, err := e.Timeline(ctx, inc.ID)
+		if err != nil {
+			return nil, fmt.Errorf("incident %d: timeline: %w", inc.ID, err)
+		}
+		for _, en := range tl {
+			if en.Kind == incident.TimelineWorkaround {
+				a.Workarounds[inc.ID] = en.Message
+			}
+		}
+	}
+	return a, nil
 }
 
 // act carries out a manual action. An action the test cannot carry out (no
@@ -155,5 +192,9 @@ func (r *Result) Write(w io.Writer, indent string) {
 		}
 		fmt.Fprintf(w, "%sincidents %s, oldest first:\n", indent, f.When)
 		WriteIncidents(w, f.Incidents, start, indent+"  ")
+		if f.ListsProblems {
+			fmt.Fprintf(w, "%sproblems %s, oldest first:\n", indent, f.When)
+			WriteProblems(w, f.ProblemRecords, start, indent+"  ")
+		}
 	}
 }

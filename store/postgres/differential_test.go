@@ -186,8 +186,8 @@ func history(t *testing.T, s storetest.Store) map[string]any {
 	put("IncidentCounts", counts, err)
 	active, err := s.ActiveIncidentsFor(ctx, []string{"checkout", "search"})
 	put("ActiveIncidentsFor", active, err)
-	pp, err := s.ProblemPriorities(ctx, []int64{1})
-	put("ProblemPriorities", pp, err)
+	pf, err := s.ProblemFigures(ctx, []int64{1}, t0.Add(48*time.Hour))
+	put("ProblemFigures", pf, err)
 
 	mustUpdateT(func(tx incident.Tx) error {
 		v, err := tx.PendingOutbox(ctx, "slack")

@@ -137,6 +137,9 @@ func (s *Store) Problem(ctx context.Context, id int64) (incident.Problem, error)
 func (s *Store) Problems(ctx context.Context, f incident.ProblemFilter) ([]incident.Problem, error) {
 	var c conds
 	in(&c, "state", f.States)
+	if f.Signature != "" {
+		c.add("signature = ?", f.Signature)
+	}
 	q, args := c.newestFirst(`SELECT `+problemColumns+` FROM problems`, f.AfterID, f.Limit)
 	rows, err := s.r.query(ctx, q, args...)
 	return collect(rows, err, "list problems", scanProblem)
@@ -148,28 +151,34 @@ func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Inci
 	return collect(rows, err, "list problem incidents", scanIncident)
 }
 
-// ProblemPriorities returns the highest priority among the incidents
-// linked to each of the problems; a problem without incidents is absent.
-func (s *Store) ProblemPriorities(ctx context.Context, ids []int64) (map[int64]incident.Priority, error) {
-	out := make(map[int64]incident.Priority, len(ids))
+// ProblemFigures returns, for each of the problems that has incidents,
+// its worst incident priority and its total downtime at now; a problem
+// without incidents is absent.
+func (s *Store) ProblemFigures(ctx context.Context, ids []int64, now time.Time) (map[int64]incident.ProblemFigures, error) {
+	out := make(map[int64]incident.ProblemFigures, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	var c conds
 	in(&c, "problem_id", ids)
 	where, args := c.where()
-	rows, err := s.r.query(ctx, `SELECT problem_id, MIN(priority) FROM incidents`+where+` GROUP BY problem_id`, args...)
+	// An incident merged into another counts in that one; a pending one
+	// (never opened) had no impact yet.
+	rows, err := s.r.query(ctx, `SELECT problem_id, MIN(priority),
+		CAST(COALESCE(SUM(CASE WHEN merged_into IS NULL AND COALESCE(impact_started_at, opened_at) IS NOT NULL
+			THEN GREATEST(COALESCE(resolved_at, ?) - COALESCE(impact_started_at, opened_at), 0) ELSE 0 END), 0) AS BIGINT)
+		FROM incidents`+where+` GROUP BY problem_id`, append([]any{now.UnixNano()}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("problem priorities: %w", err)
+		return nil, fmt.Errorf("problem figures: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
+		var id, downtime int64
 		var p int
-		if err := rows.Scan(&id, &p); err != nil {
-			return nil, fmt.Errorf("scan problem priority: %w", err)
+		if err := rows.Scan(&id, &p, &downtime); err != nil {
+			return nil, fmt.Errorf("scan problem figures: %w", err)
 		}
-		out[id] = incident.Priority(p)
+		out[id] = incident.ProblemFigures{Priority: incident.Priority(p), Downtime: time.Duration(downtime)}
 	}
 	return out, rows.Err()
 }
@@ -199,6 +208,57 @@ func (s *Store) ProblemTimeline(ctx context.Context, id int64) ([]incident.Probl
 		}
 		e.At = time.Unix(0, at).UTC()
 		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// QuietProblems returns the problems of rule name in one of states whose
+// latest incident opened at or before quietSince and none of whose
+// incidents is active, or was resolved after quietSince, oldest first.
+func (t *tx) QuietProblems(ctx context.Context, name string, states []incident.ProblemState, quietSince time.Time) ([]incident.Problem, error) {
+	if len(states) == 0 {
+		return nil, nil
+	}
+	var c conds
+	c.add("name = ?", name)
+	in(&c, "state", states)
+	since := quietSince.UnixNano()
+	c.add("last_seen_at <= ?", since)
+	// Quiet is also quiet since the last incident ended: a problem whose
+	// incident ran for weeks was not quiet while it did.
+	c.add(`NOT EXISTS (SELECT 1 FROM incidents i WHERE i.problem_id = problems.id
+		AND (i.state IN ('pending', 'open', 'acknowledged') OR i.resolved_at > ?))`, since)
+	where, args := c.where()
+	rows, err := t.r.query(ctx, `SELECT `+problemColumns+` FROM problems`+where+` ORDER BY id`, args...)
+	return collect(rows, err, "select quiet problems", scanProblem)
+}
+
+// ResolvedProblems returns the resolved problems of rule name resolved at
+// or before before, oldest first.
+func (t *tx) ResolvedProblems(ctx context.Context, name string, before time.Time) ([]incident.Problem, error) {
+	rows, err := t.r.query(ctx, `SELECT `+problemColumns+` FROM problems
+		WHERE name = ? AND state = 'resolved' AND resolved_at <= ? ORDER BY id`, name, before.UnixNano())
+	return collect(rows, err, "select resolved problems", scanProblem)
+}
+
+// ProblemCounts returns how many problems each problem rule has in each
+// state, and their incidents, by rule and state.
+func (s *Store) ProblemCounts(ctx context.Context) ([]incident.ProblemCount, error) {
+	rows, err := s.r.query(ctx, `SELECT name, state, COUNT(*), CAST(COALESCE(SUM(incident_count), 0) AS BIGINT)
+		FROM problems GROUP BY name, state ORDER BY name, state`)
+	if err != nil {
+		return nil, fmt.Errorf("count problems: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.ProblemCount
+	for rows.Next() {
+		var c incident.ProblemCount
+		var incs int64
+		if err := rows.Scan(&c.Rule, &c.State, &c.Problems, &incs); err != nil {
+			return nil, fmt.Errorf("scan problem count: %w", err)
+		}
+		c.Incidents = int(incs)
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

@@ -133,6 +133,8 @@ func testProblemList(t *testing.T, s Store) {
 		{"State", incident.ProblemFilter{Limit: 10, States: []incident.ProblemState{incident.ProblemOpen}}, []int64{ids[3], ids[0]}},
 		{"States", incident.ProblemFilter{Limit: 10, States: []incident.ProblemState{incident.ProblemKnownError, incident.ProblemResolved}},
 			[]int64{ids[2], ids[1]}},
+		{"Signature", incident.ProblemFilter{Limit: 10, Signature: "b"}, []int64{ids[1]}},
+		{"SignatureAndState", incident.ProblemFilter{Limit: 10, Signature: "b", States: []incident.ProblemState{incident.ProblemOpen}}, nil},
 		{"Page1", incident.ProblemFilter{Limit: 2}, []int64{ids[3], ids[2]}},
 		{"Page2", incident.ProblemFilter{Limit: 2, AfterID: ids[2]}, []int64{ids[1], ids[0]}},
 	}

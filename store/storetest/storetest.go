@@ -44,8 +44,11 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ProblemRoundTrip", testProblemRoundTrip},
 		{"OneActiveProblemPerSignature", testOneActiveProblem},
 		{"ProblemListFiltersAndPages", testProblemList},
-		{"ProblemPrioritiesAreTheHighest", testProblemPriorities},
+		{"ProblemFiguresPriorityAndDowntime", testProblemFigures},
+		{"ProblemCountsByRuleAndState", testProblemCounts},
 		{"IncidentSignaturesAndLinks", testIncidentSignatures},
+		{"QuietProblemsEveryCondition", testQuietProblems},
+		{"ResolvedProblemsByRuleAndTime", testResolvedProblems},
 		{"NonceOnceUntilItExpires", testNonces},
 		{"DeleteExpiredNonces", testDeleteExpiredNonces},
 		{"Heartbeat", testHeartbeat},
@@ -643,26 +646,95 @@ func testChangeSuspects(t *testing.T, s Store) {
 	}
 }
 
-func testProblemPriorities(t *testing.T, s Store) {
+func testProblemFigures(t *testing.T, s Store) {
 	ctx := context.Background()
+	now := t0.Add(10 * time.Hour)
 	a, b, none := createProblem(t, s, newProblem("a")), createProblem(t, s, newProblem("b")), createProblem(t, s, newProblem("c"))
+	other := createProblem(t, s, newProblem("d"))
+	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+	resolved := func(started, opened, res time.Time) func(*incident.Incident) {
+		return func(inc *incident.Incident) {
+			inc.ImpactStartedAt, inc.OpenedAt, inc.State, inc.ResolvedAt = started, opened, incident.StateResolved, res
+		}
+	}
 	for i, link := range []struct {
 		problem int64
 		prio    incident.Priority
-	}{{a.ID, 3}, {a.ID, 2}, {a.ID, 4}, {b.ID, 5}, {0, 1}} {
-		inc := create(t, s, newIncident(string(rune('k'+i)), link.prio))
+		set     func(*incident.Incident)
+	}{
+		// a: 2h from the impact's start, 1h from opening (no impact start),
+		// and 3h active until now; its worst priority is P2.
+		{a.ID, 3, resolved(h(1), h(2), h(3))},
+		{a.ID, 2, resolved(time.Time{}, h(4), h(5))},
+		{a.ID, 4, func(inc *incident.Incident) { inc.OpenedAt, inc.ImpactStartedAt = h(7), time.Time{} }},
+		// b: a merged incident counts in the one it went into, not here,
+		// but its priority does; a pending one had no impact.
+		{b.ID, 5, resolved(h(0), h(0), h(1))},
+		{b.ID, 1, func(inc *incident.Incident) {
+			resolved(h(0), h(0), h(9))(inc)
+			inc.MergedInto = other.ID
+		}},
+		{b.ID, 3, func(inc *incident.Incident) { inc.State, inc.OpenedAt = incident.StatePending, time.Time{} }},
+		// A resolve recorded before the impact's start counts nothing.
+		{other.ID, 4, resolved(h(5), h(5), h(4))},
+		{0, 1, func(*incident.Incident) {}},
+	} {
+		inc := newIncident(string(rune('k'+i)), link.prio)
+		link.set(&inc)
+		inc = create(t, s, inc)
 		if link.problem != 0 {
 			mustUpdate(t, s, func(tx incident.Tx) error { return tx.SetIncidentProblem(ctx, inc.ID, link.problem) })
 		}
 	}
-	got, err := s.ProblemPriorities(ctx, []int64{a.ID, b.ID, none.ID})
+	got, err := s.ProblemFigures(ctx, []int64{a.ID, b.ID, none.ID, other.ID}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[int64]incident.Priority{a.ID: 2, b.ID: 5}, got); diff != "" {
-		t.Errorf("ProblemPriorities (-want +got):\n%s", diff)
+	want := map[int64]incident.ProblemFigures{
+		a.ID:     {Priority: 2, Downtime: 2*time.Hour + time.Hour + 3*time.Hour},
+		b.ID:     {Priority: 1, Downtime: time.Hour},
+		other.ID: {Priority: 4},
 	}
-	if got, err := s.ProblemPriorities(ctx, nil); err != nil || len(got) != 0 {
-		t.Errorf("ProblemPriorities(nil) = %v, %v", got, err)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ProblemFigures (-want +got):\n%s", diff)
+	}
+	if got, err := s.ProblemFigures(ctx, nil, now); err != nil || len(got) != 0 {
+		t.Errorf("ProblemFigures(nil) = %v, %v", got, err)
+	}
+}
+
+func testProblemCounts(t *testing.T, s Store) {
+	ctx := context.Background()
+	if got, err := s.ProblemCounts(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("ProblemCounts of none = %v, %v", got, err)
+	}
+	for i, p := range []struct {
+		rule      string
+		state     incident.ProblemState
+		incidents int
+	}{
+		{"disk-recurring", incident.ProblemOpen, 3},
+		{"disk-recurring", incident.ProblemOpen, 4},
+		{"disk-recurring", incident.ProblemClosed, 2},
+		{"oom", incident.ProblemKnownError, 5},
+	} {
+		pr := newProblem(string(rune('a' + i)))
+		pr.Name, pr.State, pr.IncidentCount = p.rule, p.state, p.incidents
+		if p.state == incident.ProblemClosed {
+			pr.ResolvedAt, pr.ClosedAt = t0, t0
+		}
+		createProblem(t, s, pr)
+	}
+	got, err := s.ProblemCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []incident.ProblemCount{
+		{Rule: "disk-recurring", State: incident.ProblemClosed, Problems: 1, Incidents: 2},
+		{Rule: "disk-recurring", State: incident.ProblemOpen, Problems: 2, Incidents: 7},
+		{Rule: "oom", State: incident.ProblemKnownError, Problems: 1, Incidents: 5},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ProblemCounts (-want +got):\n%s", diff)
 	}
 }
