@@ -334,7 +334,21 @@ func (l *link) learn(ctx context.Context, tx Tx, pr *Problem) error {
 	if l.known.RunbookURL != "" {
 		msg += "; runbook: " + l.known.RunbookURL
 	}
-	return addProblemEntry(ctx, tx, pr.ID, l.now, ProblemEntryKnownError, "system", msg)
+	if err := addProblemEntry(ctx, tx, pr.ID, l.now, ProblemEntryKnownError, "system", msg); err != nil {
+		return err
+	}
+	// As when a person records it: the incidents still open, which opened
+	// before the rule files knew it, hear of it now.
+	active, err := tx.ActiveProblemIncidents(ctx, pr.ID)
+	if err != nil {
+		return err
+	}
+	for _, inc := range active {
+		if err := addTimeline(ctx, tx, inc.ID, l.now, TimelineWorkaround, "", l.known.Entry()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // attach links inc to pr, records it on both timelines and, when pr is a

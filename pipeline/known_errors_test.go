@@ -6,7 +6,37 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/pipeline"
+	"github.com/alertbridge/alertbridge/rules"
+	"github.com/alertbridge/alertbridge/store"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
+
+// replayOn is newReplay on a store that may hold records already, as a
+// daemon restarted with other rules finds it; stop ends it before the test
+// does.
+func replayOn(t *testing.T, st store.Store, rulesYAML string, start time.Time) (p *replay, stop func()) {
+	t.Helper()
+	set, err := rules.Parse("rules.yml", []byte(rulesYAML))
+	if err != nil {
+		t.Fatalf("rules: %v", err)
+	}
+	r, err := pipeline.NewReplayer(st, set, start, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			if err := r.Close(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(stop)
+	return &replay{t: t, r: r, st: st}, stop
+}
 
 const knownErrorRules = diskRule + `problems:
   - name: disk-recurring
@@ -113,4 +143,31 @@ func TestKnownErrorResolvesWhenQuietOnlyIfRuleSays(t *testing.T) {
 			check(t, "at day 20", tt.want, p.problems())
 		})
 	}
+}
+
+func TestKnownErrorAddedToTheRulesLater(t *testing.T) {
+	// A problem opened before the rule files knew its known error becomes
+	// one with its next incident, and its incidents still open hear of it
+	// then, as when a person records it.
+	st := storetest.MustOpen(t)
+	first, stop := replayOn(t, st, problemRules, t0)
+	for i, c := range []string{"a", "b", "c"} {
+		at := time.Duration(i) * time.Minute
+		first.at(at, disk(at, c))
+	}
+	first.at(3*time.Minute, clear(0, 3*time.Minute, lab("alertname", "DiskFull", "cluster", "a")))
+	stop()
+
+	p, _ := replayOn(t, st, problemRules+`known_errors:
+  - name: vector
+    signature: 'disk-recurring{rule="disk"}'
+    workaround: systemctl restart vector
+`, t0.Add(time.Hour))
+	p.at(time.Hour, disk(time.Hour, "d"))
+	check(t, "a known error now", []string{"#1 known_error 4 0s..1h0m0s"}, p.problems())
+	entry := "systemctl restart vector (known error vector)"
+	incs := p.incidents() // newest first: d, c, b, a
+	check(t, "the new incident carries it once", []string{entry}, p.entries(incs[0].ID, incident.TimelineWorkaround))
+	check(t, "an incident still open hears of it", []string{entry}, p.entries(incs[1].ID, incident.TimelineWorkaround))
+	check(t, "a resolved one does not", []string(nil), p.entries(incs[3].ID, incident.TimelineWorkaround))
 }
