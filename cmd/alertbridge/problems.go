@@ -118,9 +118,10 @@ func runProblems(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 func printProblems(w io.Writer, l api.ProblemList, loc *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tINCIDENTS\tLAST SEEN\tSIGNATURE\tTITLE")
+	fmt.Fprintln(tw, "ID\tSTATE\tPRIO\tINCIDENTS\tDOWNTIME\tLAST SEEN\tSIGNATURE\tTITLE")
 	for _, p := range l.Problems {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", p.ID, p.State, p.IncidentCount, fmtTime(&p.LastSeenAt, loc), p.Signature, p.Title)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", p.ID, p.State, orDash(p.Priority), p.IncidentCount,
+			fmtDowntime(p.DowntimeSeconds), fmtTime(&p.LastSeenAt, loc), p.Signature, p.Title)
 	}
 	tw.Flush()
 	if l.NextCursor != "" {
@@ -130,8 +131,8 @@ func printProblems(w io.Writer, l api.ProblemList, loc *time.Location) {
 
 func printProblem(w io.Writer, p api.Problem, loc *time.Location) {
 	fmt.Fprintf(w, "problem #%d %s [%s] %s\n", p.ID, p.Title, p.State, p.Signature)
-	fmt.Fprintf(w, "rule %q, %d incidents, first %s, last %s\n", p.Rule, p.IncidentCount, fmtTime(&p.FirstSeenAt, loc),
-		fmtTime(&p.LastSeenAt, loc))
+	fmt.Fprintf(w, "rule %q, priority %s, %d incidents, downtime %s, first %s, last %s\n", p.Rule, orDash(p.Priority),
+		p.IncidentCount, fmtDowntime(p.DowntimeSeconds), fmtTime(&p.FirstSeenAt, loc), fmtTime(&p.LastSeenAt, loc))
 	if p.RootCause != "" {
 		fmt.Fprintf(w, "root cause: %s\n", p.RootCause)
 	}
@@ -153,3 +154,7 @@ func printProblem(w io.Writer, p api.Problem, loc *time.Location) {
 	}
 	tw.Flush()
 }
+
+// fmtDowntime renders a problem's downtime to the second: it is what the
+// problem cost, and fractions of a second are noise.
+func fmtDowntime(seconds float64) string { return dur(time.Duration(seconds * float64(time.Second))) }

@@ -80,7 +80,7 @@ func TestProblemsCommand(t *testing.T) {
 		contains string
 	}{
 		{"OKList", []string{"list"}, 0, `disk-recurring{rule="disk"}`},
-		{"OKShow", []string{"show", "1"}, 0, "rule \"disk-recurring\", 3 incidents"},
+		{"OKShow", []string{"show", "1"}, 0, "rule \"disk-recurring\", priority P4, 3 incidents, downtime "},
 		{"ErrKnownErrorNoWorkaround", []string{"known-error", "1"}, 1, "answered 400 Bad Request: workaround: a known error needs a workaround\n"},
 		{"OKKnownError", []string{"known-error", "1", "--workaround", "restart vector", "--root-cause", "log rotation"}, 0,
 			"workaround: restart vector"},
@@ -99,6 +99,38 @@ func TestProblemsCommand(t *testing.T) {
 			out := stdout.String() + stderr.String()
 			if code != tt.code || !strings.Contains(out, tt.contains) {
 				t.Errorf("exit %d, output:\n%s\nwant exit %d and %q", code, out, tt.code, tt.contains)
+			}
+		})
+	}
+}
+
+// TestPrintProblemFigures: the list and the detail show a problem's
+// priority and downtime, what it cost, next to its incident count.
+func TestPrintProblemFigures(t *testing.T) {
+	last := time.Date(2026, 11, 28, 20, 13, 5, 0, time.UTC)
+	p := api.Problem{ID: 4, Rule: "disk-recurring", Signature: `disk-recurring{rule="disk"}`, State: "open", Title: "Disk",
+		IncidentCount: 3, LastSeenAt: last, FirstSeenAt: last, Priority: "P2", DowntimeSeconds: 5400.4}
+	none := api.Problem{ID: 5, State: "open", Signature: "s", LastSeenAt: last}
+	tests := []struct {
+		name  string
+		print func(w *bytes.Buffer)
+		want  []string
+	}{
+		{"OKList", func(w *bytes.Buffer) { printProblems(w, api.ProblemList{Problems: []api.Problem{p, none}}, time.UTC) },
+			[]string{"ID  STATE  PRIO  INCIDENTS  DOWNTIME", "4   open   P2    3          1h30m", "5   open   -     0          0s"}},
+		{"OKShow", func(w *bytes.Buffer) { printProblem(w, p, time.UTC) },
+			[]string{`rule "disk-recurring", priority P2, 3 incidents, downtime 1h30m, first`}},
+		{"OKShowNoIncidents", func(w *bytes.Buffer) { printProblem(w, none, time.UTC) },
+			[]string{"priority -, 0 incidents, downtime 0s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			tt.print(&b)
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("output:\n%s\nwant it to contain %q", b.String(), w)
+				}
 			}
 		})
 	}
