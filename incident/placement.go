@@ -264,9 +264,21 @@ func RehomeSymptoms(ctx context.Context, tx Tx, cause *Incident, labels map[stri
 		}
 		chain := dependsChain(reversed(append(via[sym.Service], sym.Service)[1:]), cause.Service)
 		msg := fmt.Sprintf("a symptom of #%d on %s, which opened after it: %s", cause.ID, cause.Service, chain)
+		alerts, err := tx.IncidentAlerts(ctx, sym.ID)
+		if err != nil {
+			return nil, err
+		}
 		dst, err := merge(ctx, tx, sym, Command{Into: cause.ID, Message: msg}, "system", now)
 		if err != nil {
 			return nil, err
+		}
+		// Each moved alert is a symptom on the cause's timeline, as it
+		// would be had it fired after the cause: the records end the same
+		// in either order.
+		for _, a := range alerts {
+			if err := addTimeline(ctx, tx, cause.ID, now, TimelineSymptom, a.Fingerprint, msg); err != nil {
+				return nil, err
+			}
 		}
 		*cause = dst
 		sym.MergedInto = cause.ID
