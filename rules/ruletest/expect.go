@@ -43,6 +43,9 @@ type Actual struct {
 	// Workarounds is the workaround each incident carries, by incident ID:
 	// the message of the latest workaround entry on its timeline.
 	Workarounds map[int64]string
+	// Timelines are the incidents' timelines, oldest first, by incident ID:
+	// where the priorities an incident had and its symptoms are read from.
+	Timelines map[int64][]incident.TimelineEntry
 }
 
 // ListsProblems reports whether the checkpoint compares problems, so that
@@ -111,6 +114,19 @@ type incidentSpec struct {
 	// numbered as the problems list numbers them; 0 for none.
 	Problem    yamlfile.Value[int]    `yaml:"problem"`
 	Workaround yamlfile.Value[string] `yaml:"workaround"`
+	// The SLA clock: the due times as offsets (or never), the policy's
+	// name, and whether each target was missed.
+	RespondBy       yamlfile.Value[string] `yaml:"respond_by"`
+	ResolveBy       yamlfile.Value[string] `yaml:"resolve_by"`
+	SLAPolicy       yamlfile.Value[string] `yaml:"sla_policy"`
+	RespondBreached yamlfile.Value[bool]   `yaml:"respond_breached"`
+	ResolveBreached yamlfile.Value[bool]   `yaml:"resolve_breached"`
+	// Priorities are the priorities the incident had, in order: the one it
+	// opened with, then each change.
+	Priorities yamlfile.Value[[]yamlfile.Value[string]] `yaml:"priorities"`
+	// Symptoms is how many alerts of services depending on the incident's
+	// joined it as symptoms.
+	Symptoms yamlfile.Value[int] `yaml:"symptoms"`
 }
 
 // expectedIncident is the list of field checks of one expected incident, in
@@ -299,8 +315,92 @@ func (l *loader) expectedIncident(s *incidentSpec, pos yamlfile.Pos, prefix stri
 		e.checks = append(e.checks, check{field: "workaround", pos: s.Workaround.Pos, want: s.Workaround.V, quote: true,
 			gotIn: func(a *Actual, inc *incident.Incident) string { return a.Workarounds[inc.ID] }})
 	}
+	at("respond_by", s.RespondBy, func(inc *incident.Incident) time.Time { return inc.RespondBy })
+	at("resolve_by", s.ResolveBy, func(inc *incident.Incident) time.Time { return inc.ResolveBy })
+	str("sla_policy", s.SLAPolicy, true, func(inc *incident.Incident) string { return inc.SLAPolicy })
+	for _, b := range []struct {
+		field string
+		v     yamlfile.Value[bool]
+		got   func(*incident.Incident) time.Time
+	}{
+		{"respond_breached", s.RespondBreached, func(inc *incident.Incident) time.Time { return inc.RespondBreachedAt }},
+		{"resolve_breached", s.ResolveBreached, func(inc *incident.Incident) time.Time { return inc.ResolveBreachedAt }},
+	} {
+		if b.v.IsSet() {
+			got := b.got
+			e.checks = append(e.checks, check{field: b.field, pos: b.v.Pos, want: strconv.FormatBool(b.v.V),
+				got: func(inc *incident.Incident, _ time.Time) string { return strconv.FormatBool(!got(inc).IsZero()) }})
+		}
+	}
+	if s.Priorities.IsSet() {
+		want := make([]string, 0, len(s.Priorities.V))
+		for _, v := range s.Priorities.V {
+			p, err := incident.ParsePriority(v.V)
+			if err != nil {
+				l.add(v.Pos, prefix, "priorities: %v", err)
+				continue
+			}
+			want = append(want, p.String())
+		}
+		if len(s.Priorities.V) == 0 {
+			l.add(s.Priorities.Pos, prefix, "priorities: list at least the priority it opened with")
+		}
+		e.checks = append(e.checks, check{field: "priorities", pos: s.Priorities.Pos, want: formatList(want),
+			gotIn: func(a *Actual, inc *incident.Incident) string { return formatList(priorities(inc, a.Timelines[inc.ID])) }})
+	}
+	if s.Symptoms.IsSet() {
+		if s.Symptoms.V < 0 {
+			l.add(s.Symptoms.Pos, prefix, "symptoms: must not be negative")
+		}
+		e.checks = append(e.checks, check{field: "symptoms", pos: s.Symptoms.Pos, want: strconv.Itoa(s.Symptoms.V),
+			gotIn: func(a *Actual, inc *incident.Incident) string { return strconv.Itoa(symptoms(a.Timelines[inc.ID])) }})
+	}
 	return e
 }
+
+// priorityChangeRE reads a priority_changed timeline entry's message:
+// "priority P3 → P1 by DiskFull".
+var priorityChangeRE = regexp.MustCompile(`^priority (P[1-5]) → (P[1-5])`)
+
+// priorities lists the priorities inc had, from its timeline: the one it
+// opened with, then each change. A merge that raised it records no change
+// entry of its own; the current priority closes the list then.
+func priorities(inc *incident.Incident, timeline []incident.TimelineEntry) []string {
+	var out []string
+	for _, e := range timeline {
+		if e.Kind != incident.TimelinePriorityChanged {
+			continue
+		}
+		m := priorityChangeRE.FindStringSubmatch(e.Message)
+		if m == nil {
+			continue
+		}
+		if len(out) == 0 {
+			out = append(out, m[1])
+		}
+		out = append(out, m[2])
+	}
+	if cur := inc.Priority.String(); len(out) == 0 || out[len(out)-1] != cur {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// symptoms counts the distinct alerts that joined an incident as symptoms,
+// by its timeline: each has a symptom entry, whether it arrived after its
+// cause's incident opened or was re-homed into it when the cause opened.
+func symptoms(timeline []incident.TimelineEntry) int {
+	fps := make(map[string]bool)
+	for _, e := range timeline {
+		if e.Kind == incident.TimelineSymptom {
+			fps[e.Fingerprint] = true
+		}
+	}
+	return len(fps)
+}
+
+// formatList renders a list as the YAML flow sequence a test writes.
+func formatList(l []string) string { return "[" + strings.Join(l, ", ") + "]" }
 
 // problemNumber is the 1-based number of the problem with id, oldest
 // first, as expectations number problems; 0 for none (or one not listed).
@@ -427,6 +527,18 @@ func WriteIncidents(w io.Writer, list []incident.Incident, start time.Time, inde
 		}
 		if !inc.SealedAt.IsZero() {
 			more = append(more, "sealed_at="+formatTime(inc.SealedAt, start))
+		}
+		for _, t := range []struct {
+			name         string
+			by, breached time.Time
+		}{{"respond_by", inc.RespondBy, inc.RespondBreachedAt}, {"resolve_by", inc.ResolveBy, inc.ResolveBreachedAt}} {
+			if !t.by.IsZero() {
+				v := t.name + "=" + formatTime(t.by, start)
+				if !t.breached.IsZero() {
+					v += "(breached)"
+				}
+				more = append(more, v)
+			}
 		}
 		fmt.Fprintf(w, "%s   %s\n", indent, strings.Join(more, " "))
 	}

@@ -329,6 +329,73 @@ func TestCheckProblems(t *testing.T) {
 	}
 }
 
+// TestCheckSLAPrioritiesSymptoms compares the SLA clock, the priorities an
+// incident had and its symptoms, read from its record and its timeline.
+func TestCheckSLAPrioritiesSymptoms(t *testing.T) {
+	start := ruletest.DefaultStart
+	late := incident.Incident{ID: 1, State: incident.StateOpen, Priority: 1}
+	late.RespondBy, late.ResolveBy, late.SLAPolicy = start.Add(15*time.Minute), start.Add(4*time.Hour), "P1"
+	late.RespondBreachedAt = late.RespondBy
+	// Raised by an alert, then by a merge, which records no change entry.
+	merged := incident.Incident{ID: 2, State: incident.StateOpen, Priority: 1}
+	calm := incident.Incident{ID: 3, State: incident.StateOpen, Priority: 3}
+	actual := &ruletest.Actual{Incidents: []incident.Incident{late, merged, calm}, Timelines: map[int64][]incident.TimelineEntry{
+		1: {
+			{Kind: incident.TimelinePriorityChanged, Message: "priority P3 → P2 by A"},
+			{Kind: incident.TimelinePriorityChanged, Message: "priority P2 → P1 by B"},
+			{Kind: incident.TimelineSymptom, Fingerprint: "f1", Message: "symptom of #1"},
+			{Kind: incident.TimelineSymptom, Fingerprint: "f2", Message: "symptom of #1"},
+			// The same alert firing again as a symptom is one symptom.
+			{Kind: incident.TimelineSymptom, Fingerprint: "f1", Message: "symptom of #1"},
+		},
+		2: {{Kind: incident.TimelinePriorityChanged, Message: "priority P4 → P3 by A"}},
+	}}
+	tests := []struct {
+		name   string
+		expect string
+		want   []string
+	}{
+		{
+			name: "OK",
+			expect: `        - {respond_by: 15m, resolve_by: 4h, sla_policy: P1, respond_breached: true, resolve_breached: false, priorities: [P3, P2, P1], symptoms: 2}
+        - {respond_by: never, sla_policy: "", priorities: [P4, P3, P1], symptoms: 0}
+        - {resolve_by: never, respond_breached: false, priorities: [p3]}
+`,
+		},
+		{
+			name: "ErrFields",
+			expect: `        - {respond_by: 10m, resolve_by: never, sla_policy: P2, respond_breached: false, resolve_breached: true, priorities: [P1], symptoms: 1}
+        - {respond_by: 1h, priorities: [P4, P1]}
+        - {priorities: [P3, P3]}
+`,
+			want: []string{
+				"6:11: incident 1: respond_by: want 10m, got 15m",
+				"6:11: incident 1: resolve_by: want never, got 4h",
+				`6:11: incident 1: sla_policy: want "P2", got "P1"`,
+				"6:11: incident 1: respond_breached: want false, got true",
+				"6:11: incident 1: resolve_breached: want true, got false",
+				"6:11: incident 1: priorities: want [P1], got [P3, P2, P1]",
+				"6:11: incident 1: symptoms: want 1, got 2",
+				"7:11: incident 2: respond_by: want 1h, got never",
+				"7:11: incident 2: priorities: want [P4, P1], got [P4, P3, P1]",
+				"8:11: incident 3: priorities: want [P3, P3], got [P3]",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mustParse(t, "tests:\n  - name: t\n    steps: [{at: 0s}]\n    expect:\n      incidents:\n"+tt.expect)
+			var got []string
+			for _, p := range f.Tests[0].Expect.Check(actual, start) {
+				got = append(got, fmt.Sprintf("%d:%d: %s", p.Pos.Line, min(p.Pos.Col, 11), p.Msg))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestKeyMatches(t *testing.T) {
 	tests := []struct {
 		name      string

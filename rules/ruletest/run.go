@@ -123,12 +123,14 @@ func actual(ctx context.Context, e Engine) (*Actual, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list problems: %w", err)
 	}
-	a := &Actual{Incidents: incs, Problems: prs, Workarounds: make(map[int64]string)}
+	a := &Actual{Incidents: incs, Problems: prs, Workarounds: make(map[int64]string),
+		Timelines: make(map[int64][]incident.TimelineEntry, len(incs))}
 	for _, inc := range incs {
 		tl, err := e.Timeline(ctx, inc.ID)
 		if err != nil {
 			return nil, fmt.Errorf("incident %d: timeline: %w", inc.ID, err)
 		}
+		a.Timelines[inc.ID] = tl
 		for _, en := range tl {
 			if en.Kind == incident.TimelineWorkaround {
 				a.Workarounds[inc.ID] = en.Message
