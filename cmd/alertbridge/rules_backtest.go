@@ -27,7 +27,8 @@ Replay the events a daemon stored (new, refired, resolved and stale alerts;
 repeats are not stored) against candidate rules and against the current
 ones, each into its own temporary store, and print the outcomes side by
 side: incidents opened, alerts per incident, noise reduction, dropped
-alerts, and the correlation keys that only one of the rule sets makes.
+alerts, the problems each problem rule opens and the incidents they link,
+and the correlation keys that only one of the rule sets makes.
 
 The daemon's database is opened read-only: a backtest never changes it and
 can run next to the daemon. Alerts that fired before --since are unknown to
@@ -164,7 +165,14 @@ type backtestSide struct {
 	dropped                        int
 	// keys counts the distinct alerts that joined an incident, per key.
 	keys map[string]int
+	// problems are the problems each problem rule of the set opened, and
+	// the incidents they linked, by rule name; every rule of the set has
+	// an entry.
+	problems map[string]*problemOutcome
 }
+
+// problemOutcome is what one problem rule did in a replay.
+type problemOutcome struct{ opened, linked int }
 
 // backtest replays the events received in [since, until) into a fresh
 // replay store per side, in received order, a batch per receive time, then
@@ -284,7 +292,33 @@ func (s *backtestSide) gather(ctx context.Context, r *replay) error {
 	for k, m := range fps {
 		s.keys[k] = len(m)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.gatherProblems(ctx, r)
+}
+
+// gatherProblems counts, per problem rule of the set, the problems the
+// replay opened and the incidents linked to them.
+func (s *backtestSide) gatherProblems(ctx context.Context, r *replay) error {
+	s.problems = make(map[string]*problemOutcome)
+	for _, pr := range s.set.ProblemRules() {
+		s.problems[pr.Name] = &problemOutcome{}
+	}
+	list, err := r.Problems(ctx)
+	if err != nil {
+		return err
+	}
+	for _, pr := range list {
+		o := s.problems[pr.Name]
+		if o == nil { // opened by hand: not in a replay, but count it apart
+			o = &problemOutcome{}
+			s.problems[pr.Name] = o
+		}
+		o.opened++
+		o.linked += pr.IncidentCount
+	}
+	return nil
 }
 
 func writeBacktest(w io.Writer, in backtestInput, cur, cand *backtestSide) {
@@ -318,9 +352,43 @@ func writeBacktest(w io.Writer, in backtestInput, cur, cand *backtestSide) {
 		return fmt.Sprintf("%.1f%%", 100*(1-float64(s.opened)/float64(in.firing)))
 	}
 	row("noise reduction (1 - incidents/firing events)", reduction(cur), reduction(cand))
+	writeProblemRules(w, row, cur, cand)
 
 	writeKeys(w, "current", cur.keys, cand.keys)
 	writeKeys(w, "new", cand.keys, cur.keys)
+}
+
+// writeProblemRules lists, per problem rule of either side (the current
+// side's first, in their order), how many problems it opened and how many
+// incidents they linked; "-" where a side has no such rule. Nothing when
+// neither side has problem rules.
+func writeProblemRules(w io.Writer, row func(label, a, b string), cur, cand *backtestSide) {
+	var names []string
+	for _, s := range []*backtestSide{cur, cand} {
+		for _, pr := range s.set.ProblemRules() {
+			if !slices.Contains(names, pr.Name) {
+				names = append(names, pr.Name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	row("problems per problem rule", "current", "new")
+	cell := func(s *backtestSide, name string, f func(*problemOutcome) int) string {
+		if o := s.problems[name]; o != nil {
+			return fmt.Sprint(f(o))
+		}
+		return "-"
+	}
+	for _, name := range names {
+		fmt.Fprintln(w, name)
+		opened := func(o *problemOutcome) int { return o.opened }
+		linked := func(o *problemOutcome) int { return o.linked }
+		row("  problems opened", cell(cur, name, opened), cell(cand, name, opened))
+		row("  incidents linked", cell(cur, name, linked), cell(cand, name, linked))
+	}
 }
 
 // writeKeys lists the keys of one side that the other does not make, the

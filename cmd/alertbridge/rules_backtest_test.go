@@ -35,6 +35,7 @@ func TestRulesBacktest(t *testing.T) {
 		{name: "AgainstBuiltinDefaults", data: builtin, args: []string{"--rules", disk, "--until", until}},
 		{name: "AgainstCurrentRules", data: withDisk, args: []string{"--current", disk, "--rules", outbreak, "--until", until}},
 		{name: "SameRulesNoDifference", data: withDisk, args: []string{"--current", disk, "--rules", disk, "--until", until}},
+		{name: "ProblemRules", data: withDisk, args: []string{"--current", disk, "--rules", ex("12-problem-lifecycle.rules.yml"), "--until", until}},
 		{name: "DropRules", data: builtin, args: []string{"--rules", ex("06-drop-noise.rules.yml"), "--until", until}},
 		{name: "SinceTime", data: builtin, args: []string{"--rules", disk, "--since", "2026-01-06T00:00:00Z", "--until", until}},
 		{name: "NoEvents", data: builtin, args: []string{"--rules", disk, "--since", "1h", "--until", "2025-01-01T00:00:00Z"}},
