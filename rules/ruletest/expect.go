@@ -346,7 +346,9 @@ func (l *loader) expectedIncident(s *incidentSpec, pos yamlfile.Pos, prefix stri
 			l.add(s.Priorities.Pos, prefix, "priorities: list at least the priority it opened with")
 		}
 		e.checks = append(e.checks, check{field: "priorities", pos: s.Priorities.Pos, want: formatList(want),
-			gotIn: func(a *Actual, inc *incident.Incident) string { return formatList(priorities(inc, a.Timelines[inc.ID])) }})
+			gotIn: func(a *Actual, inc *incident.Incident) string {
+				return formatList(priorities(inc, a.Timelines[inc.ID]))
+			}})
 	}
 	if s.Symptoms.IsSet() {
 		if s.Symptoms.V < 0 {
