@@ -6,8 +6,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/pipeline"
+	"github.com/alertbridge/alertbridge/rules"
+	"github.com/alertbridge/alertbridge/store/sqlite"
 )
 
 // TestRulesExplain runs rules explain and compares its output with
@@ -140,4 +146,83 @@ func TestRulesExplainReadOnly(t *testing.T) {
 		t.Fatalf("exit status %d:\n%s", code, out.String())
 	}
 	checkUnchanged(t, dir, before)
+}
+
+// TestRulesExplainProblemStates: what the problem line says of a new
+// incident whose signature's problem was resolved (within reopen_within
+// and after it) or closed, on a daemon database where a person resolved
+// and closed problems.
+func TestRulesExplainProblemStates(t *testing.T) {
+	root := repoRoot(t)
+	lifecycle := filepath.Join(root, "docs", "examples", "12-problem-lifecycle.rules.yml")
+	set, err := rules.LoadFiles([]string{lifecycle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	now := t0
+	var rs atomic.Pointer[rules.Set]
+	rs.Store(set)
+	mustProblem := func(dir string, close bool) {
+		st, err := sqlite.Open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		p, err := pipeline.New(pipeline.Options{Store: st, Rules: &rs, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Start()
+		defer p.Stop(ctx) //nolint:errcheck // a test store
+		// Three clusters' disks within the rule's 1d: problem #1 opens.
+		for _, c := range []string{"a", "b", "c"} {
+			l := map[string]string{"alertname": "NodeFilesystemAlmostOutOfSpace", "cluster": c}
+			ev := incident.Event{Source: "alertmanager", Fingerprint: incident.LabelFingerprint(l), Status: incident.StatusFiring,
+				Labels: l, StartsAt: now, GroupLabels: map[string]string{"alertname": l["alertname"], "cluster": c}}
+			if err := p.Submit(ctx, []incident.Event{ev}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		actions := []incident.ProblemAction{incident.ProblemActionResolve}
+		if close {
+			actions = append(actions, incident.ProblemActionClose)
+		}
+		for _, a := range actions {
+			if _, err := p.ExecuteProblem(ctx, incident.ProblemCommand{ProblemID: 1, Action: a, Actor: "alice"}); err != nil {
+				t.Fatalf("%s problem 1: %v", a, err)
+			}
+		}
+	}
+	resolved, closed := t.TempDir(), t.TempDir()
+	mustProblem(resolved, false)
+	mustProblem(closed, true)
+
+	alert := `alertname="NodeFilesystemAlmostOutOfSpace", cluster="d"`
+	tests := []struct {
+		name string
+		data string
+		at   time.Time
+		want string
+	}{
+		{"ReopensWithinReopenWithin", resolved, t0.Add(2 * 24 * time.Hour),
+			`the new incident reopens problem #1 disk-recurring{rule="disk"}, resolved 2d ago (within reopen_within 1w)`},
+		{"NewProblemAfterReopenWithin", resolved, t0.Add(8 * 24 * time.Hour),
+			`problem #1 disk-recurring{rule="disk"} is resolved: the new incident counts towards a new one, threshold 3 within 1d`},
+		{"NewProblemAfterClose", closed, t0.Add(time.Hour),
+			`problem #1 disk-recurring{rule="disk"} is closed: the new incident counts towards a new one, threshold 3 within 1d`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			args := []string{"explain", "--rules", lifecycle, "--storage.path", tt.data, "--at", tt.at.Format(time.RFC3339), "--alert", alert}
+			if code := runRules(ctx, args, &out, &out); code != 0 {
+				t.Fatalf("exit status %d; output:\n%s", code, out.String())
+			}
+			if !strings.Contains(out.String(), tt.want) {
+				t.Errorf("output:\n%s\nwant a line containing %q", out.String(), tt.want)
+			}
+		})
+	}
 }
