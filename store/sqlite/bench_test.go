@@ -273,6 +273,8 @@ func BenchmarkIncidentList(b *testing.B) {
 		{"service", incident.IncidentFilter{Service: "svc-7"}},
 		{"priority_resolved", incident.IncidentFilter{Priority: 1, States: []incident.State{incident.StateResolved}}},
 		{"query", incident.IncidentFilter{Query: "host-4242"}},
+		// A query most incidents match: the page fills at once.
+		{"query_common", incident.IncidentFilter{Query: "host-"}},
 		{"page_1000", incident.IncidentFilter{AfterID: benchIncidents - 50_000}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
@@ -284,12 +286,21 @@ func BenchmarkIncidentList(b *testing.B) {
 			})
 		})
 	}
-	b.Run("counts", func(b *testing.B) {
-		timed(b, func() error {
-			_, err := st.IncidentCounts(ctx, incident.IncidentFilter{})
-			return err
+	for _, bc := range []struct {
+		name string
+		f    incident.IncidentFilter
+	}{
+		{"counts", incident.IncidentFilter{}},
+		{"counts_query", incident.IncidentFilter{Query: "host-4242"}},
+		{"counts_query_common", incident.IncidentFilter{Query: "host-"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			timed(b, func() error {
+				_, err := st.IncidentCounts(ctx, bc.f)
+				return err
+			})
 		})
-	})
+	}
 }
 
 // BenchmarkIncidentDetail reads what GET /api/v1/incidents/{id} shows of

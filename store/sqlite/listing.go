@@ -35,14 +35,20 @@ func placeholders(n int) string {
 // conditions, below the cursor afterID (0: from the newest), newest first,
 // at most limit rows. Every API listing pages this way.
 func (c conds) newestFirst(selectFrom string, afterID int64, limit int) (string, []any) {
+	return c.newestFirstBy("id", selectFrom, afterID, limit)
+}
+
+// newestFirstBy is newestFirst over the ID column col: the column of the
+// table that drives the query, whose order the plan can follow.
+func (c conds) newestFirstBy(col, selectFrom string, afterID int64, limit int) (string, []any) {
 	if afterID > 0 {
-		c.add("id < ?", afterID)
+		c.add(col+" < ?", afterID)
 	}
 	q := selectFrom
 	if len(c.sql) > 0 {
 		q += " WHERE " + strings.Join(c.sql, " AND ")
 	}
-	return q + " ORDER BY id DESC LIMIT ?", append(c.args, limit)
+	return q + " ORDER BY " + col + " DESC LIMIT ?", append(c.args, limit)
 }
 
 // where is " WHERE …" of the conditions ("" without any) and their

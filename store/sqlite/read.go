@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alertbridge/alertbridge/incident"
 )
@@ -18,6 +19,18 @@ func (s *Store) Incident(ctx context.Context, id int64) (incident.Incident, erro
 
 // Incidents lists incidents newest first.
 func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error) {
+	if searchable(f.Query) {
+		// The matches of the search index, newest first, drive the
+		// query: a page of a search that matches most incidents ends
+		// after its first rows, one that matches few reads only those.
+		c := incidentConds(incident.IncidentFilter{Priority: f.Priority, Service: f.Service})
+		c.add("(instr(lower(title), lower(?)) > 0 OR instr(correlation_key, ?) > 0)", f.Query, f.Query)
+		in(&c, "state", f.States)
+		q, args := c.newestFirstBy("m.id", `WITH m(id) AS (SELECT rowid FROM incident_search WHERE incident_search MATCH ?)
+			SELECT `+incidentColumns+` FROM m CROSS JOIN incidents USING (id)`, f.AfterID, f.Limit)
+		rows, err := s.r.QueryContext(ctx, q, append([]any{ftsPhrase(f.Query)}, args...)...)
+		return collect(rows, err, "list incidents", scanIncident)
+	}
 	c := incidentConds(f)
 	in(&c, "state", f.States)
 	q, args := c.newestFirst(`SELECT `+incidentColumns+` FROM incidents`, f.AfterID, f.Limit)
@@ -353,7 +366,21 @@ var _ incident.PlacementReader = (*Store)(nil)
 // IncidentCounts counts the incidents f matches by state, whatever its
 // States, AfterID and Limit say: the list's counts by state.
 func (s *Store) IncidentCounts(ctx context.Context, f incident.IncidentFilter) (map[incident.State]int, error) {
-	where, args := incidentConds(f).where()
+	c := incidentConds(f)
+	if searchable(f.Query) {
+		// The search index names the candidates when they are few; when
+		// most incidents match, reading them all in table order is
+		// cheaper than looking each one up by the index's list.
+		var n int
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM incident_search
+			WHERE incident_search MATCH ? LIMIT ?)`, ftsPhrase(f.Query), searchIndexedCount).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count incidents: %w", err)
+		}
+		if n < searchIndexedCount {
+			c.add("id IN (SELECT rowid FROM incident_search WHERE incident_search MATCH ?)", ftsPhrase(f.Query))
+		}
+	}
+	where, args := c.where()
 	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM incidents`+where+` GROUP BY state`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count incidents: %w", err)
@@ -396,3 +423,17 @@ func incidentConds(f incident.IncidentFilter) conds {
 	}
 	return c
 }
+
+// searchIndexedCount is how many candidates the search index may name for
+// IncidentCounts to count through it; with more, it scans the table.
+const searchIndexedCount = 2000
+
+// searchable reports whether the search index can answer a query: it
+// holds trigrams, so a query of fewer than three characters has none (and
+// matches so many incidents that a scan fills a page at once).
+func searchable(q string) bool { return utf8.RuneCountInString(q) >= 3 }
+
+// ftsPhrase quotes q as one FTS5 phrase: with the trigram tokenizer, the
+// rows that contain q as a substring (case-insensitively), whatever
+// characters q holds.
+func ftsPhrase(q string) string { return `"` + strings.ReplaceAll(q, `"`, `""`) + `"` }

@@ -103,6 +103,10 @@ func testIncidentListing(t *testing.T, s Store) {
 			func(inc incident.Incident) bool {
 				return inc.State == incident.StateResolved && inc.Service == "checkout" && inc.Priority == 4
 			}},
+		{"QueryStatesService", incident.IncidentFilter{Query: "LIST-", States: []incident.State{incident.StateOpen, incident.StateResolved},
+			Service: "checkout"}, func(inc incident.Incident) bool {
+			return (inc.State == incident.StateOpen || inc.State == incident.StateResolved) && inc.Service == "checkout"
+		}},
 		{"NoMatch", incident.IncidentFilter{Query: "nothing like it"}, func(incident.Incident) bool { return false }},
 	}
 	for _, tt := range tests {
@@ -282,5 +286,58 @@ func testOutboxListing(t *testing.T, s Store) {
 				}
 			})
 		}
+	}
+}
+
+// testIncidentSearch: the list's query is a substring of the title (ASCII
+// case folded) or of the correlation key (exact), whatever characters it
+// holds and however short, and follows titles and keys as they change. A
+// backend that indexes the search must find exactly what a scan finds.
+func testIncidentSearch(t *testing.T, s Store) {
+	ctx := context.Background()
+	titles := []string{
+		`Disk "full" on db-1`, "Ünïcode Straße down", "latency p99 > 2s", "CPU 100%_busy", "a", "Ab", "x'y;DROP",
+		"payments: 5xx from pay-gw", "résumé service", "EU-WEST-1 unreachable",
+	}
+	var all []incident.Incident
+	for i, title := range titles {
+		inc := newIncident(fmt.Sprintf(`rule/r@0000000%d{cluster="Eu-%d"}`, i, i), 3)
+		inc.Title = title
+		all = append(all, create(t, s, inc))
+	}
+	// A title that changes after creation is found by its new text only
+	// (a key never changes).
+	moved := &all[2]
+	moved.Title = "queue backlog growing"
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.UpdateIncident(ctx, *moved) })
+
+	fold := func(s string) string { // lower() of SQL: ASCII only
+		return strings.Map(func(r rune) rune {
+			if r >= 'A' && r <= 'Z' {
+				return r + 'a' - 'A'
+			}
+			return r
+		}, s)
+	}
+	for _, q := range []string{
+		`"full"`, `"`, "full", "FULL", "straße", "STRASSE", "Ünï", "ünï", "ésu", "p99 > 2", "100%", "%_b", "x'y;", "a", "ab",
+		"Eu-3", "eu-3", `cluster="Eu-1"}`, "latency", "p99", "queue", "backlog", "rule/r@", "nothing at all", "-", "EU-WEST",
+	} {
+		t.Run(q, func(t *testing.T) {
+			want := newestFirst(all, func(inc incident.Incident) int64 { return inc.ID }, func(inc incident.Incident) bool {
+				return strings.Contains(fold(inc.Title), fold(q)) || strings.Contains(inc.CorrelationKey, q)
+			})
+			list, err := s.Incidents(ctx, incident.IncidentFilter{Query: q, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, inc := range list {
+				got = append(got, inc.ID)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("query %q (-want +got):\n%s", q, diff)
+			}
+		})
 	}
 }

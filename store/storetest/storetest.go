@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ProblemEveryField", testProblemEveryField},
 		{"DueIncidentsEveryClause", testDueEveryClause},
 		{"IncidentsPageThroughEveryFilter", testIncidentListing},
+		{"IncidentSearchFindsWhatAScanFinds", testIncidentSearch},
 		{"ProblemsPageThrough", testProblemListing},
 		{"ChangesPageThrough", testChangeListing},
 		{"OutboxRowsPageThrough", testOutboxListing},
