@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X $(PROMVER).Revision=$(REVISION)
 FUZZTIME  ?= 10s
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: build test test-postgres test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak screenshots
+.PHONY: compare bench-ci crash-test crash-test-short soak soak-short build test test-postgres test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/alertbridge ./cmd/alertbridge
@@ -71,6 +71,12 @@ screenshots:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# alertbridge against Debian's prometheus-alertmanager on this machine, the
+# same alerts to both, alternating (docs/performance.md). PAIRS and DURATION
+# tune it.
+compare: build
+	sh scripts/compare.sh bin/alertbridge
 
 run:
 	$(GO) run ./cmd/alertbridge serve
