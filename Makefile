@@ -72,6 +72,14 @@ screenshots:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+# The ingest path's benchmarks (decoder, dedupe, correlate, store writes, the
+# pipeline), briefly: CI proves they still run, and their output is what
+# benchstat compares. No figure is asserted. -short skips the read
+# benchmarks that seed a 1M-alert store.
+BENCH_PKGS := ./ingest ./dedupe ./correlate ./store/sqlite ./pipeline
+bench-ci:
+	$(GO) test -short -run '^$$' -bench . -benchtime 100x -benchmem $(BENCH_PKGS)
+
 # alertbridge against Debian's prometheus-alertmanager on this machine, the
 # same alerts to both, alternating (docs/performance.md). PAIRS and DURATION
 # tune it.
@@ -81,4 +89,4 @@ compare: build
 run:
 	$(GO) run ./cmd/alertbridge serve
 
-ci: lint test test-postgres fuzz build
+ci: lint test test-postgres fuzz bench-ci build
