@@ -86,7 +86,26 @@ bench-ci:
 compare: build
 	sh scripts/compare.sh bin/alertbridge
 
+# SIGKILL the real daemon at random moments under concurrent webhooks,
+# restart it, CRASH_ROUNDS times; then check that no acknowledged alert is
+# lost, no key has two active incidents, every notifying change has its
+# outbox row and PRAGMA integrity_check is ok (e2e/crash_test.go). The short
+# variant is in ci; make test kills once, under the race detector.
+CRASH_ROUNDS ?= 20
+crash-test:
+	$(GO) test -count=1 -v -timeout 60m -run '^TestCrashLosesNothing$$' ./e2e -crash.rounds=$(CRASH_ROUNDS)
+crash-test-short:
+	$(GO) test -count=1 -timeout 10m -run '^TestCrashLosesNothing$$' ./e2e -crash.rounds=3
+
+# Sustained churn against the real daemon, reporting heap and RSS per firing
+# alert and the database's size over time (e2e/soak_test.go).
+SOAK_DURATION ?= 30m
+soak:
+	$(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./e2e -soak.duration=$(SOAK_DURATION)
+soak-short:
+	$(GO) test -count=1 -v -timeout 10m -run '^TestSoak$$' ./e2e -soak.duration=40s
+
 run:
 	$(GO) run ./cmd/alertbridge serve
 
-ci: lint test test-postgres fuzz bench-ci build
+ci: lint test test-postgres fuzz bench-ci crash-test-short soak-short build
