@@ -153,6 +153,23 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 	return nil
 }
 
+// TouchAlerts writes deferred repeats: later last-seen times only, so that
+// a touch written after a newer change never moves it back.
+func (t *tx) TouchAlerts(ctx context.Context, touches []incident.Touch) error {
+	for _, tc := range touches {
+		seen := tc.Seen.UnixNano()
+		if _, err := t.r.exec(ctx, `UPDATE alert_states SET last_seen_at = GREATEST(last_seen_at, ?)
+			WHERE source = ? AND fingerprint = ?`, seen, tc.Source, tc.Fingerprint); err != nil {
+			return mapErr("touch alert state", err)
+		}
+		if _, err := t.r.exec(ctx, `UPDATE alerts SET count = count + ?, last_seen_at = GREATEST(last_seen_at, ?)
+			WHERE incident_id = ? AND source = ? AND fingerprint = ?`, tc.Count, seen, tc.IncidentID, tc.Source, tc.Fingerprint); err != nil {
+			return mapErr("touch alert", err)
+		}
+	}
+	return nil
+}
+
 func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string, seen, startsAt time.Time, annotations map[string]string) error {
 	ann, err := json.Marshal(nonNil(annotations))
 	if err != nil {

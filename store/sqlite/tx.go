@@ -201,6 +201,30 @@ func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string
 	return nil
 }
 
+// The deferred repeats' statements (TouchAlerts): later last-seen times
+// only, so that a touch written after a newer change never moves it back.
+const (
+	qTouchAlertState = `UPDATE alert_states SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?)
+		WHERE source = ? AND fingerprint = ?`
+	qTouchAlertCount = `UPDATE alerts SET count = count + ?, last_seen_at = MAX(COALESCE(last_seen_at, 0), ?)
+		WHERE incident_id = ? AND source = ? AND fingerprint = ?`
+)
+
+func init() { writerQueries = append(writerQueries, qTouchAlertState, qTouchAlertCount) }
+
+func (t *tx) TouchAlerts(ctx context.Context, touches []incident.Touch) error {
+	for _, tc := range touches {
+		seen := tc.Seen.UnixNano()
+		if _, err := t.exec(ctx, qTouchAlertState, seen, tc.Source, tc.Fingerprint); err != nil {
+			return mapErr("touch alert state", err)
+		}
+		if _, err := t.exec(ctx, qTouchAlertCount, tc.Count, seen, tc.IncidentID, tc.Source, tc.Fingerprint); err != nil {
+			return mapErr("touch alert", err)
+		}
+	}
+	return nil
+}
+
 func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
 	res, err := t.exec(ctx, qInsertTimeline, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.OnBehalfOf, e.Fingerprint, e.Message)
 	if err != nil {
