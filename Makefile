@@ -103,7 +103,7 @@ SOAK_DURATION ?= 30m
 soak:
 	$(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./e2e -soak.duration=$(SOAK_DURATION)
 soak-short:
-	$(GO) test -count=1 -v -timeout 10m -run '^TestSoak$$' ./e2e -soak.duration=40s
+	$(GO) test -count=1 -v -timeout 10m -run '^TestSoak$$' ./e2e -soak.duration=30s -soak.groups=400
 
 run:
 	$(GO) run ./cmd/alertbridge serve

@@ -17,7 +17,10 @@ import (
 
 // soakDuration is how long TestSoak runs its churn; 0 skips it. `make soak`
 // runs it for 30 minutes, `make soak-short` (in ci) for 40 seconds.
-var soakDuration = flag.Duration("soak.duration", 0, "how long TestSoak churns alerts; 0 skips it")
+var (
+	soakDuration = flag.Duration("soak.duration", 0, "how long TestSoak churns alerts; 0 skips it")
+	soakGroups   = flag.Int("soak.groups", 2000, "alert groups of 10 alerts TestSoak churns")
+)
 
 // TestSoak runs the real daemon under sustained churn (groups resolving and
 // being replaced by new ones, so that the stored history grows while the
@@ -47,7 +50,7 @@ func TestSoak(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		rep, err := loadgen.Run(ctx, loadgen.Options{URL: base + "/ingest/alertmanager", Groups: 2000, AlertsPerGroup: 10,
+		rep, err := loadgen.Run(ctx, loadgen.Options{URL: base + "/ingest/alertmanager", Groups: *soakGroups, AlertsPerGroup: 10,
 			Concurrency: 8, Duration: *soakDuration, Mix: loadgen.Mix{Repeat: 60, Churn: 40}, Seed: 1, RunID: "soak"})
 		done <- result{rep, err}
 	}()
