@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -201,26 +202,71 @@ func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string
 	return nil
 }
 
-// The deferred repeats' statements (TouchAlerts): later last-seen times
-// only, so that a touch written after a newer change never moves it back.
-const (
-	qTouchAlertState = `UPDATE alert_states SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?)
-		WHERE source = ? AND fingerprint = ?`
-	qTouchAlertCount = `UPDATE alerts SET count = count + ?, last_seen_at = MAX(COALESCE(last_seen_at, 0), ?)
-		WHERE incident_id = ? AND source = ? AND fingerprint = ?`
-)
+// touchChunk is how many touches one statement writes: a multi-row
+// UPDATE ... FROM (VALUES ...) costs one statement's overhead (bind, step,
+// reset through database/sql and the driver) for many keyed updates.
+const touchChunk = 100
 
-func init() { writerQueries = append(writerQueries, qTouchAlertState, qTouchAlertCount) }
+// touchStatements are the prepared UPDATEs for a full chunk of touches,
+// the state's and the alert's; shorter chunks are prepared by the
+// transaction.
+var touchStatements = [2]string{touchStateQuery(touchChunk), touchAlertQuery(touchChunk)}
+
+func init() { writerQueries = append(writerQueries, touchStatements[:]...) }
+
+// touchStateQuery moves last-seen times of n alert states forward only.
+func touchStateQuery(n int) string {
+	return `UPDATE alert_states SET last_seen_at = MAX(COALESCE(alert_states.last_seen_at, 0), v.column3)
+		FROM (VALUES ` + rows(n, "(?, ?, ?)") + `) AS v
+		WHERE alert_states.source = v.column1 AND alert_states.fingerprint = v.column2`
+}
+
+// touchAlertQuery adds n touches' counts to their alerts and moves their
+// last-seen times forward only.
+func touchAlertQuery(n int) string {
+	return `UPDATE alerts SET count = alerts.count + v.column4, last_seen_at = MAX(COALESCE(alerts.last_seen_at, 0), v.column5)
+		FROM (VALUES ` + rows(n, "(?, ?, ?, ?, ?)") + `) AS v
+		WHERE alerts.incident_id = v.column1 AND alerts.source = v.column2 AND alerts.fingerprint = v.column3`
+}
+
+func rows(n int, row string) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
 
 func (t *tx) TouchAlerts(ctx context.Context, touches []incident.Touch) error {
+	// An UPDATE FROM updates a row once whatever number of VALUES rows
+	// match it: one row per alert state, with the latest time.
+	type key struct{ source, fp string }
+	latest := make(map[key]int64, len(touches))
+	var states []any
 	for _, tc := range touches {
-		seen := tc.Seen.UnixNano()
-		if _, err := t.exec(ctx, qTouchAlertState, seen, tc.Source, tc.Fingerprint); err != nil {
-			return mapErr("touch alert state", err)
+		k, seen := key{tc.Source, tc.Fingerprint}, tc.Seen.UnixNano()
+		if cur, ok := latest[k]; !ok || seen > cur {
+			latest[k] = seen
 		}
-		if _, err := t.exec(ctx, qTouchAlertCount, tc.Count, seen, tc.IncidentID, tc.Source, tc.Fingerprint); err != nil {
-			return mapErr("touch alert", err)
+	}
+	for k, seen := range latest {
+		states = append(states, k.source, k.fp, seen)
+	}
+	alerts := make([]any, 0, 5*len(touches))
+	for _, tc := range touches {
+		alerts = append(alerts, tc.IncidentID, tc.Source, tc.Fingerprint, tc.Count, tc.Seen.UnixNano())
+	}
+	if err := t.execChunks(ctx, states, 3, touchStateQuery, "touch alert states"); err != nil {
+		return err
+	}
+	return t.execChunks(ctx, alerts, 5, touchAlertQuery, "touch alerts")
+}
+
+// execChunks runs query(n) over args, width of them per row, touchChunk
+// rows at a time.
+func (t *tx) execChunks(ctx context.Context, args []any, width int, query func(int) string, op string) error {
+	for len(args) > 0 {
+		n := min(len(args)/width, touchChunk)
+		if _, err := t.exec(ctx, query(n), args[:n*width]...); err != nil {
+			return mapErr(op, err)
 		}
+		args = args[n*width:]
 	}
 	return nil
 }

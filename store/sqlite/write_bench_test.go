@@ -13,7 +13,7 @@ import (
 // transaction (and its fsync, synchronous=FULL) per op, for a notification
 // of 100 alerts of one open incident: repeats (the alert state and the
 // alert's count and last-seen time) and new alerts (state, alert and event
-// rows). It runs under -short: the store starts empty.
+// rows), and the deferred repeats' batch (TouchAlerts). It runs under -short: the store starts empty.
 func BenchmarkWrite(b *testing.B) {
 	const n = 100
 	ctx := context.Background()
@@ -87,6 +87,34 @@ func BenchmarkWrite(b *testing.B) {
 				return nil
 			})
 			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "alerts/s")
+	})
+	b.Run("Touch100", func(b *testing.B) {
+		st, id := open(b)
+		touches := make([]incident.Touch, n)
+		if err := st.Update(ctx, func(t incident.Tx) error {
+			for j := range n {
+				fp := fmt.Sprintf("%016x", j)
+				touches[j] = incident.Touch{Source: "am", Fingerprint: fp, IncidentID: id, Count: 1}
+				if err := put(t, id, fp, j, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			for j := range touches {
+				touches[j].Seen = now.Add(time.Duration(i) * time.Second)
+			}
+			if err := st.Update(ctx, func(t incident.Tx) error { return t.TouchAlerts(ctx, touches) }); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -249,13 +250,17 @@ func testRecordsEveryField(t *testing.T, s Store) {
 		st := incident.AlertState{Fingerprint: b.Fingerprint, Source: b.Source, Status: incident.StatusFiring,
 			StartsAt: at(1), IncidentID: inc.ID, LastSeenAt: at(60)}
 		mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutAlertState(ctx, st) })
-		mustUpdate(t, s, func(tx incident.Tx) error {
-			return tx.TouchAlerts(ctx, []incident.Touch{
-				{Source: b.Source, Fingerprint: b.Fingerprint, IncidentID: inc.ID, Seen: at(51), Count: 3},
-				{Source: b.Source, Fingerprint: b.Fingerprint, IncidentID: other.ID, Seen: at(52), Count: 5},
-				{Source: "nobody", Fingerprint: "fp-none", IncidentID: inc.ID, Seen: at(52), Count: 1},
-			})
-		})
+		// Many unknown alerts first: a backend that writes touches in
+		// chunks must reach the ones after the chunk boundaries.
+		var touches []incident.Touch
+		for i := range 250 {
+			touches = append(touches, incident.Touch{Source: "nobody", Fingerprint: fmt.Sprintf("fp-none-%d", i), IncidentID: inc.ID, Seen: at(52), Count: 1})
+		}
+		touches = append(touches,
+			incident.Touch{Source: b.Source, Fingerprint: b.Fingerprint, IncidentID: inc.ID, Seen: at(51), Count: 3},
+			incident.Touch{Source: b.Source, Fingerprint: b.Fingerprint, IncidentID: other.ID, Seen: at(52), Count: 5},
+			incident.Touch{Source: "nobody", Fingerprint: "fp-none", IncidentID: inc.ID, Seen: at(52), Count: 1})
+		mustUpdate(t, s, func(tx incident.Tx) error { return tx.TouchAlerts(ctx, touches) })
 		b.Count, b.LastSeenAt = 48, at(51)
 		check("touches written", b)
 		mustUpdate(t, s, func(tx incident.Tx) error {
