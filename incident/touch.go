@@ -70,3 +70,34 @@ func AnnotationsHash(ann map[string]string) uint64 {
 	}
 	return sum
 }
+
+// CoalesceTouches returns touches with one per alert state (source and
+// fingerprint, the latest Seen) and one per incident's alert (their counts
+// added up, the latest Seen): what a store writing many touches in one
+// statement needs, since such an UPDATE changes a row once whatever number
+// of its input rows match it.
+func CoalesceTouches(touches []Touch) (states, alerts []Touch) {
+	type stateKey struct{ source, fp string }
+	type alertKey struct {
+		stateKey
+		incident int64
+	}
+	si, ai := map[stateKey]int{}, map[alertKey]int{}
+	for _, t := range touches {
+		sk := stateKey{t.Source, t.Fingerprint}
+		if i, ok := si[sk]; ok {
+			states[i].Merge(Touch{Seen: t.Seen, IncidentID: states[i].IncidentID})
+		} else {
+			si[sk] = len(states)
+			states = append(states, t)
+		}
+		ak := alertKey{sk, t.IncidentID}
+		if i, ok := ai[ak]; ok {
+			alerts[i].Merge(t)
+		} else {
+			ai[ak] = len(alerts)
+			alerts = append(alerts, t)
+		}
+	}
+	return states, alerts
+}

@@ -234,28 +234,19 @@ func rows(n int, row string) string {
 }
 
 func (t *tx) TouchAlerts(ctx context.Context, touches []incident.Touch) error {
-	// An UPDATE FROM updates a row once whatever number of VALUES rows
-	// match it: one row per alert state, with the latest time.
-	type key struct{ source, fp string }
-	latest := make(map[key]int64, len(touches))
-	var states []any
-	for _, tc := range touches {
-		k, seen := key{tc.Source, tc.Fingerprint}, tc.Seen.UnixNano()
-		if cur, ok := latest[k]; !ok || seen > cur {
-			latest[k] = seen
-		}
+	states, alerts := incident.CoalesceTouches(touches)
+	sargs := make([]any, 0, 3*len(states))
+	for _, tc := range states {
+		sargs = append(sargs, tc.Source, tc.Fingerprint, tc.Seen.UnixNano())
 	}
-	for k, seen := range latest {
-		states = append(states, k.source, k.fp, seen)
+	aargs := make([]any, 0, 5*len(alerts))
+	for _, tc := range alerts {
+		aargs = append(aargs, tc.IncidentID, tc.Source, tc.Fingerprint, tc.Count, tc.Seen.UnixNano())
 	}
-	alerts := make([]any, 0, 5*len(touches))
-	for _, tc := range touches {
-		alerts = append(alerts, tc.IncidentID, tc.Source, tc.Fingerprint, tc.Count, tc.Seen.UnixNano())
-	}
-	if err := t.execChunks(ctx, states, 3, touchStateQuery, "touch alert states"); err != nil {
+	if err := t.execChunks(ctx, sargs, 3, touchStateQuery, "touch alert states"); err != nil {
 		return err
 	}
-	return t.execChunks(ctx, alerts, 5, touchAlertQuery, "touch alerts")
+	return t.execChunks(ctx, aargs, 5, touchAlertQuery, "touch alerts")
 }
 
 // execChunks runs query(n) over args, width of them per row, touchChunk
