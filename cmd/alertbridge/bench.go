@@ -75,6 +75,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.MetricsURL, "metrics-url", "", "server /metrics to read RSS from (default: --url's host + /metrics)")
 	fs.StringVar(&o.Format, "format", loadgen.FormatWebhook, "what to post: webhook (Alertmanager's notifications, to alertbridge) or api (Alertmanager's POST /api/v2/alerts, to an Alertmanager)")
 	fs.StringVar(&o.RunID, "run-id", "", "label value that makes the new and churn scenarios' alerts new to a server that saw an earlier run (default: from the clock)")
+	fs.Float64Var(&o.Rate, "rate", 0, "notifications per second in all, paced (an open loop); 0 sends each worker's next as soon as the last is answered")
 	scenario := fs.String("scenario", "mixed", "traffic: "+strings.Join(scenarioNames(), ", ")+", or all (each in turn)")
 	maxFailed := fs.Float64("max-failed", 0.01, "exit 1 when more than this share of a scenario's requests fail (a 503 with Retry-After under overload is shedding, not failing)")
 	storageDir := fs.String("fsync-dir", ".", "directory on the daemon's storage device, where the fsync probe writes a temporary file")
