@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X $(PROMVER).Revision=$(REVISION)
 FUZZTIME  ?= 10s
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: build test test-postgres test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak screenshots
+.PHONY: compare bench-ci crash-test crash-test-short soak soak-short build test test-postgres test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/alertbridge ./cmd/alertbridge
@@ -72,7 +72,40 @@ screenshots:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+# The ingest path's benchmarks (decoder, dedupe, correlate, store writes, the
+# pipeline), briefly: CI proves they still run, and their output is what
+# benchstat compares. No figure is asserted. -short skips the read
+# benchmarks that seed a 1M-alert store.
+BENCH_PKGS := ./ingest ./dedupe ./correlate ./store/sqlite ./pipeline
+bench-ci:
+	$(GO) test -short -run '^$$' -bench . -benchtime 100x -benchmem $(BENCH_PKGS)
+
+# alertbridge against Debian's prometheus-alertmanager on this machine, the
+# same alerts to both, alternating (docs/performance.md). PAIRS and DURATION
+# tune it.
+compare: build
+	sh scripts/compare.sh bin/alertbridge
+
+# SIGKILL the real daemon at random moments under concurrent webhooks,
+# restart it, CRASH_ROUNDS times; then check that no acknowledged alert is
+# lost, no key has two active incidents, every notifying change has its
+# outbox row and PRAGMA integrity_check is ok (e2e/crash_test.go). The short
+# variant is in ci; make test kills once, under the race detector.
+CRASH_ROUNDS ?= 20
+crash-test:
+	$(GO) test -count=1 -v -timeout 60m -run '^TestCrashLosesNothing$$' ./e2e -crash.rounds=$(CRASH_ROUNDS)
+crash-test-short:
+	$(GO) test -count=1 -timeout 10m -run '^TestCrashLosesNothing$$' ./e2e -crash.rounds=3
+
+# Sustained churn against the real daemon, reporting heap and RSS per firing
+# alert and the database's size over time (e2e/soak_test.go).
+SOAK_DURATION ?= 30m
+soak:
+	$(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./e2e -soak.duration=$(SOAK_DURATION)
+soak-short:
+	$(GO) test -count=1 -v -timeout 10m -run '^TestSoak$$' ./e2e -soak.duration=30s -soak.groups=400
+
 run:
 	$(GO) run ./cmd/alertbridge serve
 
-ci: lint test test-postgres fuzz build
+ci: lint test test-postgres fuzz bench-ci crash-test-short soak-short build

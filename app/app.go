@@ -142,7 +142,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		DedupeCacheSize: o.DedupeCacheSize, CorrelateCacheSize: o.CorrelateCacheSize, QueueSize: o.QueueSize,
 		MaxQueuedAlerts: o.MaxQueuedAlerts, MaxWait: o.MaxWait,
 		Route: router(o.Config.Notifications, sinks), Outbox: incident.EnqueueOptions{MaxPending: o.Config.Notifications.MaxPending},
-		Enqueued: a.dispatcher.Kick,
+		Enqueued: a.dispatcher.Kick, TouchFlushInterval: max(o.TouchFlushInterval, 0),
 	})
 	if err != nil {
 		return nil, err

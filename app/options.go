@@ -14,6 +14,10 @@ import (
 	"github.com/alertbridge/alertbridge/pipeline"
 )
 
+// DefaultTouchFlushInterval is how often deferred repeats are written: what
+// a crash may lose of alerts' last-seen times and counts.
+const DefaultTouchFlushInterval = time.Second
+
 // Options are the daemon's settings, filled from Prometheus-style flags.
 //
 // Where a flag and the config file both set something (the storage path,
@@ -68,6 +72,13 @@ type Options struct {
 	// SweepInterval is how often scheduled resolves (resolve_after) are
 	// carried out (default 5s): a resolve happens at most this late.
 	SweepInterval time.Duration
+	// TouchFlushInterval is --storage.touch-flush-interval (default
+	// DefaultTouchFlushInterval): repeats that change nothing but an
+	// alert's last-seen time and count are acknowledged without a write,
+	// and those are written in batches this often (while idle, at the next
+	// sweep) and at shutdown. Negative writes every repeat before its
+	// acknowledgement (docs/operations.md, "What a 2xx guarantees").
+	TouchFlushInterval time.Duration
 	// ExternalURL is --web.external-url: where users reach alertbridge,
 	// for the links in what sinks send ("" sends none).
 	ExternalURL string
@@ -140,6 +151,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SweepInterval == 0 {
 		o.SweepInterval = 5 * time.Second
+	}
+	if o.TouchFlushInterval == 0 {
+		o.TouchFlushInterval = DefaultTouchFlushInterval
 	}
 	if o.LeaseRetry == 0 {
 		o.LeaseRetry = 2 * time.Second

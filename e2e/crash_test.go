@@ -3,15 +3,19 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +27,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/alertbridge/alertbridge/api"
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/sqlite"
 )
 
 // webhookMessage is the body Alertmanager's webhook notifier POSTs (version
@@ -41,56 +47,90 @@ type webhookMessage struct {
 }
 
 // Crash-test load: workers post webhooks concurrently until the daemon is
-// killed once killAfterAcks payloads have been acknowledged.
+// killed, once a random number of payloads, between killAfterAcks and
+// twice that, have been acknowledged in its life.
 const (
 	crashWorkers  = 8
 	killAfterAcks = 200
 )
 
-// TestCrashLosesNothing checks invariants 1 and 2 across a kill -9: it builds
-// the real binary, loads it with concurrent webhooks, SIGKILLs it while
-// requests are in flight, restarts it on the same storage, and checks that
-// every acknowledged payload is reflected, that no key has two active
-// incidents, that redelivering everything changes nothing, and that SIGTERM
-// shuts down gracefully.
+// crashRounds is how many lives end in a SIGKILL before the checks of the
+// last one: `make test` kills once, `make crash-test` many times
+// (-crash.rounds, or ALERTBRIDGE_CRASH_ROUNDS).
+var crashRounds = flag.Int("crash.rounds", envInt("ALERTBRIDGE_CRASH_ROUNDS", 1), "SIGKILLs of TestCrashLosesNothing")
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// TestCrashLosesNothing checks invariants 1, 2 and 5 across kill -9: it
+// builds the real binary, with a webhook sink that never answers so that
+// every outbox row stays, loads it with concurrent webhooks, SIGKILLs it
+// while requests are in flight, restarts it on the same storage, and checks
+// that every acknowledged payload is reflected and that no key has two
+// active incidents, crashRounds times. Then it checks that redelivering
+// everything changes nothing, that SIGTERM shuts down gracefully, and, in
+// the database itself, that its integrity check passes, that no key has two
+// active incidents, and that every change that notifies has its outbox row.
 func TestCrashLosesNothing(t *testing.T) {
 	t.Parallel()
 	bin := mustBuildDaemon(t)
-	data := filepath.Join(t.TempDir(), "data")
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	// A sink nobody listens on: its rows stay pending, to be counted.
+	cfg := mustWriteFile(t, dir, "alertbridge.yml", `sinks:
+  - name: nowhere
+    backoff: {initial: 1s, max: 10s}
+    webhook:
+      url: http://`+mustFreeAddr(t)+`/hook
+`)
 	ctx := context.Background()
-
-	// First life: load, then kill -9 mid-flight.
-	d1, base1 := mustStartDaemon(t, bin, data)
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("load seed %d", seed)
-	load := newCrashLoad(base1, seed)
-	load.start(t)
-	eventually(t, 60*time.Second, func() error {
-		if n := load.acks.Load(); n < killAfterAcks {
-			return fmt.Errorf("%d payloads acknowledged, waiting for %d", n, killAfterAcks)
+	t.Logf("load seed %d, %d rounds", seed, *crashRounds)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	var load *crashLoad
+	for round := 1; round <= *crashRounds; round++ {
+		d, base := mustStartDaemon(t, bin, data, "--config.file="+cfg)
+		if load == nil {
+			load = newCrashLoad(base, seed)
+		} else {
+			// Everything acknowledged in the lives before must be there.
+			c := &api.Client{BaseURL: base, HTTP: &http.Client{Timeout: 30 * time.Second}}
+			mustCheckCrashState(t, ctx, c, load)
+			load.base = base
 		}
-		if load.inflight.Load() == 0 {
-			return fmt.Errorf("no request in flight")
+		until := load.acks.Load() + killAfterAcks + rng.Int64N(killAfterAcks)
+		load.start(t)
+		eventually(t, 60*time.Second, func() error {
+			if n := load.acks.Load(); n < until {
+				return fmt.Errorf("%d payloads acknowledged, waiting for %d", n, until)
+			}
+			if load.inflight.Load() == 0 {
+				return fmt.Errorf("no request in flight")
+			}
+			return nil
+		})
+		inflight := load.inflight.Load()
+		if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("SIGKILL: %v", err)
 		}
-		return nil
-	})
-	inflight := load.inflight.Load()
-	if err := d1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("SIGKILL: %v", err)
-	}
-	<-d1.done
-	load.wait()
-	if strings.Contains(d1.out.String(), "WARNING: DATA RACE") {
-		t.Error("the race detector reported a data race in the daemon before the kill (its output is below)")
-	}
-	t.Logf("SIGKILL with about %d requests in flight; %d payloads acknowledged, %d sent without an answer",
-		inflight, load.acks.Load(), load.unknown())
-	if t.Failed() {
-		t.FailNow()
+		<-d.done
+		load.wait()
+		if strings.Contains(d.out.String(), "WARNING: DATA RACE") {
+			t.Error("the race detector reported a data race in the daemon before the kill (its output is below)")
+		}
+		t.Logf("round %d: SIGKILL with about %d requests in flight; %d payloads acknowledged, %d sent without an answer",
+			round, inflight, load.acks.Load(), load.unknown())
+		if t.Failed() {
+			t.FailNow()
+		}
 	}
 
-	// Second life: everything acknowledged must be there.
-	d2, base2 := mustStartDaemon(t, bin, data)
+	// The last life: everything acknowledged must be there.
+	d2, base2 := mustStartDaemon(t, bin, data, "--config.file="+cfg)
 	c := &api.Client{BaseURL: base2, HTTP: &http.Client{Timeout: 30 * time.Second}}
 	before := mustCheckCrashState(t, ctx, c, load)
 
@@ -122,6 +162,64 @@ func TestCrashLosesNothing(t *testing.T) {
 		}
 	case <-time.After(shutdownBound):
 		t.Errorf("the daemon still runs %s after SIGTERM", shutdownBound)
+	}
+	mustCheckCrashDB(t, filepath.Join(data, sqlite.FileName))
+}
+
+// mustCheckCrashDB checks the database the crash test left: SQLite's
+// integrity check, one active incident per key at most (invariant 2), and
+// an outbox row for every timeline entry that notifies sinks, or a release
+// of the incident's held notifications after it (invariant 5).
+func mustCheckCrashDB(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer db.Close()
+	var integrity string
+	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
+		t.Errorf("PRAGMA integrity_check = %q, %v; want ok", integrity, err)
+	}
+	var dupKeys int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM (SELECT correlation_key FROM incidents
+		WHERE state IN ('open', 'acknowledged') GROUP BY correlation_key HAVING COUNT(*) > 1)`).Scan(&dupKeys); err != nil || dupKeys != 0 {
+		t.Errorf("%d keys with more than one active incident (%v)", dupKeys, err)
+	}
+	rows, err := db.Query(`SELECT t.id, t.incident_id, t.kind FROM timeline t
+		WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.timeline_id = t.id)
+		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = t.incident_id AND o.timeline_id IS NULL AND o.created_at >= t.at)`)
+	if err != nil {
+		t.Fatalf("timeline without outbox: %v", err)
+	}
+	defer rows.Close()
+	var entries, missing int
+	for rows.Next() {
+		var id, inc int64
+		var kind string
+		if err := rows.Scan(&id, &inc, &kind); err != nil {
+			t.Fatal(err)
+		}
+		if _, notifies := incident.NotifyKindOf(incident.TimelineKind(kind)); notifies {
+			missing++
+			if missing <= 10 {
+				t.Errorf("timeline entry %d (%s) of incident %d has no outbox row", id, kind, inc)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM timeline`).Scan(&entries); err != nil {
+		t.Fatal(err)
+	}
+	var outbox int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM outbox`).Scan(&outbox); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("database: integrity ok, %d timeline entries, %d outbox rows, %d notifying entries without one", entries, outbox, missing)
+	if outbox == 0 {
+		t.Error("no outbox row at all: the sink was not configured, and the check checked nothing")
 	}
 }
 
@@ -160,10 +258,11 @@ func mustBuildDaemon(t *testing.T) string {
 
 // mustStartDaemon runs `alertbridge serve` on a free port over data and
 // returns it with its base URL once it is ready.
-func mustStartDaemon(t *testing.T, bin, data string) (*proc, string) {
+func mustStartDaemon(t *testing.T, bin, data string, extra ...string) (*proc, string) {
 	t.Helper()
 	addr := mustFreeAddr(t)
-	p := mustStart(t, "alertbridge", bin, "serve", "--web.listen-address="+addr, "--storage.path="+data, "--log.level=debug")
+	args := append([]string{"serve", "--web.listen-address=" + addr, "--storage.path=" + data, "--log.level=debug"}, extra...)
+	p := mustStart(t, "alertbridge", bin, args...)
 	base := "http://" + addr
 	mustWaitReady(t, p, base+"/-/ready")
 	return p, base

@@ -214,6 +214,11 @@ type AlertState struct {
 	EndsAt     time.Time
 	IncidentID int64
 	LastSeenAt time.Time
+	// Annotations is AnnotationsHash of the annotations the alert's record
+	// holds, when the writer knows it: it is kept in memory only (a store
+	// returns 0, unknown), so that a repeat with the same annotations can
+	// be deferred (Deferrable).
+	Annotations uint64
 }
 
 // Transition is dedupe's verdict on an event relative to the fingerprint's

@@ -40,6 +40,12 @@ type Tx interface {
 	// last-seen time, startsAt and annotations. It returns ErrNotFound when
 	// the incident has no such alert.
 	TouchAlert(ctx context.Context, incidentID int64, source, fingerprint string, seen, startsAt time.Time, annotations map[string]string) error
+	// TouchAlerts records deferred repeats (see Touch): for each, the
+	// alert state's last-seen time and the incident's alert's last-seen
+	// time become the later of theirs and Seen, and the alert's count grows
+	// by Count. An alert no longer in the incident, or no longer known, is
+	// skipped: a touch never creates a row.
+	TouchAlerts(ctx context.Context, touches []Touch) error
 	// AddTimeline appends an entry and sets its ID.
 	AddTimeline(ctx context.Context, e *TimelineEntry) error
 	// AddEvent appends to the event trace.

@@ -21,6 +21,12 @@ const (
 // DefaultMix is the action mix used when Options.Mix is zero.
 var DefaultMix = Mix{Repeat: 70, AddAlert: 15, ResolveRefire: 15}
 
+// The formats Options.Format takes.
+const (
+	FormatWebhook = "webhook"
+	FormatAPI     = "api"
+)
+
 // ErrNotLoopback is returned for a URL whose host is not a loopback address.
 var ErrNotLoopback = errors.New("not a loopback address")
 
@@ -34,9 +40,16 @@ type Mix struct {
 	AddAlert int
 	// ResolveRefire resolves a firing group or refires a resolved one.
 	ResolveRefire int
+	// New sends a group never seen before: AlertsPerGroup alerts with new
+	// fingerprints, a "first notification". The group is not kept.
+	New int
+	// Churn resolves a firing group, or replaces a resolved one by a group
+	// never seen before, which fires: the set of alerts moves on while the
+	// number firing stays about the same.
+	Churn int
 }
 
-func (m Mix) total() int { return m.Repeat + m.AddAlert + m.ResolveRefire }
+func (m Mix) total() int { return m.Repeat + m.AddAlert + m.ResolveRefire + m.New + m.Churn }
 
 // Options configures a Run. Zero-valued counts take the Default constants.
 type Options struct {
@@ -70,6 +83,22 @@ type Options struct {
 	// process_resident_memory_bytes. Empty means URL's scheme and host with
 	// path /metrics. It must be a loopback address too.
 	MetricsURL string
+	// Senders is how many senders post each notification at the same
+	// time, as the peers of an Alertmanager HA cluster do; zero means 1.
+	// Every copy is a request of its own in the Report.
+	Senders int
+	// Rate, when positive, paces the senders to this many notifications per
+	// second in all (an open loop, for overload); zero means each worker
+	// sends its next notification as soon as the last is answered.
+	Rate float64
+	// Format is what is posted: FormatWebhook (the default), Alertmanager's
+	// webhook notification, or FormatAPI, the same alerts as Alertmanager's
+	// own POST /api/v2/alerts takes them, to load an Alertmanager.
+	Format string
+	// RunID goes into the labels of the groups Mix.New and Mix.Churn make,
+	// so that their alerts are new to a server that saw an earlier run with
+	// the same Seed; empty leaves them to the seed alone.
+	RunID string
 	// Client sends the requests; nil means a client that dials loopback
 	// addresses only. A supplied client is used as is, except that redirects
 	// are never followed.
@@ -92,6 +121,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Mix == (Mix{}) {
 		o.Mix = DefaultMix
+	}
+	if o.Senders == 0 {
+		o.Senders = 1
+	}
+	if o.Format == "" {
+		o.Format = FormatWebhook
 	}
 	return o
 }
@@ -128,7 +163,16 @@ func (o Options) Validate() error {
 	if o.Duration < 0 {
 		errs = append(errs, fmt.Errorf("duration %s: must be positive", o.Duration))
 	}
-	if o.Mix.Repeat < 0 || o.Mix.AddAlert < 0 || o.Mix.ResolveRefire < 0 {
+	if o.Senders < 0 {
+		errs = append(errs, fmt.Errorf("senders %d: must be positive", o.Senders))
+	}
+	if o.Rate < 0 {
+		errs = append(errs, fmt.Errorf("rate %g: must not be negative", o.Rate))
+	}
+	if o.Format != FormatWebhook && o.Format != FormatAPI {
+		errs = append(errs, fmt.Errorf("format %q: must be %s or %s", o.Format, FormatWebhook, FormatAPI))
+	}
+	if o.Mix.Repeat < 0 || o.Mix.AddAlert < 0 || o.Mix.ResolveRefire < 0 || o.Mix.New < 0 || o.Mix.Churn < 0 {
 		errs = append(errs, fmt.Errorf("mix %+v: weights must not be negative", o.Mix))
 	}
 	return errors.Join(errs...)

@@ -21,8 +21,14 @@ type Report struct {
 	Requests int
 	// Alerts is the number of alerts in those notifications.
 	Alerts int
+	// Acked and AckedAlerts count the requests answered 2xx, and their
+	// alerts: the only ones throughput counts.
+	Acked, AckedAlerts int
 	// Errors counts requests answered with a non-2xx status or not answered.
 	Errors int
+	// Shed counts the errors that were a 503 with Retry-After: the server
+	// refusing load it cannot take in time, as it should under overload.
+	Shed int
 	// StatusCounts counts requests by response status, 2xx included;
 	// StatusTransportError counts those without a response.
 	StatusCounts map[int]int
@@ -36,11 +42,25 @@ type Report struct {
 	RSSBytes int64
 }
 
-// NotificationsPerSecond returns the rate of notifications sent.
-func (r Report) NotificationsPerSecond() float64 { return perSecond(r.Requests, r.Elapsed) }
+// NotificationsPerSecond returns the rate of notifications acknowledged;
+// failed requests never count.
+func (r Report) NotificationsPerSecond() float64 { return perSecond(r.Acked, r.Elapsed) }
 
-// AlertsPerSecond returns the rate of alerts sent.
-func (r Report) AlertsPerSecond() float64 { return perSecond(r.Alerts, r.Elapsed) }
+// AlertsPerSecond returns the rate of alerts acknowledged.
+func (r Report) AlertsPerSecond() float64 { return perSecond(r.AckedAlerts, r.Elapsed) }
+
+// FailedShare returns the share of requests that failed, 0 to 1; with
+// shedOK, a 503 with Retry-After is not a failure.
+func (r Report) FailedShare(shedOK bool) float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	n := r.Errors
+	if shedOK {
+		n -= r.Shed
+	}
+	return float64(n) / float64(r.Requests)
+}
 
 func perSecond(n int, d time.Duration) float64 {
 	if d <= 0 {
@@ -52,7 +72,8 @@ func perSecond(n int, d time.Duration) float64 {
 // Write writes a human-readable summary of r to w.
 func (r Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "requests:    %d notifications, %d alerts in %s\n", r.Requests, r.Alerts, r.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "throughput:  %.1f notifications/s, %.1f alerts/s\n", r.NotificationsPerSecond(), r.AlertsPerSecond())
+	fmt.Fprintf(w, "acked:       %d notifications, %d alerts\n", r.Acked, r.AckedAlerts)
+	fmt.Fprintf(w, "throughput:  %.1f notifications/s, %.1f alerts/s (acknowledged only)\n", r.NotificationsPerSecond(), r.AlertsPerSecond())
 	fmt.Fprintf(w, "ack latency: p50 %s, p90 %s, p99 %s, max %s\n", roundLatency(r.P50), roundLatency(r.P90), roundLatency(r.P99), roundLatency(r.Max))
 	fmt.Fprintf(w, "errors:      %s\n", r.errorSummary())
 	rss := "unknown"
@@ -79,7 +100,11 @@ func (r Report) errorSummary() string {
 		}
 		parts = append(parts, fmt.Sprintf("%s: %d", name, r.StatusCounts[code]))
 	}
-	return fmt.Sprintf("%d (%s)", r.Errors, strings.Join(parts, ", "))
+	shed := ""
+	if r.Shed > 0 {
+		shed = fmt.Sprintf("; %d of them 503 with Retry-After", r.Shed)
+	}
+	return fmt.Sprintf("%d, %.2f%% (%s)%s", r.Errors, 100*r.FailedShare(false), strings.Join(parts, ", "), shed)
 }
 
 func isSuccess(code int) bool { return code >= 200 && code < 300 }

@@ -44,12 +44,19 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestReportRates(t *testing.T) {
-	r := Report{Requests: 500, Alerts: 6000, Elapsed: 2 * time.Second}
+	// Failed requests never count as throughput.
+	r := Report{Requests: 600, Alerts: 7000, Acked: 500, AckedAlerts: 6000, Errors: 100, Shed: 40, Elapsed: 2 * time.Second}
 	if got := r.NotificationsPerSecond(); got != 250 {
 		t.Errorf("NotificationsPerSecond() = %v, want 250", got)
 	}
 	if got := r.AlertsPerSecond(); got != 3000 {
 		t.Errorf("AlertsPerSecond() = %v, want 3000", got)
+	}
+	if got := r.FailedShare(false); got != 100.0/600 {
+		t.Errorf("FailedShare(false) = %v, want 1/6", got)
+	}
+	if got := r.FailedShare(true); got != 60.0/600 {
+		t.Errorf("FailedShare(true) = %v, want 1/10", got)
 	}
 	if got := (Report{Requests: 3}).NotificationsPerSecond(); got != 0 {
 		t.Errorf("NotificationsPerSecond() without elapsed time = %v, want 0", got)
@@ -65,12 +72,13 @@ func TestReportWrite(t *testing.T) {
 		{
 			name: "OK",
 			r: Report{
-				Requests: 20000, Alerts: 230000, StatusCounts: map[int]int{200: 20000},
+				Requests: 20000, Alerts: 230000, Acked: 20000, AckedAlerts: 230000, StatusCounts: map[int]int{200: 20000},
 				Elapsed: 8 * time.Second, P50: 1234567, P90: 2 * time.Millisecond, P99: 15 * time.Millisecond,
 				Max: 1234 * time.Millisecond, RSSBytes: 52428800 + 52428800/4,
 			},
 			want: `requests:    20000 notifications, 230000 alerts in 8s
-throughput:  2500.0 notifications/s, 28750.0 alerts/s
+acked:       20000 notifications, 230000 alerts
+throughput:  2500.0 notifications/s, 28750.0 alerts/s (acknowledged only)
 ack latency: p50 1.23ms, p90 2ms, p99 15ms, max 1.234s
 errors:      none
 server RSS:  62.5 MiB
@@ -79,15 +87,16 @@ server RSS:  62.5 MiB
 		{
 			name: "ErrorsRSSUnknown",
 			r: Report{
-				Requests: 100, Alerts: 1000, Errors: 13,
+				Requests: 100, Alerts: 1000, Acked: 87, AckedAlerts: 870, Errors: 13, Shed: 10,
 				StatusCounts: map[int]int{200: 80, 202: 7, 503: 10, 429: 1, StatusTransportError: 2},
 				Elapsed:      time.Second, P50: 800 * time.Microsecond, P90: 900 * time.Microsecond,
 				P99: 950 * time.Microsecond, Max: 999 * time.Microsecond,
 			},
 			want: `requests:    100 notifications, 1000 alerts in 1s
-throughput:  100.0 notifications/s, 1000.0 alerts/s
+acked:       87 notifications, 870 alerts
+throughput:  87.0 notifications/s, 870.0 alerts/s (acknowledged only)
 ack latency: p50 800µs, p90 900µs, p99 950µs, max 999µs
-errors:      13 (transport: 2, 429: 1, 503: 10)
+errors:      13, 13.00% (transport: 2, 429: 1, 503: 10); 10 of them 503 with Retry-After
 server RSS:  unknown
 `,
 		},

@@ -42,7 +42,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 	client := o.Client
 	if client == nil {
-		tr := newLoopbackTransport(o.Concurrency)
+		tr := newLoopbackTransport(o.Concurrency * o.Senders)
 		defer tr.CloseIdleConnections()
 		client = &http.Client{Transport: tr}
 	} else {
@@ -60,14 +60,20 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	reqCtx, cancelReq := context.WithTimeout(ctx, o.Duration+drainTimeout)
 	defer cancelReq()
 
-	s := &sender{client: client, url: o.URL, token: o.BearerToken}
+	s := &sender{client: client, url: o.URL, token: o.BearerToken, format: o.Format}
 	workers := make([]*worker, o.Concurrency)
 	for i := range workers {
+		tr := newTraffic(o.Seed, i, o.Concurrency, o.Groups, o.AlertsPerGroup, o.Mix, time.Now)
+		tr.run = o.RunID
 		workers[i] = &worker{
 			sender:  s,
-			traffic: newTraffic(o.Seed, i, o.Concurrency, o.Groups, o.AlertsPerGroup, o.Mix, time.Now),
+			traffic: tr,
 			quota:   quota(o.Requests, o.Concurrency, i),
+			senders: o.Senders,
 			status:  map[int]int{},
+		}
+		if o.Rate > 0 {
+			workers[i].interval = time.Duration(float64(o.Concurrency) / o.Rate * float64(time.Second))
 		}
 	}
 
@@ -126,12 +132,12 @@ func warmup(ctx context.Context, workers []*worker) error {
 	for _, w := range workers {
 		wg.Go(func() {
 			for _, m := range w.traffic.warmup() {
-				body, err := encode(m)
+				body, err := w.sender.encode(m)
 				if err != nil {
 					cancel(err)
 					return
 				}
-				if _, _, err := w.sender.send(ctx, body); err != nil {
+				if _, err := w.sender.send(ctx, body); err != nil {
 					cancel(err)
 					return
 				}
@@ -154,8 +160,15 @@ type worker struct {
 	sender  *sender
 	traffic *traffic
 	quota   int
+	// senders post each notification concurrently (HA peers).
+	senders int
+	// interval, when positive, is the time between the starts of two
+	// notifications (Options.Rate).
+	interval time.Duration
 
 	requests, alerts int
+	acked, ackedAl   int
+	shed             int
 	status           map[int]int
 	latencies        []time.Duration
 	err              error
@@ -165,27 +178,66 @@ type worker struct {
 // request runs under req. A request that fails because parent is done is not
 // counted: the run was interrupted, the server did not fail it.
 func (w *worker) run(parent, stop, req context.Context) {
+	next := time.Now()
 	for ; w.quota != 0 && stop.Err() == nil; w.quota-- {
+		if w.interval > 0 {
+			// An open loop: a worker that fell behind sends at once, but
+			// never more than one notification at a time, as Alertmanager.
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-stop.Done():
+					return
+				}
+			}
+			next = next.Add(w.interval)
+		}
 		m := w.traffic.next()
-		body, err := encode(m)
+		body, err := w.sender.encode(m)
 		if err != nil {
 			w.err = err
 			return
 		}
-		code, latency, err := w.sender.send(req, body)
-		if err != nil && parent.Err() != nil {
+		results := make([]result, w.senders)
+		if w.senders == 1 {
+			results[0], err = w.sender.send(req, body)
+			results[0].err = err
+		} else {
+			var wg sync.WaitGroup
+			for i := range results {
+				wg.Go(func() {
+					r, err := w.sender.send(req, body)
+					r.err = err
+					results[i] = r
+				})
+			}
+			wg.Wait()
+		}
+		if parent.Err() != nil {
 			return
 		}
-		w.requests++
-		w.alerts += len(m.Alerts)
-		switch {
-		case err != nil:
-			w.status[StatusTransportError]++
-		case isSuccess(code):
-			w.status[code]++
-			w.latencies = append(w.latencies, latency)
-		default:
-			w.status[code]++
+		for _, r := range results {
+			w.record(r, len(m.Alerts))
+		}
+	}
+}
+
+// record counts one answered (or failed) request of n alerts.
+func (w *worker) record(r result, n int) {
+	w.requests++
+	w.alerts += n
+	switch {
+	case r.err != nil:
+		w.status[StatusTransportError]++
+	case isSuccess(r.code):
+		w.status[r.code]++
+		w.acked++
+		w.ackedAl += n
+		w.latencies = append(w.latencies, r.latency)
+	default:
+		w.status[r.code]++
+		if r.code == http.StatusServiceUnavailable && r.retryAfter {
+			w.shed++
 		}
 	}
 }
@@ -197,6 +249,9 @@ func merge(workers []*worker, elapsed time.Duration) Report {
 	for _, w := range workers {
 		rep.Requests += w.requests
 		rep.Alerts += w.alerts
+		rep.Acked += w.acked
+		rep.AckedAlerts += w.ackedAl
+		rep.Shed += w.shed
 		for code, n := range w.status {
 			rep.StatusCounts[code] += n
 			if !isSuccess(code) {
@@ -215,6 +270,14 @@ func merge(workers []*worker, elapsed time.Duration) Report {
 	return rep
 }
 
+// encode renders m as o.Format says.
+func (s *sender) encode(m *message) ([]byte, error) {
+	if s.format == FormatAPI {
+		return encodeAPI(m)
+	}
+	return encode(m)
+}
+
 // encode renders m exactly as Alertmanager's webhook notifier does: Go's JSON
 // encoder with HTML escaping and a trailing newline.
 func encode(m *message) ([]byte, error) {
@@ -225,19 +288,57 @@ func encode(m *message) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// postableAlert is one alert as Alertmanager's POST /api/v2/alerts takes it
+// (models.PostableAlert): a firing alert has no endsAt, so that Alertmanager
+// gives it its resolve_timeout, as it does for Prometheus's alerts.
+type postableAlert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       *time.Time        `json:"endsAt,omitempty"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// encodeAPI renders the alerts of m as the body of Alertmanager's POST
+// /api/v2/alerts, which is how Prometheus sends them.
+func encodeAPI(m *message) ([]byte, error) {
+	out := make([]postableAlert, len(m.Alerts))
+	for i, a := range m.Alerts {
+		out[i] = postableAlert{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, GeneratorURL: a.GeneratorURL}
+		if a.Status == "resolved" {
+			end := a.EndsAt
+			out[i].EndsAt = &end
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode alerts of %s: %w", m.GroupKey, err)
+	}
+	return b, nil
+}
+
 // sender POSTs notification bodies.
 type sender struct {
 	client *http.Client
 	url    string
 	token  string
+	format string
+}
+
+// result is what one request got.
+type result struct {
+	code       int
+	latency    time.Duration
+	retryAfter bool // a Retry-After header came with the answer
+	err        error
 }
 
 // send POSTs body and returns the response status and the time from sending
 // the request to having read the whole response.
-func (s *sender) send(ctx context.Context, body []byte) (int, time.Duration, error) {
+func (s *sender) send(ctx context.Context, body []byte) (result, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, 0, fmt.Errorf("new request: %w", err)
+		return result{}, fmt.Errorf("new request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
@@ -247,15 +348,15 @@ func (s *sender) send(ctx context.Context, body []byte) (int, time.Duration, err
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, 0, fmt.Errorf("post notification: %w", err)
+		return result{}, fmt.Errorf("post notification: %w", err)
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	latency := time.Since(start)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read response: %w", err)
+		return result{}, fmt.Errorf("read response: %w", err)
 	}
-	return resp.StatusCode, latency, nil
+	return result{code: resp.StatusCode, latency: latency, retryAfter: resp.Header.Get("Retry-After") != ""}, nil
 }
 
 // newLoopbackTransport returns a transport for conns concurrent connections

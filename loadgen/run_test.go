@@ -261,6 +261,8 @@ func TestRun(t *testing.T) {
 		{"OKBearerToken", Options{Groups: 6, AlertsPerGroup: 2, Concurrency: 2, Requests: 50, BearerToken: "s3cret"}},
 		{"OKResolveOnly", Options{Groups: 4, AlertsPerGroup: 2, Concurrency: 2, Requests: 100, Mix: Mix{ResolveRefire: 1}}},
 		{"OKAddOnly", Options{Groups: 4, AlertsPerGroup: 2, Concurrency: 2, Requests: 100, Mix: Mix{AddAlert: 1}}},
+		{"OKNewOnly", Options{Groups: 4, AlertsPerGroup: 2, Concurrency: 2, Requests: 100, Mix: Mix{New: 1}, RunID: "r1"}},
+		{"OKChurnOnly", Options{Groups: 4, AlertsPerGroup: 2, Concurrency: 2, Requests: 100, Mix: Mix{Churn: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,7 +297,18 @@ func TestRun(t *testing.T) {
 			if rep.Requests != o.Requests || rep.Errors != 0 {
 				t.Errorf("report: %d requests, %d errors; want %d, 0", rep.Requests, rep.Errors, o.Requests)
 			}
-			if len(fs.groups) != o.Groups && !o.NoWarmup {
+			switch {
+			case o.Mix == Mix{New: 1}:
+				// Every notification a group never seen before.
+				if len(fs.groups) != o.Groups+o.Requests {
+					t.Errorf("server saw %d groups, want %d", len(fs.groups), o.Groups+o.Requests)
+				}
+			case o.Mix == Mix{Churn: 1}:
+				// Half the notifications replace a resolved group by a new one.
+				if len(fs.groups) <= o.Groups {
+					t.Errorf("server saw %d groups, want more than the %d warmed up", len(fs.groups), o.Groups)
+				}
+			case len(fs.groups) != o.Groups && !o.NoWarmup:
 				t.Errorf("server saw %d groups, want %d", len(fs.groups), o.Groups)
 			}
 			if rep.P50 <= 0 || rep.P50 > rep.P90 || rep.P90 > rep.P99 || rep.P99 > rep.Max {
@@ -537,5 +550,79 @@ func TestRunRedirect(t *testing.T) {
 	}
 	if followed.Load() {
 		t.Error("redirect followed")
+	}
+}
+
+// TestRunSendersAndAPIFormat checks that HA senders post every notification
+// that many times, and that the api format posts Alertmanager's
+// PostableAlerts: firing alerts without endsAt, resolved ones with it.
+func TestRunSendersAndAPIFormat(t *testing.T) {
+	var mu sync.Mutex
+	bodies := map[string]int{}
+	var firing, resolved int
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v2/alerts", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		var alerts []postableAlert
+		if err := dec.Decode(&alerts); err != nil || len(alerts) == 0 {
+			t.Errorf("decode alerts: %d alerts, %v", len(alerts), err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		bodies[string(b)]++
+		for _, a := range alerts {
+			if a.Labels["alertname"] == "" || a.StartsAt.IsZero() {
+				t.Errorf("alert %v without alertname or startsAt", a.Labels)
+			}
+			if a.EndsAt == nil {
+				firing++
+			} else {
+				resolved++
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	o := Options{URL: srv.URL + "/api/v2/alerts", Groups: 6, AlertsPerGroup: 2, Concurrency: 2, Requests: 60,
+		Duration: time.Minute, Senders: 2, Format: FormatAPI, Mix: Mix{ResolveRefire: 1}, Seed: 3, NoWarmup: true}
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	if rep.Requests != 2*o.Requests || rep.Acked != rep.Requests || rep.Errors != 0 {
+		t.Errorf("report: %d requests, %d acked, %d errors; want %d, all acked", rep.Requests, rep.Acked, rep.Errors, 2*o.Requests)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for b, n := range bodies {
+		if n%2 != 0 {
+			t.Errorf("body posted %d times, want a multiple of 2 senders: %.80s", n, b)
+		}
+	}
+	if firing == 0 || resolved == 0 {
+		t.Errorf("%d firing and %d resolved alerts; want both", firing, resolved)
+	}
+}
+
+// TestRunRatePacesSenders checks that an open loop sends no faster than
+// Rate: 20 notifications at 100/s take about 200ms.
+func TestRunRatePacesSenders(t *testing.T) {
+	fs := newFakeServer(t, nil)
+	srv := fs.start("")
+	o := Options{URL: srv.URL + "/ingest/alertmanager", Groups: 4, AlertsPerGroup: 1, Concurrency: 2, Requests: 20,
+		Duration: time.Minute, Rate: 100, NoWarmup: true}
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	// A lower bound only: pacing never sends early, however slow the machine.
+	if rep.Elapsed < 180*time.Millisecond {
+		t.Errorf("20 notifications at 100/s took %s, want at least about 200ms", rep.Elapsed)
 	}
 }

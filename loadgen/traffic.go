@@ -103,8 +103,15 @@ type group struct {
 	endsAt    time.Time
 }
 
-func newGroup(g int) *group {
+func newGroup(g int) *group { return newGroupIn(g, "") }
+
+// newGroupIn returns group g; a non-empty run is part of its cluster label,
+// so that the group is new to a server that saw g in an earlier run.
+func newGroupIn(g int, run string) *group {
 	p, cluster := groupLabels(g)
+	if run != "" {
+		cluster += "-" + run
+	}
 	gl := template.KV{"alertname": p.alertname, "cluster": cluster}
 	ls := model.LabelSet{"alertname": model.LabelValue(p.alertname), "cluster": model.LabelValue(cluster)}
 	return &group{
@@ -243,6 +250,11 @@ type traffic struct {
 	firing   indexSet
 	resolved indexSet
 	now      func() time.Time
+
+	// fresh numbers the groups Mix.New and Mix.Churn make: group
+	// total+w+n*fresh, so that no two workers make the same one.
+	w, n, total, fresh int
+	run                string
 }
 
 // newTraffic returns the stream of worker w of n over groups groups. All of
@@ -256,6 +268,7 @@ func newTraffic(seed int64, w, n, groups, perGroup int, mix Mix, now func() time
 		perGroup: perGroup,
 		maxAlert: max(2*perGroup, perGroup+1),
 		now:      func() time.Time { return now().UTC() },
+		w:        w, n: n, total: groups,
 	}
 	start := t.now()
 	for g := w; g < groups; g += n {
@@ -301,17 +314,39 @@ func (t *traffic) next() *message {
 		}
 		g.add(t.now())
 		return g.message(reasonAdded)
-	default:
+	case r < t.mix.Repeat+t.mix.AddAlert+t.mix.ResolveRefire:
 		i := t.rng.IntN(len(t.groups))
-		g := t.groups[i]
-		if g.firing {
-			g.resolve(t.now())
-			t.firing.remove(i)
-			t.resolved.add(i)
-			return g.message(reasonResolved)
+		if t.groups[i].firing {
+			return t.resolveGroup(i)
 		}
 		return t.refireGroup(i)
+	case r < t.mix.Repeat+t.mix.AddAlert+t.mix.ResolveRefire+t.mix.New:
+		g := t.freshGroup()
+		g.fire(t.perGroup, t.now())
+		return g.message(reasonFirst)
+	default:
+		i := t.rng.IntN(len(t.groups))
+		if t.groups[i].firing {
+			return t.resolveGroup(i)
+		}
+		t.groups[i] = t.freshGroup()
+		return t.refireGroup(i)
 	}
+}
+
+// freshGroup returns a group no earlier notification of the run had.
+func (t *traffic) freshGroup() *group {
+	g := newGroupIn(t.total+t.w+t.n*t.fresh, t.run)
+	t.fresh++
+	return g
+}
+
+func (t *traffic) resolveGroup(i int) *message {
+	g := t.groups[i]
+	g.resolve(t.now())
+	t.firing.remove(i)
+	t.resolved.add(i)
+	return g.message(reasonResolved)
 }
 
 // refire refires a resolved group; it is only called when none fire.

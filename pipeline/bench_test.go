@@ -25,12 +25,15 @@ func BenchmarkSubmit(b *testing.B) {
 		parallel bool
 		repeat   bool
 		rules    bool // a rule with title and summary templates
+		deferred bool // pure repeats acknowledged without a write
 	}{
-		{"Serial/New", false, false, false},
-		{"Serial/Repeat", false, true, false},
-		{"Parallel/New", true, false, false},
-		{"Parallel/Repeat", true, true, false},
-		{"Parallel/RepeatWithRules", true, true, true},
+		{"Serial/New", false, false, false, false},
+		{"Serial/Repeat", false, true, false, false},
+		{"Parallel/New", true, false, false, false},
+		{"Parallel/Repeat", true, true, false, false},
+		{"Parallel/RepeatWithRules", true, true, true, false},
+		{"Serial/RepeatDeferred", false, true, false, true},
+		{"Parallel/RepeatDeferred", true, true, false, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			st, err := sqlite.Open(context.Background(), b.TempDir())
@@ -53,7 +56,11 @@ func BenchmarkSubmit(b *testing.B) {
 				}
 				set.Store(s)
 			}
-			p, err := pipeline.New(pipeline.Options{Store: st, Registerer: reg, Rules: &set})
+			o := pipeline.Options{Store: st, Registerer: reg, Rules: &set}
+			if c.deferred {
+				o.TouchFlushInterval = time.Second
+			}
+			p, err := pipeline.New(o)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -18,6 +18,8 @@ type metrics struct {
 	lastCommitOK                        prometheus.Gauge
 	outboxWritten                       *prometheus.CounterVec
 	outboxCoalesced                     *prometheus.CounterVec
+	repeatsDeferred                     prometheus.Counter
+	touchesPending                      prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admission) *metrics {
@@ -46,6 +48,14 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admissi
 			Name: "alertbridge_outbox_coalesced_at_enqueue_total",
 			Help: "Changes not written because their sink's outbox was over notifications.max_pending and the incident had a notification waiting.",
 		}, []string{"sink"}),
+		repeatsDeferred: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "alertbridge_pipeline_repeats_deferred_total",
+			Help: "Repeats acknowledged without a write: their last-seen time and count are written in batches (touch_flush_interval).",
+		}),
+		touchesPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "alertbridge_pipeline_touches_pending",
+			Help: "Alerts whose deferred repeats are not yet written: what a crash now would lose of last-seen times and counts.",
+		}),
 		lastCommitOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "alertbridge_store_last_commit_successful",
 			Help: "Whether the writer's last commit succeeded (1) or failed in the store (0): disk full, read-only, I/O error.",
@@ -76,7 +86,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admissi
 	m.lastCommitOK.Set(1)
 	if reg != nil {
 		reg.MustRegister(m.opened, m.resolved, m.reopened, m.dropped, m.overloaded, m.commitErrors, m.timeToAck, m.timeToResolve,
-			m.groupSize, m.commitDuration, m.lastCommitOK, m.outboxWritten, m.outboxCoalesced,
+			m.groupSize, m.commitDuration, m.lastCommitOK, m.outboxWritten, m.outboxCoalesced, m.repeatsDeferred, m.touchesPending,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "alertbridge_pipeline_queue_length", Help: "Requests waiting for the writer.",
 			}, queueLen),

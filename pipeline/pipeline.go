@@ -76,6 +76,16 @@ type Options struct {
 	// Enqueued, when set, is called after a commit that wrote outbox
 	// rows: the dispatcher's wake-up.
 	Enqueued func()
+	// TouchFlushInterval, when positive, defers pure repeats
+	// (incident.Deferrable): they are acknowledged without a write, and the
+	// alerts' last-seen times and counts they add are written in the first
+	// transaction at least this long after the last such write (a Sweep
+	// makes one when nothing else does), when MaxTouches alerts wait, and
+	// at Stop. Zero writes every repeat in the transaction it is
+	// acknowledged in.
+	TouchFlushInterval time.Duration
+	// MaxTouches bounds the alerts whose touches wait (default 100000).
+	MaxTouches int
 }
 
 // Pipeline applies events and commands through one writer.
@@ -98,7 +108,16 @@ type Pipeline struct {
 	// storeErr holds the error of the last commit that failed in the
 	// store, or nil.
 	storeErr atomic.Pointer[error]
+
+	// touches are the committed deferred repeats not yet written, by
+	// alert; staged those of the transaction under way. The writer alone
+	// uses them.
+	touches   map[touchKey]incident.Touch
+	staged    []incident.Touch
+	lastFlush time.Time
 }
+
+type touchKey struct{ source, fingerprint string }
 
 type request struct {
 	ctx     context.Context
@@ -156,6 +175,7 @@ func New(o Options) (*Pipeline, error) {
 	o.QueueSize = cmpOr(o.QueueSize, 1024)
 	o.MaxGroup = cmpOr(o.MaxGroup, 256)
 	o.MaxQueuedAlerts = cmpOr(o.MaxQueuedAlerts, DefaultMaxQueuedAlerts)
+	o.MaxTouches = cmpOr(o.MaxTouches, 100_000)
 	if o.MaxWait <= 0 {
 		o.MaxWait = DefaultMaxWait
 	}
@@ -177,6 +197,7 @@ func New(o Options) (*Pipeline, error) {
 		o: o, log: o.Logger.With("component", "pipeline"), dedupe: d, corr: c,
 		queue: make(chan *request, o.QueueSize+reservedSlots), done: make(chan struct{}),
 		adm: newAdmission(o.MaxWait, o.QueueSize, o.MaxQueuedAlerts), clock: time.Now,
+		touches: map[touchKey]incident.Touch{},
 	}
 	p.metrics = newMetrics(o.Registerer, func() float64 { return float64(len(p.queue)) }, p.adm)
 	return p, nil
@@ -360,6 +381,7 @@ func (p *Pipeline) shed(reason string) error {
 // requests a transaction had no time for (see commit) go first in it.
 func (p *Pipeline) run() {
 	defer close(p.done)
+	defer p.flushTouches()
 	var head []*request // put back by the last transaction
 	var next *request   // pulled from the queue, left for the next group
 	for {
@@ -516,11 +538,20 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 	var cb *correlate.Batch
 	var stats groupStats
 	var outbox incident.EnqueueStats
+	flush := p.flushDue()
 	err = p.o.Store.Update(ctx, func(stx incident.Tx) error {
 		nt := &notingTx{Tx: stx}
 		var tx incident.Tx = nt
 		db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
 		stats = groupStats{}
+		p.staged = p.staged[:0]
+		if flush {
+			// A transaction that writes anyway carries them: no fsync of
+			// their own.
+			if err := tx.TouchAlerts(ctx, p.pendingTouches()); err != nil {
+				return fmt.Errorf("write deferred repeats: %w", err)
+			}
+		}
 		applied = len(group)
 		for i, r := range group {
 			if i > 0 && p.clock().Sub(began) > limit {
@@ -656,9 +687,15 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 	}
 	p.storeErr.Store(nil)
 	p.metrics.lastCommitOK.Set(1)
-	// Caches learn only what is committed (invariant 3).
+	// Caches learn only what is committed (invariant 3), and so do the
+	// touches waiting to be written.
 	db.Commit()
 	cb.Commit()
+	if flush {
+		clear(p.touches)
+		p.lastFlush = p.clock()
+	}
+	p.stageTouches()
 	stats.publish(p.metrics)
 	p.metrics.publishOutbox(outbox)
 	if p.o.Enqueued != nil && (len(outbox.Written) > 0 || outbox.Released > 0) {
@@ -710,6 +747,14 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	if prior != nil {
 		d.Prior = *prior
 	}
+	var annotations uint64
+	if p.o.TouchFlushInterval > 0 {
+		annotations = incident.AnnotationsHash(ev.Annotations)
+		if touch, ok := incident.Deferrable(d, annotations, now); ok {
+			p.staged = append(p.staged, touch)
+			return false, p.noteGroup(ctx, cb, ev, d.Key, touch.IncidentID, notes)
+		}
+	}
 	topo := topology(set)
 	if firing := t == incident.TransitionNew || t == incident.TransitionRefired; firing && !d.Drop {
 		if d.Current, err = cb.Current(ctx, d.Key); err != nil {
@@ -742,6 +787,10 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 			out.Regrouped = true
 		}
 	}
+	out.State.Annotations = 0
+	if annotations != 0 && annotationsWritten(d, out) {
+		out.State.Annotations = annotations
+	}
 	db.Record(out.State)
 	if out.Incident != nil {
 		if err := cb.Record(ctx, *out.Incident); err != nil {
@@ -755,19 +804,93 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 	if out.Resolved && out.Incident != nil {
 		stats.finished(*out.Incident, false)
 	}
-	if g := ev.Group; g != nil && out.State.IncidentID != 0 {
-		// What the notification says of its group is noted once per
-		// request, after all its alerts; only a truncated group, or an
-		// incident still waiting for unseen alerts, needs it.
-		cur, err := cb.Current(ctx, d.Key)
-		if err != nil {
-			return false, err
-		}
-		if g.UnseenFiring() > 0 || cur != nil && cur.UnseenFiring > 0 {
-			notes[out.State.IncidentID] = g
-		}
+	return out.Regrouped, p.noteGroup(ctx, cb, ev, d.Key, out.State.IncidentID, notes)
+}
+
+// noteGroup notes what ev's notification says of its group, once per
+// request, after all its alerts; only a truncated group, or an incident
+// still waiting for unseen alerts, needs it.
+func (p *Pipeline) noteGroup(ctx context.Context, cb *correlate.Batch, ev incident.Event, key string, incidentID int64,
+	notes map[int64]*incident.GroupNote) error {
+	g := ev.Group
+	if g == nil || incidentID == 0 {
+		return nil
 	}
-	return out.Regrouped, nil
+	cur, err := cb.Current(ctx, key)
+	if err != nil {
+		return err
+	}
+	if g.UnseenFiring() > 0 || cur != nil && cur.UnseenFiring > 0 {
+		notes[incidentID] = g
+	}
+	return nil
+}
+
+// annotationsWritten reports whether applying d wrote the event's
+// annotations to the record of the alert on out.State.IncidentID: a
+// repeat of the known firing (TouchAlert), or a new or refired firing
+// placed on an incident. Only then may the state's annotations hash say
+// what the record holds.
+func annotationsWritten(d incident.Decision, out incident.Outcome) bool {
+	ev, st := d.Event, out.State
+	if st.IncidentID == 0 || st.Status != incident.StatusFiring || ev.Status != incident.StatusFiring {
+		return false
+	}
+	switch d.Transition {
+	case incident.TransitionRepeat:
+		return d.Prior.Status == incident.StatusFiring && !ev.StartsAt.Before(d.Prior.StartsAt)
+	case incident.TransitionNew, incident.TransitionRefired:
+		return !d.Drop && out.Incident != nil && out.Incident.ID == st.IncidentID
+	}
+	return false
+}
+
+// flushDue says whether the next transaction writes the deferred repeats.
+func (p *Pipeline) flushDue() bool {
+	n := len(p.touches)
+	return n > 0 && (n >= p.o.MaxTouches || p.clock().Sub(p.lastFlush) >= p.o.TouchFlushInterval)
+}
+
+// pendingTouches returns the committed deferred repeats, by alert.
+func (p *Pipeline) pendingTouches() []incident.Touch {
+	out := make([]incident.Touch, 0, len(p.touches))
+	for _, t := range p.touches {
+		out = append(out, t)
+	}
+	return out
+}
+
+// stageTouches adds the deferred repeats of the transaction just committed
+// to those waiting to be written.
+func (p *Pipeline) stageTouches() {
+	for _, t := range p.staged {
+		k := touchKey{t.Source, t.Fingerprint}
+		if cur, ok := p.touches[k]; ok {
+			cur.Merge(t)
+			t = cur
+		}
+		p.touches[k] = t
+	}
+	p.metrics.repeatsDeferred.Add(float64(len(p.staged)))
+	p.staged = p.staged[:0]
+	p.metrics.touchesPending.Set(float64(len(p.touches)))
+}
+
+// flushTouches writes every deferred repeat: the writer's last transaction
+// at Stop.
+func (p *Pipeline) flushTouches() {
+	if len(p.touches) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.o.CommitTimeout)
+	defer cancel()
+	err := p.o.Store.Update(ctx, func(tx incident.Tx) error { return tx.TouchAlerts(ctx, p.pendingTouches()) })
+	if err != nil {
+		p.log.Warn("write deferred repeats", "err", err, "alerts", len(p.touches))
+		return
+	}
+	clear(p.touches)
+	p.metrics.touchesPending.Set(0)
 }
 
 // topology is what placement needs of set's service catalog.

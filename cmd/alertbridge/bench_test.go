@@ -65,6 +65,13 @@ func TestRunBench(t *testing.T) {
 			wantOut:   []string{"9 notifications"},
 			wantSends: 9,
 		},
+		{
+			name:      "OKScenarioNewPrintsMachine",
+			args:      append([]string{"--url", url, "--scenario", "new", "--fsync-dir", t.TempDir(), "--fsync-samples", "5"}, small...),
+			wantOut:   []string{"== scenario new", "CPUs", "fsync:       p50", "driver:      modernc.org/sqlite", "acked:       40 notifications"},
+			wantSends: 40 + 5,
+		},
+		{name: "ErrUnknownScenario", args: []string{"--url", url, "--scenario", "nope"}, wantCode: 2, wantErr: `--scenario "nope"`},
 		{name: "ErrUnknownFlag", args: []string{"--nope"}, wantCode: 2, wantErr: "nope"},
 		{name: "ErrArgument", args: []string{"--url", url, "extra"}, wantCode: 2, wantErr: `unexpected argument "extra"`},
 		{name: "ErrNotLoopback", args: []string{"--url", "http://10.0.0.1/ingest/alertmanager"}, wantCode: 2, wantErr: "not a loopback address"},
@@ -95,5 +102,35 @@ func TestRunBench(t *testing.T) {
 				t.Errorf("server received %d notifications, want %d", got, tt.wantSends)
 			}
 		})
+	}
+}
+
+// TestRunBenchFailsOnFailedRequests checks that failed requests are not
+// throughput and that more than --max-failed of them make the exit code 1.
+func TestRunBenchFailsOnFailedRequests(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/metrics" {
+			return
+		}
+		if n.Add(1)%10 == 0 { // every tenth: 10% failed
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var stdout, stderr strings.Builder
+	code := runBench(context.Background(), []string{"--url", srv.URL + "/ingest/alertmanager", "--groups", "4", "--requests", "100",
+		"--no-warmup", "--fsync-samples", "0"}, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("runBench() = %d, want 1; stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"acked:       90 notifications", "errors:      10, 10.00% (500: 10)"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "more than --max-failed 1.00%") {
+		t.Errorf("stderr: %s", stderr.String())
 	}
 }

@@ -42,6 +42,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.IntVar(&o.CorrelateCacheSize, "cache.keys", 50000, "correlation keys kept in the correlation LRU")
 	fs.IntVar(&o.QueueSize, "ingest.queue-size", 1024, "requests waiting for the writer before ingest answers 503")
 	fs.IntVar(&o.MaxQueuedAlerts, "ingest.max-queued-alerts", pipeline.DefaultMaxQueuedAlerts, "alerts (events, changes) waiting for the writer before ingest answers 503")
+	fs.DurationVar(&o.TouchFlushInterval, "storage.touch-flush-interval", app.DefaultTouchFlushInterval,
+		"how often repeats' last-seen times and counts are written; they are acknowledged before (a crash may lose this much of them, never a state change); negative writes each repeat before its acknowledgement")
 	fs.DurationVar(&o.MaxWait, "ingest.max-wait", pipeline.DefaultMaxWait, "latency budget of an ingest request: one that would wait longer for the writer, or still waits then, is answered 503")
 	fs.DurationVar(&o.ShutdownTimeout, "web.shutdown-timeout", 30e9, "how long a graceful shutdown may drain")
 	level := fs.String("log.level", "info", "log level: debug, info, warn, error")

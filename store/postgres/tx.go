@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -149,6 +150,44 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
 	if err != nil {
 		return mapErr("upsert alert", err)
+	}
+	return nil
+}
+
+// touchChunk is how many touches one UPDATE ... FROM (VALUES ...) writes:
+// one round trip for many keyed updates.
+const touchChunk = 200
+
+// TouchAlerts writes deferred repeats: later last-seen times only, so that
+// a touch written after a newer change never moves it back.
+func (t *tx) TouchAlerts(ctx context.Context, touches []incident.Touch) error {
+	states, alerts := incident.CoalesceTouches(touches)
+	for len(states) > 0 {
+		c := states[:min(len(states), touchChunk)]
+		args := make([]any, 0, 3*len(c))
+		for _, tc := range c {
+			args = append(args, tc.Source, tc.Fingerprint, tc.Seen.UnixNano())
+		}
+		if _, err := t.r.exec(ctx, `UPDATE alert_states s SET last_seen_at = GREATEST(s.last_seen_at, v.seen)
+			FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?::bigint), ", len(c)), ", ")+`) AS v (source, fingerprint, seen)
+			WHERE s.source = v.source AND s.fingerprint = v.fingerprint`, args...); err != nil {
+			return mapErr("touch alert states", err)
+		}
+		states = states[len(c):]
+	}
+	for len(alerts) > 0 {
+		c := alerts[:min(len(alerts), touchChunk)]
+		args := make([]any, 0, 5*len(c))
+		for _, tc := range c {
+			args = append(args, tc.IncidentID, tc.Source, tc.Fingerprint, tc.Count, tc.Seen.UnixNano())
+		}
+		if _, err := t.r.exec(ctx, `UPDATE alerts a SET count = a.count + v.n, last_seen_at = GREATEST(a.last_seen_at, v.seen)
+			FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?::bigint, ?, ?, ?::bigint, ?::bigint), ", len(c)), ", ")+`)
+				AS v (incident_id, source, fingerprint, n, seen)
+			WHERE a.incident_id = v.incident_id AND a.source = v.source AND a.fingerprint = v.fingerprint`, args...); err != nil {
+			return mapErr("touch alerts", err)
+		}
+		alerts = alerts[len(c):]
 	}
 	return nil
 }

@@ -28,9 +28,21 @@ func scanOutbox(row scanner) (incident.OutboxRow, error) {
 	return r, nil
 }
 
+// The outbox statements every recorded change runs once per sink, prepared
+// once (see prepare).
+const (
+	qInsertOutbox = `INSERT INTO outbox (sink, incident_id, kind, timeline_id, state, created_at,
+		attempts, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qPendingOutbox    = `SELECT COUNT(*) FROM outbox WHERE sink = ? AND state IN ('pending', 'held')`
+	qHasPendingOutbox = `SELECT COUNT(*) FROM outbox WHERE sink = ? AND incident_id = ? AND state IN ('pending', 'held')`
+)
+
+func init() {
+	writerQueries = append(writerQueries, qInsertOutbox, qPendingOutbox, qHasPendingOutbox)
+}
+
 func (t *tx) AddOutbox(ctx context.Context, r *incident.OutboxRow) error {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (sink, incident_id, kind, timeline_id, state, created_at,
-		attempts, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Sink, r.IncidentID, r.Kind,
+	res, err := t.exec(ctx, qInsertOutbox, r.Sink, r.IncidentID, r.Kind,
 		nullID(r.TimelineID), r.State, r.CreatedAt.UnixNano(), r.Attempts, r.NextAttemptAt.UnixNano(), r.LastError)
 	if err != nil {
 		return mapErr("insert outbox row", err)
@@ -41,7 +53,7 @@ func (t *tx) AddOutbox(ctx context.Context, r *incident.OutboxRow) error {
 
 func (t *tx) PendingOutbox(ctx context.Context, sink string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE sink = ? AND state IN ('pending', 'held')`, sink).Scan(&n)
+	err := t.queryRow(ctx, qPendingOutbox, sink).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count outbox of %s: %w", sink, err)
 	}
@@ -50,8 +62,7 @@ func (t *tx) PendingOutbox(ctx context.Context, sink string) (int, error) {
 
 func (t *tx) HasPendingOutbox(ctx context.Context, sink string, incidentID int64) (bool, error) {
 	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE sink = ? AND incident_id = ? AND state IN ('pending', 'held')`,
-		sink, incidentID).Scan(&n)
+	err := t.queryRow(ctx, qHasPendingOutbox, sink, incidentID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("outbox of incident %d: %w", incidentID, err)
 	}

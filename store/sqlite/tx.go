@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -197,6 +198,66 @@ func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("touch alert %s/%s of incident %d: %w", source, fp, incidentID, incident.ErrNotFound)
+	}
+	return nil
+}
+
+// touchChunk is how many touches one statement writes: a multi-row
+// UPDATE ... FROM (VALUES ...) costs one statement's overhead (bind, step,
+// reset through database/sql and the driver) for many keyed updates.
+const touchChunk = 100
+
+// touchStatements are the prepared UPDATEs for a full chunk of touches,
+// the state's and the alert's; shorter chunks are prepared by the
+// transaction.
+var touchStatements = [2]string{touchStateQuery(touchChunk), touchAlertQuery(touchChunk)}
+
+func init() { writerQueries = append(writerQueries, touchStatements[:]...) }
+
+// touchStateQuery moves last-seen times of n alert states forward only.
+func touchStateQuery(n int) string {
+	return `UPDATE alert_states SET last_seen_at = MAX(COALESCE(alert_states.last_seen_at, 0), v.column3)
+		FROM (VALUES ` + rows(n, "(?, ?, ?)") + `) AS v
+		WHERE alert_states.source = v.column1 AND alert_states.fingerprint = v.column2`
+}
+
+// touchAlertQuery adds n touches' counts to their alerts and moves their
+// last-seen times forward only.
+func touchAlertQuery(n int) string {
+	return `UPDATE alerts SET count = alerts.count + v.column4, last_seen_at = MAX(COALESCE(alerts.last_seen_at, 0), v.column5)
+		FROM (VALUES ` + rows(n, "(?, ?, ?, ?, ?)") + `) AS v
+		WHERE alerts.incident_id = v.column1 AND alerts.source = v.column2 AND alerts.fingerprint = v.column3`
+}
+
+func rows(n int, row string) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+func (t *tx) TouchAlerts(ctx context.Context, touches []incident.Touch) error {
+	states, alerts := incident.CoalesceTouches(touches)
+	sargs := make([]any, 0, 3*len(states))
+	for _, tc := range states {
+		sargs = append(sargs, tc.Source, tc.Fingerprint, tc.Seen.UnixNano())
+	}
+	aargs := make([]any, 0, 5*len(alerts))
+	for _, tc := range alerts {
+		aargs = append(aargs, tc.IncidentID, tc.Source, tc.Fingerprint, tc.Count, tc.Seen.UnixNano())
+	}
+	if err := t.execChunks(ctx, sargs, 3, touchStateQuery, "touch alert states"); err != nil {
+		return err
+	}
+	return t.execChunks(ctx, aargs, 5, touchAlertQuery, "touch alerts")
+}
+
+// execChunks runs query(n) over args, width of them per row, touchChunk
+// rows at a time.
+func (t *tx) execChunks(ctx context.Context, args []any, width int, query func(int) string, op string) error {
+	for len(args) > 0 {
+		n := min(len(args)/width, touchChunk)
+		if _, err := t.exec(ctx, query(n), args[:n*width]...); err != nil {
+			return mapErr(op, err)
+		}
+		args = args[n*width:]
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -172,7 +173,7 @@ func testRecordsEveryField(t *testing.T, s Store) {
 	t.Run("AlertState", func(t *testing.T) {
 		st := incident.AlertState{Fingerprint: "fp-state", Source: "am-eu", Status: incident.StatusResolved,
 			StartsAt: at(1), EndsAt: at(2), IncidentID: inc.ID, LastSeenAt: at(3)}
-		mustAllSet(t, st)
+		mustAllSet(t, st, "Annotations") // the writer's, in memory only
 		mustUpdate(t, s, func(tx incident.Tx) error {
 			if err := tx.PutAlertState(ctx, st); err != nil {
 				return err
@@ -242,6 +243,42 @@ func testRecordsEveryField(t *testing.T, s Store) {
 			}
 			return nil
 		})
+		// TouchAlerts (deferred repeats): the count grows by each touch's
+		// count; last-seen times only move forward, on the alert and on its
+		// state; a touch of an alert another incident (or nobody) has
+		// creates nothing.
+		st := incident.AlertState{Fingerprint: b.Fingerprint, Source: b.Source, Status: incident.StatusFiring,
+			StartsAt: at(1), IncidentID: inc.ID, LastSeenAt: at(60)}
+		mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutAlertState(ctx, st) })
+		// Many unknown alerts first: a backend that writes touches in
+		// chunks must reach the ones after the chunk boundaries.
+		var touches []incident.Touch
+		for i := range 250 {
+			touches = append(touches, incident.Touch{Source: "nobody", Fingerprint: fmt.Sprintf("fp-none-%d", i), IncidentID: inc.ID, Seen: at(52), Count: 1})
+		}
+		touches = append(touches,
+			incident.Touch{Source: b.Source, Fingerprint: b.Fingerprint, IncidentID: inc.ID, Seen: at(51), Count: 3},
+			incident.Touch{Source: b.Source, Fingerprint: b.Fingerprint, IncidentID: other.ID, Seen: at(52), Count: 5},
+			incident.Touch{Source: "nobody", Fingerprint: "fp-none", IncidentID: inc.ID, Seen: at(52), Count: 1})
+		mustUpdate(t, s, func(tx incident.Tx) error { return tx.TouchAlerts(ctx, touches) })
+		b.Count, b.LastSeenAt = 48, at(51)
+		check("touches written", b)
+		mustUpdate(t, s, func(tx incident.Tx) error {
+			if err := tx.TouchAlerts(ctx, []incident.Touch{{Source: b.Source, Fingerprint: b.Fingerprint, IncidentID: inc.ID, Seen: at(40), Count: 1}}); err != nil {
+				return err
+			}
+			got, err := tx.AlertState(ctx, st.Source, st.Fingerprint)
+			mustRead(t, "AlertState after touches", st, got, err)
+			if _, err := tx.Alert(ctx, other.ID, b.Source, b.Fingerprint); !errors.Is(err, incident.ErrNotFound) {
+				t.Errorf("a touch of another incident's alert created it: err = %v", err)
+			}
+			if _, err := tx.AlertState(ctx, "nobody", "fp-none"); !errors.Is(err, incident.ErrNotFound) {
+				t.Errorf("a touch of an unknown alert created its state: err = %v", err)
+			}
+			return nil
+		})
+		b.Count = 49
+		check("an older touch", b)
 	})
 
 	t.Run("TimelineEntry", func(t *testing.T) {
