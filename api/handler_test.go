@@ -126,7 +126,7 @@ func TestBadRequestsSayWhere(t *testing.T) {
 		code                     int
 		where                    string
 	}{
-		{"ErrState", "GET", "/api/v1/incidents?state=closed", "", 400, "state"},
+		{"ErrState", "GET", "/api/v1/incidents?state=archived", "", 400, "state"},
 		{"ErrPriority", "GET", "/api/v1/incidents?priority=P9", "", 400, "priority"},
 		{"ErrLimitZero", "GET", "/api/v1/incidents?limit=0", "", 400, "limit"},
 		{"ErrLimitHuge", "GET", "/api/v1/incidents?limit=100000", "", 400, "limit"},

@@ -580,7 +580,8 @@ type Placement string
 const (
 	// PlaceJoin: it joins the key's pending, open or acknowledged incident.
 	PlaceJoin Placement = "join"
-	// PlaceReopen: it reopens the key's incident, resolved within reopen_within.
+	// PlaceReopen: it reopens the key's incident, resolved within
+	// reopen_within and not yet closed.
 	PlaceReopen Placement = "reopen"
 	// PlaceOpen: it opens a new incident (pending first with min_alerts).
 	PlaceOpen Placement = "open"
@@ -593,7 +594,7 @@ const (
 // key (nil: none). Apply acts on it; `rules explain` reports it.
 func Place(cur *Incident, d Decision, now time.Time) Placement {
 	switch {
-	case cur == nil:
+	case cur == nil, cur.State == StateClosed: // closed is final: never reopened
 		return PlaceOpen
 	case cur.ownsKey() && d.Window > 0 && now.Sub(cur.LastEventAt) > d.Window:
 		return PlaceSealAndOpen

@@ -55,7 +55,7 @@ var incidentsGroup = &clientGroup{
 			about: "List incidents, newest first, one page at a time: when there are more, the last line says\nwhich --cursor shows the next page.",
 			flags: func(fs *flag.FlagSet) clientAction {
 				var q api.ListQuery
-				fs.StringVar(&q.State, "state", "", "pending, open, acknowledged, resolved, or a comma-separated list of them")
+				fs.StringVar(&q.State, "state", "", "pending, open, acknowledged, resolved, closed, or a comma-separated list of them")
 				fs.StringVar(&q.Priority, "priority", "", "P1 .. P5")
 				fs.StringVar(&q.Service, "service", "", "service name")
 				fs.StringVar(&q.Q, "q", "", "text in the title or the correlation key")
