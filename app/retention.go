@@ -50,6 +50,7 @@ var retentionTables = []struct {
 	{"alert_states", func(h incident.HistoryDeleted) int { return h.AlertStates }},
 	{"alert_episodes", func(h incident.HistoryDeleted) int { return h.Episodes }},
 	{"outbox", func(h incident.HistoryDeleted) int { return h.Outbox }},
+	{"event_fingerprint_days", func(h incident.HistoryDeleted) int { return h.FingerprintDays }},
 }
 
 // retain runs retention every RetentionInterval while this replica holds

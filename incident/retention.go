@@ -53,6 +53,9 @@ func CloseResolved(ctx context.Context, tx Tx, closeAfter time.Duration, now tim
 // gone.
 type HistoryDeleted struct {
 	Events, Timeline, Alerts, AlertStates, Episodes, Outbox int
+	// FingerprintDays are rows a backend keeps per alert and day to count
+	// distinct alerts (SQLite's event_fingerprint_days).
+	FingerprintDays int
 	// Incidents are the closed incidents the batch finished with: their
 	// HistoryDeletedAt is set.
 	Incidents int
@@ -60,7 +63,7 @@ type HistoryDeleted struct {
 
 // Rows is how many rows the batch deleted in all.
 func (h HistoryDeleted) Rows() int {
-	return h.Events + h.Timeline + h.Alerts + h.AlertStates + h.Episodes + h.Outbox
+	return h.Events + h.Timeline + h.Alerts + h.AlertStates + h.Episodes + h.Outbox + h.FingerprintDays
 }
 
 // Work is what the batch counts against its limit: the rows it deleted
@@ -76,5 +79,6 @@ func (h *HistoryDeleted) Add(o HistoryDeleted) {
 	h.AlertStates += o.AlertStates
 	h.Episodes += o.Episodes
 	h.Outbox += o.Outbox
+	h.FingerprintDays += o.FingerprintDays
 	h.Incidents += o.Incidents
 }

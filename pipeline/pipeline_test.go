@@ -47,6 +47,8 @@ type envOpts struct {
 	// route and outbox configure the outbox (outbox_test.go).
 	route  incident.Route
 	outbox incident.EnqueueOptions
+	// closeAfter closes resolved incidents (retention_test.go).
+	closeAfter time.Duration
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -81,7 +83,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		// budget no test machine misses keeps admission out of them
 		// (admission_test.go and overload_test.go test it).
 		MaxWait: time.Minute,
-		Route:   o.route, Outbox: o.outbox,
+		Route:   o.route, Outbox: o.outbox, CloseAfter: o.closeAfter,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -108,5 +108,7 @@ END;
 CREATE INDEX incidents_to_close ON incidents (resolved_at) WHERE state = 'resolved';
 -- Retention finds the closed incidents whose history is still kept.
 CREATE INDEX incidents_to_forget ON incidents (closed_at) WHERE state = 'closed' AND history_deleted_at IS NULL;
--- Retention deletes the events no incident holds by age.
+-- Retention deletes the events no incident holds by age, and the days
+-- before it of the distinct-fingerprint figures (see DeleteHistory).
 CREATE INDEX events_unattached ON events (received_at) WHERE incident_id IS NULL;
+CREATE INDEX event_fingerprint_days_day ON event_fingerprint_days (day);
