@@ -154,6 +154,12 @@ func printIncident(w io.Writer, i api.Incident, loc *time.Location) {
 	fmt.Fprintf(w, "#%d %s [%s %s] %s\n", i.ID, i.Title, i.Priority, i.State, i.CorrelationKey)
 	fmt.Fprintf(w, "impact %s, urgency %s, service %q, owner %q, rule %q, opened %s\n", i.Impact, i.Urgency, i.Service,
 		i.Owner, i.Rule, fmtTime(i.OpenedAt, loc))
+	if i.ClosedAt != nil {
+		fmt.Fprintf(w, "closed %s: final, a new alert of its key opens a new incident\n", fmtTime(i.ClosedAt, loc))
+	}
+	if i.HistoryDeletedAt != nil {
+		fmt.Fprintf(w, "alerts, timeline and events deleted by storage.retention %s\n", fmtTime(i.HistoryDeletedAt, loc))
+	}
 	if i.Summary != "" {
 		fmt.Fprintf(w, "%s\n", i.Summary)
 	}
