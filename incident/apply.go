@@ -204,7 +204,7 @@ func refine(ctx context.Context, tx Tx, d Decision, end time.Time, now time.Time
 		return out, err
 	}
 	inc, err := tx.Incident(ctx, st.IncidentID)
-	if err != nil {
+	if err != nil || inc.State == StateClosed { // closed is final: its times stay
 		return out, err
 	}
 	inc.ImpactStartedAt = earlier(inc.ImpactStartedAt, start)
@@ -327,6 +327,9 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, prior AlertState, now
 	a.Count++
 	if err := tx.PutAlert(ctx, a); err != nil {
 		return out, err
+	}
+	if inc.State == StateClosed {
+		return out, nil // the alert's own record, and nothing of the incident: closed is final
 	}
 	inc.ImpactStartedAt = earlier(inc.ImpactStartedAt, start)
 	if !wasFiring {

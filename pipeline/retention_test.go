@@ -71,6 +71,14 @@ func TestClosedIsFinal(t *testing.T) {
 		t.Errorf("the commands changed the closed incident (-before +after):\n%s", diff)
 	}
 
+	// Late copies of its alert, with an earlier start or a later end,
+	// change nothing of it.
+	e.submit(closedAt.Add(time.Second), resolved("web-1", t0.Add(-time.Minute), t0.Add(5*time.Minute)),
+		resolved("web-1", t0, t0.Add(20*time.Minute)))
+	if diff := cmp.Diff(closed, e.only()); diff != "" {
+		t.Errorf("late copies changed the closed incident (-before +after):\n%s", diff)
+	}
+
 	// The same alert fires again: a new incident, the closed one untouched.
 	e.submit(closedAt.Add(time.Minute), firing("web-1", closedAt))
 	list := e.incidents()
@@ -210,5 +218,35 @@ func TestRetentionKeepsReportFigures(t *testing.T) {
 	}
 	if h, err := e.p.Retain(ctx, retention, batch); err != nil || h.Rows() != 0 {
 		t.Errorf("retention again: %+v, %v; want nothing left", h, err)
+	}
+}
+
+// TestClosedIgnoresItsAlertsLateResolve: an incident resolved by hand while
+// its alert still fired, and closed since, records that alert's resolve on
+// the alert alone; the incident, its counts and timeline stay as closed.
+func TestClosedIgnoresItsAlertsLateResolve(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOpts{closeAfter: closeAfter})
+	e.submit(t0.Add(time.Second), firing("web-1", t0))
+	inc := e.only()
+	if _, err := e.p.Execute(ctx, incident.Command{IncidentID: inc.ID, Action: incident.ActionResolve, Actor: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(t0.Add(closeAfter + time.Hour))
+	if err := e.p.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closed := e.only()
+	kinds := e.timelineKinds(closed.ID)
+	e.submit(t0.Add(closeAfter+2*time.Hour), resolved("web-1", t0, t0.Add(closeAfter+time.Hour)))
+	if diff := cmp.Diff(closed, e.only()); diff != "" {
+		t.Errorf("the late resolve changed the closed incident (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(kinds, e.timelineKinds(closed.ID)); diff != "" {
+		t.Errorf("the late resolve added to the closed incident's timeline (-before +after):\n%s", diff)
+	}
+	alerts, err := e.store.Alerts(ctx, closed.ID)
+	if err != nil || len(alerts) != 1 || alerts[0].Status != incident.StatusResolved {
+		t.Errorf("alerts %+v, %v; want its alert resolved", alerts, err)
 	}
 }
