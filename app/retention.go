@@ -49,7 +49,6 @@ var retentionTables = []struct {
 	{"alerts", func(h incident.HistoryDeleted) int { return h.Alerts }},
 	{"alert_states", func(h incident.HistoryDeleted) int { return h.AlertStates }},
 	{"alert_episodes", func(h incident.HistoryDeleted) int { return h.Episodes }},
-	{"outbox", func(h incident.HistoryDeleted) int { return h.Outbox }},
 	{"event_fingerprint_days", func(h incident.HistoryDeleted) int { return h.FingerprintDays }},
 }
 

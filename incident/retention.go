@@ -52,7 +52,7 @@ func CloseResolved(ctx context.Context, tx Tx, closeAfter time.Duration, now tim
 // deleted: rows by table, and the closed incidents whose history is now
 // gone.
 type HistoryDeleted struct {
-	Events, Timeline, Alerts, AlertStates, Episodes, Outbox int
+	Events, Timeline, Alerts, AlertStates, Episodes int
 	// FingerprintDays are rows a backend keeps per alert and day to count
 	// distinct alerts (SQLite's event_fingerprint_days).
 	FingerprintDays int
@@ -63,7 +63,7 @@ type HistoryDeleted struct {
 
 // Rows is how many rows the batch deleted in all.
 func (h HistoryDeleted) Rows() int {
-	return h.Events + h.Timeline + h.Alerts + h.AlertStates + h.Episodes + h.Outbox + h.FingerprintDays
+	return h.Events + h.Timeline + h.Alerts + h.AlertStates + h.Episodes + h.FingerprintDays
 }
 
 // Work is what the batch counts against its limit: the rows it deleted
@@ -78,7 +78,6 @@ func (h *HistoryDeleted) Add(o HistoryDeleted) {
 	h.Alerts += o.Alerts
 	h.AlertStates += o.AlertStates
 	h.Episodes += o.Episodes
-	h.Outbox += o.Outbox
 	h.FingerprintDays += o.FingerprintDays
 	h.Incidents += o.Incidents
 }

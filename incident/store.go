@@ -115,8 +115,8 @@ type Tx interface {
 	// DeleteHistory deletes at most limit rows (marking an incident counts
 	// as one) of the history retention
 	// forgets: the events no incident holds received before before, and
-	// the events, timeline entries, alerts, alert episodes, alert states
-	// and outbox rows of the incidents closed before before, one incident
+	// the events, timeline entries, alerts, alert episodes and alert
+	// states of the incidents closed before before, one incident
 	// after the other, oldest close first. An incident whose history is
 	// all gone gets HistoryDeletedAt now. The incident rows themselves,
 	// their tickets, signatures, change links and problems stay.
