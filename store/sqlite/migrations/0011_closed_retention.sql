@@ -33,7 +33,10 @@ PRAGMA writable_schema = RESET;
 CREATE INDEX incidents_to_close ON incidents (resolved_at) WHERE state = 'resolved';
 -- Retention finds the closed incidents whose history is still kept.
 CREATE INDEX incidents_to_forget ON incidents (closed_at) WHERE state = 'closed' AND history_deleted_at IS NULL;
--- Retention deletes the events no incident holds by age, and the days
--- before it of the distinct-fingerprint figures (see DeleteHistory).
-CREATE INDEX events_unattached ON events (received_at) WHERE incident_id IS NULL;
+-- Retention deletes the days before it of the distinct-fingerprint
+-- figures (see DeleteHistory): one more index entry per new alert and
+-- day, the price of a file that stops growing under churn. The events no
+-- incident holds it finds by events_received_fingerprint: what is older
+-- than the retention and still there is mostly those, so no index of
+-- their own is worth a write per event.
 CREATE INDEX event_fingerprint_days_day ON event_fingerprint_days (day);
