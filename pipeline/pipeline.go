@@ -283,8 +283,12 @@ type retainBatch struct {
 // batch deletes its limit, yielding between batches.
 func (p *Pipeline) Retain(ctx context.Context, retention time.Duration, limit int) (incident.HistoryDeleted, error) {
 	r := &request{ctx: ctx, retain: &retainBatch{retention: retention, limit: limit}, err: make(chan error, 1)}
-	err := p.do(ctx, r)
-	return r.deleted, err
+	if err := p.do(ctx, r); err != nil {
+		// The writer may still be at it (ctx ended while it waited):
+		// r.deleted is its to write until it answers.
+		return incident.HistoryDeleted{}, err
+	}
+	return r.deleted, nil
 }
 
 // Heartbeat only writes the store's heartbeat: what a replica does in
