@@ -51,18 +51,17 @@ func Delete(ctx context.Context, c Conn, before time.Time, limit int, now time.T
 	if limit <= 0 {
 		return out, nil
 	}
-	n, err := c.deleteRows(ctx, "events", "incident_id IS NULL AND received_at < ?", before.UnixNano(), limit)
-	if err != nil {
-		return out, err
-	}
-	out.Events += n
-	budget := limit - n
+	budget := limit
 	for budget > 0 {
 		var id int64
 		err := c.QueryRow(ctx, `SELECT id FROM incidents WHERE state = 'closed' AND history_deleted_at IS NULL
 			AND closed_at < ? ORDER BY closed_at, id LIMIT 1`, before.UnixNano()).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return out, nil
+			// The events of no incident last, by the partial index
+			// events_unattached of both backends.
+			n, err := c.deleteRows(ctx, "events", "incident_id IS NULL AND received_at < ?", before.UnixNano(), budget)
+			out.Events += n
+			return out, err
 		}
 		if err != nil {
 			return out, fmt.Errorf("select closed incident to forget: %w", err)

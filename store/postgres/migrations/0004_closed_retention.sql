@@ -12,7 +12,8 @@ ALTER TABLE incidents ADD COLUMN history_deleted_at BIGINT;
 -- The sweep closes resolved incidents in order of resolve.
 CREATE INDEX incidents_to_close ON incidents (resolved_at) WHERE state = 'resolved';
 -- Retention finds the closed incidents whose history is still kept, and
--- deletes their events (the events no incident holds it finds by
--- events_received).
+-- deletes their events, and the events no incident holds by age (only
+-- those are in the partial index).
 CREATE INDEX incidents_to_forget ON incidents (closed_at, id) WHERE state = 'closed' AND history_deleted_at IS NULL;
 CREATE INDEX events_incident ON events (incident_id) WHERE incident_id IS NOT NULL;
+CREATE INDEX events_unattached ON events (received_at) WHERE incident_id IS NULL;

@@ -35,8 +35,10 @@ CREATE INDEX incidents_to_close ON incidents (resolved_at) WHERE state = 'resolv
 CREATE INDEX incidents_to_forget ON incidents (closed_at) WHERE state = 'closed' AND history_deleted_at IS NULL;
 -- Retention deletes the days before it of the distinct-fingerprint
 -- figures (see DeleteHistory): one more index entry per new alert and
--- day, the price of a file that stops growing under churn. The events no
--- incident holds it finds by events_received_fingerprint: what is older
--- than the retention and still there is mostly those, so no index of
--- their own is worth a write per event.
+-- day, the price of a file that stops growing under churn. And it deletes
+-- the events no incident holds (dropped by a rule, stale) by age: only
+-- those events get an entry in this partial index, and without it each
+-- run would read through every older event of incidents not yet forgotten
+-- (about close_after's worth), inside the writer's transaction.
 CREATE INDEX event_fingerprint_days_day ON event_fingerprint_days (day);
+CREATE INDEX events_unattached ON events (received_at) WHERE incident_id IS NULL;
