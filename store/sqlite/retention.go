@@ -14,32 +14,39 @@ func (t *tx) ClosableIncidents(ctx context.Context, resolvedBefore time.Time, li
 	return collect(rows, err, "select incidents to close", scanIncident)
 }
 
-// DeleteHistory also forgets, with what is left of the batch's limit, the
-// days before before's UTC day of event_fingerprint_days (migration 0009),
-// which otherwise grows by a row per alert and day for ever. The per-day
-// figures the stats read (event_days, event_fingerprint_firsts) stay
-// whole. What is lost: a later first event of an alert whose days were
-// all forgotten records no previous day, so a stats window reaching back
+// DeleteHistory also forgets, for each incident it forgets, the days
+// before before's UTC day of its alerts' event_fingerprint_days
+// (migration 0009), which otherwise grows by a row per alert and day for
+// ever; found by the table's key, so it costs ingest no index. The
+// per-day figures the stats read (event_days, event_fingerprint_firsts)
+// stay whole. What is lost: a later first event of an alert whose days
+// were forgotten records no previous day, so a stats window reaching back
 // over such a gap (longer than the retention) counts that alert twice in
-// its distinct alerts.
+// its distinct alerts. The days of alerts no incident held (dropped by a
+// rule) are kept.
 func (t *tx) DeleteHistory(ctx context.Context, before time.Time, limit int, now time.Time) (incident.HistoryDeleted, error) {
-	h, err := history.Delete(ctx, history.Conn{
+	day := before.UnixNano() / nanosPerDay
+	return history.Delete(ctx, history.Conn{
 		Exec: t.tx.ExecContext,
 		QueryRow: func(ctx context.Context, q string, args ...any) interface{ Scan(...any) error } {
 			return t.tx.QueryRowContext(ctx, q, args...)
 		},
-		RowID: "rowid",
+		RowID:  "rowid",
+		Forget: t.forgetFingerprintDays(day),
 	}, before, limit, now)
-	if err != nil || h.Work() >= limit {
-		return h, err
+}
+
+// forgetFingerprintDays deletes at most limit days before day of the
+// alerts of an incident from event_fingerprint_days.
+func (t *tx) forgetFingerprintDays(day int64) func(ctx context.Context, id int64, limit int) (int, error) {
+	return func(ctx context.Context, id int64, limit int) (int, error) {
+		res, err := t.tx.ExecContext(ctx, `DELETE FROM event_fingerprint_days WHERE (fingerprint, day) IN (
+			SELECT d.fingerprint, d.day FROM (SELECT DISTINCT fingerprint FROM alerts WHERE incident_id = ?) a
+			JOIN event_fingerprint_days d ON d.fingerprint = a.fingerprint AND d.day < ? LIMIT ?)`, id, day, limit)
+		if err != nil {
+			return 0, fmt.Errorf("delete fingerprint days of incident %d: %w", id, err)
+		}
+		n, err := res.RowsAffected()
+		return int(n), err
 	}
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM event_fingerprint_days WHERE (fingerprint, day) IN (
-		SELECT fingerprint, day FROM event_fingerprint_days WHERE day < ? LIMIT ?)`,
-		before.UnixNano()/nanosPerDay, limit-h.Work())
-	if err != nil {
-		return h, fmt.Errorf("delete fingerprint days: %w", err)
-	}
-	n, err := res.RowsAffected()
-	h.FingerprintDays = int(n)
-	return h, err
 }

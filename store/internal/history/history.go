@@ -27,6 +27,9 @@ type Conn struct {
 	QueryRow func(ctx context.Context, q string, args ...any) interface{ Scan(dest ...any) error }
 	// RowID names a row's physical identity: "rowid" or "ctid".
 	RowID string
+	// Forget, when set, deletes at most limit rows a backend keeps of the
+	// incident beyond the tables below, before them; it returns how many.
+	Forget func(ctx context.Context, incidentID int64, limit int) (int, error)
 }
 
 // tables are what an incident's history is, in the order it is deleted:
@@ -65,6 +68,16 @@ func Delete(ctx context.Context, c Conn, before time.Time, limit int, now time.T
 		}
 		if err != nil {
 			return out, fmt.Errorf("select closed incident to forget: %w", err)
+		}
+		if c.Forget != nil {
+			n, err := c.Forget(ctx, id, budget)
+			if err != nil {
+				return out, err
+			}
+			out.FingerprintDays += n
+			if budget -= n; budget == 0 {
+				return out, nil
+			}
 		}
 		for _, t := range tables {
 			n, err := c.deleteRows(ctx, t.name, "incident_id = ?", id, budget)

@@ -33,12 +33,9 @@ PRAGMA writable_schema = RESET;
 CREATE INDEX incidents_to_close ON incidents (resolved_at) WHERE state = 'resolved';
 -- Retention finds the closed incidents whose history is still kept.
 CREATE INDEX incidents_to_forget ON incidents (closed_at) WHERE state = 'closed' AND history_deleted_at IS NULL;
--- Retention deletes the days before it of the distinct-fingerprint
--- figures (see DeleteHistory): one more index entry per new alert and
--- day, the price of a file that stops growing under churn. And it deletes
--- the events no incident holds (dropped by a rule, stale) by age: only
--- those events get an entry in this partial index, and without it each
--- run would read through every older event of incidents not yet forgotten
--- (about close_after's worth), inside the writer's transaction.
-CREATE INDEX event_fingerprint_days_day ON event_fingerprint_days (day);
+-- Retention deletes the events no incident holds (dropped by a rule,
+-- stale) by age: only those events get an entry in this partial index,
+-- and without it each run would read through every older event of
+-- incidents not yet forgotten (about close_after's worth), inside the
+-- writer's transaction.
 CREATE INDEX events_unattached ON events (received_at) WHERE incident_id IS NULL;
