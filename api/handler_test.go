@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,9 @@ type server struct {
 	url    string
 	client *api.Client
 	p      *pipeline.Pipeline
+	// now is the pipeline's clock, t0 unless a test moves it; incidents
+	// close an hour after they resolve.
+	now *atomic.Int64
 }
 
 // mustServer runs the API over a real SQLite store and pipeline with n
@@ -33,7 +37,10 @@ func mustServer(t *testing.T, n int) *server {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.MustOpen(t)
-	p, err := pipeline.New(pipeline.Options{Store: st, Now: func() time.Time { return t0 }})
+	now := &atomic.Int64{}
+	now.Store(t0.UnixNano())
+	p, err := pipeline.New(pipeline.Options{Store: st, Now: func() time.Time { return time.Unix(0, now.Load()).UTC() },
+		CloseAfter: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +66,7 @@ func mustServer(t *testing.T, n int) *server {
 			t.Fatal(err)
 		}
 	}
-	return &server{url: ts.URL, client: &api.Client{BaseURL: ts.URL}, p: p}
+	return &server{url: ts.URL, client: &api.Client{BaseURL: ts.URL}, p: p, now: now}
 }
 
 func TestListPagesNewestFirst(t *testing.T) {
@@ -126,7 +133,7 @@ func TestBadRequestsSayWhere(t *testing.T) {
 		code                     int
 		where                    string
 	}{
-		{"ErrState", "GET", "/api/v1/incidents?state=closed", "", 400, "state"},
+		{"ErrState", "GET", "/api/v1/incidents?state=archived", "", 400, "state"},
 		{"ErrPriority", "GET", "/api/v1/incidents?priority=P9", "", 400, "priority"},
 		{"ErrLimitZero", "GET", "/api/v1/incidents?limit=0", "", 400, "limit"},
 		{"ErrLimitHuge", "GET", "/api/v1/incidents?limit=100000", "", 400, "limit"},
@@ -218,6 +225,44 @@ func TestActionsAndDetail(t *testing.T) {
 	want := []string{"system/", "system/", "anonymous/alice", "anonymous/bob", "anonymous/alice"}
 	if diff := cmp.Diff(want, actors); diff != "" {
 		t.Errorf("timeline actor/on_behalf_of (-want +got):\n%s", diff)
+	}
+}
+
+// TestClosedIncidentActionsConflict: once closed, an incident is final:
+// every action on it answers 409 with a JSON error, and it lists under
+// state=closed with its closed_at.
+func TestClosedIncidentActionsConflict(t *testing.T) {
+	s := mustServer(t, 2)
+	ctx := context.Background()
+	if _, err := s.client.Resolve(ctx, 1, api.ActionRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	s.now.Store(t0.Add(time.Hour).UnixNano())
+	if err := s.p.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		call func() error
+	}{
+		{"ErrConflictAcknowledge", func() error { _, err := s.client.Acknowledge(ctx, 1, api.ActionRequest{}); return err }},
+		{"ErrConflictResolve", func() error { _, err := s.client.Resolve(ctx, 1, api.ActionRequest{}); return err }},
+		{"ErrConflictComment", func() error { _, err := s.client.Comment(ctx, 1, api.ActionRequest{Message: "late"}); return err }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var se *api.StatusError
+			if err := tt.call(); !errors.As(err, &se) || se.Code != http.StatusConflict || !strings.Contains(se.Body.Error, "closed") {
+				t.Errorf("err = %v, want 409 saying it is closed", err)
+			}
+		})
+	}
+	page, err := s.client.ListIncidents(ctx, api.ListQuery{State: "closed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Incidents) != 1 || page.Incidents[0].ID != 1 || page.Incidents[0].ClosedAt == nil ||
+		!page.Incidents[0].ClosedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("state=closed lists %+v, want incident 1 closed at %s", page.Incidents, t0.Add(time.Hour))
 	}
 }
 

@@ -31,14 +31,19 @@ type Incident struct {
 	UnseenFiring   int        `json:"unseen_firing"`
 	AcknowledgedAt *time.Time `json:"acknowledged_at"`
 	ResolvedAt     *time.Time `json:"resolved_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	LastEventAt    time.Time  `json:"last_event_at"`
-	ResolveDueAt   *time.Time `json:"resolve_due_at"`
-	SealedAt       *time.Time `json:"sealed_at"`
-	ResolveMode    string     `json:"resolve_mode"`
-	ResolveAfter   string     `json:"resolve_after"`
-	MinAlerts      int        `json:"min_alerts"`
-	MergedInto     *int64     `json:"merged_into"`
+	// ClosedAt is when it closed for good (null: not closed), and
+	// HistoryDeletedAt when retention deleted its alerts, timeline and
+	// events (null: kept).
+	ClosedAt         *time.Time `json:"closed_at"`
+	HistoryDeletedAt *time.Time `json:"history_deleted_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+	LastEventAt      time.Time  `json:"last_event_at"`
+	ResolveDueAt     *time.Time `json:"resolve_due_at"`
+	SealedAt         *time.Time `json:"sealed_at"`
+	ResolveMode      string     `json:"resolve_mode"`
+	ResolveAfter     string     `json:"resolve_after"`
+	MinAlerts        int        `json:"min_alerts"`
+	MergedInto       *int64     `json:"merged_into"`
 	// SLA targets (null: no SLA policy applies) and missed targets' times.
 	RespondBy         *time.Time `json:"respond_by"`
 	ResolveBy         *time.Time `json:"resolve_by"`
@@ -156,6 +161,7 @@ func fromIncident(inc incident.Incident) Incident {
 		Urgency: string(inc.Urgency), Title: inc.Title, Summary: inc.Summary, Service: inc.Service, Owner: inc.Owner,
 		CorrelationKey: inc.CorrelationKey, Rule: inc.Rule, Source: inc.Source, OpenedAt: optTime(inc.OpenedAt),
 		AcknowledgedAt: optTime(inc.AcknowledgedAt), ResolvedAt: optTime(inc.ResolvedAt), UpdatedAt: inc.UpdatedAt,
+		ClosedAt: optTime(inc.ClosedAt), HistoryDeletedAt: optTime(inc.HistoryDeletedAt),
 		ImpactStartedAt: optTime(inc.ImpactStartedAt), ReopenedAt: optTime(inc.ReopenedAt), UnseenFiring: inc.UnseenFiring,
 		LastEventAt: inc.LastEventAt, ResolveDueAt: optTime(inc.ResolveDueAt), SealedAt: optTime(inc.SealedAt),
 		ResolveMode: string(inc.ResolveMode), ResolveAfter: inc.ResolveAfter.String(), MinAlerts: inc.MinAlerts,

@@ -51,6 +51,7 @@ type App struct {
 	reloadMu   sync.Mutex
 	reloads    reloads
 	metrics    *metrics
+	retention  *retentionMetrics
 	stopOnce   sync.Once
 	stopErr    error
 	// stops undo what New and Start set up, last in first out (as in
@@ -101,6 +102,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a := &App{o: o, log: o.Logger.With("component", "app"), reg: prometheus.NewRegistry(), serveErr: make(chan error, 1)}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = newMetrics(a.reg, o.Version)
+	a.retention = newRetentionMetrics(a.reg)
 
 	set, err := loadRules(o.RuleFiles, a.log)
 	if err != nil {
@@ -142,7 +144,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		DedupeCacheSize: o.DedupeCacheSize, CorrelateCacheSize: o.CorrelateCacheSize, QueueSize: o.QueueSize,
 		MaxQueuedAlerts: o.MaxQueuedAlerts, MaxWait: o.MaxWait,
 		Route: router(o.Config.Notifications, sinks), Outbox: incident.EnqueueOptions{MaxPending: o.Config.Notifications.MaxPending},
-		Enqueued: a.dispatcher.Kick, TouchFlushInterval: max(o.TouchFlushInterval, 0),
+		Enqueued: a.dispatcher.Kick, TouchFlushInterval: max(o.TouchFlushInterval, 0), CloseAfter: *o.CloseAfter,
 	})
 	if err != nil {
 		return nil, err
@@ -297,6 +299,8 @@ func (a *App) Start() {
 		<-ctx.Done()
 		sweepLease.Store(false)
 	})
+	a.swept.Add(1)
+	go a.leased("retention", a.retain)
 	for _, p := range a.pollers {
 		a.swept.Add(1)
 		go a.leased("antientropy/"+p.Source(), p.Run)

@@ -69,6 +69,20 @@ type Options struct {
 	// writer is answered 503 at once, and one still waiting when its wait
 	// runs out is answered 503 then (docs/operations.md, "Overload").
 	MaxWait time.Duration
+	// CloseAfter is --incidents.close-after: how long after it resolved an
+	// incident is closed for good; 0 never. nil takes incidents.close_after
+	// of the config file (default config.DefaultCloseAfter).
+	CloseAfter *time.Duration
+	// Retention is --storage.retention: how long after it closed an
+	// incident's history (events, timeline, alerts) is kept; 0 for ever.
+	// nil takes storage.retention of the config file (default
+	// config.DefaultRetention).
+	Retention *time.Duration
+	// RetentionInterval is how often retention looks for history to
+	// delete (default 1m), and RetentionBatch the rows one of its
+	// transactions deletes at most (default 500).
+	RetentionInterval time.Duration
+	RetentionBatch    int
 	// SweepInterval is how often scheduled resolves (resolve_after) are
 	// carried out (default 5s): a resolve happens at most this late.
 	SweepInterval time.Duration
@@ -129,6 +143,12 @@ func (o *Options) applyConfig() error {
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = o.Config.Limits.MaxBodyBytes
 	}
+	if o.CloseAfter == nil {
+		o.CloseAfter = &o.Config.Incidents.CloseAfter
+	}
+	if o.Retention == nil {
+		o.Retention = &o.Config.Storage.Retention
+	}
 	return nil
 }
 
@@ -158,6 +178,12 @@ func (o *Options) Validate() error {
 	if o.LeaseRetry == 0 {
 		o.LeaseRetry = 2 * time.Second
 	}
+	if o.RetentionInterval == 0 {
+		o.RetentionInterval = time.Minute
+	}
+	if o.RetentionBatch == 0 {
+		o.RetentionBatch = 500
+	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = 30 * time.Second
 	}
@@ -183,8 +209,14 @@ func (o *Options) Validate() error {
 	if o.MaxWait < 0 {
 		errs = append(errs, errors.New("max wait must not be negative"))
 	}
-	if o.SweepInterval < 0 {
-		errs = append(errs, errors.New("sweep interval must not be negative"))
+	if o.SweepInterval < 0 || o.RetentionInterval < 0 {
+		errs = append(errs, errors.New("sweep and retention intervals must not be negative"))
+	}
+	if o.RetentionBatch < 0 {
+		errs = append(errs, errors.New("retention batch must not be negative"))
+	}
+	if (o.CloseAfter != nil && *o.CloseAfter < 0) || (o.Retention != nil && *o.Retention < 0) {
+		errs = append(errs, errors.New("close after and retention must not be negative"))
 	}
 	if _, err := access.ParseAnonymousWrites(string(o.AnonymousWrites)); err != nil {
 		errs = append(errs, err)

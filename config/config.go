@@ -87,7 +87,25 @@ type Config struct {
 	Sinks []Sink
 	// Notifications says which changes go to which sinks.
 	Notifications Notifications
+	// Incidents are settings of the incidents' lifecycle.
+	Incidents Incidents
 }
+
+// Incidents are settings of the incidents' lifecycle.
+type Incidents struct {
+	// CloseAfter is how long after it resolved an incident is closed, for
+	// good (0: never; resolved incidents then stay reopenable).
+	CloseAfter time.Duration
+}
+
+// DefaultCloseAfter is incidents.close_after unless written: a week in
+// which a recurrence may still reopen a resolved incident, if its rule's
+// reopen_within allows.
+const DefaultCloseAfter = 7 * 24 * time.Hour
+
+// DefaultRetention is storage.retention unless written, as Prometheus's
+// --storage.tsdb.retention.time: a quarter's history of closed incidents.
+const DefaultRetention = 90 * 24 * time.Hour
 
 // Source is one configured sender.
 type Source struct {
@@ -204,6 +222,10 @@ type Storage struct {
 	// the DSN can be logged.
 	DSN      string
 	Password secret.Value
+	// Retention is how long after it closed an incident's history (events,
+	// timeline, alerts) is kept; the incident's row stays. 0 keeps it for
+	// ever.
+	Retention time.Duration
 }
 
 // DefaultLimits returns the limits in force when the config file sets none.
@@ -226,6 +248,7 @@ func DefaultLimits() Limits {
 // sources (every ingest endpoint open) and the default limits.
 func Default() *Config {
 	return &Config{Limits: DefaultLimits(), API: API{WebConfigRole: access.RoleAdmin},
+		Storage: Storage{Retention: DefaultRetention}, Incidents: Incidents{CloseAfter: DefaultCloseAfter},
 		Notifications: Notifications{MaxPending: DefaultMaxPending, DeadLetterRetention: DefaultDeadLetterRetention}}
 }
 

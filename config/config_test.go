@@ -157,6 +157,12 @@ func TestParseOK(t *testing.T) {
 			if tt.want.Notifications.MaxPending == 0 {
 				tt.want.Notifications = config.Default().Notifications
 			}
+			if tt.want.Storage.Retention == 0 {
+				tt.want.Storage.Retention = config.DefaultRetention
+			}
+			if tt.want.Incidents.CloseAfter == 0 {
+				tt.want.Incidents = config.Default().Incidents
+			}
 			if diff := cmp.Diff(tt.want, got, cmpSecret); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}

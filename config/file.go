@@ -30,6 +30,11 @@ type fileSpec struct {
 	API           yamlfile.Value[*apiSpec]           `yaml:"api"`
 	Sinks         []yamlfile.Value[sinkSpec]         `yaml:"sinks"`
 	Notifications yamlfile.Value[*notificationsSpec] `yaml:"notifications"`
+	Incidents     yamlfile.Value[*incidentsSpec]     `yaml:"incidents"`
+}
+
+type incidentsSpec struct {
+	CloseAfter yamlfile.Value[string] `yaml:"close_after"`
 }
 
 type guarded[M any] = yamlfile.Value[yamlfile.ScalarOrMapping[string, M]]
@@ -73,6 +78,7 @@ type basicSpec struct {
 	Password     yamlfile.Value[string] `yaml:"password"`
 	PasswordFile yamlfile.Value[string] `yaml:"password_file"`
 	PasswordEnv  yamlfile.Value[string] `yaml:"password_env"`
+	Retention    yamlfile.Value[string] `yaml:"retention"`
 }
 
 type hmacSpec struct {
@@ -110,6 +116,7 @@ type storageSpec struct {
 	Password     yamlfile.Value[string] `yaml:"password"`
 	PasswordFile yamlfile.Value[string] `yaml:"password_file"`
 	PasswordEnv  yamlfile.Value[string] `yaml:"password_env"`
+	Retention    yamlfile.Value[string] `yaml:"retention"`
 }
 
 // decode is the first pass: strict decoding with positions.
@@ -145,6 +152,15 @@ func (f *fileSpec) applyDefaults() {
 	}
 	if f.Storage.V == nil {
 		f.Storage.V = &storageSpec{}
+	}
+	if f.Storage.V.Retention.V == "" {
+		f.Storage.V.Retention.V = model.Duration(DefaultRetention).String()
+	}
+	if f.Incidents.V == nil {
+		f.Incidents.V = &incidentsSpec{}
+	}
+	if f.Incidents.V.CloseAfter.V == "" {
+		f.Incidents.V.CloseAfter.V = model.Duration(DefaultCloseAfter).String()
 	}
 	for i := range f.Sources {
 		s := &f.Sources[i].V
@@ -223,6 +239,8 @@ func (f *fileSpec) validate(o ParseOptions, decodeErrs yamlfile.Errors) (*Config
 	cfg.Sinks = v.sinks(f.Sinks)
 	cfg.Notifications = v.notifications(f.Notifications.V, cfg.Sinks)
 	cfg.Storage = v.storage(f.Storage.V)
+	cfg.Storage.Retention = v.offDuration("storage: retention", f.Storage.V.Retention)
+	cfg.Incidents.CloseAfter = v.offDuration("incidents: close_after", f.Incidents.V.CloseAfter)
 	for _, rf := range f.RuleFiles {
 		switch {
 		case rf.V == "":
@@ -524,6 +542,16 @@ func (v *validator) hmac(h hmacSpec, pos yamlfile.Pos, prefix string) *HMACAuth 
 		out.MaxSkew = time.Duration(d)
 	}
 	return out
+}
+
+// offDuration reads a duration that may be 0 (off), in Prometheus's
+// syntax (90d, 1w, 12h30m).
+func (v *validator) offDuration(key string, d yamlfile.Value[string]) time.Duration {
+	md, err := model.ParseDuration(d.V)
+	if err != nil {
+		v.add(d.Pos, "%s: %v", key, err)
+	}
+	return time.Duration(md)
 }
 
 // storage reads where the records live: a SQLite directory (path) or a

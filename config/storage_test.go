@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alertbridge/alertbridge/config"
 )
@@ -47,6 +48,38 @@ func TestStorage(t *testing.T) {
 			s := cfg.Storage
 			if s.Path != tt.path || s.DSN != tt.dsn || s.Password.Reveal() != tt.pw {
 				t.Errorf("storage = %q %q %q, want %q %q %q", s.Path, s.DSN, s.Password.Reveal(), tt.path, tt.dsn, tt.pw)
+			}
+		})
+	}
+}
+
+func TestRetentionAndCloseAfter(t *testing.T) {
+	tests := []struct {
+		name, data            string
+		retention, closeAfter time.Duration
+		err                   string
+	}{
+		{"OKDefaults", "", config.DefaultRetention, config.DefaultCloseAfter, ""},
+		{"OKDays", "storage: {retention: 30d}\nincidents: {close_after: 1d}", 30 * 24 * time.Hour, 24 * time.Hour, ""},
+		{"OKOff", "storage: {retention: 0s}\nincidents: {close_after: 0s}", 0, 0, ""},
+		{"ErrRetention", "storage: {retention: soon}", 0, 0, `c.yml:1:22: storage: retention: not a valid duration string: "soon"`},
+		{"ErrCloseAfter", "incidents:\n  close_after: -1d", 0, 0, `c.yml:2:16: incidents: close_after: not a valid duration string: "-1d"`},
+		{"ErrUnknownKey", "incidents: {close_afte: 1d}", 0, 0, "c.yml:1:13:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse("c.yml", []byte(tt.data), config.ParseOptions{Dir: "/etc/alertbridge"})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Storage.Retention != tt.retention || cfg.Incidents.CloseAfter != tt.closeAfter {
+				t.Errorf("retention, close_after = %s, %s; want %s, %s", cfg.Storage.Retention, cfg.Incidents.CloseAfter, tt.retention, tt.closeAfter)
 			}
 		})
 	}

@@ -204,7 +204,7 @@ func refine(ctx context.Context, tx Tx, d Decision, end time.Time, now time.Time
 		return out, err
 	}
 	inc, err := tx.Incident(ctx, st.IncidentID)
-	if err != nil {
+	if err != nil || inc.State == StateClosed { // closed is final: its times stay
 		return out, err
 	}
 	inc.ImpactStartedAt = earlier(inc.ImpactStartedAt, start)
@@ -327,6 +327,9 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, prior AlertState, now
 	a.Count++
 	if err := tx.PutAlert(ctx, a); err != nil {
 		return out, err
+	}
+	if inc.State == StateClosed {
+		return out, nil // the alert's own record, and nothing of the incident: closed is final
 	}
 	inc.ImpactStartedAt = earlier(inc.ImpactStartedAt, start)
 	if !wasFiring {
@@ -580,7 +583,8 @@ type Placement string
 const (
 	// PlaceJoin: it joins the key's pending, open or acknowledged incident.
 	PlaceJoin Placement = "join"
-	// PlaceReopen: it reopens the key's incident, resolved within reopen_within.
+	// PlaceReopen: it reopens the key's incident, resolved within
+	// reopen_within and not yet closed.
 	PlaceReopen Placement = "reopen"
 	// PlaceOpen: it opens a new incident (pending first with min_alerts).
 	PlaceOpen Placement = "open"
@@ -593,7 +597,7 @@ const (
 // key (nil: none). Apply acts on it; `rules explain` reports it.
 func Place(cur *Incident, d Decision, now time.Time) Placement {
 	switch {
-	case cur == nil:
+	case cur == nil, cur.State == StateClosed: // closed is final: never reopened
 		return PlaceOpen
 	case cur.ownsKey() && d.Window > 0 && now.Sub(cur.LastEventAt) > d.Window:
 		return PlaceSealAndOpen

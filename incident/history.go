@@ -37,7 +37,7 @@ func regroupable(d Decision, cur *Incident) bool {
 	if d.Window > 0 || d.MinAlerts > 1 {
 		return false
 	}
-	return cur == nil || (cur.Window == 0 && cur.MinAlerts <= 1 && cur.State != StatePending &&
+	return cur == nil || (cur.Window == 0 && cur.MinAlerts <= 1 && cur.State != StatePending && cur.State != StateClosed &&
 		cur.CorrelationKey == d.Key && cur.SealedAt.IsZero() && cur.FlappingSince.IsZero())
 }
 

@@ -9,8 +9,11 @@ import (
 // State is an incident's lifecycle state.
 type State string
 
-// The lifecycle: (pending →) open → acknowledged → resolved, and resolved →
-// open on a reopen.
+// The lifecycle: (pending →) open → acknowledged → resolved → closed, and
+// resolved → open on a reopen. Closed is final: a resolved incident is
+// closed a while after it resolved (close_after), and from then on nothing
+// changes it: a new alert for its key opens a new incident, and a person's
+// action on it is a conflict.
 const (
 	// StatePending holds alerts of a rule with min_alerts until enough of
 	// them fire; a pending incident is not yet an incident anyone works on.
@@ -18,16 +21,26 @@ const (
 	StateOpen         State = "open"
 	StateAcknowledged State = "acknowledged"
 	StateResolved     State = "resolved"
+	// StateClosed is a resolved incident that is final.
+	StateClosed State = "closed"
 )
+
+// States lists every state, in lifecycle order.
+var States = []State{StatePending, StateOpen, StateAcknowledged, StateResolved, StateClosed}
 
 // ParseState parses a state name.
 func ParseState(s string) (State, error) {
 	switch st := State(s); st {
-	case StatePending, StateOpen, StateAcknowledged, StateResolved:
+	case StatePending, StateOpen, StateAcknowledged, StateResolved, StateClosed:
 		return st, nil
 	}
-	return "", fmt.Errorf("state %q: want pending, open, acknowledged or resolved", s)
+	return "", fmt.Errorf("state %q: want pending, open, acknowledged, resolved or closed", s)
 }
+
+// Ended reports whether the incident's impact ended: resolved, or closed
+// after it resolved. Figures of resolves (MTTR, resolve SLA attainment)
+// count both.
+func (s State) Ended() bool { return s == StateResolved || s == StateClosed }
 
 // Active reports whether the incident still needs work (open or acknowledged).
 func (s State) Active() bool { return s == StateOpen || s == StateAcknowledged }
@@ -64,7 +77,7 @@ var transitions = map[State][]State{
 	StatePending:      {StateOpen, StateResolved},
 	StateOpen:         {StateAcknowledged, StateResolved},
 	StateAcknowledged: {StateResolved},
-	StateResolved:     {StateOpen},
+	StateResolved:     {StateOpen, StateClosed},
 }
 
 // CanTransition reports whether from → to is allowed.
@@ -110,6 +123,13 @@ type Flapping struct {
 	FlappingSince time.Time
 	FlapThreshold int
 	FlapWindow    time.Duration
+}
+
+// Retention is the end of an incident's life: when it became closed
+// (zero: not closed), and when retention deleted its events, timeline and
+// alerts (zero: they are kept), while the incident's row stays for reports.
+type Retention struct {
+	ClosedAt, HistoryDeletedAt time.Time
 }
 
 // Incident is one correlated incident.
@@ -161,6 +181,8 @@ type Incident struct {
 	SealedAt time.Time
 	// RuleSnapshot is the rule's settings the incident keeps for its life.
 	RuleSnapshot
+	// Retention is when it closed, and when its history was deleted.
+	Retention
 	// MergedInto is the incident this one was merged into (0: none); new
 	// alerts of its key go there.
 	MergedInto int64
@@ -272,6 +294,8 @@ const (
 	// an alert out; both incidents' timelines say so.
 	TimelineMerged   TimelineKind = "merged"
 	TimelineUnlinked TimelineKind = "unlinked"
+	// TimelineClosed: close_after passed since it resolved; it is final.
+	TimelineClosed TimelineKind = "closed"
 	// TimelineFlapping and TimelineStable: the incident started flapping,
 	// and became stable again (one summary entry).
 	TimelineFlapping TimelineKind = "flapping"

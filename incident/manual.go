@@ -72,11 +72,15 @@ func (e *AmbiguousAlertError) Unwrap() error { return ErrInvalid }
 
 // Execute carries out a manual command in tx. It returns ErrNotFound for an
 // unknown incident and ErrConflict for a transition the state machine does not
-// allow (acknowledging a resolved incident, resolving twice).
+// allow (acknowledging a resolved incident, resolving twice) and for any
+// command on a closed incident, which is final.
 func Execute(ctx context.Context, tx Tx, c Command, now time.Time) (Incident, error) {
 	inc, err := tx.Incident(ctx, c.IncidentID)
 	if err != nil {
 		return inc, err
+	}
+	if inc.State == StateClosed {
+		return inc, fmt.Errorf("%s incident %d: it is closed, and a closed incident is final: %w", c.Action, inc.ID, ErrConflict)
 	}
 	actor := strings.TrimSpace(c.Actor)
 	if actor == "" {

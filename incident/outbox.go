@@ -309,7 +309,7 @@ func Held(ctx context.Context, tx Tx, inc Incident, now time.Time) (bool, error)
 // releaseKind is what a sink hears when inc's hold ends: its resolve when
 // it resolved meanwhile, else a release.
 func releaseKind(inc Incident) NotifyKind {
-	if inc.State == StateResolved {
+	if inc.State.Ended() {
 		return NotifyResolved
 	}
 	return NotifyReleased

@@ -36,7 +36,7 @@ func checkBreaches(ctx context.Context, tx Tx, inc *Incident, now time.Time) (bo
 		if t.by.IsZero() || !t.breached.IsZero() {
 			continue
 		}
-		late := (!t.done.IsZero() && t.done.After(t.by)) || (t.done.IsZero() && now.After(t.by) && inc.State != StateResolved)
+		late := (!t.done.IsZero() && t.done.After(t.by)) || (t.done.IsZero() && now.After(t.by) && !inc.State.Ended())
 		if !late {
 			continue
 		}

@@ -94,7 +94,8 @@ type Tx interface {
 	NextEpisode(ctx context.Context, source, fingerprint string, after time.Time) (Episode, error)
 	// Episodes returns the episodes of the incidents, by start.
 	Episodes(ctx context.Context, incidentIDs []int64) ([]Episode, error)
-	// KeyIncidents returns the incidents with key, not merged into another,
+	// KeyIncidents returns the incidents with key, not merged into another
+	// and not closed (closed is final: no late delivery regroups it),
 	// whose impact (from ImpactStartedAt to ResolvedAt, open while active)
 	// meets [from, to], oldest first.
 	KeyIncidents(ctx context.Context, key string, from, to time.Time) ([]Incident, error)
@@ -113,6 +114,19 @@ type Tx interface {
 	// and the unsealed pending incidents whose window (LastEventAt
 	// + Window) passed by now.
 	DueIncidents(ctx context.Context, now time.Time) ([]Incident, error)
+	// ClosableIncidents returns at most limit resolved (not closed)
+	// incidents that resolved at or before resolvedBefore, oldest resolve
+	// first.
+	ClosableIncidents(ctx context.Context, resolvedBefore time.Time, limit int) ([]Incident, error)
+	// DeleteHistory deletes at most limit rows (marking an incident counts
+	// as one) of the history retention
+	// forgets: the events no incident holds received before before, and
+	// the events, timeline entries, alerts, alert episodes and alert
+	// states of the incidents closed before before, one incident
+	// after the other, oldest close first. An incident whose history is
+	// all gone gets HistoryDeletedAt now. The incident rows themselves,
+	// their tickets, signatures, change links and problems stay.
+	DeleteHistory(ctx context.Context, before time.Time, limit int, now time.Time) (HistoryDeleted, error)
 
 	// Problem returns one problem, or ErrNotFound.
 	Problem(ctx context.Context, id int64) (Problem, error)

@@ -11,6 +11,7 @@ var ttBuckets = []float64{60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 24 * 360
 
 type metrics struct {
 	opened, resolved, reopened, dropped prometheus.Counter
+	closed                              prometheus.Counter
 	timeToAck, timeToResolve            *prometheus.HistogramVec
 	commitErrors                        prometheus.Counter
 	overloaded                          *prometheus.CounterVec
@@ -29,6 +30,9 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admissi
 		}),
 		resolved: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "alertbridge_incidents_resolved_total", Help: "Incidents resolved, automatically or by hand.",
+		}),
+		closed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "alertbridge_incidents_closed_total", Help: "Resolved incidents closed (final) by the sweep, close_after after they resolved.",
 		}),
 		reopened: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "alertbridge_incidents_reopened_total", Help: "Resolved incidents reopened by a refire within reopen_within.",
@@ -85,7 +89,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admissi
 	}
 	m.lastCommitOK.Set(1)
 	if reg != nil {
-		reg.MustRegister(m.opened, m.resolved, m.reopened, m.dropped, m.overloaded, m.commitErrors, m.timeToAck, m.timeToResolve,
+		reg.MustRegister(m.opened, m.resolved, m.closed, m.reopened, m.dropped, m.overloaded, m.commitErrors, m.timeToAck, m.timeToResolve,
 			m.groupSize, m.commitDuration, m.lastCommitOK, m.outboxWritten, m.outboxCoalesced, m.repeatsDeferred, m.touchesPending,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "alertbridge_pipeline_queue_length", Help: "Requests waiting for the writer.",
@@ -104,8 +108,8 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64, adm *admissi
 // groupStats counts one transaction's effects; they reach the metrics only
 // once it commits.
 type groupStats struct {
-	opened, reopened, dropped int
-	acknowledged, resolved    []incident.Incident
+	opened, reopened, dropped, closed int
+	acknowledged, resolved            []incident.Incident
 }
 
 func (s *groupStats) count(opened, reopened bool) {
@@ -133,6 +137,7 @@ func (s groupStats) publish(m *metrics) {
 	m.opened.Add(float64(s.opened))
 	m.resolved.Add(float64(len(s.resolved)))
 	m.reopened.Add(float64(s.reopened))
+	m.closed.Add(float64(s.closed))
 	m.dropped.Add(float64(s.dropped))
 	for _, inc := range s.acknowledged {
 		m.timeToAck.WithLabelValues(inc.Priority.String()).Observe(inc.AcknowledgedAt.Sub(inc.OpenedAt).Seconds())

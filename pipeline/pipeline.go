@@ -86,6 +86,9 @@ type Options struct {
 	TouchFlushInterval time.Duration
 	// MaxTouches bounds the alerts whose touches wait (default 100000).
 	MaxTouches int
+	// CloseAfter is how long after it resolved Sweep closes an incident
+	// (see incident.CloseResolved); 0 closes none.
+	CloseAfter time.Duration
 }
 
 // Pipeline applies events and commands through one writer.
@@ -136,6 +139,9 @@ type request struct {
 	problem    incident.Problem
 	// report is an incident reported by hand; result the incident opened.
 	report *incident.Report
+	// retain is a batch of retention; deleted what it deleted.
+	retain  *retainBatch
+	deleted incident.HistoryDeleted
 
 	// nonce is used up in the transaction of events and changes.
 	nonce *incident.Nonce
@@ -281,6 +287,29 @@ func (p *Pipeline) SubmitChanges(ctx context.Context, changes []incident.Change)
 // daemon calls it on a ticker; a replay calls it as its clock advances.
 func (p *Pipeline) Sweep(ctx context.Context) error {
 	return p.do(ctx, &request{ctx: ctx, sweep: true, err: make(chan error, 1)})
+}
+
+// retainBatch is one batch of retention: the history of incidents closed
+// more than retention ago, at most limit rows of it.
+type retainBatch struct {
+	retention time.Duration
+	limit     int
+}
+
+// Retain deletes at most limit rows of the history that retention
+// forgets (see incident.Tx.DeleteHistory): of incidents closed more than
+// retention before now, and the events no incident holds received as long
+// ago. It is one short transaction in the writer's order, like a command,
+// so that ingest waits for one batch at most; the caller loops while a
+// batch deletes its limit, yielding between batches.
+func (p *Pipeline) Retain(ctx context.Context, retention time.Duration, limit int) (incident.HistoryDeleted, error) {
+	r := &request{ctx: ctx, retain: &retainBatch{retention: retention, limit: limit}, err: make(chan error, 1)}
+	if err := p.do(ctx, r); err != nil {
+		// The writer may still be at it (ctx ended while it waited):
+		// r.deleted is its to write until it answers.
+		return incident.HistoryDeleted{}, err
+	}
+	return r.deleted, nil
 }
 
 // Heartbeat only writes the store's heartbeat: what a replica does in
@@ -589,10 +618,32 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				for _, inc := range resolved {
 					stats.finished(inc, false)
 				}
+				closed, err := incident.CloseResolved(ctx, tx, p.o.CloseAfter, now)
+				if err != nil {
+					return fmt.Errorf("close resolved incidents: %w", err)
+				}
+				for _, inc := range closed {
+					if err := cb.Record(ctx, inc); err != nil {
+						return err
+					}
+				}
+				stats.closed += len(closed)
 				// After the incidents: an incident resolved just now is
 				// activity, and keeps its problem from being quiet.
 				if _, err := incident.SweepProblems(ctx, tx, set.ProblemRules(), now); err != nil {
 					return fmt.Errorf("sweep problems: %w", err)
+				}
+				continue
+			}
+			if b := r.retain; b != nil {
+				if r.deleted, err = tx.DeleteHistory(ctx, now.Add(-b.retention), b.limit, now); err != nil {
+					return fmt.Errorf("delete history: %w", err)
+				}
+				if r.deleted.AlertStates > 0 {
+					// Forgotten alert states must not live on in the cache
+					// (invariant 3): start it afresh, as after a merge.
+					p.dedupe.Purge()
+					db = p.dedupe.Begin(tx)
 				}
 				continue
 			}

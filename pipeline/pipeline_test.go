@@ -49,6 +49,8 @@ type envOpts struct {
 	outbox incident.EnqueueOptions
 	// touchFlush defers pure repeats (touch_test.go).
 	touchFlush time.Duration
+	// closeAfter closes resolved incidents (retention_test.go).
+	closeAfter time.Duration
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -83,7 +85,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		// budget no test machine misses keeps admission out of them
 		// (admission_test.go and overload_test.go test it).
 		MaxWait: time.Minute,
-		Route:   o.route, Outbox: o.outbox, TouchFlushInterval: o.touchFlush,
+		Route:   o.route, Outbox: o.outbox, TouchFlushInterval: o.touchFlush, CloseAfter: o.closeAfter,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -180,3 +180,35 @@ func TestIncidentActions(t *testing.T) {
 		t.Errorf("resolving a resolved incident: %d → %q, want the page with an error", code, loc)
 	}
 }
+
+// TestClosedIncidentPage: a closed incident says it is final, offers a
+// responder no action, and lists under the closed filter.
+func TestClosedIncidentPage(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	e.fire("DiskFull", "job", "db")
+	if _, err := e.p.Execute(ctx, incident.Command{IncidentID: 1, Action: incident.ActionResolve, Actor: "rita"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(2 * time.Hour) // past close_after (an hour here)
+	if err := e.p.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := e.as("rita")
+	code, body, _ := b.get("/incidents/1")
+	if code != http.StatusOK {
+		t.Fatalf("detail: %d\n%s", code, body)
+	}
+	mustContain(t, "the closed incident's page", body, `id="closed-notice"`, "this incident is final", "st-closed",
+		`data-kind="closed"`)
+	for _, form := range []string{`action="/incidents/1/acknowledge"`, `action="/incidents/1/resolve"`, "<textarea"} {
+		if strings.Contains(body, form) {
+			t.Errorf("a closed incident's page has %s", form)
+		}
+	}
+	code, body, _ = b.get("/incidents?state=closed")
+	if code != http.StatusOK {
+		t.Fatalf("list: %d", code)
+	}
+	mustContain(t, "the closed filter", body, `href="/incidents/1"`)
+}

@@ -107,7 +107,7 @@ func slaOf(now time.Time, inc incident.Incident) slaBadge {
 			what = "respond"
 		}
 		return slaBadge{Text: what + " breached", Class: "breached"}
-	case inc.State == incident.StateResolved:
+	case inc.State.Ended():
 		return slaBadge{Text: "met", Class: "met"}
 	}
 	label, target, from := "resolve", inc.ResolveBy, inc.OpenedAt

@@ -135,7 +135,7 @@ func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 }
 
 // listStates are the states the list filters by, in lifecycle order.
-var listStates = []incident.State{incident.StatePending, incident.StateOpen, incident.StateAcknowledged, incident.StateResolved}
+var listStates = incident.States
 
 // priorities are the list's priority choices.
 var priorities = []string{"P1", "P2", "P3", "P4", "P5"}

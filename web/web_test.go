@@ -66,7 +66,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	c := &clock{now: t0}
-	po := pipeline.Options{Store: st, Now: c.Now}
+	po := pipeline.Options{Store: st, Now: c.Now, CloseAfter: time.Hour}
 	if o.rules != "" {
 		set, err := rules.Parse("rules.yml", []byte(o.rules))
 		if err != nil {

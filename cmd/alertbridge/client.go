@@ -55,7 +55,7 @@ var incidentsGroup = &clientGroup{
 			about: "List incidents, newest first, one page at a time: when there are more, the last line says\nwhich --cursor shows the next page.",
 			flags: func(fs *flag.FlagSet) clientAction {
 				var q api.ListQuery
-				fs.StringVar(&q.State, "state", "", "pending, open, acknowledged, resolved, or a comma-separated list of them")
+				fs.StringVar(&q.State, "state", "", "pending, open, acknowledged, resolved, closed, or a comma-separated list of them")
 				fs.StringVar(&q.Priority, "priority", "", "P1 .. P5")
 				fs.StringVar(&q.Service, "service", "", "service name")
 				fs.StringVar(&q.Q, "q", "", "text in the title or the correlation key")
@@ -154,6 +154,12 @@ func printIncident(w io.Writer, i api.Incident, loc *time.Location) {
 	fmt.Fprintf(w, "#%d %s [%s %s] %s\n", i.ID, i.Title, i.Priority, i.State, i.CorrelationKey)
 	fmt.Fprintf(w, "impact %s, urgency %s, service %q, owner %q, rule %q, opened %s\n", i.Impact, i.Urgency, i.Service,
 		i.Owner, i.Rule, fmtTime(i.OpenedAt, loc))
+	if i.ClosedAt != nil {
+		fmt.Fprintf(w, "closed %s: final, a new alert of its key opens a new incident\n", fmtTime(i.ClosedAt, loc))
+	}
+	if i.HistoryDeletedAt != nil {
+		fmt.Fprintf(w, "alerts, timeline and events deleted by storage.retention %s\n", fmtTime(i.HistoryDeletedAt, loc))
+	}
 	if i.Summary != "" {
 		fmt.Fprintf(w, "%s\n", i.Summary)
 	}

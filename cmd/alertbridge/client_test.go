@@ -320,3 +320,67 @@ func TestAlertNames(t *testing.T) {
 		})
 	}
 }
+
+// TestPrintClosedIncident: the detail says when an incident closed and
+// when retention deleted its history, and nothing of either otherwise.
+func TestPrintClosedIncident(t *testing.T) {
+	closed := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	deleted := closed.Add(90 * 24 * time.Hour)
+	tests := []struct {
+		name string
+		inc  api.Incident
+		want []string
+	}{
+		{"OKOpen", api.Incident{ID: 1, State: "open"}, nil},
+		{"OKClosed", api.Incident{ID: 2, State: "closed", ClosedAt: &closed}, []string{"closed 2026-12-01 09:00:00 UTC: final"}},
+		{"OKHistoryDeleted", api.Incident{ID: 3, State: "closed", ClosedAt: &closed, HistoryDeletedAt: &deleted},
+			[]string{"closed 2026-12-01 09:00:00 UTC", "deleted by storage.retention 2027-03-01 09:00:00 UTC"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printIncident(&b, tt.inc, time.UTC)
+			out := b.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if tt.want == nil && (strings.Contains(out, "closed") || strings.Contains(out, "retention")) {
+				t.Errorf("an open incident's output speaks of closing:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestDurationFlag: --storage.retention and --incidents.close-after take
+// Prometheus durations, 0s included, and stay nil (the config file's)
+// until given.
+func TestDurationFlag(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     time.Duration
+		err      bool
+	}{
+		{"OKDays", "90d", 90 * 24 * time.Hour, false},
+		{"OKOff", "0s", 0, false},
+		{"ErrNegative", "-1d", 0, true},
+		{"ErrUnit", "90", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d *time.Duration
+			f := durationFlag{&d}
+			if f.String() != "" {
+				t.Errorf("unset flag shows %q", f.String())
+			}
+			err := f.Set(tt.in)
+			if (err != nil) != tt.err {
+				t.Fatalf("Set(%q) = %v, want error %v", tt.in, err, tt.err)
+			}
+			if !tt.err && (d == nil || *d != tt.want) {
+				t.Errorf("Set(%q) gave %v, want %s", tt.in, d, tt.want)
+			}
+		})
+	}
+}

@@ -11,6 +11,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/alertbridge/alertbridge/access"
 	"github.com/alertbridge/alertbridge/app"
@@ -24,6 +27,27 @@ type stringsFlag []string
 func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
 func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 
+// durationFlag is a duration in Prometheus's syntax (90d, 1w, 12h) that
+// is nil until given, so that the config file's value applies.
+type durationFlag struct{ d **time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil || *f.d == nil {
+		return ""
+	}
+	return model.Duration(**f.d).String()
+}
+
+func (f durationFlag) Set(v string) error {
+	d, err := model.ParseDuration(v)
+	if err != nil {
+		return err
+	}
+	td := time.Duration(d)
+	*f.d = &td
+	return nil
+}
+
 func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,6 +60,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	anonWrites := fs.String("web.api.anonymous-writes", "loopback", "who may write through the API without credentials while no API identity is configured: loopback (clients on this machine), any, or none")
 	fs.StringVar(&o.StoragePath, "storage.path", "./data", "directory of the SQLite database (overrides storage.path of the config file)")
 	fs.StringVar(&o.StorageDSN, "storage.dsn", "", "PostgreSQL URL (postgres://user@host:5432/db?sslmode=verify-full) shared by replicas, instead of SQLite; its password from storage.password_file/_env of the config file or PGPASSWORD (overrides storage.dsn of the config file)")
+	fs.Var(durationFlag{&o.Retention}, "storage.retention", "how long after an incident closed its history (events, timeline, alerts) is kept, e.g. 90d; 0s keeps it for ever (overrides storage.retention of the config file; default 90d)")
+	fs.Var(durationFlag{&o.CloseAfter}, "incidents.close-after", "how long after it resolved an incident is closed for good, e.g. 7d; 0s never (overrides incidents.close_after of the config file; default 7d)")
 	fs.Var(&ruleFiles, "rules.file", "rule file or glob, repeatable (replaces rule_files of the config file)")
 	fs.Int64Var(&o.MaxBodyBytes, "ingest.max-body-bytes", 10<<20, "largest ingest request body accepted (overrides limits.max_body_bytes of the config file)")
 	fs.IntVar(&o.DedupeCacheSize, "cache.fingerprints", 100000, "fingerprint states kept in the dedupe LRU")

@@ -168,7 +168,7 @@ func stateText(inc incident.Incident) string {
 	switch {
 	case inc.MergedInto != 0:
 		return ":twisted_rightwards_arrows: Merged into #" + strconv.FormatInt(inc.MergedInto, 10)
-	case inc.State == incident.StateResolved:
+	case inc.State.Ended():
 		return ":white_check_mark: Resolved " + date(inc.ResolvedAt)
 	case inc.State == incident.StateAcknowledged:
 		return ":eyes: Acknowledged " + date(inc.AcknowledgedAt)
@@ -195,7 +195,7 @@ func slaText(inc incident.Incident) string {
 	}
 	clock("Respond", inc.RespondBy, inc.RespondBreachedAt, inc.AcknowledgedAt)
 	resolved := time.Time{}
-	if inc.State == incident.StateResolved {
+	if inc.State.Ended() {
 		resolved = inc.ResolvedAt
 	}
 	clock("Resolve", inc.ResolveBy, inc.ResolveBreachedAt, resolved)

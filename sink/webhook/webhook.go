@@ -288,7 +288,7 @@ func EventOf(n sink.Notification) Event {
 	if ev.StartsAt == nil {
 		ev.StartsAt = timePtr(inc.OpenedAt)
 	}
-	if inc.State == incident.StateResolved || inc.MergedInto != 0 {
+	if inc.State.Ended() || inc.MergedInto != 0 {
 		ev.Status = string(incident.StatusResolved)
 		ev.EndsAt = timePtr(inc.ResolvedAt)
 	}

@@ -55,7 +55,7 @@ func stats(ctx context.Context, q runner, f incident.StatsFilter, now time.Time)
 	args = append([]any{f.Since.UnixNano(), f.Until.UnixNano()}, args...)
 
 	err := q.queryRow(ctx, `SELECT COUNT(*),
-		COUNT(CASE WHEN state = 'resolved' AND resolved_at IS NOT NULL THEN 1 END)
+		COUNT(CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL THEN 1 END)
 		FROM incidents WHERE `+win, args...).Scan(&out.Opened, &out.Resolved)
 	if err != nil {
 		return out, fmt.Errorf("count opened incidents: %w", err)
@@ -65,7 +65,7 @@ func stats(ctx context.Context, q runner, f incident.StatsFilter, now time.Time)
 			AND acknowledged_at <= respond_by THEN 1 END),
 		COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
 		COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
-			AND state = 'resolved' AND resolved_at <= resolve_by THEN 1 END),
+			AND state IN ('resolved', 'closed') AND resolved_at <= resolve_by THEN 1 END),
 		COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
 		FROM incidents WHERE `+win, args...).Scan(&out.RespondMet, &out.RespondMissed, &out.ResolveMet, &out.ResolveMissed)
 	if err != nil {
@@ -79,7 +79,7 @@ func stats(ctx context.Context, q runner, f incident.StatsFilter, now time.Time)
 	// the incident's alerts) to when it ended; MTTA from when the record
 	// opened, since nobody can acknowledge before that (docs/itil.md).
 	if out.TimesToResolve, err = durations(ctx, q, "GREATEST(resolved_at - COALESCE(impact_started_at, opened_at), 0)",
-		win+" AND state = 'resolved' AND resolved_at IS NOT NULL", args); err != nil {
+		win+" AND state IN ('resolved', 'closed') AND resolved_at IS NOT NULL", args); err != nil {
 		return out, fmt.Errorf("times to resolve: %w", err)
 	}
 	if out.Backlog, err = backlog(ctx, q, f, now); err != nil {

@@ -90,7 +90,7 @@ func (t *tx) Episodes(ctx context.Context, incidentIDs []int64) ([]incident.Epis
 
 func (t *tx) KeyIncidents(ctx context.Context, key string, from, to time.Time) ([]incident.Incident, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
-		WHERE correlation_key = ? AND merged_into IS NULL
+		WHERE correlation_key = ? AND merged_into IS NULL AND state <> 'closed'
 		AND COALESCE(impact_started_at, opened_at, last_event_at) <= ?
 		AND (resolved_at IS NULL OR state IN ('pending', 'open', 'acknowledged') OR resolved_at >= ?)
 		ORDER BY COALESCE(impact_started_at, opened_at, last_event_at), id`, key, to.UnixNano(), from.UnixNano())

@@ -113,32 +113,7 @@ func TestMigrateAlertSource(t *testing.T) {
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = 2`).Scan(&applied); err != nil || applied != 1 {
 		t.Fatalf("migration 2 recorded %d times, %v; want once", applied, err)
 	}
-	for _, check := range []string{`PRAGMA foreign_key_check`, `PRAGMA integrity_check`} {
-		var problems []string
-		rows, err := s.r.QueryContext(ctx, check)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			cols, _ := rows.Columns()
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			if len(vals) == 1 && vals[0] == "ok" {
-				continue
-			}
-			problems = append(problems, fmt.Sprint(vals...))
-		}
-		rows.Close()
-		if len(problems) > 0 {
-			t.Errorf("%s after the upgrade: %v", check, problems)
-		}
-	}
+	mustIntact(t, s.r)
 
 	type alertRow struct {
 		Source, Fingerprint string
@@ -293,5 +268,99 @@ func TestMigrateAlertSource(t *testing.T) {
 	}
 	if got := alertRows(1); len(got) != 3 || got[0].Source != "am-eu" || got[0].Count != 3 {
 		t.Errorf("after adding pd-prod's fpA: %+v, want am-eu's fpA untouched and 3 alerts", got)
+	}
+}
+
+// mustIntact fails t when the database has a foreign key violation or
+// fails its integrity check.
+func mustIntact(t *testing.T, db *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	for _, check := range []string{`PRAGMA foreign_key_check`, `PRAGMA integrity_check`} {
+		var problems []string
+		rows, err := db.QueryContext(ctx, check)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			cols, _ := rows.Columns()
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			if len(vals) == 1 && vals[0] == "ok" {
+				continue
+			}
+			problems = append(problems, fmt.Sprint(vals...))
+		}
+		rows.Close()
+		if len(problems) > 0 {
+			t.Errorf("%s after the upgrade: %v", check, problems)
+		}
+	}
+}
+
+// TestMigrateClosedState upgrades a version-9 database with an incident
+// that rows of every referencing table point at to version 11, which
+// rebuilds incidents so that its state may be closed: every row and
+// reference is kept, the triggers still count changes, and the state's
+// CHECK takes closed but nothing unknown.
+func TestMigrateClosedState(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	db := mustVersion(t, path, 9)
+	for _, q := range []string{
+		`INSERT INTO incidents (id, state, priority, impact, urgency, title, correlation_key, opened_at, resolved_at, updated_at, last_event_at)
+			VALUES (1, 'resolved', 2, 'high', 'medium', 'disk', 'k1', 1, 2, 2, 2)`,
+		`INSERT INTO incidents (id, state, priority, impact, urgency, title, correlation_key, opened_at, updated_at, last_event_at, merged_into)
+			VALUES (2, 'resolved', 3, 'medium', 'medium', 'disk too', 'k1', 1, 2, 2, 1)`,
+		`INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations, first_seen_at, last_seen_at) VALUES (1, 'am', 'fp', 'resolved', '{}', '{}', 1, 2)`,
+		`INSERT INTO alert_states (source, fingerprint, status, incident_id, last_seen_at) VALUES ('am', 'fp', 'resolved', 1, 2)`,
+		`INSERT INTO timeline (incident_id, at, kind, actor) VALUES (1, 1, 'opened', 'system')`,
+		`INSERT INTO outbox (sink, incident_id, kind, state, created_at, next_attempt_at) VALUES ('hook', 1, 'resolved', 'dead', 1, 1)`,
+		`INSERT INTO tickets (incident_id, sink, external_id, updated_at) VALUES (1, 'jira', 'OPS-1', 1)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenFile(ctx, path)
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	defer s.Close()
+	mustIntact(t, s.r)
+	inc, err := s.Incident(ctx, 2)
+	if err != nil || inc.MergedInto != 1 || inc.Title != "disk too" {
+		t.Fatalf("incident 2 after the upgrade = %+v, %v", inc, err)
+	}
+	before, err := s.IncidentsVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, state string
+		ok          bool
+	}{
+		{"OKClosed", "closed", true},
+		{"ErrUnknownState", "archived", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.w.ExecContext(ctx, `UPDATE incidents SET state = ?, closed_at = 3 WHERE id = 1`, tt.state)
+			if (err == nil) != tt.ok {
+				t.Fatalf("state %s: err = %v, want ok %v", tt.state, err, tt.ok)
+			}
+		})
+	}
+	if after, err := s.IncidentsVersion(ctx); err != nil || after == before {
+		t.Errorf("incidents version %q → %q, %v: the update trigger is gone", before, after, err)
 	}
 }

@@ -59,12 +59,12 @@ func stats(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time
 	args = append([]any{f.Since.UnixNano(), f.Until.UnixNano()}, args...)
 
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*),
-		COUNT(CASE WHEN state = 'resolved' AND resolved_at IS NOT NULL THEN 1 END),
+		COUNT(CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL THEN 1 END),
 		COUNT(CASE WHEN respond_by IS NOT NULL AND respond_breached_at IS NULL AND acknowledged_at IS NOT NULL
 			AND acknowledged_at <= respond_by THEN 1 END),
 		COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
 		COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
-			AND state = 'resolved' AND resolved_at <= resolve_by THEN 1 END),
+			AND state IN ('resolved', 'closed') AND resolved_at <= resolve_by THEN 1 END),
 		COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
 		FROM incidents WHERE `+win, args...).Scan(&out.Opened, &out.Resolved,
 		&out.RespondMet, &out.RespondMissed, &out.ResolveMet, &out.ResolveMissed)
@@ -115,9 +115,9 @@ func incidentWhere(f incident.StatsFilter) (string, []any) {
 // since nobody can acknowledge before that (docs/itil.md).
 func durations(ctx context.Context, q queryer, where string, args []any) (ack, res []time.Duration, err error) {
 	rows, err := q.QueryContext(ctx, `SELECT acknowledged_at - opened_at,
-		CASE WHEN state = 'resolved' AND resolved_at IS NOT NULL
+		CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL
 			THEN MAX(resolved_at - COALESCE(impact_started_at, opened_at), 0) END
-		FROM incidents WHERE `+where+` AND (acknowledged_at IS NOT NULL OR (state = 'resolved' AND resolved_at IS NOT NULL))`,
+		FROM incidents WHERE `+where+` AND (acknowledged_at IS NOT NULL OR (state IN ('resolved', 'closed') AND resolved_at IS NOT NULL))`,
 		args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)

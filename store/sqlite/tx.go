@@ -61,7 +61,7 @@ var (
 		   OR (respond_by IS NOT NULL AND respond_breached_at IS NULL AND respond_by < ? AND state = 'open')
 		   OR (resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolve_by < ?
 		       AND state IN ('open', 'acknowledged'))
-		   OR (flapping_since IS NOT NULL AND last_event_at + flap_window_ns < ?)
+		   OR (flapping_since IS NOT NULL AND last_event_at + flap_window_ns < ? AND state <> 'closed')
 		ORDER BY id`
 	qSelectAlert = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND source = ? AND fingerprint = ?`
 	qUpsertAlert = `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,

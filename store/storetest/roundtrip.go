@@ -106,7 +106,7 @@ func fullIncident(key string, k int, mergedInto, problemID int64) incident.Incid
 		OpenedAt: at(k + 1), AcknowledgedAt: at(k + 2), ResolvedAt: at(k + 3), ImpactStartedAt: at(k + 4),
 		ReopenedAt: at(k + 5), UnseenFiring: 3 + k, UnseenAsOf: at(k + 6),
 		Labels:    map[string]string{"alertname": "DiskFull", "instance": "db-1:9100", "quote": `"<&>"`},
-		UpdatedAt: at(k + 7), LastEventAt: at(k + 8), ResolveDueAt: at(k + 9), SealedAt: at(k + 10), RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAny, ResolveAfter: 5*time.Minute + time.Duration(k), MinAlerts: 2 + k, Window: 10*time.Minute + time.Duration(k)}, MergedInto: mergedInto, SLA: incident.SLA{RespondBy: at(k + 11), ResolveBy: at(k + 12), SLAPolicy: "gold", RespondBreachedAt: at(k + 13), ResolveBreachedAt: at(k + 14)}, Flapping: incident.Flapping{FlappingSince: at(k + 15), FlapThreshold: 4 + k, FlapWindow: 15*time.Minute + time.Duration(k)}, DuringMaintenance: true, AlertCount: 7 + k, FiringCount: 5 + k,
+		UpdatedAt: at(k + 7), LastEventAt: at(k + 8), ResolveDueAt: at(k + 9), SealedAt: at(k + 10), Retention: incident.Retention{ClosedAt: at(k + 16), HistoryDeletedAt: at(k + 17)}, RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAny, ResolveAfter: 5*time.Minute + time.Duration(k), MinAlerts: 2 + k, Window: 10*time.Minute + time.Duration(k)}, MergedInto: mergedInto, SLA: incident.SLA{RespondBy: at(k + 11), ResolveBy: at(k + 12), SLAPolicy: "gold", RespondBreachedAt: at(k + 13), ResolveBreachedAt: at(k + 14)}, Flapping: incident.Flapping{FlappingSince: at(k + 15), FlapThreshold: 4 + k, FlapWindow: 15*time.Minute + time.Duration(k)}, DuringMaintenance: true, AlertCount: 7 + k, FiringCount: 5 + k,
 		ProblemID: problemID,
 	}
 }

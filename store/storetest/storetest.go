@@ -79,6 +79,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CreateRaceOneWinner", testCreateRace},
 		{"KeyIncidentsMeetTheSpan", testKeyIncidents},
 		{"StatsFigures", testStats},
+		{"ClosableIncidentsByResolve", testClosable},
+		{"DeleteHistoryOfClosedIncidents", testDeleteHistory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

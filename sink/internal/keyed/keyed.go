@@ -61,7 +61,7 @@ const (
 // incident is, or was merged into another.
 func StateOf(inc incident.Incident) State {
 	switch {
-	case inc.MergedInto != 0 || inc.State == incident.StateResolved:
+	case inc.MergedInto != 0 || inc.State.Ended():
 		return StateResolved
 	case inc.State == incident.StateAcknowledged:
 		return StateAcknowledged

@@ -141,7 +141,7 @@ const (
 // like a resolved one.
 func Wanted(inc incident.Incident) string {
 	switch {
-	case inc.MergedInto != 0 || inc.State == incident.StateResolved:
+	case inc.MergedInto != 0 || inc.State.Ended():
 		return Resolved
 	case inc.State == incident.StateAcknowledged:
 		return Acknowledged

@@ -59,6 +59,9 @@ var Fields = []Field{
 	{"resolve_after", false, func(i *incident.Incident) any { return int64(i.ResolveAfter) }, func(i *incident.Incident) any { return &i.ResolveAfter }},
 	{"min_alerts", false, func(i *incident.Incident) any { return max(i.MinAlerts, 1) }, func(i *incident.Incident) any { return &i.MinAlerts }},
 	{"window_ns", false, func(i *incident.Incident) any { return int64(i.Window) }, func(i *incident.Incident) any { return &i.Window }},
+	// Retention
+	timeField("closed_at", func(i *incident.Incident) *time.Time { return &i.ClosedAt }),
+	timeField("history_deleted_at", func(i *incident.Incident) *time.Time { return &i.HistoryDeletedAt }),
 	// Merge
 	idField("merged_into", func(i *incident.Incident) *int64 { return &i.MergedInto }),
 	// SLA

@@ -1,0 +1,52 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/history"
+)
+
+func (t *tx) ClosableIncidents(ctx context.Context, resolvedBefore time.Time, limit int) ([]incident.Incident, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+incidentColumns+history.Closable, resolvedBefore.UnixNano(), limit)
+	return collect(rows, err, "select incidents to close", scanIncident)
+}
+
+// DeleteHistory also forgets, for each incident it forgets, the days
+// before before's UTC day of its alerts' event_fingerprint_days
+// (migration 0009), which otherwise grows by a row per alert and day for
+// ever; found by the table's key, so it costs ingest no index. The
+// per-day figures the stats read (event_days, event_fingerprint_firsts)
+// stay whole. What is lost: a later first event of an alert whose days
+// were forgotten records no previous day, so a stats window reaching back
+// over such a gap (longer than the retention) counts that alert twice in
+// its distinct alerts. The days of alerts no incident held (dropped by a
+// rule) are kept.
+func (t *tx) DeleteHistory(ctx context.Context, before time.Time, limit int, now time.Time) (incident.HistoryDeleted, error) {
+	day := before.UnixNano() / nanosPerDay
+	return history.Delete(ctx, history.Conn{
+		Exec: t.tx.ExecContext,
+		QueryRow: func(ctx context.Context, q string, args ...any) interface{ Scan(...any) error } {
+			return t.tx.QueryRowContext(ctx, q, args...)
+		},
+		RowID:  "rowid",
+		Forget: t.forgetFingerprintDays(day),
+	}, before, limit, now)
+}
+
+// forgetFingerprintDays deletes at most limit days before day of the
+// alerts of an incident from event_fingerprint_days.
+func (t *tx) forgetFingerprintDays(day int64) func(ctx context.Context, id int64, limit int) (int, error) {
+	return func(ctx context.Context, id int64, limit int) (int, error) {
+		res, err := t.tx.ExecContext(ctx, `DELETE FROM event_fingerprint_days WHERE (fingerprint, day) IN (
+			SELECT d.fingerprint, d.day FROM (SELECT DISTINCT fingerprint FROM alerts WHERE incident_id = ?) a
+			JOIN event_fingerprint_days d ON d.fingerprint = a.fingerprint AND d.day < ? LIMIT ?)`, id, day, limit)
+		if err != nil {
+			return 0, fmt.Errorf("delete fingerprint days of incident %d: %w", id, err)
+		}
+		n, err := res.RowsAffected()
+		return int(n), err
+	}
+}
