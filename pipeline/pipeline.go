@@ -260,8 +260,7 @@ func (p *Pipeline) Submit(ctx context.Context, events []incident.Event) error {
 // from the domain.
 func (p *Pipeline) Execute(ctx context.Context, cmd incident.Command) (incident.Incident, error) {
 	r := &request{ctx: ctx, cmd: &cmd, err: make(chan error, 1)}
-	err := p.do(ctx, r)
-	return r.result, err
+	return r.outcome(ctx, p.do(ctx, r))
 }
 
 // ExecuteOnce carries out a command, as Execute does, and uses up nonce in
@@ -270,7 +269,17 @@ func (p *Pipeline) Execute(ctx context.Context, cmd incident.Command) (incident.
 // makes it Execute.
 func (p *Pipeline) ExecuteOnce(ctx context.Context, cmd incident.Command, nonce *incident.Nonce) (incident.Incident, error) {
 	r := &request{ctx: ctx, cmd: &cmd, nonce: nonce, err: make(chan error, 1)}
-	err := p.do(ctx, r)
+	return r.outcome(ctx, p.do(ctx, r))
+}
+
+// outcome is a command's result and error from do. When the caller's
+// context ended while the writer had the command, do answers without
+// waiting for it, and the writer may still be writing r.result: it is not
+// read then (as Retain does not read r.deleted).
+func (r *request) outcome(ctx context.Context, err error) (incident.Incident, error) {
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return incident.Incident{}, err
+	}
 	return r.result, err
 }
 
