@@ -149,6 +149,18 @@ type Tx interface {
 	// DeleteExpiredNonces forgets at most limit nonces that expired by now,
 	// and returns how many it forgot.
 	DeleteExpiredNonces(ctx context.Context, now time.Time, limit int) (int, error)
+	// HeartbeatRecord returns the heartbeat monitor with key, or
+	// ErrNotFound. (Heartbeat monitors are the rule files' heartbeats and
+	// the sources' expect_traffic_within; Heartbeat below is the store's
+	// own liveness write.)
+	HeartbeatRecord(ctx context.Context, key string) (Heartbeat, error)
+	// HeartbeatRecords returns every heartbeat monitor, by key.
+	HeartbeatRecords(ctx context.Context) ([]Heartbeat, error)
+	// PutHeartbeatRecord inserts or replaces the heartbeat monitor hb.Key.
+	PutHeartbeatRecord(ctx context.Context, hb Heartbeat) error
+	// DeleteHeartbeatRecord forgets the heartbeat monitor with key; an
+	// unknown key is not an error.
+	DeleteHeartbeatRecord(ctx context.Context, key string) error
 	// Heartbeat records now as the time of the last periodic write. It
 	// makes the store find room for more data, as real work would, so that
 	// it fails with the store's error when the disk (or a database size

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"NonceOnceUntilItExpires", testNonces},
 		{"DeleteExpiredNonces", testDeleteExpiredNonces},
 		{"Heartbeat", testHeartbeat},
+		{"HeartbeatRecords", testHeartbeatRecords},
 		{"LeasesAreExclusive", testLeases},
 		{"IncidentEveryField", testIncidentEveryField},
 		{"RecordsEveryField", testRecordsEveryField},
