@@ -46,6 +46,8 @@ type file struct {
 	Problems []yamlfile.Value[problemSpec] `yaml:"problems"`
 	// KnownErrors are the known errors, in the order written.
 	KnownErrors []yamlfile.Value[knownErrorSpec] `yaml:"known_errors"`
+	// Heartbeats are the heartbeat rules, in the order written.
+	Heartbeats []yamlfile.Value[heartbeatSpec] `yaml:"heartbeats"`
 }
 
 // settings are the fields of a correlation rule that the defaults block can
@@ -304,22 +306,7 @@ func (s *ruleSpec) compile(pos yamlfile.Pos, index int, rep *reporter) *Rule {
 
 	r.matchers = compileMatchers(s.Matchers, prefix, rep)
 
-	seen := make(map[string]bool, len(s.By))
-	for _, b := range s.By {
-		switch err := checkLabelName(b.V); {
-		case err != nil:
-			rep.add(b.Pos, prefix, "by: %v", err)
-		case b.V == "...":
-			// Alertmanager's group_by takes "..." for "all labels"; here
-			// it would silently be a label of that name.
-			rep.add(b.Pos, prefix, `by: "..." (all labels) is not supported; list the labels`)
-		case seen[b.V]:
-			rep.add(b.Pos, prefix, "by: duplicate label %q", b.V)
-		default:
-			seen[b.V] = true
-			r.By = append(r.By, b.V)
-		}
-	}
+	r.By = compileBy(s.By, prefix, rep)
 
 	written := make([]string, len(s.Matchers))
 	for i, m := range s.Matchers {
@@ -475,6 +462,28 @@ func checkLabelName(name string) error {
 		return fmt.Errorf("invalid label name %q", name)
 	}
 	return nil
+}
+
+// compileBy checks a by list: label names, each once, and not "...".
+func compileBy(by []yamlfile.Value[string], prefix string, rep *reporter) []string {
+	var out []string
+	seen := make(map[string]bool, len(by))
+	for _, b := range by {
+		switch err := checkLabelName(b.V); {
+		case err != nil:
+			rep.add(b.Pos, prefix, "by: %v", err)
+		case b.V == "...":
+			// Alertmanager's group_by takes "..." for "all labels"; here
+			// it would silently be a label of that name.
+			rep.add(b.Pos, prefix, `by: "..." (all labels) is not supported; list the labels`)
+		case seen[b.V]:
+			rep.add(b.Pos, prefix, "by: duplicate label %q", b.V)
+		default:
+			seen[b.V] = true
+			out = append(out, b.V)
+		}
+	}
+	return out
 }
 
 func firstPos(vs []yamlfile.Value[string]) yamlfile.Pos {

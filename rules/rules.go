@@ -196,8 +196,10 @@ type Set struct {
 	problems []incident.ProblemRule
 	// knownErrors are the known errors in file order, then list order.
 	knownErrors []incident.KnownError
-	files       []string
-	hash        string
+	// heartbeats are the heartbeat rules in file order, then list order.
+	heartbeats []*Heartbeat
+	files      []string
+	hash       string
 }
 
 // Match returns the first rule whose matchers all match labels, or nil if
@@ -464,6 +466,7 @@ func compile(srcs []source) (*Set, error) {
 	}
 	s.problems = compileProblems(files, s.rules, rep)
 	s.knownErrors = compileKnownErrors(files, s.problems, rep)
+	s.heartbeats = compileHeartbeats(files, s.byName, rep)
 	if err := append(decodeErrs, rep.errs...).Err(); err != nil {
 		return nil, err
 	}
