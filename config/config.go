@@ -19,10 +19,11 @@ const (
 	TypePagerDuty    SourceType = "pagerduty"    // POST /v2/enqueue
 	TypeEvents       SourceType = "events"       // POST /ingest/events
 	TypeChanges      SourceType = "changes"      // POST /ingest/changes
+	TypeHeartbeats   SourceType = "heartbeats"   // POST /ingest/heartbeats/{name}
 )
 
 // SourceTypes lists every source type, in documentation order.
-var SourceTypes = []SourceType{TypeAlertmanager, TypeGrafana, TypePagerDuty, TypeEvents, TypeChanges}
+var SourceTypes = []SourceType{TypeAlertmanager, TypeGrafana, TypePagerDuty, TypeEvents, TypeChanges, TypeHeartbeats}
 
 // The defaults of the keys that have one.
 const (
@@ -105,6 +106,9 @@ type Source struct {
 	// AntiEntropy is nil unless this alertmanager source also polls
 	// Alertmanager's API to repair lost webhooks.
 	AntiEntropy *AntiEntropy
+	// ExpectTrafficWithin, when not 0, opens an incident once the source
+	// has sent nothing at all (repeats count as traffic) for that long.
+	ExpectTrafficWithin time.Duration
 }
 
 // Defaults of an anti_entropy block.

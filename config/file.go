@@ -43,6 +43,9 @@ type sourceSpec struct {
 	RoutingKeyEnv  yamlfile.Value[string]           `yaml:"routing_key_env"`
 	RateLimit      yamlfile.Value[*rateLimitSpec]   `yaml:"rate_limit"`
 	AntiEntropy    yamlfile.Value[*antiEntropySpec] `yaml:"anti_entropy"`
+	// ExpectTrafficWithin opens an incident when the source sends nothing
+	// for that long.
+	ExpectTrafficWithin yamlfile.Value[string] `yaml:"expect_traffic_within"`
 }
 
 // antiEntropySpec is an alertmanager source's poller of Alertmanager's API.
@@ -347,6 +350,14 @@ func (v *validator) source(i int, sv yamlfile.Value[sourceSpec]) (src Source, ok
 		}
 		src.RateLimit = rl
 	}
+	if s.ExpectTrafficWithin.IsSet() {
+		if src.Type == TypeChanges {
+			// Deploys come when they come: silence is no failure.
+			v.add(s.ExpectTrafficWithin.Pos, "%sexpect_traffic_within: a changes source is not expected to send regularly", prefix)
+		} else if d, ok := v.positiveDuration(s.ExpectTrafficWithin, prefix+"expect_traffic_within"); ok {
+			src.ExpectTrafficWithin = d
+		}
+	}
 	if a := s.AntiEntropy.V; a != nil {
 		if src.Type != TypeAlertmanager {
 			v.add(s.AntiEntropy.Pos, "%santi_entropy: only an alertmanager source has one", prefix)
@@ -355,6 +366,23 @@ func (v *validator) source(i int, sv yamlfile.Value[sourceSpec]) (src Source, ok
 		}
 	}
 	return src, true
+}
+
+// positiveDuration parses a duration that must be greater than 0; ok is
+// false when val is empty or wrong (and then reported as field).
+func (v *validator) positiveDuration(val yamlfile.Value[string], field string) (time.Duration, bool) {
+	if val.V == "" {
+		return 0, false
+	}
+	switch md, err := model.ParseDuration(val.V); {
+	case err != nil:
+		v.add(val.Pos, "%s: %v", field, err)
+	case md <= 0:
+		v.add(val.Pos, "%s: must be greater than 0", field)
+	default:
+		return time.Duration(md), true
+	}
+	return 0, false
 }
 
 func (v *validator) antiEntropy(a *antiEntropySpec, pos yamlfile.Pos, prefix string) *AntiEntropy {
@@ -375,16 +403,8 @@ func (v *validator) antiEntropy(a *antiEntropySpec, pos yamlfile.Pos, prefix str
 		val yamlfile.Value[string]
 		dst *time.Duration
 	}{{"interval", a.Interval, &out.Interval}, {"grace", a.Grace, &out.Grace}} {
-		if d.val.V == "" {
-			continue
-		}
-		switch md, err := model.ParseDuration(d.val.V); {
-		case err != nil:
-			v.add(d.val.Pos, "%s%s: %v", prefix, d.key, err)
-		case md <= 0:
-			v.add(d.val.Pos, "%s%s: must be greater than 0", prefix, d.key)
-		default:
-			*d.dst = time.Duration(md)
+		if md, ok := v.positiveDuration(d.val, prefix+d.key); ok {
+			*d.dst = md
 		}
 	}
 	for _, g := range a.GroupBy {

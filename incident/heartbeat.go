@@ -90,6 +90,16 @@ func (h Heartbeat) Deadline(interval, grace time.Duration, since time.Time) time
 	return base.Add(interval + grace)
 }
 
+// HeartbeatStatus is a heartbeat monitor as the API shows it: its record,
+// what configures it now, and when it is next judged.
+type HeartbeatStatus struct {
+	Heartbeat
+	Interval, Grace time.Duration
+	// NextDeadline is when it is missing unless it beats; zero while
+	// missing or failed (an incident is open until the next beat).
+	NextDeadline time.Time
+}
+
 // HeartbeatIncident is what an incident a heartbeat opens says.
 type HeartbeatIncident struct {
 	Title, Service, Owner string

@@ -76,6 +76,14 @@ type Options struct {
 	// Enqueued, when set, is called after a commit that wrote outbox
 	// rows: the dispatcher's wake-up.
 	Enqueued func()
+	// ExpectTraffic is each source's expect_traffic_within: a source
+	// silent for that long (no request at all, repeats included) opens an
+	// incident. Sources absent or at 0 expect nothing.
+	ExpectTraffic map[string]time.Duration
+	// Started is when heartbeats start being judged (default: Now at New):
+	// a heartbeat is never missing before a full interval plus grace has
+	// passed since, so that a restart raises no false alarm.
+	Started time.Time
 }
 
 // Pipeline applies events and commands through one writer.
@@ -98,6 +106,8 @@ type Pipeline struct {
 	// storeErr holds the error of the last commit that failed in the
 	// store, or nil.
 	storeErr atomic.Pointer[error]
+	// since is Options.Started: see incident.Heartbeat.Deadline.
+	since time.Time
 }
 
 type request struct {
@@ -176,7 +186,10 @@ func New(o Options) (*Pipeline, error) {
 	p := &Pipeline{
 		o: o, log: o.Logger.With("component", "pipeline"), dedupe: d, corr: c,
 		queue: make(chan *request, o.QueueSize+reservedSlots), done: make(chan struct{}),
-		adm: newAdmission(o.MaxWait, o.QueueSize, o.MaxQueuedAlerts), clock: time.Now,
+		adm: newAdmission(o.MaxWait, o.QueueSize, o.MaxQueuedAlerts), clock: time.Now, since: o.Started,
+	}
+	if p.since.IsZero() {
+		p.since = o.Now()
 	}
 	p.metrics = newMetrics(o.Registerer, func() float64 { return float64(len(p.queue)) }, p.adm)
 	return p, nil
@@ -558,6 +571,9 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				for _, inc := range resolved {
 					stats.finished(inc, false)
 				}
+				if err := p.sweepHeartbeats(ctx, tx, set, cb, now, &stats); err != nil {
+					return fmt.Errorf("sweep heartbeats: %w", err)
+				}
 				// After the incidents: an incident resolved just now is
 				// activity, and keeps its problem from being quiet.
 				if _, err := incident.SweepProblems(ctx, tx, set.ProblemRules(), now); err != nil {
@@ -615,8 +631,17 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				}
 				continue
 			}
+			if err := p.trafficBeats(ctx, tx, cb, r.events, now, &stats); err != nil {
+				return err
+			}
 			notes := map[int64]*incident.GroupNote{}
 			for _, ev := range r.events {
+				if handled, err := p.beat(ctx, tx, set, cb, ev, now, &stats); handled || err != nil {
+					if err != nil {
+						return err
+					}
+					continue
+				}
 				regrouped, err := p.apply(ctx, tx, set, db, cb, ev, now, &stats, notes)
 				if err != nil {
 					return fmt.Errorf("event %s: %w", ev.Fingerprint, err)

@@ -144,20 +144,13 @@ const minHeartbeatInterval = time.Second
 // names unique across files, services from the catalog.
 func compileHeartbeats(files []*file, services map[string]*Service, rep *reporter) []*Heartbeat {
 	var out []*Heartbeat
-	first := make(map[string]yamlfile.Pos)
+	seen := newNames("heartbeat")
 	for _, f := range files {
 		for i := range f.Heartbeats {
 			v := &f.Heartbeats[i]
-			h, ok := v.V.compile(v.Pos, i, services, rep)
-			if !ok {
-				continue
+			if h, ok := v.V.compile(v.Pos, i, services, rep); ok && seen.first(h.Name, v.V.Name.Pos, rep) {
+				out = append(out, h)
 			}
-			if prev, dup := first[h.Name]; dup {
-				rep.add(v.V.Name.Pos, "heartbeat "+strconv.Quote(h.Name)+": ", "name: duplicate name, first defined at %s", prev)
-				continue
-			}
-			first[h.Name] = v.V.Name.Pos
-			out = append(out, h)
 		}
 	}
 	return out
