@@ -143,6 +143,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		MaxQueuedAlerts: o.MaxQueuedAlerts, MaxWait: o.MaxWait,
 		Route: router(o.Config.Notifications, sinks), Outbox: incident.EnqueueOptions{MaxPending: o.Config.Notifications.MaxPending},
 		Enqueued: a.dispatcher.Kick, ExpectTraffic: expectTraffic(o.Config.Sources),
+		ResolveTimeout: resolveTimeouts(o.Config.Sources),
 	})
 	if err != nil {
 		return nil, err
@@ -504,6 +505,26 @@ func expectTraffic(srcs []config.Source) map[string]time.Duration {
 	for _, s := range srcs {
 		if s.ExpectTrafficWithin > 0 {
 			out[s.Name] = s.ExpectTrafficWithin
+		}
+	}
+	return out
+}
+
+// resolveTimeouts is each source's resolve_timeout. With no sources, the
+// open endpoints' events carry their type as their source, and take the
+// type's default.
+func resolveTimeouts(srcs []config.Source) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	if len(srcs) == 0 {
+		for _, t := range config.SourceTypes {
+			if d := config.DefaultResolveTimeout(t); d > 0 {
+				out[string(t)] = d
+			}
+		}
+	}
+	for _, s := range srcs {
+		if s.ResolveTimeout > 0 {
+			out[s.Name] = s.ResolveTimeout
 		}
 	}
 	return out

@@ -116,8 +116,8 @@ func TestParseOK(t *testing.T) {
 						Header: "X-Hub-Signature-256", TimestampHeader: "X-Alertbridge-Timestamp", MaxSkew: 90 * time.Second}}},
 				{Name: "scripts", Type: config.TypeEvents,
 					Auth:      config.Auth{Bearer: &config.BearerAuth{Token: secret.New("file-token-0123456789")}},
-					RateLimit: &config.RateLimit{RequestsPerSecond: 0.5, Burst: 1}},
-				{Name: "pd", Type: config.TypePagerDuty, RoutingKey: secret.New("pd-routing-key-0123456789")},
+					RateLimit: &config.RateLimit{RequestsPerSecond: 0.5, Burst: 1}, ResolveTimeout: 24 * time.Hour},
+				{Name: "pd", Type: config.TypePagerDuty, RoutingKey: secret.New("pd-routing-key-0123456789"), ResolveTimeout: 24 * time.Hour},
 			},
 			Limits: config.Limits{MaxBodyBytes: 1 << 20, MaxAlertsPerRequest: 1000, MaxLabelsPerAlert: 64,
 				MaxLabelNameLength: 256, MaxLabelValueLength: 4096, MaxAnnotationBytes: 64 << 10, MaxJSONDepth: 16,
@@ -130,18 +130,31 @@ func TestParseOK(t *testing.T) {
 			File: "c.yml",
 			Sources: []config.Source{{Name: "a", Type: config.TypeEvents, Auth: config.Auth{HMAC: &config.HMACAuth{
 				Secret: secret.New("hmac-secret-0123456789"), Header: "X-Alertbridge-Signature",
-				TimestampHeader: "X-Alertbridge-Timestamp", MaxSkew: 5 * time.Minute}}}},
+				TimestampHeader: "X-Alertbridge-Timestamp", MaxSkew: 5 * time.Minute}}, ResolveTimeout: 24 * time.Hour}},
 			Limits: config.DefaultLimits(),
 		}},
 		{"OKSecretFileCRLF", "sources:\n  - {name: a, type: events, auth: {bearer: {token_file: crlf}}}\n", &config.Config{
 			File:    "c.yml",
-			Sources: []config.Source{{Name: "a", Type: config.TypeEvents, Auth: config.Auth{Bearer: &config.BearerAuth{Token: secret.New("file-token-0123456789")}}}},
+			Sources: []config.Source{{Name: "a", Type: config.TypeEvents, Auth: config.Auth{Bearer: &config.BearerAuth{Token: secret.New("file-token-0123456789")}},
+				ResolveTimeout: 24 * time.Hour}},
 			Limits:  config.DefaultLimits(),
 		}},
 		{"OKPagerDutyWithAuth", "sources:\n  - {name: pd, type: pagerduty, routing_key_env: GRAFANA_PASSWORD, auth: {bearer: {token: am-token-0123456789}}}\n", &config.Config{
 			File: "c.yml",
 			Sources: []config.Source{{Name: "pd", Type: config.TypePagerDuty, RoutingKey: secret.New("env-password-0123456789"),
-				Auth: config.Auth{Bearer: &config.BearerAuth{Token: secret.New("am-token-0123456789")}}}},
+				Auth: config.Auth{Bearer: &config.BearerAuth{Token: secret.New("am-token-0123456789")}}, ResolveTimeout: 24 * time.Hour}},
+			Limits: config.DefaultLimits(),
+		}},
+		{"OKHeartbeatsAndTimeouts", "sources:\n  - {name: am, type: alertmanager, auth: {bearer: {token: am-token-0123456789}}, expect_traffic_within: 10m, resolve_timeout: 1h}\n" +
+			"  - {name: ev, type: events, auth: {bearer: {token: ev-token-0123456789}}, resolve_timeout: 0s}\n" +
+			"  - {name: cron, type: heartbeats, auth: {bearer: {token: cron-token-0123456789}}}\n", &config.Config{
+			File: "c.yml",
+			Sources: []config.Source{
+				{Name: "am", Type: config.TypeAlertmanager, Auth: config.Auth{Bearer: &config.BearerAuth{Token: secret.New("am-token-0123456789")}},
+					ExpectTrafficWithin: 10 * time.Minute, ResolveTimeout: time.Hour},
+				{Name: "ev", Type: config.TypeEvents, Auth: config.Auth{Bearer: &config.BearerAuth{Token: secret.New("ev-token-0123456789")}}},
+				{Name: "cron", Type: config.TypeHeartbeats, Auth: config.Auth{Bearer: &config.BearerAuth{Token: secret.New("cron-token-0123456789")}}},
+			},
 			Limits: config.DefaultLimits(),
 		}},
 	}
@@ -181,6 +194,10 @@ func TestParseErrors(t *testing.T) {
 			`c.yml:2:12: source #1: name: "a b" must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit`,
 			`c.yml:2:25: source #1: type: unknown type "nagios", want one of alertmanager, grafana, pagerduty, events, changes, heartbeats`,
 		}},
+		{"ErrResolveTimeoutBad", "sources:\n  - {name: a, type: events, auth: {bearer: {token: x}}, resolve_timeout: -1h}\n",
+			[]string{`c.yml:2:74: source "a": resolve_timeout: not a valid duration string: "-1h"`}},
+		{"ErrResolveTimeoutOfHeartbeats", "sources:\n  - {name: a, type: heartbeats, auth: {bearer: {token: x}}, resolve_timeout: 1h}\n",
+			[]string{`c.yml:2:78: source "a": resolve_timeout: a heartbeats source sends no alerts`}},
 		{"ErrExpectTrafficBad", "sources:\n  - {name: a, type: events, auth: {bearer: {token: x}}, expect_traffic_within: soon}\n",
 			[]string{`c.yml:2:80: source "a": expect_traffic_within: not a valid duration string: "soon"`}},
 		{"ErrExpectTrafficZero", "sources:\n  - {name: a, type: events, auth: {bearer: {token: x}}, expect_traffic_within: 0s}\n",

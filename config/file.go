@@ -46,6 +46,9 @@ type sourceSpec struct {
 	// ExpectTrafficWithin opens an incident when the source sends nothing
 	// for that long.
 	ExpectTrafficWithin yamlfile.Value[string] `yaml:"expect_traffic_within"`
+	// ResolveTimeout resolves the source's firing alerts that are not
+	// repeated for that long; 0s never.
+	ResolveTimeout yamlfile.Value[string] `yaml:"resolve_timeout"`
 }
 
 // antiEntropySpec is an alertmanager source's poller of Alertmanager's API.
@@ -349,6 +352,17 @@ func (v *validator) source(i int, sv yamlfile.Value[sourceSpec]) (src Source, ok
 			}
 		}
 		src.RateLimit = rl
+	}
+	src.ResolveTimeout = DefaultResolveTimeout(src.Type)
+	if s.ResolveTimeout.IsSet() {
+		switch d, err := model.ParseDuration(s.ResolveTimeout.V); {
+		case src.Type == TypeChanges || src.Type == TypeHeartbeats:
+			v.add(s.ResolveTimeout.Pos, "%sresolve_timeout: a %s source sends no alerts", prefix, src.Type)
+		case err != nil:
+			v.add(s.ResolveTimeout.Pos, "%sresolve_timeout: %v", prefix, err)
+		default:
+			src.ResolveTimeout = time.Duration(d)
+		}
 	}
 	if s.ExpectTrafficWithin.IsSet() {
 		if src.Type == TypeChanges {

@@ -59,6 +59,9 @@ type Event struct {
 	// HeartbeatFailed marks a POST to /ingest/heartbeats/{name}/fail: the
 	// sender reports a failure, which opens an incident at once.
 	HeartbeatFailed bool
+	// ResolveReason, on a resolve alertbridge made itself (resolve_timeout),
+	// says why on the incident's timeline.
+	ResolveReason string
 }
 
 // LabelFingerprint returns the fingerprint Alertmanager and Prometheus give a

@@ -261,6 +261,14 @@ func SweepHeartbeats(ctx context.Context, tx Tx, j HeartbeatJudge, now time.Time
 		if err != nil {
 			return nil, err
 		}
+		if inc.ImpactStartedAt.Equal(now) && deadline.Before(now) {
+			// The impact began when the beat was due, not when the sweep
+			// noticed: MTTR counts from there.
+			inc.ImpactStartedAt = deadline
+			if err := tx.UpdateIncident(ctx, inc); err != nil {
+				return nil, err
+			}
+		}
 		hb.State, hb.ChangedAt, hb.IncidentID = HeartbeatMissing, now, inc.ID
 		if err := tx.PutHeartbeatRecord(ctx, hb); err != nil {
 			return nil, err

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/alertbridge/alertbridge/correlate"
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/rules"
@@ -113,7 +115,7 @@ func (p *Pipeline) heartbeatJudge(set *rules.Set) incident.HeartbeatJudge {
 	j.Open = func(hb incident.Heartbeat, overdue time.Duration) incident.HeartbeatIncident {
 		if hb.Kind == incident.HeartbeatSource {
 			return incident.HeartbeatIncident{
-				Title:  fmt.Sprintf("no traffic from source %s for %s", hb.Name, overdue),
+				Title:  fmt.Sprintf("no traffic from source %s for %s", hb.Name, model.Duration(overdue)),
 				Impact: incident.LevelMedium, Urgency: incident.LevelHigh, SLA: slaTargets(set),
 			}
 		}

@@ -37,7 +37,9 @@ type beatEnv struct {
 	now    time.Time
 	rules  atomic.Pointer[rules.Set]
 	expect map[string]time.Duration
-	p      *pipeline.Pipeline
+	// resolve is the sources' resolve_timeout.
+	resolve map[string]time.Duration
+	p       *pipeline.Pipeline
 }
 
 func newBeatEnv(t *testing.T, rulesYAML string, expect map[string]time.Duration) *beatEnv {
@@ -58,7 +60,8 @@ func (e *beatEnv) clock() time.Time { return e.now }
 
 // start starts a pipeline as a daemon starting now does.
 func (e *beatEnv) start() {
-	p, err := pipeline.New(pipeline.Options{Store: e.st, Rules: &e.rules, Now: e.clock, ExpectTraffic: e.expect, MaxWait: time.Minute})
+	p, err := pipeline.New(pipeline.Options{Store: e.st, Rules: &e.rules, Now: e.clock, ExpectTraffic: e.expect,
+		ResolveTimeout: e.resolve, MaxWait: time.Minute})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -211,12 +214,12 @@ func TestHeartbeatTransitions(t *testing.T) {
 			{at: 0, events: []incident.Event{watchdog("eu-1"), watchdog("us-1")}, hbs: []string{nightlyWaiting, eu1 + " up", `watchdog{cluster="us-1"} up`}},
 			{at: time.Minute, events: []incident.Event{watchdog("us-1")}, hbs: []string{nightlyWaiting, eu1 + " up", `watchdog{cluster="us-1"} up`}},
 			{at: 2 * time.Minute, events: []incident.Event{watchdog("us-1")}, hbs: []string{nightlyWaiting, eu1 + " missing #1", `watchdog{cluster="us-1"} up`},
-				incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m0s"}},
+				incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m"}},
 		}},
 		{"NoBeatYetWaitsAFullIntervalAndGrace", []step{
 			{at: 0, hbs: []string{nightlyWaiting}},
 			{at: time.Hour + 9*time.Minute, hbs: []string{nightlyWaiting}},
-			{at: time.Hour + 10*time.Minute, hbs: []string{"nightly{} missing #1"}, incs: []string{"#1 open P2 no heartbeat from nightly{} for 1h10m0s"},
+			{at: time.Hour + 10*time.Minute, hbs: []string{"nightly{} missing #1"}, incs: []string{"#1 open P2 no heartbeat from nightly{} for 1h10m"},
 				entry: "opened: heartbeat nightly{} missed: no beat received yet; expected every 1h0m0s with 10m0s grace, due by 2026-11-28T21:23:05Z"},
 		}},
 		{"RestartInBetweenWaitsAFullIntervalAndGrace", []step{
@@ -229,10 +232,10 @@ func TestHeartbeatTransitions(t *testing.T) {
 		}},
 		{"RestartWhileMissingKeepsTheIncident", []step{
 			{at: 0, events: []incident.Event{watchdog("eu-1")}, hbs: []string{nightlyWaiting, eu1 + " up"}},
-			{at: 2 * time.Minute, hbs: []string{nightlyWaiting, eu1 + " missing #1"}, incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m0s"}},
-			{at: 3 * time.Minute, restart: true, hbs: []string{nightlyWaiting, eu1 + " missing #1"}, incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m0s"}},
+			{at: 2 * time.Minute, hbs: []string{nightlyWaiting, eu1 + " missing #1"}, incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m"}},
+			{at: 3 * time.Minute, restart: true, hbs: []string{nightlyWaiting, eu1 + " missing #1"}, incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m"}},
 			{at: 4 * time.Minute, events: []incident.Event{watchdog("eu-1")}, hbs: []string{nightlyWaiting, eu1 + " up"},
-				incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m0s"}},
+				incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m"}},
 		}},
 		{"ReloadChangesTheInterval", []step{
 			{at: 0, events: []incident.Event{watchdog("eu-1")}, hbs: []string{nightlyWaiting, eu1 + " up"}},
@@ -244,20 +247,20 @@ func TestHeartbeatTransitions(t *testing.T) {
 `), hbs: []string{eu1 + " up"}},
 			// The old 1m30s has passed: the new interval applies at once.
 			{at: 9*time.Minute + 59*time.Second, hbs: []string{eu1 + " up"}},
-			{at: 10 * time.Minute, hbs: []string{eu1 + " missing #1"}, incs: []string{"#1 open P2 no heartbeat from " + eu1 + " for 10m0s"}},
+			{at: 10 * time.Minute, hbs: []string{eu1 + " missing #1"}, incs: []string{"#1 open P2 no heartbeat from " + eu1 + " for 10m"}},
 			// Shortened again: judged by the new one at the next sweep.
 			{at: 11 * time.Minute, events: []incident.Event{watchdog("eu-1")}, rules: ptr(watchdogRules), hbs: []string{nightlyWaiting, eu1 + " up"},
-				incs: []string{"#1 resolved P2 no heartbeat from " + eu1 + " for 10m0s"}},
+				incs: []string{"#1 resolved P2 no heartbeat from " + eu1 + " for 10m"}},
 			{at: 12*time.Minute + 30*time.Second, hbs: []string{nightlyWaiting, eu1 + " missing #2"},
-				incs: []string{"#1 resolved P2 no heartbeat from " + eu1 + " for 10m0s", "#2 open P1 no Watchdog from cluster eu-1 for 1m30s"}},
+				incs: []string{"#1 resolved P2 no heartbeat from " + eu1 + " for 10m", "#2 open P1 no Watchdog from cluster eu-1 for 1m30s"}},
 		}},
 		{"RuleRemovedWhileItsIncidentIsOpen", []step{
 			{at: 0, events: []incident.Event{watchdog("eu-1")}, hbs: []string{nightlyWaiting, eu1 + " up"}},
-			{at: 2 * time.Minute, hbs: []string{nightlyWaiting, eu1 + " missing #1"}, incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m0s"}},
-			{at: 3 * time.Minute, rules: ptr(""), incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m0s"},
+			{at: 2 * time.Minute, hbs: []string{nightlyWaiting, eu1 + " missing #1"}, incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m"}},
+			{at: 3 * time.Minute, rules: ptr(""), incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m"},
 				entry: "resolved: heartbeat rule watchdog was removed: nothing watches " + eu1 + " any more"},
 			// A Watchdog now is an ordinary alert again.
-			{at: 4 * time.Minute, events: []incident.Event{watchdog("eu-1")}, incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m0s",
+			{at: 4 * time.Minute, events: []incident.Event{watchdog("eu-1")}, incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m",
 				"#2 open P4 Watchdog"}},
 		}},
 		{"ABeatIsNeverAnIncidentNorNoise", []step{
@@ -297,9 +300,9 @@ func TestSourceExpectTraffic(t *testing.T) {
 		{at: 4 * time.Minute, events: []incident.Event{ev(incident.StatusFiring)}, hbs: []string{"source:am up"}, incs: []string{"#1 open P4 X"}},
 		// A repeat is traffic too.
 		{at: 8 * time.Minute, events: []incident.Event{ev(incident.StatusFiring)}, hbs: []string{"source:am up"}, incs: []string{"#1 open P4 X"}},
-		{at: 13 * time.Minute, hbs: []string{"source:am missing #2"}, incs: []string{"#1 open P4 X", "#2 open P2 no traffic from source am for 5m0s"}},
+		{at: 13 * time.Minute, hbs: []string{"source:am missing #2"}, incs: []string{"#1 open P4 X", "#2 open P2 no traffic from source am for 5m"}},
 		{at: 14 * time.Minute, events: []incident.Event{ev(incident.StatusResolved)}, hbs: []string{"source:am up"},
-			incs: []string{"#1 resolved P4 X", "#2 resolved P2 no traffic from source am for 5m0s"}},
+			incs: []string{"#1 resolved P4 X", "#2 resolved P2 no traffic from source am for 5m"}},
 	})
 	// Configured no longer: its monitor goes, and its incident would be
 	// resolved saying so.
@@ -350,5 +353,5 @@ func TestTwoReplicasOneIncident(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	check(t, "incidents", []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m0s"}, e.incidents())
+	check(t, "incidents", []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m"}, e.incidents())
 }

@@ -80,6 +80,10 @@ type Options struct {
 	// silent for that long (no request at all, repeats included) opens an
 	// incident. Sources absent or at 0 expect nothing.
 	ExpectTraffic map[string]time.Duration
+	// ResolveTimeout is each source's resolve_timeout: its firing alerts
+	// not repeated for that long resolve (a rule's own resolve_timeout
+	// replaces it). Sources absent or at 0 never.
+	ResolveTimeout map[string]time.Duration
 	// Started is when heartbeats start being judged (default: Now at New):
 	// a heartbeat is never missing before a full interval plus grace has
 	// passed since, so that a restart raises no false alarm.
@@ -570,6 +574,13 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				}
 				for _, inc := range resolved {
 					stats.finished(inc, false)
+				}
+				if rg, err := p.resolveStale(ctx, tx, set, db, cb, now, &stats); err != nil {
+					return fmt.Errorf("resolve stale alerts: %w", err)
+				} else if rg {
+					p.dedupe.Purge()
+					p.corr.Purge()
+					db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
 				}
 				if err := p.sweepHeartbeats(ctx, tx, set, cb, now, &stats); err != nil {
 					return fmt.Errorf("sweep heartbeats: %w", err)

@@ -178,7 +178,10 @@ type ruleSpec struct {
 	Matchers []yamlfile.Value[string] `yaml:"matchers"`
 	By       []yamlfile.Value[string] `yaml:"by"`
 	Action   yamlfile.Value[string]   `yaml:"action"`
-	Settings settings                 `yaml:",inline"`
+	// ResolveTimeout resolves the rule's alerts that are not repeated for
+	// that long, whatever their source's resolve_timeout; 0s: never.
+	ResolveTimeout yamlfile.Value[string] `yaml:"resolve_timeout"`
+	Settings       settings               `yaml:",inline"`
 
 	// own is what the rule sets itself, as opposed to what it took from
 	// the defaults block or the built-in defaults; applyDefaults fills it.
@@ -315,6 +318,16 @@ func (s *ruleSpec) compile(pos yamlfile.Pos, index int, rep *reporter) *Rule {
 	r.Version = version(written, r.By)
 
 	s.Settings.compile(r, prefix, s.own, rep)
+	if s.ResolveTimeout.V != "" {
+		switch d, err := model.ParseDuration(s.ResolveTimeout.V); {
+		case err != nil:
+			rep.add(s.ResolveTimeout.Pos, prefix, "resolve_timeout: %v", err)
+		case s.Action.V == actionDrop:
+			rep.add(s.ResolveTimeout.Pos, prefix, "resolve_timeout: has no effect with action %q", actionDrop)
+		default:
+			r.ResolveTimeout, r.HasResolveTimeout = time.Duration(d), true
+		}
+	}
 
 	switch s.Action.V {
 	case "":

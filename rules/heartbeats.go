@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/internal/yamlfile"
@@ -68,16 +69,18 @@ func (h *Heartbeat) Levels(by map[string]string) (impact, urgency incident.Level
 
 // Title renders the rule's title for an instance: the template sees the
 // by labels as .Labels, and .Annotations.heartbeat (the name),
-// .Annotations.overdue (how long since the last beat, e.g. 6m0s),
+// .Annotations.overdue (how long since the last beat, as a Prometheus
+// duration: 6m, 1d2h),
 // .Annotations.interval and .Annotations.grace. Without a title it is "no
 // heartbeat from <instance> for <overdue>".
 func (h *Heartbeat) Title(by map[string]string, overdue time.Duration) (string, error) {
 	key := h.Name + incident.FormatLabels(by)
 	if h.title == nil {
-		return fmt.Sprintf("no heartbeat from %s for %s", key, overdue), nil
+		return fmt.Sprintf("no heartbeat from %s for %s", key, model.Duration(overdue)), nil
 	}
 	ev := incident.Event{Status: incident.StatusFiring, Labels: by, Annotations: map[string]string{
-		"heartbeat": h.Name, "overdue": overdue.String(), "interval": h.Interval.String(), "grace": h.Grace.String(),
+		"heartbeat": h.Name, "overdue": model.Duration(overdue).String(), "interval": model.Duration(h.Interval).String(),
+		"grace": model.Duration(h.Grace).String(),
 	}}
 	s, err := execTemplate(h.title, alertOf(ev))
 	if err != nil {

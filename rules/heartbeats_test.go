@@ -43,7 +43,7 @@ func TestParseHeartbeats(t *testing.T) {
 		t.Errorf("Instance = %q, %v", key, by)
 	}
 	title, err := w.Title(by, 6*time.Minute)
-	if err != nil || title != "no Watchdog from cluster eu-1 for 6m0s" {
+	if err != nil || title != "no Watchdog from cluster eu-1 for 6m" {
 		t.Errorf("Title = %q, %v", title, err)
 	}
 	if i, u := w.Levels(by); i != incident.LevelHigh || u != incident.LevelHigh {
@@ -53,7 +53,7 @@ func TestParseHeartbeats(t *testing.T) {
 	if b.Grace != time.Hour || b.Interval != 24*time.Hour {
 		t.Errorf("nightly-backup = %+v", b)
 	}
-	if title, _ := b.Title(nil, time.Hour); title != "no heartbeat from nightly-backup{} for 1h0m0s" {
+	if title, _ := b.Title(nil, time.Hour); title != "no heartbeat from nightly-backup{} for 1h" {
 		t.Errorf("default title = %q", title)
 	}
 	tests := []struct {
@@ -110,5 +110,44 @@ func TestHeartbeatErrors(t *testing.T) {
 				t.Errorf("err = %v\nwant it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestResolveTimeout(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		timeout time.Duration
+		has     bool
+		wantErr string
+	}{
+		{"Unset", "correlations:\n  - name: a\n", 0, false, ""},
+		{"OK", "correlations:\n  - name: a\n    resolve_timeout: 4h\n", 4 * time.Hour, true, ""},
+		{"OffForTheRule", "correlations:\n  - name: a\n    resolve_timeout: 0s\n", 0, true, ""},
+		{"ErrBadDuration", "correlations:\n  - name: a\n    resolve_timeout: 4 hours\n", 0, false,
+			`rules.yml:3:22: rule "a": resolve_timeout: unknown unit " hours" in duration "4 hours"`},
+		{"ErrDrop", "correlations:\n  - name: a\n    action: drop\n    resolve_timeout: 1h\n", 0, false,
+			`rules.yml:4:22: rule "a": resolve_timeout: has no effect with action "drop"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse("rules.yml", []byte(tt.yaml))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := s.Rule("a")
+			if r.ResolveTimeout != tt.timeout || r.HasResolveTimeout != tt.has {
+				t.Errorf("resolve_timeout = %s, %v; want %s, %v", r.ResolveTimeout, r.HasResolveTimeout, tt.timeout, tt.has)
+			}
+		})
+	}
+	if (*Set)(nil).Rule("a") != nil {
+		t.Error("nil Set has a rule")
 	}
 }

@@ -76,6 +76,11 @@ type Rule struct {
 	FlapWindow    time.Duration
 	// Drop means matching alerts are discarded as noise.
 	Drop bool
+	// ResolveTimeout, when HasResolveTimeout, replaces the source's
+	// resolve_timeout for the rule's alerts: a firing alert not repeated
+	// for that long resolves; 0 never.
+	ResolveTimeout    time.Duration
+	HasResolveTimeout bool
 	// Pos is where the rule (or the defaults block) is defined, for
 	// messages; zero for built-in defaults.
 	Pos yamlfile.Pos
@@ -210,6 +215,19 @@ func (s *Set) Match(labels map[string]string) *Rule {
 	}
 	for _, r := range s.rules {
 		if r.Matches(labels) {
+			return r
+		}
+	}
+	return nil
+}
+
+// Rule returns the correlation rule called name, or nil.
+func (s *Set) Rule(name string) *Rule {
+	if s == nil {
+		return nil
+	}
+	for _, r := range s.rules {
+		if r.Name == name {
 			return r
 		}
 	}

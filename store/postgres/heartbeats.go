@@ -6,6 +6,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/internal/heartbeatrow"
+	"github.com/alertbridge/alertbridge/store/internal/stale"
 )
 
 // rowRunner runs heartbeatrow's statements through a runner, which
@@ -40,4 +41,8 @@ func (t *tx) DeleteHeartbeatRecord(ctx context.Context, key string) error {
 // /api/v1/heartbeats, the metrics).
 func (s *Store) HeartbeatRecords(ctx context.Context) ([]incident.Heartbeat, error) {
 	return heartbeatrow.List(ctx, rowRunner{s.r})
+}
+
+func (t *tx) StaleAlerts(ctx context.Context, q incident.StaleQuery) ([]incident.AlertState, error) {
+	return stale.Alerts(ctx, rowRunner{t.r}, q)
 }

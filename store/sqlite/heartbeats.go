@@ -5,6 +5,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/internal/heartbeatrow"
+	"github.com/alertbridge/alertbridge/store/internal/stale"
 )
 
 func (t *tx) HeartbeatRecord(ctx context.Context, key string) (incident.Heartbeat, error) {
@@ -27,4 +28,8 @@ func (t *tx) DeleteHeartbeatRecord(ctx context.Context, key string) error {
 // /api/v1/heartbeats, the metrics).
 func (s *Store) HeartbeatRecords(ctx context.Context) ([]incident.Heartbeat, error) {
 	return heartbeatrow.List(ctx, s.r)
+}
+
+func (t *tx) StaleAlerts(ctx context.Context, q incident.StaleQuery) ([]incident.AlertState, error) {
+	return stale.Alerts(ctx, t.tx, q)
 }

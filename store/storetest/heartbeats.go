@@ -94,3 +94,60 @@ func testHeartbeatRecords(t *testing.T, s Store) {
 		t.Errorf("after delete (-want +got):\n%s", diff)
 	}
 }
+
+func testStaleAlerts(t *testing.T, s Store) {
+	ctx := context.Background()
+	disk := create(t, s, newIncident("k-disk", 3))
+	cpu := newIncident("k-cpu", 3)
+	cpu.Rule = "cpu"
+	cpu = create(t, s, cpu)
+	states := []incident.AlertState{
+		{Source: "events", Fingerprint: "a", Status: incident.StatusFiring, StartsAt: t0, IncidentID: disk.ID, LastSeenAt: t0.Add(time.Minute)},
+		{Source: "events", Fingerprint: "b", Status: incident.StatusFiring, StartsAt: t0, IncidentID: cpu.ID, LastSeenAt: t0},
+		{Source: "pd", Fingerprint: "c", Status: incident.StatusFiring, StartsAt: t0, IncidentID: disk.ID, LastSeenAt: t0.Add(2 * time.Minute)},
+		// Resolved, recent, or in no incident: never stale.
+		{Source: "events", Fingerprint: "d", Status: incident.StatusResolved, StartsAt: t0, EndsAt: t0, IncidentID: disk.ID, LastSeenAt: t0},
+		{Source: "events", Fingerprint: "e", Status: incident.StatusFiring, StartsAt: t0, IncidentID: disk.ID, LastSeenAt: t0.Add(time.Hour)},
+		{Source: "events", Fingerprint: "f", Status: incident.StatusFiring, StartsAt: t0, LastSeenAt: t0},
+	}
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		for _, st := range states {
+			if err := tx.PutAlertState(ctx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	before := t0.Add(30 * time.Minute)
+	tests := []struct {
+		name string
+		q    incident.StaleQuery
+		want []string
+	}{
+		{"AllOldestFirst", incident.StaleQuery{SeenBefore: before, Limit: 10}, []string{"events/b", "events/a", "pd/c"}},
+		{"Limit", incident.StaleQuery{SeenBefore: before, Limit: 2}, []string{"events/b", "events/a"}},
+		{"SeenBeforeIsInclusive", incident.StaleQuery{SeenBefore: t0.Add(time.Minute), Limit: 10}, []string{"events/b", "events/a"}},
+		{"BeforeAll", incident.StaleQuery{SeenBefore: t0.Add(-time.Nanosecond), Limit: 10}, nil},
+		{"Source", incident.StaleQuery{Source: "events", SeenBefore: before, Limit: 10}, []string{"events/b", "events/a"}},
+		{"Rule", incident.StaleQuery{Rule: "disk", SeenBefore: before, Limit: 10}, []string{"events/a", "pd/c"}},
+		{"ExceptRules", incident.StaleQuery{Source: "events", ExceptRules: []string{"cpu", "x"}, SeenBefore: before, Limit: 10}, []string{"events/a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			mustUpdate(t, s, func(tx incident.Tx) error {
+				list, err := tx.StaleAlerts(ctx, tt.q)
+				for _, a := range list {
+					got = append(got, a.Source+"/"+a.Fingerprint)
+					if a.Fingerprint == "a" && (!a.LastSeenAt.Equal(t0.Add(time.Minute)) || a.IncidentID != disk.ID || !a.StartsAt.Equal(t0)) {
+						t.Errorf("alert a = %+v", a)
+					}
+				}
+				return err
+			})
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("StaleAlerts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

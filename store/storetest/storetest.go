@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"DeleteExpiredNonces", testDeleteExpiredNonces},
 		{"Heartbeat", testHeartbeat},
 		{"HeartbeatRecords", testHeartbeatRecords},
+		{"StaleAlerts", testStaleAlerts},
 		{"LeasesAreExclusive", testLeases},
 		{"IncidentEveryField", testIncidentEveryField},
 		{"RecordsEveryField", testRecordsEveryField},

@@ -17,3 +17,7 @@ CREATE TABLE heartbeat_monitors (
     changed_at   BIGINT NOT NULL,
     incident_id  BIGINT REFERENCES incidents (id)
 );
+
+-- Stale alerts (resolve_timeout): the firing alerts of incidents not seen
+-- since a time, oldest first, without reading every alert each sweep.
+CREATE INDEX alert_states_firing_seen ON alert_states (last_seen_at) WHERE status = 'firing' AND incident_id IS NOT NULL;
