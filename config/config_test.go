@@ -134,10 +134,10 @@ func TestParseOK(t *testing.T) {
 			Limits: config.DefaultLimits(),
 		}},
 		{"OKSecretFileCRLF", "sources:\n  - {name: a, type: events, auth: {bearer: {token_file: crlf}}}\n", &config.Config{
-			File:    "c.yml",
+			File: "c.yml",
 			Sources: []config.Source{{Name: "a", Type: config.TypeEvents, Auth: config.Auth{Bearer: &config.BearerAuth{Token: secret.New("file-token-0123456789")}},
 				ResolveTimeout: 24 * time.Hour}},
-			Limits:  config.DefaultLimits(),
+			Limits: config.DefaultLimits(),
 		}},
 		{"OKPagerDutyWithAuth", "sources:\n  - {name: pd, type: pagerduty, routing_key_env: GRAFANA_PASSWORD, auth: {bearer: {token: am-token-0123456789}}}\n", &config.Config{
 			File: "c.yml",

@@ -126,8 +126,11 @@ func TestWatchdogHeartbeat(t *testing.T) {
 		am.kill()
 		eventually(t, stepTimeout, func() error {
 			incs, err := heartbeatIncidents()
-			if err != nil || len(incs) != 1 {
-				return fmt.Errorf("heartbeat incidents %+v (%v), want 1", incs, err)
+			if err != nil {
+				return err
+			}
+			if len(incs) != 1 {
+				return fmt.Errorf("heartbeat incidents %+v, want 1", incs)
 			}
 			opened = incs[0]
 			return nil
