@@ -12,6 +12,7 @@ import (
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/rules"
 	"github.com/alertbridge/alertbridge/store"
+	"github.com/alertbridge/alertbridge/store/sqlite"
 	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
@@ -354,4 +355,69 @@ func TestTwoReplicasOneIncident(t *testing.T) {
 		}
 	}
 	check(t, "incidents", []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m"}, e.incidents())
+}
+
+// TestLastBeatSurvivesReopen: a beat acknowledged (Submit returned) is on
+// disk; a daemon that reopens the database (after a crash, say) finds it,
+// and still waits a full interval and grace from its own start.
+func TestLastBeatSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var rs atomic.Pointer[rules.Set]
+	set, err := rules.Parse("rules.yml", []byte(watchdogRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Store(set)
+	now := t0
+	clock := func() time.Time { return now }
+	open := func() (*sqlite.Store, *pipeline.Pipeline) {
+		st, err := sqlite.Open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := pipeline.New(pipeline.Options{Store: st, Rules: &rs, Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Start()
+		return st, p
+	}
+	st, p := open()
+	if err := p.Submit(ctx, []incident.Event{watchdog("eu-1")}); err != nil {
+		t.Fatal(err)
+	}
+	// No Stop and no Sweep: the process is gone. The file lock must go for
+	// the next open, so the store is closed.
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(10 * time.Minute)
+	st2, p2 := open()
+	defer func() {
+		_ = p2.Stop(ctx) // the test is over
+		st2.Close()
+	}()
+	hbs, err := st2.HeartbeatRecords(ctx)
+	if err != nil || len(hbs) != 1 || !hbs[0].LastBeatAt.Equal(t0) || hbs[0].State != incident.HeartbeatUp {
+		t.Fatalf("after reopen: %+v, %v; want the beat of t0, up", hbs, err)
+	}
+	for _, tc := range []struct {
+		at   time.Duration
+		want incident.HeartbeatState
+	}{{11*time.Minute + 29*time.Second, incident.HeartbeatUp}, {11*time.Minute + 30*time.Second, incident.HeartbeatMissing}} {
+		now = t0.Add(tc.at)
+		if err := p2.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		hbs, _ := st2.HeartbeatRecords(ctx)
+		var got incident.HeartbeatState
+		for _, hb := range hbs {
+			if hb.Name == "watchdog" {
+				got = hb.State
+			}
+		}
+		check(t, fmt.Sprintf("state at %s", tc.at), tc.want, got)
+	}
+	_ = p.Stop(ctx) // the first pipeline's writer, whose store is closed
 }
