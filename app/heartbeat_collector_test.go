@@ -19,7 +19,9 @@ type fixedHeartbeats struct {
 	err error
 }
 
-func (f fixedHeartbeats) Heartbeats(context.Context) ([]incident.HeartbeatStatus, error) { return f.hbs, f.err }
+func (f fixedHeartbeats) Heartbeats(context.Context) ([]incident.HeartbeatStatus, error) {
+	return f.hbs, f.err
+}
 
 func TestHeartbeatCollector(t *testing.T) {
 	at := time.Unix(1_800_000_000, 0).UTC()
