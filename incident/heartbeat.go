@@ -226,11 +226,11 @@ func SweepHeartbeats(ctx context.Context, tx Tx, j HeartbeatJudge, now time.Time
 	for _, hb := range all {
 		interval, grace, ok := j.Spec(hb)
 		if !ok {
-			what := "heartbeat rule " + hb.Name
+			why := "heartbeat rule " + hb.Name + " was removed or its by labels changed: nothing watches " + hb.Key + " any more"
 			if hb.Kind == HeartbeatSource {
-				what = "expect_traffic_within of source " + hb.Name
+				why = "expect_traffic_within of source " + hb.Name + " was removed: nothing watches its traffic any more"
 			}
-			inc, resolved, err := resolveHeartbeatIncident(ctx, tx, hb.IncidentID, what+" was removed: nothing watches "+hb.Key+" any more", now)
+			inc, resolved, err := resolveHeartbeatIncident(ctx, tx, hb.IncidentID, why, now)
 			if err != nil {
 				return nil, err
 			}

@@ -133,7 +133,9 @@ func (p *Pipeline) heartbeatJudge(set *rules.Set) incident.HeartbeatJudge {
 
 // HeartbeatSpec returns the interval and grace of a heartbeat monitor under
 // set and the sources' expect_traffic_within; ok is false when nothing
-// configures it any more. A source's monitor has no grace: its
+// configures it any more (its rule was removed, or its by labels changed,
+// so that its beats now make another instance). A source's monitor has no
+// grace: its
 // expect_traffic_within is all the time it gets.
 func HeartbeatSpec(set *rules.Set, expect map[string]time.Duration, hb incident.Heartbeat) (interval, grace time.Duration, ok bool) {
 	if hb.Kind == incident.HeartbeatSource {
@@ -142,6 +144,11 @@ func HeartbeatSpec(set *rules.Set, expect map[string]time.Duration, hb incident.
 	}
 	h := set.Heartbeat(hb.Name)
 	if h == nil {
+		return 0, 0, false
+	}
+	if key, _ := h.Instance(hb.Labels); key != hb.Key {
+		// The rule's by labels changed: this instance will never beat
+		// again under its old key.
 		return 0, 0, false
 	}
 	return h.Interval, h.Grace, true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -259,10 +260,21 @@ func TestHeartbeatTransitions(t *testing.T) {
 			{at: 0, events: []incident.Event{watchdog("eu-1")}, hbs: []string{nightlyWaiting, eu1 + " up"}},
 			{at: 2 * time.Minute, hbs: []string{nightlyWaiting, eu1 + " missing #1"}, incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m"}},
 			{at: 3 * time.Minute, rules: ptr(""), incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m"},
-				entry: "resolved: heartbeat rule watchdog was removed: nothing watches " + eu1 + " any more"},
+				entry: "resolved: heartbeat rule watchdog was removed or its by labels changed: nothing watches " + eu1 + " any more"},
 			// A Watchdog now is an ordinary alert again.
 			{at: 4 * time.Minute, events: []incident.Event{watchdog("eu-1")}, incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m",
 				"#2 open P4 Watchdog"}},
+		}},
+		{"RegroupedRuleForgetsItsOldInstances", []step{
+			{at: 0, events: []incident.Event{watchdog("eu-1")}, hbs: []string{nightlyWaiting, eu1 + " up"}},
+			{at: 2 * time.Minute, hbs: []string{nightlyWaiting, eu1 + " missing #1"}, incs: []string{"#1 open P1 no Watchdog from cluster eu-1 for 2m"}},
+			// by [cluster] becomes by [cluster, prometheus]: the old
+			// instance will never beat again.
+			{at: 3 * time.Minute, rules: ptr(strings.Replace(watchdogRules, "by: [cluster]", "by: [cluster, prometheus]", 1)),
+				hbs: []string{nightlyWaiting}, incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m"},
+				entry: "resolved: heartbeat rule watchdog was removed or its by labels changed: nothing watches " + eu1 + " any more"},
+			{at: 4 * time.Minute, events: []incident.Event{watchdog("eu-1")}, hbs: []string{nightlyWaiting, `watchdog{cluster="eu-1", prometheus=""} up`},
+				incs: []string{"#1 resolved P1 no Watchdog from cluster eu-1 for 2m"}},
 		}},
 		{"ABeatIsNeverAnIncidentNorNoise", []step{
 			{at: 0, events: []incident.Event{watchdog("eu-1"), {Source: "am", Fingerprint: "wd-eu-1", Status: incident.StatusResolved,
