@@ -1,7 +1,3 @@
-// Package heartbeatrow is the one mapping between a heartbeat monitor
-// (incident.Heartbeat) and its row in the heartbeat_monitors table, which
-// both backends share: the same columns, nanosecond times and NULLs, and
-// the same statements (PostgreSQL rebinds the placeholders).
 package heartbeatrow
 
 import (

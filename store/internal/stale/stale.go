@@ -1,6 +1,3 @@
-// Package stale is the one query both backends (store/sqlite,
-// store/postgres) run for Tx.StaleAlerts: the firing alerts of incidents
-// not seen since a time, that resolve_timeout resolves.
 package stale
 
 import (
