@@ -50,7 +50,7 @@ lint: vet fmt-check
 # A short run of every fuzz target: finds no panic, or fails.
 fuzz:
 	@set -e; for t in ingest:FuzzDecodeAlertmanager ingest:FuzzDecodeGrafana ingest:FuzzDecodePagerDuty \
-	    ingest:FuzzDecodeEvents ingest:FuzzDecodeChanges ingest:FuzzCheckDepth ingest:FuzzCheckUTF8 ingest:FuzzGzipBody \
+	    ingest:FuzzDecodeEvents ingest:FuzzDecodeChanges ingest:FuzzDecodeHeartbeat ingest:FuzzCheckDepth ingest:FuzzCheckUTF8 ingest:FuzzGzipBody \
 	    rules:FuzzParse config:FuzzParse api:FuzzDecodeBody \
 	    internal/yamlfile:FuzzDecode sink/email:FuzzEncodeHeader sink/slack:FuzzCallback sink/jira:FuzzJiraWebhook sink/servicenow:FuzzServiceNowCallback sink/pagerduty:FuzzCallback sink/opsgenie:FuzzCallback; do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \

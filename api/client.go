@@ -77,6 +77,12 @@ func (c *Client) Changes(ctx context.Context, service, cursor string, limit int)
 	return out, c.do(ctx, http.MethodGet, "/api/v1/changes?"+v.Encode(), nil, &out)
 }
 
+// Heartbeats lists the heartbeat monitors (GET /api/v1/heartbeats).
+func (c *Client) Heartbeats(ctx context.Context) (HeartbeatList, error) {
+	var out HeartbeatList
+	return out, c.do(ctx, http.MethodGet, "/api/v1/heartbeats", nil, &out)
+}
+
 // Incident returns one incident with all its alerts and timeline,
 // following the detail view's pages.
 func (c *Client) Incident(ctx context.Context, id int64) (Incident, error) {

@@ -60,7 +60,9 @@ type Options struct {
 	Guard *access.Guard
 	// Outbox replays dead letters; nil when no sink is configured.
 	Outbox OutboxReplayer
-	Logger *slog.Logger
+	// Heartbeats lists the heartbeat monitors; nil lists none.
+	Heartbeats Heartbeats
+	Logger     *slog.Logger
 	// Now is the clock (default time.Now): the stats' default window and
 	// backlog ages count from it.
 	Now func() time.Time
@@ -110,6 +112,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.handle(mux, "GET /api/v1/stats", access.RoleViewer, h.getStats)
 	h.registerProblems(mux)
 	h.registerOutbox(mux)
+	h.registerHeartbeats(mux)
 }
 
 // handle mounts fn behind the Guard for role. A state-changing route

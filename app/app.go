@@ -145,6 +145,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		MaxQueuedAlerts: o.MaxQueuedAlerts, MaxWait: o.MaxWait,
 		Route: router(o.Config.Notifications, sinks), Outbox: incident.EnqueueOptions{MaxPending: o.Config.Notifications.MaxPending},
 		Enqueued: a.dispatcher.Kick, TouchFlushInterval: max(o.TouchFlushInterval, 0), CloseAfter: *o.CloseAfter,
+		ExpectTraffic: expectTraffic(o.Config.Sources), ResolveTimeout: resolveTimeouts(o.Config.Sources),
 	})
 	if err != nil {
 		return nil, err
@@ -230,7 +231,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		Exec: a.pipeline, Tickets: st, Now: o.Now, Logger: o.Logger, Registerer: a.reg}))
 	mux.Handle("/ingest/", ingestHandler)
 	mux.Handle("/v2/enqueue", ingestHandler)
-	api.New(api.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Outbox: a.dispatcher, Logger: o.Logger, Now: o.Now}).Register(mux)
+	heartbeats := pipeline.HeartbeatLister{R: st, P: a.pipeline}
+	a.reg.MustRegister(newHeartbeatCollector(heartbeats))
+	api.New(api.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Outbox: a.dispatcher, Logger: o.Logger, Now: o.Now,
+		Heartbeats: heartbeats}).Register(mux)
 	ui, err := web.New(web.Options{Reader: st, Executor: a.pipeline, Guard: a.guard, Logger: o.Logger, Now: o.Now,
 		Version: o.Version, Poll: o.UIPoll, Rules: rulesInfo{a}, Reporter: a.pipeline})
 	if err != nil {
@@ -494,6 +498,38 @@ func ingestSources(srcs []config.Source) []ingest.Source {
 			is.RateLimit = ingest.RateLimit{RequestsPerSecond: r.RequestsPerSecond, Burst: r.Burst}
 		}
 		out = append(out, is)
+	}
+	return out
+}
+
+// expectTraffic is each source's expect_traffic_within, for those that
+// have one.
+func expectTraffic(srcs []config.Source) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, s := range srcs {
+		if s.ExpectTrafficWithin > 0 {
+			out[s.Name] = s.ExpectTrafficWithin
+		}
+	}
+	return out
+}
+
+// resolveTimeouts is each source's resolve_timeout. With no sources, the
+// open endpoints' events carry their type as their source, and take the
+// type's default.
+func resolveTimeouts(srcs []config.Source) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	if len(srcs) == 0 {
+		for _, t := range config.SourceTypes {
+			if d := config.DefaultResolveTimeout(t); d > 0 {
+				out[string(t)] = d
+			}
+		}
+	}
+	for _, s := range srcs {
+		if s.ResolveTimeout > 0 {
+			out[s.Name] = s.ResolveTimeout
+		}
 	}
 	return out
 }

@@ -19,10 +19,11 @@ const (
 	TypePagerDuty    SourceType = "pagerduty"    // POST /v2/enqueue
 	TypeEvents       SourceType = "events"       // POST /ingest/events
 	TypeChanges      SourceType = "changes"      // POST /ingest/changes
+	TypeHeartbeats   SourceType = "heartbeats"   // POST /ingest/heartbeats/{name}
 )
 
 // SourceTypes lists every source type, in documentation order.
-var SourceTypes = []SourceType{TypeAlertmanager, TypeGrafana, TypePagerDuty, TypeEvents, TypeChanges}
+var SourceTypes = []SourceType{TypeAlertmanager, TypeGrafana, TypePagerDuty, TypeEvents, TypeChanges, TypeHeartbeats}
 
 // The defaults of the keys that have one.
 const (
@@ -123,6 +124,31 @@ type Source struct {
 	// AntiEntropy is nil unless this alertmanager source also polls
 	// Alertmanager's API to repair lost webhooks.
 	AntiEntropy *AntiEntropy
+	// ExpectTrafficWithin, when not 0, opens an incident once the source
+	// has sent nothing at all (repeats count as traffic) for that long.
+	ExpectTrafficWithin time.Duration
+	// ResolveTimeout resolves a firing alert of the source that has not
+	// been repeated for that long (Alertmanager's resolve_timeout); 0
+	// never. It defaults by type (DefaultResolveTimeout).
+	ResolveTimeout time.Duration
+}
+
+// DefaultEventsResolveTimeout is the resolve_timeout of events and
+// pagerduty sources that set none: scripts and PagerDuty-style senders
+// often never send a resolve, and an alert not repeated for a day is
+// taken to be over.
+const DefaultEventsResolveTimeout = 24 * time.Hour
+
+// DefaultResolveTimeout is the resolve_timeout of a source of type t that
+// sets none: DefaultEventsResolveTimeout for events and pagerduty, 0 (off)
+// for the rest. Alertmanager and Grafana resolve their own alerts (and
+// anti-entropy repairs a lost resolve); changes and heartbeats send no
+// alerts.
+func DefaultResolveTimeout(t SourceType) time.Duration {
+	if t == TypeEvents || t == TypePagerDuty {
+		return DefaultEventsResolveTimeout
+	}
+	return 0
 }
 
 // Defaults of an anti_entropy block.

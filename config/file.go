@@ -48,6 +48,12 @@ type sourceSpec struct {
 	RoutingKeyEnv  yamlfile.Value[string]           `yaml:"routing_key_env"`
 	RateLimit      yamlfile.Value[*rateLimitSpec]   `yaml:"rate_limit"`
 	AntiEntropy    yamlfile.Value[*antiEntropySpec] `yaml:"anti_entropy"`
+	// ExpectTrafficWithin opens an incident when the source sends nothing
+	// for that long.
+	ExpectTrafficWithin yamlfile.Value[string] `yaml:"expect_traffic_within"`
+	// ResolveTimeout resolves the source's firing alerts that are not
+	// repeated for that long; 0s never.
+	ResolveTimeout yamlfile.Value[string] `yaml:"resolve_timeout"`
 }
 
 // antiEntropySpec is an alertmanager source's poller of Alertmanager's API.
@@ -365,6 +371,25 @@ func (v *validator) source(i int, sv yamlfile.Value[sourceSpec]) (src Source, ok
 		}
 		src.RateLimit = rl
 	}
+	src.ResolveTimeout = DefaultResolveTimeout(src.Type)
+	if s.ResolveTimeout.IsSet() {
+		switch d, err := model.ParseDuration(s.ResolveTimeout.V); {
+		case src.Type == TypeChanges || src.Type == TypeHeartbeats:
+			v.add(s.ResolveTimeout.Pos, "%sresolve_timeout: a %s source sends no alerts", prefix, src.Type)
+		case err != nil:
+			v.add(s.ResolveTimeout.Pos, "%sresolve_timeout: %v", prefix, err)
+		default:
+			src.ResolveTimeout = time.Duration(d)
+		}
+	}
+	if s.ExpectTrafficWithin.IsSet() {
+		if src.Type == TypeChanges {
+			// Deploys come when they come: silence is no failure.
+			v.add(s.ExpectTrafficWithin.Pos, "%sexpect_traffic_within: a changes source is not expected to send regularly", prefix)
+		} else if d, ok := v.positiveDuration(s.ExpectTrafficWithin, prefix+"expect_traffic_within"); ok {
+			src.ExpectTrafficWithin = d
+		}
+	}
 	if a := s.AntiEntropy.V; a != nil {
 		if src.Type != TypeAlertmanager {
 			v.add(s.AntiEntropy.Pos, "%santi_entropy: only an alertmanager source has one", prefix)
@@ -373,6 +398,23 @@ func (v *validator) source(i int, sv yamlfile.Value[sourceSpec]) (src Source, ok
 		}
 	}
 	return src, true
+}
+
+// positiveDuration parses a duration that must be greater than 0; ok is
+// false when val is empty or wrong (and then reported as field).
+func (v *validator) positiveDuration(val yamlfile.Value[string], field string) (time.Duration, bool) {
+	if val.V == "" {
+		return 0, false
+	}
+	switch md, err := model.ParseDuration(val.V); {
+	case err != nil:
+		v.add(val.Pos, "%s: %v", field, err)
+	case md <= 0:
+		v.add(val.Pos, "%s: must be greater than 0", field)
+	default:
+		return time.Duration(md), true
+	}
+	return 0, false
 }
 
 func (v *validator) antiEntropy(a *antiEntropySpec, pos yamlfile.Pos, prefix string) *AntiEntropy {
@@ -393,16 +435,8 @@ func (v *validator) antiEntropy(a *antiEntropySpec, pos yamlfile.Pos, prefix str
 		val yamlfile.Value[string]
 		dst *time.Duration
 	}{{"interval", a.Interval, &out.Interval}, {"grace", a.Grace, &out.Grace}} {
-		if d.val.V == "" {
-			continue
-		}
-		switch md, err := model.ParseDuration(d.val.V); {
-		case err != nil:
-			v.add(d.val.Pos, "%s%s: %v", prefix, d.key, err)
-		case md <= 0:
-			v.add(d.val.Pos, "%s%s: must be greater than 0", prefix, d.key)
-		default:
-			*d.dst = time.Duration(md)
+		if md, ok := v.positiveDuration(d.val, prefix+d.key); ok {
+			*d.dst = md
 		}
 	}
 	for _, g := range a.GroupBy {

@@ -337,7 +337,11 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, prior AlertState, now
 	}
 	inc.FiringCount--
 	inc.UpdatedAt, inc.LastEventAt = now, now
-	if err := addTimeline(ctx, tx, inc.ID, now, TimelineAlertResolved, st.Fingerprint, alertName(ev)+" resolved"); err != nil {
+	msg := alertName(ev) + " resolved"
+	if ev.ResolveReason != "" {
+		msg += ": " + ev.ResolveReason
+	}
+	if err := addTimeline(ctx, tx, inc.ID, now, TimelineAlertResolved, st.Fingerprint, msg); err != nil {
 		return out, err
 	}
 	if err := detectFlapping(ctx, tx, &inc, st.Source, st.Fingerprint, now); err != nil {

@@ -52,6 +52,16 @@ type Event struct {
 	// alert (PagerDuty's event_action acknowledge) instead of reporting a
 	// status; Status is then ignored.
 	Acknowledge bool
+	// Heartbeat names the heartbeat rule a POST to
+	// /ingest/heartbeats/{name} beats; "" for every other event (an alert
+	// beats a heartbeat when the rule's matchers match it).
+	Heartbeat string
+	// HeartbeatFailed marks a POST to /ingest/heartbeats/{name}/fail: the
+	// sender reports a failure, which opens an incident at once.
+	HeartbeatFailed bool
+	// ResolveReason, on a resolve alertbridge made itself (resolve_timeout),
+	// says why on the incident's timeline.
+	ResolveReason string
 }
 
 // LabelFingerprint returns the fingerprint Alertmanager and Prometheus give a

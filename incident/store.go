@@ -169,6 +169,23 @@ type Tx interface {
 	// DeleteExpiredNonces forgets at most limit nonces that expired by now,
 	// and returns how many it forgot.
 	DeleteExpiredNonces(ctx context.Context, now time.Time, limit int) (int, error)
+	// StaleAlerts returns at most q.Limit firing alerts of incidents that
+	// were last seen at or before q.SeenBefore, oldest first, of q.Source (any
+	// if "") whose incident's rule is q.Rule (any if "") and none of
+	// q.ExceptRules.
+	StaleAlerts(ctx context.Context, q StaleQuery) ([]AlertState, error)
+	// HeartbeatRecord returns the heartbeat monitor with key, or
+	// ErrNotFound. (Heartbeat monitors are the rule files' heartbeats and
+	// the sources' expect_traffic_within; Heartbeat below is the store's
+	// own liveness write.)
+	HeartbeatRecord(ctx context.Context, key string) (Heartbeat, error)
+	// HeartbeatRecords returns every heartbeat monitor, by key.
+	HeartbeatRecords(ctx context.Context) ([]Heartbeat, error)
+	// PutHeartbeatRecord inserts or replaces the heartbeat monitor hb.Key.
+	PutHeartbeatRecord(ctx context.Context, hb Heartbeat) error
+	// DeleteHeartbeatRecord forgets the heartbeat monitor with key; an
+	// unknown key is not an error.
+	DeleteHeartbeatRecord(ctx context.Context, key string) error
 	// Heartbeat records now as the time of the last periodic write. It
 	// makes the store find room for more data, as real work would, so that
 	// it fails with the store's error when the disk (or a database size
@@ -182,6 +199,14 @@ type Store interface {
 	// A store error (disk full, database down) is returned wrapped; callers
 	// treat any error as "nothing was committed".
 	Update(ctx context.Context, fn func(Tx) error) error
+}
+
+// StaleQuery selects the firing alerts that resolve_timeout resolves.
+type StaleQuery struct {
+	Source, Rule string
+	ExceptRules  []string
+	SeenBefore   time.Time
+	Limit        int
 }
 
 // IncidentFilter selects incidents for listing.

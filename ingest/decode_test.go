@@ -211,9 +211,16 @@ func TestDocsSourcesExamples(t *testing.T) {
 			return err
 		},
 	}
-	curl := regexp.MustCompile(`(?s)curl -sS http://alertbridge\.example:9097(/[a-z0-9/]+).*?(?:--data-binary @- <<'EOF'\n(.*?)\nEOF|-d '([^']*)')`)
+	decoders["/ingest/heartbeats/"] = func(b []byte) error {
+		_, err := decodeHeartbeat("nightly-backup", b, testNow)
+		return err
+	}
+	curl := regexp.MustCompile(`(?s)curl -sS http://alertbridge\.example:9097(/[a-z0-9/-]+).*?(?:--data-binary @- <<'EOF'\n(.*?)\nEOF|-d '([^']*)')`)
 	found := map[string]int{}
 	for _, m := range curl.FindAllStringSubmatch(doc, -1) {
+		if strings.HasPrefix(m[1], "/ingest/heartbeats/") {
+			m[1] = "/ingest/heartbeats/"
+		}
 		decode, ok := decoders[m[1]]
 		if !ok {
 			t.Errorf("curl example for unknown endpoint %s", m[1])

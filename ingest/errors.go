@@ -218,6 +218,7 @@ func errorStatus(typ string, err error) response {
 		to *timeoutError
 		ae *authError
 		rl *rateLimitedError
+		nf *notFoundError
 	)
 	switch {
 	case errors.Is(err, errNotCommitted) && errors.Is(err, incident.ErrUnavailable):
@@ -247,6 +248,8 @@ func errorStatus(typ string, err error) response {
 		return response{code: http.StatusUnsupportedMediaType, body: errorBody{Error: ce.Error()}, reason: reasonUnsupportedEncoding}
 	case errors.As(err, &le):
 		return response{code: http.StatusUnprocessableEntity, body: errorBody{Error: le.Msg, Where: le.Where, Errors: itemErrors(err)}, reason: le.Limit}
+	case errors.As(err, &nf):
+		return response{code: http.StatusNotFound, body: errorBody{Error: nf.msg, Where: nf.where}, reason: reasonNotFound}
 	case errors.As(err, &ie) && typ == SourcePagerDuty:
 		reason := reasonInvalid
 		if ie == errUnknownRoutingKey {

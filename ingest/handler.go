@@ -99,6 +99,8 @@ var endpoints = []*endpoint{
 	{SourceEvents, "/ingest/events", acceptEvents(decodeEvents,
 		func(b []byte) locator { return batchLocator(b, "events") })},
 	{SourceChanges, "/ingest/changes", acceptChanges},
+	{SourceHeartbeats, "/ingest/heartbeats/{name}", acceptHeartbeat(false)},
+	{SourceHeartbeats, "/ingest/heartbeats/{name}/fail", acceptHeartbeat(true)},
 }
 
 func knownType(t string) bool {
@@ -164,7 +166,8 @@ func New(o Options) (*Handler, error) {
 }
 
 // Register mounts the ingest endpoints on mux: POST /ingest/alertmanager,
-// /ingest/grafana, /v2/enqueue, /ingest/events and /ingest/changes.
+// /ingest/grafana, /v2/enqueue, /ingest/events, /ingest/changes and
+// /ingest/heartbeats/{name} (and its /fail).
 func (h *Handler) Register(mux *http.ServeMux) {
 	for _, e := range endpoints {
 		h.metrics.initSource(e.typ)
@@ -251,7 +254,10 @@ func (h *Handler) edge(q *request) error {
 			}
 		}
 	}
-	if err := checkContentType(q.r.Header.Get("Content-Type")); err != nil {
+	// A cron job's bare `curl -X POST` beats a heartbeat: no body, no
+	// Content-Type. A body must still say it is JSON.
+	bare := q.e.typ == SourceHeartbeats && q.r.ContentLength == 0 && q.r.Header.Get("Content-Type") == ""
+	if err := checkContentType(q.r.Header.Get("Content-Type")); err != nil && !bare {
 		return err
 	}
 	// Under overload the Sink would refuse the request whatever it holds:

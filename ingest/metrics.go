@@ -35,6 +35,7 @@ const (
 	reasonLimitString          = "limit_string_length"
 	reasonMemoryBudget         = "memory_budget"
 	reasonTimeout              = "timeout"
+	reasonNotFound             = "not_found"
 )
 
 // reasons are all the reasons, exported as 0 before the first rejection.
@@ -44,6 +45,7 @@ var reasons = []string{
 	reasonUnauthorized, reasonForbidden, reasonRateLimited, reasonOverloaded,
 	reasonUnsupportedEncoding, reasonInvalidUTF8, reasonInvalidTime, reasonLimitFingerprint,
 	reasonLimitURL, reasonLimitString, reasonMemoryBudget, reasonTimeout,
+	reasonNotFound,
 }
 
 type metrics struct {

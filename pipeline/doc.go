@@ -12,4 +12,9 @@
 // Admission (admission.go) keeps the queue within its bounds and every
 // answered ingest request within the wait budget: it sheds at once what
 // would wait too long, and the writer skips what waited too long anyway.
+//
+// Heartbeats (beats.go) are taken out before dedupe: a beat updates its
+// monitor and never reaches correlation. The periodic Sweep judges the
+// monitors and resolves stale alerts (resolve_timeout, stale.go), on the
+// replica that holds the sweep's lease.
 package pipeline

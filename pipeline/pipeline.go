@@ -89,6 +89,18 @@ type Options struct {
 	// CloseAfter is how long after it resolved Sweep closes an incident
 	// (see incident.CloseResolved); 0 closes none.
 	CloseAfter time.Duration
+	// ExpectTraffic is each source's expect_traffic_within: a source
+	// silent for that long (no request at all, repeats included) opens an
+	// incident. Sources absent or at 0 expect nothing.
+	ExpectTraffic map[string]time.Duration
+	// ResolveTimeout is each source's resolve_timeout: its firing alerts
+	// not repeated for that long resolve (a rule's own resolve_timeout
+	// replaces it). Sources absent or at 0 never.
+	ResolveTimeout map[string]time.Duration
+	// Started is when heartbeats start being judged (default: Now at New):
+	// a heartbeat is never missing before a full interval plus grace has
+	// passed since, so that a restart raises no false alarm.
+	Started time.Time
 }
 
 // Pipeline applies events and commands through one writer.
@@ -118,6 +130,8 @@ type Pipeline struct {
 	touches   map[touchKey]incident.Touch
 	staged    []incident.Touch
 	lastFlush time.Time
+	// since is Options.Started: see incident.Heartbeat.Deadline.
+	since time.Time
 }
 
 type touchKey struct{ source, fingerprint string }
@@ -202,8 +216,11 @@ func New(o Options) (*Pipeline, error) {
 	p := &Pipeline{
 		o: o, log: o.Logger.With("component", "pipeline"), dedupe: d, corr: c,
 		queue: make(chan *request, o.QueueSize+reservedSlots), done: make(chan struct{}),
-		adm: newAdmission(o.MaxWait, o.QueueSize, o.MaxQueuedAlerts), clock: time.Now,
+		adm: newAdmission(o.MaxWait, o.QueueSize, o.MaxQueuedAlerts), clock: time.Now, since: o.Started,
 		touches: map[touchKey]incident.Touch{},
+	}
+	if p.since.IsZero() {
+		p.since = o.Now()
 	}
 	p.metrics = newMetrics(o.Registerer, func() float64 { return float64(len(p.queue)) }, p.adm)
 	return p, nil
@@ -627,6 +644,16 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				for _, inc := range resolved {
 					stats.finished(inc, false)
 				}
+				if rg, err := p.resolveStale(ctx, tx, set, db, cb, now, &stats); err != nil {
+					return fmt.Errorf("resolve stale alerts: %w", err)
+				} else if rg {
+					p.dedupe.Purge()
+					p.corr.Purge()
+					db, cb = p.dedupe.Begin(tx), p.corr.Begin(tx)
+				}
+				if err := p.sweepHeartbeats(ctx, tx, set, cb, now, &stats); err != nil {
+					return fmt.Errorf("sweep heartbeats: %w", err)
+				}
 				closed, err := incident.CloseResolved(ctx, tx, p.o.CloseAfter, now)
 				if err != nil {
 					return fmt.Errorf("close resolved incidents: %w", err)
@@ -706,8 +733,17 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				}
 				continue
 			}
+			if err := p.trafficBeats(ctx, tx, cb, r.events, now, &stats); err != nil {
+				return err
+			}
 			notes := map[int64]*incident.GroupNote{}
 			for _, ev := range r.events {
+				if handled, err := p.beat(ctx, tx, set, cb, ev, now, &stats); handled || err != nil {
+					if err != nil {
+						return err
+					}
+					continue
+				}
 				regrouped, err := p.apply(ctx, tx, set, db, cb, ev, now, &stats, notes)
 				if err != nil {
 					return fmt.Errorf("event %s: %w", ev.Fingerprint, err)

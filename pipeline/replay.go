@@ -33,6 +33,13 @@ func NewReplayer(store incident.Store, set *rules.Set, start time.Time, log *slo
 	}
 	r.p = p
 	p.Start()
+	// A sweep at the start, as the daemon's first one soon after it
+	// starts: heartbeats that are expected whether or not they ever beat
+	// are armed from the start.
+	if err := p.Sweep(context.Background()); err != nil {
+		_ = p.Stop(context.Background()) // the error says why
+		return nil, err
+	}
 	return r, nil
 }
 

@@ -46,6 +46,8 @@ type file struct {
 	Problems []yamlfile.Value[problemSpec] `yaml:"problems"`
 	// KnownErrors are the known errors, in the order written.
 	KnownErrors []yamlfile.Value[knownErrorSpec] `yaml:"known_errors"`
+	// Heartbeats are the heartbeat rules, in the order written.
+	Heartbeats []yamlfile.Value[heartbeatSpec] `yaml:"heartbeats"`
 }
 
 // settings are the fields of a correlation rule that the defaults block can
@@ -176,7 +178,10 @@ type ruleSpec struct {
 	Matchers []yamlfile.Value[string] `yaml:"matchers"`
 	By       []yamlfile.Value[string] `yaml:"by"`
 	Action   yamlfile.Value[string]   `yaml:"action"`
-	Settings settings                 `yaml:",inline"`
+	// ResolveTimeout resolves the rule's alerts that are not repeated for
+	// that long, whatever their source's resolve_timeout; 0s: never.
+	ResolveTimeout yamlfile.Value[string] `yaml:"resolve_timeout"`
+	Settings       settings               `yaml:",inline"`
 
 	// own is what the rule sets itself, as opposed to what it took from
 	// the defaults block or the built-in defaults; applyDefaults fills it.
@@ -304,22 +309,7 @@ func (s *ruleSpec) compile(pos yamlfile.Pos, index int, rep *reporter) *Rule {
 
 	r.matchers = compileMatchers(s.Matchers, prefix, rep)
 
-	seen := make(map[string]bool, len(s.By))
-	for _, b := range s.By {
-		switch err := checkLabelName(b.V); {
-		case err != nil:
-			rep.add(b.Pos, prefix, "by: %v", err)
-		case b.V == "...":
-			// Alertmanager's group_by takes "..." for "all labels"; here
-			// it would silently be a label of that name.
-			rep.add(b.Pos, prefix, `by: "..." (all labels) is not supported; list the labels`)
-		case seen[b.V]:
-			rep.add(b.Pos, prefix, "by: duplicate label %q", b.V)
-		default:
-			seen[b.V] = true
-			r.By = append(r.By, b.V)
-		}
-	}
+	r.By = compileBy(s.By, prefix, rep)
 
 	written := make([]string, len(s.Matchers))
 	for i, m := range s.Matchers {
@@ -328,6 +318,16 @@ func (s *ruleSpec) compile(pos yamlfile.Pos, index int, rep *reporter) *Rule {
 	r.Version = version(written, r.By)
 
 	s.Settings.compile(r, prefix, s.own, rep)
+	if s.ResolveTimeout.V != "" {
+		switch d, err := model.ParseDuration(s.ResolveTimeout.V); {
+		case err != nil:
+			rep.add(s.ResolveTimeout.Pos, prefix, "resolve_timeout: %v", err)
+		case s.Action.V == actionDrop:
+			rep.add(s.ResolveTimeout.Pos, prefix, "resolve_timeout: has no effect with action %q", actionDrop)
+		default:
+			r.ResolveTimeout, r.HasResolveTimeout = time.Duration(d), true
+		}
+	}
 
 	switch s.Action.V {
 	case "":
@@ -475,6 +475,28 @@ func checkLabelName(name string) error {
 		return fmt.Errorf("invalid label name %q", name)
 	}
 	return nil
+}
+
+// compileBy checks a by list: label names, each once, and not "...".
+func compileBy(by []yamlfile.Value[string], prefix string, rep *reporter) []string {
+	var out []string
+	seen := make(map[string]bool, len(by))
+	for _, b := range by {
+		switch err := checkLabelName(b.V); {
+		case err != nil:
+			rep.add(b.Pos, prefix, "by: %v", err)
+		case b.V == "...":
+			// Alertmanager's group_by takes "..." for "all labels"; here
+			// it would silently be a label of that name.
+			rep.add(b.Pos, prefix, `by: "..." (all labels) is not supported; list the labels`)
+		case seen[b.V]:
+			rep.add(b.Pos, prefix, "by: duplicate label %q", b.V)
+		default:
+			seen[b.V] = true
+			out = append(out, b.V)
+		}
+	}
+	return out
 }
 
 func firstPos(vs []yamlfile.Value[string]) yamlfile.Pos {

@@ -30,6 +30,9 @@ func FuzzParse(f *testing.F) {
 		"services: [{name: a, matchers: [x=a], depends_on: [b]}, {name: b, impact: high, labels: {k: v}}]\n" +
 		"correlations: [{name: r, by: [service, x], impact: {label: severity, map: {critical: high}, default: low}, urgency: medium}]\n"))
 	f.Add([]byte("services: [{name: a, depends_on: [b]}, {name: b, depends_on: [c]}, {name: c, depends_on: [a]}]\n"))
+	f.Add([]byte(heartbeatRules))
+	f.Add([]byte("correlations: [{name: a, resolve_timeout: 0s}, {name: b, resolve_timeout: 1h}]\n" +
+		"heartbeats: [{name: h, matchers: ['x!=y'], by: [x, x], interval: 1ms, grace: -1s, impact: {label: x, map: {a: high}}}]\n"))
 	f.Add([]byte("sla:\n  calendars: {office: {time_zone: Europe/Berlin, days: [mon, fri], hours: '08:30-24:00', holidays: ['2026-12-25']}}\n" +
 		"  policies: [{priority: P1, respond: 15m, resolve: 4h}, {priority: P3, service: checkout, respond: 4h, resolve: 3d, calendar: office}]\n"))
 

@@ -52,23 +52,35 @@ func compileProblems(files []*file, rules []*Rule, rep *reporter) []incident.Pro
 		byName[r.Name] = r
 	}
 	var out []incident.ProblemRule
-	first := make(map[string]yamlfile.Pos)
+	seen := newNames("problem")
 	for _, f := range files {
 		for i := range f.Problems {
 			v := &f.Problems[i]
-			r, ok := v.V.compile(v.Pos, i, byName, rep)
-			if !ok {
-				continue
+			if r, ok := v.V.compile(v.Pos, i, byName, rep); ok && seen.first(r.Name, v.V.Name.Pos, rep) {
+				out = append(out, r)
 			}
-			if prev, dup := first[r.Name]; dup {
-				rep.add(v.V.Name.Pos, "problem "+strconv.Quote(r.Name)+": ", "name: duplicate name, first defined at %s", prev)
-				continue
-			}
-			first[r.Name] = v.V.Name.Pos
-			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// names remembers where each name of one kind of entry was first defined.
+type names struct {
+	what string
+	at   map[string]yamlfile.Pos
+}
+
+func newNames(what string) *names { return &names{what: what, at: make(map[string]yamlfile.Pos)} }
+
+// first reports whether name, defined at pos, is defined for the first
+// time; a second definition is reported to rep.
+func (n *names) first(name string, pos yamlfile.Pos, rep *reporter) bool {
+	if prev, dup := n.at[name]; dup {
+		rep.add(pos, n.what+" "+strconv.Quote(name)+": ", "name: duplicate name, first defined at %s", prev)
+		return false
+	}
+	n.at[name] = pos
+	return true
 }
 
 // compile checks one problem rule and builds it; ok is false when its name

@@ -76,6 +76,11 @@ type Rule struct {
 	FlapWindow    time.Duration
 	// Drop means matching alerts are discarded as noise.
 	Drop bool
+	// ResolveTimeout, when HasResolveTimeout, replaces the source's
+	// resolve_timeout for the rule's alerts: a firing alert not repeated
+	// for that long resolves; 0 never.
+	ResolveTimeout    time.Duration
+	HasResolveTimeout bool
 	// Pos is where the rule (or the defaults block) is defined, for
 	// messages; zero for built-in defaults.
 	Pos yamlfile.Pos
@@ -196,8 +201,10 @@ type Set struct {
 	problems []incident.ProblemRule
 	// knownErrors are the known errors in file order, then list order.
 	knownErrors []incident.KnownError
-	files       []string
-	hash        string
+	// heartbeats are the heartbeat rules in file order, then list order.
+	heartbeats []*Heartbeat
+	files      []string
+	hash       string
 }
 
 // Match returns the first rule whose matchers all match labels, or nil if
@@ -208,6 +215,19 @@ func (s *Set) Match(labels map[string]string) *Rule {
 	}
 	for _, r := range s.rules {
 		if r.Matches(labels) {
+			return r
+		}
+	}
+	return nil
+}
+
+// Rule returns the correlation rule called name, or nil.
+func (s *Set) Rule(name string) *Rule {
+	if s == nil {
+		return nil
+	}
+	for _, r := range s.rules {
+		if r.Name == name {
 			return r
 		}
 	}
@@ -464,6 +484,7 @@ func compile(srcs []source) (*Set, error) {
 	}
 	s.problems = compileProblems(files, s.rules, rep)
 	s.knownErrors = compileKnownErrors(files, s.problems, rep)
+	s.heartbeats = compileHeartbeats(files, s.byName, rep)
 	if err := append(decodeErrs, rep.errs...).Err(); err != nil {
 		return nil, err
 	}

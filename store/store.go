@@ -25,6 +25,7 @@ type Store interface {
 	ChangeReader
 	StatsReader
 	OutboxReader
+	HeartbeatReader
 	Leases
 	// Location says where the data is, safe to log: a file path, or a
 	// connection string without its password.
@@ -101,6 +102,12 @@ type OutboxReader interface {
 	OutboxAfter(ctx context.Context, sink string, incidentID, id int64) ([]incident.OutboxRow, error)
 	OutboxRows(ctx context.Context, state incident.OutboxState, afterID int64, limit int) ([]incident.OutboxRow, error)
 	OutboxStats(ctx context.Context) (map[string]incident.OutboxStats, error)
+}
+
+// HeartbeatReader reads the heartbeat monitors.
+type HeartbeatReader interface {
+	// HeartbeatRecords lists every heartbeat monitor, by key.
+	HeartbeatRecords(ctx context.Context) ([]incident.Heartbeat, error)
 }
 
 // Leases let replicas that share a database share its background work

@@ -80,7 +80,7 @@ limits: {max_json_depth: 1}
 			args:     []string{"good.yml", "bad.yml"},
 			wantCode: 1, wantStdout: "good.yml: OK (2 sources, 1 api user, 3 rules in 2 rule files)\n",
 			wantStderr: `bad.yml:5:15: source "am": bearer: expected a mapping with token, token_file or token_env` + "\n" +
-				`bad.yml:6:23: source "nag": type: unknown type "nagios", want one of alertmanager, grafana, pagerduty, events, changes` + "\n" +
+				`bad.yml:6:23: source "nag": type: unknown type "nagios", want one of alertmanager, grafana, pagerduty, events, changes, heartbeats` + "\n" +
 				`bad.yml:9:25: api: user "ops": role: role "boss": want viewer, responder or admin` + "\n" +
 				`bad.yml:10:53: api: user "bot": bearer: token_env: environment variable TEST_ALERTBRIDGE_UNSET is not set` + "\n" +
 				`bad.yml:11:26: limits: max_json_depth: must be at least 4` + "\n",

@@ -227,6 +227,15 @@ func (x *explainer) explain(ctx context.Context, ev incident.Event) error {
 
 	fmt.Fprintf(x.w, "alert %s\n", incident.FormatLabels(ev.Labels))
 	x.line("fingerprint", "%s", ev.Fingerprint)
+	if hb := x.set.BeatOf(ev.Labels); hb != nil {
+		// Heartbeats are matched before correlation rules: a beat goes no
+		// further.
+		key, _ := hb.Instance(ev.Labels)
+		x.line("heartbeat", "%s (%s): a beat of %s", hb.Name, hb.Pos, key)
+		x.line("means", "no incident, not noise; %s is missing %s after its last beat (interval %s, grace %s)",
+			key, dur(hb.Interval+hb.Grace), dur(hb.Interval), dur(hb.Grace))
+		return nil
+	}
 	if ev.Status == incident.StatusResolved {
 		x.line("status", "resolved in the payload; explained as if it fired now")
 	}

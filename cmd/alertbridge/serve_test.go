@@ -22,7 +22,7 @@ func TestServeRefusesInvalidConfig(t *testing.T) {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", code, &stderr)
 	}
 	want := "alertbridge: refusing to start:\n" +
-		cfg + `:3:11: source "a": type: unknown type "nagios", want one of alertmanager, grafana, pagerduty, events, changes` + "\n" +
+		cfg + `:3:11: source "a": type: unknown type "nagios", want one of alertmanager, grafana, pagerduty, events, changes, heartbeats` + "\n" +
 		cfg + ":4:26: limits: max_json_depth: must be at least 4\n"
 	if stderr.String() != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", &stderr, want)

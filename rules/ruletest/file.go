@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -32,6 +33,10 @@ const groupByAll = "..."
 // alert is its source and fingerprint and a compact alert with a payload
 // alert's labels is that alert.
 const Source = "alertmanager"
+
+// HeartbeatSource is the source of a step's heartbeats: a heartbeats
+// source named as its type.
+const HeartbeatSource = "heartbeats"
 
 // DefaultActor is the actor of a manual action that names none.
 const DefaultActor = "test"
@@ -125,9 +130,11 @@ type testSpec struct {
 }
 
 type stepSpec struct {
-	At          yamlfile.Value[string]      `yaml:"at"`
-	Alerts      []yamlfile.Value[alertSpec] `yaml:"alerts"`
-	Payload     yamlfile.Value[string]      `yaml:"payload"`
+	At      yamlfile.Value[string]      `yaml:"at"`
+	Alerts  []yamlfile.Value[alertSpec] `yaml:"alerts"`
+	Payload yamlfile.Value[string]      `yaml:"payload"`
+	// Heartbeats are POSTs to /ingest/heartbeats/{name} (and its /fail).
+	Heartbeats  []yamlfile.Value[beatSpec]  `yaml:"heartbeats"`
 	Acknowledge yamlfile.Value[*actionSpec] `yaml:"acknowledge"`
 	Resolve     yamlfile.Value[*actionSpec] `yaml:"resolve"`
 	Expect      yamlfile.Value[*expectSpec] `yaml:"expect"`
@@ -140,6 +147,14 @@ type alertSpec struct {
 	StartsAt     yamlfile.Value[string]                            `yaml:"starts_at"`
 	EndsAt       yamlfile.Value[string]                            `yaml:"ends_at"`
 	GeneratorURL string                                            `yaml:"generator_url"`
+}
+
+// beatSpec is a POST to /ingest/heartbeats/{name}: name is the heartbeat
+// rule, labels the body's labels, fail the /fail endpoint.
+type beatSpec struct {
+	Name   yamlfile.Value[string]                            `yaml:"name"`
+	Labels yamlfile.Value[map[string]yamlfile.Value[string]] `yaml:"labels"`
+	Fail   bool                                              `yaml:"fail"`
 }
 
 type actionSpec struct {
@@ -330,6 +345,11 @@ func (l *loader) step(spec *stepSpec, pos yamlfile.Pos, index int, prev *Step, p
 	if spec.Payload.IsSet() {
 		s.Events = append(s.Events, l.payload(spec.Payload, prefix)...)
 	}
+	for _, b := range spec.Heartbeats {
+		if ev, ok := l.beat(&b.V, b.Pos, s.At, prefix); ok {
+			s.Events = append(s.Events, ev)
+		}
+	}
 	for _, a := range []struct {
 		kind incident.Action
 		spec yamlfile.Value[*actionSpec]
@@ -360,6 +380,32 @@ func (l *loader) offset(v yamlfile.Value[string], field string) (time.Duration, 
 	}
 	return time.Duration(d), true
 }
+
+// beat is a heartbeat endpoint's event, as ingest makes it.
+func (l *loader) beat(spec *beatSpec, pos yamlfile.Pos, at time.Duration, prefix string) (incident.Event, bool) {
+	ok := true
+	switch {
+	case !spec.Name.IsSet():
+		l.add(pos, prefix, "heartbeats: name: required")
+		ok = false
+	case !heartbeatNameRE.MatchString(spec.Name.V):
+		l.add(spec.Name.Pos, prefix, "heartbeats: name: must consist of letters, digits, '_' and '-'")
+		ok = false
+	}
+	labels := make(map[string]string, len(spec.Labels.V))
+	for name, v := range spec.Labels.V {
+		if name == "" || !model.UTF8Validation.IsValidLabelName(name) {
+			l.add(v.Pos, prefix, "heartbeats: labels: invalid label name %q", name)
+			ok = false
+		}
+		labels[name] = v.V
+	}
+	return incident.Event{Source: HeartbeatSource, Fingerprint: spec.Name.V, Status: incident.StatusFiring,
+		Labels: labels, StartsAt: l.f.Start.Add(at), Heartbeat: spec.Name.V, HeartbeatFailed: spec.Fail}, ok
+}
+
+// heartbeatNameRE is what the rule files accept as a heartbeat's name.
+var heartbeatNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
 func (l *loader) alert(spec *alertSpec, pos yamlfile.Pos, at time.Duration, prefix string) (incident.Event, bool) {
 	ok := true

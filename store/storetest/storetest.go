@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"NonceOnceUntilItExpires", testNonces},
 		{"DeleteExpiredNonces", testDeleteExpiredNonces},
 		{"Heartbeat", testHeartbeat},
+		{"HeartbeatRecords", testHeartbeatRecords},
+		{"StaleAlerts", testStaleAlerts},
 		{"LeasesAreExclusive", testLeases},
 		{"IncidentEveryField", testIncidentEveryField},
 		{"RecordsEveryField", testRecordsEveryField},
