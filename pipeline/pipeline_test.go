@@ -638,3 +638,56 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return v
 }
+
+// TestExecuteCallerGivesUpWhileWriterHasIt: a command whose caller's
+// context ends while the writer holds it answers ctx.Err() at once with no
+// incident, and never reads the result the writer writes afterwards (under
+// -race, reading it was a data race).
+func TestExecuteCallerGivesUpWhileWriterHasIt(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bs := &blockingStore{Store: st, release: make(chan struct{}), entered: make(chan struct{}, 10)}
+	p, err := pipeline.New(pipeline.Options{Store: bs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Start()
+	bg := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- p.Submit(bg, []incident.Event{firing("web-1", t0)}) }()
+	<-bs.entered
+	bs.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(bg)
+	type outcome struct {
+		inc incident.Incident
+		err error
+	}
+	got := make(chan outcome, 1)
+	go func() {
+		inc, err := p.Execute(ctx, incident.Command{IncidentID: 1, Action: incident.ActionAcknowledge, Actor: "alice"})
+		got <- outcome{inc, err}
+	}()
+	<-bs.entered // the writer has the command
+	cancel()
+	// The writer goes on and commits it while Execute returns: nothing
+	// orders the two, as in the daemon.
+	bs.release <- struct{}{}
+	o := <-got
+	if !errors.Is(o.err, context.Canceled) || o.inc.ID != 0 {
+		t.Errorf("Execute = incident %d, %v; want no incident and context.Canceled", o.inc.ID, o.err)
+	}
+	if err := p.Stop(bg); err != nil {
+		t.Fatal(err)
+	}
+	inc, err := st.Incident(bg, 1)
+	if err != nil || inc.State != incident.StateAcknowledged {
+		t.Errorf("incident 1: %s, %v; want acknowledged (the command committed after its caller left)", inc.State, err)
+	}
+}
