@@ -23,8 +23,7 @@ func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]inc
 		// The matches of the search index, newest first, drive the
 		// query: a page of a search that matches most incidents ends
 		// after its first rows, one that matches few reads only those.
-		c := incidentConds(incident.IncidentFilter{Priority: f.Priority, Service: f.Service})
-		c.add("(instr(lower(title), lower(?)) > 0 OR instr(correlation_key, ?) > 0)", f.Query, f.Query)
+		c := incidentConds(f)
 		in(&c, "state", f.States)
 		q, args := c.newestFirstBy("m.id", `WITH m(id) AS (SELECT rowid FROM incident_search WHERE incident_search MATCH ?)
 			SELECT `+incidentColumns+` FROM m CROSS JOIN incidents USING (id)`, f.AfterID, f.Limit)
