@@ -545,7 +545,7 @@ func applyFiring(ctx context.Context, tx Tx, d Decision, now time.Time) (Outcome
 	// Escalate, never de-escalate: a more severe alert joining raises the
 	// incident's priority; a milder one leaves it.
 	if p := PriorityOf(d.Impact, d.Urgency); p < inc.Priority {
-		msg := fmt.Sprintf("priority %s → %s by %s", inc.Priority, p, alertName(ev))
+		msg := priorityChangedMessage(inc.Priority, p, alertName(ev))
 		inc.Priority, inc.Impact, inc.Urgency = p, d.Impact, d.Urgency
 		setSLA(&inc, d.SLA) // the higher priority's targets, from the same opening time
 		if err := addTimeline(ctx, tx, inc.ID, now, TimelinePriorityChanged, ev.Fingerprint, msg); err != nil {

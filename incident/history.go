@@ -558,7 +558,7 @@ func (r *regrouping) settle(ctx context.Context, inc *Incident, g *group, moved 
 			return nil, err
 		}
 		if p := PriorityOf(r.d.Impact, r.d.Urgency); p < inc.Priority && r.d.Impact != "" {
-			msg := fmt.Sprintf("priority %s → %s by %s", inc.Priority, p, alertName(r.d.Event))
+			msg := priorityChangedMessage(inc.Priority, p, alertName(r.d.Event))
 			inc.Priority, inc.Impact, inc.Urgency = p, r.d.Impact, r.d.Urgency
 			setSLA(inc, r.d.SLA)
 			if err := addTimeline(ctx, r.tx, inc.ID, r.now, TimelinePriorityChanged, r.ep.Fingerprint, msg); err != nil {

@@ -1,6 +1,9 @@
 package incident
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Level is an impact or urgency level.
 type Level string
@@ -70,4 +73,32 @@ func SeverityLevels(severity string) (impact, urgency Level) {
 		return LevelLow, LevelLow
 	}
 	return LevelMedium, LevelLow
+}
+
+// priorityChangedMessage is the message of a priority_changed timeline
+// entry: "priority P3 → P1 by DiskFull". ParsePriorityChange reads it.
+func priorityChangedMessage(from, to Priority, by string) string {
+	return fmt.Sprintf("priority %s → %s by %s", from, to, by)
+}
+
+// ParsePriorityChange reads the priorities of a priority_changed timeline
+// entry's message; ok is false for any other message.
+func ParsePriorityChange(msg string) (from, to Priority, ok bool) {
+	rest, found := strings.CutPrefix(msg, "priority ")
+	if !found {
+		return 0, 0, false
+	}
+	f, rest, found := strings.Cut(rest, " → ")
+	if !found {
+		return 0, 0, false
+	}
+	t, _, _ := strings.Cut(rest, " ")
+	var err error
+	if from, err = ParsePriority(f); err != nil {
+		return 0, 0, false
+	}
+	if to, err = ParsePriority(t); err != nil {
+		return 0, 0, false
+	}
+	return from, to, true
 }

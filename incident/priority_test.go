@@ -122,3 +122,28 @@ func TestRoundDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePriorityChange reads back the message a priority change writes,
+// which rules test's priorities expectation relies on, and nothing else.
+func TestParsePriorityChange(t *testing.T) {
+	tests := []struct {
+		name     string
+		msg      string
+		from, to Priority
+		ok       bool
+	}{
+		{"OK", priorityChangedMessage(3, 1, "DiskFull on a"), 3, 1, true},
+		{"OKNameWithArrow", priorityChangedMessage(4, 2, "A → B"), 4, 2, true},
+		{"ErrOtherEntry", "DiskFull firing", 0, 0, false},
+		{"ErrNoArrow", "priority P3 to P1 by x", 0, 0, false},
+		{"ErrBadPriority", "priority P9 → P1 by x", 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			from, to, ok := ParsePriorityChange(tt.msg)
+			if from != tt.from || to != tt.to || ok != tt.ok {
+				t.Errorf("ParsePriorityChange(%q) = %v, %v, %v; want %v, %v, %v", tt.msg, from, to, ok, tt.from, tt.to, tt.ok)
+			}
+		})
+	}
+}

@@ -360,10 +360,6 @@ func (l *loader) expectedIncident(s *incidentSpec, pos yamlfile.Pos, prefix stri
 	return e
 }
 
-// priorityChangeRE reads a priority_changed timeline entry's message:
-// "priority P3 → P1 by DiskFull".
-var priorityChangeRE = regexp.MustCompile(`^priority (P[1-5]) → (P[1-5])`)
-
 // priorities lists the priorities inc had, from its timeline: the one it
 // opened with, then each change. A merge that raised it records no change
 // entry of its own; the current priority closes the list then.
@@ -373,14 +369,14 @@ func priorities(inc *incident.Incident, timeline []incident.TimelineEntry) []str
 		if e.Kind != incident.TimelinePriorityChanged {
 			continue
 		}
-		m := priorityChangeRE.FindStringSubmatch(e.Message)
-		if m == nil {
+		from, to, ok := incident.ParsePriorityChange(e.Message)
+		if !ok {
 			continue
 		}
 		if len(out) == 0 {
-			out = append(out, m[1])
+			out = append(out, from.String())
 		}
-		out = append(out, m[2])
+		out = append(out, to.String())
 	}
 	if cur := inc.Priority.String(); len(out) == 0 || out[len(out)-1] != cur {
 		out = append(out, cur)
