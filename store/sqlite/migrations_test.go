@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -277,27 +278,11 @@ func mustIntact(t *testing.T, db *sql.DB) {
 	t.Helper()
 	ctx := context.Background()
 	for _, check := range []string{`PRAGMA foreign_key_check`, `PRAGMA integrity_check`} {
-		var problems []string
 		rows, err := db.QueryContext(ctx, check)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			cols, _ := rows.Columns()
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			if len(vals) == 1 && vals[0] == "ok" {
-				continue
-			}
-			problems = append(problems, fmt.Sprint(vals...))
-		}
-		rows.Close()
+		problems := slices.DeleteFunc(rowTexts(t, rows), func(r string) bool { return r == "ok" })
 		if len(problems) > 0 {
 			t.Errorf("%s after the upgrade: %v", check, problems)
 		}
@@ -363,4 +348,30 @@ func TestMigrateClosedState(t *testing.T) {
 	if after, err := s.IncidentsVersion(ctx); err != nil || after == before {
 		t.Errorf("incidents version %q → %q, %v: the update trigger is gone", before, after, err)
 	}
+}
+
+// rowTexts reads and closes rows, each row's values as one text.
+func rowTexts(t *testing.T, rows *sql.Rows) []string {
+	t.Helper()
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(vals...))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

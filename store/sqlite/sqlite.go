@@ -209,7 +209,13 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(&tx{tx: sqlTx, stmts: s.stmts}); err != nil {
+	t := newTx(sqlTx, s.stmts)
+	if err := fn(t); err != nil {
+		return err
+	}
+	// The incidents held back, and a held write that failed even if the
+	// caller went on.
+	if err := t.flush(ctx); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {

@@ -18,22 +18,40 @@ import (
 
 // tx implements incident.Tx over one SQLite transaction.
 type tx struct {
-	tx    *sql.Tx
+	// tx runs a statement after writing the incidents held back (see
+	// writeBack); raw runs it as it is, for the statements that may.
+	tx    flushing
+	raw   *sql.Tx
 	stmts map[string]*sql.Stmt
+	wb    writeBack
+}
+
+func newTx(raw *sql.Tx, stmts map[string]*sql.Stmt) *tx {
+	t := &tx{raw: raw, stmts: stmts}
+	t.tx = flushing{t}
+	return t
 }
 
 // exec runs a writer statement, reusing its prepared form: SQLite would
 // otherwise parse and plan every statement on every call.
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if st, ok := t.stmts[q]; ok {
-		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		st, err := t.stmt(ctx, st, q)
+		if err != nil {
+			return nil, err
+		}
+		return st.ExecContext(ctx, args...)
 	}
 	return t.tx.ExecContext(ctx, q, args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	if st, ok := t.stmts[q]; ok {
-		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		if st, err := t.stmt(ctx, st, q); err == nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+		// The held write failed: the transaction fails (see flushing).
+		return t.raw.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, q, args...)
 }
@@ -122,7 +140,11 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 // IncidentByKey returns the incident that owns the key: the one taking its
 // alerts, else the one whose impact ended last (see qIncidentByKeyLast).
 func (t *tx) IncidentByKey(ctx context.Context, key string) (incident.Incident, error) {
-	return incidentByKey(func(q string) scanner { return t.queryRow(ctx, q, key) })
+	inc, err := incidentByKey(func(q string) scanner { return t.queryRow(ctx, q, key) })
+	if err == nil {
+		t.wb.remember(inc)
+	}
+	return inc, err
 }
 
 // incidentByKey runs the two owner queries through query.
@@ -134,8 +156,17 @@ func incidentByKey(query func(q string) scanner) (incident.Incident, error) {
 	return inc, err
 }
 
+// Incident returns the incident's row, as held back if it is (see
+// writeBack).
 func (t *tx) Incident(ctx context.Context, id int64) (incident.Incident, error) {
-	return scanIncident(t.queryRow(ctx, qIncidentByID, id))
+	if inc, ok := t.wb.heldCopy(id); ok {
+		return inc, nil
+	}
+	inc, err := scanIncident(t.queryRow(ctx, qIncidentByID, id))
+	if err == nil {
+		t.wb.remember(inc)
+	}
+	return inc, err
 }
 
 func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
@@ -143,11 +174,19 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
-	inc.ID, err = res.LastInsertId()
-	return err
+	if inc.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	t.wb.remember(*inc)
+	return nil
 }
 
+// UpdateIncident writes inc's row, or holds it back until a statement
+// needs it (see writeBack).
 func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
+	if t.wb.hold(inc) {
+		return nil
+	}
 	res, err := t.exec(ctx, qUpdateIncident, incidentrow.UpdateArgs(&inc)...)
 	if err != nil {
 		return mapErr("update incident", err)
@@ -155,6 +194,7 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("update incident %d: %w", inc.ID, incident.ErrNotFound)
 	}
+	t.wb.remember(inc)
 	return nil
 }
 
@@ -470,7 +510,10 @@ func scanChange(row scanner) (incident.Change, error) {
 }
 
 func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incident, error) {
-	st := t.tx.StmtContext(ctx, t.stmts[qDueIncidents])
+	st, err := t.stmt(ctx, t.stmts[qDueIncidents], qDueIncidents)
+	if err != nil {
+		return nil, err
+	}
 	n := now.UnixNano()
 	rows, err := st.QueryContext(ctx, n, n, n, n, n)
 	return collect(rows, err, "select due incidents", scanIncident)

@@ -1,0 +1,185 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"sync/atomic"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/incidentrow"
+)
+
+// Incident write-back. Every alert that joins an incident rewrites the
+// incident's row (counts, last event, impact start): 100 new alerts of one
+// group were 100 updates of one row, each re-encoding its labels, in one
+// transaction whose readers outside see only the last. Within a writer
+// transaction, an update of an incident the transaction has read or created
+// is held in memory instead, and the row written once:
+//
+//   - before any statement that is not one of the per-alert statements in
+//     passThrough (those neither read nor write incidents, nor fire a
+//     trigger that does: TestPassThroughTablesHaveNoTriggerOnIncidents), so
+//     every other statement sees what writing through would have shown it;
+//   - before the transaction commits.
+//
+// A read of a held incident by ID returns the held copy. An update that
+// changes a column a constraint, index condition or trigger of incidents
+// depends on (heldColumnsSame) is written through at once, so a conflict
+// or CHECK failure is reported by the call that caused it, as before; what
+// is held changes only columns no constraint checks, and its deferred write
+// can fail only as any write can (I/O), which fails the transaction.
+type writeBack struct {
+	// base is each incident this transaction read or wrote since the last
+	// statement that may have changed incidents behind it, as its row
+	// stands (held or written): an update of it cannot miss its row, and is
+	// compared with it to decide whether it may be held.
+	base map[int64]incident.Incident
+	// held are the incidents whose row is behind base, in the order first
+	// held (written in that order: deterministic).
+	held   []int64
+	isHeld map[int64]bool
+	// err is a held write that failed: the transaction must not commit.
+	err error
+}
+
+// holdIncidents turns the write-back on; tests turn it off to compare.
+var holdIncidents = true
+
+// heldUpdates counts the updates held back, for tests that must know the
+// write-back was exercised.
+var heldUpdates atomic.Int64
+
+// passThrough are the writer's statements that neither read nor write
+// incidents nor fire a trigger that does: they run without writing the
+// held incidents first. qIncidentByID is one: a row not held is current.
+var passThrough = map[string]bool{
+	qSelectAlertState: true, qUpsertAlertState: true, qSelectAlert: true, qUpsertAlert: true,
+	qTouchAlert: true, qInsertTimeline: true, qInsertEvent: true, qIncidentByID: true,
+	qInsertEpisode: true, qUpdateEpisode: true, qEpisodeNear: true, qNextEpisode: true,
+	qInsertOutbox: true, qPendingOutbox: true, qHasPendingOutbox: true,
+}
+
+// passThroughTables are the tables the passThrough statements write.
+var passThroughTables = []string{"alert_states", "alerts", "timeline", "events", "alert_episodes", "outbox"}
+
+// remember notes inc as its row stands now.
+func (w *writeBack) remember(inc incident.Incident) {
+	if w.base == nil {
+		w.base = make(map[int64]incident.Incident)
+	}
+	w.base[inc.ID] = inc
+}
+
+// heldCopy returns the held row of id, if it is held.
+func (w *writeBack) heldCopy(id int64) (incident.Incident, bool) {
+	if !w.isHeld[id] {
+		return incident.Incident{}, false
+	}
+	inc := w.base[id]
+	inc.Labels = maps.Clone(inc.Labels) // the caller may change its copy
+	return inc, true
+}
+
+// hold holds inc's row if it may be held: its row was read or written in
+// this transaction since the last statement that may have changed it, and
+// inc changes no column that a constraint, an index's condition or a
+// trigger of incidents reads.
+func (w *writeBack) hold(inc incident.Incident) bool {
+	base, ok := w.base[inc.ID]
+	if !holdIncidents || !ok || !heldColumnsSame(base, inc) {
+		return false
+	}
+	heldUpdates.Add(1)
+	if !w.isHeld[inc.ID] {
+		if w.isHeld == nil {
+			w.isHeld = make(map[int64]bool)
+		}
+		w.isHeld[inc.ID] = true
+		w.held = append(w.held, inc.ID)
+	}
+	inc.Labels = maps.Clone(inc.Labels) // the caller may change its map later
+	w.base[inc.ID] = inc
+	return true
+}
+
+// heldColumnsSame reports whether a and b agree on every column of
+// incidents that the schema checks or reads beyond the row itself: the
+// active-key unique index (correlation_key, state, sealed_at), the CHECKs
+// (state, priority, resolve_mode), the merged_into foreign key, and the
+// search index's trigger (title, correlation_key). The partial indexes on
+// due times only need the row written before a statement that reads
+// them, which writing held rows first ensures.
+func heldColumnsSame(a, b incident.Incident) bool {
+	return a.State == b.State && a.CorrelationKey == b.CorrelationKey && a.SealedAt.Equal(b.SealedAt) &&
+		a.Priority == b.Priority && a.ResolveMode == b.ResolveMode && a.MergedInto == b.MergedInto &&
+		a.Title == b.Title
+}
+
+// flush writes the held incidents' rows before a statement that may read
+// or change incidents, and forgets every row it knew: that statement may
+// change them behind it.
+func (t *tx) flush(ctx context.Context) error {
+	w := &t.wb
+	if w.err != nil {
+		return w.err
+	}
+	for len(w.held) > 0 {
+		id := w.held[0]
+		inc := w.base[id]
+		res, err := t.raw.StmtContext(ctx, t.stmts[qUpdateIncident]).ExecContext(ctx, incidentrow.UpdateArgs(&inc)...)
+		if err == nil {
+			if n, _ := res.RowsAffected(); n == 0 {
+				err = incident.ErrNotFound
+			}
+		}
+		if err != nil {
+			w.err = mapErr(fmt.Sprintf("write incident %d held back", id), err)
+			return w.err
+		}
+		w.held = w.held[1:]
+		delete(w.isHeld, id)
+	}
+	w.held = w.held[:0]
+	clear(w.base)
+	return nil
+}
+
+// flushing is the transaction as every statement but the passThrough ones
+// runs it: the held incidents are written first. A failed write is
+// returned by the statement that needed it, and fails the transaction
+// whatever the caller does with it (Store.Update returns it).
+type flushing struct{ t *tx }
+
+func (f flushing) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := f.t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return f.t.raw.ExecContext(ctx, q, args...)
+}
+
+func (f flushing) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := f.t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return f.t.raw.QueryContext(ctx, q, args...)
+}
+
+// QueryRowContext cannot return the failed write; the row it reads may
+// then be behind, but the transaction fails (see flushing).
+func (f flushing) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	_ = f.t.flush(ctx)
+	return f.t.raw.QueryRowContext(ctx, q, args...)
+}
+
+// stmt returns the prepared statement q within the transaction, after
+// writing the held incidents unless q passes through.
+func (t *tx) stmt(ctx context.Context, st *sql.Stmt, q string) (*sql.Stmt, error) {
+	if !passThrough[q] {
+		if err := t.flush(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return t.raw.StmtContext(ctx, st), nil
+}

@@ -1,0 +1,258 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// The write-back's own rules, on a real store; writeback_test.go checks
+// that whole replays end in the same rows with it and without.
+
+func wbIncident(key string, at time.Time) incident.Incident {
+	return incident.Incident{State: incident.StateOpen, Priority: 3, Impact: incident.LevelMedium,
+		Urgency: incident.LevelMedium, Title: "t " + key, CorrelationKey: key, Source: "am",
+		Labels: map[string]string{"alertname": "A"}, OpenedAt: at, UpdatedAt: at, LastEventAt: at}
+}
+
+// rawAlertCount reads the row as it is in the transaction, past the
+// write-back.
+func rawAlertCount(t *testing.T, tx *tx, id int64) int {
+	t.Helper()
+	var n int
+	if err := tx.raw.QueryRow(`SELECT alert_count FROM incidents WHERE id = ?`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestWriteBack(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		// run gets the transaction and an incident it created; its error
+		// is what the transaction returns.
+		run func(t *testing.T, tx *tx, inc incident.Incident) error
+		// check reads the committed incident.
+		check func(t *testing.T, got incident.Incident)
+	}{{
+		name: "held update is read back by ID, written before the next statement that reads incidents",
+		run: func(t *testing.T, tx *tx, inc incident.Incident) error {
+			inc.AlertCount = 7
+			if err := tx.UpdateIncident(ctx, inc); err != nil {
+				return err
+			}
+			if n := rawAlertCount(t, tx, inc.ID); n != 0 {
+				t.Errorf("row written at once (alert_count %d): nothing held back", n)
+			}
+			got, err := tx.Incident(ctx, inc.ID)
+			if err != nil || got.AlertCount != 7 {
+				t.Errorf("Incident = %d, %v; want the held alert_count 7", got.AlertCount, err)
+			}
+			byKey, err := tx.IncidentByKey(ctx, inc.CorrelationKey)
+			if err != nil || byKey.AlertCount != 7 {
+				t.Errorf("IncidentByKey = %d, %v; want 7", byKey.AlertCount, err)
+			}
+			if n := rawAlertCount(t, tx, inc.ID); n != 7 {
+				t.Errorf("after a read by key the row has alert_count %d, want 7", n)
+			}
+			return nil
+		},
+		check: func(t *testing.T, got incident.Incident) {
+			if got.AlertCount != 7 {
+				t.Errorf("committed alert_count %d, want 7", got.AlertCount)
+			}
+		},
+	}, {
+		name: "held rows are written at commit",
+		run: func(t *testing.T, tx *tx, inc incident.Incident) error {
+			for i := 1; i <= 5; i++ {
+				cur, err := tx.Incident(ctx, inc.ID)
+				if err != nil {
+					return err
+				}
+				cur.AlertCount, cur.FiringCount = i, i
+				if err := tx.UpdateIncident(ctx, cur); err != nil {
+					return err
+				}
+				// Per-alert statements pass through: still held.
+				if _, err := tx.AlertState(ctx, "am", "fp"); !errors.Is(err, incident.ErrNotFound) {
+					t.Fatal(err)
+				}
+			}
+			if n := rawAlertCount(t, tx, inc.ID); n != 0 {
+				t.Errorf("row written before commit (alert_count %d)", n)
+			}
+			return nil
+		},
+		check: func(t *testing.T, got incident.Incident) {
+			if got.AlertCount != 5 || got.FiringCount != 5 {
+				t.Errorf("committed counts %d/%d, want 5/5", got.AlertCount, got.FiringCount)
+			}
+		},
+	}, {
+		name: "a change of state is written through",
+		run: func(t *testing.T, tx *tx, inc incident.Incident) error {
+			inc.State, inc.ResolvedAt, inc.AlertCount = incident.StateResolved, at.Add(time.Minute), 3
+			if err := tx.UpdateIncident(ctx, inc); err != nil {
+				return err
+			}
+			if n := rawAlertCount(t, tx, inc.ID); n != 3 {
+				t.Errorf("state change held back (alert_count %d in the row)", n)
+			}
+			return nil
+		},
+		check: func(t *testing.T, got incident.Incident) {
+			if got.State != incident.StateResolved {
+				t.Errorf("state %s, want resolved", got.State)
+			}
+		},
+	}, {
+		name: "a conflict is the update's own error",
+		run: func(t *testing.T, tx *tx, inc incident.Incident) error {
+			inc.State = incident.StateResolved
+			if err := tx.UpdateIncident(ctx, inc); err != nil {
+				return err
+			}
+			other := wbIncident(inc.CorrelationKey, at)
+			if err := tx.CreateIncident(ctx, &other); err != nil {
+				return err
+			}
+			inc.State = incident.StateOpen // a second active incident of the key
+			if err := tx.UpdateIncident(ctx, inc); !errors.Is(err, incident.ErrConflict) {
+				t.Errorf("reopening beside an active incident of the key: %v, want ErrConflict", err)
+			}
+			return nil
+		},
+		check: func(t *testing.T, got incident.Incident) {
+			if got.State != incident.StateResolved {
+				t.Errorf("state %s, want resolved", got.State)
+			}
+		},
+	}, {
+		name: "the caller's labels map is not the held row's",
+		run: func(t *testing.T, tx *tx, inc incident.Incident) error {
+			inc.AlertCount = 2
+			if err := tx.UpdateIncident(ctx, inc); err != nil {
+				return err
+			}
+			inc.Labels["alertname"] = "changed after the update"
+			got, err := tx.Incident(ctx, inc.ID)
+			if err != nil {
+				return err
+			}
+			got.Labels["alertname"] = "changed in a read copy"
+			return nil
+		},
+		check: func(t *testing.T, got incident.Incident) {
+			if got.Labels["alertname"] != "A" || got.AlertCount != 2 {
+				t.Errorf("committed labels %v, alert_count %d; want alertname A, 2", got.Labels, got.AlertCount)
+			}
+		},
+	}, {
+		name: "a failed transaction writes nothing held",
+		run: func(t *testing.T, tx *tx, inc incident.Incident) error {
+			inc.AlertCount = 9
+			if err := tx.UpdateIncident(ctx, inc); err != nil {
+				return err
+			}
+			return errTestRollback
+		},
+		check: func(t *testing.T, got incident.Incident) {
+			if got.AlertCount != 0 {
+				t.Errorf("alert_count %d after rollback, want 0", got.AlertCount)
+			}
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := Open(ctx, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			inc := wbIncident("key-1", at)
+			if err := st.Update(ctx, func(itx incident.Tx) error { return itx.CreateIncident(ctx, &inc) }); err != nil {
+				t.Fatal(err)
+			}
+			err = st.Update(ctx, func(itx incident.Tx) error {
+				tx := itx.(*tx)
+				cur, err := tx.Incident(ctx, inc.ID) // read in this transaction: updates may be held
+				if err != nil {
+					return err
+				}
+				return tc.run(t, tx, cur)
+			})
+			if err != nil && !errors.Is(err, errTestRollback) {
+				t.Fatal(err)
+			}
+			got, err := st.Incident(ctx, inc.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, got)
+		})
+	}
+}
+
+var errTestRollback = errors.New("rolled back by the test")
+
+// TestUpdateOfAnUnreadIncidentIsWrittenThrough: the write-back holds only
+// rows it knows exist, so a missing row is still the update's own error.
+func TestUpdateOfAnUnreadIncidentIsWrittenThrough(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.Update(ctx, func(itx incident.Tx) error {
+		inc := wbIncident("k", time.Now())
+		inc.ID = 42
+		return itx.UpdateIncident(ctx, inc)
+	})
+	if !errors.Is(err, incident.ErrNotFound) {
+		t.Fatalf("update of a missing incident: %v, want ErrNotFound", err)
+	}
+}
+
+// TestPassThroughTablesHaveNoTriggerOnIncidents guards the write-back's
+// premise: the statements that run without writing held incidents first
+// neither name incidents nor fire a trigger that does. A migration adding
+// such a trigger must take its table's statements out of passThrough.
+func TestPassThroughTablesHaveNoTriggerOnIncidents(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	names := regexpIncidents
+	for q := range passThrough {
+		if q != qIncidentByID && names.MatchString(q) {
+			t.Errorf("pass-through statement names incidents: %s", q)
+		}
+	}
+	for _, table := range passThroughTables {
+		rows, err := st.r.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?`, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var name, sql string
+			if err := rows.Scan(&name, &sql); err != nil {
+				t.Fatal(err)
+			}
+			if names.MatchString(sql) {
+				t.Errorf("trigger %s on %s reads or writes incidents: its statements cannot pass through", name, table)
+			}
+		}
+		rows.Close()
+	}
+}
+
+var regexpIncidents = regexp.MustCompile(`(?i)\bincidents\b`)
