@@ -330,10 +330,11 @@ func incidentConds(f incident.IncidentFilter) conds {
 		c.add("service = ?", f.Service)
 	}
 	if f.Query != "" {
-		// COLLATE "C": lower() folds ASCII only, as title's does and as
-		// SQLite's lower() does.
-		c.add(`(strpos(lower(title), lower(CAST(? AS TEXT) COLLATE "C")) > 0 OR strpos(correlation_key, ?) > 0)`,
-			f.Query, f.Query)
+		// LIKE, which the trigram indexes of migration 0005 answer (and
+		// strpos is not), on the indexes' own expressions. title is
+		// COLLATE "C", so its lower() folds ASCII only, as SQLite's
+		// lower() does; the pattern is folded alike here.
+		c.add(`(lower(title) LIKE ? OR correlation_key LIKE ?)`, containing(foldASCII(f.Query)), containing(f.Query))
 	}
 	return c
 }
