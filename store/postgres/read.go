@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/alertbridge/alertbridge/incident"
 )
 
@@ -20,7 +22,7 @@ func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]inc
 	c := incidentConds(f)
 	in(&c, "state", f.States)
 	q, args := c.newestFirst(`SELECT `+incidentColumns+` FROM incidents`, f.AfterID, f.Limit)
-	rows, err := s.r.query(ctx, q, args...)
+	rows, err := s.r.query(ctx, q, planEach(f, args)...)
 	return collect(rows, err, "list incidents", scanIncident)
 }
 
@@ -286,7 +288,7 @@ var _ incident.PlacementReader = (*Store)(nil)
 // States, AfterID and Limit say: the list's counts by state.
 func (s *Store) IncidentCounts(ctx context.Context, f incident.IncidentFilter) (map[incident.State]int, error) {
 	where, args := incidentConds(f).where()
-	rows, err := s.r.query(ctx, `SELECT state, COUNT(*) FROM incidents`+where+` GROUP BY state`, args...)
+	rows, err := s.r.query(ctx, `SELECT state, COUNT(*) FROM incidents`+where+` GROUP BY state`, planEach(f, args)...)
 	if err != nil {
 		return nil, fmt.Errorf("count incidents: %w", err)
 	}
@@ -318,6 +320,22 @@ func (s *Store) IncidentsVersion(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("incidents version: %w", err)
 	}
 	return fmt.Sprintf("%d-%d-%d", maxID, n, revisions), nil
+}
+
+// planEach returns the arguments of a listing or count under f, led, when
+// f searches, by the pgx mode that runs the statement unprepared (the
+// unnamed statement; its description cached), so that PostgreSQL plans it
+// for the pattern it is given. A prepared statement gets, after five runs,
+// a generic plan when that looks no dearer, one plan for any pattern: for
+// the page, a walk of every incident newest first that a rare query never
+// ends early (29 ms at 100k incidents, 2 ms from the trigram indexes); for
+// the counts, a read of the trigram indexes that a common or short query
+// pays for in full on top of the scan it needed anyway.
+func planEach(f incident.IncidentFilter, args []any) []any {
+	if f.Query == "" {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeCacheDescribe}, args...)
 }
 
 // incidentConds are a filter's conditions but its states and paging.
