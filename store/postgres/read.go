@@ -19,11 +19,17 @@ func (s *Store) Incident(ctx context.Context, id int64) (incident.Incident, erro
 
 // Incidents lists incidents newest first.
 func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error) {
+	q, args := incidentsQuery(f)
+	rows, err := s.r.query(ctx, q, args...)
+	return collect(rows, err, "list incidents", scanIncident)
+}
+
+// incidentsQuery is the statement Incidents runs, and its arguments.
+func incidentsQuery(f incident.IncidentFilter) (string, []any) {
 	c := incidentConds(f)
 	in(&c, "state", f.States)
 	q, args := c.newestFirst(`SELECT `+incidentColumns+` FROM incidents`, f.AfterID, f.Limit)
-	rows, err := s.r.query(ctx, q, planEach(f, args)...)
-	return collect(rows, err, "list incidents", scanIncident)
+	return q, planEach(f, args)
 }
 
 // Alerts returns an incident's alerts in the order they joined.
@@ -287,8 +293,8 @@ var _ incident.PlacementReader = (*Store)(nil)
 // IncidentCounts counts the incidents f matches by state, whatever its
 // States, AfterID and Limit say: the list's counts by state.
 func (s *Store) IncidentCounts(ctx context.Context, f incident.IncidentFilter) (map[incident.State]int, error) {
-	where, args := incidentConds(f).where()
-	rows, err := s.r.query(ctx, `SELECT state, COUNT(*) FROM incidents`+where+` GROUP BY state`, planEach(f, args)...)
+	q, args := incidentCountsQuery(f)
+	rows, err := s.r.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count incidents: %w", err)
 	}
@@ -303,6 +309,13 @@ func (s *Store) IncidentCounts(ctx context.Context, f incident.IncidentFilter) (
 		out[st] = n
 	}
 	return out, rows.Err()
+}
+
+// incidentCountsQuery is the statement IncidentCounts runs, and its
+// arguments.
+func incidentCountsQuery(f incident.IncidentFilter) (string, []any) {
+	where, args := incidentConds(f).where()
+	return `SELECT state, COUNT(*) FROM incidents` + where + ` GROUP BY state`, planEach(f, args)
 }
 
 // IncidentsVersion changes whenever an incident is created or changed,

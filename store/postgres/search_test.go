@@ -6,9 +6,13 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/postgres"
 )
 
 // TestSearchIndexed: migration 0005 builds both trigram indexes in the
@@ -128,4 +132,67 @@ func mustDB(t *testing.T, dsn string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestSearchPlans: on 50k incidents with fresh statistics, PostgreSQL
+// answers a rare query from the trigram indexes, for the page and the
+// counts, and one that matches every incident without them (the page
+// walks the newest; the counts scan). It EXPLAINs the store's own
+// statements with their arguments, which run unprepared, so the plans
+// are those the store gets. Plans are the planner's cost model on the
+// statistics, not timings: the machine's load does not change them.
+func TestSearchPlans(t *testing.T) {
+	t.Parallel()
+	dsn, schema := mustSchema(t)
+	mustOpen(t, dsn) // migrates
+	db := mustDB(t, dsn)
+	ctx := context.Background()
+	// Titles and keys shaped as the benchmark's: "host-4242" is in 11.
+	if _, err := db.ExecContext(ctx, `INSERT INTO incidents (state, priority, impact, urgency, title,
+		correlation_key, updated_at, last_event_at)
+		SELECT 'resolved', 3, 'high', 'medium', 'Alert' || (i % 200) || ' on host-' || i, 'key-' || i, 0, 0
+		FROM generate_series(1, 50000) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `VACUUM ANALYZE `+pgx.Identifier{schema, "incidents"}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	rare := incident.IncidentFilter{Query: "HOST-4242", Limit: 51}
+	common := incident.IncidentFilter{Query: "host-", Limit: 51}
+	tests := []struct {
+		name      string
+		query     func(incident.IncidentFilter) (string, []any)
+		f         incident.IncidentFilter
+		wantIndex bool
+	}{
+		{"PageRareFromIndex", postgres.IncidentsQuery, rare, true},
+		{"CountsRareFromIndex", postgres.IncidentCountsQuery, rare, true},
+		{"PageCommonWithout", postgres.IncidentsQuery, common, false},
+		{"CountsCommonWithout", postgres.IncidentCountsQuery, common, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, args := tt.query(tt.f)
+			rows, err := db.QueryContext(ctx, "EXPLAIN "+q, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan strings.Builder
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					t.Fatal(err)
+				}
+				plan.WriteString(line + "\n")
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			indexed := strings.Contains(plan.String(), "incidents_title_trgm")
+			if indexed != tt.wantIndex {
+				t.Errorf("trigram index used: %v, want %v; plan:\n%s", indexed, tt.wantIndex, plan.String())
+			}
+		})
+	}
 }
