@@ -12,12 +12,14 @@ import (
 // large table and can add the indexes (docs/operations.md).
 func (s *Store) SearchUnindexed(ctx context.Context) (string, error) {
 	var indexes int
-	var available, installed bool
+	var available, installed, usable bool
 	err := s.r.queryRow(ctx, `SELECT
 		(SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema()
 			AND indexname IN ('incidents_title_trgm', 'incidents_key_trgm')),
 		EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'),
-		EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')`).Scan(&indexes, &available, &installed)
+		EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'),
+		EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'
+			AND has_schema_privilege(extnamespace, 'USAGE'))`).Scan(&indexes, &available, &installed, &usable)
 	if err != nil {
 		return "", fmt.Errorf("check search indexes: %w", err)
 	}
@@ -28,6 +30,8 @@ func (s *Store) SearchUnindexed(ctx context.Context) (string, error) {
 		return "the server has no pg_trgm extension", nil
 	case !installed:
 		return "pg_trgm is not installed, and this user may not create it", nil
+	case !usable:
+		return "pg_trgm is in a schema this user has no USAGE on", nil
 	default:
 		return "the trigram indexes are missing (pg_trgm was installed after migration 0005 ran)", nil
 	}

@@ -43,6 +43,12 @@ BEGIN
             END;
         END;
     END IF;
-    EXECUTE format('CREATE INDEX IF NOT EXISTS incidents_title_trgm ON incidents USING gin (lower(title) %I.gin_trgm_ops)', ext);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS incidents_key_trgm ON incidents USING gin (correlation_key %I.gin_trgm_ops)', ext);
+    -- An extension someone else installed may be in a schema this user
+    -- has no USAGE on: no indexes then either (both or neither).
+    BEGIN
+        EXECUTE format('CREATE INDEX IF NOT EXISTS incidents_title_trgm ON incidents USING gin (lower(title) %I.gin_trgm_ops)', ext);
+        EXECUTE format('CREATE INDEX IF NOT EXISTS incidents_key_trgm ON incidents USING gin (correlation_key %I.gin_trgm_ops)', ext);
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE WARNING 'alertbridge: pg_trgm in schema % cannot be used (%): the incident search scans', ext, SQLERRM;
+    END;
 END $$;
