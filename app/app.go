@@ -123,6 +123,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 			_ = a.runStops(ctx) // undo what was set up; the error says why
 		}
 	}()
+	warnUnindexedSearch(ctx, st, a.log)
 	a.reg.MustRegister(newStoreCollector(st))
 	a.reg.MustRegister(newBacklogCollector(st, o.Now))
 	a.reg.MustRegister(newProblemCollector(st))
@@ -650,4 +651,27 @@ func newPoller(src config.Source, sink antientropy.Sink, firing antientropy.Firi
 		po.BasicUser, po.BasicPassword = ae.Basic.Username, ae.Basic.Password.Reveal()
 	}
 	return antientropy.New(po)
+}
+
+// searchIndexer is a store whose incident search may lack its index: the
+// PostgreSQL store, when pg_trgm could not be had (migration 0005).
+type searchIndexer interface {
+	SearchUnindexed(ctx context.Context) (string, error)
+}
+
+// warnUnindexedSearch warns, once at start, when the store's incident
+// search scans every incident for want of its index. The daemon runs on
+// regardless: the search is right, only slower on a large table.
+func warnUnindexedSearch(ctx context.Context, st any, log *slog.Logger) {
+	si, ok := st.(searchIndexer)
+	if !ok {
+		return
+	}
+	reason, err := si.SearchUnindexed(ctx)
+	switch {
+	case err != nil:
+		log.Warn("cannot check the incident search index", "err", err)
+	case reason != "":
+		log.Warn("incident search not indexed: it scans every incident", "reason", reason, "see", "docs/operations.md")
+	}
 }

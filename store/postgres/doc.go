@@ -8,7 +8,8 @@
 // not pgxpool: store/migrate runs on a *sql.DB, and the mapping code reads
 // side by side with SQLite's (the same sql.Null* scans and ? queries,
 // numbered by rebind). pgx still prepares and caches every statement per
-// connection. What a lease needs, one connection held for its life, is
+// connection, but for the incident search's, which PostgreSQL must plan
+// for each pattern (planEach). What a lease needs, one connection held for its life, is
 // database/sql's *sql.Conn.
 //
 // Isolation: every Update is one SERIALIZABLE transaction. SQLite has one

@@ -1,5 +1,20 @@
 package postgres
 
+import "github.com/alertbridge/alertbridge/incident"
+
 // LeaseKey is the advisory lock key of a lease, for tests that find its
 // holder's session in pg_locks.
 func LeaseKey(s *Store, name string) int64 { return s.lockKey("lease", name) }
+
+// IncidentsQuery and IncidentCountsQuery are the statements Incidents and
+// IncidentCounts run under f (numbered placeholders), and their arguments,
+// for tests that EXPLAIN them.
+func IncidentsQuery(f incident.IncidentFilter) (string, []any) {
+	q, args := incidentsQuery(f)
+	return rebind(q), args
+}
+
+func IncidentCountsQuery(f incident.IncidentFilter) (string, []any) {
+	q, args := incidentCountsQuery(f)
+	return rebind(q), args
+}

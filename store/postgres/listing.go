@@ -53,3 +53,21 @@ func (c conds) where() (string, []any) {
 	}
 	return " WHERE " + strings.Join(c.sql, " AND "), c.args
 }
+
+// likeEscaper escapes LIKE's wildcards and its escape character, the
+// backslash (LIKE's default ESCAPE), so that they match themselves.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// containing is the LIKE pattern of the strings that contain s.
+func containing(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
+
+// foldASCII lowers the ASCII letters of s and nothing else: what lower()
+// does to a COLLATE "C" column.
+func foldASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}

@@ -35,7 +35,7 @@ func baseDSN() string {
 // mustAdmin connects to the test server for setting up and looking
 // around. Without a server the test is skipped, saying so, unless
 // ALERTBRIDGE_REQUIRE_PG=1 (CI), when it fails.
-func mustAdmin(t *testing.T) *sql.DB {
+func mustAdmin(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", baseDSN())
 	if err == nil {
@@ -56,7 +56,7 @@ func mustAdmin(t *testing.T) *sql.DB {
 // mustSchema creates a fresh schema, dropped when the test ends, and
 // returns it with a DSN whose search path is it: every test gets a
 // database of its own, so tests run in parallel and leave nothing behind.
-func mustSchema(t *testing.T) (dsn, schema string) {
+func mustSchema(t testing.TB) (dsn, schema string) {
 	t.Helper()
 	admin := mustAdmin(t)
 	b := make([]byte, 8)
@@ -71,6 +71,12 @@ func mustSchema(t *testing.T) (dsn, schema string) {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
+	return schemaDSN(t, schema), schema
+}
+
+// schemaDSN is the test server's DSN with schema as its search path.
+func schemaDSN(t testing.TB, schema string) string {
+	t.Helper()
 	u, err := url.Parse(baseDSN())
 	if err != nil {
 		t.Fatal(err)
@@ -78,12 +84,12 @@ func mustSchema(t *testing.T) (dsn, schema string) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String(), schema
+	return u.String()
 }
 
 // mustOpen opens a store on dsn, closed when the test ends (before its
 // schema is dropped).
-func mustOpen(t *testing.T, dsn string) *postgres.Store {
+func mustOpen(t testing.TB, dsn string) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), dsn)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/alertbridge/alertbridge/incident"
 )
 
@@ -17,11 +19,17 @@ func (s *Store) Incident(ctx context.Context, id int64) (incident.Incident, erro
 
 // Incidents lists incidents newest first.
 func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]incident.Incident, error) {
+	q, args := incidentsQuery(f)
+	rows, err := s.r.query(ctx, q, args...)
+	return collect(rows, err, "list incidents", scanIncident)
+}
+
+// incidentsQuery is the statement Incidents runs, and its arguments.
+func incidentsQuery(f incident.IncidentFilter) (string, []any) {
 	c := incidentConds(f)
 	in(&c, "state", f.States)
 	q, args := c.newestFirst(`SELECT `+incidentColumns+` FROM incidents`, f.AfterID, f.Limit)
-	rows, err := s.r.query(ctx, q, args...)
-	return collect(rows, err, "list incidents", scanIncident)
+	return q, planEach(f, args)
 }
 
 // Alerts returns an incident's alerts in the order they joined.
@@ -285,8 +293,8 @@ var _ incident.PlacementReader = (*Store)(nil)
 // IncidentCounts counts the incidents f matches by state, whatever its
 // States, AfterID and Limit say: the list's counts by state.
 func (s *Store) IncidentCounts(ctx context.Context, f incident.IncidentFilter) (map[incident.State]int, error) {
-	where, args := incidentConds(f).where()
-	rows, err := s.r.query(ctx, `SELECT state, COUNT(*) FROM incidents`+where+` GROUP BY state`, args...)
+	q, args := incidentCountsQuery(f)
+	rows, err := s.r.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count incidents: %w", err)
 	}
@@ -301,6 +309,13 @@ func (s *Store) IncidentCounts(ctx context.Context, f incident.IncidentFilter) (
 		out[st] = n
 	}
 	return out, rows.Err()
+}
+
+// incidentCountsQuery is the statement IncidentCounts runs, and its
+// arguments.
+func incidentCountsQuery(f incident.IncidentFilter) (string, []any) {
+	where, args := incidentConds(f).where()
+	return `SELECT state, COUNT(*) FROM incidents` + where + ` GROUP BY state`, planEach(f, args)
 }
 
 // IncidentsVersion changes whenever an incident is created or changed,
@@ -320,6 +335,22 @@ func (s *Store) IncidentsVersion(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%d-%d-%d", maxID, n, revisions), nil
 }
 
+// planEach returns the arguments of a listing or count under f, led, when
+// f searches, by the pgx mode that runs the statement unprepared (the
+// unnamed statement; its description cached), so that PostgreSQL plans it
+// for the pattern it is given. A prepared statement gets, after five runs,
+// a generic plan when that looks no dearer, one plan for any pattern: for
+// the page, a walk of every incident newest first that a rare query never
+// ends early (29 ms at 100k incidents, 2 ms from the trigram indexes); for
+// the counts, a read of the trigram indexes that a common or short query
+// pays for in full on top of the scan it needed anyway.
+func planEach(f incident.IncidentFilter, args []any) []any {
+	if f.Query == "" {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeCacheDescribe}, args...)
+}
+
 // incidentConds are a filter's conditions but its states and paging.
 func incidentConds(f incident.IncidentFilter) conds {
 	var c conds
@@ -330,10 +361,11 @@ func incidentConds(f incident.IncidentFilter) conds {
 		c.add("service = ?", f.Service)
 	}
 	if f.Query != "" {
-		// COLLATE "C": lower() folds ASCII only, as title's does and as
-		// SQLite's lower() does.
-		c.add(`(strpos(lower(title), lower(CAST(? AS TEXT) COLLATE "C")) > 0 OR strpos(correlation_key, ?) > 0)`,
-			f.Query, f.Query)
+		// LIKE, which the trigram indexes of migration 0005 answer (and
+		// strpos is not), on the indexes' own expressions. title is
+		// COLLATE "C", so its lower() folds ASCII only, as SQLite's
+		// lower() does; the pattern is folded alike here.
+		c.add(`(lower(title) LIKE ? OR correlation_key LIKE ?)`, containing(foldASCII(f.Query)), containing(f.Query))
 	}
 	return c
 }
