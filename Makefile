@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X $(PROMVER).Revision=$(REVISION)
 FUZZTIME  ?= 20000x
 GOLANGCI  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: compare bench-ci crash-test crash-test-short soak soak-short build test test-postgres test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak screenshots
+.PHONY: compare bench-stored bench-ci crash-test crash-test-short soak soak-short build test test-postgres test-e2e test-overload lint fmt-check vet fuzz bench ci run order-soak screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/alertbridge ./cmd/alertbridge
@@ -89,6 +89,11 @@ bench-ci:
 # tune it.
 compare: build
 	sh scripts/compare.sh bin/alertbridge
+
+# Ingest on an empty store against a seeded one (SEEDED=path/alertbridge.db;
+# scripts/stored.sh says how to seed it).
+bench-stored: build
+	sh scripts/stored.sh bin/alertbridge
 
 # SIGKILL the real daemon at random moments under concurrent webhooks,
 # restart it, CRASH_ROUNDS times; then check that no acknowledged alert is

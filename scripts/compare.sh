@@ -36,18 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-freeport() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-waitready() { # url name
-	i=0
-	until curl -fsS -o /dev/null "$1" 2>/dev/null; do
-		i=$((i+1))
-		if [ $i -gt 100 ]; then echo "compare: $2 not ready at $1" >&2; exit 1; fi
-		sleep 0.1
-	done
-}
+. "$(dirname "$0")/lib.sh"
 
 AMPORT=$(freeport)
 ABPORT=$(freeport)
@@ -80,22 +69,12 @@ single-1:--scenario=single,--groups=2000"
 RESULTS="$TMP/results"
 : >"$RESULTS"
 run() { # target scenario flags pair
-	target=$1 name=$2 flags=$(echo "$3" | tr ',' ' ') pair=$4
+	target=$1
 	if [ "$target" = alertmanager ]; then
-		url="http://127.0.0.1:$AMPORT/api/v2/alerts" format=api
+		benchrun "http://127.0.0.1:$AMPORT/api/v2/alerts" api "$2" "$3" "$4"
 	else
-		url="http://127.0.0.1:$ABPORT/ingest/alertmanager" format=webhook
+		benchrun "http://127.0.0.1:$ABPORT/ingest/alertmanager" webhook "$2" "$3" "$4"
 	fi
-	# shellcheck disable=SC2086 # flags are words on purpose
-	out=$("$BIN" bench --url "$url" --format "$format" \
-		--duration "$DURATION" --requests 0 --concurrency "$CONCURRENCY" --fsync-samples 0 \
-		--run-id "c$pair$target" $flags 2>&1) || true
-	rate=$(echo "$out" | sed -n 's/^throughput:.* notifications\/s, \([0-9.]*\) alerts\/s.*/\1/p')
-	errs=$(echo "$out" | sed -n 's/^errors: *//p')
-	p99=$(echo "$out" | sed -n 's/^ack latency:.*p99 \([^,]*\),.*/\1/p')
-	load=$(cut -d' ' -f1 /proc/loadavg)
-	printf '%-12s %-12s pair %d  %10s alerts/s  p99 %-9s errors %s  (load %s)\n' "$name" "$target" "$pair" "${rate:-?}" "${p99:-?}" "${errs:-?}" "$load"
-	echo "$name $target ${rate:-0}" >>"$RESULTS"
 }
 
 echo "$SCENARIOS" | while IFS=: read -r name flags; do
@@ -114,17 +93,4 @@ done
 
 echo
 echo "median alerts/s over $PAIRS pairs (load average now $(cut -d' ' -f1-3 /proc/loadavg)):"
-awk '
-	{ v[$1" "$2] = v[$1" "$2] " " $3; names[$1] = 1 }
-	function median(s,   a, n, i, j, t) {
-		n = split(s, a, " ")
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
-	END {
-		printf "%-12s %14s %14s %8s\n", "scenario", "alertmanager", "alertbridge", "ratio"
-		for (s in names) {
-			am = median(v[s" alertmanager"]); ab = median(v[s" alertbridge"])
-			printf "%-12s %14.0f %14.0f %7.2fx\n", s, am, ab, (am > 0 ? ab / am : 0)
-		}
-	}' "$RESULTS"
+medians alertmanager alertbridge
