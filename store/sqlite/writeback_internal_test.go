@@ -247,8 +247,9 @@ func TestPassThroughTablesHaveNoTriggerOnIncidents(t *testing.T) {
 			if err := rows.Scan(&name, &sql); err != nil {
 				t.Fatal(err)
 			}
-			if names.MatchString(sql) {
-				t.Errorf("trigger %s on %s reads or writes incidents: its statements cannot pass through", name, table)
+			if names.MatchString(sql) && triggersReadingIncidents[name] == "" {
+				t.Errorf("trigger %s on %s reads or writes incidents: its statements cannot pass through, "+
+					"unless it reads only columns heldColumnsSame keeps (then list it in triggersReadingIncidents)", name, table)
 			}
 		}
 		rows.Close()
