@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -80,6 +81,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	maxFailed := fs.Float64("max-failed", 0.01, "exit 1 when more than this share of a scenario's requests fail (a 503 with Retry-After under overload is shedding, not failing)")
 	storageDir := fs.String("fsync-dir", ".", "directory on the daemon's storage device, where the fsync probe writes a temporary file")
 	fsyncN := fs.Int("fsync-samples", 200, "fsyncs the probe measures; 0 skips it")
+	var po loadgen.PollOptions
+	polls := fs.String("poll", "", "comma-separated paths GET from --url's host while each scenario runs, as a dashboard polls (e.g. /api/v1/stats,/api/v1/incidents,/metrics): their latency is reported beside the scenario's")
+	fs.Float64Var(&po.Rate, "poll-rate", 5, "GETs per second of each --poll path")
+	fs.StringVar(&po.BearerToken, "poll-token", "", "API token sent as Authorization: Bearer with the --poll requests")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: alertbridge bench [flags]\n\nscenarios:\n")
 		for _, s := range benchScenarios {
@@ -139,6 +144,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if o.RunID == "" {
 		o.RunID = strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
+	if *polls != "" {
+		u, err := url.Parse(o.URL)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: --url: %v\n", err)
+			return 2
+		}
+		po.Base, po.Paths = u.Scheme+"://"+u.Host, strings.Split(*polls, ",")
+		if po.Rate <= 0 {
+			fmt.Fprintf(stderr, "bench: --poll-rate %v: must be positive\n", po.Rate)
+			return 2
+		}
+	}
 
 	writeMachine(stdout, *storageDir, *fsyncN)
 	code := 0
@@ -147,7 +164,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		s.apply(&so)
 		so.RunID = fmt.Sprintf("%s-%d", o.RunID, i)
 		fmt.Fprintf(stdout, "\n== scenario %s: %s (load average %s)\n", s.name, s.about, loadAverage())
-		rep, err := runScenario(ctx, s, so, stdout)
+		rep, pollReps, err := runPolled(ctx, po, func(ctx context.Context) (loadgen.Report, error) {
+			return runScenario(ctx, s, so, stdout)
+		})
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: %s: %v\n", s.name, err)
 			if rep.Requests > 0 {
@@ -157,6 +176,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 		rep.Write(stdout)
+		loadgen.WritePolls(stdout, pollReps)
 		if share := rep.FailedShare(s.overload); share > *maxFailed {
 			fmt.Fprintf(stderr, "bench: %s: %.2f%% of requests failed, more than --max-failed %.2f%%\n", s.name, 100*share, 100**maxFailed)
 			code = 1
@@ -167,6 +187,32 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 	return code
+}
+
+// runPolled runs run while po's paths are polled (none: run alone), and
+// returns both reports.
+func runPolled(ctx context.Context, po loadgen.PollOptions, run func(context.Context) (loadgen.Report, error)) (loadgen.Report, []loadgen.PollReport, error) {
+	if len(po.Paths) == 0 {
+		rep, err := run(ctx)
+		return rep, nil, err
+	}
+	pctx, stop := context.WithCancel(ctx)
+	type polled struct {
+		reps []loadgen.PollReport
+		err  error
+	}
+	done := make(chan polled, 1)
+	go func() {
+		reps, err := loadgen.Poll(pctx, po)
+		done <- polled{reps, err}
+	}()
+	rep, err := run(ctx)
+	stop()
+	p := <-done
+	if err == nil && p.err != nil {
+		err = fmt.Errorf("poll: %w", p.err)
+	}
+	return rep, p.reps, err
 }
 
 // runScenario runs one scenario. Overload first runs a third of the

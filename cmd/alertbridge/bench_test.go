@@ -71,6 +71,13 @@ func TestRunBench(t *testing.T) {
 			wantOut:   []string{"== scenario new", "CPUs", "fsync:       p50", "driver:      modernc.org/sqlite", "acked:       40 notifications"},
 			wantSends: 40 + 5,
 		},
+		{
+			name:      "OKPolled",
+			args:      append([]string{"--url", url, "--poll", "/metrics,/nope", "--poll-rate", "100"}, small...),
+			wantOut:   []string{"40 notifications", "poll /metrics", "poll /nope"},
+			wantSends: 40 + 5,
+		},
+		{name: "ErrPollRate", args: []string{"--url", url, "--poll", "/metrics", "--poll-rate", "0"}, wantCode: 2, wantErr: "--poll-rate 0: must be positive"},
 		{name: "ErrUnknownScenario", args: []string{"--url", url, "--scenario", "nope"}, wantCode: 2, wantErr: `--scenario "nope"`},
 		{name: "ErrUnknownFlag", args: []string{"--nope"}, wantCode: 2, wantErr: "nope"},
 		{name: "ErrArgument", args: []string{"--url", url, "extra"}, wantCode: 2, wantErr: `unexpected argument "extra"`},
