@@ -53,7 +53,7 @@ func TestWriteBackSameRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, seed := range []uint64{1, 2, 3} {
+	for _, seed := range []uint64{1, 2} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			before := sqlite.HeldUpdates()
 			with := replayDump(t, set, seed, true)
@@ -97,7 +97,7 @@ func replayDump(t *testing.T, set *rules.Set, seed uint64, _ bool) map[string][]
 	}
 	alerts := map[string]*alert{}
 	now := start
-	for step := range 150 {
+	for step := range 120 {
 		switch rng.IntN(20) {
 		case 0:
 			now = now.Add(20 * time.Minute) // past window and reopen_within
