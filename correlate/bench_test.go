@@ -3,6 +3,7 @@ package correlate
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -66,4 +67,45 @@ func BenchmarkBatchCurrent(b *testing.B) {
 		}
 		batch.Commit()
 	}
+}
+
+// BenchmarkCacheHeap fills a cache of 50,000 keys (the daemon's default)
+// with incidents shaped like an Alertmanager group's and reports the Go
+// heap each cached key holds: what the memory goal of issue #13 counts.
+func BenchmarkCacheHeap(b *testing.B) {
+	const keys = 50_000
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		before := liveHeap()
+		c, err := New(keys, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		batch := c.Begin(mapLookup{})
+		for i := range keys {
+			key := fmt.Sprintf(`rule/node-down@2{cluster="eu-%d",job="node"}`, i)
+			inc := incident.Incident{ID: int64(i + 1), CorrelationKey: key, State: incident.StateOpen,
+				Title: fmt.Sprintf("NodeDown: node-exporter on eu-%d is unreachable", i), Service: "node", Rule: "node-down",
+				Labels: map[string]string{"alertname": "NodeDown", "cluster": fmt.Sprintf("eu-%d", i), "job": "node",
+					"severity": "critical", "team": "infra", "prometheus": "monitoring/k8s"}}
+			if err := batch.Record(ctx, inc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		batch.Commit()
+		b.StopTimer()
+		b.ReportMetric(float64(liveHeap()-before)/keys, "heap-B/key")
+		runtime.KeepAlive(c)
+		b.StartTimer()
+	}
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -57,4 +58,39 @@ func BenchmarkBatchDecide(b *testing.B) {
 		}
 		batch.Commit()
 	}
+}
+
+// BenchmarkCacheHeap fills a cache of 100,000 alert states (the daemon's
+// default) and reports the Go heap each cached alert holds: what the
+// memory goal of issue #13 counts.
+func BenchmarkCacheHeap(b *testing.B) {
+	const alerts = 100_000
+	for b.Loop() {
+		b.StopTimer()
+		before := liveHeap()
+		d, err := New(alerts, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		batch := d.Begin(mapLookup{})
+		for i := range alerts {
+			st := *state(incident.StatusFiring, t0)
+			st.Source, st.Fingerprint, st.IncidentID = "alertmanager", fmt.Sprintf("%016x", i*7919), int64(i/10+1)
+			batch.Record(st)
+		}
+		batch.Commit()
+		b.StopTimer()
+		b.ReportMetric(float64(liveHeap()-before)/alerts, "heap-B/alert")
+		runtime.KeepAlive(d)
+		b.StartTimer()
+	}
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
