@@ -106,11 +106,12 @@ crash-test:
 crash-test-short:
 	$(GO) test -count=1 -timeout 10m -run '^TestCrashLosesNothing$$' ./e2e -crash.rounds=3
 
-# Sustained churn against the real daemon, reporting heap and RSS per firing
-# alert and the database's size over time (e2e/soak_test.go).
+# Sustained churn against the real daemon (SOAK_GROUPS groups of 10 alerts:
+# 100k by default), reporting heap and RSS per firing alert and the database's size over time (e2e/soak_test.go).
 SOAK_DURATION ?= 30m
+SOAK_GROUPS ?= 10000
 soak:
-	$(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./e2e -soak.duration=$(SOAK_DURATION)
+	$(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./e2e -soak.duration=$(SOAK_DURATION) -soak.groups=$(SOAK_GROUPS)
 soak-short:
 	$(GO) test -count=1 -v -timeout 10m -run '^TestSoak$$' ./e2e -soak.duration=30s -soak.groups=400
 
