@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CreateRaceOneWinner", testCreateRace},
 		{"KeyIncidentsMeetTheSpan", testKeyIncidents},
 		{"StatsFigures", testStats},
+		{"StatsMatchRawThroughChanges", testStatsMatchRaw},
 		{"ClosableIncidentsByResolve", testClosable},
 		{"DeleteHistoryOfClosedIncidents", testDeleteHistory},
 	}
