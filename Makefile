@@ -80,7 +80,7 @@ bench:
 # pipeline), briefly: CI proves they still run, and their output is what
 # benchstat compares. No figure is asserted. -short skips the read
 # benchmarks that seed a 1M-alert store.
-BENCH_PKGS := ./ingest ./dedupe ./correlate ./store/sqlite ./pipeline
+BENCH_PKGS := ./ingest ./dedupe ./correlate ./store/sqlite ./pipeline ./app
 bench-ci:
 	$(GO) test -short -run '^$$' -bench . -benchtime 100x -benchmem $(BENCH_PKGS)
 

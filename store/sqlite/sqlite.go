@@ -204,21 +204,24 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	if s.w == nil {
 		return ErrReadOnly
 	}
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	t := newTx(sqlTx, s.stmts)
+	t := newTx(s.w, s.stmts)
+	defer func() {
+		if t.raw != nil {
+			t.raw.Rollback() //nolint:errcheck // a no-op after Commit
+		}
+	}()
 	if err := fn(t); err != nil {
 		return err
 	}
-	// The incidents held back, and a held write that failed even if the
-	// caller went on.
+	// The incidents held back, and a held write or begin that failed even
+	// if the caller went on.
 	if err := t.flush(ctx); err != nil {
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if t.raw == nil {
+		return nil // no statement ran: nothing to commit
+	}
+	if err := t.raw.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	s.boundWAL(ctx)

@@ -135,6 +135,11 @@ func (t *tx) flush(ctx context.Context) error {
 	if w.err != nil {
 		return w.err
 	}
+	if len(w.held) > 0 {
+		if _, err := t.begin(ctx); err != nil {
+			return err
+		}
+	}
 	for len(w.held) > 0 {
 		id := w.held[0]
 		inc := w.base[id]
@@ -163,33 +168,51 @@ func (t *tx) flush(ctx context.Context) error {
 type flushing struct{ t *tx }
 
 func (f flushing) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if err := f.t.flush(ctx); err != nil {
+	raw, err := f.ready(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return f.t.raw.ExecContext(ctx, q, args...)
+	return raw.ExecContext(ctx, q, args...)
 }
 
 func (f flushing) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if err := f.t.flush(ctx); err != nil {
+	raw, err := f.ready(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return f.t.raw.QueryContext(ctx, q, args...)
+	return raw.QueryContext(ctx, q, args...)
 }
 
-// QueryRowContext cannot return the failed write; the row it reads may
-// then be behind, but the transaction fails (see flushing).
+// QueryRowContext cannot return the failed write or begin; the row it
+// reads may then be behind, but the transaction fails (see flushing).
 func (f flushing) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	_ = f.t.flush(ctx)
-	return f.t.raw.QueryRowContext(ctx, q, args...)
+	raw, err := f.ready(ctx)
+	if err != nil {
+		return f.t.db.QueryRowContext(ctx, q, args...)
+	}
+	return raw.QueryRowContext(ctx, q, args...)
+}
+
+// ready begins the transaction and writes the held incidents.
+func (f flushing) ready(ctx context.Context) (*sql.Tx, error) {
+	raw, err := f.t.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return raw, f.t.flush(ctx)
 }
 
 // stmt returns the prepared statement q within the transaction, after
 // writing the held incidents unless q passes through.
 func (t *tx) stmt(ctx context.Context, st *sql.Stmt, q string) (*sql.Stmt, error) {
+	raw, err := t.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if !passThrough[q] {
 		if err := t.flush(ctx); err != nil {
 			return nil, err
 		}
 	}
-	return t.raw.StmtContext(ctx, st), nil
+	return raw.StmtContext(ctx, st), nil
 }

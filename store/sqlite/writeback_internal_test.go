@@ -288,3 +288,40 @@ func readersOfIncidents(t *testing.T, st *Store) *regexp.Regexp {
 	}
 	return re()
 }
+
+// TestTransactionBegunAtFirstStatement: a writer transaction that runs no
+// statement (repeats answered from the caches) begins and commits nothing;
+// one that does runs it in a transaction that commits.
+func TestTransactionBegunAtFirstStatement(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.Update(ctx, func(itx incident.Tx) error {
+		if itx.(*tx).raw != nil {
+			t.Error("a transaction was begun before any statement")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := wbIncident("k", time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC))
+	err = st.Update(ctx, func(itx incident.Tx) error {
+		if err := itx.CreateIncident(ctx, &inc); err != nil {
+			return err
+		}
+		if itx.(*tx).raw == nil {
+			t.Error("a statement ran outside a transaction")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Incident(ctx, inc.ID); err != nil {
+		t.Errorf("the incident created was not committed: %v", err)
+	}
+}

@@ -1,0 +1,93 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/alertbridge/alertbridge/app"
+)
+
+// BenchmarkIngest is the daemon's whole path for a webhook, over loopback
+// HTTP: the handler, the decoder, admission, the writer and SQLite with
+// full fsync. Each notification repeats a firing group of n alerts (the
+// bulk of Alertmanager's traffic, acknowledged from the dedupe cache); the
+// senders run in parallel, as Alertmanager's do. Per op is one request.
+func BenchmarkIngest(b *testing.B) {
+	for _, n := range []int{1, 100} {
+		b.Run(fmt.Sprintf("Repeat%d", n), func(b *testing.B) {
+			a, err := app.New(context.Background(), app.Options{ListenAddress: "127.0.0.1:0", StoragePath: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			a.Start()
+			defer a.Stop(context.Background())
+			url := "http://" + a.Addr() + "/ingest/alertmanager"
+			// Groups enough for every sender, each sent once before the timer.
+			bodies := make([][]byte, 64)
+			for g := range bodies {
+				bodies[g] = repeatBody(b, g, n)
+				mustPost(b, url, bodies[g])
+			}
+			var next atomic.Int64
+			b.SetParallelism(4)
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				client := &http.Client{}
+				for pb.Next() {
+					mustPost(b, url, bodies[next.Add(1)&63], client)
+				}
+			})
+			b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "alerts/s")
+		})
+	}
+}
+
+// repeatBody is group g's notification of n firing alerts.
+func repeatBody(b *testing.B, g, n int) []byte {
+	b.Helper()
+	start := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	d := template.Data{Receiver: "bridge", Status: "firing", GroupLabels: template.KV{"alertname": "Load", "cluster": fmt.Sprint(g)},
+		CommonLabels: template.KV{"alertname": "Load"}, CommonAnnotations: template.KV{}, ExternalURL: "http://am:9093"}
+	for i := range n {
+		d.Alerts = append(d.Alerts, template.Alert{Status: "firing", StartsAt: start,
+			Labels:      template.KV{"alertname": "Load", "cluster": fmt.Sprint(g), "instance": fmt.Sprintf("node-%d:9100", i)},
+			Annotations: template.KV{"summary": "load is high"}, Fingerprint: fmt.Sprintf("%08x%08x", g, i)})
+	}
+	body, err := json.Marshal(struct {
+		template.Data
+		Version  string `json:"version"`
+		GroupKey string `json:"groupKey"`
+	}{d, "4", fmt.Sprintf(`{}:{alertname="Load", cluster="%d"}`, g)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return body
+}
+
+func mustPost(b *testing.B, url string, body []byte, client ...*http.Client) {
+	c := http.DefaultClient
+	if len(client) > 0 {
+		c = client[0]
+	}
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b.Errorf("POST: %s", resp.Status)
+	}
+}
