@@ -206,12 +206,8 @@ var errTestRollback = errors.New("rolled back by the test")
 // rows it knows exist, so a missing row is still the update's own error.
 func TestUpdateOfAnUnreadIncidentIsWrittenThrough(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	err = st.Update(ctx, func(itx incident.Tx) error {
+	st := mustOpenStore(t)
+	err := st.Update(ctx, func(itx incident.Tx) error {
 		inc := wbIncident("k", time.Now())
 		inc.ID = 42
 		return itx.UpdateIncident(ctx, inc)
@@ -227,11 +223,7 @@ func TestUpdateOfAnUnreadIncidentIsWrittenThrough(t *testing.T) {
 // such a trigger must take its table's statements out of passThrough.
 func TestPassThroughTablesHaveNoTriggerOnIncidents(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := mustOpenStore(t)
 	names := readersOfIncidents(t, st)
 	for q := range passThrough {
 		if q != qIncidentByID && names.MatchString(q) {
@@ -294,12 +286,8 @@ func readersOfIncidents(t *testing.T, st *Store) *regexp.Regexp {
 // one that does runs it in a transaction that commits.
 func TestTransactionBegunAtFirstStatement(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	err = st.Update(ctx, func(itx incident.Tx) error {
+	st := mustOpenStore(t)
+	err := st.Update(ctx, func(itx incident.Tx) error {
 		if itx.(*tx).raw != nil {
 			t.Error("a transaction was begun before any statement")
 		}
@@ -324,4 +312,15 @@ func TestTransactionBegunAtFirstStatement(t *testing.T) {
 	if _, err := st.Incident(ctx, inc.ID); err != nil {
 		t.Errorf("the incident created was not committed: %v", err)
 	}
+}
+
+// mustOpenStore opens a store in a fresh directory, closed at the end of t.
+func mustOpenStore(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
