@@ -29,7 +29,11 @@ func BenchmarkIngest(b *testing.B) {
 				b.Fatal(err)
 			}
 			a.Start()
-			defer a.Stop(context.Background())
+			defer func() {
+				if err := a.Stop(context.Background()); err != nil {
+					b.Error(err)
+				}
+			}()
 			url := "http://" + a.Addr() + "/ingest/alertmanager"
 			// Groups enough for every sender, each sent once before the timer.
 			bodies := make([][]byte, 64)
@@ -85,7 +89,9 @@ func mustPost(b *testing.B, url string, body []byte, client ...*http.Client) {
 		b.Error(err)
 		return
 	}
-	io.Copy(io.Discard, resp.Body)
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		b.Error(err)
+	}
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		b.Errorf("POST: %s", resp.Status)

@@ -23,7 +23,9 @@ func TestPoll(t *testing.T) {
 			return
 		}
 		healthy.Add(1)
-		w.Write([]byte(strings.Repeat("x", 10000)))
+		if _, err := w.Write([]byte(strings.Repeat("x", 10000))); err != nil {
+			t.Error(err)
+		}
 	}))
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
