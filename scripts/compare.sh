@@ -77,19 +77,7 @@ run() { # target scenario flags pair
 	fi
 }
 
-echo "$SCENARIOS" | while IFS=: read -r name flags; do
-	p=1
-	while [ $p -le "$PAIRS" ]; do
-		if [ $((p % 2)) -eq 1 ]; then
-			run alertmanager "$name" "$flags" $p
-			run alertbridge "$name" "$flags" $p
-		else
-			run alertbridge "$name" "$flags" $p
-			run alertmanager "$name" "$flags" $p
-		fi
-		p=$((p+1))
-	done
-done
+alternate alertmanager alertbridge
 
 echo
 echo "median alerts/s over $PAIRS pairs (load average now $(cut -d' ' -f1-3 /proc/loadavg)):"

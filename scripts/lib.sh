@@ -47,3 +47,22 @@ medians() {
 		}
 	}' "$RESULTS"
 }
+
+# alternate a b: runs every scenario of $SCENARIOS ("name:flags" lines)
+# $PAIRS times on sides a and b with run (side name flags pair), the side
+# going first swapping each pair, so that a load change hits both alike.
+alternate() {
+	echo "$SCENARIOS" | while IFS=: read -r name flags; do
+		p=1
+		while [ $p -le "$PAIRS" ]; do
+			if [ $((p % 2)) -eq 1 ]; then
+				run "$1" "$name" "$flags" $p
+				run "$2" "$name" "$flags" $p
+			else
+				run "$2" "$name" "$flags" $p
+				run "$1" "$name" "$flags" $p
+			fi
+			p=$((p+1))
+		done
+	done
+}

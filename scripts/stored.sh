@@ -67,19 +67,7 @@ run() { # side scenario flags pair
 	benchrun "http://127.0.0.1:$port/ingest/alertmanager" webhook "$2" "$3" "$4"
 }
 
-echo "$SCENARIOS" | while IFS=: read -r name flags; do
-	p=1
-	while [ $p -le "$PAIRS" ]; do
-		if [ $((p % 2)) -eq 1 ]; then
-			run empty "$name" "$flags" $p
-			run stored "$name" "$flags" $p
-		else
-			run stored "$name" "$flags" $p
-			run empty "$name" "$flags" $p
-		fi
-		p=$((p+1))
-	done
-done
+alternate empty stored
 
 echo
 echo "median alerts/s over $PAIRS pairs (load average now $(cut -d' ' -f1-3 /proc/loadavg)):"
