@@ -71,8 +71,8 @@ func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 			return st.QueryRowContext(ctx, args...)
 		}
 		// The held write or the begin failed: the transaction fails (see
-		// flushing), whatever this row says.
-		return t.db.QueryRowContext(ctx, q, args...)
+		// flushing).
+		return failedRow(t.db)
 	}
 	return t.tx.QueryRowContext(ctx, q, args...)
 }

@@ -135,13 +135,9 @@ func (t *tx) flush(ctx context.Context) error {
 	if w.err != nil {
 		return w.err
 	}
-	if len(w.held) > 0 {
-		if _, err := t.begin(ctx); err != nil {
-			return err
-		}
-	}
-	for len(w.held) > 0 {
-		id := w.held[0]
+	// A held row was read or written by a statement first, so the
+	// transaction has begun.
+	for _, id := range w.held {
 		inc := w.base[id]
 		res, err := t.raw.StmtContext(ctx, t.stmts[qUpdateIncident]).ExecContext(ctx, incidentrow.UpdateArgs(&inc)...)
 		if err == nil {
@@ -153,10 +149,9 @@ func (t *tx) flush(ctx context.Context) error {
 			w.err = mapErr(fmt.Sprintf("write incident %d held back", id), err)
 			return w.err
 		}
-		w.held = w.held[1:]
-		delete(w.isHeld, id)
 	}
 	w.held = w.held[:0]
+	clear(w.isHeld)
 	clear(w.base)
 	return nil
 }
@@ -183,14 +178,25 @@ func (f flushing) QueryContext(ctx context.Context, q string, args ...any) (*sql
 	return raw.QueryContext(ctx, q, args...)
 }
 
-// QueryRowContext cannot return the failed write or begin; the row it
-// reads may then be behind, but the transaction fails (see flushing).
+// QueryRowContext returns, after a failed write or begin, a row whose Scan
+// fails; the transaction fails with the cause (see flushing).
 func (f flushing) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	raw, err := f.ready(ctx)
 	if err != nil {
-		return f.t.db.QueryRowContext(ctx, q, args...)
+		return failedRow(f.t.db)
 	}
 	return raw.QueryRowContext(ctx, q, args...)
+}
+
+// failedRow is a row whose Scan fails (context.Canceled) without running
+// anything: a statement must never run outside the transaction, where a
+// write (an upsert RETURNING its ID) would commit on its own, and where
+// on the writer's one connection, held by the transaction, it would wait
+// for ever.
+func failedRow(db *sql.DB) *sql.Row {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return db.QueryRowContext(ctx, "SELECT 1")
 }
 
 // ready begins the transaction and writes the held incidents.

@@ -324,3 +324,32 @@ func mustOpenStore(t *testing.T) *Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// TestFailedTransactionRunsNothingOutsideIt: once a held write (or the
+// begin) failed, a statement read through a row, such as the change
+// upsert RETURNING its ID, must fail without running on its own, where it
+// would commit.
+func TestFailedTransactionRunsNothingOutsideIt(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	failed := errors.New("held write failed")
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	err := st.Update(ctx, func(itx incident.Tx) error {
+		itx.(*tx).wb.err = failed
+		c := incident.Change{Source: "ci", ExternalID: "deploy-1", Service: "api", StartedAt: at, ReceivedAt: at}
+		if err := itx.PutChange(ctx, &c); err == nil {
+			t.Error("PutChange succeeded in a failed transaction")
+		}
+		return nil
+	})
+	if !errors.Is(err, failed) {
+		t.Fatalf("Update = %v, want the held write's failure", err)
+	}
+	var n int
+	if err := st.r.QueryRow(`SELECT COUNT(*) FROM changes`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d changes stored by a transaction that failed", n)
+	}
+}
