@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/readbench"
 	"github.com/alertbridge/alertbridge/store/postgres"
 )
 
@@ -95,23 +95,6 @@ func mustBenchStore(b *testing.B) *postgres.Store {
 	return s
 }
 
-// timed runs fn b.N times and reports the 99th percentile of its
-// durations next to the mean, in milliseconds.
-func timed(b *testing.B, fn func() error) {
-	b.Helper()
-	var ds []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		if err := fn(); err != nil {
-			b.Fatal(err)
-		}
-		ds = append(ds, time.Since(start))
-	}
-	b.StopTimer()
-	slices.Sort(ds)
-	b.ReportMetric(float64(ds[(len(ds)-1)*99/100])/float64(time.Millisecond), "p99-ms")
-}
-
 // BenchmarkIncidentSearch is GET /api/v1/incidents?q=…: the page of 50
 // (and one more to know of a next page) and the counts by state, for a
 // query that matches few incidents, one that matches all, and one too
@@ -129,13 +112,13 @@ func BenchmarkIncidentSearch(b *testing.B) {
 	}
 	for _, bc := range queries {
 		b.Run("list_"+bc.name, func(b *testing.B) {
-			timed(b, func() error {
+			readbench.Timed(b, func() error {
 				_, err := st.Incidents(ctx, incident.IncidentFilter{Query: bc.q, Limit: 51})
 				return err
 			})
 		})
 		b.Run("counts_"+bc.name, func(b *testing.B) {
-			timed(b, func() error {
+			readbench.Timed(b, func() error {
 				_, err := st.IncidentCounts(ctx, incident.IncidentFilter{Query: bc.q})
 				return err
 			})
@@ -143,7 +126,7 @@ func BenchmarkIncidentSearch(b *testing.B) {
 	}
 	b.Run("list_mixed", func(b *testing.B) {
 		i := 0
-		timed(b, func() error {
+		readbench.Timed(b, func() error {
 			i++
 			_, err := st.Incidents(ctx, incident.IncidentFilter{Query: queries[i%2].q, Limit: 51})
 			return err
@@ -151,7 +134,7 @@ func BenchmarkIncidentSearch(b *testing.B) {
 	})
 	b.Run("counts_mixed", func(b *testing.B) {
 		i := 0
-		timed(b, func() error {
+		readbench.Timed(b, func() error {
 			i++
 			_, err := st.IncidentCounts(ctx, incident.IncidentFilter{Query: queries[i%2].q})
 			return err

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/readbench"
 )
 
 // The read benchmarks run on a store at the size issue 13 sets: 100k
@@ -211,24 +211,6 @@ func seedBench(ctx context.Context, dir string) error {
 	return nil
 }
 
-// timed runs fn b.N times and reports the 99th percentile of its
-// durations next to the mean, in milliseconds.
-func timed(b *testing.B, fn func() error) {
-	b.Helper()
-	b.ReportAllocs()
-	var ds []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		if err := fn(); err != nil {
-			b.Fatal(err)
-		}
-		ds = append(ds, time.Since(start))
-	}
-	b.StopTimer()
-	slices.Sort(ds)
-	b.ReportMetric(float64(ds[(len(ds)-1)*99/100])/float64(time.Millisecond), "p99-ms")
-}
-
 // BenchmarkStats is GET /api/v1/stats: Stats over the API's default window
 // (7 days), over 30 days (whole and by service or priority) and over all 90.
 func BenchmarkStats(b *testing.B) {
@@ -250,7 +232,7 @@ func BenchmarkStats(b *testing.B) {
 			if f.Since.IsZero() {
 				f.Since = benchNow.Add(-30 * 24 * time.Hour)
 			}
-			timed(b, func() error {
+			readbench.Timed(b, func() error {
 				_, err := st.Stats(ctx, f, benchNow)
 				return err
 			})
@@ -280,7 +262,7 @@ func BenchmarkIncidentList(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			f := bc.f
 			f.Limit = 51
-			timed(b, func() error {
+			readbench.Timed(b, func() error {
 				_, err := st.Incidents(ctx, f)
 				return err
 			})
@@ -295,7 +277,7 @@ func BenchmarkIncidentList(b *testing.B) {
 		{"counts_query_common", incident.IncidentFilter{Query: "host-"}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			timed(b, func() error {
+			readbench.Timed(b, func() error {
 				_, err := st.IncidentCounts(ctx, bc.f)
 				return err
 			})
@@ -321,7 +303,7 @@ func BenchmarkIncidentDetail(b *testing.B) {
 		return err
 	}
 	b.Run("whole", func(b *testing.B) {
-		timed(b, func() error {
+		readbench.Timed(b, func() error {
 			if _, err := st.Alerts(ctx, benchBigIncident); err != nil {
 				return err
 			}
@@ -348,7 +330,7 @@ func BenchmarkIncidentDetail(b *testing.B) {
 		{"last_page", all[len(all)-501].Cursor(), tl[len(tl)-501].ID},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			timed(b, func() error {
+			readbench.Timed(b, func() error {
 				if _, err := st.AlertsPage(ctx, benchBigIncident, bc.after, 501); err != nil {
 					return err
 				}
@@ -376,7 +358,7 @@ func BenchmarkMetrics(b *testing.B) {
 		{"outbox_stats", func() error { _, err := st.OutboxStats(ctx); return err }},
 	}
 	b.Run("scrape", func(b *testing.B) {
-		timed(b, func() error {
+		readbench.Timed(b, func() error {
 			for _, q := range queries {
 				if err := q.fn(); err != nil {
 					return err
@@ -386,6 +368,6 @@ func BenchmarkMetrics(b *testing.B) {
 		})
 	})
 	for _, q := range queries {
-		b.Run(q.name, func(b *testing.B) { timed(b, q.fn) })
+		b.Run(q.name, func(b *testing.B) { readbench.Timed(b, q.fn) })
 	}
 }
