@@ -245,8 +245,10 @@ func TestUIOverviewEqualsAPIStats(t *testing.T) {
 	do(t, tab, "filter the overview",
 		chromedp.SetValue(chromedp.ID("o-period"), "24h"),
 		chromedp.SetValue(chromedp.ID("o-service"), "checkout"),
-		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#o-window")))
+		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)))
+	// The old page stays visible until the new one replaces it: wait for
+	// the new location before reading anything.
+	waitURL(t, tab, "period=24h")
 	if loc := get(t, tab, "read the URL", chromedp.Location()); !strings.Contains(loc, "period=24h") || !strings.Contains(loc, "service=checkout") {
 		t.Fatalf("the filter is not in the URL: %s", loc)
 	}
