@@ -475,10 +475,20 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, incident.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, Error{Error: "temporarily unavailable, retry", Where: ""})
+	case abandoned(r, err):
+		// The client went away (a closed tab, a poller's timeout): not
+		// the daemon's failure, and nobody reads an answer.
+		h.log.Debug("request abandoned by the client", "err", err, "path", r.URL.Path)
 	default:
 		h.log.Error("request failed", "err", err, "path", r.URL.Path)
 		writeJSON(w, http.StatusInternalServerError, Error{Error: "internal error", Where: ""})
 	}
+}
+
+// abandoned says whether err is the cancellation of the request's own
+// context, the client having gone away.
+func abandoned(r *http.Request, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

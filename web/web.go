@@ -262,6 +262,11 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, incident.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		code, msg = http.StatusServiceUnavailable, "temporarily unavailable: try again"
 		w.Header().Set("Retry-After", "5")
+	case errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled):
+		// The client went away (a closed tab, a new navigation): not the
+		// daemon's failure, and nobody reads the page.
+		u.log.Debug("page abandoned by the client", "err", err, "path", r.URL.Path)
+		return
 	default:
 		u.log.Error("page failed", "err", err, "path", r.URL.Path)
 	}
