@@ -18,9 +18,12 @@ import (
 
 // BenchmarkIngest is the daemon's whole path for a webhook, over loopback
 // HTTP: the handler, the decoder, admission, the writer and SQLite with
-// full fsync. Each notification repeats a firing group of n alerts (the
-// bulk of Alertmanager's traffic, acknowledged from the dedupe cache); the
-// senders run in parallel, as Alertmanager's do. Per op is one request.
+// full fsync. In RepeatN each notification repeats a firing group of n
+// alerts (the bulk of Alertmanager's traffic, acknowledged from the dedupe
+// cache); in New100 each is a group never seen before, 100 new alerts
+// opening an incident (a storm of new alerts: every alert a row write).
+// The senders run in parallel, as Alertmanager's do. Per op is one
+// request.
 func BenchmarkIngest(b *testing.B) {
 	for _, n := range []int{1, 100} {
 		b.Run(fmt.Sprintf("Repeat%d", n), func(b *testing.B) {
@@ -55,6 +58,31 @@ func BenchmarkIngest(b *testing.B) {
 			b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "alerts/s")
 		})
 	}
+	b.Run("New100", func(b *testing.B) {
+		a, err := app.New(context.Background(), app.Options{ListenAddress: "127.0.0.1:0", StoragePath: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		a.Start()
+		defer func() {
+			if err := a.Stop(context.Background()); err != nil {
+				b.Error(err)
+			}
+		}()
+		url := "http://" + a.Addr() + "/ingest/alertmanager"
+		var next atomic.Int64
+		b.SetParallelism(4)
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			client := &http.Client{}
+			for pb.Next() {
+				mustPost(b, url, repeatBody(b, int(next.Add(1)), 100), client)
+			}
+		})
+		b.ReportMetric(float64(100*b.N)/time.Since(start).Seconds(), "alerts/s")
+	})
 }
 
 // repeatBody is group g's notification of n firing alerts.

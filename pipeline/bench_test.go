@@ -12,11 +12,12 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/rules"
-	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // BenchmarkSubmit measures committed notifications per second against a real
-// SQLite file (synchronous=FULL), with 10 alerts per notification, for
+// SQLite file (synchronous=FULL), or with ALERTBRIDGE_TEST_STORE=postgres
+// the PostgreSQL server, with 10 alerts per notification, for
 // steady-state repeats and for new groups, serially and from many senders
 // (where group commit shares one fsync among the waiting requests).
 func BenchmarkSubmit(b *testing.B) {
@@ -36,11 +37,7 @@ func BenchmarkSubmit(b *testing.B) {
 		{"Parallel/RepeatDeferred", true, true, false, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			st, err := sqlite.Open(context.Background(), b.TempDir())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
+			st := storetest.MustOpen(b)
 			reg := prometheus.NewRegistry()
 			var set atomic.Pointer[rules.Set]
 			if c.rules {
