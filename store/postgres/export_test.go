@@ -18,3 +18,7 @@ func IncidentCountsQuery(f incident.IncidentFilter) (string, []any) {
 	q, args := incidentCountsQuery(f)
 	return rebind(q), args
 }
+
+// TxBegun says whether a statement of the Update's transaction itx has
+// begun it on the server.
+func TxBegun(itx incident.Tx) bool { return itx.(*tx).lazy.tx != nil }

@@ -207,17 +207,14 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 }
 
 func (s *Store) update(ctx context.Context, fn func(incident.Tx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	t := &tx{}
-	t.r = runner{c: sqlTx, note: t.note}
+	lazy := &lazyTx{db: s.db, ctx: ctx, opts: &sql.TxOptions{Isolation: sql.LevelSerializable}}
+	defer lazy.rollback()
+	t := &tx{lazy: lazy}
+	t.r = runner{c: lazy, note: t.note}
 	if err := fn(t); err != nil {
 		return t.explain(err)
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if err := lazy.commit(); err != nil {
 		return t.explain(fmt.Errorf("commit: %w", err))
 	}
 	return nil

@@ -17,7 +17,8 @@ import (
 // and caches each statement per connection, which is what the SQLite
 // backend's prepared writer statements are for.
 type tx struct {
-	r runner
+	r    runner
+	lazy *lazyTx // what r runs on
 	// failed is the first serialization failure or deadlock a statement
 	// met. Once it happened every later statement fails too, with "current
 	// transaction is aborted"; Update looks here so that it still runs
