@@ -32,7 +32,7 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 		return incident.StatsFigures{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read only
-	return stats(ctx, tx, f, now)
+	return stats(ctx, tx, s.days, f, now)
 }
 
 // Backlog counts the open and acknowledged incidents now by age (see
@@ -48,45 +48,16 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-func stats(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
+func stats(ctx context.Context, q queryer, dp *dayParts, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
 	var out incident.StatsFigures
-	// Opened in the window and matching the filter: a range of the index
-	// incidents_opened_stats, read from the index alone. An incident merged
-	// into another is not an incident of its own: it counts neither as
-	// opened nor as resolved.
-	win, args := incidentWhere(f)
-	win = "opened_at >= ? AND opened_at < ? AND merged_into IS NULL" + win
-	args = append([]any{f.Since.UnixNano(), f.Until.UnixNano()}, args...)
-
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*),
-		COUNT(CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL THEN 1 END),
-		COUNT(CASE WHEN respond_by IS NOT NULL AND respond_breached_at IS NULL AND acknowledged_at IS NOT NULL
-			AND acknowledged_at <= respond_by THEN 1 END),
-		COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
-		COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
-			AND state IN ('resolved', 'closed') AND resolved_at <= resolve_by THEN 1 END),
-		COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
-		FROM incidents WHERE `+win, args...).Scan(&out.Opened, &out.Resolved,
-		&out.RespondMet, &out.RespondMissed, &out.ResolveMet, &out.ResolveMissed)
-	if err != nil {
-		return out, fmt.Errorf("count opened incidents: %w", err)
-	}
-	if out.Resolved > maxStatsSamples { // refused before reading them
-		return out, tooManySamples()
-	}
-	if out.TimesToAcknowledge, out.TimesToResolve, err = durations(ctx, q, win, args); err != nil {
+	if err := incidentFigures(ctx, q, dp, f, &out); err != nil {
 		return out, err
 	}
+	var err error
 	if out.Backlog, err = backlog(ctx, q, f, now); err != nil {
 		return out, err
 	}
 	if out.Events, out.Alerts, err = noise(ctx, q, f); err != nil {
-		return out, err
-	}
-	if out.Signatures, err = signatures(ctx, q, win, args); err != nil {
-		return out, err
-	}
-	if out.OpenedPerDay, err = openedPerDay(ctx, q, win, args); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -106,42 +77,6 @@ func incidentWhere(f incident.StatsFilter) (string, []any) {
 		args = append(args, int(f.Priority))
 	}
 	return b.String(), args
-}
-
-// durations reads the times to acknowledge and to resolve of the
-// incidents matching where, in one pass, at most maxStatsSamples of each.
-// MTTR counts from when the impact started (the earliest startsAt of the
-// incident's alerts) to when it ended; MTTA from when the record opened,
-// since nobody can acknowledge before that (docs/itil.md).
-func durations(ctx context.Context, q queryer, where string, args []any) (ack, res []time.Duration, err error) {
-	rows, err := q.QueryContext(ctx, `SELECT acknowledged_at - opened_at,
-		CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL
-			THEN MAX(resolved_at - COALESCE(impact_started_at, opened_at), 0) END
-		FROM incidents WHERE `+where+` AND (acknowledged_at IS NOT NULL OR (state IN ('resolved', 'closed') AND resolved_at IS NOT NULL))`,
-		args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a, r sql.NullInt64
-		if err := rows.Scan(&a, &r); err != nil {
-			return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)
-		}
-		if a.Valid {
-			ack = append(ack, time.Duration(a.Int64))
-		}
-		if r.Valid {
-			res = append(res, time.Duration(r.Int64))
-		}
-		if len(ack) > maxStatsSamples || len(res) > maxStatsSamples {
-			return nil, nil, tooManySamples()
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)
-	}
-	return ack, res, nil
 }
 
 func tooManySamples() error {
@@ -217,10 +152,27 @@ func noise(ctx context.Context, q queryer, f incident.StatsFilter) (events, aler
 // edges before first and after last (E), each part of one day at most:
 // distinct = |M| + |E \ M|. |M| counts each fingerprint on its first day in
 // first..last: a day's fingerprints whose previous day was before first.
+// The day until falls in is one of M when nothing was received in it at or
+// after until, so a window that ends now reads only the events of its
+// first day's part.
 func noiseDays(ctx context.Context, q queryer, since, until int64) (events, alerts int, err error) {
 	first := (since + nanosPerDay - 1) / nanosPerDay // the first midnight at or after since
 	last := until/nanosPerDay - 1                    // the last day ending at or before until
-	if first > last {                                // no whole day: under two days of events
+	if end := until / nanosPerDay; until%nanosPerDay != 0 && first <= end {
+		// The day until falls in, starting inside the window, counts as a
+		// whole day when nothing was received in it at or after until: a
+		// window that ends now reads none of today's events.
+		var later bool
+		err = q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE received_at >= ? AND received_at < ?)`,
+			until, (end+1)*nanosPerDay).Scan(&later)
+		if err != nil {
+			return 0, 0, fmt.Errorf("count events: %w", err)
+		}
+		if !later {
+			last = end
+		}
+	}
+	if first > last { // no whole day: under two days of events
 		err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events
 			WHERE received_at >= ? AND received_at < ? AND transition IN `+countedTransitions, since, until).
 			Scan(&events, &alerts)
@@ -250,52 +202,5 @@ func noiseDays(ctx context.Context, q queryer, since, until int64) (events, aler
 	return days + edge, firsts + edgeOnly, nil
 }
 
-// signatures returns the rules (or, for incidents no rule grouped, the
-// correlation keys) that opened the most incidents matching where, most
-// first and then by name.
-func signatures(ctx context.Context, q queryer, where string, args []any) ([]incident.SignatureCount, error) {
-	rows, err := q.QueryContext(ctx, `SELECT rule, CASE WHEN rule = '' THEN correlation_key ELSE '' END AS key,
-		COUNT(*) AS n FROM incidents WHERE `+where+`
-		GROUP BY rule, key ORDER BY n DESC, rule, key LIMIT ?`,
-		append(args[:len(args):len(args)], incident.MaxSignatures)...)
-	if err != nil {
-		return nil, fmt.Errorf("count signatures: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.SignatureCount
-	for rows.Next() {
-		var sc incident.SignatureCount
-		if err := rows.Scan(&sc.Rule, &sc.Key, &sc.Incidents); err != nil {
-			return nil, fmt.Errorf("scan signature: %w", err)
-		}
-		out = append(out, sc)
-	}
-	return out, rows.Err()
-}
-
 // nanosPerDay is a UTC day in the unit of the incidents' times.
 const nanosPerDay = int64(24 * time.Hour)
-
-// openedPerDay counts the incidents matching where by UTC day of opened_at
-// and priority. Times are Unix nanoseconds (after 1970), so a UTC day is an
-// integer division.
-func openedPerDay(ctx context.Context, q queryer, where string, args []any) ([]incident.DayCount, error) {
-	rows, err := q.QueryContext(ctx, `SELECT opened_at / ? AS day, priority, COUNT(*)
-		FROM incidents WHERE `+where+` GROUP BY day, priority ORDER BY day, priority`,
-		append([]any{nanosPerDay}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("count incidents per day: %w", err)
-	}
-	defer rows.Close()
-	var out []incident.DayCount
-	for rows.Next() {
-		var day int64
-		var dc incident.DayCount
-		if err := rows.Scan(&day, &dc.Priority, &dc.Incidents); err != nil {
-			return nil, fmt.Errorf("scan incidents per day: %w", err)
-		}
-		dc.Day = time.Unix(0, day*nanosPerDay).UTC()
-		out = append(out, dc)
-	}
-	return out, rows.Err()
-}

@@ -151,6 +151,21 @@ func testStatsMatchRaw(t *testing.T, s Store) {
 				}
 			})
 		}},
+		// The sweep marks missed SLA targets; a late alert moves the start
+		// of the impact MTTR counts from.
+		{"Breached", func() {
+			change(pick(8, func(inc *incident.Incident) bool { return !inc.RespondBy.IsZero() && inc.RespondBreachedAt.IsZero() }), func(inc *incident.Incident) {
+				inc.RespondBreachedAt = inc.RespondBy
+			})
+			change(pick(8, func(inc *incident.Incident) bool { return !inc.ResolveBy.IsZero() && inc.ResolveBreachedAt.IsZero() }), func(inc *incident.Incident) {
+				inc.ResolveBreachedAt = inc.ResolveBy
+			})
+		}},
+		{"ImpactMoved", func() {
+			change(pick(12, func(inc *incident.Incident) bool { return !inc.OpenedAt.IsZero() }), func(inc *incident.Incident) {
+				inc.ImpactStartedAt = inc.OpenedAt.Add(-time.Duration(1+r.IntN(900)) * time.Second)
+			})
+		}},
 		{"Reopened", func() {
 			change(pick(8, func(inc *incident.Incident) bool { return inc.State == incident.StateResolved }), func(inc *incident.Incident) {
 				inc.State, inc.ResolvedAt, inc.ReopenedAt = incident.StateOpen, time.Time{}, now.Add(-time.Hour)
