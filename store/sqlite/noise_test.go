@@ -134,16 +134,24 @@ func TestNoiseDaysEqualsRaw(t *testing.T) {
 				}
 				windows = append(windows, [2]int64{a, b})
 			}
+			// Each window is counted without and with the kept leading
+			// days, kept across the windows as across a dashboard's polls.
+			lead := newLeadingDays()
 			for _, w := range windows {
 				wantEvents, wantAlerts := rawNoise(es, w[0], w[1])
-				gotEvents, gotAlerts, err := noiseDays(ctx, st.r, w[0], w[1])
-				if err != nil {
-					t.Fatal(err)
+				for _, ld := range []*leadingDays{nil, lead} {
+					gotEvents, gotAlerts, err := noiseDays(ctx, st.r, ld, w[0], w[1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if gotEvents != wantEvents || gotAlerts != wantAlerts {
+						t.Errorf("window %s to %s (kept days: %t): events, alerts = %d, %d; the events themselves say %d, %d",
+							time.Unix(0, w[0]).UTC(), time.Unix(0, w[1]).UTC(), ld != nil, gotEvents, gotAlerts, wantEvents, wantAlerts)
+					}
 				}
-				if gotEvents != wantEvents || gotAlerts != wantAlerts {
-					t.Errorf("window %s to %s: events, alerts = %d, %d; the events themselves say %d, %d",
-						time.Unix(0, w[0]).UTC(), time.Unix(0, w[1]).UTC(), gotEvents, gotAlerts, wantEvents, wantAlerts)
-				}
+			}
+			if lead.read.Load() == 0 {
+				t.Error("no window read a leading day: the kept path was not tested")
 			}
 		})
 	}

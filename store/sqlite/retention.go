@@ -26,7 +26,7 @@ func (t *tx) ClosableIncidents(ctx context.Context, resolvedBefore time.Time, li
 // rule) are kept.
 func (t *tx) DeleteHistory(ctx context.Context, before time.Time, limit int, now time.Time) (incident.HistoryDeleted, error) {
 	day := before.UnixNano() / nanosPerDay
-	return history.Delete(ctx, history.Conn{
+	out, err := history.Delete(ctx, history.Conn{
 		Exec: t.tx.ExecContext,
 		QueryRow: func(ctx context.Context, q string, args ...any) interface{ Scan(...any) error } {
 			return t.tx.QueryRowContext(ctx, q, args...)
@@ -34,6 +34,15 @@ func (t *tx) DeleteHistory(ctx context.Context, before time.Time, limit int, now
 		RowID:  "rowid",
 		Forget: t.forgetFingerprintDays(day),
 	}, before, limit, now)
+	if err != nil || out.Rows() == 0 {
+		return out, err
+	}
+	// The noise figures' kept leading days are no longer what the events
+	// say (statsnoise.go).
+	if _, err := t.tx.ExecContext(ctx, `UPDATE stats_history_deleted SET n = n + 1 WHERE id = 1`); err != nil {
+		return out, fmt.Errorf("note deleted history: %w", err)
+	}
+	return out, nil
 }
 
 // forgetFingerprintDays deletes at most limit days before day of the

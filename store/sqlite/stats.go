@@ -32,7 +32,7 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 		return incident.StatsFigures{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read only
-	return stats(ctx, tx, s.days, f, now)
+	return stats(ctx, tx, s.days, s.lead, f, now)
 }
 
 // Backlog counts the open and acknowledged incidents now by age (see
@@ -48,7 +48,7 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-func stats(ctx context.Context, q queryer, dp *dayParts, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
+func stats(ctx context.Context, q queryer, dp *dayParts, ld *leadingDays, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
 	var out incident.StatsFigures
 	if err := incidentFigures(ctx, q, dp, f, &out); err != nil {
 		return out, err
@@ -57,7 +57,7 @@ func stats(ctx context.Context, q queryer, dp *dayParts, f incident.StatsFilter,
 	if out.Backlog, err = backlog(ctx, q, f, now); err != nil {
 		return out, err
 	}
-	if out.Events, out.Alerts, err = noise(ctx, q, f); err != nil {
+	if out.Events, out.Alerts, err = noise(ctx, q, ld, f); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -131,7 +131,7 @@ const countedTransitions = `('new', 'refired', 'resolved', 'stale')`
 // Without, the whole UTC days inside the window come from the per-day
 // figures (migration 0009) and only the parts of a day at either edge are
 // read from the events; see noiseDays.
-func noise(ctx context.Context, q queryer, f incident.StatsFilter) (events, alerts int, err error) {
+func noise(ctx context.Context, q queryer, ld *leadingDays, f incident.StatsFilter) (events, alerts int, err error) {
 	if f.Service != "" || f.Priority != 0 {
 		inc, iargs := incidentWhere(f)
 		err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events
@@ -143,7 +143,7 @@ func noise(ctx context.Context, q queryer, f incident.StatsFilter) (events, aler
 		}
 		return events, alerts, nil
 	}
-	return noiseDays(ctx, q, f.Since.UnixNano(), f.Until.UnixNano())
+	return noiseDays(ctx, q, ld, f.Since.UnixNano(), f.Until.UnixNano())
 }
 
 // noiseDays counts the events in [since, until) (Unix nanoseconds) and
@@ -154,8 +154,8 @@ func noise(ctx context.Context, q queryer, f incident.StatsFilter) (events, aler
 // first..last: a day's fingerprints whose previous day was before first.
 // The day until falls in is one of M when nothing was received in it at or
 // after until, so a window that ends now reads only the events of its
-// first day's part.
-func noiseDays(ctx context.Context, q queryer, since, until int64) (events, alerts int, err error) {
+// first day's part, and those from a kept leadingDay when ld is not nil.
+func noiseDays(ctx context.Context, q queryer, ld *leadingDays, since, until int64) (events, alerts int, err error) {
 	first := (since + nanosPerDay - 1) / nanosPerDay // the first midnight at or after since
 	last := until/nanosPerDay - 1                    // the last day ending at or before until
 	if end := until / nanosPerDay; until%nanosPerDay != 0 && first <= end {
@@ -188,6 +188,22 @@ func noiseDays(ctx context.Context, q queryer, since, until int64) (events, aler
 		first, last).Scan(&days, &firsts)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count events per day: %w", err)
+	}
+	if ld != nil && since < first*nanosPerDay {
+		// With no event on a day after last, the part of the day before
+		// first can come from a kept leadingDay (statsnoise.go).
+		var newest int64
+		err = q.QueryRowContext(ctx, `SELECT COALESCE(MAX(day), -1) FROM event_days`).Scan(&newest)
+		if err != nil {
+			return 0, 0, fmt.Errorf("newest day of events: %w", err)
+		}
+		if newest <= last {
+			edge, edgeOnly, err := ld.leadingPart(ctx, q, first-1, since)
+			if err != nil {
+				return 0, 0, err
+			}
+			return days + edge, firsts + edgeOnly, nil
+		}
 	}
 	var edge, edgeOnly int
 	err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT CASE WHEN NOT EXISTS (

@@ -200,3 +200,129 @@ func mustUpdateStats(t *testing.T, st *Store, id int64, fn func(*incident.Incide
 		t.Fatal(err)
 	}
 }
+
+// TestNoiseKeptLeadingDayFollowsLaterDays checks that the kept part of the
+// day a window starts in is read again when one of its alerts is seen on a
+// later day, which changes none of that day's events.
+func TestNoiseKeptLeadingDayFollowsLaterDays(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	add := func(fp string, at time.Time) {
+		t.Helper()
+		err := st.Update(ctx, func(tx incident.Tx) error {
+			return tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: at, Source: "am", Fingerprint: fp,
+				Status: incident.StatusFiring, Transition: incident.TransitionNew})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("a", d.Add(10*time.Hour)) // before the window
+	add("b", d.Add(14*time.Hour)) // in the window's first, partial day
+	add("c", d.Add(30*time.Hour)) // a whole day
+	now := d.Add(60 * time.Hour)
+	f := incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: now}
+	check := func(name string, events, alerts int, read int64) {
+		t.Helper()
+		before := st.lead.read.Load()
+		got, err := st.Stats(ctx, f, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Events != events || got.Alerts != alerts {
+			t.Errorf("%s: events, alerts = %d, %d; want %d, %d", name, got.Events, got.Alerts, events, alerts)
+		}
+		if r := st.lead.read.Load() - before; r != read {
+			t.Errorf("%s: read the leading day %d times, want %d", name, r, read)
+		}
+	}
+	check("first", 2, 2, 1)
+	check("kept", 2, 2, 0)
+	add("b", d.Add(50*time.Hour)) // b again, today: among the whole days now
+	check("b seen later", 3, 2, 1)
+	add("e", d.Add(55*time.Hour))
+	check("another alert today", 4, 3, 0)
+}
+
+// TestNoiseKeptLeadingDayFollowsRetention checks that the kept part of the
+// day a window starts in is read again when retention deleted events of it,
+// and that it then agrees with a store that keeps nothing.
+func TestNoiseKeptLeadingDayFollowsRetention(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	raw, err := OpenReadOnly(ctx, filepath.Join(filepath.Dir(st.path), FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	now := d.Add(60 * time.Hour)
+	err = st.Update(ctx, func(tx incident.Tx) error {
+		inc := incident.Incident{State: incident.StateClosed, Priority: 3, Impact: incident.LevelMedium,
+			Urgency: incident.LevelMedium, Title: "gone", CorrelationKey: "k", OpenedAt: d.Add(13 * time.Hour),
+			ResolvedAt: d.Add(15 * time.Hour), SealedAt: d.Add(16 * time.Hour),
+			UpdatedAt: d.Add(16 * time.Hour), LastEventAt: d.Add(15 * time.Hour)}
+		inc.ClosedAt = d.Add(16 * time.Hour)
+		if err := tx.CreateIncident(ctx, &inc); err != nil {
+			return err
+		}
+		for _, e := range []struct {
+			fp string
+			at time.Duration
+			id int64
+		}{{"b", 14 * time.Hour, inc.ID}, {"x", 15 * time.Hour, 0}, {"c", 30 * time.Hour, 0}} {
+			err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: d.Add(e.at), Source: "am", Fingerprint: e.fp,
+				Status: incident.StatusFiring, Transition: incident.TransitionNew, IncidentID: e.id})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: now}
+	check := func(name string, events, alerts int, read int64) {
+		t.Helper()
+		before := st.lead.read.Load()
+		got, err := st.Stats(ctx, f, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := raw.Stats(ctx, f, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Events != events || got.Alerts != alerts || want.Events != events || want.Alerts != alerts {
+			t.Errorf("%s: events, alerts = %d, %d (a store keeping nothing: %d, %d); want %d, %d",
+				name, got.Events, got.Alerts, want.Events, want.Alerts, events, alerts)
+		}
+		if r := st.lead.read.Load() - before; r != read {
+			t.Errorf("%s: read the leading day %d times, want %d", name, r, read)
+		}
+	}
+	check("first", 3, 3, 1)
+	check("kept", 3, 3, 0)
+	err = st.Update(ctx, func(tx incident.Tx) error {
+		h, err := tx.DeleteHistory(ctx, d.Add(20*time.Hour), 100, now)
+		// b's, of the closed incident, and x, which no incident held.
+		if err == nil && h.Events != 2 {
+			t.Errorf("retention deleted %d events, want 2", h.Events)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after retention", 1, 1, 1)
+}

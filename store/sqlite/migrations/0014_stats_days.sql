@@ -42,3 +42,14 @@ CREATE TRIGGER incident_stats_days_update AFTER UPDATE ON incidents
         SELECT new.opened_at / 86400000000000 - (new.opened_at % 86400000000000 < 0), 1 WHERE new.opened_at IS NOT NULL
         ON CONFLICT (day) DO UPDATE SET version = version + 1;
 END;
+
+-- The noise figures keep, for the day a window that ends now starts in, its
+-- events and which of their alerts were seen on a later day (stats.go,
+-- leadingDay), valid while nothing of that day changed. Retention is the
+-- one writer that deletes events and fingerprint days: it bumps n in the
+-- transaction that deletes.
+CREATE TABLE stats_history_deleted (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+INSERT INTO stats_history_deleted (id, n) VALUES (1, 0);
