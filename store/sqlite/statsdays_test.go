@@ -206,11 +206,7 @@ func mustUpdateStats(t *testing.T, st *Store, id int64, fn func(*incident.Incide
 // later day, which changes none of that day's events.
 func TestNoiseKeptLeadingDayFollowsLaterDays(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := mustOpenStore(t)
 	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	add := func(fp string, at time.Time) {
 		t.Helper()
@@ -225,22 +221,7 @@ func TestNoiseKeptLeadingDayFollowsLaterDays(t *testing.T) {
 	add("a", d.Add(10*time.Hour)) // before the window
 	add("b", d.Add(14*time.Hour)) // in the window's first, partial day
 	add("c", d.Add(30*time.Hour)) // a whole day
-	now := d.Add(60 * time.Hour)
-	f := incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: now}
-	check := func(name string, events, alerts int, read int64) {
-		t.Helper()
-		before := st.lead.read.Load()
-		got, err := st.Stats(ctx, f, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Events != events || got.Alerts != alerts {
-			t.Errorf("%s: events, alerts = %d, %d; want %d, %d", name, got.Events, got.Alerts, events, alerts)
-		}
-		if r := st.lead.read.Load() - before; r != read {
-			t.Errorf("%s: read the leading day %d times, want %d", name, r, read)
-		}
-	}
+	check := noiseChecker(t, st, incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: d.Add(60 * time.Hour)})
 	check("first", 2, 2, 1)
 	check("kept", 2, 2, 0)
 	add("b", d.Add(50*time.Hour)) // b again, today: among the whole days now
@@ -249,24 +230,46 @@ func TestNoiseKeptLeadingDayFollowsLaterDays(t *testing.T) {
 	check("another alert today", 4, 3, 0)
 }
 
+// noiseChecker returns a check that st's noise figures of f at f.Until are
+// events and alerts, as a store that keeps nothing reading the same file
+// says too, and that st read its leading day read times for them.
+func noiseChecker(t *testing.T, st *Store, f incident.StatsFilter) func(name string, events, alerts int, read int64) {
+	ctx := context.Background()
+	raw, err := OpenReadOnly(ctx, filepath.Join(filepath.Dir(st.path), FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return func(name string, events, alerts int, read int64) {
+		t.Helper()
+		before := st.lead.read.Load()
+		got, err := st.Stats(ctx, f, f.Until)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := raw.Stats(ctx, f, f.Until)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Events != events || got.Alerts != alerts || want.Events != events || want.Alerts != alerts {
+			t.Errorf("%s: events, alerts = %d, %d (a store keeping nothing: %d, %d); want %d, %d",
+				name, got.Events, got.Alerts, want.Events, want.Alerts, events, alerts)
+		}
+		if r := st.lead.read.Load() - before; r != read {
+			t.Errorf("%s: read the leading day %d times, want %d", name, r, read)
+		}
+	}
+}
+
 // TestNoiseKeptLeadingDayFollowsRetention checks that the kept part of the
 // day a window starts in is read again when retention deleted events of it,
 // and that it then agrees with a store that keeps nothing.
 func TestNoiseKeptLeadingDayFollowsRetention(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	raw, err := OpenReadOnly(ctx, filepath.Join(filepath.Dir(st.path), FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	st := mustOpenStore(t)
 	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	now := d.Add(60 * time.Hour)
-	err = st.Update(ctx, func(tx incident.Tx) error {
+	err := st.Update(ctx, func(tx incident.Tx) error {
 		inc := incident.Incident{State: incident.StateClosed, Priority: 3, Impact: incident.LevelMedium,
 			Urgency: incident.LevelMedium, Title: "gone", CorrelationKey: "k", OpenedAt: d.Add(13 * time.Hour),
 			ResolvedAt: d.Add(15 * time.Hour), SealedAt: d.Add(16 * time.Hour),
@@ -291,26 +294,7 @@ func TestNoiseKeptLeadingDayFollowsRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: now}
-	check := func(name string, events, alerts int, read int64) {
-		t.Helper()
-		before := st.lead.read.Load()
-		got, err := st.Stats(ctx, f, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := raw.Stats(ctx, f, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Events != events || got.Alerts != alerts || want.Events != events || want.Alerts != alerts {
-			t.Errorf("%s: events, alerts = %d, %d (a store keeping nothing: %d, %d); want %d, %d",
-				name, got.Events, got.Alerts, want.Events, want.Alerts, events, alerts)
-		}
-		if r := st.lead.read.Load() - before; r != read {
-			t.Errorf("%s: read the leading day %d times, want %d", name, r, read)
-		}
-	}
+	check := noiseChecker(t, st, incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: now})
 	check("first", 3, 3, 1)
 	check("kept", 3, 3, 0)
 	err = st.Update(ctx, func(tx incident.Tx) error {
