@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,9 @@ type keptDay struct {
 // bumps the version in the same transaction (migration 0014).
 type dayParts struct {
 	kept *lru.Cache[dayKey, keptDay]
+	// reading is held while whole days missing are read, so that the
+	// polls that find them missing at once read them once.
+	reading sync.Mutex
 	// read counts the day parts computed from the incidents (kept ones
 	// are not), for tests.
 	read atomic.Int64
@@ -105,13 +109,23 @@ func incidentFigures(ctx context.Context, q queryer, dp *dayParts, f incident.St
 		if versions, err = dayVersions(ctx, q, first, last); err != nil {
 			return err
 		}
-		for i, sp := range spans {
-			if !sp.whole() {
-				continue
+		keep := func() (missing bool) {
+			for i, sp := range spans {
+				if !sp.whole() || parts[i] != nil {
+					continue
+				}
+				if k, ok := dp.kept.Get(dayKey{sp.day, f.Service, f.Priority}); ok && k.version == versions[sp.day] {
+					parts[i] = k.part
+				} else {
+					missing = true
+				}
 			}
-			if k, ok := dp.kept.Get(dayKey{sp.day, f.Service, f.Priority}); ok && k.version == versions[sp.day] {
-				parts[i] = k.part
-			}
+			return missing
+		}
+		if keep() {
+			dp.reading.Lock()
+			defer dp.reading.Unlock()
+			keep() // another read may have kept some meanwhile
 		}
 	}
 	// The days not kept, as runs of adjacent spans. resolved counts the

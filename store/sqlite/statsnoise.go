@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -37,6 +38,10 @@ type leadingDay struct {
 // leadingDays keeps leadingDay values by day.
 type leadingDays struct {
 	kept *lru.Cache[int64, *leadingDay]
+	// reading is held while a day is read, so that the polls that find
+	// it missing at once (a dashboard's panels after a restart) read it
+	// once, not each on the same two cores.
+	reading sync.Mutex
 	// read counts the days read from the events (kept ones are not), for
 	// tests.
 	read atomic.Int64
@@ -63,14 +68,22 @@ func (ld *leadingDays) leadingPart(ctx context.Context, q queryer, day, since in
 	if err != nil {
 		return 0, 0, fmt.Errorf("count events of day %d: %w", day, err)
 	}
+	valid := func(d *leadingDay) bool {
+		return d.events == now.events && d.later == now.later && d.deleted == now.deleted
+	}
 	d, ok := ld.kept.Get(day)
-	if !ok || d.events != now.events || d.later != now.later || d.deleted != now.deleted {
-		if err := readLeadingDay(ctx, q, day, &now); err != nil {
-			return 0, 0, err
+	if !ok || !valid(d) {
+		ld.reading.Lock()
+		if d, ok = ld.kept.Get(day); !ok || !valid(d) { // another read may have kept it meanwhile
+			if err := readLeadingDay(ctx, q, day, &now); err != nil {
+				ld.reading.Unlock()
+				return 0, 0, err
+			}
+			ld.read.Add(1)
+			d = &now
+			ld.kept.Add(day, d)
 		}
-		ld.read.Add(1)
-		d = &now
-		ld.kept.Add(day, d)
+		ld.reading.Unlock()
 	}
 	i, _ := slices.BinarySearch(d.at, since) // the first event at or after since
 	seen := make([]bool, len(d.seenLater))
