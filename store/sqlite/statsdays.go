@@ -10,17 +10,22 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/alertbridge/alertbridge/incident"
 )
 
 // statsDaysCached bounds the day parts a store keeps: 91 days (a 90-day
-// window at most touches 91) for five filters. A part holds its day's
-// durations (16 bytes per incident) and signatures: about 20 KB for a day
-// of 1,100 incidents, and at most ~150 KB when no rule groups them and each
-// has a signature of its own.
-const statsDaysCached = 512
+// window at most touches 91) for five filters; statsDaysBytes bounds the
+// bytes they hold. A part holds its day's durations (16 bytes per
+// incident) and signatures: about 20 KB for a day of 1,100 incidents, up
+// to ~100 bytes per incident when no rule groups them and each has a
+// signature of its own. A day larger than a quarter of the budget (a storm
+// of ~80k incidents in a day) is read each time instead.
+const (
+	statsDaysCached = 512
+	statsDaysBytes  = 32 << 20
+)
 
 // dayPart is what the incidents opened in one part of one UTC day and
 // matching a filter add to the stats figures. A whole day's part is kept
@@ -55,7 +60,7 @@ type keptDay struct {
 // uses it, so a kept part is never stale: any change of what it counts
 // bumps the version in the same transaction (migration 0014).
 type dayParts struct {
-	kept *lru.Cache[dayKey, keptDay]
+	kept *sizedLRU[dayKey, keptDay]
 	// reading is held while whole days missing are read, so that the
 	// polls that find them missing at once read them once.
 	reading sync.Mutex
@@ -65,11 +70,72 @@ type dayParts struct {
 }
 
 func newDayParts() *dayParts {
-	kept, err := lru.New[dayKey, keptDay](statsDaysCached)
+	return &dayParts{kept: newSizedLRU[dayKey, keptDay](statsDaysCached, statsDaysBytes)}
+}
+
+// size estimates the bytes p holds.
+func (p *dayPart) size() int {
+	n := 128 + 8*(len(p.ack)+len(p.res)) + 48*len(p.perDay)
+	for _, sc := range p.sigs {
+		n += 48 + len(sc.Rule) + len(sc.Key)
+	}
+	return n
+}
+
+// sizedLRU is a least-recently-used cache bounded both in entries and in
+// the bytes its values hold (as their sizes estimate them). An entry of
+// more than a quarter of the bytes is not kept. Safe for concurrent use.
+type sizedLRU[K comparable, V any] struct {
+	mu     sync.Mutex
+	lru    *simplelru.LRU[K, sizedValue[V]]
+	bytes  int // held now
+	budget int
+}
+
+type sizedValue[V any] struct {
+	v    V
+	size int
+}
+
+func newSizedLRU[K comparable, V any](entries, budget int) *sizedLRU[K, V] {
+	c := &sizedLRU[K, V]{budget: budget}
+	l, err := simplelru.NewLRU(entries, func(_ K, v sizedValue[V]) { c.bytes -= v.size })
 	if err != nil { // only for a size below 1
 		panic(err)
 	}
-	return &dayParts{kept: kept}
+	c.lru = l
+	return c
+}
+
+// Get returns the value of k, if kept, and marks it recently used.
+func (c *sizedLRU[K, V]) Get(k K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.lru.Get(k)
+	return v.v, ok
+}
+
+// Add keeps v, of size bytes, under k, dropping the least recently used
+// entries until the bytes held are within the budget.
+func (c *sizedLRU[K, V]) Add(k K, v V, size int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(k) // an old value of k: its bytes go (the eviction callback)
+	if size > c.budget/4 {
+		return
+	}
+	c.lru.Add(k, sizedValue[V]{v, size})
+	c.bytes += size
+	for c.bytes > c.budget {
+		c.lru.RemoveOldest()
+	}
+}
+
+// Bytes is what the kept values hold, as estimated.
+func (c *sizedLRU[K, V]) Bytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }
 
 // daySpan is the part of one UTC day inside a window: [lo, hi) in Unix
@@ -153,7 +219,7 @@ func incidentFigures(ctx context.Context, q queryer, dp *dayParts, f incident.St
 			dp.read.Add(int64(read))
 			for k := i; k < j; k++ {
 				if spans[k].whole() {
-					dp.kept.Add(dayKey{spans[k].day, f.Service, f.Priority}, keptDay{versions[spans[k].day], parts[k]})
+					dp.kept.Add(dayKey{spans[k].day, f.Service, f.Priority}, keptDay{versions[spans[k].day], parts[k]}, parts[k].size())
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -396,4 +397,43 @@ func mustRawStore(t *testing.T, st *Store) *Store {
 	}
 	t.Cleanup(func() { raw.Close() })
 	return raw
+}
+
+func TestSizedLRUBoundsEntriesAndBytes(t *testing.T) {
+	type add struct {
+		key, size int
+	}
+	for _, tc := range []struct {
+		name      string
+		entries   int // the budget is 100 bytes
+		adds      []add
+		wantKept  []int
+		wantBytes int
+	}{
+		{"within both bounds", 3, []add{{1, 10}, {2, 20}}, []int{1, 2}, 30},
+		{"entries bound", 3, []add{{1, 10}, {2, 10}, {3, 10}, {4, 10}}, []int{2, 3, 4}, 30},
+		{"bytes bound drops the oldest", 10, []add{{1, 25}, {2, 25}, {3, 25}, {4, 25}, {5, 25}}, []int{2, 3, 4, 5}, 100},
+		{"too large for a quarter is not kept", 3, []add{{1, 10}, {2, 26}}, []int{1}, 10},
+		{"replacing a key counts its new size only", 3, []add{{1, 10}, {1, 20}, {1, 5}}, []int{1}, 5},
+		{"replacing with a value too large drops the key", 3, []add{{1, 10}, {1, 30}}, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newSizedLRU[int, string](tc.entries, 100)
+			for _, a := range tc.adds {
+				c.Add(a.key, fmt.Sprint(a.key), a.size)
+			}
+			var kept []int
+			for k := range 6 {
+				if v, ok := c.Get(k); ok {
+					if v != fmt.Sprint(k) {
+						t.Errorf("key %d holds %q", k, v)
+					}
+					kept = append(kept, k)
+				}
+			}
+			if !slices.Equal(kept, tc.wantKept) || c.Bytes() != tc.wantBytes {
+				t.Errorf("kept %v holding %d bytes, want %v holding %d", kept, c.Bytes(), tc.wantKept, tc.wantBytes)
+			}
+		})
+	}
 }

@@ -7,14 +7,17 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // leadingDaysCached bounds the leading days kept: one per window length a
 // dashboard polls (7, 30 and 90 days, say), and the day before each at
-// midnight. A day of 13k events and 11k alerts takes about 300 KB.
-const leadingDaysCached = 8
+// midnight; leadingDaysBytes the bytes they hold: 13 bytes per event and
+// one per alert, about 200 KB for a day of 13k events. A day of more than
+// ~600k events (a quarter of the budget) is read from the events each time.
+const (
+	leadingDaysCached = 8
+	leadingDaysBytes  = 32 << 20
+)
 
 // leadingDay is what the noise figures need of one UTC day D to count the
 // part of it at the start of a window that ends now (no event on a day
@@ -37,7 +40,7 @@ type leadingDay struct {
 
 // leadingDays keeps leadingDay values by day.
 type leadingDays struct {
-	kept *lru.Cache[int64, *leadingDay]
+	kept *sizedLRU[int64, *leadingDay]
 	// reading is held while a day is read, so that the polls that find
 	// it missing at once (a dashboard's panels after a restart) read it
 	// once, not each on the same two cores.
@@ -48,12 +51,11 @@ type leadingDays struct {
 }
 
 func newLeadingDays() *leadingDays {
-	kept, err := lru.New[int64, *leadingDay](leadingDaysCached)
-	if err != nil { // only for a size below 1
-		panic(err)
-	}
-	return &leadingDays{kept: kept}
+	return &leadingDays{kept: newSizedLRU[int64, *leadingDay](leadingDaysCached, leadingDaysBytes)}
 }
+
+// size estimates the bytes d holds.
+func (d *leadingDay) size() int { return 128 + 12*len(d.at) + len(d.seenLater) }
 
 // leadingPart counts the events in [since, (day+1)*nanosPerDay), where day
 // is since's UTC day, and their distinct alerts not seen on a later day,
@@ -81,7 +83,7 @@ func (ld *leadingDays) leadingPart(ctx context.Context, q queryer, day, since in
 			}
 			ld.read.Add(1)
 			d = &now
-			ld.kept.Add(day, d)
+			ld.kept.Add(day, d, d.size())
 		}
 		ld.reading.Unlock()
 	}
