@@ -3,7 +3,6 @@ package web
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -29,9 +28,10 @@ type listView struct {
 	Total      int
 	States     []incident.State
 	Priorities []string
-	// Version is the store's incidents version the page was made at: the
-	// live list's ETag.
-	Version string
+	// ETag is the live list's: the store's incidents version and the
+	// filter. The page carries it so that the first poll answers 304 and
+	// the table the user is about to click is not replaced for nothing.
+	ETag string
 }
 
 // listFilter is the list's filter as the URL carries it, so that a view
@@ -87,16 +87,22 @@ func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	part := r.URL.Query().Get("part") == "rows"
-	// The ETag covers the data and the filter; the relative times in the
-	// table are kept current by the page's script.
-	sum := sha256.Sum256([]byte(version + "\x00" + r.URL.RawQuery))
+	query := r.URL.Query()
+	part := query.Get("part") == "rows"
+	// The ETag covers the data and the filter (the query without part, in
+	// key order, so the page and its polls agree); the relative times in
+	// the table are kept current by the page's script. Only the rows carry
+	// it as a header: the whole page is never answered with 304.
+	query.Del("part")
+	sum := sha256.Sum256([]byte(version + "\x00" + query.Encode()))
 	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
-	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "no-cache")
-	if part && r.Header.Get("If-None-Match") == etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
+	if part {
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
 	f := filterOf(r.URL.Query())
 	inf, err := f.incidentFilter()
@@ -116,7 +122,7 @@ func (u *UI) incidents(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	lv := listView{Filter: f, Counts: counts, States: listStates, Priorities: priorities, Version: hex.EncodeToString(sum[:6])}
+	lv := listView{Filter: f, Counts: counts, States: listStates, Priorities: priorities, ETag: etag}
 	for _, n := range counts {
 		lv.Total += n
 	}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -173,7 +174,10 @@ func (b *browser) do(req *http.Request) (int, string, string) {
 	return resp.StatusCode, string(body), resp.Header.Get("Location")
 }
 
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]*)"`)
+var (
+	csrfRE     = regexp.MustCompile(`name="csrf" value="([^"]*)"`)
+	liveETagRE = regexp.MustCompile(`id="live"[^>]* data-etag="([^"]*)"`)
+)
 
 // post submits a form to path as the page at from would: with the CSRF
 // token that page carries.
@@ -298,7 +302,21 @@ func TestIncidentList(t *testing.T) {
 		t.Errorf("bad state: %d", code)
 	}
 
-	// The live list's poll: the table alone, then 304 until something changes.
+	// The live list's poll: the table alone, then 304 until something
+	// changes. The page carries the rows' ETag, so that its first poll is
+	// already a 304 and does not replace the table under the user's cursor.
+	_, page, _ := b.get("/incidents?service=db&priority=P1")
+	m := liveETagRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the page carries no data-etag for its live list")
+	}
+	pageETag := html.UnescapeString(m[1])
+	if code, _, _ := b.get("/incidents?priority=P1&part=rows&service=db", "If-None-Match", pageETag); code != http.StatusNotModified {
+		t.Errorf("first poll of a page with nothing changed: %d, want 304", code)
+	}
+	if code, _, _ := b.get("/incidents?part=rows&service=db", "If-None-Match", pageETag); code != http.StatusOK {
+		t.Errorf("poll with another filter and the page's ETag: %d, want 200", code)
+	}
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/incidents?part=rows", nil)
 	resp, err := b.c.Do(req)
 	if err != nil {

@@ -40,7 +40,7 @@
 
   function live(el) {
     var base = el.getAttribute("data-live"), every = parseInt(el.getAttribute("data-poll"), 10) || 5000;
-    var etag = null, busy = false;
+    var etag = el.getAttribute("data-etag") || null, busy = false;
     function url() {
       var u = new URL(base, location.href);
       u.searchParams.set("part", "rows");
@@ -68,8 +68,8 @@
         clocks(el);
       }).catch(function () { /* try again next time */ }).finally(function () { busy = false; });
     }
-    // The page itself is the first version: its ETag comes with the first
-    // poll's answer.
+    // The page itself is the first version and carries its ETag, so the
+    // first poll answers 304 unless something changed since.
     setInterval(poll, every);
     document.addEventListener("visibilitychange", poll);
   }
