@@ -41,8 +41,7 @@ type Store struct {
 
 	walCheckedAt atomic.Int64 // Unix nanoseconds of the last look at the WAL's size (wal.go)
 
-	days *dayParts    // the stats' kept day parts (statsdays.go); nil for OpenReadOnly
-	lead *leadingDays // the noise figures' kept leading days (statsnoise.go); nil for OpenReadOnly
+	kept keptStats // the stats' parts kept between calls (stats.go); none for OpenReadOnly
 }
 
 // Open opens (creating if needed) the database in dir and runs migrations.
@@ -126,7 +125,7 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	return &Store{w: w, stmts: stmts, r: r, path: path, lock: lock, days: newDayParts(), lead: newLeadingDays()}, nil
+	return &Store{w: w, stmts: stmts, r: r, path: path, lock: lock, kept: newKeptStats()}, nil
 }
 
 // ErrReadOnly is returned by Update on a store opened with OpenReadOnly.

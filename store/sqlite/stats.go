@@ -32,7 +32,7 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 		return incident.StatsFigures{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read only
-	return stats(ctx, tx, s.days, s.lead, f, now)
+	return stats(ctx, tx, s.kept, f, now)
 }
 
 // Backlog counts the open and acknowledged incidents now by age (see
@@ -48,16 +48,28 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-func stats(ctx context.Context, q queryer, dp *dayParts, ld *leadingDays, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
+// keptStats are the parts of the stats a store keeps between calls; the
+// zero value keeps nothing (OpenReadOnly).
+type keptStats struct {
+	days     *dayParts     // incidents' figures per day opened (statsdays.go)
+	lead     *leadingDays  // the noise figures' leading days (statsnoise.go)
+	filtered *filteredDays // the noise figures by service or priority (statsfiltered.go)
+}
+
+func newKeptStats() keptStats {
+	return keptStats{days: newDayParts(), lead: newLeadingDays(), filtered: newFilteredDays()}
+}
+
+func stats(ctx context.Context, q queryer, k keptStats, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
 	var out incident.StatsFigures
-	if err := incidentFigures(ctx, q, dp, f, &out); err != nil {
+	if err := incidentFigures(ctx, q, k.days, f, &out); err != nil {
 		return out, err
 	}
 	var err error
 	if out.Backlog, err = backlog(ctx, q, f, now); err != nil {
 		return out, err
 	}
-	if out.Events, out.Alerts, err = noise(ctx, q, ld, f); err != nil {
+	if out.Events, out.Alerts, err = noise(ctx, q, k, f); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -127,23 +139,36 @@ const countedTransitions = `('new', 'refired', 'resolved', 'stale')`
 
 // noise counts the recorded events received in the window and their
 // distinct fingerprints. With a service or priority, only events attached
-// to a matching incident count: a range of events_incident per incident.
+// to a matching incident count: from the days kept by k.filtered, else a
+// range of events_incident per matching incident (noiseByIncident).
 // Without, the whole UTC days inside the window come from the per-day
 // figures (migration 0009) and only the parts of a day at either edge are
 // read from the events; see noiseDays.
-func noise(ctx context.Context, q queryer, ld *leadingDays, f incident.StatsFilter) (events, alerts int, err error) {
-	if f.Service != "" || f.Priority != 0 {
-		inc, iargs := incidentWhere(f)
-		err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events
-			WHERE incident_id IN (SELECT id FROM incidents WHERE `+strings.TrimPrefix(inc, " AND ")+`)
-			AND received_at >= ? AND received_at < ? AND transition IN `+countedTransitions,
-			append(iargs, f.Since.UnixNano(), f.Until.UnixNano())...).Scan(&events, &alerts)
-		if err != nil {
-			return 0, 0, fmt.Errorf("count events: %w", err)
-		}
-		return events, alerts, nil
+func noise(ctx context.Context, q queryer, k keptStats, f incident.StatsFilter) (events, alerts int, err error) {
+	if f.Service == "" && f.Priority == 0 {
+		return noiseDays(ctx, q, k.lead, f.Since.UnixNano(), f.Until.UnixNano())
 	}
-	return noiseDays(ctx, q, ld, f.Since.UnixNano(), f.Until.UnixNano())
+	if k.filtered != nil {
+		events, alerts, ok, err := k.filtered.count(ctx, q, f)
+		if err != nil || ok {
+			return events, alerts, err
+		}
+	}
+	return noiseByIncident(ctx, q, f)
+}
+
+// noiseByIncident counts the noise figures of a service or priority by
+// probing the events of every matching incident in the window.
+func noiseByIncident(ctx context.Context, q queryer, f incident.StatsFilter) (events, alerts int, err error) {
+	inc, iargs := incidentWhere(f)
+	err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events
+		WHERE incident_id IN (SELECT id FROM incidents WHERE `+strings.TrimPrefix(inc, " AND ")+`)
+		AND received_at >= ? AND received_at < ? AND transition IN `+countedTransitions,
+		append(iargs, f.Since.UnixNano(), f.Until.UnixNano())...).Scan(&events, &alerts)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count events: %w", err)
+	}
+	return events, alerts, nil
 }
 
 // noiseDays counts the events in [since, until) (Unix nanoseconds) and

@@ -141,12 +141,12 @@ func TestStatsKeepsWholeDays(t *testing.T) {
 
 	check := func(name string, f incident.StatsFilter, wantRead int64) {
 		t.Helper()
-		before := st.days.read.Load()
+		before := st.kept.days.read.Load()
 		got, err := st.Stats(ctx, f, statsNow)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if read := st.days.read.Load() - before; read != wantRead {
+		if read := st.kept.days.read.Load() - before; read != wantRead {
 			t.Errorf("%s: read %d day parts, want %d", name, read, wantRead)
 		}
 		want, err := raw.Stats(ctx, f, statsNow)
@@ -236,7 +236,7 @@ func noiseChecker(t *testing.T, st *Store, f incident.StatsFilter) func(name str
 	raw := mustRawStore(t, st)
 	return func(name string, events, alerts int, read int64) {
 		t.Helper()
-		before := st.lead.read.Load()
+		before := st.kept.lead.read.Load()
 		got, err := st.Stats(ctx, f, f.Until)
 		if err != nil {
 			t.Fatal(err)
@@ -249,7 +249,7 @@ func noiseChecker(t *testing.T, st *Store, f incident.StatsFilter) func(name str
 			t.Errorf("%s: events, alerts = %d, %d (a store keeping nothing: %d, %d); want %d, %d",
 				name, got.Events, got.Alerts, want.Events, want.Alerts, events, alerts)
 		}
-		if r := st.lead.read.Load() - before; r != read {
+		if r := st.kept.lead.read.Load() - before; r != read {
 			t.Errorf("%s: read the leading day %d times, want %d", name, r, read)
 		}
 	}

@@ -1,0 +1,215 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// TestFilteredNoiseEqualsProbe replays a random history, as ingest and
+// people write it, and after every step counts the noise figures of
+// several windows and filters from the days kept across the steps (as
+// across a dashboard's polls) and by probing each matching incident's
+// events, which keeps nothing: they must be equal. The history has events
+// in order and late (on an earlier day), with and without an incident,
+// escalations and moves to another service, and retention deleting closed
+// incidents' events.
+func TestFilteredNoiseEqualsProbe(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			ctx := context.Background()
+			st := mustOpenStore(t)
+			r := rand.New(rand.NewPCG(seed, 15))
+			t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+			services := []string{"db", "api"}
+			var ids []int64
+			err := st.Update(ctx, func(tx incident.Tx) error {
+				for i := range 8 {
+					inc := incident.Incident{State: incident.StateOpen, Priority: incident.Priority(1 + r.IntN(3)),
+						Impact: incident.LevelMedium, Urgency: incident.LevelMedium, Title: fmt.Sprint(i),
+						Service: services[r.IntN(2)], CorrelationKey: fmt.Sprint("k", i),
+						OpenedAt: t0, UpdatedAt: t0, LastEventAt: t0}
+					if err := tx.CreateIncident(ctx, &inc); err != nil {
+						return err
+					}
+					ids = append(ids, inc.ID)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			transitions := []incident.Transition{incident.TransitionNew, incident.TransitionRefired,
+				incident.TransitionResolved, incident.TransitionStale, incident.TransitionRepeat}
+			filters := []filterKey{{"", 1}, {"", 2}, {"db", 0}, {"api", 3}, {"db", 1}}
+			fd := newFilteredDays()
+			now, closed := t0.Add(time.Hour), map[int64]bool{}
+			for step := range 60 {
+				now = now.Add(time.Duration(r.Int64N(int64(6 * time.Hour))))
+				addEvents := func(n int) error {
+					return st.Update(ctx, func(tx incident.Tx) error {
+						for range n {
+							at := now.Add(-time.Duration(r.Int64N(int64(time.Hour))))
+							if r.IntN(8) == 0 { // late: on an earlier day
+								at = t0.Add(time.Duration(r.Int64N(int64(now.Sub(t0)))))
+							}
+							var id int64
+							if r.IntN(6) > 0 {
+								id = ids[r.IntN(len(ids))]
+							}
+							err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: at, Source: "am",
+								Fingerprint: fmt.Sprint("fp-", r.IntN(20)), Status: incident.StatusFiring,
+								Transition: transitions[r.IntN(len(transitions))], IncidentID: id})
+							if err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+				}
+				switch k := r.IntN(10); {
+				case k == 0:
+					id := ids[r.IntN(len(ids))]
+					mustUpdateStats(t, st, id, func(inc *incident.Incident) {
+						inc.Priority = incident.Priority(1 + r.IntN(3))
+						inc.Service = services[r.IntN(2)]
+					})
+				case k == 1 && len(closed) < 2:
+					id := ids[r.IntN(len(ids))]
+					if closed[id] {
+						break
+					}
+					closed[id] = true
+					mustUpdateStats(t, st, id, func(inc *incident.Incident) {
+						inc.State, inc.ResolvedAt, inc.ClosedAt = incident.StateClosed, now.Add(-time.Minute), now
+					})
+					err = st.Update(ctx, func(tx incident.Tx) error {
+						_, err := tx.DeleteHistory(ctx, now.Add(time.Second), 1000, now)
+						return err
+					})
+					if err == nil { // more arrive than retention deleted, before the next read
+						err = addEvents(40)
+					}
+				default:
+					err = addEvents(1 + r.IntN(15))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				windows := [][2]time.Time{
+					{t0, now},
+					{now.Add(-36 * time.Hour), now},
+					{now.Add(-24 * time.Hour).Truncate(24 * time.Hour), now},
+				}
+				for range 3 {
+					a := t0.Add(-24*time.Hour + time.Duration(r.Int64N(int64(now.Sub(t0)+48*time.Hour))))
+					windows = append(windows, [2]time.Time{a, a.Add(time.Duration(1 + r.Int64N(int64(72*time.Hour))))})
+				}
+				for _, w := range windows {
+					for _, k := range filters {
+						f := incident.StatsFilter{Since: w[0], Until: w[1], Service: k.service, Priority: k.priority}
+						wantEvents, wantAlerts, err := noiseByIncident(ctx, st.r, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var gotEvents, gotAlerts int
+						ok := false
+						for try := 0; !ok && try < 10; try++ { // a call reads at most maxFilteredDayReads days
+							if gotEvents, gotAlerts, ok, err = fd.count(ctx, st.r, f); err != nil {
+								t.Fatal(err)
+							}
+						}
+						if !ok {
+							t.Fatalf("step %d, %+v: never counted from kept days", step, f)
+						}
+						if gotEvents != wantEvents || gotAlerts != wantAlerts {
+							t.Errorf("step %d, %s to %s, %+v: kept days say %d events of %d alerts, the incidents' events %d of %d",
+								step, w[0].Format(time.DateTime), w[1].Format(time.DateTime), k, gotEvents, gotAlerts, wantEvents, wantAlerts)
+						}
+					}
+				}
+			}
+			if fd.read.Load() == 0 || fd.readOn.Load() == 0 || fd.byIncident.Load() == 0 {
+				t.Errorf("days read %d, read on from a kept edge %d, several whole days by incident %d: a path went untested",
+					fd.read.Load(), fd.readOn.Load(), fd.byIncident.Load())
+			}
+		})
+	}
+}
+
+// TestFilteredNoiseReadsOnlyWhatChanged checks which changes make the kept
+// days be read again: nothing, when nothing changed; today's new events
+// alone, from the last one read; the days of an escalated incident's
+// events, whole.
+func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	var p1, p3 int64
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		for i, id := range []*int64{&p1, &p3} {
+			inc := incident.Incident{State: incident.StateOpen, Priority: incident.Priority(1 + 2*i), Impact: incident.LevelMedium,
+				Urgency: incident.LevelMedium, Title: "t", Service: "db", CorrelationKey: fmt.Sprint("k", i),
+				OpenedAt: d, UpdatedAt: d, LastEventAt: d}
+			if err := tx.CreateIncident(ctx, &inc); err != nil {
+				return err
+			}
+			*id = inc.ID
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(fp string, at time.Duration, id int64) {
+		t.Helper()
+		err := st.Update(ctx, func(tx incident.Tx) error {
+			return tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: d.Add(at), Source: "am", Fingerprint: fp,
+				Status: incident.StatusFiring, Transition: incident.TransitionNew, IncidentID: id})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("a", 14*time.Hour, p1) // the window's first, partial day
+	add("b", 30*time.Hour, p3) // a whole day
+	add("c", 50*time.Hour, p1) // today
+	f := incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: d.Add(60 * time.Hour), Priority: 1}
+	check := func(name string, events, alerts int, read, readOn int64) {
+		t.Helper()
+		before, beforeOn := st.kept.filtered.read.Load(), st.kept.filtered.readOn.Load()
+		got, err := st.Stats(ctx, f, f.Until)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEvents, wantAlerts, err := noiseByIncident(ctx, st.r, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Events != events || got.Alerts != alerts || wantEvents != events || wantAlerts != alerts {
+			t.Errorf("%s: events, alerts = %d, %d (probing the incidents' events: %d, %d); want %d, %d",
+				name, got.Events, got.Alerts, wantEvents, wantAlerts, events, alerts)
+		}
+		if r, ro := st.kept.filtered.read.Load()-before, st.kept.filtered.readOn.Load()-beforeOn; r != read || ro != readOn {
+			t.Errorf("%s: read %d days (%d of them on from a kept one), want %d (%d)", name, r, ro, read, readOn)
+		}
+	}
+	check("first", 2, 2, 3, 0)
+	check("kept", 2, 2, 0, 0)
+	add("d", 55*time.Hour, p1)
+	check("a new event today", 3, 3, 1, 1)
+	add("n", 51*time.Hour, 0)
+	check("an event of no incident", 3, 3, 1, 1)
+	mustUpdateStats(t, st, p3, func(inc *incident.Incident) { inc.Priority = 1 })
+	check("escalated: its day read again", 4, 4, 1, 0)
+	mustUpdateStats(t, st, p3, func(inc *incident.Incident) { inc.Title = "renamed" })
+	check("a change the filters do not read", 4, 4, 0, 0)
+	mustUpdateStats(t, st, p1, func(inc *incident.Incident) { inc.Service = "api" })
+	check("another service: its days read again", 4, 4, 2, 0)
+	mustUpdateStats(t, st, p1, func(inc *incident.Incident) { inc.Priority = 2 })
+	check("p1 lowered", 1, 1, 2, 0)
+}
