@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -27,12 +29,32 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 	if !f.Since.Before(f.Until) || f.Until.Sub(f.Since) > incident.MaxStatsWindow {
 		return incident.StatsFigures{}, fmt.Errorf("stats window %s to %s: %w", f.Since, f.Until, incident.ErrInvalid)
 	}
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// A read that began before another call kept a newer edge of the
+	// noise figures (statsfiltered.go) begins again rather than read the
+	// day whole at its older snapshot; the last try reads it whole.
+	k := s.kept
+	for try := 1; ; try++ {
+		k.whole = try == 3
+		out, err := statsIn(ctx, s.r, k, f, now)
+		if !errors.Is(err, errKeptAhead) {
+			return out, err
+		}
+		keptAheadRetries.Add(1)
+	}
+}
+
+// keptAheadRetries counts the stats reads begun again for errKeptAhead,
+// for tests.
+var keptAheadRetries atomic.Int64
+
+// statsIn reads the stats in one read transaction of db.
+func statsIn(ctx context.Context, db *sql.DB, k keptStats, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return incident.StatsFigures{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read only
-	return stats(ctx, tx, s.kept, f, now)
+	return stats(ctx, tx, k, f, now)
 }
 
 // Backlog counts the open and acknowledged incidents now by age (see
@@ -54,6 +76,9 @@ type keptStats struct {
 	days     *dayParts     // incidents' figures per day opened (statsdays.go)
 	lead     *leadingDays  // the noise figures' leading days (statsnoise.go)
 	filtered *filteredDays // the noise figures by service or priority (statsfiltered.go)
+	// whole: an edge of the noise figures kept at a newer snapshot than
+	// the read's is read whole instead of failing with errKeptAhead.
+	whole bool
 }
 
 func newKeptStats() keptStats {
@@ -149,7 +174,7 @@ func noise(ctx context.Context, q queryer, k keptStats, f incident.StatsFilter) 
 		return noiseDays(ctx, q, k.lead, f.Since.UnixNano(), f.Until.UnixNano())
 	}
 	if k.filtered != nil {
-		events, alerts, ok, err := k.filtered.count(ctx, q, f)
+		events, alerts, ok, err := k.filtered.count(ctx, q, f, k.whole)
 		if err != nil || ok {
 			return events, alerts, err
 		}

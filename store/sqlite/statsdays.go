@@ -131,6 +131,13 @@ func (c *sizedLRU[K, V]) Add(k K, v V, size int) {
 	}
 }
 
+// Remove forgets k's value, if kept.
+func (c *sizedLRU[K, V]) Remove(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(k) // its bytes go (the eviction callback)
+}
+
 // Bytes is what the kept values hold, as estimated.
 func (c *sizedLRU[K, V]) Bytes() int {
 	c.mu.Lock()

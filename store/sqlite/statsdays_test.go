@@ -330,13 +330,24 @@ func TestStatsKeptUnderConcurrentReadsAndWrites(t *testing.T) {
 			}
 		})
 	}
+	retries := keptAheadRetries.Load()
 	for i := range 10 {
 		name := []string{"A", "B", "C", "H"}[i%4]
 		mustUpdateStats(t, st, ids[name], func(inc *incident.Incident) {
 			inc.Priority = incident.Priority(1 + (int(inc.Priority))%5)
 		})
+		// Events today, which the readers' kept edges read on to.
+		err := st.Update(ctx, func(tx incident.Tx) error {
+			return tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: statsNow.Add(-time.Duration(i+1) * time.Minute),
+				Source: "am", Fingerprint: fmt.Sprint("c-", i), Status: incident.StatusFiring,
+				Transition: incident.TransitionNew, IncidentID: ids[name]})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	wg.Wait()
+	t.Logf("stats reads begun again for a newer kept edge: %d", keptAheadRetries.Load()-retries)
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,11 +42,11 @@ const (
 	filteredPartsBytes  = 32 << 20
 	// edgeDaysCached: today and the first day of each window length a
 	// dashboard polls, and the day before each at midnight; edgeDaysBytes:
-	// ~20 bytes per event and ~24 per alert, about 450 KB for a day of 13k
-	// events. A day of more than a quarter of it (~400k events) is read
-	// each time.
+	// 16 bytes per event and ~70 per alert, about 1 MB for a day of 13k
+	// events, 17 MB for a storm's 300k events of 150k alerts. A day of
+	// more than a quarter of it (~700k events) is read each time.
 	edgeDaysCached = 8
-	edgeDaysBytes  = 32 << 20
+	edgeDaysBytes  = 96 << 20
 	// wholeRangesCached: the whole days of each window a dashboard polls,
 	// by filter; wholeRangesBytes: ~40 bytes per distinct fingerprint,
 	// about 3 MB for 30 days of 80k alerts. A range of more than a
@@ -97,22 +98,35 @@ type incidentAttrs struct {
 }
 
 // edgeDay is one day's counted events that belong to an incident, each
-// with its alert and the incident's attributes as read. A kept edgeDay
-// is never changed: reading on from it makes a new one.
+// with its alert and the incident's attributes, current as of the
+// incident_filter_changes row changes (migration 0015): an edge follows
+// its incidents' changes of priority and service by that log, not by the
+// day's version, so that an escalation today does not read today again.
+//
+// Reading on from a kept edgeDay makes a new one that appends to the
+// same arrays, past the kept one's lengths: what a reader of the kept one
+// sees never changes. Only the current kept edge of a day is read on
+// from, under filteredDays.reading, which it is taken out of the cache
+// for (a failed read leaves nothing half-appended behind).
 type edgeDay struct {
-	v     eventDayVersion
-	total int64 // the counted events read, with an incident or without
-	maxID int64 // the highest event id read
-	at    []int64
-	fp    []int32 // into fps
-	inc   []int32 // into incs
-	fps   []string
-	incs  []incidentAttrs
-	ids   []int64 // the incidents' ids, as incs
+	v       eventDayVersion // v.attrs is not used: see changes
+	changes int64           // the last row of incident_filter_changes applied
+	total   int64           // the counted events read, with an incident or without
+	maxID   int64           // the highest event id read
+	at      []int64
+	fp      []int32 // into fps
+	inc     []int32 // into incs
+	fps     []string
+	incs    []incidentAttrs
+	ids     []int64 // the incidents' ids, as incs
+	// fpIndex and incIndex find entries of fps and ids; only reading
+	// on uses them.
+	fpIndex  map[string]int32
+	incIndex map[int64]int32
 }
 
 func (d *edgeDay) size() int {
-	n := 160 + 16*len(d.at) + 16*len(d.fps) + 40*len(d.incs)
+	n := 160 + 16*len(d.at) + 56*len(d.fps) + 72*len(d.incs)
 	for _, fp := range d.fps {
 		n += len(fp)
 	}
@@ -156,6 +170,9 @@ type noiseDay struct {
 	v      eventDayVersion
 	part   *filteredPart // a whole day's
 	edge   *edgeDay      // a partial day's
+	// changes are the first and last rows of incident_filter_changes
+	// (0, 0: none), for an edge.
+	changes [2]int64
 }
 
 func (d *noiseDay) whole() bool { return d.lo == d.day*nanosPerDay && d.hi == (d.day+1)*nanosPerDay }
@@ -190,7 +207,7 @@ func (r *wholeRange) valid(days []noiseDay) bool {
 // fingerprints, from kept days; what is not kept (all of it, the first
 // call after a start) is read and kept. ok is false for a window that
 // starts before 1970: the caller counts another way.
-func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFilter) (events, alerts int, ok bool, err error) {
+func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFilter, aheadWhole bool) (events, alerts int, ok bool, err error) {
 	since, until := f.Since.UnixNano(), f.Until.UnixNano()
 	if since < 0 {
 		return 0, 0, false, nil
@@ -208,6 +225,17 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 			edges = append(edges, d)
 		}
 	}
+	if len(edges) > 0 {
+		var changes [2]int64
+		err := q.QueryRowContext(ctx, `SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM incident_filter_changes`).
+			Scan(&changes[0], &changes[1])
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("changes of incidents' priority and service: %w", err)
+		}
+		for i := range edges {
+			edges[i].changes = changes
+		}
+	}
 	rng, _ := fd.ranges.Get(key)
 	if rng != nil && !rng.valid(whole) {
 		rng = nil
@@ -217,8 +245,8 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 	}
 	if fd.resolve(whole, key)+fd.resolve(edges, key) > 0 {
 		fd.reading.Lock()
-		err1 := fd.readDays(ctx, q, whole, key)
-		err2 := fd.readDays(ctx, q, edges, key)
+		err1 := fd.readDays(ctx, q, whole, key, true)
+		err2 := fd.readDays(ctx, q, edges, key, aheadWhole)
 		fd.reading.Unlock()
 		if err := cmp.Or(err1, err2); err != nil {
 			return 0, 0, false, err
@@ -311,7 +339,7 @@ func (fd *filteredDays) resolve(days []noiseDay, key filterKey) (missing int) {
 				missing++
 			}
 		default:
-			if e, ok := fd.edges.Get(d.day); ok && e.v == d.v {
+			if e, ok := fd.edges.Get(d.day); ok && e.current(d) {
 				d.edge = e
 			} else {
 				missing++
@@ -323,7 +351,7 @@ func (fd *filteredDays) resolve(days []noiseDay, key filterKey) (missing int) {
 
 // readDays reads the days left to read, and keeps them, but those
 // another call read meanwhile. The caller holds fd.reading.
-func (fd *filteredDays) readDays(ctx context.Context, q queryer, days []noiseDay, key filterKey) error {
+func (fd *filteredDays) readDays(ctx context.Context, q queryer, days []noiseDay, key filterKey, aheadWhole bool) error {
 	fd.resolve(days, key)
 	var missing []*noiseDay
 	for i := range days {
@@ -369,26 +397,13 @@ func (fd *filteredDays) readDays(ctx context.Context, q queryer, days []noiseDay
 			d.part = p
 			continue
 		}
-		// Read on from a kept edge that only lacks newer events: same
-		// deletions and attributes, fewer events.
-		from, _ := fd.edges.Get(d.day)
-		if from != nil && (from.v.deleted != d.v.deleted || from.v.attrs != d.v.attrs || from.v.events >= d.v.events) {
-			from = nil
-		}
-		if from != nil {
-			fd.readOn.Add(1)
-		}
-		e, err := readEdgeDay(ctx, q, d.day, from)
+		e, keep, err := fd.readEdge(ctx, q, d, aheadWhole)
 		if err != nil {
 			return err
 		}
-		if from != nil && e.total != d.v.events { // not only newer events: read it whole
-			if e, err = readEdgeDay(ctx, q, d.day, nil); err != nil {
-				return err
-			}
+		if keep {
+			fd.edges.Add(d.day, e, e.size())
 		}
-		e.v = d.v
-		fd.edges.Add(d.day, e, e.size())
 		d.edge = e
 	}
 	return nil
@@ -471,42 +486,92 @@ func readFilteredPartsByIncident(ctx context.Context, q queryer, first, last int
 	return parts, nil
 }
 
-// readEdgeDay reads day's counted events with their incidents'
-// attributes: all of them, or those after from's last (from is not
-// changed: the new edgeDay has copies of its slices).
-func readEdgeDay(ctx context.Context, q queryer, day int64, from *edgeDay) (*edgeDay, error) {
-	d := &edgeDay{}
-	fpIndex, incIndex := map[string]int32{}, map[int64]int32{}
-	if from != nil {
-		d.total, d.maxID = from.total, from.maxID
-		d.at, d.fp, d.inc = slices.Clone(from.at), slices.Clone(from.fp), slices.Clone(from.inc)
-		d.fps, d.incs, d.ids = slices.Clone(from.fps), slices.Clone(from.incs), slices.Clone(from.ids)
-		for i, fp := range d.fps {
-			fpIndex[fp] = int32(i)
+// current reports whether e counts d's events now.
+func (e *edgeDay) current(d *noiseDay) bool {
+	return e.v.events == d.v.events && e.v.deleted == d.v.deleted && e.changes == d.changes[1]
+}
+
+// errKeptAhead: the kept edge of a day was read at a newer snapshot than
+// the read's (two polls at once): the read may begin again rather than
+// read the day whole.
+var errKeptAhead = errors.New("a kept day is newer than the read")
+
+// readEdge reads d's edge: on from the kept one when retention deleted
+// nothing since and the changes of incidents since are still logged,
+// else whole. A kept edge newer than the read is errKeptAhead unless
+// aheadWhole. The caller holds fd.reading.
+func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, aheadWhole bool) (e *edgeDay, keep bool, err error) {
+	from, _ := fd.edges.Get(d.day)
+	if from != nil && from.v.deleted == d.v.deleted && (from.v.events > d.v.events || from.changes > d.changes[1]) {
+		if !aheadWhole {
+			return nil, false, errKeptAhead
 		}
-		for i, id := range d.ids {
-			incIndex[id] = int32(i)
+		e := &edgeDay{v: d.v, changes: d.changes[1], fpIndex: map[string]int32{}, incIndex: map[int64]int32{}}
+		return e, false, e.readEvents(ctx, q, d.day) // the newer one stays kept
+	}
+	if from != nil && from.v.deleted == d.v.deleted && from.v.events <= d.v.events &&
+		from.changes <= d.changes[1] && (from.changes == d.changes[1] || from.changes+1 >= d.changes[0]) {
+		fd.edges.Remove(d.day) // from is read on from: see edgeDay
+		fd.readOn.Add(1)
+		e, err := readOn(ctx, q, d, from)
+		if err != nil || e.total == d.v.events {
+			return e, true, err
+		}
+		// Not only newer events (a row id taken again): read it whole.
+	}
+	e = &edgeDay{v: d.v, changes: d.changes[1], fpIndex: map[string]int32{}, incIndex: map[int64]int32{}}
+	return e, true, e.readEvents(ctx, q, d.day)
+}
+
+// readOn makes from current: the events since its last, and the
+// attributes of its incidents changed since.
+func readOn(ctx context.Context, q queryer, d *noiseDay, from *edgeDay) (*edgeDay, error) {
+	e := *from
+	e.v = d.v
+	if from.changes != d.changes[1] {
+		e.changes = d.changes[1]
+		e.incs = slices.Clone(from.incs) // a reader of from may be reading them
+		err := eachRow(ctx, q, `SELECT c.incident_id, i.priority, i.service FROM incident_filter_changes c
+			JOIN incidents i ON i.id = c.incident_id WHERE c.seq > ?`, []any{from.changes}, func(rows *sql.Rows) error {
+			var id int64
+			var a incidentAttrs
+			if err := rows.Scan(&id, &a.priority, &a.service); err != nil {
+				return err
+			}
+			if in, ok := e.incIndex[id]; ok {
+				e.incs[in] = a
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("changes of incidents' priority and service: %w", err)
 		}
 	}
-	// From the last event read on: the events that arrived since. Ids only
-	// grow but for retention's deletions, which change the version. Fewer
-	// events since than the day has (today's, read again while alerts
-	// come in) are read by id; else (a late event on an older day) by the
-	// day's time.
+	if from.v.events == d.v.events {
+		return &e, nil
+	}
+	return &e, e.readEvents(ctx, q, d.day)
+}
+
+// readEvents appends day's counted events after e.maxID, with their
+// incidents' attributes now. Fewer events since than e has (today's,
+// read on while alerts come in) are found by id, more (a day read whole,
+// or a late event on an older day) by the day's time.
+func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64) error {
 	index := ""
-	if from != nil {
+	if e.maxID > 0 {
 		var top int64
 		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&top); err != nil {
-			return nil, fmt.Errorf("last event: %w", err)
+			return fmt.Errorf("last event: %w", err)
 		}
-		if top-from.maxID < from.total {
+		if top-e.maxID < e.total {
 			index = "NOT INDEXED"
 		}
 	}
 	err := eachRow(ctx, q, `SELECT e.id, e.received_at, e.fingerprint, e.incident_id, i.priority, i.service
 		FROM events e `+index+` LEFT JOIN incidents i ON i.id = e.incident_id
 		WHERE e.id > ?1 AND e.received_at >= ?2 AND e.received_at < ?3 AND e.transition IN `+countedTransitions,
-		[]any{d.maxID, day * nanosPerDay, (day + 1) * nanosPerDay}, func(rows *sql.Rows) error {
+		[]any{e.maxID, day * nanosPerDay, (day + 1) * nanosPerDay}, func(rows *sql.Rows) error {
 			var (
 				id, at   int64
 				fp       string
@@ -517,29 +582,29 @@ func readEdgeDay(ctx context.Context, q queryer, day int64, from *edgeDay) (*edg
 			if err := rows.Scan(&id, &at, &fp, &incID, &priority, &service); err != nil {
 				return err
 			}
-			d.total++
-			d.maxID = max(d.maxID, id)
+			e.total++
+			e.maxID = max(e.maxID, id)
 			if !priority.Valid { // no incident, or none by that id
 				return nil
 			}
-			f, ok := fpIndex[fp]
+			f, ok := e.fpIndex[fp]
 			if !ok {
-				f = int32(len(d.fps))
-				fpIndex[fp] = f
-				d.fps = append(d.fps, fp)
+				f = int32(len(e.fps))
+				e.fpIndex[fp] = f
+				e.fps = append(e.fps, fp)
 			}
-			in, ok := incIndex[incID.Int64]
+			in, ok := e.incIndex[incID.Int64]
 			if !ok {
-				in = int32(len(d.incs))
-				incIndex[incID.Int64] = in
-				d.incs = append(d.incs, incidentAttrs{priority: incident.Priority(priority.Int64), service: service.String})
-				d.ids = append(d.ids, incID.Int64)
+				in = int32(len(e.incs))
+				e.incIndex[incID.Int64] = in
+				e.incs = append(e.incs, incidentAttrs{priority: incident.Priority(priority.Int64), service: service.String})
+				e.ids = append(e.ids, incID.Int64)
 			}
-			d.at, d.fp, d.inc = append(d.at, at), append(d.fp, f), append(d.inc, in)
+			e.at, e.fp, e.inc = append(e.at, at), append(e.fp, f), append(e.inc, in)
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("read events of day %d: %w", day, err)
+		return fmt.Errorf("read events of day %d: %w", day, err)
 	}
-	return d, nil
+	return nil
 }

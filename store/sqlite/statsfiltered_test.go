@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -119,7 +121,7 @@ func TestFilteredNoiseEqualsProbe(t *testing.T) {
 						var gotEvents, gotAlerts int
 						ok := false
 						for try := 0; !ok && try < 10; try++ { // a call reads at most maxFilteredDayReads days
-							if gotEvents, gotAlerts, ok, err = fd.count(ctx, st.r, f); err != nil {
+							if gotEvents, gotAlerts, ok, err = fd.count(ctx, st.r, f, false); err != nil {
 								t.Fatal(err)
 							}
 						}
@@ -204,12 +206,91 @@ func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 	check("a new event today", 3, 3, 1, 1)
 	add("n", 51*time.Hour, 0)
 	check("an event of no incident", 3, 3, 1, 1)
+	// Its whole day is read again; the edges read on: the incidents
+	// changed since, whether they hold one of its events or not.
 	mustUpdateStats(t, st, p3, func(inc *incident.Incident) { inc.Priority = 1 })
-	check("escalated: its day read again", 4, 4, 1, 0)
+	check("escalated: its whole day read again", 4, 4, 3, 2)
 	mustUpdateStats(t, st, p3, func(inc *incident.Incident) { inc.Title = "renamed" })
 	check("a change the filters do not read", 4, 4, 0, 0)
 	mustUpdateStats(t, st, p1, func(inc *incident.Incident) { inc.Service = "api" })
-	check("another service: its days read again", 4, 4, 2, 0)
+	check("another service: the edges read on", 4, 4, 2, 2)
 	mustUpdateStats(t, st, p1, func(inc *incident.Incident) { inc.Priority = 2 })
-	check("p1 lowered", 1, 1, 2, 0)
+	check("p1 lowered", 1, 1, 2, 2)
+	// More changes than the log keeps: the edges are read whole.
+	err = st.Update(ctx, func(tx incident.Tx) error {
+		for i := range 4100 {
+			inc, err := tx.Incident(ctx, p1)
+			if err != nil {
+				return err
+			}
+			inc.Priority = incident.Priority(1 + i%2) // 1, 2, ..., 2
+			if err := tx.UpdateIncident(ctx, inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("more changes than logged", 1, 1, 2, 0)
+}
+
+// TestFilteredNoiseOlderSnapshot checks a read that began before another
+// kept a newer edge of the day (two polls at once): it fails with
+// errKeptAhead, for Stats to begin again, rather than read the day whole;
+// told to, it reads the day whole at its own snapshot and counts what that
+// snapshot holds; and the kept newer edge stays.
+func TestFilteredNoiseOlderSnapshot(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	var id int64
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		inc := incident.Incident{State: incident.StateOpen, Priority: 1, Impact: incident.LevelMedium,
+			Urgency: incident.LevelMedium, Title: "t", CorrelationKey: "k", OpenedAt: d, UpdatedAt: d, LastEventAt: d}
+		err := tx.CreateIncident(ctx, &inc)
+		id = inc.ID
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(fp string, at time.Duration) {
+		t.Helper()
+		err := st.Update(ctx, func(tx incident.Tx) error {
+			return tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: d.Add(at), Source: "am", Fingerprint: fp,
+				Status: incident.StatusFiring, Transition: incident.TransitionNew, IncidentID: id})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("a", 10*time.Hour)
+	f := incident.StatsFilter{Since: d.Add(time.Hour), Until: d.Add(20 * time.Hour), Priority: 1}
+	old, err := st.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Rollback()
+	var n int
+	if err := old.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil || n != 1 { // the snapshot begins
+		t.Fatalf("events in the old snapshot: %d, %v", n, err)
+	}
+	add("b", 11*time.Hour)
+	if got, err := st.Stats(ctx, f, f.Until); err != nil || got.Events != 2 {
+		t.Fatalf("stats now: %d events, %v; want 2", got.Events, err)
+	}
+	fd := st.kept.filtered
+	if _, _, _, err := fd.count(ctx, old, f, false); !errors.Is(err, errKeptAhead) {
+		t.Errorf("a read older than the kept edge: %v, want errKeptAhead", err)
+	}
+	events, alerts, ok, err := fd.count(ctx, old, f, true)
+	if err != nil || !ok || events != 1 || alerts != 1 {
+		t.Errorf("the older read, told to read the day whole: %d events of %d alerts (%t, %v), want 1 of 1", events, alerts, ok, err)
+	}
+	before := fd.read.Load()
+	if got, err := st.Stats(ctx, f, f.Until); err != nil || got.Events != 2 || fd.read.Load() != before {
+		t.Errorf("stats now, after the older read: %d events (%v), %d days read; want 2 from the kept edge", got.Events, err, fd.read.Load()-before)
+	}
 }
