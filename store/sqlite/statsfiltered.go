@@ -36,8 +36,8 @@ import (
 // fingerprints to it.
 const (
 	// filteredPartsCached: 91 days (a 90-day window touches 91) for five
-	// filters; filteredPartsBytes: a part holds ~24 bytes per distinct
-	// fingerprint, about 50 KB for a day of 2,000 alerts of one priority.
+	// filters; filteredPartsBytes: a part holds ~32 bytes per distinct
+	// fingerprint, about 64 KB for a day of 2,000 alerts of one priority.
 	filteredPartsCached = 512
 	filteredPartsBytes  = 32 << 20
 	// edgeDaysCached: today and the first day of each window length a
@@ -47,8 +47,8 @@ const (
 	// more than a quarter of it (~700k events) is read each time.
 	edgeDaysCached = 8
 	edgeDaysBytes  = 96 << 20
-	// wholeRangesCached: the whole days of each window a dashboard polls,
-	// by filter; wholeRangesBytes: ~40 bytes per distinct fingerprint,
+	// wholeRangesCached: the whole days of each window a dashboard polls
+	// (7, 30, 90 days...) by filter; wholeRangesBytes: ~40 bytes per distinct fingerprint,
 	// about 3 MB for 30 days of 80k alerts. A range of more than a
 	// quarter of it is combined from its days each time.
 	wholeRangesCached = 16
@@ -140,7 +140,7 @@ func (d *edgeDay) size() int {
 type filteredDays struct {
 	parts  *sizedLRU[filteredDayKey, *filteredPart]
 	edges  *sizedLRU[int64, *edgeDay]
-	ranges *sizedLRU[filterKey, *wholeRange]
+	ranges *sizedLRU[rangeKey, *wholeRange]
 	// reading is held while days are read, so that the polls that find
 	// them missing at once read them once.
 	reading sync.Mutex
@@ -155,11 +155,17 @@ type filteredDayKey struct {
 	filterKey
 }
 
+// rangeKey names the whole days first..last of a window and a filter.
+type rangeKey struct {
+	first, last int64
+	filterKey
+}
+
 func newFilteredDays() *filteredDays {
 	return &filteredDays{
 		parts:  newSizedLRU[filteredDayKey, *filteredPart](filteredPartsCached, filteredPartsBytes),
 		edges:  newSizedLRU[int64, *edgeDay](edgeDaysCached, edgeDaysBytes),
-		ranges: newSizedLRU[filterKey, *wholeRange](wholeRangesCached, wholeRangesBytes),
+		ranges: newSizedLRU[rangeKey, *wholeRange](wholeRangesCached, wholeRangesBytes),
 	}
 }
 
@@ -236,7 +242,8 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 			edges[i].changes = changes
 		}
 	}
-	rng, _ := fd.ranges.Get(key)
+	rk := rangeKey{(since + nanosPerDay - 1) / nanosPerDay, until/nanosPerDay - 1, key}
+	rng, _ := fd.ranges.Get(rk)
 	if rng != nil && !rng.valid(whole) {
 		rng = nil
 	}
@@ -254,7 +261,7 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 	}
 	if rng == nil {
 		rng = combine(whole)
-		fd.ranges.Add(key, rng, rng.size())
+		fd.ranges.Add(rk, rng, rng.size())
 	}
 	events = rng.events
 	var more map[string]struct{} // the edges' fingerprints not among rng's
