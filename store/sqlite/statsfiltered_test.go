@@ -272,7 +272,7 @@ func TestFilteredNoiseOlderSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer old.Rollback()
+	defer old.Rollback() //nolint:errcheck // read only
 	var n int
 	if err := old.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil || n != 1 { // the snapshot begins
 		t.Fatalf("events in the old snapshot: %d, %v", n, err)
