@@ -36,7 +36,7 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 	for try := 1; ; try++ {
 		k.whole = try == 3
 		out, err := statsIn(ctx, s.r, k, f, now)
-		if !errors.Is(err, errKeptAhead) {
+		if !errors.Is(err, errKeptAhead) || k.whole {
 			return out, err
 		}
 		keptAheadRetries.Add(1)

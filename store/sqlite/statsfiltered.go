@@ -521,10 +521,12 @@ func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, ah
 		fd.edges.Remove(d.day) // from is read on from: see edgeDay
 		fd.readOn.Add(1)
 		e, err := readOn(ctx, q, d, from)
-		if err != nil || e.total == d.v.events {
+		if err != nil || e.total-from.total == d.v.events-from.v.events {
 			return e, true, err
 		}
 		// Not only newer events (a row id taken again): read it whole.
+		// (Not e.total against the day's count: retention deletes
+		// events, not their count in event_days.)
 	}
 	e = &edgeDay{v: d.v, changes: d.changes[1], fpIndex: map[string]int32{}, incIndex: map[int64]int32{}}
 	return e, true, e.readEvents(ctx, q, d.day)
