@@ -55,6 +55,14 @@ const (
 	wholeRangesBytes  = 64 << 20
 )
 
+// maxKeptDayEvents is the most events a partial day may have for the
+// filtered noise figures to keep it (~500k): one the cache would not keep
+// (over a quarter of its budget, at ~50 bytes per event) would be read
+// whole by every call, so a window with one is counted by the probe
+// instead. (A whole day's part holds only the filter's alerts.) A
+// variable so tests can lower it.
+var maxKeptDayEvents = int64(edgeDaysBytes / 4 / 50)
+
 // eventDayVersion is what a kept day's figures were computed at: the
 // day's counted events (event_days), its version (event_filter_days: a
 // matching incident's priority or service changed) and the deletions of
@@ -212,7 +220,8 @@ func (r *wholeRange) valid(days []noiseDay) bool {
 // incident matching f's service and priority, and their distinct
 // fingerprints, from kept days; what is not kept (all of it, the first
 // call after a start) is read and kept. ok is false for a window that
-// starts before 1970: the caller counts another way.
+// starts before 1970 or cuts a day of more than maxKeptDayEvents: the
+// caller counts another way.
 func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFilter, aheadWhole bool) (events, alerts int, ok bool, err error) {
 	since, until := f.Since.UnixNano(), f.Until.UnixNano()
 	if since < 0 {
@@ -225,9 +234,12 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 	}
 	var whole, edges []noiseDay
 	for _, d := range days {
-		if d.whole() {
+		switch {
+		case d.whole():
 			whole = append(whole, d)
-		} else {
+		case d.v.events > maxKeptDayEvents:
+			return 0, 0, false, nil
+		default:
 			edges = append(edges, d)
 		}
 	}

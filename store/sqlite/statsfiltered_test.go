@@ -294,3 +294,45 @@ func TestFilteredNoiseOlderSnapshot(t *testing.T) {
 		t.Errorf("stats now, after the older read: %d events (%v), %d days read; want 2 from the kept edge", got.Events, err, fd.read.Load()-before)
 	}
 }
+
+// TestFilteredNoiseDayTooBigToKeep checks that a window holding a day of
+// more events than the caches would keep is counted by the probe, right,
+// and reads and keeps no day.
+func TestFilteredNoiseDayTooBigToKeep(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		inc := incident.Incident{State: incident.StateOpen, Priority: 1, Impact: incident.LevelMedium,
+			Urgency: incident.LevelMedium, Title: "t", CorrelationKey: "k", OpenedAt: d, UpdatedAt: d, LastEventAt: d}
+		if err := tx.CreateIncident(ctx, &inc); err != nil {
+			return err
+		}
+		for i := range 5 {
+			err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: d.Add(time.Duration(10+i) * time.Hour), Source: "am",
+				Fingerprint: fmt.Sprint("fp-", i%3), Status: incident.StatusFiring, Transition: incident.TransitionNew, IncidentID: inc.ID})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int64) { maxKeptDayEvents = n }(maxKeptDayEvents)
+	maxKeptDayEvents = 4
+	f := incident.StatsFilter{Since: d.Add(time.Hour), Until: d.Add(20 * time.Hour), Priority: 1}
+	got, err := st.Stats(ctx, f, f.Until)
+	if err != nil || got.Events != 5 || got.Alerts != 3 {
+		t.Errorf("a day too big to keep: %d events of %d alerts (%v), want 5 of 3", got.Events, got.Alerts, err)
+	}
+	if n := st.kept.filtered.read.Load(); n != 0 {
+		t.Errorf("read %d days for a window it cannot keep", n)
+	}
+	maxKeptDayEvents = 5
+	if got, err = st.Stats(ctx, f, f.Until); err != nil || got.Events != 5 || got.Alerts != 3 || st.kept.filtered.read.Load() != 1 {
+		t.Errorf("a day it can keep: %d events of %d alerts (%v), %d days read; want 5 of 3, 1", got.Events, got.Alerts, err,
+			st.kept.filtered.read.Load())
+	}
+}
