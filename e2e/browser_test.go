@@ -100,10 +100,38 @@ func get[T any](t testing.TB, ctx context.Context, what string, a chromedp.Actio
 	return v
 }
 
+// click clicks the first node the CSS selector matches, and again, up to
+// three times, when the page replaced the node between finding and
+// clicking it (the live list's rows, when they change): a person's click
+// would land on the new row.
+func click(t testing.TB, ctx context.Context, what, sel string) {
+	t.Helper()
+	var err error
+	for range 3 {
+		c, cancel := context.WithTimeout(ctx, browserTimeout)
+		err = chromedp.Do(c, chromedp.Click(chromedp.CSS(sel)))
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "-32000") { // -32000: no node with that id
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("browser: %s: %v", what, err)
+	}
+}
+
 // textOf returns the text of the first node the CSS selector matches.
+//
+// It waits for the node and reads it in one script: the live list
+// replaces its rows when they change, and a node found in one step can be
+// gone by the next ("No node with given id").
 func textOf(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
-	return strings.TrimSpace(get(t, ctx, "read "+sel, chromedp.TextContent(chromedp.CSS(sel))))
+	js := fmt.Sprintf(`(() => { const n = document.querySelector(%q); return n ? {text: n.textContent} : null; })()`, sel)
+	v := get(t, ctx, "read "+sel, chromedp.Poll[struct {
+		Text string `json:"text"`
+	}](js, chromedp.WithPollingInterval(50*time.Millisecond)))
+	return strings.TrimSpace(v.Text)
 }
 
 // waitText waits until the first node the CSS selector matches contains

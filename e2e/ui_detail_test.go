@@ -99,7 +99,8 @@ func TestUIIncidentDetail(t *testing.T) {
 	rita := b.tab()
 	signIn(t, rita, base, "rita")
 	waitText(t, rita, "#live table", "#1")
-	do(t, rita, "open the incident", chromedp.Click(chromedp.CSS(`#live a[href="/incidents/1"]`)), chromedp.WaitVisible(chromedp.ID("why")))
+	click(t, rita, "open the incident", `#live a[href="/incidents/1"]`)
+	do(t, rita, "wait for the incident", chromedp.WaitVisible(chromedp.ID("why")))
 	for sel, wants := range map[string][]string{
 		"table.alerts": {"DiskFull", "HighLatency", "disk full on db-1", `cluster="eu-1"`},
 		"#why":         {"per-cluster", `cluster="eu-1"`},
