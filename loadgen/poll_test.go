@@ -23,9 +23,9 @@ func TestPoll(t *testing.T) {
 			return
 		}
 		healthy.Add(1)
-		if _, err := w.Write([]byte(strings.Repeat("x", 10000))); err != nil {
-			t.Error(err)
-		}
+		// A write may fail: the poller cancels its requests when it
+		// stops, closing the connection under an answer.
+		_, _ = w.Write([]byte(strings.Repeat("x", 10000)))
 	}))
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
