@@ -432,21 +432,13 @@ func (fd *filteredDays) readDays(ctx context.Context, q queryer, days []noiseDay
 // key add to the noise figures. By the events' time index: the planner
 // would rather probe every matching incident's events.
 func readFilteredPart(ctx context.Context, q queryer, day int64, key filterKey) (*filteredPart, error) {
-	var where strings.Builder
-	args := []any{day * nanosPerDay, (day + 1) * nanosPerDay}
-	if key.service != "" {
-		where.WriteString(" AND i.service = ?")
-		args = append(args, key.service)
-	}
-	if key.priority != 0 {
-		where.WriteString(" AND i.priority = ?")
-		args = append(args, int(key.priority))
-	}
+	where, wargs := incidentWhere(incident.StatsFilter{Service: key.service, Priority: key.priority}) // columns only incidents has
+	args := append([]any{day * nanosPerDay, (day + 1) * nanosPerDay}, wargs...)
 	p := &filteredPart{}
 	seen := map[string]bool{}
 	err := eachRow(ctx, q, `SELECT e.fingerprint FROM events e INDEXED BY events_received_fingerprint
 		JOIN incidents i ON i.id = e.incident_id
-		WHERE e.received_at >= ? AND e.received_at < ? AND e.transition IN `+countedTransitions+where.String(),
+		WHERE e.received_at >= ? AND e.received_at < ? AND e.transition IN `+countedTransitions+where,
 		args, func(rows *sql.Rows) error {
 			var fp string
 			if err := rows.Scan(&fp); err != nil {

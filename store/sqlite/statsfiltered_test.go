@@ -169,13 +169,7 @@ func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 	}
 	add := func(fp string, at time.Duration, id int64) {
 		t.Helper()
-		err := st.Update(ctx, func(tx incident.Tx) error {
-			return tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: d.Add(at), Source: "am", Fingerprint: fp,
-				Status: incident.StatusFiring, Transition: incident.TransitionNew, IncidentID: id})
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mustAddEvent(t, st, fp, d.Add(at), id)
 	}
 	add("a", 14*time.Hour, p1) // the window's first, partial day
 	add("b", 30*time.Hour, p3) // a whole day
@@ -258,13 +252,7 @@ func TestFilteredNoiseOlderSnapshot(t *testing.T) {
 	}
 	add := func(fp string, at time.Duration) {
 		t.Helper()
-		err := st.Update(ctx, func(tx incident.Tx) error {
-			return tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: d.Add(at), Source: "am", Fingerprint: fp,
-				Status: incident.StatusFiring, Transition: incident.TransitionNew, IncidentID: id})
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mustAddEvent(t, st, fp, d.Add(at), id)
 	}
 	add("a", 10*time.Hour)
 	f := incident.StatsFilter{Since: d.Add(time.Hour), Until: d.Add(20 * time.Hour), Priority: 1}
@@ -334,5 +322,18 @@ func TestFilteredNoiseDayTooBigToKeep(t *testing.T) {
 	if got, err = st.Stats(ctx, f, f.Until); err != nil || got.Events != 5 || got.Alerts != 3 || st.kept.filtered.read.Load() != 1 {
 		t.Errorf("a day it can keep: %d events of %d alerts (%v), %d days read; want 5 of 3, 1", got.Events, got.Alerts, err,
 			st.kept.filtered.read.Load())
+	}
+}
+
+// mustAddEvent records a new alert's event of incident id (0: none).
+func mustAddEvent(t *testing.T, st *Store, fp string, at time.Time, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		return tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: at, Source: "am", Fingerprint: fp,
+			Status: incident.StatusFiring, Transition: incident.TransitionNew, IncidentID: id})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
