@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -29,23 +28,24 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 	if !f.Since.Before(f.Until) || f.Until.Sub(f.Since) > incident.MaxStatsWindow {
 		return incident.StatsFigures{}, fmt.Errorf("stats window %s to %s: %w", f.Since, f.Until, incident.ErrInvalid)
 	}
-	// A read that began before another call kept a newer edge of the
-	// noise figures (statsfiltered.go) begins again rather than read the
-	// day whole at its older snapshot; the last try reads it whole.
-	k := s.kept
+	return retryKeptAhead(s.kept, func(k keptStats) (incident.StatsFigures, error) {
+		return statsIn(ctx, s.r, k, f, now)
+	})
+}
+
+// retryKeptAhead runs read with k, and again when it fails with
+// errKeptAhead: a read that began before another call kept a newer edge
+// of the noise figures (statsfiltered.go) begins again rather than read
+// the day whole at its older snapshot; the third try reads it whole.
+func retryKeptAhead(k keptStats, read func(keptStats) (incident.StatsFigures, error)) (incident.StatsFigures, error) {
 	for try := 1; ; try++ {
 		k.whole = try == 3
-		out, err := statsIn(ctx, s.r, k, f, now)
+		out, err := read(k)
 		if !errors.Is(err, errKeptAhead) || k.whole {
 			return out, err
 		}
-		keptAheadRetries.Add(1)
 	}
 }
-
-// keptAheadRetries counts the stats reads begun again for errKeptAhead,
-// for tests.
-var keptAheadRetries atomic.Int64
 
 // statsIn reads the stats in one read transaction of db.
 func statsIn(ctx context.Context, db *sql.DB, k keptStats, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {

@@ -126,15 +126,14 @@ type edgeDay struct {
 	inc     []int32 // into incs
 	fps     []string
 	incs    []incidentAttrs
-	ids     []int64 // the incidents' ids, as incs
-	// fpIndex and incIndex find entries of fps and ids; only reading
-	// on uses them.
+	// fpIndex and incIndex find the entries of fps and incs (by incident
+	// id); only reading on uses them.
 	fpIndex  map[string]int32
 	incIndex map[int64]int32
 }
 
 func (d *edgeDay) size() int {
-	n := 160 + 16*len(d.at) + 56*len(d.fps) + 72*len(d.incs)
+	n := 160 + 16*len(d.at) + 56*len(d.fps) + 64*len(d.incs)
 	for _, fp := range d.fps {
 		n += len(fp)
 	}
@@ -264,8 +263,8 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 	}
 	if fd.resolve(whole, key)+fd.resolve(edges, key) > 0 {
 		fd.reading.Lock()
-		err1 := fd.readDays(ctx, q, whole, key, true)
-		err2 := fd.readDays(ctx, q, edges, key, aheadWhole)
+		err1 := fd.readWhole(ctx, q, whole, key)
+		err2 := fd.readEdges(ctx, q, edges, aheadWhole)
 		fd.reading.Unlock()
 		if err := cmp.Or(err1, err2); err != nil {
 			return 0, 0, false, err
@@ -368,54 +367,102 @@ func (fd *filteredDays) resolve(days []noiseDay, key filterKey) (missing int) {
 	return missing
 }
 
-// readDays reads the days left to read, and keeps them, but those
+// readWhole reads the whole days left to read, and keeps them, but those
 // another call read meanwhile. The caller holds fd.reading.
-func (fd *filteredDays) readDays(ctx context.Context, q queryer, days []noiseDay, key filterKey, aheadWhole bool) error {
+//
+// With a service, they are read at once by the matching incidents'
+// events: a service is a few incidents among many (30 days of one of 50
+// services: 200 ms cold, against 550 ms by the days' events). A priority
+// alone is a fifth of them: each day by its events' time is cheaper (30
+// days of P1: 460 ms against 650 ms).
+func (fd *filteredDays) readWhole(ctx context.Context, q queryer, days []noiseDay, key filterKey) error {
 	fd.resolve(days, key)
 	var missing []*noiseDay
 	for i := range days {
-		if d := &days[i]; d.whole() && d.part == nil {
+		if d := &days[i]; d.part == nil {
 			missing = append(missing, d)
 		}
 	}
-	// With a service, the whole days missing are read at once by the
-	// matching incidents' events: a service is a few incidents among many
-	// (30 days of one of 50 services: 200 ms cold, against 550 ms by the
-	// days' events). A priority alone is a fifth of them: each day by its
-	// events' time is cheaper (30 days of P1: 460 ms against 650 ms).
-	if key.service != "" && len(missing) > 0 {
-		parts, err := readFilteredPartsByIncident(ctx, q, missing[0].day, missing[len(missing)-1].day, key)
-		if err != nil {
-			return err
-		}
+	if len(missing) == 0 {
+		return nil
+	}
+	where, wargs := incidentWhere(incident.StatsFilter{Service: key.service, Priority: key.priority})
+	parts := map[int64]*filteredPart{}
+	if key.service != "" {
 		fd.byIncident.Add(1)
+		err := readFilteredParts(ctx, q, parts, `SELECT received_at, fingerprint FROM events INDEXED BY events_incident
+			WHERE incident_id IN (SELECT id FROM incidents WHERE `+strings.TrimPrefix(where, " AND ")+`)
+			AND received_at >= ? AND received_at < ? AND transition IN `+countedTransitions,
+			append(wargs, missing[0].day*nanosPerDay, (missing[len(missing)-1].day+1)*nanosPerDay))
+		if err != nil {
+			return fmt.Errorf("read events of days %d to %d by incident: %w", missing[0].day, missing[len(missing)-1].day, err)
+		}
+	} else {
 		for _, d := range missing {
-			p := parts[d.day]
-			if p == nil {
-				p = &filteredPart{}
+			// By the events' time index: the planner would rather probe
+			// every matching incident's events. The conditions are on
+			// columns only incidents has.
+			err := readFilteredParts(ctx, q, parts, `SELECT e.received_at, e.fingerprint
+				FROM events e INDEXED BY events_received_fingerprint JOIN incidents i ON i.id = e.incident_id
+				WHERE e.received_at >= ? AND e.received_at < ? AND e.transition IN `+countedTransitions+where,
+				append([]any{d.day * nanosPerDay, (d.day + 1) * nanosPerDay}, wargs...))
+			if err != nil {
+				return fmt.Errorf("read events of day %d by incident: %w", d.day, err)
 			}
-			fd.read.Add(1)
-			p.v = d.v
-			fd.parts.Add(filteredDayKey{d.day, key}, p, p.size())
-			d.part = p
 		}
 	}
+	for _, d := range missing {
+		p := parts[d.day]
+		if p == nil {
+			p = &filteredPart{}
+		}
+		fd.read.Add(1)
+		p.v = d.v
+		fd.parts.Add(filteredDayKey{d.day, key}, p, p.size())
+		d.part = p
+	}
+	return nil
+}
+
+// readFilteredParts adds the events query returns (received_at,
+// fingerprint) to the parts of their days.
+func readFilteredParts(ctx context.Context, q queryer, parts map[int64]*filteredPart, query string, args []any) error {
+	type dayFP struct {
+		day int64
+		fp  string
+	}
+	seen := map[dayFP]bool{}
+	return eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
+		var at int64
+		var fp string
+		if err := rows.Scan(&at, &fp); err != nil {
+			return err
+		}
+		day := at / nanosPerDay
+		p := parts[day]
+		if p == nil {
+			p = &filteredPart{}
+			parts[day] = p
+		}
+		p.events++
+		if k := (dayFP{day, fp}); !seen[k] {
+			seen[k] = true
+			p.fps = append(p.fps, fp)
+		}
+		return nil
+	})
+}
+
+// readEdges reads the partial days left to read, and keeps them, but
+// those another call read meanwhile. The caller holds fd.reading.
+func (fd *filteredDays) readEdges(ctx context.Context, q queryer, days []noiseDay, aheadWhole bool) error {
+	fd.resolve(days, filterKey{})
 	for i := range days {
 		d := &days[i]
-		if d.part != nil || d.edge != nil {
+		if d.edge != nil {
 			continue
 		}
 		fd.read.Add(1)
-		if d.whole() {
-			p, err := readFilteredPart(ctx, q, d.day, key)
-			if err != nil {
-				return err
-			}
-			p.v = d.v
-			fd.parts.Add(filteredDayKey{d.day, key}, p, p.size())
-			d.part = p
-			continue
-		}
 		e, keep, err := fd.readEdge(ctx, q, d, aheadWhole)
 		if err != nil {
 			return err
@@ -426,75 +473,6 @@ func (fd *filteredDays) readDays(ctx context.Context, q queryer, days []noiseDay
 		d.edge = e
 	}
 	return nil
-}
-
-// readFilteredPart reads what day's counted events of incidents matching
-// key add to the noise figures. By the events' time index: the planner
-// would rather probe every matching incident's events.
-func readFilteredPart(ctx context.Context, q queryer, day int64, key filterKey) (*filteredPart, error) {
-	where, wargs := incidentWhere(incident.StatsFilter{Service: key.service, Priority: key.priority}) // columns only incidents has
-	args := append([]any{day * nanosPerDay, (day + 1) * nanosPerDay}, wargs...)
-	p := &filteredPart{}
-	seen := map[string]bool{}
-	err := eachRow(ctx, q, `SELECT e.fingerprint FROM events e INDEXED BY events_received_fingerprint
-		JOIN incidents i ON i.id = e.incident_id
-		WHERE e.received_at >= ? AND e.received_at < ? AND e.transition IN `+countedTransitions+where,
-		args, func(rows *sql.Rows) error {
-			var fp string
-			if err := rows.Scan(&fp); err != nil {
-				return err
-			}
-			p.events++
-			if !seen[fp] {
-				seen[fp] = true
-				p.fps = append(p.fps, fp)
-			}
-			return nil
-		})
-	if err != nil {
-		return nil, fmt.Errorf("read events of day %d by incident: %w", day, err)
-	}
-	return p, nil
-}
-
-// readFilteredPartsByIncident reads the parts of the whole days
-// first..last for key at once, by the matching incidents' events
-// (events_incident): cheaper than reading every event of those days when
-// few incidents match.
-func readFilteredPartsByIncident(ctx context.Context, q queryer, first, last int64, key filterKey) (map[int64]*filteredPart, error) {
-	inc, args := incidentWhere(incident.StatsFilter{Service: key.service, Priority: key.priority})
-	parts := map[int64]*filteredPart{}
-	type dayFP struct {
-		day int64
-		fp  string
-	}
-	seen := map[dayFP]bool{}
-	err := eachRow(ctx, q, `SELECT received_at, fingerprint FROM events INDEXED BY events_incident
-		WHERE incident_id IN (SELECT id FROM incidents WHERE `+strings.TrimPrefix(inc, " AND ")+`)
-		AND received_at >= ? AND received_at < ? AND transition IN `+countedTransitions,
-		append(args, first*nanosPerDay, (last+1)*nanosPerDay), func(rows *sql.Rows) error {
-			var at int64
-			var fp string
-			if err := rows.Scan(&at, &fp); err != nil {
-				return err
-			}
-			day := at / nanosPerDay
-			p := parts[day]
-			if p == nil {
-				p = &filteredPart{}
-				parts[day] = p
-			}
-			p.events++
-			if k := (dayFP{day, fp}); !seen[k] {
-				seen[k] = true
-				p.fps = append(p.fps, fp)
-			}
-			return nil
-		})
-	if err != nil {
-		return nil, fmt.Errorf("read events of days %d to %d by incident: %w", first, last, err)
-	}
-	return parts, nil
 }
 
 // current reports whether e counts d's events now.
@@ -517,7 +495,7 @@ func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, ah
 		if !aheadWhole {
 			return nil, false, errKeptAhead
 		}
-		e := &edgeDay{v: d.v, changes: d.changes[1], fpIndex: map[string]int32{}, incIndex: map[int64]int32{}}
+		e := newEdgeDay(d)
 		return e, false, e.readEvents(ctx, q, d.day) // the newer one stays kept
 	}
 	if from != nil && from.v.deleted == d.v.deleted && from.v.events <= d.v.events &&
@@ -532,8 +510,13 @@ func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, ah
 		// (Not e.total against the day's count: retention deletes
 		// events, not their count in event_days.)
 	}
-	e = &edgeDay{v: d.v, changes: d.changes[1], fpIndex: map[string]int32{}, incIndex: map[int64]int32{}}
+	e = newEdgeDay(d)
 	return e, true, e.readEvents(ctx, q, d.day)
+}
+
+// newEdgeDay is an empty edge of d, for its events to be read into.
+func newEdgeDay(d *noiseDay) *edgeDay {
+	return &edgeDay{v: d.v, changes: d.changes[1], fpIndex: map[string]int32{}, incIndex: map[int64]int32{}}
 }
 
 // readOn makes from current: the events since its last, and the
@@ -611,7 +594,6 @@ func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64) error {
 				in = int32(len(e.incs))
 				e.incIndex[incID.Int64] = in
 				e.incs = append(e.incs, incidentAttrs{priority: incident.Priority(priority.Int64), service: service.String})
-				e.ids = append(e.ids, incID.Int64)
 			}
 			e.at, e.fp, e.inc = append(e.at, at), append(e.fp, f), append(e.inc, in)
 			return nil

@@ -228,6 +228,12 @@ func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("more changes than logged", 1, 1, 2, 0)
+	// No writer deletes incidents; one deleted by hand takes its events
+	// out of every filter, its whole day read again, the edges read on.
+	if _, err := st.w.Exec(`DELETE FROM incidents WHERE id = ?`, p3); err != nil {
+		t.Fatal(err)
+	}
+	check("an incident deleted", 0, 0, 3, 2)
 }
 
 // TestFilteredNoiseOlderSnapshot checks a read that began before another
@@ -335,5 +341,45 @@ func mustAddEvent(t *testing.T, st *Store, fp string, at time.Time, id int64) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRetryKeptAhead checks that a stats read failing with errKeptAhead
+// begins again, and that its third try reads a newer kept edge's day
+// whole instead of failing; other errors are not tried again.
+func TestRetryKeptAhead(t *testing.T) {
+	other := errors.New("disk")
+	for _, tc := range []struct {
+		name    string
+		fails   []error // each try's error until one succeeds
+		tries   int
+		wantErr error
+	}{
+		{"first try", nil, 1, nil},
+		{"second try", []error{errKeptAhead}, 2, nil},
+		{"the third reads whole", []error{errKeptAhead, errKeptAhead}, 3, nil},
+		{"another error", []error{other}, 1, other},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var wholes []bool
+			_, err := retryKeptAhead(keptStats{}, func(k keptStats) (incident.StatsFigures, error) {
+				wholes = append(wholes, k.whole)
+				if i := len(wholes) - 1; i < len(tc.fails) {
+					if k.whole {
+						return incident.StatsFigures{}, nil // reading whole, it cannot be ahead
+					}
+					return incident.StatsFigures{}, tc.fails[i]
+				}
+				return incident.StatsFigures{}, nil
+			})
+			if !errors.Is(err, tc.wantErr) || len(wholes) != tc.tries {
+				t.Fatalf("%d tries, error %v; want %d, %v", len(wholes), err, tc.tries, tc.wantErr)
+			}
+			for i, w := range wholes {
+				if w != (i == 2) {
+					t.Errorf("try %d read whole: %t", i+1, w)
+				}
+			}
+		})
 	}
 }
