@@ -28,6 +28,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/internal/racebuild"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 )
 
@@ -245,7 +246,7 @@ func mustBuildDaemon(t *testing.T) string {
 	}
 	bin := filepath.Join(t.TempDir(), "alertbridge")
 	args := []string{"build", "-o", bin}
-	if raceEnabled {
+	if racebuild.Enabled {
 		args = append(args, "-race")
 	}
 	cmd := exec.Command(goBin, append(args, "./cmd/alertbridge")...)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/ingest"
+	"github.com/alertbridge/alertbridge/internal/racebuild"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 )
@@ -197,7 +198,7 @@ const (
 
 func TestEveryOrderSameRecordsGenerated(t *testing.T) {
 	seeds, perms := *orderSeeds, 4
-	if raceEnabled && seeds == defaultOrderSeeds {
+	if racebuild.Enabled && seeds == defaultOrderSeeds {
 		seeds = raceOrderSeeds
 	}
 	if testing.Short() {

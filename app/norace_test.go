@@ -1,6 +1,0 @@
-//go:build !race
-
-package app_test
-
-// raceEnabled says the tests run with -race; see race_test.go.
-const raceEnabled = false
