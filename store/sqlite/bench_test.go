@@ -347,7 +347,8 @@ func BenchmarkIncidentDetail(b *testing.B) {
 }
 
 // BenchmarkMetrics runs the store's queries of one /metrics scrape (the
-// app's store, backlog and outbox collectors), together and one by one.
+// app's store, backlog, outbox and problem collectors), together and one
+// by one.
 func BenchmarkMetrics(b *testing.B) {
 	st := mustBenchStore(b)
 	ctx := context.Background()
@@ -359,6 +360,7 @@ func BenchmarkMetrics(b *testing.B) {
 		{"sla_breaches", func() error { _, err := st.SLABreaches(ctx); return err }},
 		{"backlog", func() error { _, err := st.Backlog(ctx, incident.StatsFilter{}, benchNow); return err }},
 		{"outbox_stats", func() error { _, err := st.OutboxStats(ctx); return err }},
+		{"problem_counts", func() error { _, err := st.ProblemCounts(ctx); return err }},
 	}
 	b.Run("scrape", func(b *testing.B) {
 		readbench.Timed(b, func() error {

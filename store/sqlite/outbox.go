@@ -213,8 +213,12 @@ func (s *Store) OutboxRows(ctx context.Context, state incident.OutboxState, afte
 }
 
 // OutboxStats counts each sink's rows by state, and its oldest waiting row.
+// qOutboxStats counts the outbox by sink and state from outbox_due alone
+// (migration 0016; scrapeplan_test.go).
+const qOutboxStats = `SELECT sink, state, COUNT(*), MIN(created_at) FROM outbox GROUP BY sink, state`
+
 func (s *Store) OutboxStats(ctx context.Context) (map[string]incident.OutboxStats, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT sink, state, COUNT(*), MIN(created_at) FROM outbox GROUP BY sink, state`)
+	rows, err := s.r.QueryContext(ctx, qOutboxStats)
 	if err != nil {
 		return nil, fmt.Errorf("outbox stats: %w", err)
 	}

@@ -84,9 +84,13 @@ func scanTimeline(row scanner) (incident.TimelineEntry, error) {
 }
 
 // ActiveByPriority counts open and acknowledged incidents per priority.
+// qActiveByPriority counts the active incidents by priority from
+// incidents_state_priority alone (migration 0016; scrapeplan_test.go).
+const qActiveByPriority = `SELECT priority, COUNT(*) FROM incidents
+	WHERE state IN ('open', 'acknowledged') GROUP BY priority`
+
 func (s *Store) ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT priority, COUNT(*) FROM incidents
-		WHERE state IN ('open', 'acknowledged') GROUP BY priority`)
+	rows, err := s.r.QueryContext(ctx, qActiveByPriority)
 	if err != nil {
 		return nil, fmt.Errorf("count active incidents: %w", err)
 	}

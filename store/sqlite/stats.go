@@ -121,25 +121,11 @@ func tooManySamples() error {
 		maxStatsSamples, incident.ErrInvalid)
 }
 
-// backlog groups the active incidents by age bucket in one pass: an age
-// below a bucket's bound is an opened_at after now minus the bound.
+// backlog groups the active incidents by age bucket in one pass.
 func backlog(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time) (incident.Backlog, error) {
 	var out incident.Backlog
-	var bucket strings.Builder
-	var args []any
-	bucket.WriteString("CASE")
-	for i, b := range incident.BacklogAges {
-		if b.Below == 0 {
-			break
-		}
-		fmt.Fprintf(&bucket, " WHEN opened_at > ? THEN %d", i)
-		args = append(args, now.Add(-b.Below).UnixNano())
-	}
-	fmt.Fprintf(&bucket, " ELSE %d END", len(incident.BacklogAges)-1)
-	where, wargs := incidentWhere(f)
-	rows, err := q.QueryContext(ctx, `SELECT `+bucket.String()+` AS bucket, COUNT(*), MIN(opened_at)
-		FROM incidents WHERE state IN ('open', 'acknowledged') AND opened_at IS NOT NULL`+where+`
-		GROUP BY bucket`, append(args, wargs...)...)
+	query, args := backlogQuery(f, now)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return out, fmt.Errorf("count backlog: %w", err)
 	}
@@ -157,6 +143,28 @@ func backlog(ctx context.Context, q queryer, f incident.StatsFilter, now time.Ti
 		return out, fmt.Errorf("count backlog: %w", err)
 	}
 	return out, nil
+}
+
+// backlogQuery is backlog's query: an age below a bucket's bound is an
+// opened_at after now minus the bound. Unfiltered or by priority (the
+// /metrics scrape's backlog), it reads incidents_state_priority alone
+// (migration 0016; scrapeplan_test.go).
+func backlogQuery(f incident.StatsFilter, now time.Time) (string, []any) {
+	var bucket strings.Builder
+	var args []any
+	bucket.WriteString("CASE")
+	for i, b := range incident.BacklogAges {
+		if b.Below == 0 {
+			break
+		}
+		fmt.Fprintf(&bucket, " WHEN opened_at > ? THEN %d", i)
+		args = append(args, now.Add(-b.Below).UnixNano())
+	}
+	fmt.Fprintf(&bucket, " ELSE %d END", len(incident.BacklogAges)-1)
+	where, wargs := incidentWhere(f)
+	return `SELECT ` + bucket.String() + ` AS bucket, COUNT(*), MIN(opened_at)
+		FROM incidents WHERE state IN ('open', 'acknowledged') AND opened_at IS NOT NULL` + where + `
+		GROUP BY bucket`, append(args, wargs...)
 }
 
 // countedTransitions are the transitions the noise figures count.
