@@ -126,7 +126,7 @@ const qUpsertChange = `INSERT INTO changes (source, external_id, service, summar
 const qTouchAlert = `UPDATE alerts SET count = count + 1, last_seen_at = ?, starts_at = ?, annotations = ?
 	WHERE incident_id = ? AND source = ? AND fingerprint = ?`
 
-var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKeyActive, qIncidentByKeyLast, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent, qDueIncidents}
+var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKeyActive, qIncidentByKeyLast, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent, qDueIncidents, qActiveMaintenance}
 
 var _ incident.Tx = (*tx)(nil)
 
@@ -394,8 +394,12 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 	return collect(rows, err, "select changes", scanChange)
 }
 
+// ActiveMaintenance runs as a prepared statement that passes the held
+// incidents through (it reads changes only): placement asks it for every
+// alert of a service, and writing the held incident before each one undid
+// the write-back for exactly those alerts.
 func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
-	return activeMaintenance(ctx, t.tx, service, at)
+	return scanMaintenance(t.queryRow(ctx, qActiveMaintenance, service, at.UnixNano(), at.UnixNano()))
 }
 
 func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {
@@ -404,9 +408,16 @@ func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incid
 
 // activeMaintenance is ActiveMaintenance for the writer and the readers.
 func activeMaintenance(ctx context.Context, q queryer, service string, at time.Time) (incident.Change, error) {
-	row := q.QueryRowContext(ctx, `SELECT `+changeColumns+` FROM changes
-		WHERE maintenance = 1 AND service = ? AND started_at <= ? AND (finished_at IS NULL OR finished_at > ?)
-		ORDER BY started_at DESC, id DESC LIMIT 1`, service, at.UnixNano(), at.UnixNano())
+	return scanMaintenance(q.QueryRowContext(ctx, qActiveMaintenance, service, at.UnixNano(), at.UnixNano()))
+}
+
+// qActiveMaintenance is the newest maintenance change on a service whose
+// window holds a time (service, then the time twice).
+const qActiveMaintenance = `SELECT ` + changeColumns + ` FROM changes
+	WHERE maintenance = 1 AND service = ? AND started_at <= ? AND (finished_at IS NULL OR finished_at > ?)
+	ORDER BY started_at DESC, id DESC LIMIT 1`
+
+func scanMaintenance(row *sql.Row) (incident.Change, error) {
 	c, err := scanChange(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, incident.ErrNotFound

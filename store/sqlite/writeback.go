@@ -59,6 +59,7 @@ var passThrough = map[string]bool{
 	qTouchAlert: true, qInsertTimeline: true, qInsertEvent: true, qIncidentByID: true,
 	qInsertEpisode: true, qUpdateEpisode: true, qEpisodeNear: true, qNextEpisode: true,
 	qInsertOutbox: true, qPendingOutbox: true, qHasPendingOutbox: true,
+	qActiveMaintenance: true,
 }
 
 // passThroughTables are the tables the passThrough statements write.

@@ -81,8 +81,12 @@ func TestWriteBack(t *testing.T) {
 				if err := tx.UpdateIncident(ctx, cur); err != nil {
 					return err
 				}
-				// Per-alert statements pass through: still held.
+				// Per-alert statements pass through: still held. Placement
+				// asks for the service's maintenance for every alert.
 				if _, err := tx.AlertState(ctx, "am", "fp"); !errors.Is(err, incident.ErrNotFound) {
+					t.Fatal(err)
+				}
+				if _, err := tx.ActiveMaintenance(ctx, "api", at); !errors.Is(err, incident.ErrNotFound) {
 					t.Fatal(err)
 				}
 			}
