@@ -93,7 +93,19 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	if err := migrateFile(ctx, path, dsn()); err != nil {
+		return nil, err
+	}
+	// The writer keeps statement journals in memory (temp_store): a
+	// statement that may fail halfway (an insert whose triggers write other
+	// tables) first copies each page it changes to one, and once a large
+	// transaction had spilled it to a temporary file, every such statement
+	// wrote there, 15% of the writer's CPU on new alerts. Its page cache is
+	// 16 MiB, not 2: a transaction of new alerts dirties more pages than 2
+	// MiB holds and spilled them to the WAL before its commit (issue 13;
+	// docs/performance.md). Migrations run before, on their own connection,
+	// so that building an index over a large table sorts on disk.
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "temp_store(2)", "_pragma", "cache_size(-16384)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -104,15 +116,6 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	ms, err := migrate.Read(migrations, "migrations")
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	if _, err := migrate.Up(ctx, w, ms, migrate.Options{}); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("migrate sqlite %s: %w", path, err)
 	}
 	stmts, err := prepare(ctx, w)
 	if err != nil {
@@ -126,6 +129,25 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	return &Store{w: w, stmts: stmts, r: r, path: path, lock: lock, kept: newKeptStats()}, nil
+}
+
+// migrateFile brings the database at path to this binary's schema, on a
+// connection of its own (dsn).
+func migrateFile(ctx context.Context, path, dsn string) error {
+	ms, err := migrate.Read(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := migrate.Up(ctx, db, ms, migrate.Options{}); err != nil {
+		return fmt.Errorf("migrate sqlite %s: %w", path, err)
+	}
+	return db.Close()
 }
 
 // ErrReadOnly is returned by Update on a store opened with OpenReadOnly.
