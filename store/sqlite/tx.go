@@ -388,9 +388,7 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 	for _, s := range services {
 		args = append(args, s)
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+changeColumns+` FROM changes
-		WHERE started_at >= ? AND started_at <= ? AND service IN (`+placeholders(len(services))+`)
-		ORDER BY started_at, id`, args...)
+	rows, err := t.tx.QueryContext(ctx, changesFor(len(services)), args...)
 	return collect(rows, err, "select changes", scanChange)
 }
 
@@ -500,10 +498,23 @@ func (t *tx) CountTimeline(ctx context.Context, id int64, kind incident.Timeline
 	return n, nil
 }
 
+// qCountResolves counts an alert's resolves since a time (flapping).
+const qCountResolves = `SELECT COUNT(*) FROM events WHERE source = ? AND fingerprint = ?
+	AND transition = 'resolved' AND received_at >= ?`
+
+// changesFor is the query of the changes of n services started in a
+// window (the window's bounds, then the services).
+func changesFor(n int) string {
+	return `SELECT ` + changeColumns + ` FROM changes
+		WHERE started_at >= ? AND started_at <= ? AND service IN (` + placeholders(n) + `)
+		ORDER BY started_at, id`
+}
+
+func init() { writerQueries = append(writerQueries, qCountResolves, changesFor(1)) }
+
 func (t *tx) CountResolves(ctx context.Context, source, fp string, since time.Time) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE source = ? AND fingerprint = ?
-		AND transition = 'resolved' AND received_at >= ?`, source, fp, since.UnixNano()).Scan(&n)
+	err := t.tx.QueryRowContext(ctx, qCountResolves, source, fp, since.UnixNano()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count resolves of %s/%s: %w", source, fp, err)
 	}

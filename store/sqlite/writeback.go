@@ -158,7 +158,8 @@ func (t *tx) flush(ctx context.Context) error {
 }
 
 // flushing is the transaction as every statement but the passThrough ones
-// runs it: the held incidents are written first. A failed write is
+// runs it: the held incidents are written first. A statement prepared at
+// open (writerQueries) runs prepared. A failed write is
 // returned by the statement that needed it, and fails the transaction
 // whatever the caller does with it (Store.Update returns it).
 type flushing struct{ t *tx }
@@ -168,6 +169,9 @@ func (f flushing) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 	if err != nil {
 		return nil, err
 	}
+	if st, ok := f.t.stmts[q]; ok {
+		return raw.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
 	return raw.ExecContext(ctx, q, args...)
 }
 
@@ -175,6 +179,9 @@ func (f flushing) QueryContext(ctx context.Context, q string, args ...any) (*sql
 	raw, err := f.ready(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if st, ok := f.t.stmts[q]; ok {
+		return raw.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return raw.QueryContext(ctx, q, args...)
 }
@@ -185,6 +192,9 @@ func (f flushing) QueryRowContext(ctx context.Context, q string, args ...any) *s
 	raw, err := f.ready(ctx)
 	if err != nil {
 		return failedRow(f.t.db)
+	}
+	if st, ok := f.t.stmts[q]; ok {
+		return raw.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return raw.QueryRowContext(ctx, q, args...)
 }
