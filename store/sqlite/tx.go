@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -26,6 +27,19 @@ type tx struct {
 	db    *sql.DB
 	stmts map[string]*sql.Stmt
 	wb    writeBack
+	// maint are the ActiveMaintenance answers of this transaction, until
+	// it writes a change.
+	maint map[maintAsk]maintAnswer
+}
+
+type maintAsk struct {
+	service string
+	at      int64
+}
+
+type maintAnswer struct {
+	c   incident.Change
+	err error // nil or incident.ErrNotFound
 }
 
 func newTx(db *sql.DB, stmts map[string]*sql.Stmt) *tx {
@@ -368,6 +382,7 @@ func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) 
 }
 
 func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
+	clear(t.maint)
 	labels, err := json.Marshal(nonNil(c.Labels))
 	if err != nil {
 		return fmt.Errorf("encode labels: %w", err)
@@ -395,9 +410,23 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 // ActiveMaintenance runs as a prepared statement that passes the held
 // incidents through (it reads changes only): placement asks it for every
 // alert of a service, and writing the held incident before each one undid
-// the write-back for exactly those alerts.
+// the write-back for exactly those alerts. The answer is kept for the
+// transaction, as the alerts of one notification ask it at the same time,
+// until the transaction writes a change (PutChange).
 func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
-	return scanMaintenance(t.queryRow(ctx, qActiveMaintenance, service, at.UnixNano(), at.UnixNano()))
+	ask := maintAsk{service, at.UnixNano()}
+	if a, ok := t.maint[ask]; ok {
+		a.c.Labels = maps.Clone(a.c.Labels) // the caller's to change
+		return a.c, a.err
+	}
+	c, err := scanMaintenance(t.queryRow(ctx, qActiveMaintenance, service, at.UnixNano(), at.UnixNano()))
+	if err == nil || errors.Is(err, incident.ErrNotFound) {
+		if t.maint == nil {
+			t.maint = make(map[maintAsk]maintAnswer)
+		}
+		t.maint[ask] = maintAnswer{c, err}
+	}
+	return c, err
 }
 
 func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {

@@ -563,6 +563,16 @@ func testChangeLinks(t *testing.T, s Store) {
 		if _, err := tx.ActiveMaintenance(ctx, "web", t0); !errors.Is(err, incident.ErrNotFound) {
 			t.Errorf("a plain deploy is no maintenance window: err = %v", err)
 		}
+		// A window written in the same transaction is found by the next
+		// ask, though the same ask was answered before it.
+		web := incident.Change{Source: "cd", ExternalID: "w", Service: "web", StartedAt: t0.Add(-time.Minute),
+			Maintenance: true, ReceivedAt: t0}
+		if err := tx.PutChange(ctx, &web); err != nil {
+			return err
+		}
+		if c, err := tx.ActiveMaintenance(ctx, "web", t0); err != nil || c.ID != web.ID {
+			t.Errorf("after writing a window on web: ActiveMaintenance(web, t0) = %+v, %v; want %d", c, err, web.ID)
+		}
 		for i, c := range []incident.Change{a, b} {
 			if err := tx.LinkChange(ctx, incident.ChangeLink{IncidentID: inc.ID, Change: c, Rank: i + 1, Reason: "r" + c.ExternalID}); err != nil {
 				return err
