@@ -105,8 +105,9 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	// MiB holds and spilled them to the WAL before its commit, and the
 	// indexes keyed by fingerprint take each new alert to pages all over
 	// them, which a larger cache more often holds as the store grows
-	// (issue 13; docs/performance.md). Migrations run before, on their own connection,
-	// so that building an index over a large table sorts on disk.
+	// (issue 13; docs/performance.md). Migrations run before, on their own
+	// connection, so that building an index over a large table sorts on
+	// disk.
 	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "temp_store(2)", "_pragma", "cache_size(-65536)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
