@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/backlogrow"
 )
 
 // maxStatsSamples bounds the durations Stats reads per measure (8 bytes
@@ -140,42 +141,15 @@ func durations(ctx context.Context, q runner, expr, where string, args []any) ([
 	return out, nil
 }
 
-// backlog groups the active incidents by age bucket in one pass: an age
-// below a bucket's bound is an opened_at after now minus the bound.
+// backlog groups the active incidents by age bucket in one pass.
 func backlog(ctx context.Context, q runner, f incident.StatsFilter, now time.Time) (incident.Backlog, error) {
-	var out incident.Backlog
-	var bucket strings.Builder
-	var args []any
-	bucket.WriteString("CASE")
-	for i, b := range incident.BacklogAges {
-		if b.Below == 0 {
-			break
-		}
-		fmt.Fprintf(&bucket, " WHEN opened_at > ? THEN %d", i)
-		args = append(args, now.Add(-b.Below).UnixNano())
-	}
-	fmt.Fprintf(&bucket, " ELSE %d END", len(incident.BacklogAges)-1)
 	where, wargs := incidentWhere(f)
-	rows, err := q.query(ctx, `SELECT `+bucket.String()+` AS bucket, COUNT(*), MIN(opened_at)
-		FROM incidents WHERE state IN ('open', 'acknowledged') AND opened_at IS NOT NULL`+where+`
-		GROUP BY bucket`, append(args, wargs...)...)
+	query, args := backlogrow.Query(where, wargs, now)
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
-		return out, fmt.Errorf("count backlog: %w", err)
+		return incident.Backlog{}, fmt.Errorf("count backlog: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var i, n int
-		var oldest int64
-		if err := rows.Scan(&i, &n, &oldest); err != nil {
-			return out, fmt.Errorf("scan backlog: %w", err)
-		}
-		out.Counts[i] = n
-		out.Oldest = max(out.Oldest, now.Sub(time.Unix(0, oldest)))
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("count backlog: %w", err)
-	}
-	return out, nil
+	return backlogrow.Read(rows, now)
 }
 
 // noise counts the recorded events received in the window and their

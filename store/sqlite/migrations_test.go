@@ -222,23 +222,9 @@ func TestMigrateAlertSource(t *testing.T) {
 	}
 
 	// Flapping's count is led by (source, fingerprint) and uses the new index.
-	var plan strings.Builder
-	rows, err := s.r.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT COUNT(*) FROM events WHERE source = ? AND fingerprint = ?
-		AND transition = 'resolved' AND received_at >= ?`, "am-eu", "fpA", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan.WriteString(detail + "\n")
-	}
-	rows.Close()
-	if !strings.Contains(plan.String(), "events_source_fingerprint") {
-		t.Errorf("resolve count plan:\n%swant it to use events_source_fingerprint", plan.String())
+	plan := explain(ctx, t, s, qCountResolves, "am-eu", "fpA", 0)
+	if !strings.Contains(plan, "events_source_fingerprint") {
+		t.Errorf("resolve count plan:\n%swant it to use events_source_fingerprint", plan)
 	}
 	var oldIndex int
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_fingerprint'`).Scan(&oldIndex); err != nil || oldIndex != 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/backlogrow"
 )
 
 // maxStatsSamples bounds the durations Stats reads per measure (8 bytes
@@ -123,48 +124,20 @@ func tooManySamples() error {
 
 // backlog groups the active incidents by age bucket in one pass.
 func backlog(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time) (incident.Backlog, error) {
-	var out incident.Backlog
 	query, args := backlogQuery(f, now)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return out, fmt.Errorf("count backlog: %w", err)
+		return incident.Backlog{}, fmt.Errorf("count backlog: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var i, n int
-		var oldest int64
-		if err := rows.Scan(&i, &n, &oldest); err != nil {
-			return out, fmt.Errorf("scan backlog: %w", err)
-		}
-		out.Counts[i] = n
-		out.Oldest = max(out.Oldest, now.Sub(time.Unix(0, oldest)))
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("count backlog: %w", err)
-	}
-	return out, nil
+	return backlogrow.Read(rows, now)
 }
 
-// backlogQuery is backlog's query: an age below a bucket's bound is an
-// opened_at after now minus the bound. Unfiltered or by priority (the
+// backlogQuery is backlog's query. Unfiltered or by priority (the
 // /metrics scrape's backlog), it reads incidents_state_priority alone
 // (migration 0016; scrapeplan_test.go).
 func backlogQuery(f incident.StatsFilter, now time.Time) (string, []any) {
-	var bucket strings.Builder
-	var args []any
-	bucket.WriteString("CASE")
-	for i, b := range incident.BacklogAges {
-		if b.Below == 0 {
-			break
-		}
-		fmt.Fprintf(&bucket, " WHEN opened_at > ? THEN %d", i)
-		args = append(args, now.Add(-b.Below).UnixNano())
-	}
-	fmt.Fprintf(&bucket, " ELSE %d END", len(incident.BacklogAges)-1)
 	where, wargs := incidentWhere(f)
-	return `SELECT ` + bucket.String() + ` AS bucket, COUNT(*), MIN(opened_at)
-		FROM incidents WHERE state IN ('open', 'acknowledged') AND opened_at IS NOT NULL` + where + `
-		GROUP BY bucket`, append(args, wargs...)
+	return backlogrow.Query(where, wargs, now)
 }
 
 // countedTransitions are the transitions the noise figures count.
