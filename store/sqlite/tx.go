@@ -416,7 +416,7 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
 	ask := maintAsk{service, at.UnixNano()}
 	if a, ok := t.maint[ask]; ok {
-		a.c.Labels = maps.Clone(a.c.Labels) // the caller's to change
+		a.c.Labels = maps.Clone(a.c.Labels)
 		return a.c, a.err
 	}
 	c, err := scanMaintenance(t.queryRow(ctx, qActiveMaintenance, service, at.UnixNano(), at.UnixNano()))
@@ -424,7 +424,9 @@ func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time
 		if t.maint == nil {
 			t.maint = make(map[maintAsk]maintAnswer)
 		}
-		t.maint[ask] = maintAnswer{c, err}
+		kept := c
+		kept.Labels = maps.Clone(c.Labels) // c is the caller's to change
+		t.maint[ask] = maintAnswer{kept, err}
 	}
 	return c, err
 }
