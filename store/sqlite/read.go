@@ -356,7 +356,7 @@ func (s *Store) ActiveIncidentsFor(ctx context.Context, services []string) ([]in
 // ActiveMaintenance returns a maintenance change on service whose window
 // covers at, or incident.ErrNotFound.
 func (s *Store) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
-	return activeMaintenance(ctx, s.r, service, at)
+	return scanMaintenance(s.r.QueryRowContext(ctx, qActiveMaintenance, service, at.UnixNano(), at.UnixNano()))
 }
 
 // IncidentAlerts returns an incident's alerts (as Alerts).

@@ -435,11 +435,6 @@ func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incid
 	return activeIncidentsFor(ctx, t.tx, services)
 }
 
-// activeMaintenance is ActiveMaintenance for the writer and the readers.
-func activeMaintenance(ctx context.Context, q queryer, service string, at time.Time) (incident.Change, error) {
-	return scanMaintenance(q.QueryRowContext(ctx, qActiveMaintenance, service, at.UnixNano(), at.UnixNano()))
-}
-
 // qActiveMaintenance is the newest maintenance change on a service whose
 // window holds a time (service, then the time twice).
 const qActiveMaintenance = `SELECT ` + changeColumns + ` FROM changes
