@@ -249,6 +249,10 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 		return nil // no statement ran: nothing to commit
 	}
 	if err := t.raw.Commit(); err != nil {
+		if ctx.Err() != nil {
+			// database/sql rolled it back as the context ended: say why.
+			err = ctx.Err()
+		}
 		return fmt.Errorf("commit: %w", err)
 	}
 	s.boundWAL(ctx)

@@ -30,6 +30,12 @@ type tx struct {
 	// maint are the ActiveMaintenance answers of this transaction, until
 	// it writes a change.
 	maint map[maintAsk]maintAnswer
+	// bound are the statements prepared at open, bound to this
+	// transaction once each (see bind).
+	bound map[*sql.Stmt]*sql.Stmt
+	// outer is the context of the last statement and inner the same
+	// without its cancellation (see quiet).
+	outer, inner context.Context
 }
 
 type maintAsk struct {
@@ -74,7 +80,11 @@ func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 		if err != nil {
 			return nil, err
 		}
-		return st.ExecContext(ctx, args...)
+		qctx, err := t.quiet(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return st.ExecContext(qctx, args...)
 	}
 	return t.tx.ExecContext(ctx, q, args...)
 }
@@ -82,13 +92,49 @@ func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	if st, ok := t.stmts[q]; ok {
 		if st, err := t.stmt(ctx, st, q); err == nil {
-			return st.QueryRowContext(ctx, args...)
+			qctx, err := t.quiet(ctx)
+			if err != nil {
+				return failedRow(t.db, err)
+			}
+			return st.QueryRowContext(qctx, args...)
 		}
 		// The held write or the begin failed: the transaction fails (see
 		// flushing).
-		return failedRow(t.db)
+		return failedRow(t.db, context.Canceled)
 	}
 	return t.tx.QueryRowContext(ctx, q, args...)
+}
+
+// quiet returns, for one statement of the transaction, ctx without its
+// cancellation, or ctx's error once it has ended. The driver starts a
+// goroutine per statement to watch a context that can end, a tenth of
+// the writer's CPU besides SQLite's own on new alerts; the transaction's
+// context is still watched once, by database/sql, which rolls the
+// transaction back when it ends, and every statement checks it first. A
+// statement already running when it ends runs to its end: the writer's
+// statements are lookups and writes of a few rows by index.
+func (t *tx) quiet(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ctx != t.outer {
+		t.outer, t.inner = ctx, context.WithoutCancel(ctx)
+	}
+	return t.inner, nil
+}
+
+// bind returns st, prepared at open, bound to the transaction raw: once
+// per transaction, not at every statement.
+func (t *tx) bind(ctx context.Context, raw *sql.Tx, st *sql.Stmt) *sql.Stmt {
+	if b, ok := t.bound[st]; ok {
+		return b
+	}
+	if t.bound == nil {
+		t.bound = make(map[*sql.Stmt]*sql.Stmt, 16)
+	}
+	b := raw.StmtContext(ctx, st)
+	t.bound[st] = b
+	return b
 }
 
 // The writer's statements, prepared once at open (see prepare).

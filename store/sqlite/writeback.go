@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"sync/atomic"
+	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/internal/incidentrow"
@@ -138,9 +140,17 @@ func (t *tx) flush(ctx context.Context) error {
 	}
 	// A held row was read or written by a statement first, so the
 	// transaction has begun.
+	if len(w.held) == 0 {
+		return nil
+	}
+	ctx, err := t.quiet(ctx)
+	if err != nil {
+		w.err = err
+		return err
+	}
 	for _, id := range w.held {
 		inc := w.base[id]
-		res, err := t.raw.StmtContext(ctx, t.stmts[qUpdateIncident]).ExecContext(ctx, incidentrow.UpdateArgs(&inc)...)
+		res, err := t.bind(ctx, t.raw, t.stmts[qUpdateIncident]).ExecContext(ctx, incidentrow.UpdateArgs(&inc)...)
 		if err == nil {
 			if n, _ := res.RowsAffected(); n == 0 {
 				err = incident.ErrNotFound
@@ -169,10 +179,14 @@ func (f flushing) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 	if err != nil {
 		return nil, err
 	}
-	if st, ok := f.t.stmts[q]; ok {
-		return raw.StmtContext(ctx, st).ExecContext(ctx, args...)
+	qctx, err := f.t.quiet(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return raw.ExecContext(ctx, q, args...)
+	if st, ok := f.t.stmts[q]; ok {
+		return f.t.bind(qctx, raw, st).ExecContext(qctx, args...)
+	}
+	return raw.ExecContext(qctx, q, args...)
 }
 
 func (f flushing) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -180,10 +194,14 @@ func (f flushing) QueryContext(ctx context.Context, q string, args ...any) (*sql
 	if err != nil {
 		return nil, err
 	}
-	if st, ok := f.t.stmts[q]; ok {
-		return raw.StmtContext(ctx, st).QueryContext(ctx, args...)
+	qctx, err := f.t.quiet(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return raw.QueryContext(ctx, q, args...)
+	if st, ok := f.t.stmts[q]; ok {
+		return f.t.bind(qctx, raw, st).QueryContext(qctx, args...)
+	}
+	return raw.QueryContext(qctx, q, args...)
 }
 
 // QueryRowContext returns, after a failed write or begin, a row whose Scan
@@ -191,21 +209,28 @@ func (f flushing) QueryContext(ctx context.Context, q string, args ...any) (*sql
 func (f flushing) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	raw, err := f.ready(ctx)
 	if err != nil {
-		return failedRow(f.t.db)
+		return failedRow(f.t.db, context.Canceled)
+	}
+	qctx, err := f.t.quiet(ctx)
+	if err != nil {
+		return failedRow(f.t.db, err)
 	}
 	if st, ok := f.t.stmts[q]; ok {
-		return raw.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		return f.t.bind(qctx, raw, st).QueryRowContext(qctx, args...)
 	}
-	return raw.QueryRowContext(ctx, q, args...)
+	return raw.QueryRowContext(qctx, q, args...)
 }
 
-// failedRow is a row whose Scan fails (context.Canceled) without running
-// anything: a statement must never run outside the transaction, where a
-// write (an upsert RETURNING its ID) would commit on its own, and where
-// on the writer's one connection, held by the transaction, it would wait
-// for ever.
-func failedRow(db *sql.DB) *sql.Row {
+// failedRow is a row whose Scan fails with err, context.Canceled or
+// context.DeadlineExceeded, without running anything: a statement must
+// never run outside the transaction, where a write (an upsert RETURNING
+// its ID) would commit on its own, and where on the writer's one
+// connection, held by the transaction, it would wait for ever.
+func failedRow(db *sql.DB, err error) *sql.Row {
 	ctx, cancel := context.WithCancel(context.Background())
+	if errors.Is(err, context.DeadlineExceeded) {
+		ctx, cancel = context.WithDeadline(context.Background(), time.Time{})
+	}
 	cancel()
 	return db.QueryRowContext(ctx, "SELECT 1")
 }
@@ -231,5 +256,5 @@ func (t *tx) stmt(ctx context.Context, st *sql.Stmt, q string) (*sql.Stmt, error
 			return nil, err
 		}
 	}
-	return raw.StmtContext(ctx, st), nil
+	return t.bind(ctx, raw, st), nil
 }
