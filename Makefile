@@ -56,7 +56,7 @@ fuzz:
 	@set -e; for t in ingest:FuzzDecodeAlertmanager ingest:FuzzDecodeGrafana ingest:FuzzDecodePagerDuty \
 	    ingest:FuzzDecodeEvents ingest:FuzzDecodeChanges ingest:FuzzDecodeHeartbeat ingest:FuzzCheckDepth ingest:FuzzCheckUTF8 ingest:FuzzGzipBody \
 	    rules:FuzzParse config:FuzzParse api:FuzzDecodeBody \
-	    internal/yamlfile:FuzzDecode sink/email:FuzzEncodeHeader sink/slack:FuzzCallback sink/jira:FuzzJiraWebhook sink/servicenow:FuzzServiceNowCallback sink/pagerduty:FuzzCallback sink/opsgenie:FuzzCallback; do \
+	    internal/yamlfile:FuzzDecode sink/email:FuzzEncodeHeader sink/slack:FuzzCallback sink/jira:FuzzJiraWebhook sink/servicenow:FuzzServiceNowCallback sink/pagerduty:FuzzCallback sink/opsgenie:FuzzCallback store/internal/labeljson:FuzzString; do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./$$pkg; \

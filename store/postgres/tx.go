@@ -11,6 +11,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/internal/incidentrow"
+	"github.com/alertbridge/alertbridge/store/internal/labeljson"
 )
 
 // tx implements incident.Tx over one PostgreSQL transaction. pgx prepares
@@ -133,21 +134,15 @@ func (t *tx) AlertsByFingerprint(ctx context.Context, incidentID int64, fp strin
 }
 
 func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
-	labels, err := json.Marshal(nonNil(a.Labels))
-	if err != nil {
-		return fmt.Errorf("encode labels: %w", err)
-	}
-	ann, err := json.Marshal(nonNil(a.Annotations))
-	if err != nil {
-		return fmt.Errorf("encode annotations: %w", err)
-	}
-	_, err = t.r.exec(ctx, `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
+	labels := labeljson.String(a.Labels)
+	ann := labeljson.String(a.Annotations)
+	_, err := t.r.exec(ctx, `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
 		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
 			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
 			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`,
-		a.IncidentID, a.Source, a.Fingerprint, a.Status, string(labels), string(ann), nanos(a.StartsAt), nanos(a.EndsAt),
+		a.IncidentID, a.Source, a.Fingerprint, a.Status, labels, ann, nanos(a.StartsAt), nanos(a.EndsAt),
 		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
 	if err != nil {
 		return mapErr("upsert alert", err)
@@ -194,13 +189,10 @@ func (t *tx) TouchAlerts(ctx context.Context, touches []incident.Touch) error {
 }
 
 func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string, seen, startsAt time.Time, annotations map[string]string) error {
-	ann, err := json.Marshal(nonNil(annotations))
-	if err != nil {
-		return fmt.Errorf("encode annotations: %w", err)
-	}
+	ann := labeljson.String(annotations)
 	res, err := t.r.exec(ctx, `UPDATE alerts SET count = count + 1, last_seen_at = ?, starts_at = ?, annotations = ?
 		WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
-		seen.UnixNano(), nanos(startsAt), string(ann), incidentID, source, fp)
+		seen.UnixNano(), nanos(startsAt), ann, incidentID, source, fp)
 	if err != nil {
 		return mapErr("touch alert", err)
 	}
@@ -221,26 +213,16 @@ func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
 }
 
 func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
-	labels, err := json.Marshal(nonNil(e.Labels))
-	if err != nil {
-		return fmt.Errorf("encode labels: %w", err)
-	}
-	ann, err := json.Marshal(nonNil(e.Annotations))
-	if err != nil {
-		return fmt.Errorf("encode annotations: %w", err)
-	}
+	labels := labeljson.String(e.Labels)
+	ann := labeljson.String(e.Annotations)
 	var group any
 	if e.GroupLabels != nil {
-		b, err := json.Marshal(e.GroupLabels)
-		if err != nil {
-			return fmt.Errorf("encode group labels: %w", err)
-		}
-		group = string(b)
+		group = labeljson.String(e.GroupLabels)
 	}
-	_, err = t.r.exec(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
+	_, err := t.r.exec(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
 		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, string(labels), string(ann), group, e.Receiver,
+		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, labels, ann, group, e.Receiver,
 		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
 	if err != nil {
 		return mapErr("insert event", err)
@@ -258,17 +240,14 @@ func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) 
 }
 
 func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
-	labels, err := json.Marshal(nonNil(c.Labels))
-	if err != nil {
-		return fmt.Errorf("encode labels: %w", err)
-	}
-	err = t.r.queryRow(ctx, `INSERT INTO changes (source, external_id, service, summary, url, started_at, finished_at,
+	labels := labeljson.String(c.Labels)
+	err := t.r.queryRow(ctx, `INSERT INTO changes (source, external_id, service, summary, url, started_at, finished_at,
 		labels, maintenance, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source, external_id) DO UPDATE SET service = excluded.service, summary = excluded.summary,
 			url = excluded.url, started_at = excluded.started_at, finished_at = excluded.finished_at,
 			labels = excluded.labels, maintenance = excluded.maintenance, received_at = excluded.received_at
 		RETURNING id`, c.Source, c.ExternalID, c.Service, c.Summary, c.URL, c.StartedAt.UnixNano(),
-		nanos(c.FinishedAt), string(labels), c.Maintenance, c.ReceivedAt.UnixNano()).Scan(&c.ID)
+		nanos(c.FinishedAt), labels, c.Maintenance, c.ReceivedAt.UnixNano()).Scan(&c.ID)
 	if err != nil {
 		return mapErr("upsert change", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/internal/incidentrow"
+	"github.com/alertbridge/alertbridge/store/internal/labeljson"
 )
 
 // tx implements incident.Tx over one SQLite transaction.
@@ -291,16 +292,10 @@ func (t *tx) AlertsByFingerprint(ctx context.Context, incidentID int64, fp strin
 }
 
 func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
-	labels, err := json.Marshal(nonNil(a.Labels))
-	if err != nil {
-		return fmt.Errorf("encode labels: %w", err)
-	}
-	ann, err := json.Marshal(nonNil(a.Annotations))
-	if err != nil {
-		return fmt.Errorf("encode annotations: %w", err)
-	}
-	_, err = t.exec(ctx, qUpsertAlert,
-		a.IncidentID, a.Source, a.Fingerprint, a.Status, string(labels), string(ann), nanos(a.StartsAt), nanos(a.EndsAt),
+	labels := labeljson.String(a.Labels)
+	ann := labeljson.String(a.Annotations)
+	_, err := t.exec(ctx, qUpsertAlert,
+		a.IncidentID, a.Source, a.Fingerprint, a.Status, labels, ann, nanos(a.StartsAt), nanos(a.EndsAt),
 		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
 	if err != nil {
 		return mapErr("upsert alert", err)
@@ -309,11 +304,8 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 }
 
 func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string, seen, startsAt time.Time, annotations map[string]string) error {
-	ann, err := json.Marshal(nonNil(annotations))
-	if err != nil {
-		return fmt.Errorf("encode annotations: %w", err)
-	}
-	res, err := t.exec(ctx, qTouchAlert, seen.UnixNano(), nanos(startsAt), string(ann), incidentID, source, fp)
+	ann := labeljson.String(annotations)
+	res, err := t.exec(ctx, qTouchAlert, seen.UnixNano(), nanos(startsAt), ann, incidentID, source, fp)
 	if err != nil {
 		return mapErr("touch alert", err)
 	}
@@ -393,24 +385,14 @@ func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
 }
 
 func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
-	labels, err := json.Marshal(nonNil(e.Labels))
-	if err != nil {
-		return fmt.Errorf("encode labels: %w", err)
-	}
-	ann, err := json.Marshal(nonNil(e.Annotations))
-	if err != nil {
-		return fmt.Errorf("encode annotations: %w", err)
-	}
+	labels := labeljson.String(e.Labels)
+	ann := labeljson.String(e.Annotations)
 	var group any
 	if e.GroupLabels != nil {
-		b, err := json.Marshal(e.GroupLabels)
-		if err != nil {
-			return fmt.Errorf("encode group labels: %w", err)
-		}
-		group = string(b)
+		group = labeljson.String(e.GroupLabels)
 	}
-	_, err = t.exec(ctx, qInsertEvent,
-		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, string(labels), string(ann), group, e.Receiver,
+	_, err := t.exec(ctx, qInsertEvent,
+		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, labels, ann, group, e.Receiver,
 		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
 	if err != nil {
 		return mapErr("insert event", err)
@@ -429,12 +411,9 @@ func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) 
 
 func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
 	clear(t.maint)
-	labels, err := json.Marshal(nonNil(c.Labels))
-	if err != nil {
-		return fmt.Errorf("encode labels: %w", err)
-	}
-	err = t.queryRow(ctx, qUpsertChange, c.Source, c.ExternalID, c.Service, c.Summary, c.URL, c.StartedAt.UnixNano(),
-		nanos(c.FinishedAt), string(labels), c.Maintenance, c.ReceivedAt.UnixNano()).Scan(&c.ID)
+	labels := labeljson.String(c.Labels)
+	err := t.queryRow(ctx, qUpsertChange, c.Source, c.ExternalID, c.Service, c.Summary, c.URL, c.StartedAt.UnixNano(),
+		nanos(c.FinishedAt), labels, c.Maintenance, c.ReceivedAt.UnixNano()).Scan(&c.ID)
 	if err != nil {
 		return mapErr("upsert change", err)
 	}

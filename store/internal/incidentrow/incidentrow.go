@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/labeljson"
 )
 
 // Field maps one column of the incidents table to the incident.
@@ -233,9 +234,5 @@ func resolveMode(m incident.ResolveMode) incident.ResolveMode {
 }
 
 func labelsJSON(m map[string]string) string {
-	if len(m) == 0 {
-		return "{}"
-	}
-	b, _ := json.Marshal(m) // a map of strings always encodes
-	return string(b)
+	return labeljson.String(m)
 }
