@@ -325,7 +325,7 @@ func TestMigrateClosedState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.w.ExecContext(ctx, `UPDATE incidents SET state = ?, closed_at = 3 WHERE id = 1`, tt.state)
+			_, err := s.wc.ExecContext(ctx, `UPDATE incidents SET state = ?, closed_at = 3 WHERE id = 1`, tt.state)
 			if (err == nil) != tt.ok {
 				t.Fatalf("state %s: err = %v, want ok %v", tt.state, err, tt.ok)
 			}

@@ -17,9 +17,13 @@ func (s *Store) SetMaxPageCount(ctx context.Context, pages int64) (int64, error)
 	if s.w == nil {
 		return 0, ErrReadOnly
 	}
+	if err := s.acquire(ctx); err != nil {
+		return 0, err
+	}
+	defer s.release()
 	var n int64
 	// A pragma takes no bind parameters; pages is an integer.
-	if err := s.w.QueryRowContext(ctx, "PRAGMA max_page_count = "+strconv.FormatInt(pages, 10)).Scan(&n); err != nil {
+	if err := s.wc.QueryRowContext(ctx, "PRAGMA max_page_count = "+strconv.FormatInt(pages, 10)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("set max page count of %s: %w", s.path, err)
 	}
 	return n, nil

@@ -30,9 +30,15 @@ const FileName = "alertbridge.db"
 
 // Store is a SQLite-backed store.
 type Store struct {
-	w     *sql.DB // exactly one connection: SQLite has one writer anyway
-	stmts map[string]*sql.Stmt
-	r     *sql.DB // read-only pool for the API
+	w *sql.DB // exactly one connection: SQLite has one writer anyway
+	// wc is w's connection, held for the store's life: transactions run on
+	// it as BEGIN IMMEDIATE ... COMMIT, not as database/sql transactions,
+	// which start a goroutine for every query (see Update). wsem is held
+	// by whoever runs statements on it.
+	wc    *sql.Conn
+	wsem  chan struct{}
+	stmts map[string]*sql.Stmt // prepared on wc
+	r     *sql.DB              // read-only pool for the API
 	path  string
 	lock  *dirLock // nil for OpenReadOnly
 
@@ -120,18 +126,25 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	stmts, err := prepare(ctx, w)
+	wc, err := w.Conn(ctx)
 	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	stmts, err := prepare(ctx, wc)
+	if err != nil {
+		wc.Close()
 		w.Close()
 		return nil, err
 	}
 	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
 	if err != nil {
+		wc.Close()
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	return &Store{w: w, stmts: stmts, r: r, path: path, lock: lock, kept: newKeptStats()}, nil
+	return &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, r: r, path: path, lock: lock, kept: newKeptStats()}, nil
 }
 
 // migrateFile brings the database at path to this binary's schema, on a
@@ -213,7 +226,10 @@ func (s *Store) Close() error {
 	if s.w == nil {
 		return rerr
 	}
-	werr := s.w.Close()
+	werr := s.wc.Close()
+	if err := s.w.Close(); werr == nil {
+		werr = err
+	}
 	lerr := s.lock.release()
 	switch {
 	case werr != nil:
@@ -226,17 +242,23 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Update runs fn in one write transaction.
+// Update runs fn in one write transaction, on the writer's connection:
+// BEGIN IMMEDIATE at fn's first statement (see tx.begin), COMMIT after
+// it, ROLLBACK when fn or the commit fails. database/sql's own
+// transactions would start a goroutine to watch every query's context and
+// the transaction's; here ctx is checked before each statement and before
+// the commit instead (see tx.quiet), and a wait for the connection ends
+// with ctx as before.
 func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	if s.w == nil {
 		return ErrReadOnly
 	}
-	t := newTx(s.w, s.stmts)
-	defer func() {
-		if t.raw != nil {
-			t.raw.Rollback() //nolint:errcheck // a no-op after Commit
-		}
-	}()
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
+	t := newTx(s.w, s.wc, s.stmts)
+	defer t.rollback()
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -245,24 +267,37 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	if err := t.flush(ctx); err != nil {
 		return err
 	}
-	if t.raw == nil {
+	if !t.begun {
 		return nil // no statement ran: nothing to commit
 	}
-	if err := t.raw.Commit(); err != nil {
-		if ctx.Err() != nil {
-			// database/sql rolled it back as the context ended: say why.
-			err = ctx.Err()
-		}
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if _, err := s.wc.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err) // t.rollback ends what is left of it
+	}
+	t.begun = false
 	s.boundWAL(ctx)
 	return nil
 }
 
+// acquire takes the writer's connection for one caller, or fails with
+// ctx's error while another holds it.
+func (s *Store) acquire(ctx context.Context) error {
+	select {
+	case s.wsem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) release() { <-s.wsem }
+
 // prepare prepares the writer's statements on its one connection. It must
 // run outside any transaction: with one connection, preparing inside one
 // would wait for itself.
-func prepare(ctx context.Context, w *sql.DB) (map[string]*sql.Stmt, error) {
+func prepare(ctx context.Context, w *sql.Conn) (map[string]*sql.Stmt, error) {
 	stmts := make(map[string]*sql.Stmt, len(writerQueries))
 	for _, q := range writerQueries {
 		st, err := w.PrepareContext(ctx, q)

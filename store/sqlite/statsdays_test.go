@@ -92,7 +92,7 @@ func TestStatsDayVersionFollowsEveryColumnStatsRead(t *testing.T) {
 		if expr == "?" {
 			args = append(args, ids["B"])
 		}
-		if _, err := st.w.Exec(`UPDATE incidents SET `+col+` = `+expr+` WHERE id = ?`, append(args, id)...); err != nil {
+		if _, err := st.wc.ExecContext(context.Background(), `UPDATE incidents SET `+col+` = `+expr+` WHERE id = ?`, append(args, id)...); err != nil {
 			t.Fatalf("change %s: %v", col, err)
 		}
 	}
@@ -119,7 +119,7 @@ func TestStatsDayVersionFollowsEveryColumnStatsRead(t *testing.T) {
 
 	// Moving the opening to another day bumps both days.
 	from, to := dayVersion(t, st, opened), dayVersion(t, st, opened.Add(-24*time.Hour))
-	if _, err := st.w.Exec(`UPDATE incidents SET opened_at = opened_at - ? WHERE id = ?`, int64(24*time.Hour), id); err != nil {
+	if _, err := st.wc.ExecContext(context.Background(), `UPDATE incidents SET opened_at = opened_at - ? WHERE id = ?`, int64(24*time.Hour), id); err != nil {
 		t.Fatal(err)
 	}
 	if dayVersion(t, st, opened) <= from || dayVersion(t, st, opened.Add(-24*time.Hour)) <= to {

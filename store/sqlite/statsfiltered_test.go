@@ -230,7 +230,7 @@ func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 	check("more changes than logged", 1, 1, 2, 0)
 	// No writer deletes incidents; one deleted by hand takes its events
 	// out of every filter, its whole day read again, the edges read on.
-	if _, err := st.w.Exec(`DELETE FROM incidents WHERE id = ?`, p3); err != nil {
+	if _, err := st.wc.ExecContext(context.Background(), `DELETE FROM incidents WHERE id = ?`, p3); err != nil {
 		t.Fatal(err)
 	}
 	check("an incident deleted", 0, 0, 3, 2)

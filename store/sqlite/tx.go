@@ -21,19 +21,18 @@ import (
 // tx implements incident.Tx over one SQLite transaction.
 type tx struct {
 	// tx runs a statement after writing the incidents held back (see
-	// writeBack); raw runs it as it is, for the statements that may.
+	// writeBack); conn runs it as it is, for the statements that may.
 	tx flushing
-	// raw is nil until the first statement begins it (see begin).
-	raw   *sql.Tx
+	// conn is the writer's connection; begun once the first statement has
+	// begun the transaction on it (see begin).
+	conn  *sql.Conn
+	begun bool
 	db    *sql.DB
-	stmts map[string]*sql.Stmt
+	stmts map[string]*sql.Stmt // prepared on conn
 	wb    writeBack
 	// maint are the ActiveMaintenance answers of this transaction, until
 	// it writes a change.
 	maint map[maintAsk]maintAnswer
-	// bound are the statements prepared at open, bound to this
-	// transaction once each (see bind).
-	bound map[*sql.Stmt]*sql.Stmt
 	// outer is the context of the last statement and inner the same
 	// without its cancellation (see quiet).
 	outer, inner context.Context
@@ -49,8 +48,8 @@ type maintAnswer struct {
 	err error // nil or incident.ErrNotFound
 }
 
-func newTx(db *sql.DB, stmts map[string]*sql.Stmt) *tx {
-	t := &tx{db: db, stmts: stmts}
+func newTx(db *sql.DB, conn *sql.Conn, stmts map[string]*sql.Stmt) *tx {
+	t := &tx{db: db, conn: conn, stmts: stmts}
 	t.tx = flushing{t}
 	return t
 }
@@ -61,16 +60,29 @@ func newTx(db *sql.DB, stmts map[string]*sql.Stmt) *tx {
 // deferred) then costs no BEGIN and COMMIT, which were a seventh of the
 // daemon's CPU on repeats of one alert per request. A deferred BEGIN
 // reads nothing either, so the transaction sees what it saw before.
-func (t *tx) begin(ctx context.Context) (*sql.Tx, error) {
-	if t.raw == nil {
-		raw, err := t.db.BeginTx(ctx, nil)
+func (t *tx) begin(ctx context.Context) (*sql.Conn, error) {
+	if !t.begun {
+		qctx, err := t.quiet(ctx)
+		if err == nil {
+			_, err = t.conn.ExecContext(qctx, "BEGIN IMMEDIATE")
+		}
 		if err != nil {
 			t.wb.err = fmt.Errorf("begin: %w", err)
 			return nil, t.wb.err
 		}
-		t.raw = raw
+		t.begun = true
 	}
-	return t.raw, nil
+	return t.conn, nil
+}
+
+// rollback ends a transaction begun and not committed: after fn or the
+// commit failed. SQLite may have rolled it back already (a failed COMMIT
+// after an I/O error does), and then says so, which is no error here.
+func (t *tx) rollback() {
+	if t.begun {
+		t.conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // see above
+		t.begun = false
+	}
 }
 
 // exec runs a writer statement, reusing its prepared form: SQLite would
@@ -109,11 +121,11 @@ func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // quiet returns, for one statement of the transaction, ctx without its
 // cancellation, or ctx's error once it has ended. The driver starts a
 // goroutine per statement to watch a context that can end, a tenth of
-// the writer's CPU besides SQLite's own on new alerts; the transaction's
-// context is still watched once, by database/sql, which rolls the
-// transaction back when it ends, and every statement checks it first. A
-// statement already running when it ends runs to its end: the writer's
-// statements are lookups and writes of a few rows by index.
+// the writer's CPU besides SQLite's own on new alerts. Instead every
+// statement checks ctx first, and so does the commit (Update), which
+// rolls the transaction back once ctx has ended. A statement already
+// running when it ends runs to its end: the writer's statements are
+// lookups and writes of a few rows by index.
 func (t *tx) quiet(ctx context.Context) (context.Context, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -122,20 +134,6 @@ func (t *tx) quiet(ctx context.Context) (context.Context, error) {
 		t.outer, t.inner = ctx, context.WithoutCancel(ctx)
 	}
 	return t.inner, nil
-}
-
-// bind returns st, prepared at open, bound to the transaction raw: once
-// per transaction, not at every statement.
-func (t *tx) bind(ctx context.Context, raw *sql.Tx, st *sql.Stmt) *sql.Stmt {
-	if b, ok := t.bound[st]; ok {
-		return b
-	}
-	if t.bound == nil {
-		t.bound = make(map[*sql.Stmt]*sql.Stmt, 16)
-	}
-	b := raw.StmtContext(ctx, st)
-	t.bound[st] = b
-	return b
 }
 
 // The writer's statements, prepared once at open (see prepare).

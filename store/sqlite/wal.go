@@ -22,7 +22,7 @@ var (
 	walCheckpointWait       = 200 * time.Millisecond
 )
 
-// boundWAL runs after a commit, on the writer's connection: at most every
+// boundWAL runs after a commit, on the writer's connection, held by Update: at most every
 // walCheckEvery (one caller of the concurrent Updates wins the look) it
 // looks at the WAL's size and, past walLimit, truncates it. A checkpoint
 // that cannot finish within walCheckpointWait (a reader still on an old
@@ -36,11 +36,7 @@ func (s *Store) boundWAL(ctx context.Context) {
 	if err != nil || fi.Size() <= walLimit {
 		return
 	}
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
+	conn := s.wc // Update holds it
 	// A checkpoint waits for readers through the busy handler: briefly
 	// here, since ingest waits behind it, then as long as before.
 	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(walCheckpointWait.Milliseconds(), 10)); err != nil {

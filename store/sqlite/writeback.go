@@ -150,7 +150,7 @@ func (t *tx) flush(ctx context.Context) error {
 	}
 	for _, id := range w.held {
 		inc := w.base[id]
-		res, err := t.bind(ctx, t.raw, t.stmts[qUpdateIncident]).ExecContext(ctx, incidentrow.UpdateArgs(&inc)...)
+		res, err := t.stmts[qUpdateIncident].ExecContext(ctx, incidentrow.UpdateArgs(&inc)...)
 		if err == nil {
 			if n, _ := res.RowsAffected(); n == 0 {
 				err = incident.ErrNotFound
@@ -184,7 +184,7 @@ func (f flushing) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 		return nil, err
 	}
 	if st, ok := f.t.stmts[q]; ok {
-		return f.t.bind(qctx, raw, st).ExecContext(qctx, args...)
+		return st.ExecContext(qctx, args...)
 	}
 	return raw.ExecContext(qctx, q, args...)
 }
@@ -199,7 +199,7 @@ func (f flushing) QueryContext(ctx context.Context, q string, args ...any) (*sql
 		return nil, err
 	}
 	if st, ok := f.t.stmts[q]; ok {
-		return f.t.bind(qctx, raw, st).QueryContext(qctx, args...)
+		return st.QueryContext(qctx, args...)
 	}
 	return raw.QueryContext(qctx, q, args...)
 }
@@ -216,7 +216,7 @@ func (f flushing) QueryRowContext(ctx context.Context, q string, args ...any) *s
 		return failedRow(f.t.db, err)
 	}
 	if st, ok := f.t.stmts[q]; ok {
-		return f.t.bind(qctx, raw, st).QueryRowContext(qctx, args...)
+		return st.QueryRowContext(qctx, args...)
 	}
 	return raw.QueryRowContext(qctx, q, args...)
 }
@@ -236,7 +236,7 @@ func failedRow(db *sql.DB, err error) *sql.Row {
 }
 
 // ready begins the transaction and writes the held incidents.
-func (f flushing) ready(ctx context.Context) (*sql.Tx, error) {
+func (f flushing) ready(ctx context.Context) (*sql.Conn, error) {
 	raw, err := f.t.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -247,8 +247,7 @@ func (f flushing) ready(ctx context.Context) (*sql.Tx, error) {
 // stmt returns the prepared statement q within the transaction, after
 // writing the held incidents unless q passes through.
 func (t *tx) stmt(ctx context.Context, st *sql.Stmt, q string) (*sql.Stmt, error) {
-	raw, err := t.begin(ctx)
-	if err != nil {
+	if _, err := t.begin(ctx); err != nil {
 		return nil, err
 	}
 	if !passThrough[q] {
@@ -256,5 +255,5 @@ func (t *tx) stmt(ctx context.Context, st *sql.Stmt, q string) (*sql.Stmt, error
 			return nil, err
 		}
 	}
-	return t.bind(ctx, raw, st), nil
+	return st, nil
 }

@@ -25,7 +25,7 @@ func wbIncident(key string, at time.Time) incident.Incident {
 func rawAlertCount(t *testing.T, tx *tx, id int64) int {
 	t.Helper()
 	var n int
-	if err := tx.raw.QueryRow(`SELECT alert_count FROM incidents WHERE id = ?`, id).Scan(&n); err != nil {
+	if err := tx.conn.QueryRowContext(context.Background(), `SELECT alert_count FROM incidents WHERE id = ?`, id).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -292,7 +292,7 @@ func TestTransactionBegunAtFirstStatement(t *testing.T) {
 	ctx := context.Background()
 	st := mustOpenStore(t)
 	err := st.Update(ctx, func(itx incident.Tx) error {
-		if itx.(*tx).raw != nil {
+		if itx.(*tx).begun {
 			t.Error("a transaction was begun before any statement")
 		}
 		return nil
@@ -305,7 +305,7 @@ func TestTransactionBegunAtFirstStatement(t *testing.T) {
 		if err := itx.CreateIncident(ctx, &inc); err != nil {
 			return err
 		}
-		if itx.(*tx).raw == nil {
+		if !itx.(*tx).begun {
 			t.Error("a statement ran outside a transaction")
 		}
 		return nil
