@@ -114,7 +114,7 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	// (issue 13; docs/performance.md). Migrations run before, on their own
 	// connection, so that building an index over a large table sorts on
 	// disk.
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "temp_store(2)", "_pragma", "cache_size(-65536)"))
+	w, err := sql.Open("sqlite", dsn("_pragma", "temp_store(2)", "_pragma", "cache_size(-65536)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}

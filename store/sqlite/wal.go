@@ -22,11 +22,11 @@ var (
 	walCheckpointWait       = 200 * time.Millisecond
 )
 
-// boundWAL runs after a commit, on the writer's connection, held by Update: at most every
-// walCheckEvery (one caller of the concurrent Updates wins the look) it
-// looks at the WAL's size and, past walLimit, truncates it. A checkpoint
-// that cannot finish within walCheckpointWait (a reader still on an old
-// snapshot) is tried again at the next look; its failure fails no write.
+// boundWAL runs after a commit, on the writer's connection, which Update
+// holds: at most every walCheckEvery it looks at the WAL's size and, past
+// walLimit, truncates it. A checkpoint that cannot finish within
+// walCheckpointWait (a reader still on an old snapshot) is tried again at
+// the next look; its failure fails no write.
 func (s *Store) boundWAL(ctx context.Context) {
 	now, last := time.Now().UnixNano(), s.walCheckedAt.Load()
 	if now-last < int64(walCheckEvery) || !s.walCheckedAt.CompareAndSwap(last, now) {
