@@ -60,7 +60,7 @@ func newTx(db *sql.DB, conn *sql.Conn, stmts map[string]*sql.Stmt) *tx {
 // deferred) then costs no BEGIN and COMMIT, which were a seventh of the
 // daemon's CPU on repeats of one alert per request. A deferred BEGIN
 // reads nothing either, so the transaction sees what it saw before.
-func (t *tx) begin(ctx context.Context) (*sql.Conn, error) {
+func (t *tx) begin(ctx context.Context) error {
 	if !t.begun {
 		qctx, err := t.quiet(ctx)
 		if err == nil {
@@ -68,11 +68,11 @@ func (t *tx) begin(ctx context.Context) (*sql.Conn, error) {
 		}
 		if err != nil {
 			t.wb.err = fmt.Errorf("begin: %w", err)
-			return nil, t.wb.err
+			return t.wb.err
 		}
 		t.begun = true
 	}
-	return t.conn, nil
+	return nil
 }
 
 // rollback ends a transaction begun and not committed: after fn or the
@@ -88,12 +88,8 @@ func (t *tx) rollback() {
 // exec runs a writer statement, reusing its prepared form: SQLite would
 // otherwise parse and plan every statement on every call.
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st, ok := t.stmts[q]; ok {
-		st, err := t.stmt(ctx, st, q)
-		if err != nil {
-			return nil, err
-		}
-		qctx, err := t.quiet(ctx)
+	if _, ok := t.stmts[q]; ok {
+		st, qctx, err := t.stmt(ctx, q)
 		if err != nil {
 			return nil, err
 		}
@@ -103,17 +99,14 @@ func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	if st, ok := t.stmts[q]; ok {
-		if st, err := t.stmt(ctx, st, q); err == nil {
-			qctx, err := t.quiet(ctx)
-			if err != nil {
-				return failedRow(t.db, err)
-			}
-			return st.QueryRowContext(qctx, args...)
+	if _, ok := t.stmts[q]; ok {
+		st, qctx, err := t.stmt(ctx, q)
+		if err != nil {
+			// The context ended, or the held write or the begin failed: the
+			// transaction fails (see flushing).
+			return failedRow(t.db, err)
 		}
-		// The held write or the begin failed: the transaction fails (see
-		// flushing).
-		return failedRow(t.db, context.Canceled)
+		return st.QueryRowContext(qctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, q, args...)
 }
@@ -602,12 +595,12 @@ func scanChange(row scanner) (incident.Change, error) {
 }
 
 func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incident, error) {
-	st, err := t.stmt(ctx, t.stmts[qDueIncidents], qDueIncidents)
+	st, qctx, err := t.stmt(ctx, qDueIncidents)
 	if err != nil {
 		return nil, err
 	}
 	n := now.UnixNano()
-	rows, err := st.QueryContext(ctx, n, n, n, n, n)
+	rows, err := st.QueryContext(qctx, n, n, n, n, n)
 	return collect(rows, err, "select due incidents", scanIncident)
 }
 

@@ -50,6 +50,10 @@ func TestTransactionEndsWithItsContext(t *testing.T) {
 			_, err := tx.AlertState(ctx, "am", "a")
 			return err
 		}},
+		{"canceled, then the sweep's query", canceled, context.Canceled, func(ctx context.Context, tx incident.Tx) error {
+			_, err := tx.DueIncidents(ctx, t0)
+			return err
+		}},
 		{"canceled, then the commit", canceled, context.Canceled, nil},
 		{"past its deadline, then the commit", pastDeadline, context.DeadlineExceeded, nil},
 		{"canceled, then a query of the flushing path", canceled, context.Canceled, func(ctx context.Context, tx incident.Tx) error {

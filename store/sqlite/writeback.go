@@ -175,50 +175,39 @@ func (t *tx) flush(ctx context.Context) error {
 type flushing struct{ t *tx }
 
 func (f flushing) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	raw, err := f.ready(ctx)
-	if err != nil {
-		return nil, err
-	}
-	qctx, err := f.t.quiet(ctx)
+	qctx, err := f.ready(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if st, ok := f.t.stmts[q]; ok {
 		return st.ExecContext(qctx, args...)
 	}
-	return raw.ExecContext(qctx, q, args...)
+	return f.t.conn.ExecContext(qctx, q, args...)
 }
 
 func (f flushing) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	raw, err := f.ready(ctx)
-	if err != nil {
-		return nil, err
-	}
-	qctx, err := f.t.quiet(ctx)
+	qctx, err := f.ready(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if st, ok := f.t.stmts[q]; ok {
 		return st.QueryContext(qctx, args...)
 	}
-	return raw.QueryContext(qctx, q, args...)
+	return f.t.conn.QueryContext(qctx, q, args...)
 }
 
-// QueryRowContext returns, after a failed write or begin, a row whose Scan
-// fails; the transaction fails with the cause (see flushing).
+// QueryRowContext returns, after a failed write or begin or once ctx has
+// ended, a row whose Scan fails; the transaction fails with the cause (see
+// flushing).
 func (f flushing) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	raw, err := f.ready(ctx)
-	if err != nil {
-		return failedRow(f.t.db, context.Canceled)
-	}
-	qctx, err := f.t.quiet(ctx)
+	qctx, err := f.ready(ctx)
 	if err != nil {
 		return failedRow(f.t.db, err)
 	}
 	if st, ok := f.t.stmts[q]; ok {
 		return st.QueryRowContext(qctx, args...)
 	}
-	return raw.QueryRowContext(qctx, q, args...)
+	return f.t.conn.QueryRowContext(qctx, q, args...)
 }
 
 // failedRow is a row whose Scan fails with err, context.Canceled or
@@ -235,25 +224,33 @@ func failedRow(db *sql.DB, err error) *sql.Row {
 	return db.QueryRowContext(ctx, "SELECT 1")
 }
 
-// ready begins the transaction and writes the held incidents.
-func (f flushing) ready(ctx context.Context) (*sql.Conn, error) {
-	raw, err := f.t.begin(ctx)
-	if err != nil {
+// ready begins the transaction, writes the held incidents, and returns
+// the context to run one statement with (see quiet).
+func (f flushing) ready(ctx context.Context) (context.Context, error) {
+	if err := f.t.begin(ctx); err != nil {
 		return nil, err
 	}
-	return raw, f.t.flush(ctx)
+	if err := f.t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return f.t.quiet(ctx)
 }
 
-// stmt returns the prepared statement q within the transaction, after
-// writing the held incidents unless q passes through.
-func (t *tx) stmt(ctx context.Context, st *sql.Stmt, q string) (*sql.Stmt, error) {
-	if _, err := t.begin(ctx); err != nil {
-		return nil, err
+// stmt readies q, a statement prepared at open, for one run: it begins
+// the transaction, writes the held incidents unless q passes through, and
+// returns the statement with the context to run it with (see quiet).
+func (t *tx) stmt(ctx context.Context, q string) (*sql.Stmt, context.Context, error) {
+	if err := t.begin(ctx); err != nil {
+		return nil, nil, err
 	}
 	if !passThrough[q] {
 		if err := t.flush(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return st, nil
+	qctx, err := t.quiet(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.stmts[q], qctx, nil
 }
