@@ -48,6 +48,13 @@ type Store struct {
 	walCheckedAt atomic.Int64 // Unix nanoseconds of the last look at the WAL's size (wal.go)
 
 	kept keptStats // the stats' parts kept between calls (stats.go); none for OpenReadOnly
+
+	// followStop ends the goroutine that keeps the kept edges of the
+	// filtered stats current (followEdges), which closes followDone;
+	// closeOnce makes a second Close a no-op.
+	followStop, followDone chan struct{}
+	closeOnce              sync.Once
+	closeErr               error
 }
 
 // Open opens (creating if needed) the database in dir and runs migrations.
@@ -144,7 +151,10 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	return &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, r: r, path: path, lock: lock, kept: newKeptStats()}, nil
+	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, r: r, path: path, lock: lock, kept: newKeptStats(),
+		followStop: make(chan struct{}), followDone: make(chan struct{})}
+	go s.followEdges()
+	return s, nil
 }
 
 // migrateFile brings the database at path to this binary's schema, on a
@@ -219,6 +229,15 @@ func (s *Store) Location() string { return s.path }
 // checkpoint happens on the last close, before the lock goes, so that the
 // next daemon finds the database at rest.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
+	if s.followStop != nil {
+		close(s.followStop)
+		<-s.followDone
+	}
 	for _, st := range s.stmts {
 		st.Close()
 	}

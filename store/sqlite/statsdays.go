@@ -138,6 +138,14 @@ func (c *sizedLRU[K, V]) Remove(k K) {
 	c.lru.Remove(k) // its bytes go (the eviction callback)
 }
 
+// Keys returns the keys kept, the least recently used first, without
+// marking any used.
+func (c *sizedLRU[K, V]) Keys() []K {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Keys()
+}
+
 // Bytes is what the kept values hold, as estimated.
 func (c *sizedLRU[K, V]) Bytes() int {
 	c.mu.Lock()

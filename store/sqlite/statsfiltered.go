@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
 )
@@ -155,6 +156,9 @@ type filteredDays struct {
 	// event read on (readOn counts those); byIncident the reads of
 	// several whole days by incident, for tests.
 	read, readOn, byIncident atomic.Int64
+	// usedAt is when count last ran (Unix nanoseconds): follow reads on
+	// only while someone asks.
+	usedAt atomic.Int64
 }
 
 type filteredDayKey struct {
@@ -222,6 +226,7 @@ func (r *wholeRange) valid(days []noiseDay) bool {
 // starts before 1970 or cuts a day of more than maxKeptDayEvents: the
 // caller counts another way.
 func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFilter, aheadWhole bool) (events, alerts int, ok bool, err error) {
+	fd.usedAt.Store(time.Now().UnixNano())
 	since, until := f.Since.UnixNano(), f.Until.UnixNano()
 	if since < 0 {
 		return 0, 0, false, nil
@@ -242,16 +247,8 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 			edges = append(edges, d)
 		}
 	}
-	if len(edges) > 0 {
-		var changes [2]int64
-		err := q.QueryRowContext(ctx, `SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM incident_filter_changes`).
-			Scan(&changes[0], &changes[1])
-		if err != nil {
-			return 0, 0, false, fmt.Errorf("changes of incidents' priority and service: %w", err)
-		}
-		for i := range edges {
-			edges[i].changes = changes
-		}
+	if err := filterChanges(ctx, q, edges); err != nil {
+		return 0, 0, false, err
 	}
 	rk := rangeKey{(since + nanosPerDay - 1) / nanosPerDay, until/nanosPerDay - 1, key}
 	rng, _ := fd.ranges.Get(rk)
@@ -298,6 +295,121 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 		}
 	}
 	return events, len(rng.fps) + len(more), true, nil
+}
+
+// filterChanges gives the edges the first and last rows of
+// incident_filter_changes.
+func filterChanges(ctx context.Context, q queryer, edges []noiseDay) error {
+	if len(edges) == 0 {
+		return nil
+	}
+	var changes [2]int64
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM incident_filter_changes`).
+		Scan(&changes[0], &changes[1])
+	if err != nil {
+		return fmt.Errorf("changes of incidents' priority and service: %w", err)
+	}
+	for i := range edges {
+		edges[i].changes = changes
+	}
+	return nil
+}
+
+// Following. A dashboard that shows the figures of a service or priority
+// and refreshes every 30 s while alerts come in would find today's kept
+// edge 30 s behind at each refresh, and read those events on before it
+// answers: 140-160 ms for the 80k events of 20 s of the mixed bench
+// traffic, against 15 ms when the edge is current (issue 13). While such
+// figures were asked for in the last followFor, the store reads its kept
+// edges on every followEvery in the background (Store.followEdges), so
+// that a refresh finds them current, or a second behind. Variables so that
+// tests can change them.
+var (
+	followEvery = time.Second
+	followFor   = 10 * time.Minute
+)
+
+// follow reads the kept edges on to what q sees, if count ran within
+// followFor of now; days that changed otherwise (an escalation on a
+// whole day, retention) are read as a call would read them. A day too
+// large to keep is left alone, as count leaves it. It reports how many
+// days it read.
+func (fd *filteredDays) follow(ctx context.Context, q queryer, now time.Time) (int, error) {
+	if now.UnixNano()-fd.usedAt.Load() > int64(followFor) {
+		return 0, nil
+	}
+	kept := fd.edges.Keys()
+	if len(kept) == 0 {
+		return 0, nil
+	}
+	isKept := make(map[int64]bool, len(kept))
+	for _, d := range kept {
+		isKept[d] = true
+	}
+	lo, hi := slices.Min(kept), slices.Max(kept)
+	days, err := eventDayVersions(ctx, q, lo*nanosPerDay, (hi+1)*nanosPerDay)
+	if err != nil {
+		return 0, err
+	}
+	var edges []noiseDay
+	for _, d := range days {
+		if isKept[d.day] && d.v.events <= maxKeptDayEvents {
+			// Any part of the day short of all of it: an edge is kept
+			// whole and cut to a window's part when counted.
+			d.lo, d.hi = d.day*nanosPerDay, (d.day+1)*nanosPerDay-1
+			edges = append(edges, d)
+		}
+	}
+	if err := filterChanges(ctx, q, edges); err != nil {
+		return 0, err
+	}
+	missing := fd.resolve(edges, filterKey{})
+	if missing == 0 {
+		return 0, nil
+	}
+	fd.reading.Lock()
+	defer fd.reading.Unlock()
+	if err := fd.readEdges(ctx, q, edges, false); err != nil && !errors.Is(err, errKeptAhead) {
+		return 0, err // errKeptAhead: a call kept a newer edge meanwhile
+	}
+	return missing, nil
+}
+
+// followEdges runs follow every followEvery until Close.
+func (s *Store) followEdges() {
+	defer close(s.followDone)
+	// Close cancels a follow under way rather than wait for it.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-s.followStop
+		cancel()
+	}()
+	t := time.NewTicker(followEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.followStop:
+			return
+		case <-t.C:
+		}
+		_, _ = s.followOnce(ctx, time.Now()) // failed: the next call reads what it needs
+	}
+}
+
+// followOnce runs follow in a read transaction of its own, so that the
+// days' versions and the events it reads agree, as in a Stats call.
+func (s *Store) followOnce(ctx context.Context, now time.Time) (int, error) {
+	if s.kept.filtered == nil || now.UnixNano()-s.kept.filtered.usedAt.Load() > int64(followFor) {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read only
+	return s.kept.filtered.follow(ctx, tx, now)
 }
 
 // combine unites the parts of whole days.

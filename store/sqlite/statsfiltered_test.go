@@ -149,24 +149,10 @@ func TestFilteredNoiseEqualsProbe(t *testing.T) {
 // events, whole.
 func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 	ctx := context.Background()
+	noFollow(t)
 	st := mustOpenStore(t)
 	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	var p1, p3 int64
-	err := st.Update(ctx, func(tx incident.Tx) error {
-		for i, id := range []*int64{&p1, &p3} {
-			inc := incident.Incident{State: incident.StateOpen, Priority: incident.Priority(1 + 2*i), Impact: incident.LevelMedium,
-				Urgency: incident.LevelMedium, Title: "t", Service: "db", CorrelationKey: fmt.Sprint("k", i),
-				OpenedAt: d, UpdatedAt: d, LastEventAt: d}
-			if err := tx.CreateIncident(ctx, &inc); err != nil {
-				return err
-			}
-			*id = inc.ID
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p1, p3 := mustCreateP1P3(t, st, d)
 	add := func(fp string, at time.Duration, id int64) {
 		t.Helper()
 		mustAddEvent(t, st, fp, d.Add(at), id)
@@ -177,22 +163,7 @@ func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 	f := incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: d.Add(60 * time.Hour), Priority: 1}
 	check := func(name string, events, alerts int, read, readOn int64) {
 		t.Helper()
-		before, beforeOn := st.kept.filtered.read.Load(), st.kept.filtered.readOn.Load()
-		got, err := st.Stats(ctx, f, f.Until)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantEvents, wantAlerts, err := noiseByIncident(ctx, st.r, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Events != events || got.Alerts != alerts || wantEvents != events || wantAlerts != alerts {
-			t.Errorf("%s: events, alerts = %d, %d (probing the incidents' events: %d, %d); want %d, %d",
-				name, got.Events, got.Alerts, wantEvents, wantAlerts, events, alerts)
-		}
-		if r, ro := st.kept.filtered.read.Load()-before, st.kept.filtered.readOn.Load()-beforeOn; r != read || ro != readOn {
-			t.Errorf("%s: read %d days (%d of them on from a kept one), want %d (%d)", name, r, ro, read, readOn)
-		}
+		checkFiltered(t, st, f, name, events, alerts, read, readOn)
 	}
 	check("first", 2, 2, 3, 0)
 	check("kept", 2, 2, 0, 0)
@@ -211,7 +182,7 @@ func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 	mustUpdateStats(t, st, p1, func(inc *incident.Incident) { inc.Priority = 2 })
 	check("p1 lowered", 1, 1, 2, 2)
 	// More changes than the log keeps: the edges are read whole.
-	err = st.Update(ctx, func(tx incident.Tx) error {
+	err := st.Update(ctx, func(tx incident.Tx) error {
 		for i := range 4100 {
 			inc, err := tx.Incident(ctx, p1)
 			if err != nil {
@@ -243,6 +214,7 @@ func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 // snapshot holds; and the kept newer edge stays.
 func TestFilteredNoiseOlderSnapshot(t *testing.T) {
 	ctx := context.Background()
+	noFollow(t)
 	st := mustOpenStore(t)
 	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	var id int64
@@ -294,6 +266,7 @@ func TestFilteredNoiseOlderSnapshot(t *testing.T) {
 // and reads and keeps no day.
 func TestFilteredNoiseDayTooBigToKeep(t *testing.T) {
 	ctx := context.Background()
+	noFollow(t)
 	st := mustOpenStore(t)
 	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	err := st.Update(ctx, func(tx incident.Tx) error {
@@ -381,5 +354,156 @@ func TestRetryKeptAhead(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// mustCreateP1P3 creates two open incidents of service db, a P1 and a P3.
+func mustCreateP1P3(t *testing.T, st *Store, at time.Time) (p1, p3 int64) {
+	t.Helper()
+	ctx := context.Background()
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		for i, id := range []*int64{&p1, &p3} {
+			inc := incident.Incident{State: incident.StateOpen, Priority: incident.Priority(1 + 2*i), Impact: incident.LevelMedium,
+				Urgency: incident.LevelMedium, Title: "t", Service: "db", CorrelationKey: fmt.Sprint("k", i),
+				OpenedAt: at, UpdatedAt: at, LastEventAt: at}
+			if err := tx.CreateIncident(ctx, &inc); err != nil {
+				return err
+			}
+			*id = inc.ID
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p1, p3
+}
+
+// checkFiltered checks st's stats of f: its events and alerts, which
+// probing the incidents' events must count too, and the days the call
+// read (readOn of them on from a kept edge).
+func checkFiltered(t *testing.T, st *Store, f incident.StatsFilter, name string, events, alerts int, read, readOn int64) {
+	t.Helper()
+	ctx := context.Background()
+	before, beforeOn := st.kept.filtered.read.Load(), st.kept.filtered.readOn.Load()
+	got, err := st.Stats(ctx, f, f.Until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEvents, wantAlerts, err := noiseByIncident(ctx, st.r, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Events != events || got.Alerts != alerts || wantEvents != events || wantAlerts != alerts {
+		t.Errorf("%s: events, alerts = %d, %d (probing the incidents' events: %d, %d); want %d, %d",
+			name, got.Events, got.Alerts, wantEvents, wantAlerts, events, alerts)
+	}
+	if r, ro := st.kept.filtered.read.Load()-before, st.kept.filtered.readOn.Load()-beforeOn; r != read || ro != readOn {
+		t.Errorf("%s: read %d days (%d of them on from a kept one), want %d (%d)", name, r, ro, read, readOn)
+	}
+}
+
+// noFollow keeps the stores opened after it from following their kept
+// edges in the background (followEdges) for the rest of the test, whose
+// counts of the days read would otherwise depend on the clock.
+func noFollow(t *testing.T) {
+	t.Helper()
+	defer func(d time.Duration) { t.Cleanup(func() { followEvery = d }) }(followEvery)
+	followEvery = 24 * time.Hour
+}
+
+// TestFollowKeepsEdgesCurrent checks that following reads the kept edges
+// on, so that the next call reads nothing and counts what the probe
+// counts: today's new events, and an escalation; that it reads nothing
+// when nothing changed, when nothing is kept, or when no call asked for
+// filtered figures within followFor.
+func TestFollowKeepsEdgesCurrent(t *testing.T) {
+	ctx := context.Background()
+	noFollow(t)
+	st := mustOpenStore(t)
+	now := time.Now().UTC()
+	p1, p3 := mustCreateP1P3(t, st, now)
+	follow := func(name string, at time.Time, want int) {
+		t.Helper()
+		if n, err := st.followOnce(ctx, at); err != nil || n != want {
+			t.Errorf("%s: follow read %d days (%v), want %d", name, n, err, want)
+		}
+	}
+	follow("nothing kept", now, 0)
+	mustAddEvent(t, st, "a", now, p1)
+	// Today's edge, the one a window ending now has.
+	f := incident.StatsFilter{Since: now.Add(-time.Minute), Until: now.Add(time.Minute), Priority: 1}
+	check := func(name string, events, alerts int) { // following kept every day current: the call reads none
+		t.Helper()
+		checkFiltered(t, st, f, name, events, alerts, 0, 0)
+	}
+	if _, err := st.Stats(ctx, f, f.Until); err != nil { // keeps the edge
+		t.Fatal(err)
+	}
+	follow("nothing changed", now, 0)
+	mustAddEvent(t, st, "b", now, p1)
+	mustAddEvent(t, st, "c", now, p3)
+	readOn := st.kept.filtered.readOn.Load()
+	follow("new events", now, 1)
+	if st.kept.filtered.readOn.Load() != readOn+1 {
+		t.Error("following read today whole, not on from the kept edge")
+	}
+	check("after new events", 2, 2)
+	mustUpdateStats(t, st, p3, func(inc *incident.Incident) { inc.Priority = 1 })
+	follow("escalated", now, 1)
+	check("after the escalation", 3, 3)
+	mustAddEvent(t, st, "d", now, p1)
+	follow("asked for too long ago", now.Add(followFor+time.Minute), 0)
+	follow("asked for lately", now, 1)
+	check("after another event", 4, 4)
+}
+
+// TestFollowRunsInBackground checks that an open store follows by itself,
+// every followEvery, and stops when closed.
+func TestFollowRunsInBackground(t *testing.T) {
+	ctx := context.Background()
+	defer func(d time.Duration) { t.Cleanup(func() { followEvery = d }) }(followEvery)
+	followEvery = 5 * time.Millisecond
+	st := mustOpenStore(t)
+	now := time.Now().UTC()
+	mustAddEvent(t, st, "a", now, 0)
+	var id int64
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		inc := incident.Incident{State: incident.StateOpen, Priority: 2, Impact: incident.LevelMedium,
+			Urgency: incident.LevelMedium, Title: "t", Service: "db", CorrelationKey: "k", OpenedAt: now, UpdatedAt: now, LastEventAt: now}
+		err := tx.CreateIncident(ctx, &inc)
+		id = inc.ID
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := incident.StatsFilter{Since: now.Add(-time.Minute), Until: now.Add(time.Minute), Service: "db"}
+	if _, err := st.Stats(ctx, f, f.Until); err != nil {
+		t.Fatal(err)
+	}
+	readOn := st.kept.filtered.readOn.Load()
+	mustAddEvent(t, st, "b", now, id)
+	deadline := time.Now().Add(10 * time.Second)
+	for st.kept.filtered.readOn.Load() == readOn {
+		if time.Now().After(deadline) {
+			t.Fatal("the store did not read the new event on by itself within 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	got, err := st.Stats(ctx, f, f.Until)
+	if err != nil || got.Events != 1 || got.Alerts != 1 {
+		t.Errorf("stats after following: %d events of %d alerts (%v), want 1 of 1", got.Events, got.Alerts, err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-st.followDone:
+	default:
+		t.Error("Close returned with the follower still running")
+	}
+	if err := st.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
 	}
 }
