@@ -306,6 +306,10 @@ func (a *App) Start() {
 	})
 	a.swept.Add(1)
 	go a.leased("retention", a.retain)
+	if p, ok := a.store.(statsPrimer); ok {
+		a.swept.Add(1)
+		go a.prime(p)
+	}
 	for _, p := range a.pollers {
 		a.swept.Add(1)
 		go a.leased("antientropy/"+p.Source(), p.Run)
@@ -369,6 +373,37 @@ func (a *App) sweep(held *atomic.Bool) {
 			cancel()
 		}
 	}
+}
+
+// statsPrimer is a store that keeps parts of the stats between calls
+// (SQLite): priming reads the usual windows' parts once, at start.
+type statsPrimer interface {
+	PrimeStats(ctx context.Context, now time.Time) error
+}
+
+// prime primes the store's stats in the background after a start, so that
+// the first dashboard to ask does not wait for them; Stop cancels it.
+func (a *App) prime(p statsPrimer) {
+	defer a.swept.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-a.sweeping:
+			cancel()
+		case <-done:
+		}
+	}()
+	start := time.Now()
+	if err := p.PrimeStats(ctx, a.o.Now()); err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("priming the stats failed: the first call reads them", "err", err)
+		}
+		return
+	}
+	a.log.Debug("stats primed", "took", time.Since(start))
 }
 
 // leased runs work while this replica holds the lease name, and tries to

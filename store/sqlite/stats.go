@@ -34,6 +34,25 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 	})
 }
 
+// primeWindows are the windows PrimeStats reads, longest first: the
+// longest reads and keeps the per-day parts the others share, each of the
+// others its own first, partial day.
+var primeWindows = []time.Duration{90 * 24 * time.Hour, 30 * 24 * time.Hour, 7 * 24 * time.Hour}
+
+// PrimeStats reads the stats of the last 90, 30 and 7 days at now, for
+// no filter, and keeps their parts, so that a dashboard's first call
+// after a start need not read them (0.3-0.9 s at 100k incidents while
+// ingesting, against 15-40 ms once kept; docs/performance.md). The daemon
+// runs it in the background after it starts.
+func (s *Store) PrimeStats(ctx context.Context, now time.Time) error {
+	for _, w := range primeWindows {
+		if _, err := s.Stats(ctx, incident.StatsFilter{Since: now.Add(-w), Until: now}, now); err != nil {
+			return fmt.Errorf("stats of the last %s: %w", w, err)
+		}
+	}
+	return nil
+}
+
 // retryKeptAhead runs read with k, and again when it fails with
 // errKeptAhead: a read that began before another call kept a newer edge
 // of the noise figures (statsfiltered.go) begins again rather than read

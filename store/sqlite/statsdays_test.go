@@ -447,3 +447,49 @@ func TestSizedLRUBoundsEntriesAndBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestPrimeStatsKeepsTheUsualWindows checks that after PrimeStats the
+// first calls for the last 7, 30 and 90 days read only what every call
+// reads (the parts of a day at the window's edges), as the same calls do
+// once kept, and answer what a store that keeps nothing answers; and that
+// without it, the first calls read more.
+func TestPrimeStatsKeepsTheUsualWindows(t *testing.T) {
+	ctx := context.Background()
+	// pass calls the three windows and returns the day parts and leading
+	// days the calls read.
+	pass := func(t *testing.T, st *Store) int64 {
+		t.Helper()
+		raw := mustRawStore(t, st)
+		var read int64
+		for _, days := range []int{7, 30, 90} {
+			f := incident.StatsFilter{Since: statsNow.Add(-time.Duration(days) * 24 * time.Hour), Until: statsNow}
+			before := st.kept.days.read.Load() + st.kept.lead.read.Load()
+			got, err := st.Stats(ctx, f, statsNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read += st.kept.days.read.Load() + st.kept.lead.read.Load() - before
+			want, err := raw.Stats(ctx, f, statsNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sorted := cmpopts.SortSlices(func(a, b time.Duration) bool { return a < b })
+			if diff := cmp.Diff(want, got, sorted, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%d days: figures differ from a raw read (-raw +kept):\n%s", days, diff)
+			}
+		}
+		return read
+	}
+	unprimed, _ := mustStatsStore(t)
+	cold, kept := pass(t, unprimed), pass(t, unprimed)
+	if cold <= kept {
+		t.Fatalf("unprimed: the first calls read %d, the same calls again %d: the test cannot tell priming worked", cold, kept)
+	}
+	primed, _ := mustStatsStore(t)
+	if err := primed.PrimeStats(ctx, statsNow); err != nil {
+		t.Fatal(err)
+	}
+	if read := pass(t, primed); read != kept {
+		t.Errorf("primed: the first calls read %d day parts and leading days, want %d, as once kept (%d unprimed)", read, kept, cold)
+	}
+}
