@@ -22,3 +22,7 @@ func IncidentCountsQuery(f incident.IncidentFilter) (string, []any) {
 // TxBegun says whether a statement of the Update's transaction itx has
 // begun it on the server.
 func TxBegun(itx incident.Tx) bool { return itx.(*tx).lazy.tx != nil }
+
+// IncidentsAnswered counts the Incident calls of transactions answered
+// from what the transaction read or wrote, without a statement.
+func IncidentsAnswered() int64 { return incidentsAnswered.Load() }

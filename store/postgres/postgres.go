@@ -210,7 +210,7 @@ func (s *Store) update(ctx context.Context, fn func(incident.Tx) error) error {
 	lazy := &lazyTx{db: s.db, ctx: ctx, opts: &sql.TxOptions{Isolation: sql.LevelSerializable}}
 	defer lazy.rollback()
 	t := &tx{lazy: lazy}
-	t.r = runner{c: lazy, note: t.note}
+	t.r = runner{c: lazy, note: t.note, before: t.before}
 	if err := fn(t); err != nil {
 		return t.explain(err)
 	}

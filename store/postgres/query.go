@@ -22,19 +22,30 @@ type queryer interface {
 type runner struct {
 	c    queryer
 	note func(error)
+	// before, when set, sees every statement before it runs.
+	before func(q string)
 }
 
 func (r runner) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if r.before != nil {
+		r.before(q)
+	}
 	res, err := r.c.ExecContext(ctx, rebind(q), args...)
 	return res, r.noted(err)
 }
 
 func (r runner) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if r.before != nil {
+		r.before(q)
+	}
 	rows, err := r.c.QueryContext(ctx, rebind(q), args...)
 	return rows, r.noted(err)
 }
 
 func (r runner) queryRow(ctx context.Context, q string, args ...any) scanner {
+	if r.before != nil {
+		r.before(q)
+	}
 	if l, ok := r.c.(*lazyTx); ok {
 		if err := l.begin(); err != nil {
 			return row{err: err, note: r.note}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -25,6 +27,46 @@ type tx struct {
 	// transaction is aborted"; Update looks here so that it still runs
 	// the transaction again when fn returned only the later error.
 	failed error
+	// incs are incidents as this transaction read or wrote them, since the
+	// last statement that may have changed incidents behind it (before):
+	// Incident answers from them (see Incident). maint are the
+	// ActiveMaintenance answers, until the transaction writes a change.
+	incs  map[int64]incident.Incident
+	maint map[maintAsk]maintAnswer
+}
+
+type maintAsk struct {
+	service string
+	at      int64
+}
+
+type maintAnswer struct {
+	c   incident.Change
+	err error // nil or incident.ErrNotFound
+}
+
+// before forgets the incidents read when q may change a row of incidents
+// other than through UpdateIncident, which keeps incs itself: q writes
+// incidents. (No trigger or foreign-key action of another table writes
+// incidents.) Reads and inserts of new incidents change no row read.
+func (t *tx) before(q string) {
+	if len(t.incs) > 0 && q != incidentrow.Update && q != qInsertIncident &&
+		!strings.HasPrefix(strings.TrimSpace(q), "SELECT") && strings.Contains(q, "incidents") {
+		clear(t.incs)
+	}
+}
+
+// incidentsAnswered counts the Incident calls answered from incs, for
+// tests that must know they were.
+var incidentsAnswered atomic.Int64
+
+// remember keeps inc as the transaction read or wrote it.
+func (t *tx) remember(inc incident.Incident) {
+	if t.incs == nil {
+		t.incs = make(map[int64]incident.Incident)
+	}
+	inc.Labels = maps.Clone(inc.Labels) // the caller may change its map
+	t.incs[inc.ID] = inc
 }
 
 func (t *tx) note(err error) {
@@ -53,7 +95,8 @@ var (
 		WHERE correlation_key = ? AND state IN ('pending', 'open', 'acknowledged') AND sealed_at IS NULL`
 	qIncidentByKeyLast = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE correlation_key = ? ORDER BY resolved_at DESC NULLS LAST, id DESC LIMIT 1`
-	qIncidentByID = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
+	qIncidentByID   = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
+	qInsertIncident = incidentrow.Insert + " RETURNING id"
 )
 
 func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertState, error) {
@@ -87,7 +130,11 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 // IncidentByKey returns the incident that owns the key: the one taking its
 // alerts, else the one whose impact ended last (see qIncidentByKeyLast).
 func (t *tx) IncidentByKey(ctx context.Context, key string) (incident.Incident, error) {
-	return incidentByKey(ctx, t.r, key)
+	inc, err := incidentByKey(ctx, t.r, key)
+	if err == nil {
+		t.remember(inc)
+	}
+	return inc, err
 }
 
 // incidentByKey runs the two owner queries.
@@ -99,12 +146,25 @@ func incidentByKey(ctx context.Context, r runner, key string) (incident.Incident
 	return inc, err
 }
 
+// Incident returns the incident's row: as this transaction last read it,
+// or as it last wrote it when SQLite's store would hold that write back
+// and answer with it (incidentrow.HoldableUpdate), else read. Each alert
+// that joins an incident reads it: one round trip fewer per alert.
 func (t *tx) Incident(ctx context.Context, id int64) (incident.Incident, error) {
-	return scanIncident(t.r.queryRow(ctx, qIncidentByID, id))
+	if inc, ok := t.incs[id]; ok {
+		incidentsAnswered.Add(1)
+		inc.Labels = maps.Clone(inc.Labels) // the caller may change its copy
+		return inc, nil
+	}
+	inc, err := scanIncident(t.r.queryRow(ctx, qIncidentByID, id))
+	if err == nil {
+		t.remember(inc)
+	}
+	return inc, err
 }
 
 func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
-	err := t.r.queryRow(ctx, incidentrow.Insert+" RETURNING id", incidentrow.InsertArgs(inc)...).Scan(&inc.ID)
+	err := t.r.queryRow(ctx, qInsertIncident, incidentrow.InsertArgs(inc)...).Scan(&inc.ID)
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
@@ -112,12 +172,17 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 }
 
 func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
+	read, known := t.incs[inc.ID]
+	delete(t.incs, inc.ID)
 	res, err := t.r.exec(ctx, incidentrow.Update, incidentrow.UpdateArgs(&inc)...)
 	if err != nil {
 		return mapErr("update incident", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("update incident %d: %w", inc.ID, incident.ErrNotFound)
+	}
+	if known && incidentrow.HoldableUpdate(read, inc) {
+		t.remember(inc)
 	}
 	return nil
 }
@@ -240,6 +305,7 @@ func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) 
 }
 
 func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
+	clear(t.maint)
 	labels := labeljson.String(c.Labels)
 	err := t.r.queryRow(ctx, `INSERT INTO changes (source, external_id, service, summary, url, started_at, finished_at,
 		labels, maintenance, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -268,8 +334,25 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 	return collect(rows, err, "select changes", scanChange)
 }
 
+// ActiveMaintenance keeps its answer for the transaction, as the alerts of
+// one notification ask it at the same time, until the transaction writes
+// a change (PutChange), as SQLite's store does.
 func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
-	return activeMaintenance(ctx, t.r, service, at)
+	ask := maintAsk{service, at.UnixNano()}
+	if a, ok := t.maint[ask]; ok {
+		a.c.Labels = maps.Clone(a.c.Labels)
+		return a.c, a.err
+	}
+	c, err := activeMaintenance(ctx, t.r, service, at)
+	if err == nil || errors.Is(err, incident.ErrNotFound) {
+		if t.maint == nil {
+			t.maint = make(map[maintAsk]maintAnswer)
+		}
+		kept := c
+		kept.Labels = maps.Clone(c.Labels) // c is the caller's to change
+		t.maint[ask] = maintAnswer{kept, err}
+	}
+	return c, err
 }
 
 func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {

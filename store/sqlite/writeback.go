@@ -28,7 +28,7 @@ import (
 //
 // A read of a held incident by ID returns the held copy. An update that
 // changes a column a constraint, index condition or trigger of incidents
-// depends on (heldColumnsSame) is written through at once, so a conflict
+// depends on (incidentrow.HoldableUpdate) is written through at once, so a conflict
 // or CHECK failure is reported by the call that caused it, as before; what
 // is held changes only columns no constraint checks, and its deferred write
 // can fail only as any write can (I/O), which fails the transaction.
@@ -88,10 +88,13 @@ func (w *writeBack) heldCopy(id int64) (incident.Incident, bool) {
 // hold holds inc's row if it may be held: its row was read or written in
 // this transaction since the last statement that may have changed it, and
 // inc changes no column that a constraint, an index's condition or a
-// trigger of incidents reads.
+// trigger of incidents reads (incidentrow.HoldableUpdate; for the triggers
+// on other tables, see triggersReadingIncidents). The partial indexes on
+// due times only need the row written before a statement that reads them,
+// which writing held rows first ensures.
 func (w *writeBack) hold(inc incident.Incident) bool {
 	base, ok := w.base[inc.ID]
-	if !holdIncidents || !ok || !heldColumnsSame(base, inc) {
+	if !holdIncidents || !ok || !incidentrow.HoldableUpdate(base, inc) {
 		return false
 	}
 	heldUpdates.Add(1)
@@ -107,25 +110,10 @@ func (w *writeBack) hold(inc incident.Incident) bool {
 	return true
 }
 
-// heldColumnsSame reports whether a and b agree on every column of
-// incidents that the schema checks or reads beyond the row itself: the
-// active-key unique index (correlation_key, state, sealed_at), the CHECKs
-// (state, priority, resolve_mode), the merged_into foreign key, the search
-// index's trigger (title, correlation_key), and what triggers on other
-// tables read of an incident (priority, service: see
-// triggersReadingIncidents). The partial indexes on due times only need
-// the row written before a statement that reads them, which writing held
-// rows first ensures.
-func heldColumnsSame(a, b incident.Incident) bool {
-	return a.State == b.State && a.CorrelationKey == b.CorrelationKey && a.SealedAt.Equal(b.SealedAt) &&
-		a.Priority == b.Priority && a.Service == b.Service && a.ResolveMode == b.ResolveMode &&
-		a.MergedInto == b.MergedInto && a.Title == b.Title
-}
-
 // triggersReadingIncidents are the triggers on the passThrough statements'
 // tables that read incidents, each with why its statements may still pass
 // through: what it reads is a column no held row changes
-// (heldColumnsSame), so the row it reads is the row writing through
+// (incidentrow.HoldableUpdate), so the row it reads is the row writing through
 // would have shown it. TestPassThroughTablesHaveNoTriggerOnIncidents
 // fails on any other.
 var triggersReadingIncidents = map[string]string{}

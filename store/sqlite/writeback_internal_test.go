@@ -246,7 +246,7 @@ func TestPassThroughTablesHaveNoTriggerOnIncidents(t *testing.T) {
 			}
 			if names.MatchString(sql) && triggersReadingIncidents[name] == "" {
 				t.Errorf("trigger %s on %s reads or writes incidents: its statements cannot pass through, "+
-					"unless it reads only columns heldColumnsSame keeps (then list it in triggersReadingIncidents)", name, table)
+					"unless it reads only columns incidentrow.HoldableUpdate keeps (then list it in triggersReadingIncidents)", name, table)
 			}
 		}
 		rows.Close()

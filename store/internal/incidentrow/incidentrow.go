@@ -236,3 +236,18 @@ func resolveMode(m incident.ResolveMode) incident.ResolveMode {
 func labelsJSON(m map[string]string) string {
 	return labeljson.String(m)
 }
+
+// HoldableUpdate reports whether an update of an incident's row from a to
+// b leaves every column that the schema checks or reads beyond the row
+// itself as it was: the active-key unique index (correlation_key, state,
+// sealed_at), the CHECKs (state, priority, resolve_mode), the merged_into
+// foreign key, the search index (title, correlation_key), and what
+// triggers on other tables read of an incident (priority, service).
+// SQLite's store holds such an update back within a transaction and
+// answers reads of the incident with it; PostgreSQL's answers its reads
+// with it the same way, so that both backends' writers see the same rows.
+func HoldableUpdate(a, b incident.Incident) bool {
+	return a.State == b.State && a.CorrelationKey == b.CorrelationKey && a.SealedAt.Equal(b.SealedAt) &&
+		a.Priority == b.Priority && a.Service == b.Service && a.ResolveMode == b.ResolveMode &&
+		a.MergedInto == b.MergedInto && a.Title == b.Title
+}
