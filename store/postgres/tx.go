@@ -14,6 +14,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/internal/incidentrow"
 	"github.com/alertbridge/alertbridge/store/internal/labeljson"
+	"github.com/alertbridge/alertbridge/store/internal/maintmemo"
 )
 
 // tx implements incident.Tx over one PostgreSQL transaction. pgx prepares
@@ -32,17 +33,7 @@ type tx struct {
 	// Incident answers from them (see Incident). maint are the
 	// ActiveMaintenance answers, until the transaction writes a change.
 	incs  map[int64]incident.Incident
-	maint map[maintAsk]maintAnswer
-}
-
-type maintAsk struct {
-	service string
-	at      int64
-}
-
-type maintAnswer struct {
-	c   incident.Change
-	err error // nil or incident.ErrNotFound
+	maint maintmemo.Memo
 }
 
 // before forgets the incidents read when q may change a row of incidents
@@ -305,7 +296,7 @@ func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) 
 }
 
 func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
-	clear(t.maint)
+	t.maint.Forget()
 	labels := labeljson.String(c.Labels)
 	err := t.r.queryRow(ctx, `INSERT INTO changes (source, external_id, service, summary, url, started_at, finished_at,
 		labels, maintenance, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -338,21 +329,7 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 // one notification ask it at the same time, until the transaction writes
 // a change (PutChange), as SQLite's store does.
 func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
-	ask := maintAsk{service, at.UnixNano()}
-	if a, ok := t.maint[ask]; ok {
-		a.c.Labels = maps.Clone(a.c.Labels)
-		return a.c, a.err
-	}
-	c, err := activeMaintenance(ctx, t.r, service, at)
-	if err == nil || errors.Is(err, incident.ErrNotFound) {
-		if t.maint == nil {
-			t.maint = make(map[maintAsk]maintAnswer)
-		}
-		kept := c
-		kept.Labels = maps.Clone(c.Labels) // c is the caller's to change
-		t.maint[ask] = maintAnswer{kept, err}
-	}
-	return c, err
+	return t.maint.Ask(service, at, func() (incident.Change, error) { return activeMaintenance(ctx, t.r, service, at) })
 }
 
 func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/internal/incidentrow"
 	"github.com/alertbridge/alertbridge/store/internal/labeljson"
+	"github.com/alertbridge/alertbridge/store/internal/maintmemo"
 )
 
 // tx implements incident.Tx over one SQLite transaction.
@@ -32,20 +32,10 @@ type tx struct {
 	wb    writeBack
 	// maint are the ActiveMaintenance answers of this transaction, until
 	// it writes a change.
-	maint map[maintAsk]maintAnswer
+	maint maintmemo.Memo
 	// outer is the context of the last statement and inner the same
 	// without its cancellation (see quiet).
 	outer, inner context.Context
-}
-
-type maintAsk struct {
-	service string
-	at      int64
-}
-
-type maintAnswer struct {
-	c   incident.Change
-	err error // nil or incident.ErrNotFound
 }
 
 func newTx(db *sql.DB, conn *sql.Conn, stmts map[string]*sql.Stmt) *tx {
@@ -401,7 +391,7 @@ func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) 
 }
 
 func (t *tx) PutChange(ctx context.Context, c *incident.Change) error {
-	clear(t.maint)
+	t.maint.Forget()
 	labels := labeljson.String(c.Labels)
 	err := t.queryRow(ctx, qUpsertChange, c.Source, c.ExternalID, c.Service, c.Summary, c.URL, c.StartedAt.UnixNano(),
 		nanos(c.FinishedAt), labels, c.Maintenance, c.ReceivedAt.UnixNano()).Scan(&c.ID)
@@ -430,21 +420,9 @@ func (t *tx) ChangesFor(ctx context.Context, services []string, from, to time.Ti
 // transaction, as the alerts of one notification ask it at the same time,
 // until the transaction writes a change (PutChange).
 func (t *tx) ActiveMaintenance(ctx context.Context, service string, at time.Time) (incident.Change, error) {
-	ask := maintAsk{service, at.UnixNano()}
-	if a, ok := t.maint[ask]; ok {
-		a.c.Labels = maps.Clone(a.c.Labels)
-		return a.c, a.err
-	}
-	c, err := scanMaintenance(t.queryRow(ctx, qActiveMaintenance, service, at.UnixNano(), at.UnixNano()))
-	if err == nil || errors.Is(err, incident.ErrNotFound) {
-		if t.maint == nil {
-			t.maint = make(map[maintAsk]maintAnswer)
-		}
-		kept := c
-		kept.Labels = maps.Clone(c.Labels) // c is the caller's to change
-		t.maint[ask] = maintAnswer{kept, err}
-	}
-	return c, err
+	return t.maint.Ask(service, at, func() (incident.Change, error) {
+		return scanMaintenance(t.queryRow(ctx, qActiveMaintenance, service, at.UnixNano(), at.UnixNano()))
+	})
 }
 
 func (t *tx) ActiveIncidentsFor(ctx context.Context, services []string) ([]incident.Incident, error) {
