@@ -26,3 +26,7 @@ func TxBegun(itx incident.Tx) bool { return itx.(*tx).lazy.tx != nil }
 // IncidentsAnswered counts the Incident calls of transactions answered
 // from what the transaction read or wrote, without a statement.
 func IncidentsAnswered() int64 { return incidentsAnswered.Load() }
+
+// Pending is how many writes of the Update's transaction itx wait for its
+// next statement.
+func Pending(itx incident.Tx) int { return len(itx.(*tx).lazy.pending) }

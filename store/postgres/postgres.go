@@ -214,7 +214,7 @@ func (s *Store) update(ctx context.Context, fn func(incident.Tx) error) error {
 	if err := fn(t); err != nil {
 		return t.explain(err)
 	}
-	if err := lazy.commit(); err != nil {
+	if err := lazy.commit(ctx); err != nil {
 		return t.explain(fmt.Errorf("commit: %w", err))
 	}
 	return nil

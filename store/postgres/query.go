@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // queryer is what both *sql.DB and *sql.Tx offer.
@@ -50,8 +53,29 @@ func (r runner) queryRow(ctx context.Context, q string, args ...any) scanner {
 		if err := l.begin(); err != nil {
 			return row{err: err, note: r.note}
 		}
+		if len(l.pending) > 0 {
+			return sentRow{l: l, ctx: ctx, q: rebind(q), args: args, note: r.note}
+		}
 	}
 	return row{row: r.c.QueryRowContext(ctx, rebind(q), args...), note: r.note}
+}
+
+// later queues a write whose result no caller reads, to be sent with the
+// next statement of the transaction (see lazyTx); outside one it runs at
+// once. Its error, then, may be the next statement's.
+func (r runner) later(ctx context.Context, what, q string, args ...any) error {
+	l, ok := r.c.(*lazyTx)
+	if !ok {
+		_, err := r.exec(ctx, q, args...)
+		if err != nil {
+			return mapErr(what, err)
+		}
+		return nil
+	}
+	if r.before != nil {
+		r.before(q)
+	}
+	return r.noted(l.later(what, q, args))
 }
 
 func (r runner) noted(err error) error {
@@ -59,6 +83,20 @@ func (r runner) noted(err error) error {
 		r.note(err)
 	}
 	return err
+}
+
+// sentRow is a row read sent with the pending writes before it, in one
+// round trip, when it is scanned.
+type sentRow struct {
+	l    *lazyTx
+	ctx  context.Context //nolint:containedctx // scanned at once by the caller
+	q    string
+	args []any
+	note func(error)
+}
+
+func (r sentRow) Scan(dest ...any) error {
+	return runner{note: r.note}.noted(r.l.send(r.ctx, r.q, r.args, dest))
 }
 
 // row is a *sql.Row whose error, which only Scan returns, is noted; or,
@@ -82,28 +120,113 @@ func (r row) Scan(dest ...any) error {
 // PostgreSQL takes a transaction's snapshot at its first statement, not
 // at BEGIN, so a SERIALIZABLE transaction begun there sees what one begun
 // before would.
+//
+// Writes whose result no caller reads (later) are not sent at once: they
+// wait for the next statement and go with it in one round trip, in pgx's
+// pipeline on the transaction's own connection (send), or before it, or
+// before the commit. Each alert that joins an incident has three (its
+// row, its state, its event): three round trips fewer. A write that
+// fails aborts the transaction, as it would have at once; its error, which
+// names it, is the next statement's.
 type lazyTx struct {
 	db *sql.DB
 	// ctx is the Update's: the transaction lives as long as the Update,
 	// not as long as the statement that happened to begin it.
 	ctx  context.Context //nolint:containedctx // scoped to one Update call
 	opts *sql.TxOptions
+	conn *sql.Conn // the pooled connection tx runs on, held until the end
 	tx   *sql.Tx
 	err  error // the failed BEGIN's: every later statement fails with it
+	// pending are the writes waiting for the next statement.
+	pending []pendingWrite
+}
+
+// pendingWrite is a write sent with the next statement.
+type pendingWrite struct {
+	what string // names it in its error: "upsert alert"
+	q    string // numbered placeholders
+	args []any
 }
 
 // begin begins the transaction unless it has (or has failed to).
 func (l *lazyTx) begin() error {
-	if l.tx == nil && l.err == nil {
-		if l.tx, l.err = l.db.BeginTx(l.ctx, l.opts); l.err != nil {
-			l.err = fmt.Errorf("begin: %w", l.err)
+	if l.tx != nil || l.err != nil {
+		return l.err
+	}
+	conn, err := l.db.Conn(l.ctx)
+	if err == nil {
+		if l.tx, err = conn.BeginTx(l.ctx, l.opts); err != nil {
+			_ = conn.Close() // the error that got us here is the one to report
+		} else {
+			l.conn = conn
 		}
+	}
+	if err != nil {
+		l.err = fmt.Errorf("begin: %w", err)
 	}
 	return l.err
 }
 
+// later queues a write for the next statement (see lazyTx).
+func (l *lazyTx) later(what, q string, args []any) error {
+	if err := l.begin(); err != nil {
+		return err
+	}
+	l.pending = append(l.pending, pendingWrite{what: what, q: rebind(q), args: args})
+	return nil
+}
+
+// flush sends the pending writes, if any, in one round trip.
+func (l *lazyTx) flush(ctx context.Context) error {
+	if len(l.pending) == 0 {
+		return nil
+	}
+	return l.send(ctx, "", nil, nil)
+}
+
+// send sends the pending writes and then q (numbered placeholders; none
+// when ""), whose one row it scans into dest, in one round trip. The
+// first error is returned: a write's, naming it, or q's, pgx.ErrNoRows
+// (which is sql.ErrNoRows) when it found none.
+func (l *lazyTx) send(ctx context.Context, q string, args, dest []any) error {
+	pending := l.pending
+	l.pending = nil
+	return l.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("pipelined statements need pgx's connection, not %T", dc)
+		}
+		b := &pgx.Batch{}
+		for _, w := range pending {
+			b.Queue(w.q, w.args...)
+		}
+		if q != "" {
+			b.Queue(q, args...)
+		}
+		br := c.Conn().SendBatch(ctx, b)
+		var first error
+		for _, w := range pending {
+			if _, err := br.Exec(); err != nil && first == nil {
+				first = mapErr(w.what+", sent with the next statement", err)
+			}
+		}
+		if q != "" {
+			if err := br.QueryRow().Scan(dest...); err != nil && first == nil {
+				first = err
+			}
+		}
+		if err := br.Close(); err != nil && first == nil {
+			first = err
+		}
+		return first
+	})
+}
+
 func (l *lazyTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if err := l.begin(); err != nil {
+		return nil, err
+	}
+	if err := l.flush(ctx); err != nil {
 		return nil, err
 	}
 	return l.tx.ExecContext(ctx, q, args...)
@@ -113,31 +236,44 @@ func (l *lazyTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.
 	if err := l.begin(); err != nil {
 		return nil, err
 	}
+	if err := l.flush(ctx); err != nil {
+		return nil, err
+	}
 	return l.tx.QueryContext(ctx, q, args...)
 }
 
-// QueryRowContext is called only after begin (runner.queryRow): a
-// *sql.Row cannot carry begin's error.
+// QueryRowContext is called only after begin, and with nothing pending
+// (runner.queryRow sends a row read with the pending writes): a *sql.Row
+// cannot carry begin's error.
 func (l *lazyTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	return l.tx.QueryRowContext(ctx, q, args...)
 }
 
-// commit commits the transaction if a statement began it.
-func (l *lazyTx) commit() error {
+// commit sends the pending writes and commits the transaction, if a
+// statement began it.
+func (l *lazyTx) commit(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
 	}
 	if l.tx == nil {
 		return nil
 	}
+	if err := l.flush(ctx); err != nil {
+		return err
+	}
 	return l.tx.Commit()
 }
 
-// rollback rolls the transaction back if a statement began it; a no-op
-// after commit.
+// rollback rolls the transaction back if a statement began it, and returns
+// its connection to the pool; after commit, only the latter.
 func (l *lazyTx) rollback() {
+	l.pending = nil
 	if l.tx != nil {
 		_ = l.tx.Rollback()
+	}
+	if l.conn != nil {
+		_ = l.conn.Close()
+		l.conn = nil
 	}
 }
 

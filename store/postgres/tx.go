@@ -105,17 +105,16 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 	return s, nil
 }
 
+// PutAlertState, PutAlert and AddEvent are sent with the next statement
+// (see lazyTx): each alert has all three, and no caller reads their
+// result.
 func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
-	_, err := t.r.exec(ctx, `INSERT INTO alert_states (source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
+	return t.r.later(ctx, "upsert alert state", `INSERT INTO alert_states (source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
 			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
 			last_seen_at = excluded.last_seen_at`,
-		s.Source, s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), nullID(s.IncidentID), s.LastSeenAt.UnixNano())
-	if err != nil {
-		return fmt.Errorf("upsert alert state: %w", err)
-	}
-	return nil
+		s.Source, s.Fingerprint, string(s.Status), nanos(s.StartsAt), nanos(s.EndsAt), nullID(s.IncidentID), s.LastSeenAt.UnixNano())
 }
 
 // IncidentByKey returns the incident that owns the key: the one taking its
@@ -192,18 +191,14 @@ func (t *tx) AlertsByFingerprint(ctx context.Context, incidentID int64, fp strin
 func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 	labels := labeljson.String(a.Labels)
 	ann := labeljson.String(a.Annotations)
-	_, err := t.r.exec(ctx, `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
+	return t.r.later(ctx, "upsert alert", `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
 		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
 			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
 			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`,
-		a.IncidentID, a.Source, a.Fingerprint, a.Status, labels, ann, nanos(a.StartsAt), nanos(a.EndsAt),
+		a.IncidentID, a.Source, a.Fingerprint, string(a.Status), labels, ann, nanos(a.StartsAt), nanos(a.EndsAt),
 		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
-	if err != nil {
-		return mapErr("upsert alert", err)
-	}
-	return nil
 }
 
 // touchChunk is how many touches one UPDATE ... FROM (VALUES ...) writes:
@@ -275,15 +270,11 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 	if e.GroupLabels != nil {
 		group = labeljson.String(e.GroupLabels)
 	}
-	_, err := t.r.exec(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
+	return t.r.later(ctx, "insert event", `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
 		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, labels, ann, group, e.Receiver,
-		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
-	if err != nil {
-		return mapErr("insert event", err)
-	}
-	return nil
+		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, string(e.Status), labels, ann, group, e.Receiver,
+		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), string(e.Transition), e.Rule, e.Key, nullID(e.IncidentID))
 }
 
 func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) (incident.Change, error) {

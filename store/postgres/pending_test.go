@@ -1,0 +1,114 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/postgres"
+)
+
+// TestWritesSentWithTheNextStatement: the writes no caller reads (an
+// alert, its state, its event) wait for the next statement and go with
+// it; the transaction reads them as if sent at once, and the commit sends
+// what is left. A write that fails fails the statement it went with,
+// naming the write, or the commit, and nothing of the transaction is
+// kept.
+func TestWritesSentWithTheNextStatement(t *testing.T) {
+	dsn, _ := mustSchema(t)
+	st := mustOpen(t, dsn)
+	ctx := context.Background()
+	inc := lazyIncident("pending")
+	alert := func(incID int64, fp string) incident.Alert {
+		return incident.Alert{IncidentID: incID, Source: "am", Fingerprint: fp, Status: incident.StatusFiring,
+			Labels: map[string]string{"alertname": "A"}, StartsAt: t0, FirstSeenAt: t0, LastSeenAt: t0, Count: 1}
+	}
+	state := func(incID int64, fp string) incident.AlertState {
+		return incident.AlertState{Source: "am", Fingerprint: fp, Status: incident.StatusFiring, StartsAt: t0,
+			IncidentID: incID, LastSeenAt: t0}
+	}
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		if err := tx.CreateIncident(ctx, &inc); err != nil {
+			return err
+		}
+		if err := tx.PutAlert(ctx, alert(inc.ID, "a")); err != nil {
+			return err
+		}
+		if n := postgres.Pending(tx); n != 1 {
+			t.Errorf("after PutAlert: %d writes pending, want 1", n)
+		}
+		got, err := tx.Alert(ctx, inc.ID, "am", "a")
+		if err != nil || got.Labels["alertname"] != "A" {
+			t.Errorf("the alert read after its pending write: %+v, %v", got, err)
+		}
+		if n := postgres.Pending(tx); n != 0 {
+			t.Errorf("after a read: %d writes pending, want 0", n)
+		}
+		if err := tx.PutAlertState(ctx, state(inc.ID, "a")); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: t0, Source: "am", Fingerprint: "a",
+			Status: incident.StatusFiring, Transition: incident.TransitionNew, IncidentID: inc.ID})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(ctx, func(tx incident.Tx) error {
+		if s, err := tx.AlertState(ctx, "am", "a"); err != nil || s.IncidentID != inc.ID {
+			t.Errorf("the state written last, by the commit: %+v, %v", s, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := 0
+	err = st.Events(ctx, t0.Add(-time.Hour), t0.Add(time.Hour), func(e incident.EventRecord) error {
+		if e.Fingerprint == "a" {
+			events++
+		}
+		return nil
+	})
+	if err != nil || events != 1 {
+		t.Errorf("the event written last, by the commit: %d events, %v", events, err)
+	}
+
+	// An alert of no incident breaks the foreign key.
+	for _, tc := range []struct {
+		name string
+		next func(tx incident.Tx) error
+	}{
+		{"with a read", func(tx incident.Tx) error {
+			_, err := tx.AlertState(ctx, "am", "a")
+			return err
+		}},
+		{"with the commit", func(incident.Tx) error { return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			other := lazyIncident("pending-" + strings.ReplaceAll(tc.name, " ", "-"))
+			var nextErr error
+			err := st.Update(ctx, func(tx incident.Tx) error {
+				if err := tx.CreateIncident(ctx, &other); err != nil {
+					return err
+				}
+				if err := tx.PutAlert(ctx, alert(other.ID+1000, "b")); err != nil {
+					t.Errorf("PutAlert returned %v before it was sent", err)
+				}
+				nextErr = tc.next(tx)
+				return nextErr
+			})
+			if err == nil || !strings.Contains(err.Error(), "upsert alert, sent with the next statement") {
+				t.Errorf("Update: %v, want the failed write named", err)
+			}
+			if tc.name == "with a read" && (nextErr == nil || errors.Is(nextErr, incident.ErrNotFound)) {
+				t.Errorf("the read the write went with: %v, want the write's error", nextErr)
+			}
+			if _, err := st.Incident(ctx, other.ID); !errors.Is(err, incident.ErrNotFound) {
+				t.Errorf("the incident of the failed transaction: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
