@@ -1,6 +1,10 @@
 package postgres
 
-import "github.com/alertbridge/alertbridge/incident"
+import (
+	"context"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
 
 // LeaseKey is the advisory lock key of a lease, for tests that find its
 // holder's session in pg_locks.
@@ -30,3 +34,9 @@ func IncidentsAnswered() int64 { return incidentsAnswered.Load() }
 // Pending is how many writes of the Update's transaction itx wait for its
 // next statement.
 func Pending(itx incident.Tx) int { return len(itx.(*tx).lazy.pending) }
+
+// LaterUpdateNothing queues, in the Update's transaction itx, an update
+// that must change one row and changes none.
+func LaterUpdateNothing(ctx context.Context, itx incident.Tx) error {
+	return itx.(*tx).r.later(ctx, pendingWrite{what: "update nothing", q: `UPDATE incidents SET summary = summary WHERE id = -1`, one: true})
+}

@@ -47,6 +47,22 @@ func TestWritesSentWithTheNextStatement(t *testing.T) {
 		if n := postgres.Pending(tx); n != 0 {
 			t.Errorf("after a read: %d writes pending, want 0", n)
 		}
+		// An update of the incident read here that no constraint can fail
+		// waits too.
+		read, err := tx.Incident(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		read.Summary = "sent later"
+		if err := tx.UpdateIncident(ctx, read); err != nil {
+			return err
+		}
+		if n := postgres.Pending(tx); n != 1 {
+			t.Errorf("after a holdable update: %d writes pending, want 1", n)
+		}
+		if got, err := tx.IncidentByKey(ctx, inc.CorrelationKey); err != nil || got.Summary != "sent later" {
+			t.Errorf("the incident read by key after its pending update: summary %q, %v", got.Summary, err)
+		}
 		if err := tx.PutAlertState(ctx, state(inc.ID, "a")); err != nil {
 			return err
 		}
@@ -76,35 +92,49 @@ func TestWritesSentWithTheNextStatement(t *testing.T) {
 		t.Errorf("the event written last, by the commit: %d events, %v", events, err)
 	}
 
-	// An alert of no incident breaks the foreign key.
+	// An alert of no incident breaks the foreign key; an update that must
+	// change a row may change none.
+	badAlert := func(tx incident.Tx, other incident.Incident) error {
+		return tx.PutAlert(ctx, alert(other.ID+1000, "b"))
+	}
+	readState := func(tx incident.Tx) error {
+		_, err := tx.AlertState(ctx, "am", "a")
+		return err
+	}
 	for _, tc := range []struct {
-		name string
-		next func(tx incident.Tx) error
+		name  string
+		queue func(tx incident.Tx, other incident.Incident) error
+		next  func(tx incident.Tx) error // nil: the commit sends it
+		named string
 	}{
-		{"with a read", func(tx incident.Tx) error {
-			_, err := tx.AlertState(ctx, "am", "a")
-			return err
-		}},
-		{"with the commit", func(incident.Tx) error { return nil }},
+		{"with a read", badAlert, readState, "upsert alert, sent with the next statement"},
+		{"with the commit", badAlert, nil, "upsert alert, sent with the next statement"},
+		{"an update of no row", func(tx incident.Tx, _ incident.Incident) error { return postgres.LaterUpdateNothing(ctx, tx) },
+			readState, "update nothing, sent with the next statement"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			other := lazyIncident("pending-" + strings.ReplaceAll(tc.name, " ", "-"))
-			var nextErr error
 			err := st.Update(ctx, func(tx incident.Tx) error {
 				if err := tx.CreateIncident(ctx, &other); err != nil {
 					return err
 				}
-				if err := tx.PutAlert(ctx, alert(other.ID+1000, "b")); err != nil {
-					t.Errorf("PutAlert returned %v before it was sent", err)
+				if err := tc.queue(tx, other); err != nil {
+					t.Errorf("the write returned %v before it was sent", err)
 				}
-				nextErr = tc.next(tx)
-				return nextErr
+				if tc.next == nil {
+					return nil
+				}
+				err := tc.next(tx)
+				if err == nil || !strings.Contains(err.Error(), tc.named) {
+					t.Errorf("the read the write went with: %v, want the write's error", err)
+				}
+				return err
 			})
-			if err == nil || !strings.Contains(err.Error(), "upsert alert, sent with the next statement") {
-				t.Errorf("Update: %v, want the failed write named", err)
+			if err == nil || !strings.Contains(err.Error(), tc.named) {
+				t.Errorf("Update: %v, want the failed write named (%s)", err, tc.named)
 			}
-			if tc.name == "with a read" && (nextErr == nil || errors.Is(nextErr, incident.ErrNotFound)) {
-				t.Errorf("the read the write went with: %v, want the write's error", nextErr)
+			if tc.name == "an update of no row" && !errors.Is(err, incident.ErrNotFound) {
+				t.Errorf("Update: %v, want ErrNotFound", err)
 			}
 			if _, err := st.Incident(ctx, other.ID); !errors.Is(err, incident.ErrNotFound) {
 				t.Errorf("the incident of the failed transaction: %v, want ErrNotFound", err)

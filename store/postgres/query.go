@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/alertbridge/alertbridge/incident"
 )
 
 // queryer is what both *sql.DB and *sql.Tx offer.
@@ -63,19 +65,24 @@ func (r runner) queryRow(ctx context.Context, q string, args ...any) scanner {
 // later queues a write whose result no caller reads, to be sent with the
 // next statement of the transaction (see lazyTx); outside one it runs at
 // once. Its error, then, may be the next statement's.
-func (r runner) later(ctx context.Context, what, q string, args ...any) error {
+func (r runner) later(ctx context.Context, w pendingWrite) error {
 	l, ok := r.c.(*lazyTx)
 	if !ok {
-		_, err := r.exec(ctx, q, args...)
+		res, err := r.exec(ctx, w.q, w.args...)
+		if err == nil && w.one {
+			if n, _ := res.RowsAffected(); n == 0 {
+				err = incident.ErrNotFound
+			}
+		}
 		if err != nil {
-			return mapErr(what, err)
+			return mapErr(w.what, err)
 		}
 		return nil
 	}
 	if r.before != nil {
-		r.before(q)
+		r.before(w.q)
 	}
-	return r.noted(l.later(what, q, args))
+	return r.noted(l.later(w))
 }
 
 func (r runner) noted(err error) error {
@@ -146,6 +153,7 @@ type pendingWrite struct {
 	what string // names it in its error: "upsert alert"
 	q    string // numbered placeholders
 	args []any
+	one  bool // it must change one row, else it fails with incident.ErrNotFound
 }
 
 // begin begins the transaction unless it has (or has failed to).
@@ -167,12 +175,14 @@ func (l *lazyTx) begin() error {
 	return l.err
 }
 
-// later queues a write for the next statement (see lazyTx).
-func (l *lazyTx) later(what, q string, args []any) error {
+// later queues w, its query not yet numbered, for the next statement (see
+// lazyTx).
+func (l *lazyTx) later(w pendingWrite) error {
 	if err := l.begin(); err != nil {
 		return err
 	}
-	l.pending = append(l.pending, pendingWrite{what: what, q: rebind(q), args: args})
+	w.q = rebind(w.q)
+	l.pending = append(l.pending, w)
 	return nil
 }
 
@@ -206,7 +216,11 @@ func (l *lazyTx) send(ctx context.Context, q string, args, dest []any) error {
 		br := c.Conn().SendBatch(ctx, b)
 		var first error
 		for _, w := range pending {
-			if _, err := br.Exec(); err != nil && first == nil {
+			tag, err := br.Exec()
+			if err == nil && w.one && tag.RowsAffected() == 0 {
+				err = incident.ErrNotFound
+			}
+			if err != nil && first == nil {
 				first = mapErr(w.what+", sent with the next statement", err)
 			}
 		}

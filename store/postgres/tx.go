@@ -109,12 +109,13 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 // (see lazyTx): each alert has all three, and no caller reads their
 // result.
 func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
-	return t.r.later(ctx, "upsert alert state", `INSERT INTO alert_states (source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
+	return t.r.later(ctx, pendingWrite{what: "upsert alert state", q: `INSERT INTO alert_states (source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
 			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
 			last_seen_at = excluded.last_seen_at`,
-		s.Source, s.Fingerprint, string(s.Status), nanos(s.StartsAt), nanos(s.EndsAt), nullID(s.IncidentID), s.LastSeenAt.UnixNano())
+		args: []any{s.Source, s.Fingerprint, string(s.Status), nanos(s.StartsAt), nanos(s.EndsAt), nullID(s.IncidentID),
+			s.LastSeenAt.UnixNano()}})
 }
 
 // IncidentByKey returns the incident that owns the key: the one taking its
@@ -161,9 +162,23 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 	return nil
 }
 
+// UpdateIncident writes inc's row. An update SQLite's store would hold
+// back (incidentrow.HoldableUpdate: no constraint, index condition or
+// trigger can fail it, and the row exists, read in this transaction) is
+// sent with the next statement instead, as the alert's writes are (see
+// lazyTx): each alert that joins an incident updates it.
 func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 	read, known := t.incs[inc.ID]
 	delete(t.incs, inc.ID)
+	if known && incidentrow.HoldableUpdate(read, inc) {
+		err := t.r.later(ctx, pendingWrite{what: fmt.Sprintf("update incident %d", inc.ID), q: incidentrow.Update,
+			args: incidentrow.UpdateArgs(&inc), one: true})
+		if err != nil {
+			return err
+		}
+		t.remember(inc)
+		return nil
+	}
 	res, err := t.r.exec(ctx, incidentrow.Update, incidentrow.UpdateArgs(&inc)...)
 	if err != nil {
 		return mapErr("update incident", err)
@@ -191,14 +206,14 @@ func (t *tx) AlertsByFingerprint(ctx context.Context, incidentID int64, fp strin
 func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 	labels := labeljson.String(a.Labels)
 	ann := labeljson.String(a.Annotations)
-	return t.r.later(ctx, "upsert alert", `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
+	return t.r.later(ctx, pendingWrite{what: "upsert alert", q: `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
 		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
 			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
 			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`,
-		a.IncidentID, a.Source, a.Fingerprint, string(a.Status), labels, ann, nanos(a.StartsAt), nanos(a.EndsAt),
-		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
+		args: []any{a.IncidentID, a.Source, a.Fingerprint, string(a.Status), labels, ann, nanos(a.StartsAt), nanos(a.EndsAt),
+			a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count}})
 }
 
 // touchChunk is how many touches one UPDATE ... FROM (VALUES ...) writes:
@@ -270,11 +285,11 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 	if e.GroupLabels != nil {
 		group = labeljson.String(e.GroupLabels)
 	}
-	return t.r.later(ctx, "insert event", `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
+	return t.r.later(ctx, pendingWrite{what: "insert event", q: `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
 		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, string(e.Status), labels, ann, group, e.Receiver,
-		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), string(e.Transition), e.Rule, e.Key, nullID(e.IncidentID))
+		args: []any{e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, string(e.Status), labels, ann, group, e.Receiver,
+			e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), string(e.Transition), e.Rule, e.Key, nullID(e.IncidentID)}})
 }
 
 func (t *tx) ChangeByExternalID(ctx context.Context, source, externalID string) (incident.Change, error) {
