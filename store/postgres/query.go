@@ -131,10 +131,10 @@ func (r row) Scan(dest ...any) error {
 // Writes whose result no caller reads (later) are not sent at once: they
 // wait for the next statement and go with it in one round trip, in pgx's
 // pipeline on the transaction's own connection (send), or before it, or
-// before the commit. Each alert that joins an incident has three (its
-// row, its state, its event): three round trips fewer. A write that
-// fails aborts the transaction, as it would have at once; its error, which
-// names it, is the next statement's.
+// before the commit. Each alert that joins an incident has four (its row,
+// its state, its event, the incident's update): four round trips fewer.
+// A write that fails aborts the transaction, as it would have at once;
+// its error, which names it, is the next statement's.
 type lazyTx struct {
 	db *sql.DB
 	// ctx is the Update's: the transaction lives as long as the Update,
