@@ -143,7 +143,7 @@ type lazyTx struct {
 	opts *sql.TxOptions
 	conn *sql.Conn // the pooled connection tx runs on, held until the end
 	tx   *sql.Tx
-	err  error // the failed BEGIN's: every later statement fails with it
+	err  error // the failed BEGIN's or a pending write's: every later statement fails with it
 	// pending are the writes waiting for the next statement.
 	pending []pendingWrite
 }
@@ -153,7 +153,7 @@ type pendingWrite struct {
 	what string // names it in its error: "upsert alert"
 	q    string // numbered placeholders
 	args []any
-	one  bool // it must change one row, else it fails with incident.ErrNotFound
+	one  bool // it must change one row, else it fails (see send)
 }
 
 // begin begins the transaction unless it has (or has failed to).
@@ -198,6 +198,12 @@ func (l *lazyTx) flush(ctx context.Context) error {
 // when ""), whose one row it scans into dest, in one round trip. The
 // first error is returned: a write's, naming it, or q's, pgx.ErrNoRows
 // (which is sql.ErrNoRows) when it found none.
+//
+// A failed write fails every later statement and the commit too (l.err):
+// PostgreSQL aborts the transaction on an error, but not when a write that
+// must change one row changes none, and a read's caller may take an error
+// for "no such row" and go on. So that error wraps no domain error
+// (incident.ErrNotFound) that a caller could take for its own read's.
 func (l *lazyTx) send(ctx context.Context, q string, args, dest []any) error {
 	pending := l.pending
 	l.pending = nil
@@ -217,12 +223,16 @@ func (l *lazyTx) send(ctx context.Context, q string, args, dest []any) error {
 		var first error
 		for _, w := range pending {
 			tag, err := br.Exec()
-			if err == nil && w.one && tag.RowsAffected() == 0 {
-				err = incident.ErrNotFound
-			}
-			if err != nil && first == nil {
+			switch {
+			case first != nil:
+			case err != nil:
 				first = mapErr(w.what+", sent with the next statement", err)
+			case w.one && tag.RowsAffected() == 0:
+				first = fmt.Errorf("%s, sent with the next statement: it changed no row", w.what)
 			}
+		}
+		if first != nil {
+			l.err = first
 		}
 		if q != "" {
 			if err := br.QueryRow().Scan(dest...); err != nil && first == nil {
