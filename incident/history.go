@@ -228,19 +228,36 @@ func (r *regrouping) group(ctx context.Context, eps []Episode) ([]*group, error)
 		}
 		return a.Fingerprint < b.Fingerprint
 	})
+	// An episode without an end ended when its alert fired next: from the
+	// episodes that follow it here, else from the store, asked for all at
+	// once; never, and it is open.
+	var ask []*member
 	for i, m := range all {
 		if !m.ep.EndsAt.IsZero() {
 			m.end = m.ep.EndsAt
 			continue
 		}
-		next, err := r.nextStart(ctx, all[i+1:], m.ep)
+		if next := nextStart(all[i+1:], m.ep); !next.IsZero() {
+			m.end = next
+			continue
+		}
+		ask = append(ask, m)
+	}
+	if len(ask) > 0 {
+		after := make([]Episode, len(ask))
+		for i, m := range ask {
+			after[i] = m.ep
+		}
+		next, err := r.tx.NextEpisodes(ctx, after)
 		if err != nil {
 			return nil, err
 		}
-		if next.IsZero() {
-			m.open = true
-		} else {
-			m.end = next
+		for i, m := range ask {
+			if next[i].ID == 0 {
+				m.open = true
+			} else {
+				m.end = next[i].StartsAt
+			}
 		}
 	}
 	var groups []*group
@@ -257,19 +274,15 @@ func (r *regrouping) group(ctx context.Context, eps []Episode) ([]*group, error)
 	return groups, nil
 }
 
-// nextStart returns when the alert of ep fired next after it: from the
-// episodes that follow in rest, else from the store; zero if never.
-func (r *regrouping) nextStart(ctx context.Context, rest []*member, ep Episode) (time.Time, error) {
+// nextStart returns when the alert of ep fired next after it among the
+// episodes that follow in rest; zero if none of them is its.
+func nextStart(rest []*member, ep Episode) time.Time {
 	for _, m := range rest {
 		if m.ep.Source == ep.Source && m.ep.Fingerprint == ep.Fingerprint && m.ep.StartsAt.After(ep.StartsAt) {
-			return m.ep.StartsAt, nil
+			return m.ep.StartsAt
 		}
 	}
-	next, err := r.tx.NextEpisode(ctx, ep.Source, ep.Fingerprint, ep.StartsAt)
-	if errors.Is(err, ErrNotFound) {
-		return time.Time{}, nil
-	}
-	return next.StartsAt, err
+	return time.Time{}
 }
 
 // reconcile brings the key's incidents in line with the groups: each group

@@ -92,6 +92,11 @@ type Tx interface {
 	// NextEpisode returns the alert's first episode starting after after,
 	// or ErrNotFound.
 	NextEpisode(ctx context.Context, source, fingerprint string, after time.Time) (Episode, error)
+	// NextEpisodes is NextEpisode for many alerts at once (one statement
+	// where a statement is a round trip): for each of after, the first
+	// episode of its alert (Source, Fingerprint) starting strictly after
+	// its StartsAt, or the zero Episode (ID 0) when there is none.
+	NextEpisodes(ctx context.Context, after []Episode) ([]Episode, error)
 	// Episodes returns the episodes of the incidents, by start.
 	Episodes(ctx context.Context, incidentIDs []int64) ([]Episode, error)
 	// KeyIncidents returns the incidents with key, not merged into another

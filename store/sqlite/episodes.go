@@ -94,6 +94,22 @@ func (t *tx) NextEpisode(ctx context.Context, source, fp string, after time.Time
 	return scanEpisode(t.queryRow(ctx, qNextEpisode, source, fp, after.UnixNano()))
 }
 
+// NextEpisodes runs NextEpisode, prepared, for each: in-process, one
+// statement each costs no round trip.
+func (t *tx) NextEpisodes(ctx context.Context, after []incident.Episode) ([]incident.Episode, error) {
+	out := make([]incident.Episode, len(after))
+	for i, e := range after {
+		next, err := t.NextEpisode(ctx, e.Source, e.Fingerprint, e.StartsAt)
+		switch {
+		case err == nil:
+			out[i] = next
+		case !errors.Is(err, incident.ErrNotFound):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func (t *tx) Episodes(ctx context.Context, incidentIDs []int64) ([]incident.Episode, error) {
 	if len(incidentIDs) == 0 {
 		return nil, nil

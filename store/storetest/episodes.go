@@ -59,22 +59,54 @@ func testEpisodes(t *testing.T, s Store) {
 		if got, err := tx.EpisodeNear(ctx, "pd", "fp", t0, time.Minute); err != nil || got.ID != pd.ID {
 			t.Errorf("EpisodeNear(pd) = %d, %v; want pd's own, %d", got.ID, err, pd.ID)
 		}
-		for _, tt := range []struct {
-			name  string
-			after time.Time
-			want  int64
+		next := []struct {
+			name   string
+			source string
+			after  time.Time
+			want   int64
 		}{
-			{"OK/Strict", t0, e1.ID},
-			{"OK/Before", t0.Add(-time.Hour), e0.ID},
-			{"NotFound/AfterLast", t0.Add(20 * sec), 0},
-		} {
-			got, err := tx.NextEpisode(ctx, "am", "fp", tt.after)
+			{"OK/Strict", "am", t0, e1.ID},
+			{"OK/Before", "am", t0.Add(-time.Hour), e0.ID},
+			{"NotFound/AfterLast", "am", t0.Add(20 * sec), 0},
+			{"OK/OtherSource", "pd", t0, pd.ID},
+			{"NotFound/OtherSourceAfterLast", "pd", t0.Add(sec), 0},
+		}
+		var after []incident.Episode
+		for _, tt := range next {
+			got, err := tx.NextEpisode(ctx, tt.source, "fp", tt.after)
 			switch {
 			case tt.want == 0 && !errors.Is(err, incident.ErrNotFound):
 				t.Errorf("NextEpisode %s: %+v, %v; want ErrNotFound", tt.name, got, err)
 			case tt.want != 0 && (err != nil || got.ID != tt.want):
 				t.Errorf("NextEpisode %s: %d, %v; want %d", tt.name, got.ID, err, tt.want)
 			}
+			after = append(after, incident.Episode{Source: tt.source, Fingerprint: "fp", StartsAt: tt.after})
+		}
+		// NextEpisodes asks the same at once, in order, with a zero
+		// episode where there is none.
+		got, err := tx.NextEpisodes(ctx, after)
+		if err != nil {
+			return err
+		}
+		if len(got) != len(next) {
+			t.Fatalf("NextEpisodes: %d answers for %d alerts", len(got), len(next))
+		}
+		for i, tt := range next {
+			want := incident.Episode{}
+			switch tt.want {
+			case e0.ID:
+				want = e0
+			case e1.ID:
+				want = e1
+			case pd.ID:
+				want = pd
+			}
+			if diff := cmp.Diff(want, got[i]); diff != "" {
+				t.Errorf("NextEpisodes %s (-want +got):\n%s", tt.name, diff)
+			}
+		}
+		if got, err := tx.NextEpisodes(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("NextEpisodes of none: %v, %v", got, err)
 		}
 		// Episodes of incidents, by start (then source and fingerprint).
 		list, err := tx.Episodes(ctx, []int64{inc.ID, other.ID})
