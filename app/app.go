@@ -387,13 +387,11 @@ func (a *App) prime(p statsPrimer) {
 	defer a.swept.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan struct{})
-	defer close(done)
 	go func() {
 		select {
 		case <-a.sweeping:
 			cancel()
-		case <-done:
+		case <-ctx.Done():
 		}
 	}()
 	start := time.Now()

@@ -89,13 +89,10 @@ func (t *tx) NextEpisodes(ctx context.Context, after []incident.Episode) ([]inci
 			defer rows.Close()
 			for rows.Next() {
 				var i int
-				var e incident.Episode
-				var starts int64
-				var ends, inc sql.NullInt64
-				if err := rows.Scan(&i, &e.ID, &e.Source, &e.Fingerprint, &starts, &ends, &inc, &e.Key); err != nil {
+				e, err := scanEpisode(indexed{rows, &i})
+				if err != nil {
 					return err
 				}
-				e.StartsAt, e.EndsAt, e.IncidentID = time.Unix(0, starts).UTC(), fromNanos(ends), inc.Int64
 				out[i] = e
 			}
 			return rows.Err()
@@ -164,4 +161,15 @@ func (s *Store) AlertHistory(ctx context.Context, incidentID int64, perAlert int
 		WHERE a.incident_id = ?) h
 		WHERE n <= ? ORDER BY source, fingerprint, starts_at DESC`, incidentID, perAlert)
 	return collect(rows, err, "list alert history", scanEpisode)
+}
+
+// indexed scans a row whose first column is an index into i, and the rest
+// as its scanner's caller asks.
+type indexed struct {
+	row scanner
+	i   *int
+}
+
+func (x indexed) Scan(dest ...any) error {
+	return x.row.Scan(append([]any{x.i}, dest...)...)
 }

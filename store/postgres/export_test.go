@@ -1,10 +1,6 @@
 package postgres
 
-import (
-	"context"
-
-	"github.com/alertbridge/alertbridge/incident"
-)
+import "github.com/alertbridge/alertbridge/incident"
 
 // LeaseKey is the advisory lock key of a lease, for tests that find its
 // holder's session in pg_locks.
@@ -37,6 +33,6 @@ func Pending(itx incident.Tx) int { return len(itx.(*tx).lazy.pending) }
 
 // LaterUpdateNothing queues, in the Update's transaction itx, an update
 // that must change one row and changes none.
-func LaterUpdateNothing(ctx context.Context, itx incident.Tx) error {
-	return itx.(*tx).r.later(ctx, pendingWrite{what: "update nothing", q: `UPDATE incidents SET summary = summary WHERE id = -1`, one: true})
+func LaterUpdateNothing(itx incident.Tx) error {
+	return itx.(*tx).later(pendingWrite{what: "update nothing", q: `UPDATE incidents SET summary = summary WHERE id = -1`, one: true})
 }

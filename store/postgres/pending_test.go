@@ -109,7 +109,7 @@ func TestWritesSentWithTheNextStatement(t *testing.T) {
 	}{
 		{"with a read", badAlert, readState, "upsert alert, sent with the next statement"},
 		{"with the commit", badAlert, nil, "upsert alert, sent with the next statement"},
-		{"an update of no row", func(tx incident.Tx, _ incident.Incident) error { return postgres.LaterUpdateNothing(ctx, tx) },
+		{"an update of no row", func(tx incident.Tx, _ incident.Incident) error { return postgres.LaterUpdateNothing(tx) },
 			func(tx incident.Tx) error {
 				// PostgreSQL does not abort the transaction for it: the
 				// store must, and the read must not say "no such row",

@@ -9,8 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-
-	"github.com/alertbridge/alertbridge/incident"
 )
 
 // queryer is what both *sql.DB and *sql.Tx offer.
@@ -60,29 +58,6 @@ func (r runner) queryRow(ctx context.Context, q string, args ...any) scanner {
 		}
 	}
 	return row{row: r.c.QueryRowContext(ctx, rebind(q), args...), note: r.note}
-}
-
-// later queues a write whose result no caller reads, to be sent with the
-// next statement of the transaction (see lazyTx); outside one it runs at
-// once. Its error, then, may be the next statement's.
-func (r runner) later(ctx context.Context, w pendingWrite) error {
-	l, ok := r.c.(*lazyTx)
-	if !ok {
-		res, err := r.exec(ctx, w.q, w.args...)
-		if err == nil && w.one {
-			if n, _ := res.RowsAffected(); n == 0 {
-				err = incident.ErrNotFound
-			}
-		}
-		if err != nil {
-			return mapErr(w.what, err)
-		}
-		return nil
-	}
-	if r.before != nil {
-		r.before(w.q)
-	}
-	return r.noted(l.later(w))
 }
 
 func (r runner) noted(err error) error {

@@ -47,6 +47,14 @@ func (t *tx) before(q string) {
 	}
 }
 
+// later queues a write whose result no caller reads, to be sent with the
+// transaction's next statement (see lazyTx). Its error, then, may be the
+// next statement's.
+func (t *tx) later(w pendingWrite) error {
+	t.before(w.q)
+	return t.r.noted(t.lazy.later(w))
+}
+
 // incidentsAnswered counts the Incident calls answered from incs, for
 // tests that must know they were.
 var incidentsAnswered atomic.Int64
@@ -109,7 +117,7 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 // (see lazyTx): each alert has all three, and no caller reads their
 // result.
 func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
-	return t.r.later(ctx, pendingWrite{what: "upsert alert state", q: `INSERT INTO alert_states (source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
+	return t.later(pendingWrite{what: "upsert alert state", q: `INSERT INTO alert_states (source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
 			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
@@ -171,7 +179,7 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 	read, known := t.incs[inc.ID]
 	delete(t.incs, inc.ID)
 	if known && incidentrow.HoldableUpdate(read, inc) {
-		err := t.r.later(ctx, pendingWrite{what: fmt.Sprintf("update incident %d", inc.ID), q: incidentrow.Update,
+		err := t.later(pendingWrite{what: fmt.Sprintf("update incident %d", inc.ID), q: incidentrow.Update,
 			args: incidentrow.UpdateArgs(&inc), one: true})
 		if err != nil {
 			return err
@@ -206,7 +214,7 @@ func (t *tx) AlertsByFingerprint(ctx context.Context, incidentID int64, fp strin
 func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 	labels := labeljson.String(a.Labels)
 	ann := labeljson.String(a.Annotations)
-	return t.r.later(ctx, pendingWrite{what: "upsert alert", q: `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
+	return t.later(pendingWrite{what: "upsert alert", q: `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
 		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
@@ -285,7 +293,7 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 	if e.GroupLabels != nil {
 		group = labeljson.String(e.GroupLabels)
 	}
-	return t.r.later(ctx, pendingWrite{what: "insert event", q: `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
+	return t.later(pendingWrite{what: "insert event", q: `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
 		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		args: []any{e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, string(e.Status), labels, ann, group, e.Receiver,

@@ -335,7 +335,7 @@ var (
 // large to keep is left alone, as count leaves it. It reports how many
 // days it read.
 func (fd *filteredDays) follow(ctx context.Context, q queryer, now time.Time) (int, error) {
-	if now.UnixNano()-fd.usedAt.Load() > int64(followFor) {
+	if !fd.asked(now) {
 		return 0, nil
 	}
 	kept := fd.edges.Keys()
@@ -375,6 +375,11 @@ func (fd *filteredDays) follow(ctx context.Context, q queryer, now time.Time) (i
 	return missing, nil
 }
 
+// asked reports whether count ran within followFor of now.
+func (fd *filteredDays) asked(now time.Time) bool {
+	return now.UnixNano()-fd.usedAt.Load() <= int64(followFor)
+}
+
 // followEdges runs follow every followEvery until Close.
 func (s *Store) followEdges() {
 	defer close(s.followDone)
@@ -399,7 +404,7 @@ func (s *Store) followEdges() {
 // followOnce runs follow in a read transaction of its own, so that the
 // days' versions and the events it reads agree, as in a Stats call.
 func (s *Store) followOnce(ctx context.Context, now time.Time) (int, error) {
-	if s.kept.filtered == nil || now.UnixNano()-s.kept.filtered.usedAt.Load() > int64(followFor) {
+	if s.kept.filtered == nil || !s.kept.filtered.asked(now) {
 		return 0, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
