@@ -74,6 +74,14 @@ func (r *Replayer) Submit(ctx context.Context, at time.Time, events []incident.E
 	return r.p.Submit(ctx, events)
 }
 
+// SubmitChanges advances to at and records change events.
+func (r *Replayer) SubmitChanges(ctx context.Context, at time.Time, changes []incident.Change) error {
+	if err := r.Advance(ctx, at); err != nil {
+		return err
+	}
+	return r.p.SubmitChanges(ctx, changes)
+}
+
 // Execute advances to at and carries out a manual command.
 func (r *Replayer) Execute(ctx context.Context, at time.Time, cmd incident.Command) (incident.Incident, error) {
 	if err := r.Advance(ctx, at); err != nil {

@@ -66,6 +66,9 @@ func TestWriteBackSameRows(t *testing.T) {
 			if !strings.Contains(strings.Join(with["incidents"], "\n"), "acknowledged") {
 				t.Fatal("no incident was acknowledged: the history is too small")
 			}
+			if len(with["incident_changes"]) == 0 {
+				t.Fatal("no incident linked a change: the history does not read changes")
+			}
 			if diff := cmp.Diff(without, with); diff != "" {
 				t.Errorf("rows differ with the write-back (-without +with):\n%s", diff)
 			}
@@ -112,6 +115,16 @@ func replayDump(t *testing.T, set *rules.Set, seed uint64, _ bool) map[string][]
 			}
 			ack(t, st, r, now, rng)
 			continue
+		}
+		if step%10 == 3 {
+			// A deploy of a service: the incidents opened after it link it
+			// as a suspect (reads of changes while updates are held).
+			svc := []string{"checkout", "payments"}[rng.IntN(2)]
+			ch := incident.Change{Source: "deploys", ExternalID: fmt.Sprint("d", step), Service: svc,
+				Summary: "deploy " + svc, StartedAt: now.Add(-time.Minute), ReceivedAt: now}
+			if err := r.SubmitChanges(ctx, now, []incident.Change{ch}); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
 		}
 		var evs []incident.Event
 		for range 1 + rng.IntN(20) {
