@@ -141,3 +141,26 @@ func BenchmarkIncidentSearch(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkStats is GET /api/v1/stats over the seeded incidents (no
+// events: the noise figures read none), computed from the rows.
+func BenchmarkStats(b *testing.B) {
+	st := mustBenchStore(b)
+	ctx := context.Background()
+	for _, days := range []int{7, 30, 90} {
+		b.Run(fmt.Sprintf("%dd", days), func(b *testing.B) {
+			f := incident.StatsFilter{Since: benchNow.Add(-time.Duration(days) * 24 * time.Hour), Until: benchNow}
+			readbench.Timed(b, func() error {
+				_, err := st.Stats(ctx, f, benchNow)
+				return err
+			})
+		})
+	}
+	b.Run("30d_P1", func(b *testing.B) {
+		f := incident.StatsFilter{Since: benchNow.Add(-30 * 24 * time.Hour), Until: benchNow, Priority: incident.Priority(1)}
+		readbench.Timed(b, func() error {
+			_, err := st.Stats(ctx, f, benchNow)
+			return err
+		})
+	})
+}

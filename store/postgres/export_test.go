@@ -36,3 +36,18 @@ func Pending(itx incident.Tx) int { return len(itx.(*tx).lazy.pending) }
 func LaterUpdateNothing(itx incident.Tx) error {
 	return itx.(*tx).later(pendingWrite{what: "update nothing", q: `UPDATE incidents SET summary = summary WHERE id = -1`, one: true})
 }
+
+// SetMaxStatsSamples bounds the durations Stats reads per measure until
+// the returned func restores it.
+func SetMaxStatsSamples(n int) (restore func()) {
+	old := maxStatsSamples
+	maxStatsSamples = n
+	return func() { maxStatsSamples = old }
+}
+
+// StatsCountsQuery is the statement of the stats' counts over f's window
+// (numbered placeholders) and its arguments, for tests that EXPLAIN it.
+func StatsCountsQuery(f incident.StatsFilter) (string, []any) {
+	where, args := windowWhere(f)
+	return rebind(qStatsCounts + where), args
+}

@@ -46,42 +46,19 @@ func (s *Store) Backlog(ctx context.Context, f incident.StatsFilter, now time.Ti
 
 func stats(ctx context.Context, q runner, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
 	var out incident.StatsFigures
-	// Opened in the window and matching the filter. There is no index on
-	// opened_at, so this scans incidents (in the order of the table, once
-	// per query below); the window bounds what is kept, not what is read.
-	// An incident merged into another is not an incident of its own: it
-	// counts neither as opened nor as resolved.
-	win, args := incidentWhere(f)
-	win = "opened_at >= ? AND opened_at < ? AND merged_into IS NULL" + win
-	args = append([]any{f.Since.UnixNano(), f.Until.UnixNano()}, args...)
-
-	err := q.queryRow(ctx, `SELECT COUNT(*),
-		COUNT(CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL THEN 1 END)
-		FROM incidents WHERE `+win, args...).Scan(&out.Opened, &out.Resolved)
+	// Opened in the window and matching the filter, from the index on
+	// opened_at of the incidents not merged (migration 0006): an incident
+	// merged into another is not an incident of its own, it counts neither
+	// as opened nor as resolved. The counts come from one pass, the times
+	// to acknowledge and resolve from another.
+	win, args := windowWhere(f)
+	err := q.queryRow(ctx, qStatsCounts+win, args...).Scan(&out.Opened, &out.Resolved,
+		&out.RespondMet, &out.RespondMissed, &out.ResolveMet, &out.ResolveMissed)
 	if err != nil {
-		return out, fmt.Errorf("count opened incidents: %w", err)
+		return out, fmt.Errorf("count opened incidents and SLA results: %w", err)
 	}
-	err = q.queryRow(ctx, `SELECT
-		COUNT(CASE WHEN respond_by IS NOT NULL AND respond_breached_at IS NULL AND acknowledged_at IS NOT NULL
-			AND acknowledged_at <= respond_by THEN 1 END),
-		COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
-		COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
-			AND state IN ('resolved', 'closed') AND resolved_at <= resolve_by THEN 1 END),
-		COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
-		FROM incidents WHERE `+win, args...).Scan(&out.RespondMet, &out.RespondMissed, &out.ResolveMet, &out.ResolveMissed)
-	if err != nil {
-		return out, fmt.Errorf("count SLA results: %w", err)
-	}
-	if out.TimesToAcknowledge, err = durations(ctx, q, "acknowledged_at - opened_at",
-		win+" AND acknowledged_at IS NOT NULL", args); err != nil {
-		return out, fmt.Errorf("times to acknowledge: %w", err)
-	}
-	// MTTR counts from when the impact started (the earliest startsAt of
-	// the incident's alerts) to when it ended; MTTA from when the record
-	// opened, since nobody can acknowledge before that (docs/itil.md).
-	if out.TimesToResolve, err = durations(ctx, q, "GREATEST(resolved_at - COALESCE(impact_started_at, opened_at), 0)",
-		win+" AND state IN ('resolved', 'closed') AND resolved_at IS NOT NULL", args); err != nil {
-		return out, fmt.Errorf("times to resolve: %w", err)
+	if out.TimesToAcknowledge, out.TimesToResolve, err = durations(ctx, q, win, args); err != nil {
+		return out, err
 	}
 	if out.Backlog, err = backlog(ctx, q, f, now); err != nil {
 		return out, err
@@ -96,6 +73,26 @@ func stats(ctx context.Context, q runner, f incident.StatsFilter, now time.Time)
 		return out, err
 	}
 	return out, nil
+}
+
+// qStatsCounts counts the incidents opened, resolved, and meeting or
+// missing their SLA targets, of the window that follows it (windowWhere).
+const qStatsCounts = `SELECT COUNT(*),
+	COUNT(CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL THEN 1 END),
+	COUNT(CASE WHEN respond_by IS NOT NULL AND respond_breached_at IS NULL AND acknowledged_at IS NOT NULL
+		AND acknowledged_at <= respond_by THEN 1 END),
+	COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
+	COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
+		AND state IN ('resolved', 'closed') AND resolved_at <= resolve_by THEN 1 END),
+	COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
+	FROM incidents WHERE `
+
+// windowWhere returns the condition of the incidents opened in f's window
+// that match its service and priority, and its arguments.
+func windowWhere(f incident.StatsFilter) (string, []any) {
+	where, args := incidentWhere(f)
+	return "opened_at >= ? AND opened_at < ? AND merged_into IS NULL" + where,
+		append([]any{f.Since.UnixNano(), f.Until.UnixNano()}, args...)
 }
 
 // incidentWhere returns the service and priority conditions, each starting
@@ -114,31 +111,45 @@ func incidentWhere(f incident.StatsFilter) (string, []any) {
 	return b.String(), args
 }
 
-// durations reads expr over the incidents matching where, at most
-// maxStatsSamples of them.
-func durations(ctx context.Context, q runner, expr, where string, args []any) ([]time.Duration, error) {
-	rows, err := q.query(ctx, `SELECT `+expr+` FROM incidents WHERE `+where+` LIMIT ?`,
-		append(args[:len(args):len(args)], maxStatsSamples+1)...)
+// durations reads the times to acknowledge (acknowledged_at − opened_at)
+// and to resolve of the incidents matching where, in one pass: MTTR counts
+// from when the impact started (the earliest startsAt of the incident's
+// alerts) to when it ended, MTTA from when the record opened, since nobody
+// can acknowledge before that (docs/itil.md). Each measure holds at most
+// maxStatsSamples; every row read adds to one of them at least, so reading
+// 2·maxStatsSamples+1 rows is enough to know that one holds more.
+func durations(ctx context.Context, q runner, where string, args []any) (ack, resolve []time.Duration, err error) {
+	rows, err := q.query(ctx, `SELECT
+		CASE WHEN acknowledged_at IS NOT NULL THEN acknowledged_at - opened_at END,
+		CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL
+			THEN GREATEST(resolved_at - COALESCE(impact_started_at, opened_at), 0) END
+		FROM incidents WHERE `+where+` AND (acknowledged_at IS NOT NULL
+			OR (state IN ('resolved', 'closed') AND resolved_at IS NOT NULL)) LIMIT ?`,
+		append(args[:len(args):len(args)], 2*maxStatsSamples+1)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)
 	}
 	defer rows.Close()
-	var out []time.Duration
 	for rows.Next() {
-		var d int64
-		if err := rows.Scan(&d); err != nil {
-			return nil, err
+		var a, r sql.NullInt64
+		if err := rows.Scan(&a, &r); err != nil {
+			return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)
 		}
-		out = append(out, time.Duration(d))
+		if a.Valid {
+			ack = append(ack, time.Duration(a.Int64))
+		}
+		if r.Valid {
+			resolve = append(resolve, time.Duration(r.Int64))
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("times to acknowledge and resolve: %w", err)
 	}
-	if len(out) > maxStatsSamples {
-		return nil, fmt.Errorf("more than %d incidents in the window, narrow it or filter by service or priority: %w",
+	if len(ack) > maxStatsSamples || len(resolve) > maxStatsSamples {
+		return nil, nil, fmt.Errorf("more than %d incidents in the window, narrow it or filter by service or priority: %w",
 			maxStatsSamples, incident.ErrInvalid)
 	}
-	return out, nil
+	return ack, resolve, nil
 }
 
 // backlog groups the active incidents by age bucket in one pass.
