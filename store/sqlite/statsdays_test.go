@@ -449,33 +449,47 @@ func TestSizedLRUBoundsEntriesAndBytes(t *testing.T) {
 }
 
 // TestPrimeStatsKeepsTheUsualWindows checks that after PrimeStats the
-// first calls for the last 7, 30 and 90 days read only what every call
-// reads (the parts of a day at the window's edges), as the same calls do
-// once kept, and answer what a store that keeps nothing answers; and that
-// without it, the first calls read more.
+// first calls for the last 7, 30 and 90 days, and for each priority over
+// the last 7 and 30, read only what every call reads (the parts of a day
+// at the window's edges), as the same calls do once kept, and answer what
+// a store that keeps nothing answers; and that without it, the first
+// calls read more.
 func TestPrimeStatsKeepsTheUsualWindows(t *testing.T) {
 	ctx := context.Background()
-	// pass calls the three windows and returns the day parts and leading
-	// days the calls read.
+	noFollow(t)
+	var filters []incident.StatsFilter
+	for _, days := range []int{7, 30, 90} {
+		filters = append(filters, incident.StatsFilter{Since: statsNow.Add(-time.Duration(days) * 24 * time.Hour), Until: statsNow})
+	}
+	for _, days := range []int{7, 30} {
+		for p := incident.Priority(1); p <= 5; p++ {
+			filters = append(filters, incident.StatsFilter{Since: statsNow.Add(-time.Duration(days) * 24 * time.Hour),
+				Until: statsNow, Priority: p})
+		}
+	}
+	// pass calls the windows and returns the day parts, leading days and
+	// filtered days the calls read.
 	pass := func(t *testing.T, st *Store) int64 {
 		t.Helper()
 		raw := mustRawStore(t, st)
+		counted := func() int64 {
+			return st.kept.days.read.Load() + st.kept.lead.read.Load() + st.kept.filtered.read.Load()
+		}
 		var read int64
-		for _, days := range []int{7, 30, 90} {
-			f := incident.StatsFilter{Since: statsNow.Add(-time.Duration(days) * 24 * time.Hour), Until: statsNow}
-			before := st.kept.days.read.Load() + st.kept.lead.read.Load()
+		for _, f := range filters {
+			before := counted()
 			got, err := st.Stats(ctx, f, statsNow)
 			if err != nil {
 				t.Fatal(err)
 			}
-			read += st.kept.days.read.Load() + st.kept.lead.read.Load() - before
+			read += counted() - before
 			want, err := raw.Stats(ctx, f, statsNow)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sorted := cmpopts.SortSlices(func(a, b time.Duration) bool { return a < b })
 			if diff := cmp.Diff(want, got, sorted, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("%d days: figures differ from a raw read (-raw +kept):\n%s", days, diff)
+				t.Errorf("%s to %s, priority %d: figures differ from a raw read (-raw +kept):\n%s", f.Since, f.Until, f.Priority, diff)
 			}
 		}
 		return read

@@ -207,6 +207,35 @@ func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 	check("an incident deleted", 0, 0, 3, 2)
 }
 
+// TestPriorityDayReadOnceForAll checks that a whole day read for one
+// priority keeps every priority's part of it: a dashboard's panels of P1
+// to P5 read each day once, and count what probing counts, also after an
+// escalation moves an incident's events from one priority to another.
+func TestPriorityDayReadOnceForAll(t *testing.T) {
+	noFollow(t)
+	st := mustOpenStore(t)
+	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	p1, p3 := mustCreateP1P3(t, st, d)
+	for _, e := range []struct {
+		fp string
+		at time.Duration
+		id int64
+	}{{"a", 14 * time.Hour, p1}, {"b", 30 * time.Hour, p3}, {"c", 31 * time.Hour, p1}, {"b", 32 * time.Hour, p3}, {"e", 50 * time.Hour, p3}} {
+		mustAddEvent(t, st, e.fp, d.Add(e.at), e.id)
+	}
+	window := func(p incident.Priority) incident.StatsFilter {
+		return incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: d.Add(60 * time.Hour), Priority: p}
+	}
+	// The first call reads the first (partial) day, the whole day and
+	// today; the others read nothing: the edges are every filter's.
+	checkFiltered(t, st, window(1), "P1 first", 2, 2, 3, 0)
+	checkFiltered(t, st, window(3), "P3 after P1", 3, 2, 0, 0)
+	checkFiltered(t, st, window(2), "P2, of no event", 0, 0, 0, 0)
+	mustUpdateStats(t, st, p3, func(inc *incident.Incident) { inc.Priority = 1 })
+	checkFiltered(t, st, window(3), "P3 after its escalation", 0, 0, 3, 2)
+	checkFiltered(t, st, window(1), "P1 after P3 read the day again", 5, 4, 0, 0)
+}
+
 // TestFilteredNoiseOlderSnapshot checks a read that began before another
 // kept a newer edge of the day (two polls at once): it fails with
 // errKeptAhead, for Stats to begin again, rather than read the day whole;
