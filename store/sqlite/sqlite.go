@@ -48,6 +48,11 @@ type Store struct {
 	walCheckedAt atomic.Int64 // Unix nanoseconds of the last look at the WAL's size (wal.go)
 
 	kept keptStats // the stats' parts kept between calls (stats.go); none for OpenReadOnly
+	// statsSlots bounds the stats calls reading at once to half the read
+	// pool (nil: no bound), so that calls waiting for days another reads
+	// (at start, while PrimeStats runs) do not hold every read connection
+	// and stall the list, the detail and /metrics behind them.
+	statsSlots chan struct{}
 
 	// followStop ends the goroutine that keeps the kept edges of the
 	// filtered stats current (followEdges), which closes followDone;
@@ -150,9 +155,10 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	readConns := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readConns)
 	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, r: r, path: path, lock: lock, kept: newKeptStats(),
-		followStop: make(chan struct{}), followDone: make(chan struct{})}
+		statsSlots: make(chan struct{}, readConns/2), followStop: make(chan struct{}), followDone: make(chan struct{})}
 	go s.followEdges()
 	return s, nil
 }

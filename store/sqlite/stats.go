@@ -29,6 +29,14 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 	if !f.Since.Before(f.Until) || f.Until.Sub(f.Since) > incident.MaxStatsWindow {
 		return incident.StatsFigures{}, fmt.Errorf("stats window %s to %s: %w", f.Since, f.Until, incident.ErrInvalid)
 	}
+	if s.statsSlots != nil {
+		select {
+		case s.statsSlots <- struct{}{}:
+			defer func() { <-s.statsSlots }()
+		case <-ctx.Done():
+			return incident.StatsFigures{}, ctx.Err()
+		}
+	}
 	return retryKeptAhead(s.kept, func(k keptStats) (incident.StatsFigures, error) {
 		return statsIn(ctx, s.r, k, f, now)
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -256,4 +257,40 @@ func TestBacklogIsEmptyWithoutActiveIncidents(t *testing.T) {
 	if diff := cmp.Diff(incident.Backlog{}, got); diff != "" {
 		t.Errorf("Backlog() mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// TestWaitingStatsLeaveReadConnections checks that stats calls waiting
+// for days another call reads (as at start, while PrimeStats runs) hold
+// at most half the read pool: the incident list still gets a connection
+// and answers while they wait. The deadline only ends the test should the
+// list wait for the stats; it is not a measure of speed.
+func TestWaitingStatsLeaveReadConnections(t *testing.T) {
+	st, _ := mustStatsStore(t)
+	ctx := context.Background()
+	st.kept.days.reading.Lock() // a long read of the missing days
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := incident.StatsFilter{Since: statsNow.Add(-30 * 24 * time.Hour), Until: statsNow}
+			if _, err := st.Stats(ctx, f, statsNow); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for st.r.Stats().InUse < cap(st.statsSlots) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // let any others take connections too
+	if in, open := st.r.Stats().InUse, st.r.Stats().MaxOpenConnections; in >= open {
+		t.Errorf("waiting stats calls hold %d of %d read connections", in, open)
+	}
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := st.Incidents(lctx, incident.IncidentFilter{Limit: 10}); err != nil {
+		t.Errorf("the list while stats wait: %v", err)
+	}
+	st.kept.days.reading.Unlock()
+	wg.Wait()
 }
