@@ -9,6 +9,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/internal/backlogrow"
+	"github.com/alertbridge/alertbridge/store/internal/statscounts"
 )
 
 // maxStatsSamples bounds the durations Stats reads per measure (8 bytes
@@ -77,15 +78,7 @@ func stats(ctx context.Context, q runner, f incident.StatsFilter, now time.Time)
 
 // qStatsCounts counts the incidents opened, resolved, and meeting or
 // missing their SLA targets, of the window that follows it (windowWhere).
-const qStatsCounts = `SELECT COUNT(*),
-	COUNT(CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL THEN 1 END),
-	COUNT(CASE WHEN respond_by IS NOT NULL AND respond_breached_at IS NULL AND acknowledged_at IS NOT NULL
-		AND acknowledged_at <= respond_by THEN 1 END),
-	COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
-	COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
-		AND state IN ('resolved', 'closed') AND resolved_at <= resolve_by THEN 1 END),
-	COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
-	FROM incidents WHERE `
+const qStatsCounts = `SELECT ` + statscounts.Columns + ` FROM incidents WHERE `
 
 // windowWhere returns the condition of the incidents opened in f's window
 // that match its service and priority, and its arguments.

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/statscounts"
 )
 
 // statsDaysCached bounds the day parts a store keeps: 91 days (a 90-day
@@ -324,14 +325,7 @@ func readDayParts(ctx context.Context, q queryer, f incident.StatsFilter, parts 
 	// part of one day). An incident merged
 	// into another is not an incident of its own: it counts neither as
 	// opened nor as resolved.
-	err := eachRow(ctx, q, `SELECT `+dayOf+` AS day, COUNT(*),
-		COUNT(CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL THEN 1 END),
-		COUNT(CASE WHEN respond_by IS NOT NULL AND respond_breached_at IS NULL AND acknowledged_at IS NOT NULL
-			AND acknowledged_at <= respond_by THEN 1 END),
-		COUNT(CASE WHEN respond_breached_at IS NOT NULL THEN 1 END),
-		COUNT(CASE WHEN resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolved_at IS NOT NULL
-			AND state IN ('resolved', 'closed') AND resolved_at <= resolve_by THEN 1 END),
-		COUNT(CASE WHEN resolve_breached_at IS NOT NULL THEN 1 END)
+	err := eachRow(ctx, q, `SELECT `+dayOf+` AS day, `+statscounts.Columns+`
 		FROM incidents INDEXED BY incidents_opened_stats WHERE `+where+` GROUP BY day`, args, func(rows *sql.Rows) error {
 		var day int64
 		var c dayPart
