@@ -87,10 +87,11 @@ func (p *dayPart) size() int {
 // the bytes its values hold (as their sizes estimate them). An entry of
 // more than a quarter of the bytes is not kept. Safe for concurrent use.
 type sizedLRU[K comparable, V any] struct {
-	mu     sync.Mutex
-	lru    *simplelru.LRU[K, sizedValue[V]]
-	bytes  int // held now
-	budget int
+	mu      sync.Mutex
+	lru     *simplelru.LRU[K, sizedValue[V]]
+	bytes   int // held now
+	budget  int
+	entries int
 }
 
 type sizedValue[V any] struct {
@@ -99,7 +100,7 @@ type sizedValue[V any] struct {
 }
 
 func newSizedLRU[K comparable, V any](entries, budget int) *sizedLRU[K, V] {
-	c := &sizedLRU[K, V]{budget: budget}
+	c := &sizedLRU[K, V]{budget: budget, entries: entries}
 	l, err := simplelru.NewLRU(entries, func(_ K, v sizedValue[V]) { c.bytes -= v.size })
 	if err != nil { // only for a size below 1
 		panic(err)
@@ -130,6 +131,25 @@ func (c *sizedLRU[K, V]) Add(k K, v V, size int) {
 	for c.bytes > c.budget {
 		c.lru.RemoveOldest()
 	}
+}
+
+// AddIfRoom keeps v as Add does, but only when that drops no other
+// entry, and reports whether it kept it: a value nobody asked for yet must
+// not push out one somebody uses.
+func (c *sizedLRU[K, V]) AddIfRoom(k K, v V, size int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, bytes := c.lru.Len(), c.bytes
+	if old, ok := c.lru.Peek(k); ok {
+		n, bytes = n-1, bytes-old.size
+	}
+	if size > c.budget/4 || n+1 > c.entries || bytes+size > c.budget {
+		return false
+	}
+	c.lru.Remove(k)
+	c.lru.Add(k, sizedValue[V]{v, size})
+	c.bytes += size
+	return true
 }
 
 // Remove forgets k's value, if kept.

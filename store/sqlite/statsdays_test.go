@@ -412,6 +412,7 @@ func mustRawStore(t *testing.T, st *Store) *Store {
 func TestSizedLRUBoundsEntriesAndBytes(t *testing.T) {
 	type add struct {
 		key, size int
+		ifRoom    bool // AddIfRoom, not Add
 	}
 	for _, tc := range []struct {
 		name      string
@@ -420,17 +421,25 @@ func TestSizedLRUBoundsEntriesAndBytes(t *testing.T) {
 		wantKept  []int
 		wantBytes int
 	}{
-		{"within both bounds", 3, []add{{1, 10}, {2, 20}}, []int{1, 2}, 30},
-		{"entries bound", 3, []add{{1, 10}, {2, 10}, {3, 10}, {4, 10}}, []int{2, 3, 4}, 30},
-		{"bytes bound drops the oldest", 10, []add{{1, 25}, {2, 25}, {3, 25}, {4, 25}, {5, 25}}, []int{2, 3, 4, 5}, 100},
-		{"too large for a quarter is not kept", 3, []add{{1, 10}, {2, 26}}, []int{1}, 10},
-		{"replacing a key counts its new size only", 3, []add{{1, 10}, {1, 20}, {1, 5}}, []int{1}, 5},
-		{"replacing with a value too large drops the key", 3, []add{{1, 10}, {1, 30}}, nil, 0},
+		{"within both bounds", 3, []add{{1, 10, false}, {2, 20, false}}, []int{1, 2}, 30},
+		{"entries bound", 3, []add{{1, 10, false}, {2, 10, false}, {3, 10, false}, {4, 10, false}}, []int{2, 3, 4}, 30},
+		{"bytes bound drops the oldest", 10, []add{{1, 25, false}, {2, 25, false}, {3, 25, false}, {4, 25, false}, {5, 25, false}}, []int{2, 3, 4, 5}, 100},
+		{"too large for a quarter is not kept", 3, []add{{1, 10, false}, {2, 26, false}}, []int{1}, 10},
+		{"replacing a key counts its new size only", 3, []add{{1, 10, false}, {1, 20, false}, {1, 5, false}}, []int{1}, 5},
+		{"replacing with a value too large drops the key", 3, []add{{1, 10, false}, {1, 30, false}}, nil, 0},
+		{"if room: within both bounds", 3, []add{{1, 10, false}, {2, 10, false}, {3, 10, true}}, []int{1, 2, 3}, 30},
+		{"if room: not past the entries bound", 2, []add{{1, 10, false}, {2, 10, false}, {3, 10, true}}, []int{1, 2}, 20},
+		{"if room: not past the bytes bound", 10, []add{{1, 25, false}, {2, 25, false}, {3, 25, false}, {4, 25, false}, {5, 1, true}}, []int{1, 2, 3, 4}, 100},
+		{"if room: replacing a key", 2, []add{{1, 10, false}, {2, 10, false}, {1, 20, true}}, []int{1, 2}, 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newSizedLRU[int, string](tc.entries, 100)
 			for _, a := range tc.adds {
-				c.Add(a.key, fmt.Sprint(a.key), a.size)
+				if a.ifRoom {
+					c.AddIfRoom(a.key, fmt.Sprint(a.key), a.size)
+				} else {
+					c.Add(a.key, fmt.Sprint(a.key), a.size)
+				}
 			}
 			var kept []int
 			for k := range 6 {

@@ -37,10 +37,11 @@ import (
 // that ends now, whose whole days change once a day, adds only its edges'
 // fingerprints to it.
 const (
-	// filteredPartsCached: 91 days (a 90-day window touches 91) for five
-	// filters; filteredPartsBytes: a part holds ~32 bytes per distinct
+	// filteredPartsCached: 91 days (a 90-day window touches 91) for ten
+	// filters (a priority's read keeps all five priorities' parts);
+	// filteredPartsBytes: a part holds ~32 bytes per distinct
 	// fingerprint, about 64 KB for a day of 2,000 alerts of one priority.
-	filteredPartsCached = 512
+	filteredPartsCached = 1024
 	filteredPartsBytes  = 32 << 20
 	// edgeDaysCached: today and the first day of each window length a
 	// dashboard polls, and the day before each at midnight; edgeDaysBytes:
@@ -551,9 +552,12 @@ func (fd *filteredDays) readPriorities(ctx context.Context, q queryer, missing [
 			part := byPriority[p]
 			part.v = d.v
 			// The other priorities' parts are kept while they fit: they
-			// must not evict what the call itself reads.
-			if p == want || fd.parts.Bytes()+part.size() <= filteredPartsBytes {
-				fd.parts.Add(filteredDayKey{d.day, filterKey{priority: p}}, part, part.size())
+			// must not evict what this or another call reads.
+			k := filteredDayKey{d.day, filterKey{priority: p}}
+			if p == want {
+				fd.parts.Add(k, part, part.size())
+			} else {
+				fd.parts.AddIfRoom(k, part, part.size())
 			}
 		}
 		d.part = byPriority[want]
