@@ -666,10 +666,19 @@ func seal(ctx context.Context, tx Tx, inc *Incident, window time.Duration, now t
 	return tx.UpdateIncident(ctx, *inc)
 }
 
+// SweepBatch is the most incidents one Sweep carries out (DueIncidents
+// returns at most as many). A sweep runs in the writer's transaction, which
+// ingest waits behind: after a downtime, or when a storm's incidents reach
+// their SLA targets together, thousands come due at once, and one
+// transaction for all of them held ingest back for half a second (issue
+// 13). A caller that gets SweepBatch back sweeps again for the rest.
+const SweepBatch = 256
+
 // Sweep carries out what is due at now: the scheduled resolves of incidents
 // whose alerts all stayed resolved for their resolve_after grace, and the
 // discarding of pending incidents whose window passed before min_alerts
-// fired. It returns the incidents it changed, and which of them it resolved.
+// fired; at most SweepBatch incidents, the lowest IDs first. It returns the
+// incidents it changed, and which of them it resolved.
 func Sweep(ctx context.Context, tx Tx, now time.Time) (changed, resolved []Incident, err error) {
 	due, err := tx.DueIncidents(ctx, now)
 	if err != nil {

@@ -117,7 +117,7 @@ type Tx interface {
 	// resolve (ResolveDueAt) is at or before now or whose SLA target passed
 	// unmarked or that flapped but have been quiet for their flap window,
 	// and the unsealed pending incidents whose window (LastEventAt
-	// + Window) passed by now.
+	// + Window) passed by now: at most SweepBatch of them, by ID.
 	DueIncidents(ctx context.Context, now time.Time) ([]Incident, error)
 	// ClosableIncidents returns at most limit resolved (not closed)
 	// incidents that resolved at or before resolvedBefore, oldest resolve

@@ -145,8 +145,11 @@ type request struct {
 	// beatOnly: a sweep that only writes the heartbeat (a replica that
 	// does not hold the sweep's lease).
 	beatOnly bool
-	result   incident.Incident
-	err      chan error
+	// sweptFull: the sweep carried out a full incident.SweepBatch, so more
+	// may be due.
+	sweptFull bool
+	result    incident.Incident
+	err       chan error
 
 	// problemCmd is a manual problem command; problem its result.
 	problemCmd *incident.ProblemCommand
@@ -311,9 +314,24 @@ func (p *Pipeline) SubmitChanges(ctx context.Context, changes []incident.Change)
 // (resolve_when_quiet, close_after), forgets expired nonces, and writes the store's heartbeat, so that a store
 // that cannot commit is noticed (StoreErr) while no request comes in. The
 // daemon calls it on a ticker; a replay calls it as its clock advances.
+//
+// The incidents due are carried out incident.SweepBatch per transaction,
+// so that ingest waits behind one batch at most, not behind thousands come
+// due at once; up to maxSweepBatches of them per call, the rest at the
+// next.
 func (p *Pipeline) Sweep(ctx context.Context) error {
-	return p.do(ctx, &request{ctx: ctx, sweep: true, err: make(chan error, 1)})
+	for range maxSweepBatches {
+		r := &request{ctx: ctx, sweep: true, err: make(chan error, 1)}
+		if err := p.do(ctx, r); err != nil || !r.sweptFull {
+			return err
+		}
+	}
+	return nil
 }
+
+// maxSweepBatches bounds the transactions of one Sweep: 64 batches of 256
+// incidents. A variable so that tests can lower it.
+var maxSweepBatches = 64
 
 // retainBatch is one batch of retention: the history of incidents closed
 // more than retention ago, at most limit rows of it.
@@ -636,6 +654,7 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				if err != nil {
 					return fmt.Errorf("sweep: %w", err)
 				}
+				r.sweptFull = len(changed) >= incident.SweepBatch
 				for _, inc := range changed {
 					if err := cb.Record(ctx, inc); err != nil {
 						return err

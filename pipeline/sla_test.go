@@ -2,10 +2,12 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/pipeline"
 )
 
 // slaRules: P1 24x7 (respond 15m, resolve 4h); P3 on office hours
@@ -146,5 +148,43 @@ func TestSLAAttainmentFigures(t *testing.T) {
 	got := [4]int{figs.RespondMet, figs.RespondMissed, figs.ResolveMet, figs.ResolveMissed}
 	if want := [4]int{1, 2, 0, 0}; got != want {
 		t.Errorf("respond met/missed, resolve met/missed = %v, want %v", got, want)
+	}
+}
+
+// TestSweepInBatches: when more incidents come due than one sweep carries
+// out (a storm's incidents reaching their respond target together), Sweep
+// marks them incident.SweepBatch per transaction, so that ingest waits
+// behind one batch at most; one call carries out up to its bound of
+// batches, and the next call the rest. Every breach is marked once.
+func TestSweepInBatches(t *testing.T) {
+	ctx := context.Background()
+	p := newReplay(t, slaRules)
+	const n = 2*incident.SweepBatch + 88
+	evs := make([]incident.Event, 0, n)
+	for i := range n {
+		ev := fire(0, lab("alertname", fmt.Sprint("Down", i), "severity", "critical"))
+		ev.GroupLabels = lab("alertname", ev.Labels["alertname"])
+		evs = append(evs, ev)
+	}
+	p.at(0, evs...)
+	missed := func() int {
+		t.Helper()
+		s, err := p.st.Stats(ctx, incident.StatsFilter{Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)}, t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Opened != n {
+			t.Fatalf("%d incidents opened, want %d", s.Opened, n)
+		}
+		return s.RespondMissed
+	}
+	defer pipeline.SetMaxSweepBatches(2)()
+	p.advance(16 * time.Minute)
+	if got := missed(); got != 2*incident.SweepBatch {
+		t.Fatalf("after one sweep of at most two batches: %d respond targets missed, want %d", got, 2*incident.SweepBatch)
+	}
+	p.advance(17 * time.Minute)
+	if got := missed(); got != n {
+		t.Fatalf("after the next sweep: %d respond targets missed, want %d", got, n)
 	}
 }

@@ -465,7 +465,7 @@ func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incide
 		   OR (resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolve_by < ?
 		       AND state IN ('open', 'acknowledged'))
 		   OR (flapping_since IS NOT NULL AND last_event_at + flap_window_ns < ? AND state <> 'closed')
-		ORDER BY id`, n, n, n, n, n)
+		ORDER BY id LIMIT ?`, n, n, n, n, n, incident.SweepBatch)
 	return collect(rows, err, "select due incidents", scanIncident)
 }
 

@@ -143,7 +143,7 @@ var (
 		   OR (resolve_by IS NOT NULL AND resolve_breached_at IS NULL AND resolve_by < ?
 		       AND state IN ('open', 'acknowledged'))
 		   OR (flapping_since IS NOT NULL AND last_event_at + flap_window_ns < ? AND state <> 'closed')
-		ORDER BY id`
+		ORDER BY id LIMIT ?`
 	qSelectAlert = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND source = ? AND fingerprint = ?`
 	qUpsertAlert = `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
 		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
@@ -578,7 +578,7 @@ func (t *tx) DueIncidents(ctx context.Context, now time.Time) ([]incident.Incide
 		return nil, err
 	}
 	n := now.UnixNano()
-	rows, err := st.QueryContext(qctx, n, n, n, n, n)
+	rows, err := st.QueryContext(qctx, n, n, n, n, n, incident.SweepBatch)
 	return collect(rows, err, "select due incidents", scanIncident)
 }
 

@@ -161,3 +161,34 @@ func testDueEveryClause(t *testing.T, s Store) {
 		return nil
 	})
 }
+
+// testDueBatch checks that DueIncidents returns at most
+// incident.SweepBatch incidents, the lowest IDs first, so that a sweep's
+// transaction stays short however many come due at once.
+func testDueBatch(t *testing.T, s Store) {
+	ctx := context.Background()
+	now := t0.Add(time.Hour)
+	var ids []int64
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		for i := range incident.SweepBatch + 3 {
+			inc := newIncident(fmt.Sprintf("batch-%03d", i), 1)
+			inc.RespondBy = t0.Add(time.Minute) // passed, unmarked
+			if err := tx.CreateIncident(ctx, &inc); err != nil {
+				return err
+			}
+			ids = append(ids, inc.ID)
+		}
+		return nil
+	})
+	var got []int64
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		list, err := tx.DueIncidents(ctx, now)
+		for _, inc := range list {
+			got = append(got, inc.ID)
+		}
+		return err
+	})
+	if diff := cmp.Diff(ids[:incident.SweepBatch], got); diff != "" {
+		t.Errorf("DueIncidents of %d due: not the first %d by ID (-want +got):\n%s", len(ids), incident.SweepBatch, diff)
+	}
+}

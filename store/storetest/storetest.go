@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RecordsEveryField", testRecordsEveryField},
 		{"ProblemEveryField", testProblemEveryField},
 		{"DueIncidentsEveryClause", testDueEveryClause},
+		{"DueIncidentsAtMostABatch", testDueBatch},
 		{"IncidentsPageThroughEveryFilter", testIncidentListing},
 		{"IncidentSearchFindsWhatAScanFinds", testIncidentSearch},
 		{"ProblemsPageThrough", testProblemListing},
