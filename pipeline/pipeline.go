@@ -145,8 +145,8 @@ type request struct {
 	// beatOnly: a sweep that only writes the heartbeat (a replica that
 	// does not hold the sweep's lease).
 	beatOnly bool
-	// sweptFull: the sweep carried out a full incident.SweepBatch, so more
-	// may be due.
+	// sweptFull: the sweep carried out a full incident.SweepBatch of due
+	// incidents, so more may be due.
 	sweptFull bool
 	result    incident.Incident
 	err       chan error

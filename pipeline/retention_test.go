@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -248,5 +249,39 @@ func TestClosedIgnoresItsAlertsLateResolve(t *testing.T) {
 	alerts, err := e.store.Alerts(ctx, closed.ID)
 	if err != nil || len(alerts) != 1 || alerts[0].Status != incident.StatusResolved {
 		t.Errorf("alerts %+v, %v; want its alert resolved", alerts, err)
+	}
+}
+
+// TestCloseInBatches: incidents that resolved close_after ago all at once
+// (a first sweep after an upgrade or a downtime) close incident.SweepBatch
+// per sweep, so that ingest waits behind one batch at most; the rest wait
+// for the next sweeps (closing is bookkeeping), which close them all.
+func TestCloseInBatches(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOpts{closeAfter: closeAfter})
+	const n = 2*incident.SweepBatch + 10
+	err := e.store.Update(ctx, func(tx incident.Tx) error {
+		for i := range n {
+			inc := incident.Incident{State: incident.StateResolved, Priority: 3, Impact: incident.LevelMedium,
+				Urgency: incident.LevelMedium, Title: "t", CorrelationKey: fmt.Sprint("k", i),
+				OpenedAt: t0, UpdatedAt: t0, LastEventAt: t0, ResolvedAt: t0.Add(time.Minute),
+				RuleSnapshot: incident.RuleSnapshot{ResolveMode: incident.ResolveAll, MinAlerts: 1}}
+			if err := tx.CreateIncident(ctx, &inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(t0.Add(time.Minute + closeAfter))
+	for i, want := range []float64{incident.SweepBatch, 2 * incident.SweepBatch, n, n} {
+		if err := e.p.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := metricValue(t, e.reg, "alertbridge_incidents_closed_total"); got != want {
+			t.Fatalf("after sweep %d: %v closed, want %v", i+1, got, want)
+		}
 	}
 }
