@@ -670,8 +670,9 @@ func seal(ctx context.Context, tx Tx, inc *Incident, window time.Duration, now t
 // returns at most as many). A sweep runs in the writer's transaction, which
 // ingest waits behind: after a downtime, or when a storm's incidents reach
 // their SLA targets together, thousands come due at once, and one
-// transaction for all of them held ingest back for half a second (issue
-// 13). A caller that gets SweepBatch back sweeps again for the rest.
+// transaction for all of them held ingest back: about 245 ms for 3,000
+// (issue 13), 22 ms for a batch. A caller that gets SweepBatch back sweeps
+// again for the rest.
 const SweepBatch = 256
 
 // Sweep carries out what is due at now: the scheduled resolves of incidents
