@@ -89,13 +89,10 @@ type Tx interface {
 	// EpisodeNear returns the alert's episode whose StartsAt is nearest at,
 	// at most within away, or ErrNotFound.
 	EpisodeNear(ctx context.Context, source, fingerprint string, at time.Time, within time.Duration) (Episode, error)
-	// NextEpisode returns the alert's first episode starting after after,
-	// or ErrNotFound.
-	NextEpisode(ctx context.Context, source, fingerprint string, after time.Time) (Episode, error)
-	// NextEpisodes is NextEpisode for many alerts at once (one statement
-	// where a statement is a round trip): for each of after, the first
-	// episode of its alert (Source, Fingerprint) starting strictly after
-	// its StartsAt, or the zero Episode (ID 0) when there is none.
+	// NextEpisodes returns, for each of after, the first episode of its
+	// alert (Source, Fingerprint) starting strictly after its StartsAt, or
+	// the zero Episode (ID 0) when there is none: for many alerts at once,
+	// in one statement where a statement is a round trip.
 	NextEpisodes(ctx context.Context, after []Episode) ([]Episode, error)
 	// Episodes returns the episodes of the incidents, by start.
 	Episodes(ctx context.Context, incidentIDs []int64) ([]Episode, error)

@@ -56,11 +56,6 @@ func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, w
 		ORDER BY abs(starts_at - ?), starts_at LIMIT 1`, source, fp, n-int64(within), n+int64(within), n))
 }
 
-func (t *tx) NextEpisode(ctx context.Context, source, fp string, after time.Time) (incident.Episode, error) {
-	return scanEpisode(t.r.queryRow(ctx, `SELECT `+episodeColumns+` FROM alert_episodes
-		WHERE source = ? AND fingerprint = ? AND starts_at > ? ORDER BY starts_at LIMIT 1`, source, fp, after.UnixNano()))
-}
-
 // nextChunk is how many alerts one NextEpisodes statement asks about.
 const nextChunk = 200
 

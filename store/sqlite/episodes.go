@@ -90,16 +90,12 @@ func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, w
 	return scanEpisode(t.queryRow(ctx, qEpisodeNear, source, fp, n-int64(within), n+int64(within), n))
 }
 
-func (t *tx) NextEpisode(ctx context.Context, source, fp string, after time.Time) (incident.Episode, error) {
-	return scanEpisode(t.queryRow(ctx, qNextEpisode, source, fp, after.UnixNano()))
-}
-
-// NextEpisodes runs NextEpisode, prepared, for each: in-process, one
+// NextEpisodes runs one prepared statement for each: in-process, one
 // statement each costs no round trip.
 func (t *tx) NextEpisodes(ctx context.Context, after []incident.Episode) ([]incident.Episode, error) {
 	out := make([]incident.Episode, len(after))
 	for i, e := range after {
-		next, err := t.NextEpisode(ctx, e.Source, e.Fingerprint, e.StartsAt)
+		next, err := scanEpisode(t.queryRow(ctx, qNextEpisode, e.Source, e.Fingerprint, e.StartsAt.UnixNano()))
 		switch {
 		case err == nil:
 			out[i] = next

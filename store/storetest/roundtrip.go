@@ -318,8 +318,11 @@ func testRecordsEveryField(t *testing.T, s Store) {
 		e.EndsAt, e.IncidentID = time.Time{}, 0
 		mustUpdate(t, s, func(tx incident.Tx) error { return tx.PutEpisode(ctx, &e) })
 		mustUpdate(t, s, func(tx incident.Tx) error {
-			got, err := tx.NextEpisode(ctx, e.Source, e.Fingerprint, at(0))
-			mustRead(t, "firing, no incident: NextEpisode", e, got, err)
+			got, err := tx.NextEpisodes(ctx, []incident.Episode{{Source: e.Source, Fingerprint: e.Fingerprint, StartsAt: at(0)}})
+			if err != nil || len(got) != 1 {
+				t.Fatalf("NextEpisodes: %d answers for one alert, %v", len(got), err)
+			}
+			mustRead(t, "firing, no incident: NextEpisodes", e, got[0], nil)
 			return nil
 		})
 	})
