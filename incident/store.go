@@ -94,6 +94,12 @@ type Tx interface {
 	// the zero Episode (ID 0) when there is none: for many alerts at once,
 	// in one statement where a statement is a round trip.
 	NextEpisodes(ctx context.Context, after []Episode) ([]Episode, error)
+	// HoldingEpisode returns when the incident's earliest episode started
+	// (zero when it has none), and whether it holds an open episode other
+	// than except that started at or before by: one with no end whose
+	// alert has no later episode. A resolve asks it before reading the
+	// incident's whole history to regroup it.
+	HoldingEpisode(ctx context.Context, incidentID, except int64, by time.Time) (first time.Time, open bool, err error)
 	// Episodes returns the episodes of the incidents, by start.
 	Episodes(ctx context.Context, incidentIDs []int64) ([]Episode, error)
 	// KeyIncidents returns the incidents with key, not merged into another
@@ -101,6 +107,9 @@ type Tx interface {
 	// whose impact (from ImpactStartedAt to ResolvedAt, open while active)
 	// meets [from, to], oldest first.
 	KeyIncidents(ctx context.Context, key string, from, to time.Time) ([]Incident, error)
+	// OtherKeyIncident reports whether KeyIncidents(key, from, to) would
+	// return an incident other than except.
+	OtherKeyIncident(ctx context.Context, key string, except int64, from, to time.Time) (bool, error)
 	// AlertSpan returns the earliest start and the latest known end of an
 	// incident's episodes (zero times when it has none).
 	AlertSpan(ctx context.Context, incidentID int64) (start, end time.Time, err error)

@@ -112,14 +112,44 @@ func (t *tx) Episodes(ctx context.Context, incidentIDs []int64) ([]incident.Epis
 	return collect(rows, err, "select episodes", scanEpisode)
 }
 
-func (t *tx) KeyIncidents(ctx context.Context, key string, from, to time.Time) ([]incident.Incident, error) {
-	rows, err := t.r.query(ctx, `SELECT `+incidentColumns+` FROM incidents
-		WHERE correlation_key = ? AND merged_into IS NULL AND state <> 'closed'
+// keyIncidentsWhere are KeyIncidents' conditions: key, to, from.
+const keyIncidentsWhere = `correlation_key = ? AND merged_into IS NULL AND state <> 'closed'
 		AND COALESCE(impact_started_at, opened_at, last_event_at) <= ?
-		AND (resolved_at IS NULL OR state IN ('pending', 'open', 'acknowledged') OR resolved_at >= ?)
+		AND (resolved_at IS NULL OR state IN ('pending', 'open', 'acknowledged') OR resolved_at >= ?)`
+
+func (t *tx) KeyIncidents(ctx context.Context, key string, from, to time.Time) ([]incident.Incident, error) {
+	rows, err := t.r.query(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE `+keyIncidentsWhere+`
 		ORDER BY COALESCE(impact_started_at, opened_at, last_event_at), id`, key, to.UnixNano(), from.UnixNano())
 	return collect(rows, err, "select incidents of key", scanIncident)
 }
+
+func (t *tx) OtherKeyIncident(ctx context.Context, key string, except int64, from, to time.Time) (bool, error) {
+	var found bool
+	err := t.r.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incidents WHERE `+keyIncidentsWhere+` AND id <> ?)`,
+		key, to.UnixNano(), from.UnixNano(), except).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("other incidents of key: %w", err)
+	}
+	return found, nil
+}
+
+func (t *tx) HoldingEpisode(ctx context.Context, incidentID, except int64, by time.Time) (time.Time, bool, error) {
+	var first sql.NullInt64
+	var open bool
+	if err := t.r.queryRow(ctx, qHoldingEpisode, incidentID, incidentID, by.UnixNano(), except).Scan(&first, &open); err != nil {
+		return time.Time{}, false, fmt.Errorf("episodes of incident %d: %w", incidentID, err)
+	}
+	return fromNanos(first), open, nil
+}
+
+// qHoldingEpisode reads the incident's first entry in its index by start,
+// then its open episodes (alert_episodes_open) up to by, and stops at the
+// first whose alert fired no later episode.
+const qHoldingEpisode = `SELECT (SELECT MIN(starts_at) FROM alert_episodes WHERE incident_id = ?),
+	EXISTS (SELECT 1 FROM alert_episodes e
+		WHERE e.incident_id = ? AND e.ends_at IS NULL AND e.starts_at <= ? AND e.id <> ?
+		AND NOT EXISTS (SELECT 1 FROM alert_episodes n
+			WHERE n.source = e.source AND n.fingerprint = e.fingerprint AND n.starts_at > e.starts_at))`
 
 func (t *tx) AlertSpan(ctx context.Context, incidentID int64) (start, end time.Time, err error) {
 	var s, e sql.NullInt64

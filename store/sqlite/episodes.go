@@ -31,13 +31,26 @@ const (
 // resolve, prepared once as well (Episodes for one incident, the usual
 // case): parsing them was 7% of the daemon's CPU at one alert per request.
 var (
-	qKeyIncidents = `SELECT ` + incidentColumns + ` FROM incidents
-		WHERE correlation_key = ? AND merged_into IS NULL AND state <> 'closed'
-		AND COALESCE(impact_started_at, opened_at, last_event_at) <= ?
-		AND (resolved_at IS NULL OR state IN ('pending', 'open', 'acknowledged') OR resolved_at >= ?)
+	qKeyIncidents = `SELECT ` + incidentColumns + ` FROM incidents WHERE ` + keyIncidentsWhere + `
 		ORDER BY COALESCE(impact_started_at, opened_at, last_event_at), id`
-	qAlertSpan = `SELECT MIN(starts_at), MAX(ends_at) FROM alert_episodes WHERE incident_id = ?`
+	// qOtherKeyIncident runs without writing the held incidents first
+	// when none of them but except has the key (see OtherKeyIncident).
+	qOtherKeyIncident = `SELECT EXISTS (SELECT 1 FROM incidents WHERE ` + keyIncidentsWhere + ` AND id <> ?)`
+	qAlertSpan        = `SELECT MIN(starts_at), MAX(ends_at) FROM alert_episodes WHERE incident_id = ?`
+	// qHoldingEpisode reads the incident's first entry in its index by
+	// start, then its open episodes up to by, and stops at the first whose
+	// alert fired no later episode.
+	qHoldingEpisode = `SELECT (SELECT MIN(starts_at) FROM alert_episodes WHERE incident_id = ?),
+		EXISTS (SELECT 1 FROM alert_episodes e INDEXED BY alert_episodes_open
+			WHERE e.incident_id = ? AND e.ends_at IS NULL AND e.starts_at <= ? AND e.id <> ?
+			AND NOT EXISTS (SELECT 1 FROM alert_episodes n
+				WHERE n.source = e.source AND n.fingerprint = e.fingerprint AND n.starts_at > e.starts_at))`
 )
+
+// keyIncidentsWhere are KeyIncidents' conditions: key, to, from.
+const keyIncidentsWhere = `correlation_key = ? AND merged_into IS NULL AND state <> 'closed'
+		AND COALESCE(impact_started_at, opened_at, last_event_at) <= ?
+		AND (resolved_at IS NULL OR state IN ('pending', 'open', 'acknowledged') OR resolved_at >= ?)`
 
 // episodesOf is the query of the episodes of n incidents.
 func episodesOf(n int) string {
@@ -47,7 +60,7 @@ func episodesOf(n int) string {
 
 func init() {
 	writerQueries = append(writerQueries, qInsertEpisode, qUpdateEpisode, qEpisodeNear, qNextEpisode,
-		qKeyIncidents, qAlertSpan, episodesOf(1))
+		qKeyIncidents, qOtherKeyIncident, qAlertSpan, qHoldingEpisode, episodesOf(1))
 }
 
 func scanEpisode(row scanner) (incident.Episode, error) {
@@ -121,6 +134,33 @@ func (t *tx) Episodes(ctx context.Context, incidentIDs []int64) ([]incident.Epis
 func (t *tx) KeyIncidents(ctx context.Context, key string, from, to time.Time) ([]incident.Incident, error) {
 	rows, err := t.tx.QueryContext(ctx, qKeyIncidents, key, to.UnixNano(), from.UnixNano())
 	return collect(rows, err, "select incidents of key", scanIncident)
+}
+
+// OtherKeyIncident reads the incidents of key as they stand unless one
+// of them but except is held: a resolve asks it with its own incident
+// held, which writing first would rewrite at every alert of a resolve
+// rather than once at the commit.
+func (t *tx) OtherKeyIncident(ctx context.Context, key string, except int64, from, to time.Time) (bool, error) {
+	if t.wb.holdsKey(key, except) {
+		if err := t.flush(ctx); err != nil {
+			return false, err
+		}
+	}
+	var found bool
+	err := t.queryRow(ctx, qOtherKeyIncident, key, to.UnixNano(), from.UnixNano(), except).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("other incidents of key: %w", err)
+	}
+	return found, nil
+}
+
+func (t *tx) HoldingEpisode(ctx context.Context, incidentID, except int64, by time.Time) (time.Time, bool, error) {
+	var first sql.NullInt64
+	var open bool
+	if err := t.queryRow(ctx, qHoldingEpisode, incidentID, incidentID, by.UnixNano(), except).Scan(&first, &open); err != nil {
+		return time.Time{}, false, fmt.Errorf("episodes of incident %d: %w", incidentID, err)
+	}
+	return fromNanos(first), open, nil
 }
 
 func (t *tx) AlertSpan(ctx context.Context, incidentID int64) (start, end time.Time, err error) {

@@ -56,12 +56,14 @@ var heldUpdates atomic.Int64
 // passThrough are the writer's statements that neither read nor write
 // incidents nor fire a trigger that does: they run without writing the
 // held incidents first. qIncidentByID is one: a row not held is current.
+// qOtherKeyIncident is one too: it writes them first itself when one it
+// may read is held.
 var passThrough = map[string]bool{
 	qSelectAlertState: true, qUpsertAlertState: true, qSelectAlert: true, qUpsertAlert: true,
 	qTouchAlert: true, qInsertTimeline: true, qInsertEvent: true, qIncidentByID: true,
 	qInsertEpisode: true, qUpdateEpisode: true, qEpisodeNear: true, qNextEpisode: true,
 	qInsertOutbox: true, qPendingOutbox: true, qHasPendingOutbox: true,
-	qActiveMaintenance: true,
+	qActiveMaintenance: true, qHoldingEpisode: true, qOtherKeyIncident: true, qAlertSpan: true, episodesOf(1): true,
 }
 
 // passThroughTables are the tables the passThrough statements write.
@@ -83,6 +85,18 @@ func (w *writeBack) heldCopy(id int64) (incident.Incident, bool) {
 	inc := w.base[id]
 	inc.Labels = maps.Clone(inc.Labels) // the caller may change its copy
 	return inc, true
+}
+
+// holdsKey reports whether an incident but except with key is held.
+// Correlation keys are never held (incidentrow.HoldableUpdate), so a held
+// row's key is its key in the table.
+func (w *writeBack) holdsKey(key string, except int64) bool {
+	for _, id := range w.held {
+		if id != except && w.base[id].CorrelationKey == key {
+			return true
+		}
+	}
+	return false
 }
 
 // hold holds inc's row if it may be held: its row was read or written in

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -400,6 +401,60 @@ func testCreateRace(t *testing.T, s Store) {
 	}
 }
 
+// testHoldingEpisode: the incident's earliest episode start, and whether
+// an episode of it other than except is open (no end, and no later
+// episode of its alert, in any incident) and started at or before by.
+func testHoldingEpisode(t *testing.T, s Store) {
+	ctx := context.Background()
+	inc := create(t, s, newIncident("k-holding", 3))
+	empty := create(t, s, newIncident("k-empty", 3))
+	ep := func(fp string, start, end time.Duration, incID int64) incident.Episode {
+		e := incident.Episode{Source: "am", Fingerprint: fp, StartsAt: t0.Add(start), IncidentID: incID, Key: "k"}
+		if end != 0 {
+			e.EndsAt = t0.Add(end)
+		}
+		return putEpisode(t, s, e)
+	}
+	first := ep("a", -time.Hour, -30*time.Minute, inc.ID) // ended
+	resolving := ep("b", 0, 0, inc.ID)                    // the one a resolve asks about
+	ep("c", 10*time.Minute, 0, inc.ID)                    // open
+	ep("d", 5*time.Minute, 0, inc.ID)                     // ended by d's next firing, elsewhere
+	ep("d", 20*time.Minute, 0, 0)                         // in no incident
+	tests := []struct {
+		name     string
+		incident int64
+		except   int64
+		by       time.Duration
+		want     bool
+	}{
+		{"open episode started by then", inc.ID, resolving.ID, 10 * time.Minute, true},
+		{"open episode started later", inc.ID, resolving.ID, 10*time.Minute - time.Nanosecond, false},
+		{"an alert that fired again is not open", inc.ID, resolving.ID, 9 * time.Minute, false},
+		{"the excepted one is not counted", inc.ID, resolving.ID, 0, false},
+		{"without except", inc.ID, 0, 0, true},
+		{"no episodes", empty.ID, 0, time.Hour, false},
+	}
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		for _, tt := range tests {
+			start, open, err := tx.HoldingEpisode(ctx, tt.incident, tt.except, t0.Add(tt.by))
+			if err != nil {
+				return fmt.Errorf("%s: %w", tt.name, err)
+			}
+			if open != tt.want {
+				t.Errorf("%s: open %v, want %v", tt.name, open, tt.want)
+			}
+			wantStart := first.StartsAt
+			if tt.incident == empty.ID {
+				wantStart = time.Time{}
+			}
+			if !start.Equal(wantStart) {
+				t.Errorf("%s: first start %v, want %v", tt.name, start, wantStart)
+			}
+		}
+		return nil
+	})
+}
+
 // testKeyIncidents: the key's incidents, not merged into another, whose
 // impact (from ImpactStartedAt, else OpenedAt, else LastEventAt for a
 // pending one, to ResolvedAt, open while active) meets [from, to], both
@@ -450,6 +505,15 @@ func testKeyIncidents(t *testing.T, s Store) {
 			}
 			if diff := cmp.Diff(tt.want, ids(list)); diff != "" {
 				t.Errorf("KeyIncidents(%s) (-want +got):\n%s", tt.key, diff)
+			}
+			for _, except := range append([]int64{0}, tt.want...) {
+				found, err := tx.OtherKeyIncident(ctx, tt.key, except, from, to)
+				if err != nil {
+					return err
+				}
+				if want := slices.ContainsFunc(tt.want, func(id int64) bool { return id != except }); found != want {
+					t.Errorf("OtherKeyIncident(%s, but %d) = %v, want %v", tt.key, except, found, want)
+				}
 			}
 		}
 		return nil

@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ProblemIncidents", testProblemIncidentReads},
 		{"CreateRaceOneWinner", testCreateRace},
 		{"KeyIncidentsMeetTheSpan", testKeyIncidents},
+		{"HoldingEpisode", testHoldingEpisode},
 		{"StatsFigures", testStats},
 		{"StatsMatchRawThroughChanges", testStatsMatchRaw},
 		{"ClosableIncidentsByResolve", testClosable},
