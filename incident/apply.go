@@ -215,14 +215,14 @@ func refine(ctx context.Context, tx Tx, d Decision, end time.Time, now time.Time
 		return out, err
 	}
 	out.Incident = &inc
-	return regrouped(ctx, tx, d, ep, out, now)
+	return regrouped(ctx, tx, d, ep, out, now, false)
 }
 
 // regrouped runs regroupAfter for ep in out's incident, and returns its
 // outcome (with out's alert state, which the regrouping kept) when it
 // regrouped, else out.
-func regrouped(ctx context.Context, tx Tx, d Decision, ep Episode, out Outcome, now time.Time) (Outcome, error) {
-	r, ok, err := regroupAfter(ctx, tx, d, ep, out.Incident, now)
+func regrouped(ctx context.Context, tx Tx, d Decision, ep Episode, out Outcome, now time.Time, ended bool) (Outcome, error) {
+	r, ok, err := regroupAfter(ctx, tx, d, ep, out.Incident, now, ended)
 	if err != nil || !ok {
 		return out, err
 	}
@@ -284,6 +284,7 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, prior AlertState, now
 	if err != nil {
 		return Outcome{State: st}, err
 	}
+	lost := false
 	switch {
 	case ev.StartsAt.After(start) && !sameFiring(ev.StartsAt, start) && !ev.StartsAtClamped:
 		// The resolve of a later firing than the one known: the resolve in
@@ -295,13 +296,16 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, prior AlertState, now
 				return Outcome{State: st}, err
 			}
 		}
-		start, st.StartsAt = ev.StartsAt, ev.StartsAt
+		start, st.StartsAt, lost = ev.StartsAt, ev.StartsAt, true
 	}
 	endsAt := endOf(ev, start, now)
 	ep, err := currentEpisode(ctx, tx, st, d.Key)
 	if err != nil {
 		return Outcome{State: st}, err
 	}
+	// ended: the resolve only ends a recorded firing that had no end, from
+	// the start it had (see regroupAfter).
+	ended := ep.ID != 0 && ep.EndsAt.IsZero() && ep.StartsAt.Equal(start) && !lost
 	ep.StartsAt, ep.EndsAt = start, endsAt
 	if err := tx.PutEpisode(ctx, &ep); err != nil {
 		return Outcome{State: st}, err
@@ -383,7 +387,7 @@ func applyResolved(ctx context.Context, tx Tx, d Decision, prior AlertState, now
 		return out, err
 	}
 	out.Incident = &inc
-	return regrouped(ctx, tx, d, ep, out, now)
+	return regrouped(ctx, tx, d, ep, out, now, ended)
 }
 
 func resolveTriggered(inc Incident) bool {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -638,9 +639,24 @@ func fmtTime(t time.Time) string {
 // because this one still seemed to fire; a later end or earlier start can
 // bridge two. It returns the regrouping's outcome, or ok false when nothing
 // had to change.
-func regroupAfter(ctx context.Context, tx Tx, d Decision, ep Episode, inc *Incident, now time.Time) (out Outcome, ok bool, err error) {
+//
+// ended says that ep was recorded open (no end, from the same start) and
+// now ends: a resolve. When another alert of the incident still fires from
+// early enough to hold it together (heldTogether), the incident's episodes
+// group as they did before, and the history is not read.
+func regroupAfter(ctx context.Context, tx Tx, d Decision, ep Episode, inc *Incident, now time.Time, ended bool) (out Outcome, ok bool, err error) {
 	if inc == nil || !regroupable(d, inc) {
 		return out, false, nil
+	}
+	if ended && ep.IncidentID == inc.ID && !noSkips.Load() {
+		held, err := heldTogether(ctx, tx, d, ep, now)
+		if err != nil {
+			return out, false, err
+		}
+		if held {
+			skippedRegroups.Add(1)
+			return out, false, nil
+		}
 	}
 	r := &regrouping{tx: tx, d: d, now: now, ep: &ep, incidents: map[int64]*Incident{}, rows: map[int64]map[[2]string]Alert{}}
 	eps, err := tx.Episodes(ctx, []int64{inc.ID})
@@ -670,6 +686,52 @@ func regroupAfter(ctx context.Context, tx Tx, d Decision, ep Episode, inc *Incid
 	}
 	out, err = placeHistory(ctx, tx, d, &ep, now)
 	return out, true, err
+}
+
+// heldTogether reports whether the resolve of ep (recorded open from the
+// same start, and ending now at ep.EndsAt) leaves its incident as it was:
+// ep's alert has fired no later episode; another episode of the incident
+// is open and started no later than ep's end plus reopen_within; and no
+// other incident of the key meets the incident's span (from its earliest
+// start, less reopen_within, to now plus reopen_within). Sorted by start,
+// the episodes before ep group as before (ep's end does not reach back);
+// those after it up to the open one start within reopen_within of ep's
+// end, so they join ep's group as they did while ep had no end; and from
+// the open one on the group has no end, as it had from ep on. So the
+// episodes group as they did before the resolve (one group, as every
+// earlier change left them), the group is still open, and the full
+// regrouping's bridge check would read the same incidents.
+func heldTogether(ctx context.Context, tx Tx, d Decision, ep Episode, now time.Time) (bool, error) {
+	first, open, err := tx.HoldingEpisode(ctx, ep.IncidentID, ep.ID, ep.EndsAt.Add(d.ReopenWithin))
+	if err != nil || !open {
+		return false, err
+	}
+	next, err := tx.NextEpisodes(ctx, []Episode{ep})
+	if err != nil || next[0].ID != 0 {
+		return false, err
+	}
+	other, err := tx.OtherKeyIncident(ctx, d.Key, ep.IncidentID, first.Add(-d.ReopenWithin), now.Add(d.ReopenWithin))
+	return !other, err
+}
+
+// skippedRegroups counts the resolves that did not read their incident's
+// history (heldTogether), for tests that must know the path was taken.
+var skippedRegroups atomic.Int64
+
+// SkippedRegroups returns how many resolves have skipped regrouping their
+// incident since the process started.
+func SkippedRegroups() int64 { return skippedRegroups.Load() }
+
+// noSkips makes every resolve regroup in full, for tests that compare the
+// records with and without the skip (SetRegroupSkips).
+var noSkips atomic.Bool
+
+// SetRegroupSkips lets resolves skip regrouping (heldTogether), the
+// default, or not; it returns what restores the setting before. Tests
+// compare the records both ways.
+func SetRegroupSkips(on bool) (restore func()) {
+	was := noSkips.Swap(!on)
+	return func() { noSkips.Store(was) }
 }
 
 var debugRegroup = false

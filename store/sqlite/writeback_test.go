@@ -222,3 +222,51 @@ func dumpTables(t *testing.T, path string) map[string][]string {
 	sqlite.MustIntact(t, db)
 	return out
 }
+
+// regroupRules group by alertname and namespace without a window, so every
+// resolve may regroup its incident, and reopen within 5 minutes: the
+// generated history's pauses of 3 and 20 minutes fall on both sides.
+const regroupRules = `
+correlations:
+  - name: by-name
+    matchers: [team=~"shop|ops"]
+    by: [alertname, namespace]
+    reopen_within: 5m
+    impact: high
+    urgency:
+      label: severity
+      map: {critical: high, warning: medium}
+      default: low
+`
+
+// TestRegroupSkipsSameRows replays generated histories with the resolves'
+// regroup skip (incident.SetRegroupSkips) and without it, under rules
+// with and without windows: every row of every table must be the same.
+func TestRegroupSkipsSameRows(t *testing.T) {
+	for _, tc := range []struct {
+		name, rules string
+		skips       int64 // at least, per seed
+	}{{"window", writeBackRules, 5}, {"no-window", regroupRules, 100}} {
+		set, err := rules.Parse("rules.yml", []byte(tc.rules))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, seed := range []uint64{1, 2, 3} {
+			t.Run(fmt.Sprint(tc.name, "/seed", seed), func(t *testing.T) {
+				before := incident.SkippedRegroups()
+				with := replayDump(t, set, seed, true)
+				skipped := incident.SkippedRegroups() - before
+				t.Logf("%d skips", skipped)
+				if skipped < tc.skips {
+					t.Fatalf("only %d resolves skipped regrouping: the history does not exercise the skip", skipped)
+				}
+				restore := incident.SetRegroupSkips(false)
+				without := replayDump(t, set, seed, false)
+				restore()
+				if diff := cmp.Diff(without, with); diff != "" {
+					t.Errorf("rows differ with the regroup skip (-without +with):\n%s", diff)
+				}
+			})
+		}
+	}
+}
