@@ -9,8 +9,14 @@ import (
 	"github.com/alertbridge/alertbridge/store/internal/history"
 )
 
+// qClosable names its index: without statistics the planner read every
+// resolved incident by state and sorted them, 30 ms per call on the
+// seeded store of 96k resolved incidents (250 ms cold), where the index
+// gives the oldest in order.
+var qClosable = `SELECT ` + incidentColumns + ` FROM incidents INDEXED BY incidents_to_close` + history.ClosableWhere
+
 func (t *tx) ClosableIncidents(ctx context.Context, resolvedBefore time.Time, limit int) ([]incident.Incident, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+incidentColumns+history.Closable, resolvedBefore.UnixNano(), limit)
+	rows, err := t.tx.QueryContext(ctx, qClosable, resolvedBefore.UnixNano(), limit)
 	return collect(rows, err, "select incidents to close", scanIncident)
 }
 

@@ -84,3 +84,38 @@ func TestDuePlanReadsNoTable(t *testing.T) {
 		}
 	}
 }
+
+// TestResolvePathPlans: the statements the sweep's closes and every
+// resolve run read their indexes in order: the closable incidents from
+// incidents_to_close (the planner otherwise read every resolved incident
+// and sorted them), the incident's first episode and its open episodes
+// (migration 0018).
+func TestResolvePathPlans(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	n := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC).UnixNano()
+	for _, tt := range []struct {
+		name, query string
+		args        []any
+		want        []string
+	}{
+		{"closable", qClosable, []any{n, 32}, []string{"USING INDEX incidents_to_close"}},
+		{"holding episode", qHoldingEpisode, []any{1, 1, n, 2},
+			[]string{"USING COVERING INDEX alert_episodes_incident", "USING INDEX alert_episodes_open"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := explain(ctx, t, st, tt.query, tt.args...)
+			for _, want := range tt.want {
+				if !strings.Contains(plan, want) {
+					t.Errorf("plan:\n%swant %s", plan, want)
+				}
+			}
+			for _, line := range strings.Split(plan, "\n") {
+				line = strings.TrimSpace(line)
+				if strings.Contains(line, "TEMP B-TREE") || (strings.HasPrefix(line, "SCAN ") && line != "SCAN CONSTANT ROW") {
+					t.Errorf("plan:\n%swant no scan of a table and no sort", plan)
+				}
+			}
+		})
+	}
+}

@@ -19,7 +19,11 @@ import (
 // Closable follows the incident columns of a SELECT in ClosableIncidents:
 // the resolved incidents that resolved at or before the first argument,
 // at most the second, oldest resolve first (the index incidents_to_close).
-const Closable = ` FROM incidents WHERE state = 'resolved' AND resolved_at <= ? ORDER BY resolved_at, id LIMIT ?`
+const Closable = ` FROM incidents` + ClosableWhere
+
+// ClosableWhere follows FROM incidents in Closable, for a backend that
+// names the index.
+const ClosableWhere = ` WHERE state = 'resolved' AND resolved_at <= ? ORDER BY resolved_at, id LIMIT ?`
 
 // Conn is the transaction a batch runs in.
 type Conn struct {
