@@ -7,3 +7,6 @@ func SetMaxSweepBatches(n int) (restore func()) {
 	maxSweepBatches = n
 	return func() { maxSweepBatches = old }
 }
+
+// MaxCloseBatches bounds the close transactions of one Sweep.
+const MaxCloseBatches = maxCloseBatches

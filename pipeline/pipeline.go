@@ -148,8 +148,11 @@ type request struct {
 	// sweptFull: the sweep carried out a full incident.SweepBatch of due
 	// incidents, so more may be due.
 	sweptFull bool
-	result    incident.Incident
-	err       chan error
+	// close is a batch of closes (incident.CloseResolved); closedFull says
+	// it closed a full incident.CloseBatch, so more may be closable.
+	close, closedFull bool
+	result            incident.Incident
+	err               chan error
 
 	// problemCmd is a manual problem command; problem its result.
 	problemCmd *incident.ProblemCommand
@@ -322,7 +325,19 @@ func (p *Pipeline) SubmitChanges(ctx context.Context, changes []incident.Change)
 func (p *Pipeline) Sweep(ctx context.Context) error {
 	for range maxSweepBatches {
 		r := &request{ctx: ctx, sweep: true, err: make(chan error, 1)}
-		if err := p.do(ctx, r); err != nil || !r.sweptFull {
+		if err := p.do(ctx, r); err != nil {
+			return err
+		}
+		if !r.sweptFull {
+			break
+		}
+	}
+	if p.o.CloseAfter <= 0 {
+		return nil
+	}
+	for range maxCloseBatches {
+		r := &request{ctx: ctx, close: true, err: make(chan error, 1)}
+		if err := p.do(ctx, r); err != nil || !r.closedFull {
 			return err
 		}
 	}
@@ -332,6 +347,12 @@ func (p *Pipeline) Sweep(ctx context.Context) error {
 // maxSweepBatches bounds the transactions of one Sweep: 64 batches of 256
 // incidents. A variable so that tests can lower it.
 var maxSweepBatches = 64
+
+// maxCloseBatches bounds the close transactions of one Sweep: 8 of
+// incident.CloseBatch (32), each queued behind the requests that came
+// meanwhile, so that catching up on a long history holds ingest for one
+// small batch at a time, 256 closes per sweep.
+const maxCloseBatches = 8
 
 // retainBatch is one batch of retention: the history of incidents closed
 // more than retention ago, at most limit rows of it.
@@ -673,6 +694,14 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				if err := p.sweepHeartbeats(ctx, tx, set, cb, now, &stats); err != nil {
 					return fmt.Errorf("sweep heartbeats: %w", err)
 				}
+				// After the incidents: an incident resolved just now is
+				// activity, and keeps its problem from being quiet.
+				if _, err := incident.SweepProblems(ctx, tx, set.ProblemRules(), now); err != nil {
+					return fmt.Errorf("sweep problems: %w", err)
+				}
+				continue
+			}
+			if r.close {
 				closed, err := incident.CloseResolved(ctx, tx, p.o.CloseAfter, now)
 				if err != nil {
 					return fmt.Errorf("close resolved incidents: %w", err)
@@ -683,11 +712,7 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 					}
 				}
 				stats.closed += len(closed)
-				// After the incidents: an incident resolved just now is
-				// activity, and keeps its problem from being quiet.
-				if _, err := incident.SweepProblems(ctx, tx, set.ProblemRules(), now); err != nil {
-					return fmt.Errorf("sweep problems: %w", err)
-				}
+				r.closedFull = len(closed) >= incident.CloseBatch
 				continue
 			}
 			if b := r.retain; b != nil {

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 )
 
@@ -253,9 +255,10 @@ func TestClosedIgnoresItsAlertsLateResolve(t *testing.T) {
 }
 
 // TestCloseInBatches: incidents that resolved close_after ago all at once
-// (a first sweep after an upgrade or a downtime) close incident.SweepBatch
-// per sweep, so that ingest waits behind one batch at most; the rest wait
-// for the next sweeps (closing is bookkeeping), which close them all.
+// (a first sweep after an upgrade or a downtime) close in transactions of
+// incident.CloseBatch, a few per sweep, so that ingest waits behind one
+// small batch at most; the rest wait for the next sweeps (closing is
+// bookkeeping), which close them all.
 func TestCloseInBatches(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, envOpts{closeAfter: closeAfter})
@@ -276,12 +279,43 @@ func TestCloseInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Set(t0.Add(time.Minute + closeAfter))
-	for i, want := range []float64{incident.SweepBatch, 2 * incident.SweepBatch, n, n} {
+	perSweep := pipeline.MaxCloseBatches * incident.CloseBatch
+	if perSweep >= n/2 {
+		t.Fatalf("%d closes per sweep: the test needs more incidents", perSweep)
+	}
+	for i, want := range []int{perSweep, 2 * perSweep, n, n} {
+		commits := commitCount(t, e.reg)
 		if err := e.p.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := metricValue(t, e.reg, "alertbridge_incidents_closed_total"); got != want {
+		if got := metricValue(t, e.reg, "alertbridge_incidents_closed_total"); got != float64(want) {
 			t.Fatalf("after sweep %d: %v closed, want %v", i+1, got, want)
 		}
+		// The sweep's own transaction, and one per batch of closes.
+		if i == 0 {
+			if got := commitCount(t, e.reg) - commits; got < 1+pipeline.MaxCloseBatches {
+				t.Fatalf("the first sweep committed %d transactions, want a sweep and %d batches of closes", got, pipeline.MaxCloseBatches)
+			}
+		}
 	}
+}
+
+// commitCount is how many transactions the pipeline committed.
+func commitCount(t *testing.T, reg *prometheus.Registry) int {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "alertbridge_pipeline_commit_duration_seconds" {
+			n := 0
+			for _, m := range mf.GetMetric() {
+				n += int(m.GetHistogram().GetSampleCount())
+			}
+			return n
+		}
+	}
+	t.Fatal("no alertbridge_pipeline_commit_duration_seconds")
+	return 0
 }
