@@ -63,7 +63,7 @@ var passThrough = map[string]bool{
 	qTouchAlert: true, qInsertTimeline: true, qInsertEvent: true, qIncidentByID: true,
 	qInsertEpisode: true, qUpdateEpisode: true, qEpisodeNear: true, qNextEpisode: true,
 	qInsertOutbox: true, qPendingOutbox: true, qHasPendingOutbox: true,
-	qActiveMaintenance: true, qHoldingEpisode: true, qOtherKeyIncident: true, qAlertSpan: true, episodesOf(1): true,
+	qActiveMaintenance: true, qHoldingEpisode: true, qOtherKeyIncident: true,
 }
 
 // passThroughTables are the tables the passThrough statements write.
