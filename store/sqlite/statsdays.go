@@ -65,13 +65,17 @@ type dayParts struct {
 	// reading is held while whole days missing are read, so that the
 	// polls that find them missing at once read them once.
 	reading sync.Mutex
+	// edges keeps the incidents of windows' first days (statsedge.go).
+	edges *sizedLRU[dayKey, keptEdge]
 	// read counts the day parts computed from the incidents (kept ones
-	// are not), for tests.
+	// are not), and the first days whose incidents were read to keep,
+	// for tests.
 	read atomic.Int64
 }
 
 func newDayParts() *dayParts {
-	return &dayParts{kept: newSizedLRU[dayKey, keptDay](statsDaysCached, statsDaysBytes)}
+	return &dayParts{kept: newSizedLRU[dayKey, keptDay](statsDaysCached, statsDaysBytes),
+		edges: newSizedLRU[dayKey, keptEdge](edgesCached, edgesBytes)}
 }
 
 // size estimates the bytes p holds.
@@ -229,6 +233,15 @@ func incidentFigures(ctx context.Context, q queryer, dp *dayParts, f incident.St
 			defer dp.reading.Unlock()
 			keep() // another read may have kept some meanwhile
 		}
+	}
+	// The window's first day, when the window starts inside it and goes
+	// on past it: counted from its kept incidents (statsedge.go).
+	if dp != nil && len(spans) > 1 && !spans[0].whole() {
+		p, err := dp.edgePart(ctx, q, f, spans[0], versions[spans[0].day])
+		if err != nil {
+			return err
+		}
+		parts[0] = p // nil: too large to keep, read below
 	}
 	// The days not kept, as runs of adjacent spans. resolved counts the
 	// resolved incidents of the parts known so far.

@@ -160,10 +160,11 @@ func TestStatsKeepsWholeDays(t *testing.T) {
 	}
 	check("first read", whole, 5)
 	check("again", whole, 0)
-	// The edges are read each time: the day since falls in (partial) and
-	// the one until falls in; the four whole days between are kept.
+	// The edges: the day since falls in (partial) and the one until falls
+	// in; the four whole days between are kept. The first day's
+	// incidents are kept too (statsedge.go): only the last is read again.
 	check("edges", edges, 2)
-	check("edges again", edges, 2)
+	check("edges again", edges, 1)
 	check("priority filter", incident.StatsFilter{Since: whole.Since, Until: whole.Until, Priority: 1}, 5)
 	check("priority filter again", incident.StatsFilter{Since: whole.Since, Until: whole.Until, Priority: 1}, 0)
 
@@ -181,6 +182,29 @@ func TestStatsKeepsWholeDays(t *testing.T) {
 	check("after a change of one day", whole, 1)
 	check("after a change, again", whole, 0)
 	check("priority filter after the change", incident.StatsFilter{Since: whole.Since, Until: whole.Until, Priority: 1}, 1)
+
+	// A window whose first day holds incidents (A and K at 12:00, B at
+	// 20:00 on the 26th), as a dashboard's moving window meets it: the
+	// day's incidents are read once, and each start within the day is
+	// counted from them, until something the day counts changes.
+	onEdge := incident.StatsFilter{Since: time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC), Until: statsNow}
+	check("first day with incidents", onEdge, 2)
+	onEdge.Since = onEdge.Since.Add(8 * time.Hour) // past A and K, before B
+	check("first day, a later start", onEdge, 1)
+	mustUpdateStats(t, st, ids["B"], func(inc *incident.Incident) {
+		inc.AcknowledgedAt = inc.AcknowledgedAt.Add(time.Minute)
+	})
+	check("first day after a change of it", onEdge, 2)
+	check("first day, after the change, again", onEdge, 1)
+	// A day of more incidents than edgeRowsMax is read each time.
+	defer func(n int) { edgeRowsMax = n }(edgeRowsMax)
+	edgeRowsMax = 1
+	onEdge.Since = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	mustUpdateStats(t, st, ids["B"], func(inc *incident.Incident) { // a new version: nothing kept fits
+		inc.AcknowledgedAt = inc.AcknowledgedAt.Add(time.Minute)
+	})
+	check("first day too large to keep", onEdge, 2)
+	check("first day too large to keep, again", onEdge, 2)
 }
 
 func mustUpdateStats(t *testing.T, st *Store, id int64, fn func(*incident.Incident)) {

@@ -1,0 +1,149 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/statscounts"
+)
+
+// The first day of a window that starts inside it (since = now − 30 days,
+// say) is a different part at every call as the window moves with now,
+// while that day's incidents seldom change: a dashboard polling the stats
+// read the day's incidents at every poll, half of a warm call's CPU on the
+// seeded store. Such a day's incidents are kept one row each, with the
+// day's version (incident_stats_days), and the window's part of the day
+// is counted from them.
+
+// edgeRowsMax bounds the incidents of one day kept so: a larger day is
+// read each time instead. A variable so tests can lower it.
+var edgeRowsMax = 20_000
+
+// edgesCached bounds the days kept so (a day per filter), edgesBytes the
+// bytes they hold.
+const (
+	edgesCached = 64
+	edgesBytes  = 8 << 20
+)
+
+// edgeRow is what one incident adds to the part of its day.
+type edgeRow struct {
+	opened                                                         int64 // opened_at
+	resolved, respondMet, respondMissed, resolveMet, resolveMissed bool
+	hasAck, hasRes                                                 bool
+	ack, res                                                       time.Duration
+	rule, key                                                      string
+	priority                                                       incident.Priority
+}
+
+// keptEdge is a day's incidents, by opened_at, at the day's version.
+type keptEdge struct {
+	version int64
+	rows    []edgeRow
+}
+
+func edgeSize(rows []edgeRow) int {
+	n := 64
+	for _, r := range rows {
+		n += 96 + len(r.rule) + len(r.key)
+	}
+	return n
+}
+
+// edgePart returns the part of sp, the window's first day from sp.lo on,
+// counted from the day's kept incidents, which it reads and keeps first
+// when the day's version is not the one kept. It returns nil when the day
+// has more than edgeRowsMax incidents: the caller reads the part instead.
+func (dp *dayParts) edgePart(ctx context.Context, q queryer, f incident.StatsFilter, sp daySpan, version int64) (*dayPart, error) {
+	k := dayKey{sp.day, f.Service, f.Priority}
+	e, ok := dp.edges.Get(k)
+	if !ok || e.version != version {
+		rows, fits, err := readEdgeRows(ctx, q, f, sp.day)
+		if err != nil || !fits {
+			return nil, err
+		}
+		dp.read.Add(1)
+		e = keptEdge{version: version, rows: rows}
+		dp.edges.Add(k, e, edgeSize(rows))
+	}
+	return e.part(sp), nil
+}
+
+// part counts the kept incidents opened in [sp.lo, sp.hi) as readDayParts
+// counts them.
+func (e keptEdge) part(sp daySpan) *dayPart {
+	lo := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].opened >= sp.lo })
+	hi := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].opened >= sp.hi })
+	p := &dayPart{}
+	sigs := map[incident.SignatureCount]int{}
+	byPriority := map[incident.Priority]int{}
+	count := func(n *int, yes bool) {
+		if yes {
+			*n++
+		}
+	}
+	for _, r := range e.rows[lo:hi] {
+		p.opened++
+		count(&p.resolved, r.resolved)
+		count(&p.respondMet, r.respondMet)
+		count(&p.respondMissed, r.respondMissed)
+		count(&p.resolveMet, r.resolveMet)
+		count(&p.resolveMissed, r.resolveMissed)
+		if r.hasAck {
+			p.ack = append(p.ack, r.ack)
+		}
+		if r.hasRes {
+			p.res = append(p.res, r.res)
+		}
+		sigs[incident.SignatureCount{Rule: r.rule, Key: r.key}]++
+		byPriority[r.priority]++
+	}
+	for sc, n := range sigs {
+		sc.Incidents = n
+		p.sigs = append(p.sigs, sc)
+	}
+	day := time.Unix(0, sp.day*nanosPerDay).UTC()
+	for pr, n := range byPriority {
+		p.perDay = append(p.perDay, incident.DayCount{Day: day, Priority: pr, Incidents: n})
+	}
+	slices.SortFunc(p.perDay, func(a, b incident.DayCount) int { return int(a.Priority) - int(b.Priority) })
+	return p
+}
+
+// readEdgeRows reads the incidents opened on day and matching f, by
+// opened_at, each with what it adds to the figures (the expressions
+// readDayParts aggregates); fits is false when there are more than
+// edgeRowsMax of them.
+func readEdgeRows(ctx context.Context, q queryer, f incident.StatsFilter, day int64) (rows []edgeRow, fits bool, err error) {
+	cond, fargs := incidentWhere(f)
+	args := append([]any{day * nanosPerDay, (day + 1) * nanosPerDay}, fargs...)
+	args = append(args, edgeRowsMax+1)
+	rows = []edgeRow{}
+	err = eachRow(ctx, q, `SELECT opened_at, `+statscounts.Flags+`, acknowledged_at - opened_at,
+		CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL
+			THEN MAX(resolved_at - COALESCE(impact_started_at, opened_at), 0) END,
+		rule, CASE WHEN rule = '' THEN correlation_key ELSE '' END, priority
+		FROM incidents INDEXED BY incidents_opened_stats
+		WHERE opened_at >= ? AND opened_at < ? AND merged_into IS NULL`+cond+`
+		ORDER BY opened_at LIMIT ?`, args, func(r *sql.Rows) error {
+		var e edgeRow
+		var a, res sql.NullInt64
+		if err := r.Scan(&e.opened, &e.resolved, &e.respondMet, &e.respondMissed, &e.resolveMet, &e.resolveMissed,
+			&a, &res, &e.rule, &e.key, &e.priority); err != nil {
+			return err
+		}
+		e.hasAck, e.ack = a.Valid, time.Duration(a.Int64)
+		e.hasRes, e.res = res.Valid, time.Duration(res.Int64)
+		rows = append(rows, e)
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("read the incidents of the window's first day: %w", err)
+	}
+	return rows, len(rows) <= edgeRowsMax, nil
+}
