@@ -21,8 +21,11 @@ import (
 // is counted from them.
 
 // edgeRowsMax bounds the incidents of one day kept so: a larger day is
-// read each time instead. A variable so tests can lower it.
-var edgeRowsMax = 20_000
+// read each time instead. Its rows (about 100 bytes each, more with long
+// correlation keys) stay within the quarter of edgesBytes that one entry
+// of the cache may hold, or the day would be read whole at every call
+// and not kept. A variable so tests can lower it.
+var edgeRowsMax = 10_000
 
 // edgesCached bounds the days kept so (a day per filter), edgesBytes the
 // bytes they hold.
