@@ -65,8 +65,10 @@ type dayParts struct {
 	// reading is held while whole days missing are read, so that the
 	// polls that find them missing at once read them once.
 	reading sync.Mutex
-	// edges keeps the incidents of windows' first days (statsedge.go).
-	edges *sizedLRU[dayKey, keptEdge]
+	// edges keeps the incidents of windows' first days (statsedge.go);
+	// edgeReads counts the reads of such days' incidents, for tests.
+	edges     *sizedLRU[dayKey, keptEdge]
+	edgeReads atomic.Int64
 	// read counts the day parts computed from the incidents (kept ones
 	// are not), and the first days whose incidents were read to keep,
 	// for tests.

@@ -204,7 +204,11 @@ func TestStatsKeepsWholeDays(t *testing.T) {
 		inc.AcknowledgedAt = inc.AcknowledgedAt.Add(time.Minute)
 	})
 	check("first day too large to keep", onEdge, 2)
+	edgeReads := st.kept.days.edgeReads.Load()
 	check("first day too large to keep, again", onEdge, 2)
+	if n := st.kept.days.edgeReads.Load() - edgeReads; n != 0 {
+		t.Errorf("the day too large to keep had its incidents read again (%d times): want only its part read", n)
+	}
 }
 
 func mustUpdateStats(t *testing.T, st *Store, id int64, fn func(*incident.Incident)) {

@@ -44,10 +44,12 @@ type edgeRow struct {
 	priority                                                       incident.Priority
 }
 
-// keptEdge is a day's incidents, by opened_at, at the day's version.
+// keptEdge is a day's incidents, by opened_at, at the day's version;
+// large says the day is too large to keep, and read each time.
 type keptEdge struct {
 	version int64
 	rows    []edgeRow
+	large   bool
 }
 
 func edgeSize(rows []edgeRow) int {
@@ -66,13 +68,27 @@ func (dp *dayParts) edgePart(ctx context.Context, q queryer, f incident.StatsFil
 	k := dayKey{sp.day, f.Service, f.Priority}
 	e, ok := dp.edges.Get(k)
 	if !ok || e.version != version {
+		dp.edgeReads.Add(1)
 		rows, fits, err := readEdgeRows(ctx, q, f, sp.day)
-		if err != nil || !fits {
+		if err != nil {
 			return nil, err
+		}
+		if size := edgeSize(rows); !fits || size > edgesBytes/4 {
+			// Not kept: remembered so at this version, so that the next
+			// calls read only their part, as before.
+			dp.edges.Add(k, keptEdge{version: version, large: true}, edgeSize(nil))
+			if !fits {
+				return nil, nil
+			}
+			dp.read.Add(1)
+			return keptEdge{rows: rows}.part(sp), nil
 		}
 		dp.read.Add(1)
 		e = keptEdge{version: version, rows: rows}
 		dp.edges.Add(k, e, edgeSize(rows))
+	}
+	if e.large {
+		return nil, nil
 	}
 	return e.part(sp), nil
 }
