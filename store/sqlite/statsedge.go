@@ -63,7 +63,8 @@ func edgeSize(rows []edgeRow) int {
 // edgePart returns the part of sp, the window's first day from sp.lo on,
 // counted from the day's kept incidents, which it reads and keeps first
 // when the day's version is not the one kept. It returns nil when the day
-// has more than edgeRowsMax incidents: the caller reads the part instead.
+// is too large to keep (more than edgeRowsMax incidents, or rows beyond
+// what one cache entry may hold): the caller reads the part instead.
 func (dp *dayParts) edgePart(ctx context.Context, q queryer, f incident.StatsFilter, sp daySpan, version int64) (*dayPart, error) {
 	k := dayKey{sp.day, f.Service, f.Priority}
 	e, ok := dp.edges.Get(k)
