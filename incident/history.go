@@ -675,11 +675,9 @@ func regroupAfter(ctx context.Context, tx Tx, d Decision, ep Episode, inc *Incid
 		if g.open {
 			to = now
 		}
-		others, err := tx.KeyIncidents(ctx, d.Key, g.start.Add(-d.ReopenWithin), to.Add(d.ReopenWithin))
-		if err != nil {
+		if bridge, err = tx.OtherKeyIncident(ctx, d.Key, inc.ID, g.start.Add(-d.ReopenWithin), to.Add(d.ReopenWithin)); err != nil {
 			return out, false, err
 		}
-		bridge = slices.ContainsFunc(others, func(o Incident) bool { return o.ID != inc.ID })
 	}
 	if !split && !bridge {
 		return out, false, nil

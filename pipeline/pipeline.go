@@ -321,7 +321,8 @@ func (p *Pipeline) SubmitChanges(ctx context.Context, changes []incident.Change)
 // The incidents due are carried out incident.SweepBatch per transaction,
 // so that ingest waits behind one batch at most, not behind thousands come
 // due at once; up to maxSweepBatches of them per call, the rest at the
-// next.
+// next. The incidents to close follow, incident.CloseBatch per
+// transaction, up to maxCloseBatches per call.
 func (p *Pipeline) Sweep(ctx context.Context) error {
 	for range maxSweepBatches {
 		r := &request{ctx: ctx, sweep: true, err: make(chan error, 1)}
