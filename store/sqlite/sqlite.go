@@ -46,6 +46,10 @@ type Store struct {
 	leases  map[string]bool // the leases held (lease.go)
 
 	walCheckedAt atomic.Int64 // Unix nanoseconds of the last look at the WAL's size (wal.go)
+	// ckpt runs the checkpoints beside the writer (wal.go); ckptPages
+	// counts the pages the writer wrote since it last woke it, under wsem.
+	ckpt      *checkpointer
+	ckptPages int
 
 	kept keptStats // the stats' parts kept between calls (stats.go); none for OpenReadOnly
 	// statsSlots bounds the stats calls reading at once to half the read
@@ -126,7 +130,9 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	// (issue 13; docs/performance.md). Migrations run before, on their own
 	// connection, so that building an index over a large table sorts on
 	// disk.
-	w, err := sql.Open("sqlite", dsn("_pragma", "temp_store(2)", "_pragma", "cache_size(-65536)"))
+	// SQLite's automatic checkpoint is off on it: a goroutine runs them
+	// beside it (wal.go).
+	w, err := sql.Open("sqlite", dsn("_pragma", "temp_store(2)", "_pragma", "cache_size(-65536)", "_pragma", "wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -155,10 +161,23 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// The checkpoints' connection writes only the database file, from the
+	// WAL, with the same synchronous setting as the writer.
+	cdb, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		r.Close()
+		wc.Close()
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	cdb.SetMaxOpenConns(1)
+	cdb.SetConnMaxIdleTime(0)
+	cdb.SetConnMaxLifetime(0)
 	readConns := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(readConns)
 	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, r: r, path: path, lock: lock, kept: newKeptStats(),
-		statsSlots: make(chan struct{}, readConns/2), followStop: make(chan struct{}), followDone: make(chan struct{})}
+		statsSlots: make(chan struct{}, readConns/2), followStop: make(chan struct{}), followDone: make(chan struct{}),
+		ckpt: newCheckpointer(cdb)}
 	go s.followEdges()
 	return s, nil
 }
@@ -244,10 +263,17 @@ func (s *Store) close() error {
 		close(s.followStop)
 		<-s.followDone
 	}
+	var cerr error
+	if s.ckpt != nil {
+		cerr = s.ckpt.close()
+	}
 	for _, st := range s.stmts {
 		st.Close()
 	}
 	rerr := s.r.Close()
+	if rerr == nil {
+		rerr = cerr
+	}
 	if s.w == nil {
 		return rerr
 	}
@@ -303,6 +329,7 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	}
 	t.begun = false
 	s.boundWAL(ctx)
+	s.afterCommit(ctx)
 	return nil
 }
 

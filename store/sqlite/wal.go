@@ -2,9 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"log/slog"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	"modernc.org/sqlite"
 )
 
 // The WAL's bound. SQLite's automatic checkpoint (every 1000 pages, at
@@ -44,4 +49,122 @@ func (s *Store) boundWAL(ctx context.Context) {
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA busy_timeout = 10000") //nolint:errcheck // as good as the next Open
 	_, _ = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")                   // busy: the next look tries again
+}
+
+// Checkpoints beside the writer. SQLite's automatic checkpoint runs in the
+// commit that takes the WAL past 1000 pages, on the committing connection:
+// the writer copied those pages into the database and synced it while
+// every acknowledgement waited, 10% of the daemon's CPU at one alert per
+// request (issue 13; docs/performance.md). The writer's connection has it
+// off (wal_autocheckpoint 0). Instead, every walCheckpointPages pages it
+// writes, the writer wakes a goroutine with a connection of its own, which
+// runs a PASSIVE checkpoint: one that takes no lock the writer needs and
+// waits for nobody, so the writer goes on committing while it copies, on
+// the other core. 4000 pages (16 MiB) rather than 1000: a page the writer
+// changes again before the next checkpoint is copied once, and the
+// checkpoints' syncs are fewer (new alerts 6% faster than at 1000).
+//
+// A WAL restarts (its next frame written at the start of the file) only
+// at a write that finds it wholly copied, which commits that keep coming
+// while the goroutine copies seldom do: past walRestartPages frames (32
+// MiB, within walLimit), the writer copies what the last background
+// checkpoint left, a few transactions' pages, itself, after its next
+// commit; its next write then restarts the WAL. boundWAL stays the bound
+// when readers hold the copy back. Variables so that tests can lower them.
+var (
+	walCheckpointPages = 4000
+	walRestartPages    = 8192
+)
+
+// checkpointer is the goroutine's side: its connection and how the
+// writer wakes it. The writer's side is Store.ckptPages.
+type checkpointer struct {
+	db   *sql.DB
+	kick chan struct{} // buffered 1: the writer never waits on it
+	stop chan struct{}
+	done chan struct{}
+	// tailDue asks the writer to copy the WAL's tail (walRestartPages).
+	tailDue atomic.Bool
+	// background and tails count the checkpoints each side ran, copying
+	// the background ones that found frames copied; for tests.
+	background, copying, tails atomic.Int64
+}
+
+func newCheckpointer(db *sql.DB) *checkpointer {
+	c := &checkpointer{db: db, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+func (c *checkpointer) run() {
+	defer close(c.done)
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-c.kick:
+		}
+		busy, log, done, err := checkpoint(context.Background(), c.db.QueryRowContext)
+		if err != nil {
+			slog.Warn("background WAL checkpoint failed; the next one tries again", "err", err)
+			continue
+		}
+		c.background.Add(1)
+		if done > 0 {
+			c.copying.Add(1)
+		}
+		if busy == 0 && log >= walRestartPages {
+			c.tailDue.Store(true)
+		}
+	}
+}
+
+// close stops the goroutine and closes its connection.
+func (c *checkpointer) close() error {
+	close(c.stop)
+	<-c.done
+	return c.db.Close()
+}
+
+// checkpoint runs a PASSIVE checkpoint through query: whether it was kept
+// from copying everything, the WAL's frames and the frames copied.
+func checkpoint(ctx context.Context, query func(context.Context, string, ...any) *sql.Row) (busy, log, done int, err error) {
+	err = query(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+	return busy, log, done, err
+}
+
+// afterCommit is the writer's side, after each commit, on its connection,
+// which Update holds: it copies the WAL's tail when the goroutine asked,
+// and wakes the goroutine every walCheckpointPages pages written.
+func (s *Store) afterCommit(ctx context.Context) {
+	c := s.ckpt
+	if c == nil {
+		return
+	}
+	if c.tailDue.Load() {
+		busy, log, done, err := checkpoint(ctx, s.wc.QueryRowContext)
+		c.tails.Add(1)
+		// Copied to the end: the next write restarts the WAL. Otherwise a
+		// reader holds frames back, and the next commit tries again, as
+		// SQLite's own automatic checkpoint does.
+		if err == nil && busy == 0 && done == log {
+			c.tailDue.Store(false)
+		}
+	}
+	// The pages the connection wrote since the last look: in WAL mode,
+	// the frames its commits appended.
+	var written int
+	_ = s.wc.Raw(func(dc any) error {
+		if st, ok := dc.(sqlite.DBStatus); ok {
+			written, _, _ = st.Status(sqlite.DBStatusCacheWrite, true)
+		}
+		return nil
+	})
+	if s.ckptPages += written; s.ckptPages >= walCheckpointPages {
+		s.ckptPages = 0
+		select {
+		case c.kick <- struct{}{}:
+		default: // it has not yet run the last wake-up: that run copies these too
+		}
+	}
 }
