@@ -86,6 +86,11 @@ type Tx interface {
 	// by ID. It returns ErrConflict when another episode of the alert has
 	// e's StartsAt.
 	PutEpisode(ctx context.Context, e *Episode) error
+	// RecordEpisode inserts e (ID 0) or, when another firing of the alert
+	// already starts exactly at e.StartsAt (a redelivery), updates that
+	// one in the same statement: its incident and key become e's, its end
+	// e's unless e's is zero. It sets e.ID and e.EndsAt to the row's.
+	RecordEpisode(ctx context.Context, e *Episode) error
 	// EpisodeNear returns the alert's episode whose StartsAt is nearest at,
 	// at most within away, or ErrNotFound.
 	EpisodeNear(ctx context.Context, source, fingerprint string, at time.Time, within time.Duration) (Episode, error)

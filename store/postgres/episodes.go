@@ -49,6 +49,22 @@ func (t *tx) PutEpisode(ctx context.Context, e *incident.Episode) error {
 	return nil
 }
 
+func (t *tx) RecordEpisode(ctx context.Context, e *incident.Episode) error {
+	var ends sql.NullInt64
+	err := t.r.queryRow(ctx, `INSERT INTO alert_episodes (source, fingerprint, starts_at, ends_at, incident_id,
+			correlation_key) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, fingerprint, starts_at) DO UPDATE SET
+			ends_at = COALESCE(EXCLUDED.ends_at, alert_episodes.ends_at),
+			incident_id = EXCLUDED.incident_id, correlation_key = EXCLUDED.correlation_key
+		RETURNING id, ends_at`, e.Source, e.Fingerprint, e.StartsAt.UnixNano(), nanos(e.EndsAt),
+		nullID(e.IncidentID), e.Key).Scan(&e.ID, &ends)
+	if err != nil {
+		return mapErr("record episode", err)
+	}
+	e.EndsAt = fromNanos(ends)
+	return nil
+}
+
 func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, within time.Duration) (incident.Episode, error) {
 	n := at.UnixNano()
 	return scanEpisode(t.r.queryRow(ctx, `SELECT `+episodeColumns+` FROM alert_episodes

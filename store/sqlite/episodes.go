@@ -20,6 +20,14 @@ const (
 			correlation_key) VALUES (?, ?, ?, ?, ?, ?)`
 	qUpdateEpisode = `UPDATE alert_episodes SET starts_at = ?, ends_at = ?, incident_id = ?,
 		correlation_key = ? WHERE id = ?`
+	// qRecordEpisode is RecordEpisode: the insert, or the update of the
+	// alert's episode with the same start.
+	qRecordEpisode = `INSERT INTO alert_episodes (source, fingerprint, starts_at, ends_at, incident_id,
+			correlation_key) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, fingerprint, starts_at) DO UPDATE SET
+			ends_at = COALESCE(excluded.ends_at, alert_episodes.ends_at),
+			incident_id = excluded.incident_id, correlation_key = excluded.correlation_key
+		RETURNING id, ends_at`
 	qEpisodeNear = `SELECT ` + episodeColumns + ` FROM alert_episodes
 		WHERE source = ? AND fingerprint = ? AND starts_at BETWEEN ? AND ?
 		ORDER BY abs(starts_at - ?), starts_at LIMIT 1`
@@ -59,7 +67,7 @@ func episodesOf(n int) string {
 }
 
 func init() {
-	writerQueries = append(writerQueries, qInsertEpisode, qUpdateEpisode, qEpisodeNear, qNextEpisode,
+	writerQueries = append(writerQueries, qInsertEpisode, qUpdateEpisode, qRecordEpisode, qEpisodeNear, qNextEpisode,
 		qKeyIncidents, qOtherKeyIncident, qAlertSpan, qHoldingEpisode, episodesOf(1))
 }
 
@@ -95,6 +103,17 @@ func (t *tx) PutEpisode(ctx context.Context, e *incident.Episode) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("update episode %d: %w", e.ID, incident.ErrNotFound)
 	}
+	return nil
+}
+
+func (t *tx) RecordEpisode(ctx context.Context, e *incident.Episode) error {
+	var ends sql.NullInt64
+	err := t.queryRow(ctx, qRecordEpisode, e.Source, e.Fingerprint, e.StartsAt.UnixNano(), nanos(e.EndsAt),
+		nullID(e.IncidentID), e.Key).Scan(&e.ID, &ends)
+	if err != nil {
+		return mapErr("record episode", err)
+	}
+	e.EndsAt = fromNanos(ends)
 	return nil
 }
 

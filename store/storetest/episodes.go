@@ -143,6 +143,72 @@ func testEpisodes(t *testing.T, s Store) {
 	if err := s.Update(ctx, func(tx incident.Tx) error { return tx.PutEpisode(ctx, &moved) }); !errors.Is(err, incident.ErrConflict) {
 		t.Errorf("PutEpisode(update onto another's start) = %v, want ErrConflict", err)
 	}
+	testRecordEpisode(t, s, inc.ID, other.ID, e0)
+}
+
+// testRecordEpisode: RecordEpisode inserts a firing, and a firing of the
+// alert with the same start updates the row that has it (a redelivery):
+// its incident and key become the new ones, its end too unless the new
+// one is unknown; the episode it is given gets the row's ID and end.
+func testRecordEpisode(t *testing.T, s Store, incID, otherID int64, e0 incident.Episode) {
+	ctx := context.Background()
+	end := t0.Add(time.Minute)
+	steps := []struct {
+		name   string
+		ep     incident.Episode
+		sameAs int // the step whose row it must be; -1: a new row
+		want   incident.Episode
+	}{
+		{"New", incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, IncidentID: incID, Key: "k"}, -1,
+			incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, IncidentID: incID, Key: "k"}},
+		{"SameStartMoves", incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, IncidentID: otherID, Key: "k2"}, 0,
+			incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, IncidentID: otherID, Key: "k2"}},
+		{"SameStartEnds", incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, EndsAt: end, IncidentID: otherID, Key: "k2"}, 0,
+			incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, EndsAt: end, IncidentID: otherID, Key: "k2"}},
+		{"UnknownEndKeepsKnown", incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, IncidentID: incID, Key: "k"}, 0,
+			incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, EndsAt: end, IncidentID: incID, Key: "k"}},
+		{"NoIncident", incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, Key: "k"}, 0,
+			incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0, EndsAt: end, Key: "k"}},
+		{"OtherStartIsNew", incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0.Add(time.Nanosecond), IncidentID: incID, Key: "k"}, -1,
+			incident.Episode{Source: "am", Fingerprint: "rec", StartsAt: t0.Add(time.Nanosecond), IncidentID: incID, Key: "k"}},
+		{"OtherSourceIsNew", incident.Episode{Source: "pd", Fingerprint: "rec", StartsAt: t0, IncidentID: incID, Key: "k"}, -1,
+			incident.Episode{Source: "pd", Fingerprint: "rec", StartsAt: t0, IncidentID: incID, Key: "k"}},
+	}
+	ids := make([]int64, len(steps))
+	seen := map[int64]bool{e0.ID: true}
+	for i, st := range steps {
+		ep := st.ep
+		mustUpdate(t, s, func(tx incident.Tx) error { return tx.RecordEpisode(ctx, &ep) })
+		ids[i] = ep.ID
+		switch {
+		case st.sameAs < 0 && seen[ep.ID]:
+			t.Errorf("RecordEpisode %s: ID %d is an existing row's; want a new one", st.name, ep.ID)
+		case st.sameAs >= 0 && ep.ID != ids[st.sameAs]:
+			t.Errorf("RecordEpisode %s: ID %d; want %d, the row with its start", st.name, ep.ID, ids[st.sameAs])
+		}
+		seen[ep.ID] = true
+		want := st.want
+		want.ID = ep.ID
+		if !ep.EndsAt.Equal(want.EndsAt) {
+			t.Errorf("RecordEpisode %s: end %s; want the row's, %s", st.name, ep.EndsAt, want.EndsAt)
+		}
+		mustUpdate(t, s, func(tx incident.Tx) error {
+			got, err := tx.EpisodeNear(ctx, want.Source, want.Fingerprint, want.StartsAt, 0)
+			if err != nil {
+				return err
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("RecordEpisode %s: row (-want +got):\n%s", st.name, diff)
+			}
+			return nil
+		})
+	}
+	// An episode put by PutEpisode is the row a redelivery finds too.
+	again := incident.Episode{Source: e0.Source, Fingerprint: e0.Fingerprint, StartsAt: e0.StartsAt, IncidentID: otherID, Key: "k"}
+	mustUpdate(t, s, func(tx incident.Tx) error { return tx.RecordEpisode(ctx, &again) })
+	if again.ID != e0.ID || !again.EndsAt.Equal(e0.EndsAt) {
+		t.Errorf("RecordEpisode over PutEpisode's row: ID %d, end %s; want %d, %s", again.ID, again.EndsAt, e0.ID, e0.EndsAt)
+	}
 }
 
 func episodeIDs(eps []incident.Episode) []int64 {
