@@ -28,6 +28,7 @@ import (
 	"github.com/alertbridge/alertbridge/rules"
 	"github.com/alertbridge/alertbridge/sink"
 	"github.com/alertbridge/alertbridge/store"
+	"github.com/alertbridge/alertbridge/store/sqlite"
 	"github.com/alertbridge/alertbridge/web"
 )
 
@@ -125,6 +126,9 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}()
 	warnUnindexedSearch(ctx, st, a.log)
 	a.reg.MustRegister(newStoreCollector(st))
+	if w, ok := st.(walReporter); ok {
+		a.reg.MustRegister(newWALCollector(w))
+	}
 	a.reg.MustRegister(newBacklogCollector(st, o.Now))
 	a.reg.MustRegister(newProblemCollector(st))
 
@@ -666,6 +670,44 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 				float64(breaches[[2]string{target, p.String()}]), target, p.String())
 		}
 	}
+}
+
+// walReporter is a store with a write-ahead log of its own to report: the
+// SQLite store.
+type walReporter interface{ WAL() sqlite.WALStats }
+
+// walCollector reports the SQLite WAL at scrape time: its size, its
+// length since it last restarted, and the checkpoints that copy it back
+// into the database, beside the writer or by it.
+type walCollector struct {
+	st                         walReporter
+	bytes, frames, checkpoints *prometheus.Desc
+}
+
+func newWALCollector(st walReporter) *walCollector {
+	return &walCollector{st: st,
+		bytes: prometheus.NewDesc("alertbridge_store_wal_bytes",
+			"Size of the SQLite write-ahead log file (alertbridge.db-wal).", nil, nil),
+		frames: prometheus.NewDesc("alertbridge_store_wal_frames",
+			"Pages in the write-ahead log since it last restarted, as of the last background checkpoint.", nil, nil),
+		checkpoints: prometheus.NewDesc("alertbridge_store_wal_checkpoints_total",
+			"WAL checkpoints by who ran them: background (the goroutine beside the writer) or writer (the tail it copies so that the WAL restarts).",
+			[]string{"by"}, nil),
+	}
+}
+
+func (c *walCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.bytes
+	ch <- c.frames
+	ch <- c.checkpoints
+}
+
+func (c *walCollector) Collect(ch chan<- prometheus.Metric) {
+	w := c.st.WAL()
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(w.Bytes))
+	ch <- prometheus.MustNewConstMetric(c.frames, prometheus.GaugeValue, float64(w.Frames))
+	ch <- prometheus.MustNewConstMetric(c.checkpoints, prometheus.CounterValue, float64(w.Checkpoints), "background")
+	ch <- prometheus.MustNewConstMetric(c.checkpoints, prometheus.CounterValue, float64(w.Tails), "writer")
 }
 
 // newPoller builds the anti-entropy poller of an alertmanager source. It

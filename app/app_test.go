@@ -186,6 +186,8 @@ func TestOperationalEndpointsAndMetricNames(t *testing.T) {
 		"alertbridge_incidents_resolved_total 0", `alertbridge_incidents_open{priority="P3"} 1`,
 		"alertbridge_ingest_duration_seconds_bucket", "alertbridge_rules_last_reload_successful 1",
 		"process_resident_memory_bytes", "go_goroutines",
+		"alertbridge_store_wal_bytes", "alertbridge_store_wal_frames",
+		`alertbridge_store_wal_checkpoints_total{by="background"}`, `alertbridge_store_wal_checkpoints_total{by="writer"}`,
 	} {
 		if !strings.Contains(string(b), name) {
 			t.Errorf("/metrics lacks %s", name)

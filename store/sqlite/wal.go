@@ -85,9 +85,10 @@ type checkpointer struct {
 	done chan struct{}
 	// tailDue asks the writer to copy the WAL's tail (walRestartPages).
 	tailDue atomic.Bool
-	// background and tails count the checkpoints each side ran, copying
-	// the background ones that found frames copied; for tests.
-	background, copying, tails atomic.Int64
+	// background and tails count the checkpoints each side ran (in
+	// /metrics), copying the background ones that found frames copied;
+	// frames is the WAL's length at the last background checkpoint.
+	background, copying, tails, frames atomic.Int64
 }
 
 func newCheckpointer(db *sql.DB) *checkpointer {
@@ -110,6 +111,7 @@ func (c *checkpointer) run() {
 			continue
 		}
 		c.background.Add(1)
+		c.frames.Store(int64(max(log, 0)))
 		if done > 0 {
 			c.copying.Add(1)
 		}
@@ -167,4 +169,30 @@ func (s *Store) afterCommit(ctx context.Context) {
 		default: // it has not yet run the last wake-up: that run copies these too
 		}
 	}
+}
+
+// WALStats are the WAL's figures /metrics shows.
+type WALStats struct {
+	// Bytes is the -wal file's size now (it is not shrunk by a restart,
+	// only by truncation past walLimit).
+	Bytes int64
+	// Frames is how many pages the WAL held at the last background
+	// checkpoint: its length since it last restarted.
+	Frames int64
+	// Checkpoints and Tails count the checkpoints the goroutine ran and
+	// those the writer ran itself to restart the WAL.
+	Checkpoints, Tails int64
+}
+
+// WAL returns the WAL's figures; the zero WALStats for OpenReadOnly.
+func (s *Store) WAL() WALStats {
+	if s.ckpt == nil {
+		return WALStats{}
+	}
+	var size int64
+	if fi, err := os.Stat(s.path + "-wal"); err == nil {
+		size = fi.Size()
+	}
+	c := s.ckpt
+	return WALStats{Bytes: size, Frames: c.frames.Load(), Checkpoints: c.background.Load(), Tails: c.tails.Load()}
 }
