@@ -67,13 +67,17 @@ func (s *Store) boundWAL(ctx context.Context) {
 // A WAL restarts (its next frame written at the start of the file) only
 // at a write that finds it wholly copied, which commits that keep coming
 // while the goroutine copies seldom do: past walRestartPages frames (32
-// MiB, within walLimit), the writer copies what the last background
-// checkpoint left, a few transactions' pages, itself, after its next
-// commit; its next write then restarts the WAL. boundWAL stays the bound
-// when readers hold the copy back. Variables so that tests can lower them.
+// MiB, within walLimit), the goroutine catches up (catchUp) and the
+// writer copies what it left, a few transactions' pages, itself, after
+// its next commit; its next write then restarts the WAL. Under new alerts
+// that is one or two tails a second of 20–25 ms each, mostly the syncs.
+// boundWAL stays the bound when readers hold the copy back. Variables so
+// that tests can lower them.
 var (
 	walCheckpointPages = 4000
 	walRestartPages    = 8192
+	walTailPages       = 256
+	walCatchUpRuns     = 8
 )
 
 // checkpointer is the goroutine's side: its connection and how the
@@ -105,20 +109,47 @@ func (c *checkpointer) run() {
 			return
 		case <-c.kick:
 		}
+		if c.tailDue.Load() {
+			continue // the writer copies the tail; its next wake-up comes after
+		}
+		c.catchUp()
+	}
+}
+
+// catchUp runs a background checkpoint and, once the WAL is past
+// walRestartPages, runs it again while what the writer appended during
+// the last one is more than walTailPages (at most walCatchUpRuns times),
+// so that the tail it leaves the writer is a few transactions' pages, not
+// what a long copy let pile up: under new alerts on a growing store the
+// writer's "tail" was thousands of pages at first, and the WAL reached 64
+// MiB, where boundWAL truncates it in the writer.
+func (c *checkpointer) catchUp() {
+	copied := -1 // frames the last run left copied
+	for range walCatchUpRuns {
 		busy, log, done, err := checkpoint(context.Background(), c.db.QueryRowContext)
 		if err != nil {
 			slog.Warn("background WAL checkpoint failed; the next one tries again", "err", err)
-			continue
+			return
 		}
 		c.background.Add(1)
 		c.frames.Store(int64(max(log, 0)))
 		if done > 0 {
 			c.copying.Add(1)
 		}
-		if busy == 0 && log >= walRestartPages {
-			c.tailDue.Store(true)
+		if busy != 0 || log < walRestartPages {
+			return // a reader holds frames back, or no restart is due
+		}
+		if copied >= 0 && log-copied <= walTailPages {
+			break
+		}
+		copied = done
+		select {
+		case <-c.stop:
+			return
+		default:
 		}
 	}
+	c.tailDue.Store(true)
 }
 
 // close stops the goroutine and closes its connection.

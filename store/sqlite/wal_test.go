@@ -204,3 +204,61 @@ func TestCheckpointsBesideTheWriter(t *testing.T) {
 		t.Errorf("reopened: %d events, integrity %q; want %d, ok", n, check, batches*perBatch)
 	}
 }
+
+// TestCatchUpLeavesASmallTail: past the restart length, the goroutine
+// copies again until what came meanwhile is a small tail, and only then
+// asks the writer for it; the writer's copy restarts the WAL.
+func TestCatchUpLeavesASmallTail(t *testing.T) {
+	defer func(p, r, tail int) { walCheckpointPages, walRestartPages, walTailPages = p, r, tail }(
+		walCheckpointPages, walRestartPages, walTailPages)
+	// No wake-ups from the writer: this test runs the goroutine's step.
+	walCheckpointPages, walRestartPages, walTailPages = 1<<30, 64, 16
+
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t1 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	write := func(batch int) {
+		t.Helper()
+		err := st.Update(ctx, func(tx incident.Tx) error {
+			for i := range 20 {
+				fp := fmt.Sprintf("fp-%d-%d", batch, i)
+				if err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: t1, Source: "am", Fingerprint: fp,
+					Status: incident.StatusFiring, Transition: incident.TransitionNew,
+					Labels: map[string]string{"fp": fp, "pad": strings.Repeat("x", 600)}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for b := range 20 {
+		write(b)
+	}
+	c := st.ckpt
+	if c.tailDue.Load() || c.background.Load() != 0 {
+		t.Fatalf("before: tail due %v, %d background checkpoints; want none", c.tailDue.Load(), c.background.Load())
+	}
+	// Nothing comes meanwhile: the first run copies all, the second finds
+	// no new frame, and the tail is due.
+	c.catchUp()
+	if got := c.background.Load(); got != 2 || !c.tailDue.Load() {
+		t.Errorf("catchUp past the restart length: %d runs, tail due %v; want 2, true", got, c.tailDue.Load())
+	}
+	before := c.frames.Load()
+	write(100) // the writer copies the tail after this commit
+	if c.tailDue.Load() || c.tails.Load() != 1 {
+		t.Errorf("after the writer's commit: tail due %v, %d tails; want false, 1", c.tailDue.Load(), c.tails.Load())
+	}
+	write(101) // this write restarts the WAL
+	c.catchUp()
+	if after := c.frames.Load(); after >= before {
+		t.Errorf("the WAL held %d frames before the tail and %d after; want it restarted", before, after)
+	}
+}
