@@ -35,17 +35,7 @@ func TestWALStaysBoundedUnderReaders(t *testing.T) {
 	defer st.Close()
 	t1 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	write := func(batch int) error {
-		return st.Update(ctx, func(tx incident.Tx) error {
-			for i := range 100 {
-				fp := fmt.Sprintf("fp-%d-%d", batch, i)
-				if err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: t1.Add(time.Duration(batch) * time.Minute),
-					Source: "am", Fingerprint: fp, Status: incident.StatusFiring, Transition: incident.TransitionNew,
-					Labels: map[string]string{"alertname": "Big", "fp": fp, "pad": strings.Repeat("x", 600)}}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		return writeBigEvents(ctx, st, batch, 100, t1.Add(time.Duration(batch)*time.Minute))
 	}
 	if err := write(0); err != nil {
 		t.Fatal(err)
@@ -137,18 +127,7 @@ func TestCheckpointsBesideTheWriter(t *testing.T) {
 	const batches, perBatch = 200, 20
 	var largest int64
 	for batch := range batches {
-		err := st.Update(ctx, func(tx incident.Tx) error {
-			for i := range perBatch {
-				fp := fmt.Sprintf("fp-%d-%d", batch, i)
-				if err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: t1.Add(time.Duration(batch) * time.Second),
-					Source: "am", Fingerprint: fp, Status: incident.StatusFiring, Transition: incident.TransitionNew,
-					Labels: map[string]string{"alertname": "Big", "fp": fp, "pad": strings.Repeat("x", 600)}}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := writeBigEvents(ctx, st, batch, perBatch, t1.Add(time.Duration(batch)*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		fi, err := os.Stat(st.Path() + "-wal")
@@ -223,18 +202,7 @@ func TestCatchUpLeavesASmallTail(t *testing.T) {
 	t1 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	write := func(batch int) {
 		t.Helper()
-		err := st.Update(ctx, func(tx incident.Tx) error {
-			for i := range 20 {
-				fp := fmt.Sprintf("fp-%d-%d", batch, i)
-				if err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: t1, Source: "am", Fingerprint: fp,
-					Status: incident.StatusFiring, Transition: incident.TransitionNew,
-					Labels: map[string]string{"fp": fp, "pad": strings.Repeat("x", 600)}}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := writeBigEvents(ctx, st, batch, 20, t1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -261,4 +229,20 @@ func TestCatchUpLeavesASmallTail(t *testing.T) {
 	if after := c.frames.Load(); after >= before {
 		t.Errorf("the WAL held %d frames before the tail and %d after; want it restarted", before, after)
 	}
+}
+
+// writeBigEvents commits n new events of about 700 bytes each, received
+// at at, in one transaction: WAL pages for the tests below.
+func writeBigEvents(ctx context.Context, st *Store, batch, n int, at time.Time) error {
+	return st.Update(ctx, func(tx incident.Tx) error {
+		for i := range n {
+			fp := fmt.Sprintf("fp-%d-%d", batch, i)
+			if err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: at, Source: "am", Fingerprint: fp,
+				Status: incident.StatusFiring, Transition: incident.TransitionNew,
+				Labels: map[string]string{"alertname": "Big", "fp": fp, "pad": strings.Repeat("x", 600)}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
