@@ -45,11 +45,8 @@ type Store struct {
 	leaseMu sync.Mutex
 	leases  map[string]bool // the leases held (lease.go)
 
-	walCheckedAt atomic.Int64 // Unix nanoseconds of the last look at the WAL's size (wal.go)
-	// ckpt runs the checkpoints beside the writer (wal.go); ckptPages
-	// counts the pages the writer wrote since it last woke it, under wsem.
-	ckpt      *checkpointer
-	ckptPages int
+	walCheckedAt atomic.Int64  // Unix nanoseconds of the last look at the WAL's size (wal.go)
+	ckpt         *checkpointer // runs the checkpoints beside the writer (wal.go)
 
 	kept keptStats // the stats' parts kept between calls (stats.go); none for OpenReadOnly
 	// statsSlots bounds the stats calls reading at once to half the read

@@ -80,13 +80,16 @@ var (
 	walCatchUpRuns     = 8
 )
 
-// checkpointer is the goroutine's side: its connection and how the
-// writer wakes it. The writer's side is Store.ckptPages.
+// checkpointer is the goroutine, its connection, and how the writer
+// wakes it (Store.afterCommit).
 type checkpointer struct {
 	db   *sql.DB
 	kick chan struct{} // buffered 1: the writer never waits on it
-	stop chan struct{}
-	done chan struct{}
+	// pages counts the pages the writer wrote since it last woke the
+	// goroutine; only the writer touches it, under Store.wsem.
+	pages int
+	stop  chan struct{}
+	done  chan struct{}
 	// tailDue asks the writer to copy the WAL's tail (walRestartPages).
 	tailDue atomic.Bool
 	// background and tails count the checkpoints each side ran (in
@@ -193,8 +196,8 @@ func (s *Store) afterCommit(ctx context.Context) {
 		}
 		return nil
 	})
-	if s.ckptPages += written; s.ckptPages >= walCheckpointPages {
-		s.ckptPages = 0
+	if c.pages += written; c.pages >= walCheckpointPages {
+		c.pages = 0
 		select {
 		case c.kick <- struct{}{}:
 		default: // it has not yet run the last wake-up: that run copies these too
