@@ -28,11 +28,7 @@ func TestWALStaysBoundedUnderReaders(t *testing.T) {
 	const bound = 8 * (256 << 10)
 
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := mustOpenWAL(t, t.TempDir())
 	t1 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	write := func(batch int) error {
 		return writeBigEvents(ctx, st, batch, 100, t1.Add(time.Duration(batch)*time.Minute))
@@ -107,10 +103,7 @@ func TestCheckpointsBesideTheWriter(t *testing.T) {
 
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustOpenWAL(t, dir)
 	var auto int
 	if err := st.wc.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil {
 		t.Fatal(err)
@@ -166,11 +159,7 @@ func TestCheckpointsBesideTheWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st, err = Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st = mustOpenWAL(t, dir)
 	var n int
 	var check string
 	if err := st.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM events").Scan(&n); err != nil {
@@ -194,11 +183,7 @@ func TestCatchUpLeavesASmallTail(t *testing.T) {
 	walCheckpointPages, walRestartPages, walTailPages = 1<<30, 64, 16
 
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := mustOpenWAL(t, t.TempDir())
 	t1 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	write := func(batch int) {
 		t.Helper()
@@ -245,4 +230,16 @@ func writeBigEvents(ctx context.Context, st *Store, batch, n int, at time.Time) 
 		}
 		return nil
 	})
+}
+
+// mustOpenWAL opens the store in dir for the tests above, closed at their
+// end (a second Close is a no-op).
+func mustOpenWAL(t *testing.T, dir string) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
