@@ -298,44 +298,26 @@ func noiseDays(ctx context.Context, q queryer, ld *leadingDays, since, until int
 const nanosPerDay = int64(24 * time.Hour)
 
 // lateEvents counts the counted events received in [until, dayEnd) and
-// their distinct alerts with no counted event in [since, until). An alert
-// is looked up by source and fingerprint (events_source_fingerprint, the
-// one index that leads to an alert's events), once per source: the same
-// fingerprint from two sources is one alert to the noise figures. Named:
-// the planner would rather read the window's events by time, a month of
-// them per late event.
+// their distinct alerts with no counted event in [since, until). Whether
+// an alert had one is read from its days in event_fingerprint_days
+// (migration 0019), by fingerprint: the same fingerprint from two sources
+// is one alert to the noise figures. A day strictly inside the window
+// holds one if it is recorded at all; since's day if its last counted
+// event came at or after since; until's day if its first came before
+// until. The caller counts until's day whole only when it starts inside
+// the window, so since's day is never after it.
 func lateEvents(ctx context.Context, q queryer, since, until, dayEnd int64) (late, lateOnly int, err error) {
 	err = q.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE received_at >= ? AND received_at < ?
 		AND transition IN `+countedTransitions, until, dayEnd).Scan(&late)
 	if err != nil || late == 0 {
 		return late, 0, wrapErr("count events after the window", err)
 	}
-	// The sources that sent events: a seek each, by the index's first
-	// column.
-	var sources []any
-	err = eachRow(ctx, q, `WITH RECURSIVE src(s) AS (
-			SELECT MIN(source) FROM events
-			UNION ALL SELECT (SELECT MIN(source) FROM events WHERE source > src.s) FROM src WHERE src.s IS NOT NULL)
-		SELECT s FROM src WHERE s IS NOT NULL`, nil, func(rows *sql.Rows) error {
-		var src string
-		if err := rows.Scan(&src); err != nil {
-			return err
-		}
-		sources = append(sources, src)
-		return nil
-	})
-	if err != nil {
-		return 0, 0, fmt.Errorf("sources of events: %w", err)
-	}
-	in := strings.Repeat("?, ", len(sources))
-	in = in[:len(in)-2]
 	err = q.QueryRowContext(ctx, `SELECT COUNT(DISTINCT CASE WHEN NOT EXISTS (
-			SELECT 1 FROM events w INDEXED BY events_source_fingerprint
-			WHERE w.source IN (`+in+`) AND w.fingerprint = e.fingerprint AND w.transition IN `+countedTransitions+`
-			AND w.received_at >= ? AND w.received_at < ?)
+			SELECT 1 FROM event_fingerprint_days d WHERE d.fingerprint = e.fingerprint AND d.day BETWEEN ?1 AND ?2
+			AND (d.day > ?1 OR d.last_at >= ?3) AND (d.day < ?2 OR d.first_at < ?4))
 		THEN e.fingerprint END)
-		FROM events e WHERE e.received_at >= ? AND e.received_at < ? AND e.transition IN `+countedTransitions,
-		append(sources, since, until, until, dayEnd)...).Scan(&lateOnly)
+		FROM events e WHERE e.received_at >= ?4 AND e.received_at < ?5 AND e.transition IN `+countedTransitions,
+		since/nanosPerDay, until/nanosPerDay, since, until, dayEnd).Scan(&lateOnly)
 	return late, lateOnly, wrapErr("count alerts after the window", err)
 }
 

@@ -530,7 +530,8 @@ func (t *tx) CountTimeline(ctx context.Context, id int64, kind incident.Timeline
 	return n, nil
 }
 
-// qCountResolves counts an alert's resolves since a time (flapping).
+// qCountResolves counts an alert's resolves since a time (flapping), from
+// the partial index events_resolved (migration 0019).
 const qCountResolves = `SELECT COUNT(*) FROM events WHERE source = ? AND fingerprint = ?
 	AND transition = 'resolved' AND received_at >= ?`
 
