@@ -677,11 +677,12 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 type walReporter interface{ WAL() sqlite.WALStats }
 
 // walCollector reports the SQLite WAL at scrape time: its size, its
-// length since it last restarted, and the checkpoints that copy it back
-// into the database, beside the writer or by it.
+// length since it last restarted, the checkpoints that copy it back into
+// the database, beside the writer or by it, and the pages the writer
+// appended.
 type walCollector struct {
-	st                         walReporter
-	bytes, frames, checkpoints *prometheus.Desc
+	st                                walReporter
+	bytes, frames, checkpoints, pages *prometheus.Desc
 }
 
 func newWALCollector(st walReporter) *walCollector {
@@ -693,6 +694,8 @@ func newWALCollector(st walReporter) *walCollector {
 		checkpoints: prometheus.NewDesc("alertbridge_store_wal_checkpoints_total",
 			"WAL checkpoints by who ran them: background (the goroutine beside the writer) or writer (the tail it copies so that the WAL restarts).",
 			[]string{"by"}, nil),
+		pages: prometheus.NewDesc("alertbridge_store_wal_pages_written_total",
+			"Pages the writer's commits appended to the write-ahead log since the start (each a page of the database, 4 KiB).", nil, nil),
 	}
 }
 
@@ -700,6 +703,7 @@ func (c *walCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.bytes
 	ch <- c.frames
 	ch <- c.checkpoints
+	ch <- c.pages
 }
 
 func (c *walCollector) Collect(ch chan<- prometheus.Metric) {
@@ -708,6 +712,7 @@ func (c *walCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.frames, prometheus.GaugeValue, float64(w.Frames))
 	ch <- prometheus.MustNewConstMetric(c.checkpoints, prometheus.CounterValue, float64(w.Checkpoints), "background")
 	ch <- prometheus.MustNewConstMetric(c.checkpoints, prometheus.CounterValue, float64(w.Tails), "writer")
+	ch <- prometheus.MustNewConstMetric(c.pages, prometheus.CounterValue, float64(w.PagesWritten))
 }
 
 // newPoller builds the anti-entropy poller of an alertmanager source. It

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -192,6 +193,10 @@ func TestOperationalEndpointsAndMetricNames(t *testing.T) {
 		if !strings.Contains(string(b), name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
+	}
+	// The three alerts' commit appended pages to the WAL.
+	if m := regexp.MustCompile(`(?m)^alertbridge_store_wal_pages_written_total (\d+)$`).FindSubmatch(b); m == nil || string(m[1]) == "0" {
+		t.Errorf("/metrics: alertbridge_store_wal_pages_written_total is %q; want a count above 0", m)
 	}
 }
 

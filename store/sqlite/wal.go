@@ -94,8 +94,10 @@ type checkpointer struct {
 	tailDue atomic.Bool
 	// background and tails count the checkpoints each side ran (in
 	// /metrics), copying the background ones that found frames copied;
-	// frames is the WAL's length at the last background checkpoint.
-	background, copying, tails, frames atomic.Int64
+	// frames is the WAL's length at the last background checkpoint;
+	// written counts the pages the writer appended to the WAL since the
+	// store opened.
+	background, copying, tails, frames, written atomic.Int64
 }
 
 func newCheckpointer(db *sql.DB) *checkpointer {
@@ -196,6 +198,7 @@ func (s *Store) afterCommit(ctx context.Context) {
 		}
 		return nil
 	})
+	c.written.Add(int64(written))
 	if c.pages += written; c.pages >= walCheckpointPages {
 		c.pages = 0
 		select {
@@ -216,6 +219,10 @@ type WALStats struct {
 	// Checkpoints and Tails count the checkpoints the goroutine ran and
 	// those the writer ran itself to restart the WAL.
 	Checkpoints, Tails int64
+	// PagesWritten counts the pages the writer's commits appended to the
+	// WAL since the store opened: what the writes cost the disk, per
+	// commit or per alert (docs/performance.md, "What a commit writes").
+	PagesWritten int64
 }
 
 // WAL returns the WAL's figures; the zero WALStats for OpenReadOnly.
@@ -228,5 +235,6 @@ func (s *Store) WAL() WALStats {
 		size = fi.Size()
 	}
 	c := s.ckpt
-	return WALStats{Bytes: size, Frames: c.frames.Load(), Checkpoints: c.background.Load(), Tails: c.tails.Load()}
+	return WALStats{Bytes: size, Frames: c.frames.Load(), Checkpoints: c.background.Load(), Tails: c.tails.Load(),
+		PagesWritten: c.written.Load()}
 }

@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"strings"
@@ -218,6 +220,53 @@ func TestCatchUpLeavesASmallTail(t *testing.T) {
 
 // writeBigEvents commits n new events of about 700 bytes each, received
 // at at, in one transaction: WAL pages for the tests below.
+// TestPagesWrittenCountsTheWALFrames checks WAL().PagesWritten against the
+// frames the commits appended to the -wal file, read from the file itself.
+func TestPagesWrittenCountsTheWALFrames(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenWAL(t, t.TempDir())
+	t1 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	// The first write may restart the WAL the migrations left; the next
+	// ones append to it (no checkpoint runs: far fewer pages than
+	// walCheckpointPages).
+	if err := writeBigEvents(ctx, st, 0, 5, t1); err != nil {
+		t.Fatal(err)
+	}
+	frames0, pages0 := walFrameCount(t, st.Path()+"-wal"), st.WAL().PagesWritten
+	for batch := 1; batch <= 3; batch++ {
+		if err := writeBigEvents(ctx, st, batch, 5*batch, t1.Add(time.Duration(batch)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frames, pages := walFrameCount(t, st.Path()+"-wal")-frames0, st.WAL().PagesWritten-pages0
+	if frames < 10 || pages != int64(frames) {
+		t.Errorf("three commits appended %d frames to the WAL, PagesWritten counted %d; want them equal, at least 10", frames, pages)
+	}
+}
+
+// walFrameCount counts the frames of the WAL file at path since its last
+// restart: those that carry the salts of its header.
+func walFrameCount(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 32 {
+		return 0
+	}
+	pageSize := int(binary.BigEndian.Uint32(b[8:12]))
+	salt := b[16:24]
+	n := 0
+	for off := 32; off+24+pageSize <= len(b); off += 24 + pageSize {
+		if !bytes.Equal(b[off+8:off+16], salt) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 func writeBigEvents(ctx context.Context, st *Store, batch, n int, at time.Time) error {
 	return st.Update(ctx, func(tx incident.Tx) error {
 		for i := range n {
