@@ -40,6 +40,12 @@ type Report struct {
 	// RSSBytes is the server's resident memory after the run, read from its
 	// process_resident_memory_bytes; 0 means unknown.
 	RSSBytes int64
+	// WALPages is how many pages alertbridge's writer appended to its
+	// SQLite write-ahead log during the run, from its
+	// alertbridge_store_wal_pages_written_total before and after; known
+	// only when the server reports it both times.
+	WALPages      int64
+	WALPagesKnown bool
 }
 
 // NotificationsPerSecond returns the rate of notifications acknowledged;
@@ -81,6 +87,13 @@ func (r Report) Write(w io.Writer) {
 		rss = fmt.Sprintf("%.1f MiB", float64(r.RSSBytes)/(1<<20))
 	}
 	fmt.Fprintf(w, "server RSS:  %s\n", rss)
+	if r.WALPagesKnown {
+		per := "-"
+		if r.AckedAlerts > 0 {
+			per = fmt.Sprintf("%.2f", float64(r.WALPages)/float64(r.AckedAlerts))
+		}
+		fmt.Fprintf(w, "server WAL:  %d pages written, %s per alert acknowledged\n", r.WALPages, per)
+	}
 }
 
 // errorSummary renders Errors with a breakdown by status, e.g.

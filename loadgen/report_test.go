@@ -85,6 +85,22 @@ server RSS:  62.5 MiB
 `,
 		},
 		{
+			name: "WALPages",
+			r: Report{
+				Requests: 10, Alerts: 1000, Acked: 10, AckedAlerts: 1000, StatusCounts: map[int]int{200: 10},
+				Elapsed: time.Second, P50: time.Millisecond, P90: time.Millisecond, P99: time.Millisecond, Max: time.Millisecond,
+				RSSBytes: 1 << 20, WALPages: 2250, WALPagesKnown: true,
+			},
+			want: `requests:    10 notifications, 1000 alerts in 1s
+acked:       10 notifications, 1000 alerts
+throughput:  10.0 notifications/s, 1000.0 alerts/s (acknowledged only)
+ack latency: p50 1ms, p90 1ms, p99 1ms, max 1ms
+errors:      none
+server RSS:  1.0 MiB
+server WAL:  2250 pages written, 2.25 per alert acknowledged
+`,
+		},
+		{
 			name: "ErrorsRSSUnknown",
 			r: Report{
 				Requests: 100, Alerts: 1000, Acked: 87, AckedAlerts: 870, Errors: 13, Shed: 10,

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,38 +22,83 @@ const maxMetricsBody = 16 << 20
 // rssTimeout bounds the /metrics read after the run.
 const rssTimeout = 5 * time.Second
 
+// walPagesMetric is alertbridge's count of the pages its writer appended
+// to SQLite's write-ahead log (SQLite stores only).
+const walPagesMetric = "alertbridge_store_wal_pages_written_total"
+
 // readRSS reads process_resident_memory_bytes from the Prometheus text
 // exposition at metricsURL.
 func readRSS(ctx context.Context, c *http.Client, metricsURL string) (int64, error) {
+	body, err := readMetrics(ctx, c, metricsURL)
+	if err != nil {
+		return 0, err
+	}
+	return parseRSS(bytes.NewReader(body))
+}
+
+// readWALPages reads alertbridge_store_wal_pages_written_total from the
+// exposition at metricsURL; found is false when the server has none (not
+// alertbridge, or not on SQLite).
+func readWALPages(ctx context.Context, c *http.Client, metricsURL string) (pages int64, found bool) {
+	body, err := readMetrics(ctx, c, metricsURL)
+	if err != nil {
+		return 0, false
+	}
+	v, err := parseSample(bytes.NewReader(body), walPagesMetric)
+	if err != nil || !(v >= 0 && v <= 1<<62) {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// readMetrics reads the Prometheus text exposition at metricsURL.
+func readMetrics(ctx context.Context, c *http.Client, metricsURL string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, rssTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
 	if err != nil {
-		return 0, fmt.Errorf("new metrics request: %w", err)
+		return nil, fmt.Errorf("new metrics request: %w", err)
 	}
 	// Ask for the text format: without it a server may pick OpenMetrics or
 	// protobuf, and only the text format is parsed here.
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("get %s: %w", metricsURL, err)
+		return nil, fmt.Errorf("get %s: %w", metricsURL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("get %s: status %d", metricsURL, resp.StatusCode)
+		return nil, fmt.Errorf("get %s: status %d", metricsURL, resp.StatusCode)
 	}
-	return parseRSS(io.LimitReader(resp.Body, maxMetricsBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetricsBody))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", metricsURL, err)
+	}
+	return body, nil
 }
 
 // parseRSS finds the first process_resident_memory_bytes sample in a
-// Prometheus text exposition. Only that gauge is needed, so this reads lines
-// rather than parsing the whole format.
+// Prometheus text exposition, which must be above 0.
 func parseRSS(r io.Reader) (int64, error) {
+	v, err := parseSample(r, rssMetric)
+	if err != nil {
+		return 0, err
+	}
+	if !(v > 0 && v <= 1<<62) { // NaN fails both
+		return 0, fmt.Errorf("%s: value %g out of range", rssMetric, v)
+	}
+	return int64(v), nil
+}
+
+// parseSample finds the first sample of the metric name in a Prometheus
+// text exposition. Only a gauge or two are needed, so this reads lines
+// rather than parsing the whole format.
+func parseSample(r io.Reader, name string) (float64, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		rest, ok := strings.CutPrefix(line, rssMetric)
+		rest, ok := strings.CutPrefix(line, name)
 		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '\t' && rest[0] != '{') {
 			// A comment, another metric, or a longer name sharing the prefix.
 			continue
@@ -60,25 +106,22 @@ func parseRSS(r io.Reader) (int64, error) {
 		if rest[0] == '{' {
 			end := strings.LastIndexByte(rest, '}')
 			if end < 0 {
-				return 0, fmt.Errorf("%s: unterminated labels", rssMetric)
+				return 0, fmt.Errorf("%s: unterminated labels", name)
 			}
 			rest = rest[end+1:]
 		}
 		fields := strings.Fields(rest)
 		if len(fields) == 0 {
-			return 0, fmt.Errorf("%s: missing value", rssMetric)
+			return 0, fmt.Errorf("%s: missing value", name)
 		}
 		v, err := strconv.ParseFloat(fields[0], 64)
 		if err != nil {
-			return 0, fmt.Errorf("%s: parse value: %w", rssMetric, err)
+			return 0, fmt.Errorf("%s: parse value: %w", name, err)
 		}
-		if !(v > 0 && v <= 1<<62) { // NaN fails both
-			return 0, fmt.Errorf("%s: value %g out of range", rssMetric, v)
-		}
-		return int64(v), nil
+		return v, nil
 	}
 	if err := sc.Err(); err != nil {
 		return 0, fmt.Errorf("read metrics: %w", err)
 	}
-	return 0, errors.New(rssMetric + ": not found")
+	return 0, errors.New(name + ": not found")
 }

@@ -2,9 +2,11 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,5 +69,46 @@ func TestRunRSSProcessCollector(t *testing.T) {
 	// This test process is the server, so its RSS is far from zero.
 	if rep.RSSBytes < 1<<20 {
 		t.Errorf("RSSBytes = %d, want the test process's RSS", rep.RSSBytes)
+	}
+}
+
+// TestRunWALPages reads alertbridge's WAL page counter before and after
+// the timed run: the report holds what the run's requests added, and
+// nothing when the server has no such counter.
+func TestRunWALPages(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		counter bool
+	}{{"Known", true}, {"UnknownNoCounter", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var pages atomic.Int64
+			pages.Store(1000) // what the server wrote before the run
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+				fmt.Fprintf(w, "process_resident_memory_bytes 4096\n")
+				if tt.counter {
+					fmt.Fprintf(w, "# TYPE %s counter\n%s %d\n", walPagesMetric, walPagesMetric, pages.Load())
+				}
+			})
+			mux.HandleFunc("POST /ingest/alertmanager", func(http.ResponseWriter, *http.Request) { pages.Add(3) })
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+
+			rep, err := Run(context.Background(), Options{
+				URL: srv.URL + "/ingest/alertmanager", Groups: 2, Requests: 7, Duration: time.Minute,
+			})
+			if err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			want := int64(3 * rep.Requests) // the warm-up's requests came before
+			if rep.WALPagesKnown != tt.counter || (tt.counter && rep.WALPages != want) {
+				t.Errorf("WALPages = %d (known %v); want %d (known %v)", rep.WALPages, rep.WALPagesKnown, want, tt.counter)
+			}
+			var out strings.Builder
+			rep.Write(&out)
+			if got := strings.Contains(out.String(), "server WAL:"); got != tt.counter {
+				t.Errorf("report:\n%s\nwant a server WAL line: %v", out.String(), tt.counter)
+			}
+		})
 	}
 }

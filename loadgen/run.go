@@ -86,6 +86,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}
 
+	// The server's WAL pages, read around the timed run (alertbridge on
+	// SQLite; nothing for another server).
+	pages0, pagesKnown := readWALPages(ctx, client, o.metricsURL())
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range workers {
@@ -106,6 +109,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	// with /metrics elsewhere, still gets its report.
 	if rss, err := readRSS(ctx, client, o.metricsURL()); err == nil {
 		rep.RSSBytes = rss
+	}
+	if pagesKnown {
+		if pages1, ok := readWALPages(ctx, client, o.metricsURL()); ok && pages1 >= pages0 {
+			rep.WALPages, rep.WALPagesKnown = pages1-pages0, true
+		}
 	}
 	return rep, nil
 }
