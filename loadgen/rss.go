@@ -19,32 +19,18 @@ const rssMetric = "process_resident_memory_bytes"
 // maxMetricsBody bounds how much of a /metrics response is read.
 const maxMetricsBody = 16 << 20
 
-// rssTimeout bounds the /metrics read after the run.
+// rssTimeout bounds each /metrics read around the run.
 const rssTimeout = 5 * time.Second
 
 // walPagesMetric is alertbridge's count of the pages its writer appended
 // to SQLite's write-ahead log (SQLite stores only).
 const walPagesMetric = "alertbridge_store_wal_pages_written_total"
 
-// readRSS reads process_resident_memory_bytes from the Prometheus text
-// exposition at metricsURL.
-func readRSS(ctx context.Context, c *http.Client, metricsURL string) (int64, error) {
-	body, err := readMetrics(ctx, c, metricsURL)
-	if err != nil {
-		return 0, err
-	}
-	return parseRSS(bytes.NewReader(body))
-}
-
-// readWALPages reads alertbridge_store_wal_pages_written_total from the
-// exposition at metricsURL; found is false when the server has none (not
+// walPages reads alertbridge_store_wal_pages_written_total from a
+// Prometheus text exposition; found is false when the server has none (not
 // alertbridge, or not on SQLite).
-func readWALPages(ctx context.Context, c *http.Client, metricsURL string) (pages int64, found bool) {
-	body, err := readMetrics(ctx, c, metricsURL)
-	if err != nil {
-		return 0, false
-	}
-	v, err := parseSample(bytes.NewReader(body), walPagesMetric)
+func walPages(exposition []byte) (pages int64, found bool) {
+	v, err := parseSample(bytes.NewReader(exposition), walPagesMetric)
 	if err != nil || !(v >= 0 && v <= 1<<62) {
 		return 0, false
 	}

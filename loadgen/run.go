@@ -88,7 +88,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 	// The server's WAL pages, read around the timed run (alertbridge on
 	// SQLite; nothing for another server).
-	pages0, pagesKnown := readWALPages(ctx, client, o.metricsURL())
+	var pages0 int64
+	var pagesKnown bool
+	if before, err := readMetrics(ctx, client, o.metricsURL()); err == nil {
+		pages0, pagesKnown = walPages(before)
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range workers {
@@ -105,15 +109,18 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, fmt.Errorf("run interrupted: %w", err)
 	}
 
-	// The RSS is a nice-to-have; a server without the process collector, or
-	// with /metrics elsewhere, still gets its report.
-	if rss, err := readRSS(ctx, client, o.metricsURL()); err == nil {
+	// The RSS and the pages are nice-to-haves, from one read of /metrics: a
+	// server without the process collector, or with /metrics elsewhere,
+	// still gets its report.
+	after, err := readMetrics(ctx, client, o.metricsURL())
+	if err != nil {
+		return rep, nil
+	}
+	if rss, err := parseRSS(bytes.NewReader(after)); err == nil {
 		rep.RSSBytes = rss
 	}
-	if pagesKnown {
-		if pages1, ok := readWALPages(ctx, client, o.metricsURL()); ok && pages1 >= pages0 {
-			rep.WALPages, rep.WALPagesKnown = pages1-pages0, true
-		}
+	if pages1, ok := walPages(after); ok && pagesKnown && pages1 >= pages0 {
+		rep.WALPages, rep.WALPagesKnown = pages1-pages0, true
 	}
 	return rep, nil
 }
