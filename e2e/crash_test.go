@@ -187,6 +187,18 @@ func mustCheckCrashDB(t *testing.T, path string) {
 		WHERE state IN ('open', 'acknowledged') GROUP BY correlation_key HAVING COUNT(*) > 1)`).Scan(&dupKeys); err != nil || dupKeys != 0 {
 		t.Errorf("%d keys with more than one active incident (%v)", dupKeys, err)
 	}
+	// Every episode is found again from its alert's number (migration
+	// 0020): the number its alert's state holds. The daemon writes an
+	// alert's state with its episodes, so no number is an orphan's, and a
+	// restart never gives a number twice.
+	var lost, orphans int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM alert_episodes e WHERE e.alert_no IS NOT
+		(SELECT s.alert_no FROM alert_states s WHERE s.source = e.source AND s.fingerprint = e.fingerprint)`).Scan(&lost); err != nil || lost != 0 {
+		t.Errorf("%d episodes whose number is not their alert state's (%v)", lost, err)
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM alert_orphans`).Scan(&orphans); err != nil || orphans != 0 {
+		t.Errorf("%d alert numbers without a state (%v)", orphans, err)
+	}
 	rows, err := db.Query(`SELECT t.id, t.incident_id, t.kind FROM timeline t
 		WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.timeline_id = t.id)
 		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = t.incident_id AND o.timeline_id IS NULL AND o.created_at >= t.at)`)

@@ -16,23 +16,33 @@ const episodeColumns = `id, source, fingerprint, starts_at, ends_at, incident_id
 // prepared once (see prepare) rather than parsed again in each transaction,
 // which cost a tenth of the writer's CPU on new alerts.
 const (
-	qInsertEpisode = `INSERT INTO alert_episodes (source, fingerprint, starts_at, ends_at, incident_id,
-			correlation_key) VALUES (?, ?, ?, ?, ?, ?)`
+	qInsertEpisode = `INSERT INTO alert_episodes (alert_no, source, fingerprint, starts_at, ends_at, incident_id,
+			correlation_key) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	qUpdateEpisode = `UPDATE alert_episodes SET starts_at = ?, ends_at = ?, incident_id = ?,
 		correlation_key = ? WHERE id = ?`
 	// qRecordEpisode is RecordEpisode: the insert, or the update of the
 	// alert's episode with the same start.
-	qRecordEpisode = `INSERT INTO alert_episodes (source, fingerprint, starts_at, ends_at, incident_id,
-			correlation_key) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (source, fingerprint, starts_at) DO UPDATE SET
+	qRecordEpisode = `INSERT INTO alert_episodes (alert_no, source, fingerprint, starts_at, ends_at, incident_id,
+			correlation_key) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (alert_no, starts_at) DO UPDATE SET
 			ends_at = COALESCE(excluded.ends_at, alert_episodes.ends_at),
 			incident_id = excluded.incident_id, correlation_key = excluded.correlation_key
 		RETURNING id, ends_at`
+	// An alert's episodes by its number (alertno.go).
 	qEpisodeNear = `SELECT ` + episodeColumns + ` FROM alert_episodes
-		WHERE source = ? AND fingerprint = ? AND starts_at BETWEEN ? AND ?
+		WHERE alert_no = ? AND starts_at BETWEEN ? AND ?
 		ORDER BY abs(starts_at - ?), starts_at LIMIT 1`
 	qNextEpisode = `SELECT ` + episodeColumns + ` FROM alert_episodes
-		WHERE source = ? AND fingerprint = ? AND starts_at > ? ORDER BY starts_at LIMIT 1`
+		WHERE alert_no = ? AND starts_at > ? ORDER BY starts_at LIMIT 1`
+	// qStateEpisodeNear is qEpisodeNear for an alert whose number this
+	// transaction does not know yet, found from its state in the same
+	// statement: a row of the number and NULLs when no episode is near, no
+	// row when the alert has no state.
+	qStateEpisodeNear = `SELECT s.alert_no, e.id, e.source, e.fingerprint, e.starts_at, e.ends_at, e.incident_id,
+			e.correlation_key
+		FROM alert_states s LEFT JOIN alert_episodes e ON e.alert_no = s.alert_no AND e.starts_at BETWEEN ? AND ?
+		WHERE s.source = ? AND s.fingerprint = ?
+		ORDER BY abs(e.starts_at - ?), e.starts_at LIMIT 1`
 )
 
 // The reads placement and regrouping run for every new incident and
@@ -51,8 +61,7 @@ var (
 	qHoldingEpisode = `SELECT (SELECT MIN(starts_at) FROM alert_episodes WHERE incident_id = ?),
 		EXISTS (SELECT 1 FROM alert_episodes e INDEXED BY alert_episodes_open
 			WHERE e.incident_id = ? AND e.ends_at IS NULL AND e.starts_at <= ? AND e.id <> ?
-			AND NOT EXISTS (SELECT 1 FROM alert_episodes n
-				WHERE n.source = e.source AND n.fingerprint = e.fingerprint AND n.starts_at > e.starts_at))`
+			AND NOT EXISTS (SELECT 1 FROM alert_episodes n WHERE n.alert_no = e.alert_no AND n.starts_at > e.starts_at))`
 )
 
 // keyIncidentsWhere are KeyIncidents' conditions: key, to, from.
@@ -67,7 +76,7 @@ func episodesOf(n int) string {
 }
 
 func init() {
-	writerQueries = append(writerQueries, qInsertEpisode, qUpdateEpisode, qRecordEpisode, qEpisodeNear, qNextEpisode,
+	writerQueries = append(writerQueries, qInsertEpisode, qUpdateEpisode, qRecordEpisode, qEpisodeNear, qNextEpisode, qStateEpisodeNear,
 		qKeyIncidents, qOtherKeyIncident, qAlertSpan, qHoldingEpisode, episodesOf(1))
 }
 
@@ -88,7 +97,11 @@ func scanEpisode(row scanner) (incident.Episode, error) {
 
 func (t *tx) PutEpisode(ctx context.Context, e *incident.Episode) error {
 	if e.ID == 0 {
-		res, err := t.exec(ctx, qInsertEpisode, e.Source, e.Fingerprint, e.StartsAt.UnixNano(), nanos(e.EndsAt),
+		no, err := t.numberAlert(ctx, e.Source, e.Fingerprint)
+		if err != nil {
+			return err
+		}
+		res, err := t.exec(ctx, qInsertEpisode, no, e.Source, e.Fingerprint, e.StartsAt.UnixNano(), nanos(e.EndsAt),
 			nullID(e.IncidentID), e.Key)
 		if err != nil {
 			return mapErr("insert episode", err)
@@ -108,7 +121,11 @@ func (t *tx) PutEpisode(ctx context.Context, e *incident.Episode) error {
 
 func (t *tx) RecordEpisode(ctx context.Context, e *incident.Episode) error {
 	var ends sql.NullInt64
-	err := t.queryRow(ctx, qRecordEpisode, e.Source, e.Fingerprint, e.StartsAt.UnixNano(), nanos(e.EndsAt),
+	no, err := t.numberAlert(ctx, e.Source, e.Fingerprint)
+	if err != nil {
+		return err
+	}
+	err = t.queryRow(ctx, qRecordEpisode, no, e.Source, e.Fingerprint, e.StartsAt.UnixNano(), nanos(e.EndsAt),
 		nullID(e.IncidentID), e.Key).Scan(&e.ID, &ends)
 	if err != nil {
 		return mapErr("record episode", err)
@@ -119,7 +136,44 @@ func (t *tx) RecordEpisode(ctx context.Context, e *incident.Episode) error {
 
 func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, within time.Duration) (incident.Episode, error) {
 	n := at.UnixNano()
-	return scanEpisode(t.queryRow(ctx, qEpisodeNear, source, fp, n-int64(within), n+int64(within), n))
+	k := alertKey{source, fp}
+	if _, known := t.nos.known[k]; !known && !*t.nos.orphansLeft {
+		// The number and the episode in one statement: this is the first
+		// lookup of most events of an alert the dedupe cache held.
+		return t.stateEpisodeNear(ctx, k, n-int64(within), n+int64(within), n)
+	}
+	no, err := t.alertNo(ctx, source, fp)
+	if err != nil {
+		return incident.Episode{}, err
+	}
+	if no == 0 {
+		return incident.Episode{}, incident.ErrNotFound // no episode at all
+	}
+	return scanEpisode(t.queryRow(ctx, qEpisodeNear, no, n-int64(within), n+int64(within), n))
+}
+
+// stateEpisodeNear is EpisodeNear through the alert's state, which also
+// tells the transaction the alert's number (none without a state: no
+// orphan rows are left).
+func (t *tx) stateEpisodeNear(ctx context.Context, k alertKey, from, to, at int64) (incident.Episode, error) {
+	var no int64
+	var id, starts, ends, inc sql.NullInt64
+	var source, fp, key sql.NullString
+	err := t.queryRow(ctx, qStateEpisodeNear, from, to, k.source, k.fingerprint, at).
+		Scan(&no, &id, &source, &fp, &starts, &ends, &inc, &key)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		t.know(k, 0)
+		return incident.Episode{}, incident.ErrNotFound
+	case err != nil:
+		return incident.Episode{}, fmt.Errorf("scan episode: %w", err)
+	}
+	t.know(k, no)
+	if !id.Valid {
+		return incident.Episode{}, incident.ErrNotFound
+	}
+	return incident.Episode{ID: id.Int64, Source: source.String, Fingerprint: fp.String,
+		StartsAt: time.Unix(0, starts.Int64).UTC(), EndsAt: fromNanos(ends), IncidentID: inc.Int64, Key: key.String}, nil
 }
 
 // NextEpisodes runs one prepared statement for each: in-process, one
@@ -127,7 +181,14 @@ func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, w
 func (t *tx) NextEpisodes(ctx context.Context, after []incident.Episode) ([]incident.Episode, error) {
 	out := make([]incident.Episode, len(after))
 	for i, e := range after {
-		next, err := scanEpisode(t.queryRow(ctx, qNextEpisode, e.Source, e.Fingerprint, e.StartsAt.UnixNano()))
+		no, err := t.alertNo(ctx, e.Source, e.Fingerprint)
+		if err != nil {
+			return nil, err
+		}
+		if no == 0 {
+			continue // no episode at all
+		}
+		next, err := scanEpisode(t.queryRow(ctx, qNextEpisode, no, e.StartsAt.UnixNano()))
 		switch {
 		case err == nil:
 			out[i] = next
@@ -210,10 +271,15 @@ func (t *tx) IncidentAlerts(ctx context.Context, incidentID int64) ([]incident.A
 // first) of the alerts an incident holds, in whichever incident they
 // happened: the firing history the incident page draws.
 func (s *Store) AlertHistory(ctx context.Context, incidentID int64, perAlert int) ([]incident.Episode, error) {
+	// An alert's episodes are found by its number: its state's, or its
+	// orphan's (alertno.go).
 	rows, err := s.r.QueryContext(ctx, `SELECT `+episodeColumns+` FROM (
-		SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.source, e.fingerprint ORDER BY e.starts_at DESC) AS n
-		FROM alert_episodes e JOIN alerts a ON a.source = e.source AND a.fingerprint = e.fingerprint
-		WHERE a.incident_id = ?)
+		SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.alert_no ORDER BY e.starts_at DESC) AS n
+		FROM (SELECT COALESCE(
+				(SELECT alert_no FROM alert_states s WHERE s.source = a.source AND s.fingerprint = a.fingerprint),
+				(SELECT alert_no FROM alert_orphans o WHERE o.source = a.source AND o.fingerprint = a.fingerprint)) AS no
+			FROM alerts a WHERE a.incident_id = ?) a
+		JOIN alert_episodes e ON e.alert_no = a.no)
 		WHERE n <= ? ORDER BY source, fingerprint, starts_at DESC`, incidentID, perAlert)
 	return collect(rows, err, "list alert history", scanEpisode)
 }

@@ -39,7 +39,11 @@ func (t *tx) DeleteHistory(ctx context.Context, before time.Time, limit int, now
 		},
 		RowID:  "rowid",
 		Forget: t.forgetFingerprintDays(day),
+		Where:  map[string]string{"alert_states": statesWhere},
 	}, before, limit, now)
+	if out.AlertStates > 0 {
+		t.nos.forget()
+	}
 	if err != nil || out.Rows() == 0 {
 		return out, err
 	}

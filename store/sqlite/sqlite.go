@@ -38,9 +38,13 @@ type Store struct {
 	wc    *sql.Conn
 	wsem  chan struct{}
 	stmts map[string]*sql.Stmt // prepared on wc
-	r     *sql.DB              // read-only pool for the API
-	path  string
-	lock  *dirLock // nil for OpenReadOnly
+	// nextAlertNo is the next alert number to give (alertno.go), moved by
+	// whoever holds wsem; orphans is whether alert_orphans may have rows.
+	nextAlertNo int64
+	orphans     bool
+	r           *sql.DB // read-only pool for the API
+	path        string
+	lock        *dirLock // nil for OpenReadOnly
 
 	leaseMu sync.Mutex
 	leases  map[string]bool // the leases held (lease.go)
@@ -152,6 +156,12 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		w.Close()
 		return nil, err
 	}
+	highest, orphans, err := readAlertNumbers(ctx, wc)
+	if err != nil {
+		wc.Close()
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
 	if err != nil {
 		wc.Close()
@@ -172,7 +182,7 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	cdb.SetConnMaxLifetime(0)
 	readConns := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(readConns)
-	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, r: r, path: path, lock: lock, kept: newKeptStats(),
+	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, nextAlertNo: highest + 1, orphans: orphans, r: r, path: path, lock: lock, kept: newKeptStats(),
 		statsSlots: make(chan struct{}, readConns/2), followStop: make(chan struct{}), followDone: make(chan struct{}),
 		ckpt: newCheckpointer(cdb)}
 	go s.followEdges()
@@ -305,9 +315,12 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 		return err
 	}
 	defer s.release()
-	t := newTx(s.w, s.wc, s.stmts)
+	t := newTx(s.w, s.wc, s.stmts, alertNumbers{next: &s.nextAlertNo, orphansLeft: &s.orphans})
 	defer t.rollback()
 	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.keepUnstated(ctx); err != nil {
 		return err
 	}
 	// The incidents held back, and a held write or begin that failed even

@@ -36,10 +36,12 @@ type tx struct {
 	// outer is the context of the last statement and inner the same
 	// without its cancellation (see quiet).
 	outer, inner context.Context
+	// nos are the alert numbers of this transaction (alertno.go).
+	nos alertNumbers
 }
 
-func newTx(db *sql.DB, conn *sql.Conn, stmts map[string]*sql.Stmt) *tx {
-	t := &tx{db: db, conn: conn, stmts: stmts}
+func newTx(db *sql.DB, conn *sql.Conn, stmts map[string]*sql.Stmt, nos alertNumbers) *tx {
+	t := &tx{db: db, conn: conn, stmts: stmts, nos: nos}
 	t.tx = flushing{t}
 	return t
 }
@@ -121,10 +123,13 @@ func (t *tx) quiet(ctx context.Context) (context.Context, error) {
 
 // The writer's statements, prepared once at open (see prepare).
 var (
-	qSelectAlertState = `SELECT status, starts_at, ends_at, incident_id, last_seen_at
+	qSelectAlertState = `SELECT alert_no, status, starts_at, ends_at, incident_id, last_seen_at
 		FROM alert_states WHERE source = ? AND fingerprint = ?`
-	qUpsertAlertState = `INSERT INTO alert_states (source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	// qUpsertAlertState writes the state with the alert's number, which a
+	// state already stored keeps (alertno.go).
+	qUpsertAlertState = `INSERT INTO alert_states (alert_no, source, fingerprint, status, starts_at, ends_at, incident_id,
+			last_seen_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
 			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
 			last_seen_at = excluded.last_seen_at`
@@ -188,13 +193,21 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 	s := incident.AlertState{Source: source, Fingerprint: fp}
 	var starts, ends, lastSeen sql.NullInt64
 	var incID sql.NullInt64
-	err := t.queryRow(ctx, qSelectAlertState, source, fp).Scan(&s.Status, &starts, &ends, &incID, &lastSeen)
+	var no int64
+	err := t.queryRow(ctx, qSelectAlertState, source, fp).Scan(&no, &s.Status, &starts, &ends, &incID, &lastSeen)
 	if errors.Is(err, sql.ErrNoRows) {
+		// No number either, unless it is an orphan's (then alertNo asks)
+		// or this transaction gave it one with an episode.
+		k := alertKey{source, fp}
+		if _, known := t.nos.known[k]; !known && !*t.nos.orphansLeft {
+			t.know(k, 0)
+		}
 		return s, incident.ErrNotFound
 	}
 	if err != nil {
 		return s, fmt.Errorf("select alert state: %w", err)
 	}
+	t.know(alertKey{source, fp}, no)
 	s.StartsAt, s.EndsAt, s.LastSeenAt, s.IncidentID = fromNanos(starts), fromNanos(ends), fromNanos(lastSeen), incID.Int64
 	return s, nil
 }
@@ -204,12 +217,16 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 	if s.IncidentID != 0 {
 		incID = s.IncidentID
 	}
-	_, err := t.exec(ctx, qUpsertAlertState,
-		s.Source, s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
+	no, err := t.numberAlert(ctx, s.Source, s.Fingerprint)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, qUpsertAlertState,
+		no, s.Source, s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("upsert alert state: %w", err)
 	}
-	return nil
+	return t.stated(ctx, alertKey{s.Source, s.Fingerprint})
 }
 
 // IncidentByKey returns the incident that owns the key: the one taking its

@@ -61,7 +61,7 @@ var heldUpdates atomic.Int64
 var passThrough = map[string]bool{
 	qSelectAlertState: true, qUpsertAlertState: true, qSelectAlert: true, qUpsertAlert: true,
 	qTouchAlert: true, qInsertTimeline: true, qInsertEvent: true, qIncidentByID: true,
-	qInsertEpisode: true, qUpdateEpisode: true, qRecordEpisode: true, qEpisodeNear: true, qNextEpisode: true,
+	qInsertEpisode: true, qUpdateEpisode: true, qRecordEpisode: true, qEpisodeNear: true, qNextEpisode: true, qStateEpisodeNear: true,
 	qInsertOutbox: true, qPendingOutbox: true, qHasPendingOutbox: true,
 	qActiveMaintenance: true, qHoldingEpisode: true, qOtherKeyIncident: true,
 }

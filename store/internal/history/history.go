@@ -34,6 +34,10 @@ type Conn struct {
 	// Forget, when set, deletes at most limit rows a backend keeps of the
 	// incident beyond the tables below, before them; it returns how many.
 	Forget func(ctx context.Context, incidentID int64, limit int) (int, error)
+	// Where, when set, replaces a table's condition (incident_id = ?, with
+	// the incident's ID as its one argument): a backend that keeps some of
+	// an incident's rows longer says which go.
+	Where map[string]string
 }
 
 // tables are what an incident's history is, in the order it is deleted:
@@ -84,7 +88,11 @@ func Delete(ctx context.Context, c Conn, before time.Time, limit int, now time.T
 			}
 		}
 		for _, t := range tables {
-			n, err := c.deleteRows(ctx, t.name, "incident_id = ?", id, budget)
+			where := "incident_id = ?"
+			if w, ok := c.Where[t.name]; ok {
+				where = w
+			}
+			n, err := c.deleteRows(ctx, t.name, where, id, budget)
 			if err != nil {
 				return out, err
 			}
