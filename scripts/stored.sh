@@ -3,7 +3,9 @@
 # history (issue #13: "at 1M stored alerts, ingest within 10% of its rate on
 # an empty store"), and the time from start to ready of each. Two daemons
 # on 127.0.0.1, one on a fresh directory and one on a copy of SEEDED (the
-# store the Go benchmarks seed: 100k incidents, 1.01M alerts), take the
+# store the Go benchmarks seed: 100k incidents, 1.01M alerts, each with its
+# state and an episode; a directory seeded before 2026-12-05 has neither,
+# so seed a new one), take the
 # same scenarios alternately, PAIRS times, the first in each pair swapping.
 # Closing and retention are off on both, so that no sweep changes the
 # history while it is measured.

@@ -14,7 +14,8 @@ import (
 )
 
 // The read benchmarks run on a store at the size issue 13 sets: 100k
-// incidents, about 1M alerts and 1.2M events, spread evenly over the 90 days
+// incidents, about 1M alerts (each with its state and one episode) and 1.2M
+// events, spread evenly over the 90 days
 // before benchNow (a 90-day retention), so that a 30-day stats window holds
 // a third of them. One incident (benchBigIncident) holds 10,000 alerts and
 // as many timeline entries. The store is seeded once per test binary run
@@ -151,13 +152,25 @@ func seedBench(ctx context.Context, dir string) error {
 					if err := t.PutAlert(ctx, a); err != nil {
 						return err
 					}
+					// Its firing and its state, as the daemon keeps them: a
+					// store of 1M alerts holds 1M of each.
+					ep := incident.Episode{Source: "am", Fingerprint: fp, StartsAt: seen, EndsAt: a.EndsAt,
+						IncidentID: inc.ID, Key: inc.CorrelationKey}
+					if err := t.PutEpisode(ctx, &ep); err != nil {
+						return err
+					}
+					if err := t.PutAlertState(ctx, incident.AlertState{Source: "am", Fingerprint: fp,
+						Status: incident.StatusResolved, StartsAt: seen, EndsAt: a.EndsAt, IncidentID: inc.ID,
+						LastSeenAt: a.LastSeenAt}); err != nil {
+						return err
+					}
 					ev := incident.EventRecord{ReceivedAt: seen, Source: "am", Fingerprint: fp, Status: incident.StatusFiring,
 						Labels: a.Labels, Annotations: ann, StartsAt: seen, Transition: incident.TransitionNew,
 						Rule: inc.Rule, Key: inc.CorrelationKey, IncidentID: inc.ID}
 					if err := t.AddEvent(ctx, ev); err != nil {
 						return err
 					}
-					ops += 2
+					ops += 4
 					if alertN%benchResolveEveryN == 0 {
 						ev.ReceivedAt, ev.Status, ev.Transition = seen.Add(time.Hour), incident.StatusResolved, incident.TransitionResolved
 						if err := t.AddEvent(ctx, ev); err != nil {
