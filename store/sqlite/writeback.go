@@ -67,7 +67,7 @@ var passThrough = map[string]bool{
 }
 
 // passThroughTables are the tables the passThrough statements write.
-var passThroughTables = []string{"alert_states", "alerts", "timeline", "events", "alert_episodes", "outbox"}
+var passThroughTables = []string{"alert_states", "alerts", "timeline", "events", "alert_episodes", "alert_orphans", "outbox"}
 
 // remember notes inc as its row stands now.
 func (w *writeBack) remember(inc incident.Incident) {
