@@ -147,15 +147,16 @@ func TestCheckpointsBesideTheWriter(t *testing.T) {
 	if bound := 4 * int64(walRestartPages) * (pageSize + 24); largest > bound {
 		t.Errorf("the WAL reached %d bytes; want at most %d", largest, bound)
 	}
-	// What /metrics shows: the counters above, the file's size now, and a
-	// length since the last restart within a few restart lengths.
+	// What /metrics shows: the counters above (or more: the background
+	// checkpointer may finish one more meanwhile), the file's size now,
+	// and a length since the last restart within a few restart lengths.
 	w := st.WAL()
 	fi, err := os.Stat(st.Path() + "-wal")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.Checkpoints != bg || w.Tails != tails || w.Bytes != fi.Size() || w.Frames <= 0 || w.Frames > 4*int64(walRestartPages) {
-		t.Errorf("WAL() = %+v; want %d checkpoints, %d tails, %d bytes, 1 to %d frames", w, bg, tails, fi.Size(), 4*walRestartPages)
+	if w.Checkpoints < bg || w.Checkpoints > bg+1 || w.Tails != tails || w.Bytes != fi.Size() || w.Frames <= 0 || w.Frames > 4*int64(walRestartPages) {
+		t.Errorf("WAL() = %+v; want %d or %d checkpoints, %d tails, %d bytes, 1 to %d frames", w, bg, bg+1, tails, fi.Size(), 4*walRestartPages)
 	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
