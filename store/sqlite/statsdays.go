@@ -91,13 +91,14 @@ func (p *dayPart) size() int {
 
 // sizedLRU is a least-recently-used cache bounded both in entries and in
 // the bytes its values hold (as their sizes estimate them). An entry of
-// more than a quarter of the bytes is not kept. Safe for concurrent use.
+// more than maxEntry bytes is not kept. Safe for concurrent use.
 type sizedLRU[K comparable, V any] struct {
-	mu      sync.Mutex
-	lru     *simplelru.LRU[K, sizedValue[V]]
-	bytes   int // held now
-	budget  int
-	entries int
+	mu       sync.Mutex
+	lru      *simplelru.LRU[K, sizedValue[V]]
+	bytes    int // held now
+	budget   int
+	maxEntry int
+	entries  int
 }
 
 type sizedValue[V any] struct {
@@ -105,8 +106,17 @@ type sizedValue[V any] struct {
 	size int
 }
 
+// newSizedLRU makes a cache of at most entries values holding at most
+// budget bytes, a quarter of them at most in one entry.
 func newSizedLRU[K comparable, V any](entries, budget int) *sizedLRU[K, V] {
-	c := &sizedLRU[K, V]{budget: budget, entries: entries}
+	return newSizedLRUMax[K, V](entries, budget, budget/4)
+}
+
+// newSizedLRUMax is newSizedLRU with one entry holding at most maxEntry
+// bytes: more than a quarter for a value the callers share (the day every
+// dashboard asks about), at the cost of the others' room.
+func newSizedLRUMax[K comparable, V any](entries, budget, maxEntry int) *sizedLRU[K, V] {
+	c := &sizedLRU[K, V]{budget: budget, maxEntry: maxEntry, entries: entries}
 	l, err := simplelru.NewLRU(entries, func(_ K, v sizedValue[V]) { c.bytes -= v.size })
 	if err != nil { // only for a size below 1
 		panic(err)
@@ -129,7 +139,7 @@ func (c *sizedLRU[K, V]) Add(k K, v V, size int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lru.Remove(k) // an old value of k: its bytes go (the eviction callback)
-	if size > c.budget/4 {
+	if size > c.maxEntry {
 		return
 	}
 	c.lru.Add(k, sizedValue[V]{v, size})
@@ -149,7 +159,7 @@ func (c *sizedLRU[K, V]) AddIfRoom(k K, v V, size int) bool {
 	if old, ok := c.lru.Peek(k); ok {
 		n, bytes = n-1, bytes-old.size
 	}
-	if size > c.budget/4 || n+1 > c.entries || bytes+size > c.budget {
+	if size > c.maxEntry || n+1 > c.entries || bytes+size > c.budget {
 		return false
 	}
 	c.lru.Remove(k)

@@ -485,6 +485,23 @@ func TestSizedLRUBoundsEntriesAndBytes(t *testing.T) {
 	}
 }
 
+// TestSizedLRUMaxEntry checks that one entry may take up to maxEntry
+// bytes, not more, and that the budget still drops the oldest for it.
+func TestSizedLRUMaxEntry(t *testing.T) {
+	c := newSizedLRUMax[int, string](8, 100, 60)
+	c.Add(1, "1", 30)
+	c.Add(2, "2", 61) // over maxEntry: not kept
+	c.Add(3, "3", 60) // within: kept beside 1 (90 bytes)
+	c.Add(4, "4", 20) // 110 bytes: the oldest (1) goes
+	var kept []int
+	for _, k := range c.Keys() {
+		kept = append(kept, k)
+	}
+	if !slices.Equal(kept, []int{3, 4}) || c.Bytes() != 80 {
+		t.Errorf("kept %v holding %d bytes, want [3 4] holding 80", kept, c.Bytes())
+	}
+}
+
 // TestPrimeStatsKeepsTheUsualWindows checks that after PrimeStats the
 // first calls for the last 7, 30 and 90 days, and for each priority over
 // the last 7 and 30, read only what every call reads (the parts of a day

@@ -45,11 +45,14 @@ const (
 	filteredPartsBytes  = 32 << 20
 	// edgeDaysCached: today and the first day of each window length a
 	// dashboard polls, and the day before each at midnight; edgeDaysBytes:
-	// 16 bytes per event and ~70 per alert, about 1 MB for a day of 13k
-	// events, 17 MB for a storm's 300k events of 150k alerts. A day of
-	// more than a quarter of it (~700k events) is read each time.
-	edgeDaysCached = 8
-	edgeDaysBytes  = 96 << 20
+	// ~18 bytes per event and ~86 more per distinct alert (edgeDay.size),
+	// about 1 MB for a day of 13k events, 47 MB for a day of 454k new
+	// alerts. One day may take half of it (edgeDayMaxBytes, ~640k new
+	// alerts or ~3.7M repeats of a few): the big day is today, which every dashboard asks
+	// about, and the other half is room for the windows' first days.
+	edgeDaysCached  = 8
+	edgeDaysBytes   = 128 << 20
+	edgeDayMaxBytes = edgeDaysBytes / 2
 	// wholeRangesCached: the whole days of each window a dashboard polls
 	// (7, 30, 90 days...) by filter; wholeRangesBytes: ~40 bytes per distinct fingerprint,
 	// about 3 MB for 30 days of 80k alerts. A range of more than a
@@ -59,12 +62,13 @@ const (
 )
 
 // maxKeptDayEvents is the most events a partial day may have for the
-// filtered noise figures to keep it (~500k): one the cache would not keep
-// (over a quarter of its budget, at ~50 bytes per event) would be read
-// whole by every call, so a window with one is counted by the probe
-// instead. (A whole day's part holds only the filter's alerts.) A
-// variable so tests can lower it.
-var maxKeptDayEvents = int64(edgeDaysBytes / 4 / 50)
+// filtered noise figures to read it into an edge (~4M): an edge holds at
+// least 16 bytes per event, so a day of more could not be kept, and would
+// be read whole by every call; a window with one is counted by the probe
+// instead. So is one with a day that was read and found too big to keep
+// (filteredDays.big). (A whole day's part holds only the filter's
+// alerts.) A variable so tests can lower it.
+var maxKeptDayEvents = int64(edgeDayMaxBytes / 16)
 
 // eventDayVersion is what a kept day's figures were computed at: the
 // day's counted events (event_days), its version (event_filter_days: a
@@ -133,24 +137,33 @@ type edgeDay struct {
 	// id); only reading on uses them.
 	fpIndex  map[string]int32
 	incIndex map[int64]int32
+	// strBytes is what the strings of fps and incs hold.
+	strBytes int
 }
 
+// size estimates the bytes d holds, as the heap holds them: the arrays'
+// capacities (appending leaves room), a string's bytes rounded up to the
+// allocator's 8, and ~48 bytes per entry of fpIndex (a 24-byte slot, at
+// a swiss table's load of 7/16 to 7/8), ~32 per entry of incIndex.
+// Measured against the heap's growth: 1.06x for 454k new alerts, 1.00x
+// for 2M events of 10k alerts, 1.15x for 100k new alerts.
 func (d *edgeDay) size() int {
-	n := 160 + 16*len(d.at) + 56*len(d.fps) + 64*len(d.incs)
-	for _, fp := range d.fps {
-		n += len(fp)
-	}
-	for _, a := range d.incs {
-		n += len(a.service)
-	}
-	return n
+	return 160 + 8*cap(d.at) + 4*cap(d.fp) + 4*cap(d.inc) + 16*cap(d.fps) + 48*len(d.fps) +
+		24*cap(d.incs) + 32*len(d.incs) + d.strBytes
 }
+
+// heapString is the bytes the heap gives a string of n bytes.
+func heapString(n int) int { return (n + 7) &^ 7 }
 
 // filteredDays keeps filteredParts and edgeDays between calls.
 type filteredDays struct {
 	parts  *sizedLRU[filteredDayKey, *filteredPart]
 	edges  *sizedLRU[int64, *edgeDay]
 	ranges *sizedLRU[rangeKey, *wholeRange]
+	// big holds the versions at which days were read into an edge too
+	// big to keep: such a day, as large or larger, is counted by the
+	// probe, not read whole again by every call.
+	big *sizedLRU[int64, eventDayVersion]
 	// reading is held while days are read, so that the polls that find
 	// them missing at once read them once.
 	reading sync.Mutex
@@ -177,8 +190,9 @@ type rangeKey struct {
 func newFilteredDays() *filteredDays {
 	return &filteredDays{
 		parts:  newSizedLRU[filteredDayKey, *filteredPart](filteredPartsCached, filteredPartsBytes),
-		edges:  newSizedLRU[int64, *edgeDay](edgeDaysCached, edgeDaysBytes),
+		edges:  newSizedLRUMax[int64, *edgeDay](edgeDaysCached, edgeDaysBytes, edgeDayMaxBytes),
 		ranges: newSizedLRU[rangeKey, *wholeRange](wholeRangesCached, wholeRangesBytes),
+		big:    newSizedLRUMax[int64, eventDayVersion](edgeDaysCached, edgeDaysCached, 1),
 	}
 }
 
@@ -225,8 +239,8 @@ func (r *wholeRange) valid(days []noiseDay) bool {
 // incident matching f's service and priority, and their distinct
 // fingerprints, from kept days; what is not kept (all of it, the first
 // call after a start) is read and kept. ok is false for a window that
-// starts before 1970 or cuts a day of more than maxKeptDayEvents: the
-// caller counts another way.
+// starts before 1970 or cuts a day of more than maxKeptDayEvents, or one
+// too big to keep: the caller counts another way.
 func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFilter, aheadWhole bool) (events, alerts int, ok bool, err error) {
 	fd.usedAt.Store(time.Now().UnixNano())
 	since, until := f.Since.UnixNano(), f.Until.UnixNano()
@@ -243,7 +257,7 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 		switch {
 		case d.whole():
 			whole = append(whole, d)
-		case d.v.events > maxKeptDayEvents:
+		case d.v.events > maxKeptDayEvents || fd.tooBig(d):
 			return 0, 0, false, nil
 		default:
 			edges = append(edges, d)
@@ -273,9 +287,14 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 		rng = combine(whole)
 		fd.ranges.Add(rk, rng, rng.size())
 	}
-	events = rng.events
-	var more map[string]struct{} // the edges' fingerprints not among rng's
-	for _, d := range edges {
+	events, alerts = rng.events, len(rng.fps)
+	// The edges' matching fingerprints not among rng's, each counted
+	// once, also when two edges share it: those of all edges but the
+	// largest are remembered, so that the largest (today's, in a storm)
+	// costs a lookup per alert, not a set built at every call.
+	slices.SortStableFunc(edges, func(a, b noiseDay) int { return cmp.Compare(len(a.edge.fps), len(b.edge.fps)) })
+	var seen map[string]struct{}
+	for i, d := range edges {
 		e := d.edge
 		in := make([]bool, len(e.fps))
 		for j, at := range e.at {
@@ -284,19 +303,28 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 				in[e.fp[j]] = true
 			}
 		}
+		last := i == len(edges)-1
 		for j, ok := range in {
 			if !ok {
 				continue
 			}
-			if _, dup := rng.fps[e.fps[j]]; !dup {
-				if more == nil {
-					more = make(map[string]struct{})
+			fp := e.fps[j]
+			if _, dup := rng.fps[fp]; dup {
+				continue
+			}
+			if _, dup := seen[fp]; dup {
+				continue
+			}
+			alerts++
+			if !last {
+				if seen == nil {
+					seen = make(map[string]struct{})
 				}
-				more[e.fps[j]] = struct{}{}
+				seen[fp] = struct{}{}
 			}
 		}
 	}
-	return events, len(rng.fps) + len(more), true, nil
+	return events, alerts, true, nil
 }
 
 // filterChanges gives the edges the first and last rows of
@@ -646,11 +674,23 @@ func (fd *filteredDays) readEdges(ctx context.Context, q queryer, days []noiseDa
 			return err
 		}
 		if keep {
-			fd.edges.Add(d.day, e, e.size())
+			if size := e.size(); size > fd.edges.maxEntry {
+				fd.big.Add(d.day, d.v, 1)
+			} else {
+				fd.edges.Add(d.day, e, size)
+			}
 		}
 		d.edge = e
 	}
 	return nil
+}
+
+// tooBig reports whether d was found too big to keep as large as it is
+// now or smaller: events only grow, and their alerts with them, but by
+// retention.
+func (fd *filteredDays) tooBig(d noiseDay) bool {
+	v, ok := fd.big.Get(d.day)
+	return ok && d.v.events >= v.events && d.v.deleted == v.deleted
 }
 
 // current reports whether e counts d's events now.
@@ -714,6 +754,7 @@ func readOn(ctx context.Context, q queryer, d *noiseDay, from *edgeDay) (*edgeDa
 			}
 			if in, ok := e.incIndex[id]; ok {
 				e.incs[in] = a
+				e.strBytes += heapString(len(a.service))
 			}
 			return nil
 		})
@@ -766,12 +807,14 @@ func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64) error {
 				f = int32(len(e.fps))
 				e.fpIndex[fp] = f
 				e.fps = append(e.fps, fp)
+				e.strBytes += heapString(len(fp))
 			}
 			in, ok := e.incIndex[incID.Int64]
 			if !ok {
 				in = int32(len(e.incs))
 				e.incIndex[incID.Int64] = in
 				e.incs = append(e.incs, incidentAttrs{priority: incident.Priority(priority.Int64), service: service.String})
+				e.strBytes += heapString(len(service.String))
 			}
 			e.at, e.fp, e.inc = append(e.at, at), append(e.fp, f), append(e.inc, in)
 			return nil

@@ -536,3 +536,47 @@ func TestFollowRunsInBackground(t *testing.T) {
 		t.Errorf("a second Close: %v", err)
 	}
 }
+
+// TestFilteredNoiseBigDay checks the rule for a partial day of many
+// alerts (a storm of new alerts today): an edge over a quarter of the
+// cache's bytes but within what one day may take is kept, so that every
+// filter reads the day once; one over that is read once, then counted by
+// the probe, also once more events arrived; all counting what the probe
+// counts.
+func TestFilteredNoiseBigDay(t *testing.T) {
+	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		// the cache's budget and the most one day may take, as multiples
+		// of the day's edge size
+		budget, maxEntry float64
+		reads            [4]int64 // the days each call reads
+	}{
+		{"over a quarter, kept", 3, 1.5, [4]int64{1, 0, 0, 1}},
+		{"too big to keep", 3, 0.9, [4]int64{1, 0, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			noFollow(t)
+			st := mustOpenStore(t)
+			p1, p3 := mustCreateP1P3(t, st, d)
+			for i := range 40 {
+				mustAddEvent(t, st, fmt.Sprint("fp-", i), d.Add(10*time.Hour+time.Duration(i)*time.Minute), []int64{p1, p3}[i%4/3])
+			}
+			e := newEdgeDay(&noiseDay{})
+			if err := e.readEvents(ctx, st.r, d.Unix()/86400); err != nil {
+				t.Fatal(err)
+			}
+			size := float64(e.size())
+			st.kept.filtered.edges = newSizedLRUMax[int64, *edgeDay](edgeDaysCached, int(tc.budget*size), int(tc.maxEntry*size))
+			f := incident.StatsFilter{Since: d.Add(time.Hour), Until: d.Add(20 * time.Hour), Priority: 1}
+			checkFiltered(t, st, f, "P1", 30, 30, tc.reads[0], 0)
+			f.Priority = 3
+			checkFiltered(t, st, f, "P3", 10, 10, tc.reads[1], 0)
+			f.Priority, f.Service = 0, "db"
+			checkFiltered(t, st, f, "service db", 40, 40, tc.reads[2], 0)
+			mustAddEvent(t, st, "fp-late", d.Add(15*time.Hour), p3)
+			checkFiltered(t, st, f, "service db, an alert later", 41, 41, tc.reads[3], tc.reads[3])
+		})
+	}
+}
