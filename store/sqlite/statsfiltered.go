@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -45,9 +46,9 @@ const (
 	filteredPartsBytes  = 32 << 20
 	// edgeDaysCached: today and the first day of each window length a
 	// dashboard polls, and the day before each at midnight; edgeDaysBytes:
-	// ~18 bytes per event and ~86 more per distinct alert (edgeDay.size),
-	// about 1 MB for a day of 13k events, 47 MB for a day of 454k new
-	// alerts. One day may take half of it (edgeDayMaxBytes, ~640k new
+	// ~18 bytes per event and ~57 more per distinct alert (edgeDay.size),
+	// about 1 MB for a day of 13k events, 34 MB for a day of 454k new
+	// alerts. One day may take half of it (edgeDayMaxBytes, ~890k new
 	// alerts or ~3.7M repeats of a few): the big day is today, which every dashboard asks
 	// about, and the other half is room for the windows' first days.
 	edgeDaysCached  = 8
@@ -129,27 +130,75 @@ type edgeDay struct {
 	total   int64           // the counted events read, with an incident or without
 	maxID   int64           // the highest event id read
 	at      []int64
-	fp      []int32 // into fps
+	fp      []int32 // into the fingerprints (fpAt)
 	inc     []int32 // into incs
-	fps     []string
-	incs    []incidentAttrs
-	// fpIndex and incIndex find the entries of fps and incs (by incident
-	// id); only reading on uses them.
-	fpIndex  map[string]int32
+	// The distinct fingerprints, one after another in fpData, the i-th
+	// ending at fpEnds[i]: 20 bytes for a fingerprint of 16, where a
+	// string of its own takes 32.
+	fpData []byte
+	fpEnds []uint32
+	incs   []incidentAttrs
+	// fpIndex finds a fingerprint's number by its hash (fpSeed), fpOver
+	// those whose hash another fingerprint has; incIndex an incident's
+	// entry of incs by its id. Only reading on uses them.
+	fpIndex  map[uint64]int32
+	fpOver   map[string]int32
 	incIndex map[int64]int32
-	// strBytes is what the strings of fps and incs hold.
+	// strBytes is what the strings of incs hold.
 	strBytes int
+}
+
+// fpSeed seeds the hashes of the edges' fingerprints.
+var fpSeed = maphash.MakeSeed()
+
+// fps is how many distinct fingerprints d holds.
+func (d *edgeDay) fps() int { return len(d.fpEnds) }
+
+// fpAt is the i-th distinct fingerprint.
+func (d *edgeDay) fpAt(i int32) []byte {
+	start := uint32(0)
+	if i > 0 {
+		start = d.fpEnds[i-1]
+	}
+	return d.fpData[start:d.fpEnds[i]]
+}
+
+// fpNo returns fp's number, adding it if new.
+func (d *edgeDay) fpNo(fp string) int32 {
+	h := maphash.String(fpSeed, fp)
+	f, ok := d.fpIndex[h]
+	if ok && string(d.fpAt(f)) == fp {
+		return f
+	}
+	if ok { // another fingerprint has its hash
+		if f, ok := d.fpOver[fp]; ok {
+			return f
+		}
+	}
+	f = int32(len(d.fpEnds))
+	d.fpData = append(d.fpData, fp...)
+	d.fpEnds = append(d.fpEnds, uint32(len(d.fpData)))
+	if !ok {
+		d.fpIndex[h] = f
+	} else {
+		if d.fpOver == nil {
+			d.fpOver = map[string]int32{}
+		}
+		d.fpOver[fp] = f
+	}
+	return f
 }
 
 // size estimates the bytes d holds, as the heap holds them: the arrays'
 // capacities (appending leaves room), a string's bytes rounded up to the
-// allocator's 8, and ~48 bytes per entry of fpIndex (a 24-byte slot, at
-// a swiss table's load of 7/16 to 7/8), ~32 per entry of incIndex.
-// Measured against the heap's growth: 1.06x for 454k new alerts, 1.00x
-// for 2M events of 10k alerts, 1.15x for 100k new alerts.
+// allocator's 8, ~32 bytes per entry of fpIndex (a 16-byte slot, at a
+// swiss table's load of 7/16 to 7/8) and incIndex, ~64 per entry of
+// fpOver. Measured against the heap's growth: 1.05x for 454k new alerts
+// (32 MB; 45 MB with a string and a string-keyed entry per fingerprint),
+// 1.00x for 2M events of 10k alerts, 1.13x for 100k new alerts.
 func (d *edgeDay) size() int {
-	return 160 + 8*cap(d.at) + 4*cap(d.fp) + 4*cap(d.inc) + 16*cap(d.fps) + 48*len(d.fps) +
-		24*cap(d.incs) + 32*len(d.incs) + d.strBytes
+	return 160 + 8*cap(d.at) + 4*cap(d.fp) + 4*cap(d.inc) + cap(d.fpData) + 4*cap(d.fpEnds) + 32*len(d.fpIndex) +
+		64*len(d.fpOver) + 24*cap(d.incs) + 32*len(d.incs) + d.strBytes
 }
 
 // heapString is the bytes the heap gives a string of n bytes.
@@ -292,11 +341,11 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 	// once, also when two edges share it: those of all edges but the
 	// largest are remembered, so that the largest (today's, in a storm)
 	// costs a lookup per alert, not a set built at every call.
-	slices.SortStableFunc(edges, func(a, b noiseDay) int { return cmp.Compare(len(a.edge.fps), len(b.edge.fps)) })
+	slices.SortStableFunc(edges, func(a, b noiseDay) int { return cmp.Compare(a.edge.fps(), b.edge.fps()) })
 	var seen map[string]struct{}
 	for i, d := range edges {
 		e := d.edge
-		in := make([]bool, len(e.fps))
+		in := make([]bool, e.fps())
 		for j, at := range e.at {
 			if at >= d.lo && at < d.hi && key.matches(e.incs[e.inc[j]]) {
 				events++
@@ -308,11 +357,11 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 			if !ok {
 				continue
 			}
-			fp := e.fps[j]
-			if _, dup := rng.fps[fp]; dup {
+			fp := e.fpAt(int32(j))
+			if _, dup := rng.fps[string(fp)]; dup {
 				continue
 			}
-			if _, dup := seen[fp]; dup {
+			if _, dup := seen[string(fp)]; dup {
 				continue
 			}
 			alerts++
@@ -320,7 +369,7 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 				if seen == nil {
 					seen = make(map[string]struct{})
 				}
-				seen[fp] = struct{}{}
+				seen[string(fp)] = struct{}{}
 			}
 		}
 	}
@@ -734,7 +783,7 @@ func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, ah
 
 // newEdgeDay is an empty edge of d, for its events to be read into.
 func newEdgeDay(d *noiseDay) *edgeDay {
-	return &edgeDay{v: d.v, changes: d.changes[1], fpIndex: map[string]int32{}, incIndex: map[int64]int32{}}
+	return &edgeDay{v: d.v, changes: d.changes[1], fpIndex: map[uint64]int32{}, incIndex: map[int64]int32{}}
 }
 
 // readOn makes from current: the events since its last, and the
@@ -802,13 +851,7 @@ func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64) error {
 			if !priority.Valid { // no incident, or none by that id
 				return nil
 			}
-			f, ok := e.fpIndex[fp]
-			if !ok {
-				f = int32(len(e.fps))
-				e.fpIndex[fp] = f
-				e.fps = append(e.fps, fp)
-				e.strBytes += heapString(len(fp))
-			}
+			f := e.fpNo(fp)
 			in, ok := e.incIndex[incID.Int64]
 			if !ok {
 				in = int32(len(e.incs))

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -578,5 +580,38 @@ func TestFilteredNoiseBigDay(t *testing.T) {
 			mustAddEvent(t, st, "fp-late", d.Add(15*time.Hour), p3)
 			checkFiltered(t, st, f, "service db, an alert later", 41, 41, tc.reads[3], tc.reads[3])
 		})
+	}
+}
+
+// TestEdgeFingerprintNumbers checks that an edge numbers each distinct
+// fingerprint once, in order, and gives back its bytes; also when two
+// fingerprints share a hash (planted: b is given a's entry in fpIndex).
+func TestEdgeFingerprintNumbers(t *testing.T) {
+	for _, collide := range []bool{false, true} {
+		e := newEdgeDay(&noiseDay{})
+		if got := e.fpNo("a"); got != 0 {
+			t.Fatalf("first fingerprint numbered %d", got)
+		}
+		if collide {
+			e.fpIndex[maphash.String(fpSeed, "b")] = 0
+		}
+		for _, tc := range []struct {
+			fp   string
+			want int32
+		}{{"b", 1}, {"a", 0}, {"b", 1}, {"", 2}, {"cc", 3}, {"b", 1}, {"", 2}} {
+			if got := e.fpNo(tc.fp); got != tc.want {
+				t.Errorf("collide %v: fpNo(%q) = %d, want %d", collide, tc.fp, got, tc.want)
+			}
+		}
+		var all []string
+		for i := range e.fps() {
+			all = append(all, string(e.fpAt(int32(i))))
+		}
+		if want := []string{"a", "b", "", "cc"}; !slices.Equal(all, want) {
+			t.Errorf("collide %v: fingerprints %q, want %q", collide, all, want)
+		}
+		if collide != (len(e.fpOver) == 1) {
+			t.Errorf("collide %v: %d fingerprints beside the index", collide, len(e.fpOver))
+		}
 	}
 }
