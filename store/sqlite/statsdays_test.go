@@ -493,11 +493,7 @@ func TestSizedLRUMaxEntry(t *testing.T) {
 	c.Add(2, "2", 61) // over maxEntry: not kept
 	c.Add(3, "3", 60) // within: kept beside 1 (90 bytes)
 	c.Add(4, "4", 20) // 110 bytes: the oldest (1) goes
-	var kept []int
-	for _, k := range c.Keys() {
-		kept = append(kept, k)
-	}
-	if !slices.Equal(kept, []int{3, 4}) || c.Bytes() != 80 {
+	if kept := c.Keys(); !slices.Equal(kept, []int{3, 4}) || c.Bytes() != 80 {
 		t.Errorf("kept %v holding %d bytes, want [3 4] holding 80", kept, c.Bytes())
 	}
 }
