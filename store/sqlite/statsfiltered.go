@@ -49,8 +49,9 @@ const (
 	// ~18 bytes per event and ~57 more per distinct alert (edgeDay.size),
 	// about 1 MB for a day of 13k events, 34 MB for a day of 454k new
 	// alerts. One day may take half of it (edgeDayMaxBytes, ~890k new
-	// alerts or ~3.7M repeats of a few): the big day is today, which every dashboard asks
-	// about, and the other half is room for the windows' first days.
+	// alerts or ~3.7M repeats of a few): the big day is today, which
+	// every dashboard asks about, and the other half is room for the
+	// windows' first days. A read stops once a day is past that.
 	edgeDaysCached  = 8
 	edgeDaysBytes   = 128 << 20
 	edgeDayMaxBytes = edgeDaysBytes / 2
@@ -329,6 +330,9 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 		err2 := fd.readEdges(ctx, q, edges, aheadWhole)
 		fd.reading.Unlock()
 		if err := cmp.Or(err1, err2); err != nil {
+			if errors.Is(err, errEdgeTooBig) {
+				return 0, 0, false, nil // the probe counts it
+			}
 			return 0, 0, false, err
 		}
 	}
@@ -448,8 +452,8 @@ func (fd *filteredDays) follow(ctx context.Context, q queryer, now time.Time) (i
 	}
 	fd.reading.Lock()
 	defer fd.reading.Unlock()
-	if err := fd.readEdges(ctx, q, edges, false); err != nil && !errors.Is(err, errKeptAhead) {
-		return 0, err // errKeptAhead: a call kept a newer edge meanwhile
+	if err := fd.readEdges(ctx, q, edges, false); err != nil && !errors.Is(err, errKeptAhead) && !errors.Is(err, errEdgeTooBig) {
+		return 0, err // errKeptAhead: a call kept a newer edge meanwhile; errEdgeTooBig: remembered
 	}
 	return missing, nil
 }
@@ -719,15 +723,14 @@ func (fd *filteredDays) readEdges(ctx context.Context, q queryer, days []noiseDa
 		}
 		fd.read.Add(1)
 		e, keep, err := fd.readEdge(ctx, q, d, aheadWhole)
+		if errors.Is(err, errEdgeTooBig) {
+			fd.big.Add(d.day, d.v, 1)
+		}
 		if err != nil {
 			return err
 		}
 		if keep {
-			if size := e.size(); size > fd.edges.maxEntry {
-				fd.big.Add(d.day, d.v, 1)
-			} else {
-				fd.edges.Add(d.day, e, size)
-			}
+			fd.edges.Add(d.day, e, e.size())
 		}
 		d.edge = e
 	}
@@ -747,6 +750,10 @@ func (e *edgeDay) current(d *noiseDay) bool {
 	return e.v.events == d.v.events && e.v.deleted == d.v.deleted && e.changes == d.changes[1]
 }
 
+// errEdgeTooBig: a day's edge grew past the most the cache keeps of one
+// day while it was read; the read stopped there.
+var errEdgeTooBig = errors.New("a day's events are too many to keep")
+
 // errKeptAhead: the kept edge of a day was read at a newer snapshot than
 // the read's (two polls at once): the read may begin again rather than
 // read the day whole.
@@ -763,13 +770,13 @@ func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, ah
 			return nil, false, errKeptAhead
 		}
 		e := newEdgeDay(d)
-		return e, false, e.readEvents(ctx, q, d.day) // the newer one stays kept
+		return e, false, e.readEvents(ctx, q, d.day, fd.edges.maxEntry) // the newer one stays kept
 	}
 	if from != nil && from.v.deleted == d.v.deleted && from.v.events <= d.v.events &&
 		from.changes <= d.changes[1] && (from.changes == d.changes[1] || from.changes+1 >= d.changes[0]) {
 		fd.edges.Remove(d.day) // from is read on from: see edgeDay
 		fd.readOn.Add(1)
-		e, err := readOn(ctx, q, d, from)
+		e, err := readOn(ctx, q, d, from, fd.edges.maxEntry)
 		if err != nil || e.total-from.total == d.v.events-from.v.events {
 			return e, true, err
 		}
@@ -778,7 +785,7 @@ func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, ah
 		// events, not their count in event_days.)
 	}
 	e = newEdgeDay(d)
-	return e, true, e.readEvents(ctx, q, d.day)
+	return e, true, e.readEvents(ctx, q, d.day, fd.edges.maxEntry)
 }
 
 // newEdgeDay is an empty edge of d, for its events to be read into.
@@ -788,7 +795,7 @@ func newEdgeDay(d *noiseDay) *edgeDay {
 
 // readOn makes from current: the events since its last, and the
 // attributes of its incidents changed since.
-func readOn(ctx context.Context, q queryer, d *noiseDay, from *edgeDay) (*edgeDay, error) {
+func readOn(ctx context.Context, q queryer, d *noiseDay, from *edgeDay, limit int) (*edgeDay, error) {
 	e := *from
 	e.v = d.v
 	if from.changes != d.changes[1] {
@@ -814,14 +821,18 @@ func readOn(ctx context.Context, q queryer, d *noiseDay, from *edgeDay) (*edgeDa
 	if from.v.events == d.v.events {
 		return &e, nil
 	}
-	return &e, e.readEvents(ctx, q, d.day)
+	return &e, e.readEvents(ctx, q, d.day, limit)
 }
 
 // readEvents appends day's counted events after e.maxID, with their
 // incidents' attributes now. Fewer events since than e has (today's,
 // read on while alerts come in) are found by id, more (a day read whole,
 // or a late event on an older day) by the day's time.
-func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64) error {
+//
+// It fails with errEdgeTooBig once e holds more than limit bytes, checked
+// every 4,096 events read and at the end: a day too big to keep is not
+// held whole in memory to find that out.
+func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64, limit int) error {
 	index := ""
 	if e.maxID > 0 {
 		var top int64
@@ -846,7 +857,9 @@ func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64) error {
 			if err := rows.Scan(&id, &at, &fp, &incID, &priority, &service); err != nil {
 				return err
 			}
-			e.total++
+			if e.total++; e.total%4096 == 0 && e.size() > limit {
+				return errEdgeTooBig
+			}
 			e.maxID = max(e.maxID, id)
 			if !priority.Valid { // no incident, or none by that id
 				return nil
@@ -864,6 +877,9 @@ func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64) error {
 		})
 	if err != nil {
 		return fmt.Errorf("read events of day %d: %w", day, err)
+	}
+	if e.size() > limit {
+		return errEdgeTooBig
 	}
 	return nil
 }

@@ -566,7 +566,7 @@ func TestFilteredNoiseBigDay(t *testing.T) {
 				mustAddEvent(t, st, fmt.Sprint("fp-", i), d.Add(10*time.Hour+time.Duration(i)*time.Minute), []int64{p1, p3}[i%4/3])
 			}
 			e := newEdgeDay(&noiseDay{})
-			if err := e.readEvents(ctx, st.r, d.Unix()/86400); err != nil {
+			if err := e.readEvents(ctx, st.r, d.Unix()/86400, 1<<62); err != nil {
 				t.Fatal(err)
 			}
 			size := float64(e.size())
@@ -613,5 +613,54 @@ func TestEdgeFingerprintNumbers(t *testing.T) {
 		if collide != (len(e.fpOver) == 1) {
 			t.Errorf("collide %v: %d fingerprints beside the index", collide, len(e.fpOver))
 		}
+	}
+}
+
+// TestEdgeReadStopsPastItsLimit checks that reading a day into an edge
+// stops soon after the edge passes its limit, rather than hold the whole
+// day in memory to learn it is too big, and reads all of it within one.
+func TestEdgeReadStopsPastItsLimit(t *testing.T) {
+	ctx := context.Background()
+	noFollow(t)
+	st := mustOpenStore(t)
+	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	p1, _ := mustCreateP1P3(t, st, d)
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		for i := range 10_000 {
+			err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: d.Add(time.Duration(i) * time.Second), Source: "am",
+				Fingerprint: fmt.Sprint("fp-", i), Status: incident.StatusFiring, Transition: incident.TransitionNew, IncidentID: p1})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		limit int
+		err   error
+		total int64
+	}{
+		{"within", 1 << 62, nil, 10_000},
+		{"past it at once", 1, errEdgeTooBig, 4096},
+		{"past it at the end", 0, errEdgeTooBig, 10_000}, // set below: the whole day's size less one
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.limit == 0 {
+				whole := newEdgeDay(&noiseDay{})
+				if err := whole.readEvents(ctx, st.r, d.Unix()/86400, 1<<62); err != nil {
+					t.Fatal(err)
+				}
+				tc.limit = whole.size() - 1
+			}
+			e := newEdgeDay(&noiseDay{})
+			err := e.readEvents(ctx, st.r, d.Unix()/86400, tc.limit)
+			if !errors.Is(err, tc.err) || e.total != tc.total {
+				t.Errorf("read %d events (%v), want %d (%v)", e.total, err, tc.total, tc.err)
+			}
+		})
 	}
 }
