@@ -151,10 +151,7 @@ func TestFilteredNoiseEqualsProbe(t *testing.T) {
 // events, whole.
 func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 	ctx := context.Background()
-	noFollow(t)
-	st := mustOpenStore(t)
-	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	p1, p3 := mustCreateP1P3(t, st, d)
+	st, d, p1, p3 := mustP1P3Day(t)
 	add := func(fp string, at time.Duration, id int64) {
 		t.Helper()
 		mustAddEvent(t, st, fp, d.Add(at), id)
@@ -214,10 +211,7 @@ func TestFilteredNoiseReadsOnlyWhatChanged(t *testing.T) {
 // to P5 read each day once, and count what probing counts, also after an
 // escalation moves an incident's events from one priority to another.
 func TestPriorityDayReadOnceForAll(t *testing.T) {
-	noFollow(t)
-	st := mustOpenStore(t)
-	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	p1, p3 := mustCreateP1P3(t, st, d)
+	st, d, p1, p3 := mustP1P3Day(t)
 	for _, e := range []struct {
 		fp string
 		at time.Duration
@@ -388,6 +382,17 @@ func TestRetryKeptAhead(t *testing.T) {
 	}
 }
 
+// mustP1P3Day opens a store that does not follow its edges (noFollow),
+// with a P1 and a P3 of service db opened at d, 2026-11-20's midnight.
+func mustP1P3Day(t *testing.T) (st *Store, d time.Time, p1, p3 int64) {
+	t.Helper()
+	noFollow(t)
+	st = mustOpenStore(t)
+	d = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	p1, p3 = mustCreateP1P3(t, st, d)
+	return st, d, p1, p3
+}
+
 // mustCreateP1P3 creates two open incidents of service db, a P1 and a P3.
 func mustCreateP1P3(t *testing.T, st *Store, at time.Time) (p1, p3 int64) {
 	t.Helper()
@@ -546,7 +551,6 @@ func TestFollowRunsInBackground(t *testing.T) {
 // the probe, also once more events arrived; all counting what the probe
 // counts.
 func TestFilteredNoiseBigDay(t *testing.T) {
-	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name string
 		// the cache's budget and the most one day may take, as multiples
@@ -559,9 +563,7 @@ func TestFilteredNoiseBigDay(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			noFollow(t)
-			st := mustOpenStore(t)
-			p1, p3 := mustCreateP1P3(t, st, d)
+			st, d, p1, p3 := mustP1P3Day(t)
 			for i := range 40 {
 				mustAddEvent(t, st, fmt.Sprint("fp-", i), d.Add(10*time.Hour+time.Duration(i)*time.Minute), []int64{p1, p3}[i%4/3])
 			}
@@ -621,10 +623,7 @@ func TestEdgeFingerprintNumbers(t *testing.T) {
 // day in memory to learn it is too big, and reads all of it within one.
 func TestEdgeReadStopsPastItsLimit(t *testing.T) {
 	ctx := context.Background()
-	noFollow(t)
-	st := mustOpenStore(t)
-	d := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	p1, _ := mustCreateP1P3(t, st, d)
+	st, d, p1, _ := mustP1P3Day(t)
 	err := st.Update(ctx, func(tx incident.Tx) error {
 		for i := range 10_000 {
 			err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: d.Add(time.Duration(i) * time.Second), Source: "am",
