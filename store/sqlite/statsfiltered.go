@@ -41,9 +41,11 @@ const (
 	// filteredPartsCached: 91 days (a 90-day window touches 91) for ten
 	// filters (a priority's read keeps all five priorities' parts);
 	// filteredPartsBytes: a part holds ~32 bytes per distinct
-	// fingerprint, about 64 KB for a day of 2,000 alerts of one priority.
+	// fingerprint, about 64 KB for a day of 2,000 alerts of one priority,
+	// 17 MB for the day after a storm of 514k. One part may take half of
+	// it (~1M alerts): a part over that is read again by every call.
 	filteredPartsCached = 1024
-	filteredPartsBytes  = 32 << 20
+	filteredPartsBytes  = 64 << 20
 	// edgeDaysCached: today and the first day of each window length a
 	// dashboard polls, and the day before each at midnight; edgeDaysBytes:
 	// ~18 bytes per event and ~57 more per distinct alert (edgeDay.size),
@@ -56,9 +58,10 @@ const (
 	edgeDaysBytes   = 128 << 20
 	edgeDayMaxBytes = edgeDaysBytes / 2
 	// wholeRangesCached: the whole days of each window a dashboard polls
-	// (7, 30, 90 days...) by filter; wholeRangesBytes: ~40 bytes per distinct fingerprint,
-	// about 3 MB for 30 days of 80k alerts. A range of more than a
-	// quarter of it is combined from its days each time.
+	// (7, 30, 90 days...) by filter; wholeRangesBytes: ~40 bytes per
+	// distinct fingerprint, about 3 MB for 30 days of 80k alerts, 21 MB
+	// for a week holding a storm day of 514k. A range of more than half
+	// of it (~840k alerts) is combined from its days each time.
 	wholeRangesCached = 16
 	wholeRangesBytes  = 64 << 20
 )
@@ -100,10 +103,11 @@ type filteredPart struct {
 	fps    []string
 }
 
+// size estimates the bytes p holds, as the heap holds them.
 func (p *filteredPart) size() int {
-	n := 96 + 16*len(p.fps)
+	n := 96 + 16*cap(p.fps)
 	for _, fp := range p.fps {
-		n += len(fp)
+		n += heapString(len(fp))
 	}
 	return n
 }
@@ -239,9 +243,9 @@ type rangeKey struct {
 
 func newFilteredDays() *filteredDays {
 	return &filteredDays{
-		parts:  newSizedLRU[filteredDayKey, *filteredPart](filteredPartsCached, filteredPartsBytes),
+		parts:  newSizedLRUMax[filteredDayKey, *filteredPart](filteredPartsCached, filteredPartsBytes, filteredPartsBytes/2),
 		edges:  newSizedLRUMax[int64, *edgeDay](edgeDaysCached, edgeDaysBytes, edgeDayMaxBytes),
-		ranges: newSizedLRU[rangeKey, *wholeRange](wholeRangesCached, wholeRangesBytes),
+		ranges: newSizedLRUMax[rangeKey, *wholeRange](wholeRangesCached, wholeRangesBytes, wholeRangesBytes/2),
 		big:    newSizedLRUMax[int64, eventDayVersion](edgeDaysCached, edgeDaysCached, 1),
 	}
 }

@@ -553,13 +553,13 @@ func TestFollowRunsInBackground(t *testing.T) {
 func TestFilteredNoiseBigDay(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		// the cache's budget and the most one day may take, as multiples
-		// of the day's edge size
-		budget, maxEntry float64
-		reads            [4]int64 // the days each call reads
+		// the cache's budget, as a multiple of the day's edge size; one
+		// day may take the share of it the store's cache gives one day
+		budget float64
+		reads  [4]int64 // the days each call reads
 	}{
-		{"over a quarter, kept", 3, 1.5, [4]int64{1, 0, 0, 1}},
-		{"too big to keep", 3, 0.9, [4]int64{1, 0, 0, 0}},
+		{"over a quarter, kept", 3, [4]int64{1, 0, 0, 1}},
+		{"too big to keep", 1.8, [4]int64{1, 0, 0, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -571,8 +571,8 @@ func TestFilteredNoiseBigDay(t *testing.T) {
 			if err := e.readEvents(ctx, st.r, d.Unix()/86400, 1<<62); err != nil {
 				t.Fatal(err)
 			}
-			size := float64(e.size())
-			st.kept.filtered.edges = newSizedLRUMax[int64, *edgeDay](edgeDaysCached, int(tc.budget*size), int(tc.maxEntry*size))
+			budget := tc.budget * float64(e.size())
+			st.kept.filtered.edges = newSizedLRUMax[int64, *edgeDay](edgeDaysCached, int(budget), int(budget*share(st.kept.filtered.edges)))
 			f := incident.StatsFilter{Since: d.Add(time.Hour), Until: d.Add(20 * time.Hour), Priority: 1}
 			checkFiltered(t, st, f, "P1", 30, 30, tc.reads[0], 0)
 			f.Priority = 3
@@ -662,4 +662,55 @@ func TestEdgeReadStopsPastItsLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFilteredNoiseBigWholeDay checks the rule for a whole day of many
+// alerts of one filter (the day after a storm): its part, and the union
+// of the window's whole days, are kept when over a quarter of their
+// caches but within the most one entry may take, so the next call reads
+// nothing; over it they are read and combined again by every call; all
+// counting what the probe counts.
+func TestFilteredNoiseBigWholeDay(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// the caches' budgets, as multiples of the P1 part's and the
+		// range's sizes; one entry may take the share of it the store's
+		// caches give one
+		budget float64
+		reads  [3]int64 // the days each call reads
+		ranges int      // ranges kept after them
+	}{
+		{"over a quarter, kept", 3, [3]int64{1, 0, 0}, 2},
+		{"too big to keep", 1.8, [3]int64{1, 1, 1}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, d, p1, p3 := mustP1P3Day(t)
+			for i := range 40 {
+				mustAddEvent(t, st, fmt.Sprint("fp-", i), d.Add(10*time.Hour+time.Duration(i)*time.Minute), []int64{p1, p3}[i%4/3])
+			}
+			parts, err := readPriorityParts(ctx, st.r, d.Unix()/86400)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fd := st.kept.filtered
+			part := tc.budget * float64(parts[1].size())
+			rng := tc.budget * float64(combine([]noiseDay{{part: parts[1]}}).size())
+			fd.parts = newSizedLRUMax[filteredDayKey, *filteredPart](filteredPartsCached, int(part), int(part*share(fd.parts)))
+			fd.ranges = newSizedLRUMax[rangeKey, *wholeRange](wholeRangesCached, int(rng), int(rng*share(fd.ranges)))
+			f := incident.StatsFilter{Since: d.Add(-12 * time.Hour), Until: d.Add(36 * time.Hour), Priority: 1}
+			checkFiltered(t, st, f, "P1", 30, 30, tc.reads[0], 0)
+			checkFiltered(t, st, f, "P1 again", 30, 30, tc.reads[1], 0)
+			f.Since = f.Since.Add(-24 * time.Hour) // another range of the same day
+			checkFiltered(t, st, f, "P1, a day earlier", 30, 30, tc.reads[2], 0)
+			if n := len(fd.ranges.Keys()); n != tc.ranges {
+				t.Errorf("%d ranges kept, want %d", n, tc.ranges)
+			}
+		})
+	}
+}
+
+// share is the part of c's budget one entry may take.
+func share[K comparable, V any](c *sizedLRU[K, V]) float64 {
+	return float64(c.maxEntry) / float64(c.budget)
 }
