@@ -247,6 +247,14 @@ func TestNoiseKeptLeadingDayFollowsLaterDays(t *testing.T) {
 	add("a", d.Add(10*time.Hour)) // before the window
 	add("b", d.Add(14*time.Hour)) // in the window's first, partial day
 	add("c", d.Add(30*time.Hour)) // a whole day
+	// The leading day is over a quarter of the cache here, and kept all
+	// the same, within the share the store's cache gives one day.
+	var ld leadingDay
+	if err := readLeadingDay(ctx, st.r, d.UnixNano()/nanosPerDay, &ld); err != nil {
+		t.Fatal(err)
+	}
+	budget := 3 * float64(ld.size())
+	st.kept.lead.kept = newSizedLRUMax[int64, *leadingDay](leadingDaysCached, int(budget), int(budget*share(st.kept.lead.kept)))
 	check := noiseChecker(t, st, incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: d.Add(60 * time.Hour)})
 	check("first", 2, 2, 1)
 	check("kept", 2, 2, 0)

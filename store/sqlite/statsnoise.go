@@ -12,8 +12,9 @@ import (
 // leadingDaysCached bounds the leading days kept: one per window length a
 // dashboard polls (7, 30 and 90 days, say), and the day before each at
 // midnight; leadingDaysBytes the bytes they hold: 13 bytes per event and
-// one per alert, about 200 KB for a day of 13k events. A day of more than
-// ~600k events (a quarter of the budget) is read from the events each time.
+// one per alert, about 200 KB for a day of 13k events, 10 MB for a storm
+// day of 774k new alerts, a week later. One day may take half of it: a
+// day of more than ~1.2M events is read from the events each time.
 const (
 	leadingDaysCached = 8
 	leadingDaysBytes  = 32 << 20
@@ -51,11 +52,11 @@ type leadingDays struct {
 }
 
 func newLeadingDays() *leadingDays {
-	return &leadingDays{kept: newSizedLRU[int64, *leadingDay](leadingDaysCached, leadingDaysBytes)}
+	return &leadingDays{kept: newSizedLRUMax[int64, *leadingDay](leadingDaysCached, leadingDaysBytes, leadingDaysBytes/2)}
 }
 
 // size estimates the bytes d holds.
-func (d *leadingDay) size() int { return 128 + 12*len(d.at) + len(d.seenLater) }
+func (d *leadingDay) size() int { return 128 + 8*cap(d.at) + 4*cap(d.alert) + cap(d.seenLater) }
 
 // leadingPart counts the events in [since, (day+1)*nanosPerDay), where day
 // is since's UTC day, and their distinct alerts not seen on a later day,
