@@ -1,10 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
+	"slices"
 )
 
 // Alert numbers (migration 0020). Episodes are keyed by (alert_no,
@@ -126,6 +127,14 @@ func (t *tx) numberAlert(ctx context.Context, source, fp string) (int64, error) 
 	return no, nil
 }
 
+// stateSettles reports whether the alert's state, read now, settles its
+// number: the transaction does not know it yet, and no orphan row could
+// hold it.
+func (t *tx) stateSettles(k alertKey) bool {
+	_, known := t.nos.known[k]
+	return !known && !*t.nos.orphansLeft
+}
+
 func (t *tx) know(k alertKey, no int64) {
 	if t.nos.known == nil {
 		t.nos.known = make(map[alertKey]int64)
@@ -172,8 +181,8 @@ func (t *tx) keepUnstated(ctx context.Context) error {
 			keys = append(keys, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool { // deterministic
-		return keys[i].source < keys[j].source || keys[i].source == keys[j].source && keys[i].fingerprint < keys[j].fingerprint
+	slices.SortFunc(keys, func(a, b alertKey) int { // deterministic
+		return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.fingerprint, b.fingerprint))
 	})
 	for _, k := range keys {
 		if _, err := t.exec(ctx, qInsertOrphan, k.source, k.fingerprint, t.nos.unstated[k].no); err != nil {

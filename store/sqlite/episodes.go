@@ -36,10 +36,10 @@ const (
 		WHERE alert_no = ? AND starts_at > ? ORDER BY starts_at LIMIT 1`
 	// qStateEpisodeNear is qEpisodeNear for an alert whose number this
 	// transaction does not know yet, found from its state in the same
-	// statement: a row of the number and NULLs when no episode is near, no
-	// row when the alert has no state.
-	qStateEpisodeNear = `SELECT s.alert_no, e.id, e.source, e.fingerprint, e.starts_at, e.ends_at, e.incident_id,
-			e.correlation_key
+	// statement: the number, then the episode's columns (episode ID 0 when
+	// no episode is near); no row when the alert has no state.
+	qStateEpisodeNear = `SELECT s.alert_no, COALESCE(e.id, 0), COALESCE(e.source, ''), COALESCE(e.fingerprint, ''),
+			COALESCE(e.starts_at, 0), e.ends_at, e.incident_id, COALESCE(e.correlation_key, '')
 		FROM alert_states s LEFT JOIN alert_episodes e ON e.alert_no = s.alert_no AND e.starts_at BETWEEN ? AND ?
 		WHERE s.source = ? AND s.fingerprint = ?
 		ORDER BY abs(e.starts_at - ?), e.starts_at LIMIT 1`
@@ -137,7 +137,7 @@ func (t *tx) RecordEpisode(ctx context.Context, e *incident.Episode) error {
 func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, within time.Duration) (incident.Episode, error) {
 	n := at.UnixNano()
 	k := alertKey{source, fp}
-	if _, known := t.nos.known[k]; !known && !*t.nos.orphansLeft {
+	if t.stateSettles(k) {
 		// The number and the episode in one statement: this is the first
 		// lookup of most events of an alert the dedupe cache held.
 		return t.stateEpisodeNear(ctx, k, n-int64(within), n+int64(within), n)
@@ -157,24 +157,29 @@ func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, w
 // orphan rows are left).
 func (t *tx) stateEpisodeNear(ctx context.Context, k alertKey, from, to, at int64) (incident.Episode, error) {
 	var no int64
-	var id, starts, ends, inc sql.NullInt64
-	var source, fp, key sql.NullString
-	err := t.queryRow(ctx, qStateEpisodeNear, from, to, k.source, k.fingerprint, at).
-		Scan(&no, &id, &source, &fp, &starts, &ends, &inc, &key)
+	e, err := scanEpisode(numbered{t.queryRow(ctx, qStateEpisodeNear, from, to, k.source, k.fingerprint, at), &no})
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, incident.ErrNotFound): // no state, so no number
 		t.know(k, 0)
-		return incident.Episode{}, incident.ErrNotFound
+		return e, err
 	case err != nil:
-		return incident.Episode{}, fmt.Errorf("scan episode: %w", err)
+		return e, err
 	}
 	t.know(k, no)
-	if !id.Valid {
+	if e.ID == 0 {
 		return incident.Episode{}, incident.ErrNotFound
 	}
-	return incident.Episode{ID: id.Int64, Source: source.String, Fingerprint: fp.String,
-		StartsAt: time.Unix(0, starts.Int64).UTC(), EndsAt: fromNanos(ends), IncidentID: inc.Int64, Key: key.String}, nil
+	return e, nil
 }
+
+// numbered scans a row of an alert's number and then an episode's
+// columns, for scanEpisode.
+type numbered struct {
+	row scanner
+	no  *int64
+}
+
+func (n numbered) Scan(dest ...any) error { return n.row.Scan(append([]any{n.no}, dest...)...) }
 
 // NextEpisodes runs one prepared statement for each: in-process, one
 // statement each costs no round trip.

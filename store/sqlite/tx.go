@@ -198,8 +198,7 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 	if errors.Is(err, sql.ErrNoRows) {
 		// No number either, unless it is an orphan's (then alertNo asks)
 		// or this transaction gave it one with an episode.
-		k := alertKey{source, fp}
-		if _, known := t.nos.known[k]; !known && !*t.nos.orphansLeft {
+		if k := (alertKey{source, fp}); t.stateSettles(k) {
 			t.know(k, 0)
 		}
 		return s, incident.ErrNotFound
