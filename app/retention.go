@@ -49,7 +49,7 @@ var retentionTables = []struct {
 	{"alerts", func(h incident.HistoryDeleted) int { return h.Alerts }},
 	{"alert_states", func(h incident.HistoryDeleted) int { return h.AlertStates }},
 	{"alert_episodes", func(h incident.HistoryDeleted) int { return h.Episodes }},
-	{"event_fingerprint_days", func(h incident.HistoryDeleted) int { return h.FingerprintDays }},
+	{"event_alert_days", func(h incident.HistoryDeleted) int { return h.AlertDays }},
 }
 
 // retain runs retention every RetentionInterval while this replica holds

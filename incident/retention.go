@@ -61,9 +61,9 @@ func CloseResolved(ctx context.Context, tx Tx, closeAfter time.Duration, now tim
 // gone.
 type HistoryDeleted struct {
 	Events, Timeline, Alerts, AlertStates, Episodes int
-	// FingerprintDays are rows a backend keeps per alert and day to count
-	// distinct alerts (SQLite's event_fingerprint_days).
-	FingerprintDays int
+	// AlertDays are rows a backend keeps per alert and day to count
+	// distinct alerts (SQLite's event_alert_days).
+	AlertDays int
 	// Incidents are the closed incidents the batch finished with: their
 	// HistoryDeletedAt is set.
 	Incidents int
@@ -71,7 +71,7 @@ type HistoryDeleted struct {
 
 // Rows is how many rows the batch deleted in all.
 func (h HistoryDeleted) Rows() int {
-	return h.Events + h.Timeline + h.Alerts + h.AlertStates + h.Episodes + h.FingerprintDays
+	return h.Events + h.Timeline + h.Alerts + h.AlertStates + h.Episodes + h.AlertDays
 }
 
 // Work is what the batch counts against its limit: the rows it deleted
@@ -86,6 +86,6 @@ func (h *HistoryDeleted) Add(o HistoryDeleted) {
 	h.Alerts += o.Alerts
 	h.AlertStates += o.AlertStates
 	h.Episodes += o.Episodes
-	h.FingerprintDays += o.FingerprintDays
+	h.AlertDays += o.AlertDays
 	h.Incidents += o.Incidents
 }

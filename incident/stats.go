@@ -74,7 +74,8 @@ type StatsFigures struct {
 	// Backlog ignores the window: it is the active incidents now.
 	Backlog Backlog
 	// Events counts the recorded events (transitions new, refired, resolved
-	// and stale) received in the window; Alerts their distinct fingerprints.
+	// and stale) received in the window; Alerts their distinct alerts, by
+	// DESIGN's alert identity (source, fingerprint).
 	Events, Alerts int
 	// RespondMet and RespondMissed count the incidents opened in the window
 	// with a respond target that was met (acknowledged by it) or missed;

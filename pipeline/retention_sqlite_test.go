@@ -72,8 +72,8 @@ func TestRetentionKeepsSQLiteFileFlat(t *testing.T) {
 		total, free := pages()
 		sizes = append(sizes, total)
 		var days int // the per-alert days of the distinct-alert figures go with the history
-		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM event_fingerprint_days`).Scan(&days); err != nil || days != 0 {
-			t.Errorf("round %d: %d rows of event_fingerprint_days left, %v; want the forgotten alerts' days gone", r, days, err)
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM event_alert_days`).Scan(&days); err != nil || days != 0 {
+			t.Errorf("round %d: %d rows of event_alert_days left, %v; want the forgotten alerts' days gone", r, days, err)
 		}
 		t.Logf("round %d: %d pages, %d free", r, total, free)
 	}

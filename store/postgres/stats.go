@@ -157,7 +157,8 @@ func backlog(ctx context.Context, q runner, f incident.StatsFilter, now time.Tim
 }
 
 // noise counts the recorded events received in the window and their
-// distinct fingerprints: an index range scan on received_at. With a service
+// distinct alerts, (source, fingerprint), DESIGN's alert identity: an index
+// range scan on received_at. With a service
 // or priority, only events attached to a matching incident count.
 func noise(ctx context.Context, q runner, f incident.StatsFilter) (events, alerts int, err error) {
 	where := `received_at >= ? AND received_at < ? AND transition IN ('new', 'refired', 'resolved', 'stale')`
@@ -167,7 +168,7 @@ func noise(ctx context.Context, q runner, f incident.StatsFilter) (events, alert
 		where += ` AND incident_id IN (SELECT id FROM incidents WHERE ` + strings.TrimPrefix(inc, " AND ") + `)`
 		args = append(args, iargs...)
 	}
-	err = q.queryRow(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events WHERE `+where, args...).
+	err = q.queryRow(ctx, `SELECT COUNT(*), COUNT(DISTINCT (source, fingerprint)) FROM events WHERE `+where, args...).
 		Scan(&events, &alerts)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count events: %w", err)

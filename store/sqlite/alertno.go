@@ -15,13 +15,15 @@ import (
 // fingerprint, a hash, did.
 //
 // The invariant the episodes' lookups rest on: every alert with an episode
-// has a state holding its number (alert_states.alert_no), or else a row in
-// alert_orphans: the alerts whose state retention deleted before migration
-// 0020, and those a transaction wrote an episode of without a state. So:
+// (or, since migration 0021, a day in event_alert_days: its counted events
+// carry its number) has a state holding its number (alert_states.alert_no),
+// or else a row in alert_orphans: the alerts whose state retention deleted
+// before migration 0020, and those a transaction wrote an episode or a
+// counted event of without a state. So:
 //   - a number given in a transaction is written to the alert's state in
 //     the same transaction, or else to alert_orphans (keepUnstated);
-//   - retention deletes a state only once none of its alert's episodes is
-//     left (statesWhere);
+//   - retention deletes a state only once none of its alert's episodes or
+//     days is left (statesWhere);
 //   - a number is never given twice: numbers come from one counter, the
 //     writer's, which starts above every number stored.
 
@@ -40,8 +42,11 @@ const (
 
 // statesWhere is retention's condition on the states of an incident whose
 // history it deletes (after its episodes): a state goes once its alert has
-// no episode left in any incident.
-const statesWhere = `incident_id = ? AND NOT EXISTS (SELECT 1 FROM alert_episodes e WHERE e.alert_no = alert_states.alert_no)`
+// no episode left in any incident, and no day in event_alert_days (whose
+// counted events carry the number: a later event must not number the alert
+// anew while they count).
+const statesWhere = `incident_id = ? AND NOT EXISTS (SELECT 1 FROM alert_episodes e WHERE e.alert_no = alert_states.alert_no)
+	AND NOT EXISTS (SELECT 1 FROM event_alert_days d WHERE d.alert_no = alert_states.alert_no)`
 
 func init() {
 	writerQueries = append(writerQueries, qAlertNo, qDeleteOrphan, qInsertOrphan)

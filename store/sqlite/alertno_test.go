@@ -267,15 +267,7 @@ func TestMigrateAlertNumbers(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := OpenFile(ctx, path)
-	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	defer st.Close()
-	mustIntact(t, st.r)
+	st := mustUpgrade(t, db, path)
 	b, _ := numberOf(t, st, "am", "b")
 	a, _ := numberOf(t, st, "am", "a")
 	gs, gone := numberOf(t, st, "am", "gone")

@@ -53,6 +53,23 @@ func mustVersion(t *testing.T, path string, version int) *sql.DB {
 	return db
 }
 
+// mustUpgrade closes db, an older version's database at path, opens it as
+// a Store (which migrates it), checks its integrity, and closes the store
+// when t ends.
+func mustUpgrade(t *testing.T, db *sql.DB, path string) *Store {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := OpenFile(context.Background(), path)
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	mustIntact(t, st.r)
+	return st
+}
+
 // TestMigrateAlertSource upgrades a version-1 database with rows to version
 // 2, where an alert is (source, fingerprint), and checks that every row is
 // kept and keyed by the right source: an alert_states row keeps its own
@@ -300,15 +317,7 @@ func TestMigrateClosedState(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := OpenFile(ctx, path)
-	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	defer s.Close()
-	mustIntact(t, s.r)
+	s := mustUpgrade(t, db, path)
 	inc, err := s.Incident(ctx, 2)
 	if err != nil || inc.MergedInto != 1 || inc.Title != "disk too" {
 		t.Fatalf("incident 2 after the upgrade = %+v, %v", inc, err)

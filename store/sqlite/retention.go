@@ -21,10 +21,10 @@ func (t *tx) ClosableIncidents(ctx context.Context, resolvedBefore time.Time, li
 }
 
 // DeleteHistory also forgets, for each incident it forgets, the days
-// before before's UTC day of its alerts' event_fingerprint_days
-// (migration 0009), which otherwise grows by a row per alert and day for
-// ever; found by the table's key, so it costs ingest no index. The
-// per-day figures the stats read (event_days, event_fingerprint_firsts)
+// before before's UTC day of its alerts' event_alert_days (migrations
+// 0009, 0021), which otherwise grows by a row per alert and day for ever;
+// found by the table's key, so it costs ingest no index. The
+// per-day figures the stats read (event_days, event_alert_firsts)
 // stay whole. What is lost: a later first event of an alert whose days
 // were forgotten records no previous day, so a stats window reaching back
 // over such a gap (longer than the retention) counts that alert twice in
@@ -38,7 +38,7 @@ func (t *tx) DeleteHistory(ctx context.Context, before time.Time, limit int, now
 			return t.tx.QueryRowContext(ctx, q, args...)
 		},
 		RowID:  "rowid",
-		Forget: t.forgetFingerprintDays(day),
+		Forget: t.forgetAlertDays(day),
 		Where:  map[string]string{"alert_states": statesWhere},
 	}, before, limit, now)
 	if out.AlertStates > 0 {
@@ -55,15 +55,22 @@ func (t *tx) DeleteHistory(ctx context.Context, before time.Time, limit int, now
 	return out, nil
 }
 
-// forgetFingerprintDays deletes at most limit days before day of the
-// alerts of an incident from event_fingerprint_days.
-func (t *tx) forgetFingerprintDays(day int64) func(ctx context.Context, id int64, limit int) (int, error) {
+// forgetAlertDays deletes at most limit days before day of the alerts of
+// an incident from event_alert_days. It runs before the incident's alerts
+// and states go (history.Delete), and a state whose alert has days left
+// stays (statesWhere), so each alert's number is found by its state, or
+// its orphan row.
+func (t *tx) forgetAlertDays(day int64) func(ctx context.Context, id int64, limit int) (int, error) {
 	return func(ctx context.Context, id int64, limit int) (int, error) {
-		res, err := t.tx.ExecContext(ctx, `DELETE FROM event_fingerprint_days WHERE (fingerprint, day) IN (
-			SELECT d.fingerprint, d.day FROM (SELECT DISTINCT fingerprint FROM alerts WHERE incident_id = ?) a
-			JOIN event_fingerprint_days d ON d.fingerprint = a.fingerprint AND d.day < ? LIMIT ?)`, id, day, limit)
+		res, err := t.tx.ExecContext(ctx, `DELETE FROM event_alert_days WHERE (alert_no, day) IN (
+			SELECT d.alert_no, d.day FROM (
+				SELECT s.alert_no FROM alerts a
+				JOIN alert_states s ON s.source = a.source AND s.fingerprint = a.fingerprint WHERE a.incident_id = ?1
+				UNION SELECT o.alert_no FROM alerts a
+				JOIN alert_orphans o ON o.source = a.source AND o.fingerprint = a.fingerprint WHERE a.incident_id = ?1) n
+			JOIN event_alert_days d ON d.alert_no = n.alert_no AND d.day < ?2 LIMIT ?3)`, id, day, limit)
 		if err != nil {
-			return 0, fmt.Errorf("delete fingerprint days of incident %d: %w", id, err)
+			return 0, fmt.Errorf("delete alert days of incident %d: %w", id, err)
 		}
 		n, err := res.RowsAffected()
 		return int(n), err

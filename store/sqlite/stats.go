@@ -186,10 +186,21 @@ func backlogQuery(f incident.StatsFilter, now time.Time) (string, []any) {
 // countedTransitions are the transitions the noise figures count.
 const countedTransitions = `('new', 'refired', 'resolved', 'stale')`
 
+// counted reports whether the noise figures count an event of t: one of
+// countedTransitions.
+func counted(t incident.Transition) bool {
+	switch t {
+	case incident.TransitionNew, incident.TransitionRefired, incident.TransitionResolved, incident.TransitionStale:
+		return true
+	}
+	return false
+}
+
 // noise counts the recorded events received in the window and their
-// distinct fingerprints. With a service or priority, only events attached
-// to a matching incident count: from the days kept by k.filtered, else a
-// range of events_incident per matching incident (noiseByIncident).
+// distinct alerts (by number, migration 0021). With a service or priority,
+// only events attached to a matching incident count: from the days kept by
+// k.filtered, else a range of events_incident per matching incident
+// (noiseByIncident).
 // Without, the whole UTC days inside the window come from the per-day
 // figures (migration 0009) and only the parts of a day at either edge are
 // read from the events; see noiseDays.
@@ -210,7 +221,7 @@ func noise(ctx context.Context, q queryer, k keptStats, f incident.StatsFilter) 
 // probing the events of every matching incident in the window.
 func noiseByIncident(ctx context.Context, q queryer, f incident.StatsFilter) (events, alerts int, err error) {
 	inc, iargs := incidentWhere(f)
-	err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events
+	err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT alert_no) FROM events
 		WHERE incident_id IN (SELECT id FROM incidents WHERE `+strings.TrimPrefix(inc, " AND ")+`)
 		AND received_at >= ? AND received_at < ? AND transition IN `+countedTransitions,
 		append(iargs, f.Since.UnixNano(), f.Until.UnixNano())...).Scan(&events, &alerts)
@@ -221,11 +232,11 @@ func noiseByIncident(ctx context.Context, q queryer, f incident.StatsFilter) (ev
 }
 
 // noiseDays counts the events in [since, until) (Unix nanoseconds) and
-// their distinct fingerprints, exactly, from the per-day figures of the
+// their distinct alerts, exactly, from the per-day figures of the
 // whole UTC days first..last inside the window (M) and the events of its
 // edges before first and after last (E), each part of one day at most:
-// distinct = |M| + |E \ M|. |M| counts each fingerprint on its first day in
-// first..last: a day's fingerprints whose previous day was before first.
+// distinct = |M| + |E \ M|. |M| counts each alert on its first day in
+// first..last: a day's alerts whose previous day was before first.
 // The day until falls in is one of M when it starts inside the window, less
 // what it received at or after until (L): distinct(window) = distinct(window
 // and L) minus L's alerts with no event in the window. So a window that ends
@@ -249,7 +260,7 @@ func noiseDays(ctx context.Context, q queryer, ld *leadingDays, since, until int
 		last = end
 	}
 	if first > last { // no whole day: under two days of events
-		err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM events
+		err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT alert_no) FROM events
 			WHERE received_at >= ? AND received_at < ? AND transition IN `+countedTransitions, since, until).
 			Scan(&events, &alerts)
 		if err != nil {
@@ -260,7 +271,7 @@ func noiseDays(ctx context.Context, q queryer, ld *leadingDays, since, until int
 	var days, firsts int
 	err = q.QueryRowContext(ctx, `SELECT
 		(SELECT COALESCE(SUM(n), 0) FROM event_days WHERE day BETWEEN ?1 AND ?2 AND transition IN `+countedTransitions+`),
-		(SELECT COALESCE(SUM(n), 0) FROM event_fingerprint_firsts WHERE day BETWEEN ?1 AND ?2 AND prev_day < ?1)`,
+		(SELECT COALESCE(SUM(n), 0) FROM event_alert_firsts WHERE day BETWEEN ?1 AND ?2 AND prev_day < ?1)`,
 		first, last).Scan(&days, &firsts)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count events per day: %w", err)
@@ -283,8 +294,8 @@ func noiseDays(ctx context.Context, q queryer, ld *leadingDays, since, until int
 	}
 	var edge, edgeOnly int
 	err = q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT CASE WHEN NOT EXISTS (
-			SELECT 1 FROM event_fingerprint_days d WHERE d.fingerprint = e.fingerprint AND d.day BETWEEN ?3 AND ?4)
-		THEN e.fingerprint END)
+			SELECT 1 FROM event_alert_days d WHERE d.alert_no = e.alert_no AND d.day BETWEEN ?3 AND ?4)
+		THEN e.alert_no END)
 		FROM events e WHERE ((e.received_at >= ?1 AND e.received_at < ?5) OR (e.received_at >= ?6 AND e.received_at < ?2))
 		AND e.transition IN `+countedTransitions,
 		since, until, first, last, first*nanosPerDay, (last+1)*nanosPerDay).Scan(&edge, &edgeOnly)
@@ -299,9 +310,9 @@ const nanosPerDay = int64(24 * time.Hour)
 
 // lateEvents counts the counted events received in [until, dayEnd) and
 // their distinct alerts with no counted event in [since, until). Whether
-// an alert had one is read from its days in event_fingerprint_days
-// (migration 0019), by fingerprint: the same fingerprint from two sources
-// is one alert to the noise figures. A day strictly inside the window
+// an alert had one is read from its days in event_alert_days
+// (migrations 0019, 0021), by the alert's number: the same fingerprint
+// from two sources is two alerts. A day strictly inside the window
 // holds one if it is recorded at all; since's day if its last counted
 // event came at or after since; until's day if its first came before
 // until. The caller counts until's day whole only when it starts inside
@@ -313,9 +324,9 @@ func lateEvents(ctx context.Context, q queryer, since, until, dayEnd int64) (lat
 		return late, 0, wrapErr("count events after the window", err)
 	}
 	err = q.QueryRowContext(ctx, `SELECT COUNT(DISTINCT CASE WHEN NOT EXISTS (
-			SELECT 1 FROM event_fingerprint_days d WHERE d.fingerprint = e.fingerprint AND d.day BETWEEN ?1 AND ?2
+			SELECT 1 FROM event_alert_days d WHERE d.alert_no = e.alert_no AND d.day BETWEEN ?1 AND ?2
 			AND (d.day > ?1 OR d.last_at >= ?3) AND (d.day < ?2 OR d.first_at < ?4))
-		THEN e.fingerprint END)
+		THEN e.alert_no END)
 		FROM events e WHERE e.received_at >= ?4 AND e.received_at < ?5 AND e.transition IN `+countedTransitions,
 		since/nanosPerDay, until/nanosPerDay, since, until, dayEnd).Scan(&lateOnly)
 	return late, lateOnly, wrapErr("count alerts after the window", err)

@@ -37,6 +37,10 @@ import (
 // the union of its whole days is kept too (wholeRange), so that a window
 // that ends now, whose whole days change once a day, adds only its edges'
 // fingerprints to it.
+//
+// A "fingerprint" here is an alert's number in decimal (events.alert_no,
+// migration 0021), read as a string: distinct alerts are DESIGN's alert
+// identity, (source, fingerprint), and the number is shorter than either.
 const (
 	// filteredPartsCached: 91 days (a 90-day window touches 91) for ten
 	// filters (a priority's read keeps all five priorities' parts);
@@ -596,7 +600,7 @@ func (fd *filteredDays) readWhole(ctx context.Context, q queryer, days []noiseDa
 	where, wargs := incidentWhere(incident.StatsFilter{Service: key.service, Priority: key.priority})
 	parts := map[int64]*filteredPart{}
 	fd.byIncident.Add(1)
-	err := readFilteredParts(ctx, q, parts, `SELECT received_at, fingerprint FROM events INDEXED BY events_incident
+	err := readFilteredParts(ctx, q, parts, `SELECT received_at, alert_no FROM events INDEXED BY events_incident
 		WHERE incident_id IN (SELECT id FROM incidents WHERE `+strings.TrimPrefix(where, " AND ")+`)
 		AND received_at >= ? AND received_at < ? AND transition IN `+countedTransitions,
 		append(wargs, missing[0].day*nanosPerDay, (missing[len(missing)-1].day+1)*nanosPerDay))
@@ -664,8 +668,8 @@ func readPriorityParts(ctx context.Context, q queryer, day int64) (map[incident.
 		fp string
 	}
 	seen := map[priorityFP]bool{}
-	err := eachRow(ctx, q, `SELECT e.fingerprint, i.priority
-		FROM events e INDEXED BY events_received_fingerprint JOIN incidents i ON i.id = e.incident_id
+	err := eachRow(ctx, q, `SELECT e.alert_no, i.priority
+		FROM events e INDEXED BY events_received_alert JOIN incidents i ON i.id = e.incident_id
 		WHERE e.received_at >= ? AND e.received_at < ? AND e.transition IN `+countedTransitions,
 		[]any{day * nanosPerDay, (day + 1) * nanosPerDay}, func(rows *sql.Rows) error {
 			var k priorityFP
@@ -847,7 +851,7 @@ func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64, limit in
 			index = "NOT INDEXED"
 		}
 	}
-	err := eachRow(ctx, q, `SELECT e.id, e.received_at, e.fingerprint, e.incident_id, i.priority, i.service
+	err := eachRow(ctx, q, `SELECT e.id, e.received_at, e.alert_no, e.incident_id, i.priority, i.service
 		FROM events e `+index+` LEFT JOIN incidents i ON i.id = e.incident_id
 		WHERE e.id > ?1 AND e.received_at >= ?2 AND e.received_at < ?3 AND e.transition IN `+countedTransitions,
 		[]any{e.maxID, day * nanosPerDay, (day + 1) * nanosPerDay}, func(rows *sql.Rows) error {

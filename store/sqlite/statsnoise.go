@@ -28,7 +28,7 @@ const (
 //
 // It is valid while the day's events (their count in event_days), the
 // number of D's alerts seen on a later day (the rows of
-// event_fingerprint_firsts whose previous day is D: one per such alert)
+// event_alert_firsts whose previous day is D: one per such alert)
 // and the deletions of retention (stats_history_deleted) are unchanged.
 // Each only grows, except by retention, so equal figures mean equal
 // contents.
@@ -66,7 +66,7 @@ func (ld *leadingDays) leadingPart(ctx context.Context, q queryer, day, since in
 	var now leadingDay
 	err = q.QueryRowContext(ctx, `SELECT
 		(SELECT COALESCE(SUM(n), 0) FROM event_days WHERE day = ?1),
-		(SELECT COALESCE(SUM(n), 0) FROM event_fingerprint_firsts WHERE day > ?1 AND prev_day = ?1),
+		(SELECT COALESCE(SUM(n), 0) FROM event_alert_firsts WHERE day > ?1 AND prev_day = ?1),
 		(SELECT n FROM stats_history_deleted WHERE id = 1)`, day).Scan(&now.events, &now.later, &now.deleted)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count events of day %d: %w", day, err)
@@ -104,19 +104,18 @@ func (ld *leadingDays) leadingPart(ctx context.Context, q queryer, day, since in
 // readLeadingDay reads day's counted events and which of their alerts
 // were seen on a later day into d.
 func readLeadingDay(ctx context.Context, q queryer, day int64, d *leadingDay) error {
-	index := map[string]int32{}
-	err := eachRow(ctx, q, `SELECT received_at, fingerprint FROM events
+	index := map[int64]int32{} // by alert number
+	err := eachRow(ctx, q, `SELECT received_at, alert_no FROM events
 		WHERE received_at >= ? AND received_at < ? AND transition IN `+countedTransitions+`
 		ORDER BY received_at`, []any{day * nanosPerDay, (day + 1) * nanosPerDay}, func(rows *sql.Rows) error {
-		var at int64
-		var fp string
-		if err := rows.Scan(&at, &fp); err != nil {
+		var at, no int64
+		if err := rows.Scan(&at, &no); err != nil {
 			return err
 		}
-		a, ok := index[fp]
+		a, ok := index[no]
 		if !ok {
 			a = int32(len(index))
-			index[fp] = a
+			index[no] = a
 		}
 		d.at = append(d.at, at)
 		d.alert = append(d.alert, a)
@@ -126,15 +125,15 @@ func readLeadingDay(ctx context.Context, q queryer, day int64, d *leadingDay) er
 		return fmt.Errorf("read events of day %d: %w", day, err)
 	}
 	d.seenLater = make([]bool, len(index))
-	err = eachRow(ctx, q, `SELECT DISTINCT e.fingerprint FROM events e
+	err = eachRow(ctx, q, `SELECT DISTINCT e.alert_no FROM events e
 		WHERE e.received_at >= ?1 AND e.received_at < ?2 AND e.transition IN `+countedTransitions+`
-		AND EXISTS (SELECT 1 FROM event_fingerprint_days f WHERE f.fingerprint = e.fingerprint AND f.day > ?3)`,
+		AND EXISTS (SELECT 1 FROM event_alert_days f WHERE f.alert_no = e.alert_no AND f.day > ?3)`,
 		[]any{day * nanosPerDay, (day + 1) * nanosPerDay, day}, func(rows *sql.Rows) error {
-			var fp string
-			if err := rows.Scan(&fp); err != nil {
+			var no int64
+			if err := rows.Scan(&no); err != nil {
 				return err
 			}
-			if a, ok := index[fp]; ok {
+			if a, ok := index[no]; ok {
 				d.seenLater[a] = true
 			}
 			return nil

@@ -152,8 +152,9 @@ var (
 	qInsertTimeline = `INSERT INTO timeline (incident_id, at, kind, actor, on_behalf_of, fingerprint, message)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	qInsertEvent = `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
-		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id,
+		alert_no)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 const qUpsertChange = `INSERT INTO changes (source, external_id, service, summary, url, started_at, finished_at,
@@ -400,9 +401,20 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 	if e.GroupLabels != nil {
 		group = labeljson.String(e.GroupLabels)
 	}
+	// A counted event carries its alert's number, by which the noise
+	// figures count distinct alerts (migration 0021); a new alert's was
+	// given with its first episode, so this is no statement more.
+	var no any
+	if counted(e.Transition) {
+		n, err := t.numberAlert(ctx, e.Source, e.Fingerprint)
+		if err != nil {
+			return err
+		}
+		no = n
+	}
 	_, err := t.exec(ctx, qInsertEvent,
 		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, labels, ann, group, e.Receiver,
-		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID))
+		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID), no)
 	if err != nil {
 		return mapErr("insert event", err)
 	}

@@ -60,8 +60,10 @@ func testStatsMatchRaw(t *testing.T, s Store) {
 	addEvents := func(n int) {
 		mustUpdate(t, s, func(tx incident.Tx) error {
 			for range n {
-				e := incident.EventRecord{ReceivedAt: randomTime(), Source: "am", Fingerprint: fingerprint(),
-					Status: incident.StatusFiring, Labels: map[string]string{}, Transition: transitions[r.IntN(len(transitions))]}
+				// Two sources share the fingerprints: two alerts each.
+				e := incident.EventRecord{ReceivedAt: randomTime(), Source: []string{"am", "gm"}[r.IntN(2)],
+					Fingerprint: fingerprint(),
+					Status:      incident.StatusFiring, Labels: map[string]string{}, Transition: transitions[r.IntN(len(transitions))]}
 				if r.IntN(8) > 0 { // most belong to an incident; the others were dropped
 					e.IncidentID = m.ids[r.IntN(len(m.ids))]
 				}
@@ -361,7 +363,7 @@ func (m *statsModel) stats(f incident.StatsFilter, now time.Time) incident.Stats
 	})
 	// The noise: counted events in the window; with a filter, those of an
 	// incident that matches it now (merged or pending alike).
-	fps := map[string]bool{}
+	alerts := map[[2]string]bool{} // DESIGN's alert identity: source and fingerprint
 	for _, e := range m.events {
 		switch e.Transition {
 		case incident.TransitionNew, incident.TransitionRefired, incident.TransitionResolved, incident.TransitionStale:
@@ -377,8 +379,8 @@ func (m *statsModel) stats(f incident.StatsFilter, now time.Time) incident.Stats
 			}
 		}
 		out.Events++
-		fps[e.Fingerprint] = true
+		alerts[[2]string{e.Source, e.Fingerprint}] = true
 	}
-	out.Alerts = len(fps)
+	out.Alerts = len(alerts)
 	return out
 }

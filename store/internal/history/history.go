@@ -82,7 +82,7 @@ func Delete(ctx context.Context, c Conn, before time.Time, limit int, now time.T
 			if err != nil {
 				return out, err
 			}
-			out.FingerprintDays += n
+			out.AlertDays += n
 			if budget -= n; budget == 0 {
 				return out, nil
 			}
