@@ -38,6 +38,12 @@ type tx struct {
 	outer, inner context.Context
 	// nos are the alert numbers of this transaction (alertno.go).
 	nos alertNumbers
+	// fresh are the incidents this transaction created, each with the
+	// alerts it put on them: no other alert has a row on such an incident,
+	// so Alert answers for it without a statement. The notification that
+	// opens an incident brings most of its alerts, and each one is asked
+	// for before it is put. A move onto an incident forgets it here.
+	fresh map[int64]map[alertKey]bool
 }
 
 func newTx(db *sql.DB, conn *sql.Conn, stmts map[string]*sql.Stmt, nos alertNumbers) *tx {
@@ -270,6 +276,10 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 		return err
 	}
 	t.wb.remember(*inc)
+	if t.fresh == nil {
+		t.fresh = make(map[int64]map[alertKey]bool)
+	}
+	t.fresh[inc.ID] = map[alertKey]bool{}
 	return nil
 }
 
@@ -291,6 +301,9 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 }
 
 func (t *tx) Alert(ctx context.Context, incidentID int64, source, fp string) (incident.Alert, error) {
+	if put, ok := t.fresh[incidentID]; ok && !put[alertKey{source, fp}] {
+		return incident.Alert{}, incident.ErrNotFound
+	}
 	row := t.queryRow(ctx, qSelectAlert, incidentID, source, fp)
 	return scanAlert(row)
 }
@@ -309,6 +322,9 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
 	if err != nil {
 		return mapErr("upsert alert", err)
+	}
+	if put, ok := t.fresh[a.IncidentID]; ok {
+		put[alertKey{a.Source, a.Fingerprint}] = true
 	}
 	return nil
 }
@@ -499,6 +515,7 @@ func activeIncidentsFor(ctx context.Context, q queryer, services []string) ([]in
 }
 
 func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
+	delete(t.fresh, to) // it may hold any of from's alerts now
 	res, err := t.tx.ExecContext(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ?
 		AND NOT EXISTS (SELECT 1 FROM alerts t WHERE t.incident_id = ?
 			AND t.source = alerts.source AND t.fingerprint = alerts.fingerprint)`, to, from, to)
@@ -520,6 +537,9 @@ func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
 }
 
 func (t *tx) MoveAlert(ctx context.Context, from, to int64, source, fp string) error {
+	if put, ok := t.fresh[to]; ok {
+		put[alertKey{source, fp}] = true
+	}
 	res, err := t.tx.ExecContext(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
 		to, from, source, fp)
 	if err != nil {
