@@ -34,7 +34,15 @@ type tx struct {
 	// ActiveMaintenance answers, until the transaction writes a change.
 	incs  map[int64]incident.Incident
 	maint maintmemo.Memo
+	// fresh are the incidents this transaction created, each with the
+	// alerts it put or moved on them: no other alert has a row on such an
+	// incident, so Alert answers for it without a round trip (the
+	// notification that opens an incident brings most of its alerts, and
+	// each one is asked for before it is put). A merge onto one forgets it.
+	fresh map[int64]map[alertKey]bool
 }
+
+type alertKey struct{ source, fingerprint string }
 
 // before forgets the incidents read when q may change a row of incidents
 // other than through UpdateIncident, which keeps incs itself: q writes
@@ -167,6 +175,10 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 	if err != nil {
 		return mapErr("insert incident", err)
 	}
+	if t.fresh == nil {
+		t.fresh = make(map[int64]map[alertKey]bool)
+	}
+	t.fresh[inc.ID] = map[alertKey]bool{}
 	return nil
 }
 
@@ -201,6 +213,9 @@ func (t *tx) UpdateIncident(ctx context.Context, inc incident.Incident) error {
 }
 
 func (t *tx) Alert(ctx context.Context, incidentID int64, source, fp string) (incident.Alert, error) {
+	if put, ok := t.fresh[incidentID]; ok && !put[alertKey{source, fp}] {
+		return incident.Alert{}, incident.ErrNotFound
+	}
 	return scanAlert(t.r.queryRow(ctx, `SELECT `+alertColumns+` FROM alerts
 		WHERE incident_id = ? AND source = ? AND fingerprint = ?`, incidentID, source, fp))
 }
@@ -212,6 +227,9 @@ func (t *tx) AlertsByFingerprint(ctx context.Context, incidentID int64, fp strin
 }
 
 func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
+	if put, ok := t.fresh[a.IncidentID]; ok {
+		put[alertKey{a.Source, a.Fingerprint}] = true
+	}
 	labels := labeljson.String(a.Labels)
 	ann := labeljson.String(a.Annotations)
 	return t.later(pendingWrite{what: "upsert alert", q: `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
@@ -377,6 +395,7 @@ func activeIncidentsFor(ctx context.Context, r runner, services []string) ([]inc
 }
 
 func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
+	delete(t.fresh, to) // it may hold any of from's alerts now
 	res, err := t.r.exec(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ?
 		AND NOT EXISTS (SELECT 1 FROM alerts t WHERE t.incident_id = ?
 			AND t.source = alerts.source AND t.fingerprint = alerts.fingerprint)`, to, from, to)
@@ -398,6 +417,9 @@ func (t *tx) MoveAlerts(ctx context.Context, from, to int64) (int, error) {
 }
 
 func (t *tx) MoveAlert(ctx context.Context, from, to int64, source, fp string) error {
+	if put, ok := t.fresh[to]; ok {
+		put[alertKey{source, fp}] = true
+	}
 	res, err := t.r.exec(ctx, `UPDATE alerts SET incident_id = ? WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
 		to, from, source, fp)
 	if err != nil {

@@ -228,3 +228,51 @@ func testMoveAlerts(t *testing.T, s Store) {
 		return nil
 	})
 }
+
+// testAlertOnCreatedIncident: a backend may answer Alert for an incident
+// created in the same transaction without reading (no alert has a row on
+// it yet), but must still find every row the transaction gave it: one it
+// put, one moved onto it alone, and those a merge moved onto it.
+func testAlertOnCreatedIncident(t *testing.T, s Store) {
+	ctx := context.Background()
+	older := create(t, s, newIncident("older", 3))
+	merged := create(t, s, newIncident("merged", 3))
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		if err := tx.PutAlert(ctx, alertOf(older.ID, "am", "moved", incident.StatusFiring, 1)); err != nil {
+			return err
+		}
+		return tx.PutAlert(ctx, alertOf(merged.ID, "am", "merged", incident.StatusFiring, 1))
+	})
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		inc := newIncident("new", 3)
+		if err := tx.CreateIncident(ctx, &inc); err != nil {
+			return err
+		}
+		want := func(step, fp string, found bool) {
+			t.Helper()
+			a, err := tx.Alert(ctx, inc.ID, "am", fp)
+			switch {
+			case found && (err != nil || a.Fingerprint != fp || a.IncidentID != inc.ID):
+				t.Errorf("%s: Alert(%s) = %+v, %v; want its row", step, fp, a, err)
+			case !found && !errors.Is(err, incident.ErrNotFound):
+				t.Errorf("%s: Alert(%s) = %+v, %v; want not found", step, fp, a, err)
+			}
+		}
+		want("created", "put", false)
+		if err := tx.PutAlert(ctx, alertOf(inc.ID, "am", "put", incident.StatusFiring, 1)); err != nil {
+			return err
+		}
+		want("put", "put", true)
+		want("put", "other", false)
+		if err := tx.MoveAlert(ctx, older.ID, inc.ID, "am", "moved"); err != nil {
+			return err
+		}
+		want("moved alone", "moved", true)
+		if _, err := tx.MoveAlerts(ctx, merged.ID, inc.ID); err != nil {
+			return err
+		}
+		want("merged", "merged", true)
+		want("merged", "put", true)
+		return nil
+	})
+}

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"FiringAlertsBySource", testFiringAlerts},
 		{"TwoSourcesOneFingerprintAreTwoAlerts", testAlertIdentity},
 		{"MoveAlertsMatchesSourceAndFingerprint", testMoveAlerts},
+		{"AlertOnIncidentCreatedInTransaction", testAlertOnCreatedIncident},
 		{"ChangeLinksAndMaintenance", testChangeLinks},
 		{"ChangeSuspectsNewestFirstPerChange", testChangeSuspects},
 		{"ProblemRoundTrip", testProblemRoundTrip},
