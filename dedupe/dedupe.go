@@ -156,6 +156,40 @@ func (b *Batch) State(ctx context.Context, source, fp string) (*incident.AlertSt
 	return &s, nil
 }
 
+// Prefetch reads, in one call to r, the states of the alerts of evs that
+// the batch does not hold (staged or cached), so that deciding each of
+// them reads nothing more: a notification of new alerts otherwise costs a
+// lookup per alert, each a miss. Fewer than two such alerts are left to
+// Decide.
+func (b *Batch) Prefetch(ctx context.Context, r incident.AlertStatesReader, evs []incident.Event) error {
+	var keys []incident.AlertKey
+	seen := make(map[key]bool, len(evs))
+	for _, ev := range evs {
+		k := key{ev.Source, ev.Fingerprint}
+		if ev.Fingerprint == "" || seen[k] || b.cache.Holds(k) {
+			continue
+		}
+		seen[k] = true
+		keys = append(keys, incident.AlertKey{Source: k.source, Fingerprint: k.fingerprint})
+	}
+	if len(keys) < 2 {
+		return nil
+	}
+	states, err := r.AlertStates(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("alert states of %d alerts: %w", len(keys), err)
+	}
+	for _, s := range states {
+		k := key{s.Source, s.Fingerprint}
+		b.cache.Prime(k, s, true)
+		delete(seen, k)
+	}
+	for k := range seen {
+		b.cache.Prime(k, incident.AlertState{}, false)
+	}
+	return nil
+}
+
 // Record stages the alert's state after an event.
 func (b *Batch) Record(s incident.AlertState) {
 	if s.Fingerprint != "" {

@@ -206,3 +206,78 @@ func TestVerdictsPerSource(t *testing.T) {
 		}
 	}
 }
+
+// countingLookup is a store that counts its reads, one by one or at once.
+type countingLookup struct {
+	m          mapLookup
+	one, batch int
+	asked      []incident.AlertKey
+}
+
+func (c *countingLookup) AlertState(ctx context.Context, source, fp string) (incident.AlertState, error) {
+	c.one++
+	return c.m.AlertState(ctx, source, fp)
+}
+
+func (c *countingLookup) AlertStates(_ context.Context, keys []incident.AlertKey) ([]incident.AlertState, error) {
+	c.batch++
+	c.asked = append(c.asked, keys...)
+	var out []incident.AlertState
+	for _, k := range keys {
+		if s, ok := c.m[key{k.Source, k.Fingerprint}]; ok {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// TestPrefetchDecidesWithoutLookups: Prefetch reads the states of a
+// notification's alerts the batch does not hold in one call, each once;
+// deciding them then reads nothing, and decides as the lookups would: a
+// stored firing is a repeat, an unknown alert new, and one recorded after
+// the prefetch (a second event of it) by what was recorded.
+func TestPrefetchDecidesWithoutLookups(t *testing.T) {
+	ctx := context.Background()
+	d, err := New(10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := *state(incident.StatusFiring, t0)
+	stored.Source, stored.Fingerprint = "am", "stored"
+	cached := stored
+	cached.Fingerprint = "cached"
+	l := &countingLookup{m: mapLookup{{"am", "stored"}: stored, {"am", "cached"}: cached}}
+	warm := d.Begin(l)
+	warm.Record(cached)
+	warm.Commit()
+
+	event := func(fp string) incident.Event {
+		e := ev(incident.StatusFiring, t0)
+		e.Source, e.Fingerprint = "am", fp
+		return e
+	}
+	evs := []incident.Event{event("stored"), event("cached"), event("new"), event("new")}
+	b := d.Begin(l)
+	if err := b.Prefetch(ctx, l, evs); err != nil {
+		t.Fatal(err)
+	}
+	if l.batch != 1 || len(l.asked) != 2 {
+		t.Fatalf("%d reads asking %v; want one, for stored and new", l.batch, l.asked)
+	}
+	want := []incident.Transition{incident.TransitionRepeat, incident.TransitionRepeat, incident.TransitionNew}
+	for i, e := range evs[:3] {
+		tr, _, err := b.Decide(ctx, e)
+		if err != nil || tr != want[i] {
+			t.Errorf("Decide(%s) = %s, %v; want %s", e.Fingerprint, tr, err, want[i])
+		}
+	}
+	st := stored
+	st.Fingerprint = "new"
+	b.Record(st)
+	if tr, _, _ := b.Decide(ctx, evs[3]); tr != incident.TransitionRepeat {
+		t.Errorf("Decide(new) after its state was recorded = %s, want repeat", tr)
+	}
+	if l.one != 0 {
+		t.Errorf("%d lookups one by one after the prefetch, want none", l.one)
+	}
+}

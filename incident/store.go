@@ -5,6 +5,19 @@ import (
 	"time"
 )
 
+// AlertKey names an alert: its source and fingerprint (DESIGN's alert
+// identity).
+type AlertKey struct{ Source, Fingerprint string }
+
+// AlertStatesReader is a Tx that reads the states of many alerts at once:
+// dedupe asks it for a notification's alerts that its cache does not hold,
+// rather than for each alert by AlertState.
+type AlertStatesReader interface {
+	// AlertStates returns the states stored of the alerts keys names, in
+	// any order; an alert without one is left out.
+	AlertStates(ctx context.Context, keys []AlertKey) ([]AlertState, error)
+}
+
 // Tx is one write transaction of the store. Everything an ingest batch changes
 // (alert states, alerts, incidents, timeline, the event trace) goes through one
 // Tx, so it commits or rolls back as a whole (invariants 1 and 5).

@@ -781,6 +781,11 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 			if err := p.trafficBeats(ctx, tx, cb, r.events, now, &stats); err != nil {
 				return err
 			}
+			if rd, ok := stx.(incident.AlertStatesReader); ok {
+				if err := db.Prefetch(ctx, rd, r.events); err != nil {
+					return err
+				}
+			}
 			notes := map[int64]*incident.GroupNote{}
 			for _, ev := range r.events {
 				if handled, err := p.beat(ctx, tx, set, cb, ev, now, &stats); handled || err != nil {

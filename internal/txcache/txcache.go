@@ -62,6 +62,14 @@ type Batch[K comparable, V any] struct {
 	c      *Cache[K, V]
 	load   Loader[K, V]
 	staged map[K]V
+	// primed are values read ahead in this transaction (Prime), with
+	// whether the store had one.
+	primed map[K]primed[V]
+}
+
+type primed[V any] struct {
+	v     V
+	found bool
 }
 
 // Begin starts a batch whose misses go to load.
@@ -79,7 +87,27 @@ func (b *Batch[K, V]) Get(ctx context.Context, key K) (V, bool, error) {
 		return v, true, nil
 	}
 	inc(b.c.m.Misses)
+	if p, ok := b.primed[key]; ok {
+		return p.v, p.found, nil
+	}
 	return b.load(ctx, key)
+}
+
+// Holds reports whether Get answers key without loading it: staged in
+// this transaction, or in the cache.
+func (b *Batch[K, V]) Holds(key K) bool {
+	_, ok := b.staged[key]
+	return ok || b.c.lru.Contains(key)
+}
+
+// Prime records key's committed value as read in this transaction (found
+// false: none stored), for Get to answer a miss with instead of loading
+// it. A value staged later wins, as over the cache.
+func (b *Batch[K, V]) Prime(key K, v V, found bool) {
+	if b.primed == nil {
+		b.primed = make(map[K]primed[V])
+	}
+	b.primed[key] = primed[V]{v, found}
 }
 
 // Stage records key's value as of this transaction.

@@ -119,3 +119,55 @@ func TestPurgeIsNotEviction(t *testing.T) {
 		t.Errorf("evictions = %v, want 1", got)
 	}
 }
+
+// TestPrimedAnswersMisses: a primed value (or a primed absence) answers a
+// miss without loading, a staged value wins over it, and Holds tells the
+// keys Get answers without either.
+func TestPrimedAnswersMisses(t *testing.T) {
+	ctx := context.Background()
+	c, err := New[string, int](10, Metrics{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loads := 0
+	db := store{"a": 1, "b": 2, "cached": 3}
+	load := func(ctx context.Context, k string) (int, bool, error) {
+		loads++
+		return db.load(ctx, k)
+	}
+	warm := c.Begin(load)
+	warm.Stage("cached", 3)
+	warm.Commit()
+
+	b := c.Begin(load)
+	for k, want := range map[string]bool{"cached": true, "a": false, "gone": false} {
+		if got := b.Holds(k); got != want {
+			t.Errorf("Holds(%s) = %v, want %v", k, got, want)
+		}
+	}
+	b.Prime("a", 1, true)
+	b.Prime("gone", 0, false)
+	if v, ok, err := b.Get(ctx, "a"); v != 1 || !ok || err != nil {
+		t.Errorf("Get(a) = %d, %v, %v; want the primed 1", v, ok, err)
+	}
+	if _, ok, err := b.Get(ctx, "gone"); ok || err != nil {
+		t.Errorf("Get(gone) = found %v, %v; want the primed absence", ok, err)
+	}
+	if loads != 0 {
+		t.Errorf("%d loads for primed keys, want none", loads)
+	}
+	b.Stage("gone", 7)
+	if v, ok, _ := b.Get(ctx, "gone"); v != 7 || !ok {
+		t.Errorf("Get(gone) after Stage = %d, %v; want the staged 7", v, ok)
+	}
+	if !b.Holds("gone") {
+		t.Error("Holds(gone) after Stage = false")
+	}
+	if v, ok, _ := b.Get(ctx, "b"); v != 2 || !ok || loads != 1 {
+		t.Errorf("Get(b) = %d, %v after %d loads; want 2, loaded once", v, ok, loads)
+	}
+	// Primed values die with the batch: the next one loads.
+	if _, _, _ = c.Begin(load).Get(ctx, "a"); loads != 2 {
+		t.Errorf("%d loads, want a's loaded by the next batch", loads)
+	}
+}

@@ -121,6 +121,27 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 	return s, nil
 }
 
+// AlertStates is AlertState for many alerts in one round trip: the keys
+// go as two arrays, each pair searched by the states' key.
+func (t *tx) AlertStates(ctx context.Context, keys []incident.AlertKey) ([]incident.AlertState, error) {
+	sources, fps := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		sources[i], fps[i] = k.Source, k.Fingerprint
+	}
+	rows, err := t.r.query(ctx, `SELECT s.source, s.fingerprint, s.status, s.starts_at, s.ends_at, s.incident_id, s.last_seen_at
+		FROM (SELECT DISTINCT * FROM unnest(?::text[], ?::text[]) AS v (source, fingerprint)) v
+		JOIN alert_states s ON s.source = v.source AND s.fingerprint = v.fingerprint`, sources, fps)
+	return collect(rows, err, "select alert states", func(row scanner) (incident.AlertState, error) {
+		var s incident.AlertState
+		var starts, ends, lastSeen, incID sql.NullInt64
+		if err := row.Scan(&s.Source, &s.Fingerprint, &s.Status, &starts, &ends, &incID, &lastSeen); err != nil {
+			return s, err
+		}
+		s.StartsAt, s.EndsAt, s.LastSeenAt, s.IncidentID = fromNanos(starts), fromNanos(ends), fromNanos(lastSeen), incID.Int64
+		return s, nil
+	})
+}
+
 // PutAlertState, PutAlert and AddEvent are sent with the next statement
 // (see lazyTx): each alert has all three, and no caller reads their
 // result.

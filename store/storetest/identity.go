@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -273,6 +274,71 @@ func testAlertOnCreatedIncident(t *testing.T, s Store) {
 		}
 		want("merged", "merged", true)
 		want("merged", "put", true)
+		return nil
+	})
+}
+
+// testAlertStatesMatch: a backend that reads many alerts' states at once
+// (incident.AlertStatesReader) reads what AlertState reads one by one:
+// absent alerts left out, two sources of one fingerprint apart, a key asked
+// for twice read once.
+func testAlertStatesMatch(t *testing.T, s Store) {
+	ctx := context.Background()
+	inc := create(t, s, newIncident("states", 3))
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		for i := range 40 {
+			if i%3 == 2 {
+				continue
+			}
+			for _, src := range []string{"am", "pd"} {
+				if err := tx.PutAlertState(ctx, incident.AlertState{Source: src, Fingerprint: fmt.Sprint("fp-", i),
+					Status: incident.StatusFiring, StartsAt: t0, IncidentID: inc.ID, LastSeenAt: t0.Add(time.Second)}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	var keys []incident.AlertKey
+	for i := range 40 {
+		keys = append(keys, incident.AlertKey{Source: []string{"am", "pd"}[i%2], Fingerprint: fmt.Sprint("fp-", i)})
+	}
+	keys = append(keys, keys[0], incident.AlertKey{Source: "other", Fingerprint: "fp-0"})
+	var reads bool
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		_, reads = tx.(incident.AlertStatesReader)
+		return nil
+	})
+	if !reads {
+		t.Skip("the backend reads alert states one by one only")
+	}
+	mustUpdate(t, s, func(tx incident.Tx) error {
+		got, err := tx.(incident.AlertStatesReader).AlertStates(ctx, keys)
+		if err != nil {
+			return err
+		}
+		byKey := map[incident.AlertKey]incident.AlertState{}
+		for _, st := range got {
+			k := incident.AlertKey{Source: st.Source, Fingerprint: st.Fingerprint}
+			if _, dup := byKey[k]; dup {
+				t.Errorf("%v read twice", k)
+			}
+			byKey[k] = st
+		}
+		for _, k := range keys {
+			want, err := tx.AlertState(ctx, k.Source, k.Fingerprint)
+			st, ok := byKey[k]
+			switch {
+			case err != nil && ok:
+				t.Errorf("%v: AlertStates read %+v, AlertState none (%v)", k, st, err)
+			case err == nil && !ok:
+				t.Errorf("%v: AlertStates read none, AlertState %+v", k, want)
+			case ok:
+				if diff := cmp.Diff(want, st); diff != "" {
+					t.Errorf("%v (-AlertState +AlertStates):\n%s", k, diff)
+				}
+			}
+		}
 		return nil
 	})
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"TwoSourcesOneFingerprintAreTwoAlerts", testAlertIdentity},
 		{"MoveAlertsMatchesSourceAndFingerprint", testMoveAlerts},
 		{"AlertOnIncidentCreatedInTransaction", testAlertOnCreatedIncident},
+		{"AlertStatesReadAtOnce", testAlertStatesMatch},
 		{"ChangeLinksAndMaintenance", testChangeLinks},
 		{"ChangeSuspectsNewestFirstPerChange", testChangeSuspects},
 		{"ProblemRoundTrip", testProblemRoundTrip},
