@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -26,35 +25,35 @@ import (
 //
 //   - a window's whole days from a filteredPart per day and filter: how
 //     many of the day's counted events belong to a matching incident, and
-//     their distinct fingerprints;
+//     their distinct alerts;
 //   - its partial days (the first, and today up to now) from an edgeDay:
 //     the day's counted events, each with its incident's priority and
 //     service, read again only from the last event read on when events
 //     arrive, so that a dashboard polling while alerts come in reads the
 //     new events of today, not today.
 //
-// The distinct fingerprints of the window are the union of the days' ones;
+// The distinct alerts of the window are the union of the days' ones;
 // the union of its whole days is kept too (wholeRange), so that a window
 // that ends now, whose whole days change once a day, adds only its edges'
-// fingerprints to it.
+// alerts to it.
 //
-// A "fingerprint" here is an alert's number in decimal (events.alert_no,
-// migration 0021), read as a string: distinct alerts are DESIGN's alert
-// identity, (source, fingerprint), and the number is shorter than either.
+// An alert is its number (events.alert_no, migration 0021): distinct
+// alerts are DESIGN's alert identity, (source, fingerprint), which the
+// number stands for.
 const (
 	// filteredPartsCached: 91 days (a 90-day window touches 91) for ten
 	// filters (a priority's read keeps all five priorities' parts);
-	// filteredPartsBytes: a part holds ~32 bytes per distinct
-	// fingerprint, about 64 KB for a day of 2,000 alerts of one priority,
-	// 17 MB for the day after a storm of 514k. One part may take half of
-	// it (~1M alerts): a part over that is read again by every call.
+	// filteredPartsBytes: a part holds ~8 bytes per distinct alert, about
+	// 16 KB for a day of 2,000 alerts of one priority, 4 MB for the day
+	// after a storm of 514k. One part may take half of it (~4M alerts): a
+	// part over that is read again by every call.
 	filteredPartsCached = 1024
 	filteredPartsBytes  = 64 << 20
 	// edgeDaysCached: today and the first day of each window length a
 	// dashboard polls, and the day before each at midnight; edgeDaysBytes:
-	// ~18 bytes per event and ~57 more per distinct alert (edgeDay.size),
-	// about 1 MB for a day of 13k events, 34 MB for a day of 454k new
-	// alerts. One day may take half of it (edgeDayMaxBytes, ~890k new
+	// ~18 bytes per event and ~40 more per distinct alert (edgeDay.size),
+	// about 1 MB for a day of 13k events, 27 MB for a day of 454k new
+	// alerts. One day may take half of it (edgeDayMaxBytes, ~1.1M new
 	// alerts or ~3.7M repeats of a few): the big day is today, which
 	// every dashboard asks about, and the other half is room for the
 	// windows' first days. A read stops once a day is past that.
@@ -62,10 +61,10 @@ const (
 	edgeDaysBytes   = 128 << 20
 	edgeDayMaxBytes = edgeDaysBytes / 2
 	// wholeRangesCached: the whole days of each window a dashboard polls
-	// (7, 30, 90 days...) by filter; wholeRangesBytes: ~40 bytes per
-	// distinct fingerprint, about 3 MB for 30 days of 80k alerts, 21 MB
-	// for a week holding a storm day of 514k. A range of more than half
-	// of it (~840k alerts) is combined from its days each time.
+	// (7, 30, 90 days...) by filter; wholeRangesBytes: ~24 bytes per
+	// distinct alert, about 2 MB for 30 days of 80k alerts, 12 MB for a
+	// week holding a storm day of 514k. A range of more than half of it
+	// (~1.4M alerts) is combined from its days each time.
 	wholeRangesCached = 16
 	wholeRangesBytes  = 64 << 20
 )
@@ -100,21 +99,15 @@ func (k filterKey) matches(a incidentAttrs) bool {
 
 // filteredPart is what one whole day adds to the noise figures of a
 // filter: its counted events of matching incidents and their distinct
-// fingerprints.
+// alerts.
 type filteredPart struct {
 	v      eventDayVersion
 	events int
-	fps    []string
+	alerts []int64
 }
 
 // size estimates the bytes p holds, as the heap holds them.
-func (p *filteredPart) size() int {
-	n := 96 + 16*cap(p.fps)
-	for _, fp := range p.fps {
-		n += heapString(len(fp))
-	}
-	return n
-}
+func (p *filteredPart) size() int { return 96 + 8*cap(p.alerts) }
 
 // incidentAttrs are what the filters read of an incident.
 type incidentAttrs struct {
@@ -139,75 +132,36 @@ type edgeDay struct {
 	total   int64           // the counted events read, with an incident or without
 	maxID   int64           // the highest event id read
 	at      []int64
-	fp      []int32 // into the fingerprints (fpAt)
+	alert   []int32 // into alerts
 	inc     []int32 // into incs
-	// The distinct fingerprints, one after another in fpData, the i-th
-	// ending at fpEnds[i]: 20 bytes for a fingerprint of 16, where a
-	// string of its own takes 32.
-	fpData []byte
-	fpEnds []uint32
-	incs   []incidentAttrs
-	// fpIndex finds a fingerprint's number by its hash (fpSeed), fpOver
-	// those whose hash another fingerprint has; incIndex an incident's
+	alerts  []int64 // the distinct alerts
+	incs    []incidentAttrs
+	// alertIndex finds an alert's entry of alerts, incIndex an incident's
 	// entry of incs by its id. Only reading on uses them.
-	fpIndex  map[uint64]int32
-	fpOver   map[string]int32
-	incIndex map[int64]int32
+	alertIndex map[int64]int32
+	incIndex   map[int64]int32
 	// strBytes is what the strings of incs hold.
 	strBytes int
 }
 
-// fpSeed seeds the hashes of the edges' fingerprints.
-var fpSeed = maphash.MakeSeed()
-
-// fps is how many distinct fingerprints d holds.
-func (d *edgeDay) fps() int { return len(d.fpEnds) }
-
-// fpAt is the i-th distinct fingerprint.
-func (d *edgeDay) fpAt(i int32) []byte {
-	start := uint32(0)
-	if i > 0 {
-		start = d.fpEnds[i-1]
-	}
-	return d.fpData[start:d.fpEnds[i]]
-}
-
-// fpNo returns fp's number, adding it if new.
-func (d *edgeDay) fpNo(fp string) int32 {
-	h := maphash.String(fpSeed, fp)
-	f, ok := d.fpIndex[h]
-	if ok && string(d.fpAt(f)) == fp {
-		return f
-	}
-	if ok { // another fingerprint has its hash
-		if f, ok := d.fpOver[fp]; ok {
-			return f
-		}
-	}
-	f = int32(len(d.fpEnds))
-	d.fpData = append(d.fpData, fp...)
-	d.fpEnds = append(d.fpEnds, uint32(len(d.fpData)))
+// alertAt returns the alert's entry of d.alerts, adding it if new.
+func (d *edgeDay) alertAt(no int64) int32 {
+	a, ok := d.alertIndex[no]
 	if !ok {
-		d.fpIndex[h] = f
-	} else {
-		if d.fpOver == nil {
-			d.fpOver = map[string]int32{}
-		}
-		d.fpOver[fp] = f
+		a = int32(len(d.alerts))
+		d.alerts = append(d.alerts, no)
+		d.alertIndex[no] = a
 	}
-	return f
+	return a
 }
 
 // size estimates the bytes d holds, as the heap holds them: the arrays'
 // capacities (appending leaves room), a string's bytes rounded up to the
-// allocator's 8, ~32 bytes per entry of fpIndex (a 16-byte slot, at a
-// swiss table's load of 7/16 to 7/8) and incIndex, ~64 per entry of
-// fpOver. Measured against the heap's growth: 1.05x for 454k new alerts
-// (32 MB; 45 MB with a string and a string-keyed entry per fingerprint),
-// 1.00x for 2M events of 10k alerts, 1.13x for 100k new alerts.
+// allocator's 8, ~32 bytes per entry of alertIndex and incIndex (a 16-byte
+// slot, at a swiss table's load of 7/16 to 7/8).
 func (d *edgeDay) size() int {
-	return 160 + 8*cap(d.at) + 4*cap(d.fp) + 4*cap(d.inc) + cap(d.fpData) + 4*cap(d.fpEnds) + 32*len(d.fpIndex) +
-		64*len(d.fpOver) + 24*cap(d.incs) + 32*len(d.incs) + d.strBytes
+	return 160 + 8*cap(d.at) + 4*cap(d.alert) + 4*cap(d.inc) + 8*cap(d.alerts) + 32*len(d.alertIndex) +
+		24*cap(d.incs) + 32*len(d.incs) + d.strBytes
 }
 
 // heapString is the bytes the heap gives a string of n bytes.
@@ -269,16 +223,18 @@ type noiseDay struct {
 func (d *noiseDay) whole() bool { return d.lo == d.day*nanosPerDay && d.hi == (d.day+1)*nanosPerDay }
 
 // wholeRange is the union of a window's whole days for a filter: their
-// events and distinct fingerprints, valid while each day's version is the
-// one it was combined at.
+// events and distinct alerts, valid while each day's version is the one it
+// was combined at.
 type wholeRange struct {
 	days   []int64 // with events, ascending
 	v      []eventDayVersion
 	events int
-	fps    map[string]struct{}
+	alerts map[int64]struct{}
 }
 
-func (r *wholeRange) size() int { return 96 + 32*len(r.days) + 40*len(r.fps) }
+// size estimates the bytes r holds: ~24 per alert (an 8-byte slot at a
+// swiss table's load).
+func (r *wholeRange) size() int { return 96 + 32*len(r.days) + 24*len(r.alerts) }
 
 // valid reports whether r is the union of days now.
 func (r *wholeRange) valid(days []noiseDay) bool {
@@ -295,7 +251,7 @@ func (r *wholeRange) valid(days []noiseDay) bool {
 
 // count counts the counted events in f's window that belong to an
 // incident matching f's service and priority, and their distinct
-// fingerprints, from kept days; what is not kept (all of it, the first
+// alerts, from kept days; what is not kept (all of it, the first
 // call after a start) is read and kept. ok is false for a window that
 // starts before 1970 or cuts a day of more than maxKeptDayEvents, or one
 // too big to keep: the caller counts another way.
@@ -348,20 +304,20 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 		rng = combine(whole)
 		fd.ranges.Add(rk, rng, rng.size())
 	}
-	events, alerts = rng.events, len(rng.fps)
-	// The edges' matching fingerprints not among rng's, each counted
+	events, alerts = rng.events, len(rng.alerts)
+	// The edges' matching alerts not among rng's, each counted
 	// once, also when two edges share it: those of all edges but the
 	// largest are remembered, so that the largest (today's, in a storm)
 	// costs a lookup per alert, not a set built at every call.
-	slices.SortStableFunc(edges, func(a, b noiseDay) int { return cmp.Compare(a.edge.fps(), b.edge.fps()) })
-	var seen map[string]struct{}
+	slices.SortStableFunc(edges, func(a, b noiseDay) int { return cmp.Compare(len(a.edge.alerts), len(b.edge.alerts)) })
+	var seen map[int64]struct{}
 	for i, d := range edges {
 		e := d.edge
-		in := make([]bool, e.fps())
+		in := make([]bool, len(e.alerts))
 		for j, at := range e.at {
 			if at >= d.lo && at < d.hi && key.matches(e.incs[e.inc[j]]) {
 				events++
-				in[e.fp[j]] = true
+				in[e.alert[j]] = true
 			}
 		}
 		last := i == len(edges)-1
@@ -369,19 +325,19 @@ func (fd *filteredDays) count(ctx context.Context, q queryer, f incident.StatsFi
 			if !ok {
 				continue
 			}
-			fp := e.fpAt(int32(j))
-			if _, dup := rng.fps[string(fp)]; dup {
+			no := e.alerts[j]
+			if _, dup := rng.alerts[no]; dup {
 				continue
 			}
-			if _, dup := seen[string(fp)]; dup {
+			if _, dup := seen[no]; dup {
 				continue
 			}
 			alerts++
 			if !last {
 				if seen == nil {
-					seen = make(map[string]struct{})
+					seen = make(map[int64]struct{})
 				}
-				seen[string(fp)] = struct{}{}
+				seen[no] = struct{}{}
 			}
 		}
 	}
@@ -512,14 +468,14 @@ func (s *Store) followOnce(ctx context.Context, now time.Time) (int, error) {
 func combine(whole []noiseDay) *wholeRange {
 	n := 0
 	for _, d := range whole {
-		n = max(n, len(d.part.fps))
+		n = max(n, len(d.part.alerts))
 	}
-	r := &wholeRange{fps: make(map[string]struct{}, 2*n)}
+	r := &wholeRange{alerts: make(map[int64]struct{}, 2*n)}
 	for _, d := range whole {
 		r.days, r.v = append(r.days, d.day), append(r.v, d.v)
 		r.events += d.part.events
-		for _, fp := range d.part.fps {
-			r.fps[fp] = struct{}{}
+		for _, no := range d.part.alerts {
+			r.alerts[no] = struct{}{}
 		}
 	}
 	return r
@@ -663,17 +619,17 @@ func readPriorityParts(ctx context.Context, q queryer, day int64) (map[incident.
 	for p := incident.Priority(1); p <= 5; p++ {
 		parts[p] = &filteredPart{}
 	}
-	type priorityFP struct {
+	type priorityAlert struct {
 		p  incident.Priority
-		fp string
+		no int64
 	}
-	seen := map[priorityFP]bool{}
+	seen := map[priorityAlert]bool{}
 	err := eachRow(ctx, q, `SELECT e.alert_no, i.priority
 		FROM events e INDEXED BY events_received_alert JOIN incidents i ON i.id = e.incident_id
 		WHERE e.received_at >= ? AND e.received_at < ? AND e.transition IN `+countedTransitions,
 		[]any{day * nanosPerDay, (day + 1) * nanosPerDay}, func(rows *sql.Rows) error {
-			var k priorityFP
-			if err := rows.Scan(&k.fp, &k.p); err != nil {
+			var k priorityAlert
+			if err := rows.Scan(&k.no, &k.p); err != nil {
 				return err
 			}
 			part := parts[k.p]
@@ -684,7 +640,7 @@ func readPriorityParts(ctx context.Context, q queryer, day int64) (map[incident.
 			part.events++
 			if !seen[k] {
 				seen[k] = true
-				part.fps = append(part.fps, k.fp)
+				part.alerts = append(part.alerts, k.no)
 			}
 			return nil
 		})
@@ -692,17 +648,13 @@ func readPriorityParts(ctx context.Context, q queryer, day int64) (map[incident.
 }
 
 // readFilteredParts adds the events query returns (received_at,
-// fingerprint) to the parts of their days.
+// alert_no) to the parts of their days.
 func readFilteredParts(ctx context.Context, q queryer, parts map[int64]*filteredPart, query string, args []any) error {
-	type dayFP struct {
-		day int64
-		fp  string
-	}
-	seen := map[dayFP]bool{}
+	type dayAlert struct{ day, no int64 }
+	seen := map[dayAlert]bool{}
 	return eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
-		var at int64
-		var fp string
-		if err := rows.Scan(&at, &fp); err != nil {
+		var at, no int64
+		if err := rows.Scan(&at, &no); err != nil {
 			return err
 		}
 		day := at / nanosPerDay
@@ -712,9 +664,9 @@ func readFilteredParts(ctx context.Context, q queryer, parts map[int64]*filtered
 			parts[day] = p
 		}
 		p.events++
-		if k := (dayFP{day, fp}); !seen[k] {
+		if k := (dayAlert{day, no}); !seen[k] {
 			seen[k] = true
-			p.fps = append(p.fps, fp)
+			p.alerts = append(p.alerts, no)
 		}
 		return nil
 	})
@@ -798,7 +750,7 @@ func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, ah
 
 // newEdgeDay is an empty edge of d, for its events to be read into.
 func newEdgeDay(d *noiseDay) *edgeDay {
-	return &edgeDay{v: d.v, changes: d.changes[1], fpIndex: map[uint64]int32{}, incIndex: map[int64]int32{}}
+	return &edgeDay{v: d.v, changes: d.changes[1], alertIndex: map[int64]int32{}, incIndex: map[int64]int32{}}
 }
 
 // readOn makes from current: the events since its last, and the
@@ -857,12 +809,12 @@ func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64, limit in
 		[]any{e.maxID, day * nanosPerDay, (day + 1) * nanosPerDay}, func(rows *sql.Rows) error {
 			var (
 				id, at   int64
-				fp       string
+				no       int64
 				incID    sql.NullInt64
 				priority sql.NullInt64
 				service  sql.NullString
 			)
-			if err := rows.Scan(&id, &at, &fp, &incID, &priority, &service); err != nil {
+			if err := rows.Scan(&id, &at, &no, &incID, &priority, &service); err != nil {
 				return err
 			}
 			if e.total++; e.total%4096 == 0 && e.size() > limit {
@@ -872,7 +824,7 @@ func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64, limit in
 			if !priority.Valid { // no incident, or none by that id
 				return nil
 			}
-			f := e.fpNo(fp)
+			a := e.alertAt(no)
 			in, ok := e.incIndex[incID.Int64]
 			if !ok {
 				in = int32(len(e.incs))
@@ -880,7 +832,7 @@ func (e *edgeDay) readEvents(ctx context.Context, q queryer, day int64, limit in
 				e.incs = append(e.incs, incidentAttrs{priority: incident.Priority(priority.Int64), service: service.String})
 				e.strBytes += heapString(len(service.String))
 			}
-			e.at, e.fp, e.inc = append(e.at, at), append(e.fp, f), append(e.inc, in)
+			e.at, e.alert, e.inc = append(e.at, at), append(e.alert, a), append(e.inc, in)
 			return nil
 		})
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -585,36 +584,20 @@ func TestFilteredNoiseBigDay(t *testing.T) {
 	}
 }
 
-// TestEdgeFingerprintNumbers checks that an edge numbers each distinct
-// fingerprint once, in order, and gives back its bytes; also when two
-// fingerprints share a hash (planted: b is given a's entry in fpIndex).
-func TestEdgeFingerprintNumbers(t *testing.T) {
-	for _, collide := range []bool{false, true} {
-		e := newEdgeDay(&noiseDay{})
-		if got := e.fpNo("a"); got != 0 {
-			t.Fatalf("first fingerprint numbered %d", got)
+// TestEdgeAlertEntries checks that an edge gives each distinct alert one
+// entry, in order of first sight.
+func TestEdgeAlertEntries(t *testing.T) {
+	e := newEdgeDay(&noiseDay{})
+	for _, tc := range []struct {
+		no   int64
+		want int32
+	}{{7, 0}, {9, 1}, {7, 0}, {9, 1}, {0, 2}, {3, 3}, {9, 1}, {0, 2}} {
+		if got := e.alertAt(tc.no); got != tc.want {
+			t.Errorf("alertAt(%d) = %d, want %d", tc.no, got, tc.want)
 		}
-		if collide {
-			e.fpIndex[maphash.String(fpSeed, "b")] = 0
-		}
-		for _, tc := range []struct {
-			fp   string
-			want int32
-		}{{"b", 1}, {"a", 0}, {"b", 1}, {"", 2}, {"cc", 3}, {"b", 1}, {"", 2}} {
-			if got := e.fpNo(tc.fp); got != tc.want {
-				t.Errorf("collide %v: fpNo(%q) = %d, want %d", collide, tc.fp, got, tc.want)
-			}
-		}
-		var all []string
-		for i := range e.fps() {
-			all = append(all, string(e.fpAt(int32(i))))
-		}
-		if want := []string{"a", "b", "", "cc"}; !slices.Equal(all, want) {
-			t.Errorf("collide %v: fingerprints %q, want %q", collide, all, want)
-		}
-		if collide != (len(e.fpOver) == 1) {
-			t.Errorf("collide %v: %d fingerprints beside the index", collide, len(e.fpOver))
-		}
+	}
+	if want := []int64{7, 9, 0, 3}; !slices.Equal(e.alerts, want) {
+		t.Errorf("alerts %v, want %v", e.alerts, want)
 	}
 }
 
