@@ -2,8 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -65,15 +65,15 @@ func TestMigrateEventAlertDays(t *testing.T) {
 			t.Errorf("%s/%s: state's number %d, orphan's %d; want %d, %d", n.source, n.fp, s, o, n.state, n.orphan)
 		}
 	}
-	if diff := gocmp.Diff([][]int64{{1}, {2}, {0}, {3}},
+	if diff := gocmp.Diff(texts([]int64{1}, []int64{2}, []int64{0}, []int64{3}),
 		readRows(t, st.r, `SELECT COALESCE(alert_no, 0) FROM events ORDER BY id`)); diff != "" {
 		t.Errorf("events' numbers (-want +got):\n%s", diff)
 	}
-	wantDays := [][]int64{
-		{1, d0, 0, 0}, {1, d0 + 1, at(d0+1, 10), at(d0+1, 10)},
-		{2, d0, 0, 0}, {2, d0 + 1, at(d0+1, 11), at(d0+1, 11)},
-		{3, d0 + 2, at(d0+2, 9), at(d0+2, 9)},
-	}
+	wantDays := texts(
+		[]int64{1, d0, 0, 0}, []int64{1, d0 + 1, at(d0+1, 10), at(d0+1, 10)},
+		[]int64{2, d0, 0, 0}, []int64{2, d0 + 1, at(d0+1, 11), at(d0+1, 11)},
+		[]int64{3, d0 + 2, at(d0+2, 9), at(d0+2, 9)},
+	)
 	if diff := gocmp.Diff(wantDays, readRows(t, st.r,
 		`SELECT alert_no, day, COALESCE(first_at, 0), COALESCE(last_at, 0) FROM event_alert_days ORDER BY 1, 2`)); diff != "" {
 		t.Errorf("event_alert_days (-want +got):\n%s", diff)
@@ -93,7 +93,7 @@ func TestMigrateEventAlertDays(t *testing.T) {
 	if s, o := numberOf(t, st, "gm", "a"); s != 0 || o != 2 {
 		t.Errorf("gm/a after its event: state's number %d, orphan's %d; want none, 2", s, o)
 	}
-	if diff := gocmp.Diff([][]int64{{d0 + 2, d0 + 1, 1}}, readRows(t, st.r,
+	if diff := gocmp.Diff(texts([]int64{d0 + 2, d0 + 1, 1}), readRows(t, st.r,
 		`SELECT day, prev_day, n FROM event_alert_firsts WHERE day = ? AND prev_day = ?`, d0+2, d0+1)); diff != "" {
 		t.Errorf("gm/a's first event of day 2 after day 1 (-want +got):\n%s", diff)
 	}
@@ -116,32 +116,25 @@ func TestMigrateEventAlertDays(t *testing.T) {
 	}
 }
 
-// readRows reads a query's rows of integers.
-func readRows(t *testing.T, q queryer, query string, args ...any) [][]int64 {
+// readRows runs query and reads its rows as rowTexts does.
+func readRows(t *testing.T, q queryer, query string, args ...any) []string {
 	t.Helper()
-	var out [][]int64
 	rows, err := q.QueryContext(context.Background(), query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		row := make([]int64, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range row {
-			ptrs[i] = &row[i]
+	return rowTexts(t, rows)
+}
+
+// texts are rows of integers as rowTexts reads them.
+func texts(rows ...[]int64) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		vals := make([]any, len(r))
+		for j, v := range r {
+			vals[j] = v
 		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, slices.Clip(row))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+		out[i] = fmt.Sprint(vals...)
 	}
 	return out
 }
@@ -193,7 +186,7 @@ func TestRetentionKeepsStatesWithDays(t *testing.T) {
 	if del.AlertDays != 2 || del.AlertStates != 1 || del.Incidents != 1 {
 		t.Errorf("deleted %+v; want both alerts' days of the old incident, gone's state, the incident", del)
 	}
-	if diff := gocmp.Diff([][]int64{{back, noT0.Add(49*time.Hour).UnixNano() / nanosPerDay}},
+	if diff := gocmp.Diff(texts([]int64{back, noT0.Add(49*time.Hour).UnixNano() / nanosPerDay}),
 		readRows(t, st.r, `SELECT alert_no, day FROM event_alert_days`)); diff != "" {
 		t.Errorf("days left (-want +got):\n%s", diff)
 	}
@@ -204,7 +197,7 @@ func TestRetentionKeepsStatesWithDays(t *testing.T) {
 	if err := st.Update(ctx, func(tx incident.Tx) error { return event(tx, "back", again, 0) }); err != nil {
 		t.Fatal(err)
 	}
-	if diff := gocmp.Diff([][]int64{{back}, {back}}, readRows(t, st.r,
+	if diff := gocmp.Diff(texts([]int64{back}, []int64{back}), readRows(t, st.r,
 		`SELECT alert_no FROM events WHERE fingerprint = 'back' ORDER BY id`)); diff != "" {
 		t.Errorf("back's events' numbers (-want +got):\n%s", diff)
 	}
