@@ -30,6 +30,7 @@ type tx struct {
 	db    *sql.DB
 	stmts map[string]*sql.Stmt // prepared on conn
 	wb    writeBack
+	rows  deferredRows // the events and timeline entries not written yet (deferred.go)
 	// maint are the ActiveMaintenance answers of this transaction, until
 	// it writes a change.
 	maint maintmemo.Memo
@@ -155,12 +156,6 @@ var (
 		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
 			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
 			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`
-	qInsertTimeline = `INSERT INTO timeline (incident_id, at, kind, actor, on_behalf_of, fingerprint, message)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qInsertEvent = `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
-		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id,
-		alert_no)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 const qUpsertChange = `INSERT INTO changes (source, external_id, service, summary, url, started_at, finished_at,
@@ -192,7 +187,7 @@ const dueIDs = `SELECT id FROM incidents INDEXED BY incidents_resolve_due
 	UNION ALL SELECT id FROM incidents INDEXED BY incidents_flapping
 		WHERE flapping_since IS NOT NULL AND state <> 'closed' AND last_event_at + flap_window_ns < ?`
 
-var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKeyActive, qIncidentByKeyLast, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qInsertTimeline, qInsertEvent, qDueIncidents, qActiveMaintenance}
+var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKeyActive, qIncidentByKeyLast, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qDueIncidents, qActiveMaintenance}
 
 var _ incident.Tx = (*tx)(nil)
 
@@ -402,12 +397,12 @@ func (t *tx) execChunks(ctx context.Context, args []any, width int, query func(i
 }
 
 func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
-	res, err := t.exec(ctx, qInsertTimeline, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.OnBehalfOf, e.Fingerprint, e.Message)
+	id, err := t.deferTimeline(ctx, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.OnBehalfOf, e.Fingerprint, e.Message)
 	if err != nil {
-		return mapErr("insert timeline", err)
+		return fmt.Errorf("insert timeline: %w", err)
 	}
-	e.ID, err = res.LastInsertId()
-	return err
+	e.ID = id
+	return nil
 }
 
 func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
@@ -428,11 +423,11 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 		}
 		no = n
 	}
-	_, err := t.exec(ctx, qInsertEvent,
+	err := t.deferEvent(ctx,
 		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, labels, ann, group, e.Receiver,
 		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID), no)
 	if err != nil {
-		return mapErr("insert event", err)
+		return fmt.Errorf("insert event: %w", err)
 	}
 	return nil
 }

@@ -60,14 +60,14 @@ var heldUpdates atomic.Int64
 // may read is held.
 var passThrough = map[string]bool{
 	qSelectAlertState: true, qUpsertAlertState: true, qSelectAlert: true, qUpsertAlert: true,
-	qTouchAlert: true, qInsertTimeline: true, qInsertEvent: true, qIncidentByID: true,
+	qTouchAlert: true, qNextTimelineID: true, qIncidentByID: true,
 	qInsertEpisode: true, qUpdateEpisode: true, qRecordEpisode: true, qEpisodeNear: true, qNextEpisode: true, qStateEpisodeNear: true,
 	qInsertOutbox: true, qPendingOutbox: true, qHasPendingOutbox: true,
 	qActiveMaintenance: true, qHoldingEpisode: true, qOtherKeyIncident: true,
 }
 
 // passThroughTables are the tables the passThrough statements write.
-var passThroughTables = []string{"alert_states", "alerts", "timeline", "events", "alert_episodes", "alert_orphans", "outbox"}
+var passThroughTables = []string{"alert_states", "alerts", "alert_episodes", "alert_orphans", "outbox"}
 
 // remember notes inc as its row stands now.
 func (w *writeBack) remember(inc incident.Incident) {
@@ -132,21 +132,25 @@ func (w *writeBack) hold(inc incident.Incident) bool {
 // fails on any other.
 var triggersReadingIncidents = map[string]string{}
 
-// flush writes the held incidents' rows before a statement that may read
-// or change incidents, and forgets every row it knew: that statement may
-// change them behind it.
+// flush writes the deferred rows (deferred.go) and the held incidents'
+// rows before a statement that may read or change them, and forgets every
+// incident row it knew: that statement may change them behind it.
 func (t *tx) flush(ctx context.Context) error {
 	w := &t.wb
 	if w.err != nil {
 		return w.err
 	}
-	// A held row was read or written by a statement first, so the
-	// transaction has begun.
-	if len(w.held) == 0 {
+	// A held row was read or written by a statement first, and a deferred
+	// row began the transaction, so it has begun.
+	if len(w.held) == 0 && len(t.rows.events) == 0 && len(t.rows.timeline) == 0 {
 		return nil
 	}
 	ctx, err := t.quiet(ctx)
 	if err != nil {
+		w.err = err
+		return err
+	}
+	if err := t.writeDeferred(ctx); err != nil {
 		w.err = err
 		return err
 	}

@@ -1,0 +1,227 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
+)
+
+// TestDeferredRowsWritten: a transaction's events and timeline entries,
+// however many, are all written, each with its arguments and in order,
+// the timeline entries under the IDs AddTimeline gave, and the events'
+// triggers ran for each row.
+func TestDeferredRowsWritten(t *testing.T) {
+	ctx := context.Background()
+	for _, n := range []int{1, 3, 4, 5, 17, 64, 69, 150} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			st := mustOpenStore(t)
+			id := mustCreate(t, st, "k", time.Time{})
+			var given []int64
+			at := noT0.Add(time.Hour)
+			err := st.Update(ctx, func(tx incident.Tx) error {
+				for i := range n {
+					ev := incident.EventRecord{ReceivedAt: at.Add(time.Duration(i) * time.Millisecond), Source: "am",
+						Fingerprint: fmt.Sprintf("fp%03d", i), Status: incident.StatusFiring,
+						Labels: map[string]string{"i": fmt.Sprint(i)}, Transition: incident.TransitionNew, IncidentID: id}
+					if err := tx.AddEvent(ctx, ev); err != nil {
+						return err
+					}
+					e := incident.TimelineEntry{IncidentID: id, At: at, Kind: incident.TimelineAlertFiring, Actor: "system",
+						Fingerprint: ev.Fingerprint, Message: fmt.Sprint("entry ", i)}
+					if err := tx.AddTimeline(ctx, &e); err != nil {
+						return err
+					}
+					given = append(given, e.ID)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl := readRows(t, st.r, `SELECT id || '|' || message FROM timeline WHERE incident_id = ? ORDER BY id`, id)
+			ev := readRows(t, st.r, `SELECT fingerprint || '|' || labels FROM events ORDER BY id`)
+			days := readRows(t, st.r, `SELECT COUNT(*) FROM event_alert_days`)
+			if len(tl) != n || len(ev) != n {
+				t.Fatalf("%d timeline entries and %d events stored, want %d of each", len(tl), len(ev), n)
+			}
+			for i := range n {
+				if want := fmt.Sprintf("%d|entry %d", given[i], i); tl[i] != want {
+					t.Errorf("timeline entry %d: %q, want %q", i, tl[i], want)
+				}
+				if want := fmt.Sprintf(`fp%03d|{"i":"%d"}`, i, i); ev[i] != want {
+					t.Errorf("event %d: %q, want %q", i, ev[i], want)
+				}
+			}
+			if days[0] != fmt.Sprint(n) {
+				t.Errorf("%s alert days, want %d: the events' triggers did not run for every row", days[0], n)
+			}
+		})
+	}
+}
+
+// TestDeferredRowsSeenByTheTransaction: a statement that reads events or
+// timeline in the same transaction sees the rows deferred before it, and
+// IDs go on from where the rows written so far end.
+func TestDeferredRowsSeenByTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	id := mustCreate(t, st, "k", time.Time{})
+	at := noT0.Add(time.Hour)
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		var ids []int64
+		for i := range 3 {
+			// The first event is deferred alone: no timeline entry is.
+			ev := incident.EventRecord{ReceivedAt: at, Source: "am", Fingerprint: "fp", Status: incident.StatusResolved,
+				Transition: incident.TransitionResolved, IncidentID: id}
+			if err := tx.AddEvent(ctx, ev); err != nil {
+				return err
+			}
+			r, err := tx.CountResolves(ctx, "am", "fp", at)
+			if err != nil {
+				return err
+			}
+			e := incident.TimelineEntry{IncidentID: id, At: at, Kind: incident.TimelineAlertResolved, Actor: "system", Message: "m"}
+			if err := tx.AddTimeline(ctx, &e); err != nil {
+				return err
+			}
+			ids = append(ids, e.ID)
+			n, err := tx.CountTimeline(ctx, id, incident.TimelineAlertResolved, at)
+			if err != nil {
+				return err
+			}
+			if n != i+1 || r != i+1 {
+				t.Errorf("after %d deferred entries and events the transaction counts %d entries and %d resolves", i+1, n, r)
+			}
+		}
+		if ids[1] != ids[0]+1 || ids[2] != ids[1]+1 {
+			t.Errorf("timeline IDs %v, want consecutive", ids)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readRows(t, st.r, `SELECT COUNT(*) FROM timeline WHERE kind = ?`, incident.TimelineAlertResolved); got[0] != "3" {
+		t.Errorf("%s entries stored, want 3", got[0])
+	}
+}
+
+// TestDeferredRowFailureFailsTheTransaction: a deferred row that cannot be
+// written (a timeline entry of no incident) fails the transaction at its
+// end even though every call returned nil, with an error that is no
+// domain error, and nothing of it is stored. The next transaction gives
+// the same IDs again.
+func TestDeferredRowFailureFailsTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	id := mustCreate(t, st, "k", time.Time{})
+	var first int64
+	add := func(tx incident.Tx, incidentID int64) error {
+		ev := incident.EventRecord{ReceivedAt: noT0, Source: "am", Fingerprint: "fp", Status: incident.StatusFiring,
+			Transition: incident.TransitionNew, IncidentID: id}
+		if err := tx.AddEvent(ctx, ev); err != nil {
+			return err
+		}
+		e := incident.TimelineEntry{IncidentID: incidentID, At: noT0, Kind: incident.TimelineAlertFiring, Actor: "system"}
+		err := tx.AddTimeline(ctx, &e)
+		first = e.ID
+		return err
+	}
+	err := st.Update(ctx, func(tx incident.Tx) error { return add(tx, id+1000) })
+	if err == nil || !strings.Contains(err.Error(), "deferred timeline") {
+		t.Fatalf("Update = %v, want the deferred timeline entry's failure", err)
+	}
+	if errors.Is(err, incident.ErrConflict) || errors.Is(err, incident.ErrNotFound) || errors.Is(err, incident.ErrInvalid) {
+		t.Errorf("Update = %v: a domain error", err)
+	}
+	if got := readRows(t, st.r, `SELECT (SELECT COUNT(*) FROM events) || '/' || (SELECT COUNT(*) FROM timeline)`); got[0] != "0/0" {
+		t.Errorf("events/timeline stored after the failed transaction: %s, want 0/0", got[0])
+	}
+	failed := first
+	if err := st.Update(ctx, func(tx incident.Tx) error { return add(tx, id) }); err != nil {
+		t.Fatal(err)
+	}
+	if first != failed {
+		t.Errorf("the next transaction's entry has ID %d, want %d again", first, failed)
+	}
+	if got := readRows(t, st.r, `SELECT id FROM timeline`); len(got) != 1 || got[0] != fmt.Sprint(first) {
+		t.Errorf("timeline IDs %v, want [%d]", got, first)
+	}
+}
+
+// TestPassThroughLeavesDeferredTablesAlone: the statements that run while
+// events and timeline entries are deferred (passThrough) neither name
+// those tables nor any table their triggers write, and no trigger on the
+// tables those statements write does; the deferred tables' triggers do
+// not read incidents, whose held rows are written after them; and a
+// trigger on incidents that reads a deferred table fires only on a change
+// no held row makes (incidentrow.HoldableUpdate keeps priority and
+// service, and deletes are never held).
+func TestPassThroughLeavesDeferredTablesAlone(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	triggers := func(table string) map[string]string {
+		rows, err := st.r.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?`, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]string{}
+		for rows.Next() {
+			var name, sql string
+			if err := rows.Scan(&name, &sql); err != nil {
+				t.Fatal(err)
+			}
+			out[name] = sql
+		}
+		return out
+	}
+	deferredTables := []string{"events", "timeline"}
+	names := append([]string(nil), deferredTables...)
+	written := regexp.MustCompile(`(?i)\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)`)
+	incidents := readersOfIncidents(t, st)
+	tables := map[string]bool{}
+	for _, name := range readRows(t, st.r, `SELECT name FROM sqlite_master WHERE type = 'table'`) {
+		tables[name] = true
+	}
+	for _, table := range deferredTables {
+		for name, sql := range triggers(table) {
+			for _, m := range written.FindAllStringSubmatch(sql, -1) {
+				if tables[m[1]] { // not the SET of an upsert's DO UPDATE
+					names = append(names, m[1])
+				}
+			}
+			if incidents.MatchString(sql) {
+				t.Errorf("trigger %s on %s reads incidents: held rows are written after the deferred ones", name, table)
+			}
+		}
+	}
+	if len(names) == len(deferredTables) {
+		t.Fatal("no table written by the events' triggers found: the check would see nothing")
+	}
+	touches := regexp.MustCompile(`(?i)\b(` + strings.Join(names, "|") + `)\b`)
+	for q := range passThrough {
+		if q != qNextTimelineID && touches.MatchString(q) {
+			t.Errorf("pass-through statement names a deferred table or one its triggers write: %s", q)
+		}
+	}
+	for _, table := range passThroughTables {
+		for name, sql := range triggers(table) {
+			if touches.MatchString(sql) {
+				t.Errorf("trigger %s on %s names a deferred table or one its triggers write", name, table)
+			}
+		}
+	}
+	onlyUnheld := map[string]bool{"event_filter_days_update": true, "event_filter_days_delete": true}
+	for name, sql := range triggers("incidents") {
+		if touches.MatchString(sql) && !onlyUnheld[name] {
+			t.Errorf("trigger %s on incidents names a deferred table: a held update may fire it", name)
+		}
+	}
+}
