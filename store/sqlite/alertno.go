@@ -72,6 +72,9 @@ type alertNumbers struct {
 	// unstated are the numbers given (or taken over from alert_orphans) in
 	// this transaction that no state holds yet.
 	unstated map[alertKey]unstated
+	// given are the numbers given in this transaction: no row stored
+	// before it holds one.
+	given map[int64]bool
 }
 
 type unstated struct {
@@ -125,6 +128,10 @@ func (t *tx) numberAlert(ctx context.Context, source, fp string) (int64, error) 
 		no = *t.nos.next
 		*t.nos.next++
 		t.know(k, no)
+		if t.nos.given == nil {
+			t.nos.given = make(map[int64]bool)
+		}
+		t.nos.given[no] = true
 		t.unstate(k, unstated{no: no})
 	case t.nos.orphans[k]:
 		t.unstate(k, unstated{no: no, orphan: true})

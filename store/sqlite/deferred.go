@@ -3,39 +3,75 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
-// Deferred inserts. Every new alert appends an event and a timeline entry,
-// rows that no statement of the writer's per-alert path reads back. Each
-// was its own statement: a bind, step and reset through database/sql and
-// the driver for one row, and the setup of the events' triggers. Within a
-// writer transaction they are kept in memory instead and written as
+// Deferred inserts. Every new alert appends an event, a timeline entry
+// and its first episode, rows that no statement of the writer's per-alert
+// path reads back. Each was its own statement: a bind, step and reset
+// through database/sql and the driver for one row (the episode's a query,
+// for the ID it returned), and the setup of the events' triggers. Within
+// a writer transaction they are kept in memory instead and written as
 // multi-row INSERTs (deferWidths rows at a time):
 //
 //   - before any statement that is not one of passThrough, which neither
 //     read nor write events or timeline, nor fire a trigger that does
 //     (TestPassThroughLeavesDeferredTablesAlone), so every other
 //     statement sees what inserting at once would have shown it;
+//   - the episodes also before any pass-through statement that reads or
+//     writes alert_episodes (touchesEpisodes);
 //   - before the transaction commits, and before the held incidents are
 //     written (writeBack): no trigger that a held update fires reads them.
 //
-// A timeline entry's ID is given here, from the table's highest ID read
-// once per transaction: the writer is the only one inserting timeline
-// rows, and its transactions run one at a time. A deferred insert that
-// fails (I/O) fails the transaction, as a held incident's write does; its
-// error is never a domain error (ErrConflict) of the statement that
+// Only an alert's first episode, of an alert numbered in this transaction,
+// is deferred: no episode of that number can be stored, so the upsert of
+// RecordEpisode is an insert, and its ID and end are known without it.
+//
+// IDs are given here, from the table's highest ID read in the transaction:
+// the writer is the only one inserting timeline and episode rows, and its
+// transactions run one at a time. The timeline's is read once per
+// transaction (every timeline insert is deferred); the episodes' again
+// after any statement that may have inserted one itself. A deferred insert
+// that fails (I/O) fails the transaction, as a held incident's write does;
+// its error is never a domain error (ErrConflict) of the statement that
 // happened to write it.
 type deferredRows struct {
-	events, timeline []any // each row's arguments, eventArgs and timelineArgs per row
-	// nextTimelineID is the ID the next timeline entry gets; 0 until read
-	// in this transaction.
-	nextTimelineID int64
+	// args are each table's rows' arguments, deferredTables[i].width per row.
+	args [len(deferredTables)][]any
+	// nextTimelineID and nextEpisodeID are the IDs the next rows get; 0
+	// until read.
+	nextTimelineID, nextEpisodeID int64
+	// episodeNos are the numbers given in this transaction that have an
+	// episode inserted (deferred or not): another is a statement's.
+	episodeNos map[int64]bool
 }
 
+// The deferred tables, in the order they are written.
 const (
-	eventArgs    = 16
-	timelineArgs = 8
+	deferEpisodes = iota
+	deferEvents
+	deferTimeline
 )
+
+var deferredTables = [...]struct {
+	name  string
+	width int // arguments per row
+	query func(rows int) string
+}{
+	deferEpisodes: {"alert_episodes", 8, func(n int) string {
+		return `INSERT INTO alert_episodes (id, alert_no, source, fingerprint, starts_at, ends_at, incident_id,
+			correlation_key) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
+	}},
+	deferEvents: {"events", 16, func(n int) string {
+		return `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
+			group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id,
+			alert_no) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}},
+	deferTimeline: {"timeline", 8, func(n int) string {
+		return `INSERT INTO timeline (id, incident_id, at, kind, actor, on_behalf_of, fingerprint, message)
+			VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
+	}},
+}
 
 // deferWidths are the row counts of the prepared multi-row INSERTs, widest
 // first: n rows are written in at most a few statements. Per row, an event
@@ -44,32 +80,36 @@ const (
 // triggers).
 var deferWidths = [...]int{64, 16, 4, 1}
 
-func insertEvents(n int) string {
-	return `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
-		group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id,
-		alert_no) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-}
+// The reads of the IDs the next rows get.
+const (
+	qNextTimelineID = `SELECT COALESCE(MAX(id), 0) + 1 FROM timeline`
+	qNextEpisodeID  = `SELECT COALESCE(MAX(id), 0) + 1 FROM alert_episodes`
+)
 
-func insertTimeline(n int) string {
-	return `INSERT INTO timeline (id, incident_id, at, kind, actor, on_behalf_of, fingerprint, message)
-		VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
-}
-
-// qNextTimelineID reads the ID the transaction's first timeline entry gets.
-const qNextTimelineID = `SELECT COALESCE(MAX(id), 0) + 1 FROM timeline`
-
-// deferredQueries are the prepared INSERTs by width, as deferWidths.
-var deferredQueries = func() (q [2][len(deferWidths)]string) {
-	for i, w := range deferWidths {
-		q[0][i], q[1][i] = insertEvents(w), insertTimeline(w)
+// deferredQueries are the prepared INSERTs by table and width.
+var deferredQueries = func() (q [len(deferredTables)][len(deferWidths)]string) {
+	for i, table := range deferredTables {
+		for j, w := range deferWidths {
+			q[i][j] = table.query(w)
+		}
 	}
 	return q
 }()
 
+// touchesEpisodes are the pass-through statements that read or write
+// alert_episodes: the deferred episodes are written before them, and an
+// insert among them moves the highest ID.
+var touchesEpisodes = map[string]bool{
+	qInsertEpisode: true, qUpdateEpisode: true, qRecordEpisode: true, qEpisodeNear: true, qNextEpisode: true,
+	qStateEpisodeNear: true, qHoldingEpisode: true, qNextEpisodeID: true,
+}
+
 func init() {
-	writerQueries = append(writerQueries, qNextTimelineID)
-	writerQueries = append(writerQueries, deferredQueries[0][:]...)
-	writerQueries = append(writerQueries, deferredQueries[1][:]...)
+	writerQueries = append(writerQueries, qNextTimelineID, qNextEpisodeID)
+	for _, q := range deferredQueries {
+		writerQueries = append(writerQueries, q[:]...)
+	}
+	passThrough[qNextTimelineID], passThrough[qNextEpisodeID] = true, true
 }
 
 // deferEvent keeps an event's row for the next write of the deferred rows.
@@ -77,39 +117,81 @@ func (t *tx) deferEvent(ctx context.Context, args ...any) error {
 	if err := t.begin(ctx); err != nil {
 		return err
 	}
-	t.rows.events = append(t.rows.events, args...)
+	t.rows.args[deferEvents] = append(t.rows.args[deferEvents], args...)
 	return nil
 }
 
 // deferTimeline keeps a timeline entry's row and returns its ID.
 func (t *tx) deferTimeline(ctx context.Context, args ...any) (int64, error) {
-	if t.rows.nextTimelineID == 0 {
-		// Reads timeline, none of whose rows is deferred yet.
-		st, qctx, err := t.stmt(ctx, qNextTimelineID)
+	return t.deferWithID(ctx, deferTimeline, &t.rows.nextTimelineID, qNextTimelineID, args)
+}
+
+// deferFirstEpisode keeps the first episode of an alert numbered in this
+// transaction (no; args are the rest of the episode's columns) and returns
+// its ID, if it may: else it reports false, and the caller runs its
+// statement.
+func (t *tx) deferFirstEpisode(ctx context.Context, no int64, args ...any) (id int64, ok bool, err error) {
+	if !t.nos.given[no] || t.rows.episodeNos[no] {
+		return 0, false, nil
+	}
+	id, err = t.deferWithID(ctx, deferEpisodes, &t.rows.nextEpisodeID, qNextEpisodeID, append([]any{no}, args...))
+	if err != nil {
+		return 0, false, err
+	}
+	t.episodeInserted(no)
+	return id, true, nil
+}
+
+// episodeInserted notes that an episode of alert number no was inserted:
+// a later one of the same alert may meet it, and is a statement's.
+func (t *tx) episodeInserted(no int64) {
+	if !t.nos.given[no] {
+		return
+	}
+	if t.rows.episodeNos == nil {
+		t.rows.episodeNos = make(map[int64]bool)
+	}
+	t.rows.episodeNos[no] = true
+}
+
+func (t *tx) deferWithID(ctx context.Context, table int, next *int64, q string, args []any) (int64, error) {
+	if *next == 0 {
+		// Its own table's deferred rows are none (see touchesEpisodes and
+		// flush), or written first.
+		st, qctx, err := t.stmt(ctx, q)
 		if err != nil {
 			return 0, err
 		}
-		if err := st.QueryRowContext(qctx).Scan(&t.rows.nextTimelineID); err != nil {
-			return 0, fmt.Errorf("read the next timeline ID: %w", err)
+		if err := st.QueryRowContext(qctx).Scan(next); err != nil {
+			return 0, fmt.Errorf("read the next %s ID: %w", deferredTables[table].name, err)
 		}
 	}
-	id := t.rows.nextTimelineID
-	t.rows.nextTimelineID++
-	t.rows.timeline = append(t.rows.timeline, id)
-	t.rows.timeline = append(t.rows.timeline, args...)
+	id := *next
+	*next++
+	t.rows.args[table] = append(append(t.rows.args[table], id), args...)
 	return id, nil
 }
 
-// writeDeferred writes the deferred rows; the transaction has begun, and
-// ctx is the statement's (see quiet).
-func (t *tx) writeDeferred(ctx context.Context) error {
-	for i, table := range [2]struct {
-		args  *[]any
-		width int
-		name  string
-	}{{&t.rows.events, eventArgs, "events"}, {&t.rows.timeline, timelineArgs, "timeline"}} {
-		args := *table.args
-		for len(args) > 0 {
+// deferred reports whether any row is deferred.
+func (t *tx) deferred() bool {
+	for _, args := range t.rows.args {
+		if len(args) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// writeDeferred writes the deferred rows of the tables given, or of every
+// table; the transaction has begun, and ctx is the statement's (see quiet).
+func (t *tx) writeDeferred(ctx context.Context, tables ...int) error {
+	if len(tables) == 0 {
+		tables = []int{deferEpisodes, deferEvents, deferTimeline}
+	}
+	for _, i := range tables {
+		table := deferredTables[i]
+		all := t.rows.args[i]
+		for args := all; len(args) > 0; {
 			n := len(args) / table.width
 			w := 0
 			for deferWidths[w] > n {
@@ -117,14 +199,28 @@ func (t *tx) writeDeferred(ctx context.Context) error {
 			}
 			k := deferWidths[w] * table.width
 			if _, err := t.stmts[deferredQueries[i][w]].ExecContext(ctx, args[:k]...); err != nil {
-				// Not mapErr: a conflict here is no domain error of the
-				// statement that needed the rows written.
-				return fmt.Errorf("write %d deferred %s rows: %w", len(*table.args)/table.width, table.name, err)
+				return &deferredError{fmt.Errorf("write %d deferred %s rows: %w", len(all)/table.width, table.name, err)}
 			}
 			args = args[k:]
 		}
-		clear(*table.args) // the strings they hold
-		*table.args = (*table.args)[:0]
+		clear(all) // the strings they hold
+		t.rows.args[i] = all[:0]
 	}
 	return nil
+}
+
+// deferredError is a failed write of deferred rows: never a domain error
+// (mapErr's ErrConflict) of the statement that happened to need them
+// written.
+type deferredError struct{ err error }
+
+func (e *deferredError) Error() string { return e.err.Error() }
+func (e *deferredError) Unwrap() error { return e.err }
+
+// endsAtAsStored is an end as an episode's statement returns it.
+func endsAtAsStored(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.Unix(0, t.UnixNano()).UTC()
 }

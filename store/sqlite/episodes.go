@@ -106,6 +106,7 @@ func (t *tx) PutEpisode(ctx context.Context, e *incident.Episode) error {
 		if err != nil {
 			return mapErr("insert episode", err)
 		}
+		t.episodeInserted(no)
 		e.ID, err = res.LastInsertId()
 		return err
 	}
@@ -125,6 +126,17 @@ func (t *tx) RecordEpisode(ctx context.Context, e *incident.Episode) error {
 	if err != nil {
 		return err
 	}
+	// The first episode of a new alert: an insert, whose end is its own.
+	id, ok, err := t.deferFirstEpisode(ctx, no, e.Source, e.Fingerprint, e.StartsAt.UnixNano(), nanos(e.EndsAt),
+		nullID(e.IncidentID), e.Key)
+	if err != nil {
+		return fmt.Errorf("record episode: %w", err)
+	}
+	if ok {
+		e.ID, e.EndsAt = id, endsAtAsStored(e.EndsAt)
+		return nil
+	}
+	t.episodeInserted(no)
 	err = t.queryRow(ctx, qRecordEpisode, no, e.Source, e.Fingerprint, e.StartsAt.UnixNano(), nanos(e.EndsAt),
 		nullID(e.IncidentID), e.Key).Scan(&e.ID, &ends)
 	if err != nil {

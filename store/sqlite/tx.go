@@ -652,10 +652,12 @@ func nonNil(m map[string]string) map[string]string {
 	return m
 }
 
-// mapErr turns a unique-constraint violation into incident.ErrConflict.
+// mapErr turns a unique-constraint violation into incident.ErrConflict,
+// but not one of deferred rows written before the statement (deferred.go).
 func mapErr(op string, err error) error {
 	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+	var de *deferredError
+	if !errors.As(err, &de) && errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 		return fmt.Errorf("%s: %w: %w", op, incident.ErrConflict, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

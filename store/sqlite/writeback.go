@@ -142,7 +142,10 @@ func (t *tx) flush(ctx context.Context) error {
 	}
 	// A held row was read or written by a statement first, and a deferred
 	// row began the transaction, so it has begun.
-	if len(w.held) == 0 && len(t.rows.events) == 0 && len(t.rows.timeline) == 0 {
+	// The statement to come may insert an episode itself: the next
+	// deferred one's ID is read again.
+	t.rows.nextEpisodeID = 0
+	if len(w.held) == 0 && !t.deferred() {
 		return nil
 	}
 	ctx, err := t.quiet(ctx)
@@ -257,6 +260,15 @@ func (t *tx) stmt(ctx context.Context, q string) (*sql.Stmt, context.Context, er
 	qctx, err := t.quiet(ctx)
 	if err != nil {
 		return nil, nil, err
+	}
+	if touchesEpisodes[q] {
+		if err := t.writeDeferred(qctx, deferEpisodes); err != nil {
+			t.wb.err = err
+			return nil, nil, err
+		}
+		if q == qInsertEpisode || q == qRecordEpisode {
+			t.rows.nextEpisodeID = 0 // it takes an ID itself
+		}
 	}
 	return t.stmts[q], qctx, nil
 }
