@@ -102,6 +102,9 @@ func (t *tx) alertNo(ctx context.Context, source, fp string) (int64, error) {
 		return no, nil
 	}
 	var no int64
+	if err := t.writeBefore(ctx, deferStates, t.rows.stateKeys[k]); err != nil {
+		return 0, err
+	}
 	if err := t.queryRow(ctx, qAlertNo, source, fp, source, fp).Scan(&no); err != nil {
 		return 0, fmt.Errorf("select alert number: %w", err)
 	}

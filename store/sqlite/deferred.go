@@ -44,11 +44,22 @@ type deferredRows struct {
 	// episodeNos are the numbers given in this transaction that have an
 	// episode inserted (deferred or not): another is a statement's.
 	episodeNos map[int64]bool
+	// stateKeys and alertKeys are the keys of the deferred states and
+	// alerts: a statement reading one of those keys writes them first.
+	stateKeys map[alertKey]bool
+	alertKeys map[alertRowKey]bool
+}
+
+type alertRowKey struct {
+	incidentID int64
+	alertKey
 }
 
 // The deferred tables, in the order they are written.
 const (
-	deferEpisodes = iota
+	deferStates = iota
+	deferAlerts
+	deferEpisodes
 	deferEvents
 	deferTimeline
 )
@@ -58,6 +69,23 @@ var deferredTables = [...]struct {
 	width int // arguments per row
 	query func(rows int) string
 }{
+	// An upsert of many rows applies them in order, as one statement each
+	// would; a key twice is updated by its second row.
+	deferStates: {"alert_states", 8, func(n int) string {
+		return `INSERT INTO alert_states (alert_no, source, fingerprint, status, starts_at, ends_at, incident_id,
+			last_seen_at) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)") + `
+		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
+			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
+			last_seen_at = excluded.last_seen_at`
+	}},
+	deferAlerts: {"alerts", 12, func(n int) string {
+		return `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
+			starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count) VALUES ` +
+			rows(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + `
+		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
+			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`
+	}},
 	deferEpisodes: {"alert_episodes", 8, func(n int) string {
 		return `INSERT INTO alert_episodes (id, alert_no, source, fingerprint, starts_at, ends_at, incident_id,
 			correlation_key) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
@@ -112,13 +140,53 @@ func init() {
 	passThrough[qNextTimelineID], passThrough[qNextEpisodeID] = true, true
 }
 
-// deferEvent keeps an event's row for the next write of the deferred rows.
-func (t *tx) deferEvent(ctx context.Context, args ...any) error {
+// deferRow keeps a row of table for the next write of the deferred rows.
+func (t *tx) deferRow(ctx context.Context, table int, args ...any) error {
 	if err := t.begin(ctx); err != nil {
 		return err
 	}
-	t.rows.args[deferEvents] = append(t.rows.args[deferEvents], args...)
+	t.rows.args[table] = append(t.rows.args[table], args...)
 	return nil
+}
+
+// deferState keeps the upsert of an alert's state.
+func (t *tx) deferState(ctx context.Context, k alertKey, args ...any) error {
+	if err := t.deferRow(ctx, deferStates, args...); err != nil {
+		return err
+	}
+	if t.rows.stateKeys == nil {
+		t.rows.stateKeys = make(map[alertKey]bool)
+	}
+	t.rows.stateKeys[k] = true
+	return nil
+}
+
+// deferAlert keeps the upsert of an alert's row.
+func (t *tx) deferAlert(ctx context.Context, k alertRowKey, args ...any) error {
+	if err := t.deferRow(ctx, deferAlerts, args...); err != nil {
+		return err
+	}
+	if t.rows.alertKeys == nil {
+		t.rows.alertKeys = make(map[alertRowKey]bool)
+	}
+	t.rows.alertKeys[k] = true
+	return nil
+}
+
+// writeBefore writes table's deferred rows before a statement that reads
+// one of them (deferred: the key it reads is among them).
+func (t *tx) writeBefore(ctx context.Context, table int, deferred bool) error {
+	if !deferred {
+		return nil
+	}
+	qctx, err := t.quiet(ctx)
+	if err == nil {
+		err = t.writeDeferred(qctx, table)
+	}
+	if err != nil && t.wb.err == nil {
+		t.wb.err = err
+	}
+	return err
 }
 
 // deferTimeline keeps a timeline entry's row and returns its ID.
@@ -168,8 +236,7 @@ func (t *tx) deferWithID(ctx context.Context, table int, next *int64, q string, 
 	}
 	id := *next
 	*next++
-	t.rows.args[table] = append(append(t.rows.args[table], id), args...)
-	return id, nil
+	return id, t.deferRow(ctx, table, append([]any{id}, args...)...)
 }
 
 // deferred reports whether any row is deferred.
@@ -186,7 +253,7 @@ func (t *tx) deferred() bool {
 // table; the transaction has begun, and ctx is the statement's (see quiet).
 func (t *tx) writeDeferred(ctx context.Context, tables ...int) error {
 	if len(tables) == 0 {
-		tables = []int{deferEpisodes, deferEvents, deferTimeline}
+		tables = []int{deferStates, deferAlerts, deferEpisodes, deferEvents, deferTimeline}
 	}
 	for _, i := range tables {
 		table := deferredTables[i]
@@ -205,6 +272,12 @@ func (t *tx) writeDeferred(ctx context.Context, tables ...int) error {
 		}
 		clear(all) // the strings they hold
 		t.rows.args[i] = all[:0]
+		switch i {
+		case deferStates:
+			clear(t.rows.stateKeys)
+		case deferAlerts:
+			clear(t.rows.alertKeys)
+		}
 	}
 	return nil
 }

@@ -143,6 +143,18 @@ func TestDeferredRowFailureFailsTheTransaction(t *testing.T) {
 	if got := readRows(t, st.r, `SELECT (SELECT COUNT(*) FROM events) || '/' || (SELECT COUNT(*) FROM timeline)`); got[0] != "0/0" {
 		t.Errorf("events/timeline stored after the failed transaction: %s, want 0/0", got[0])
 	}
+	// A statement after the failed write fails as well, with a row that
+	// knows nothing of the cause; Update still returns the cause.
+	err = st.Update(ctx, func(tx incident.Tx) error {
+		if err := add(tx, id+1000); err != nil {
+			return err
+		}
+		_, err := tx.IncidentByKey(ctx, "k")
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "deferred timeline") || errors.Is(err, context.Canceled) {
+		t.Errorf("Update after a read = %v, want the deferred timeline entry's failure", err)
+	}
 	failed := first
 	if err := st.Update(ctx, func(tx incident.Tx) error { return add(tx, id) }); err != nil {
 		t.Fatal(err)
@@ -233,9 +245,26 @@ func TestPassThroughLeavesDeferredTablesAlone(t *testing.T) {
 			}
 		}
 	}
+	// A pass-through statement that names the deferred states or alerts
+	// reads by one key, and its caller writes them first when that key is
+	// among them; no trigger of the pass-through tables reads them.
+	keyed := map[string]bool{qSelectAlertState: true, qAlertNo: true, qStateEpisodeNear: true, qSelectAlert: true, qTouchAlert: true}
+	statesOrAlerts := regexp.MustCompile(`(?i)\b(alert_states|alerts)\b`)
+	for q := range passThrough {
+		if statesOrAlerts.MatchString(q) && !keyed[q] {
+			t.Errorf("pass-through statement names alert_states or alerts, whose rows may be deferred: %s", q)
+		}
+	}
+	for _, table := range passThroughTables {
+		for name, sql := range triggers(table) {
+			if statesOrAlerts.MatchString(sql) {
+				t.Errorf("trigger %s on %s names alert_states or alerts, whose rows may be deferred", name, table)
+			}
+		}
+	}
 	onlyUnheld := map[string]bool{"event_filter_days_update": true, "event_filter_days_delete": true}
 	for name, sql := range triggers("incidents") {
-		if (touches.MatchString(sql) || episodes.MatchString(sql)) && !onlyUnheld[name] {
+		if (touches.MatchString(sql) || episodes.MatchString(sql) || statesOrAlerts.MatchString(sql)) && !onlyUnheld[name] {
 			t.Errorf("trigger %s on incidents names a deferred table: a held update may fire it", name)
 		}
 	}
@@ -309,5 +338,75 @@ func TestDeferredFirstEpisodes(t *testing.T) {
 	}
 	if ids[1] != ids[0]+1 || ids[2] != ids[1]+1 || ids[3] != ids[2]+1 {
 		t.Errorf("episode IDs %v, want consecutive", ids)
+	}
+}
+
+// TestDeferredStatesAndAlertsByKey: a read of a deferred state or alert
+// by its key sees it, and a touch finds it; a read of another key leaves
+// the deferred rows where they are; the last write of a key is stored.
+func TestDeferredStatesAndAlertsByKey(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	id := mustCreate(t, st, "k", time.Time{})
+	at := noT0.Add(time.Hour)
+	state := func(fp string, status incident.Status) incident.AlertState {
+		return incident.AlertState{Source: "am", Fingerprint: fp, Status: status, StartsAt: at, IncidentID: id, LastSeenAt: at}
+	}
+	err := st.Update(ctx, func(itx incident.Tx) error {
+		tx := itx.(*tx)
+		if err := tx.PutAlertState(ctx, state("a", incident.StatusFiring)); err != nil {
+			return err
+		}
+		if err := tx.PutAlertState(ctx, state("b", incident.StatusFiring)); err != nil {
+			return err
+		}
+		if _, err := tx.AlertState(ctx, "am", "c"); !errors.Is(err, incident.ErrNotFound) {
+			return fmt.Errorf("state of c: %v, want not found", err)
+		}
+		if len(tx.rows.args[deferStates]) == 0 {
+			t.Error("a read of another key wrote the deferred states")
+		}
+		got, err := tx.AlertState(ctx, "am", "a")
+		if err != nil {
+			return fmt.Errorf("the deferred state of a is not read in its transaction: %w", err)
+		}
+		if got.Status != incident.StatusFiring || got.IncidentID != id {
+			t.Errorf("state of a: %+v", got)
+		}
+		if err := tx.PutAlertState(ctx, state("a", incident.StatusResolved)); err != nil {
+			return err
+		}
+		a := incident.Alert{IncidentID: id, Source: "am", Fingerprint: "a", Status: incident.StatusFiring,
+			Labels: map[string]string{"alertname": "A"}, StartsAt: at, FirstSeenAt: at, LastSeenAt: at, Count: 1}
+		if err := tx.PutAlert(ctx, a); err != nil {
+			return err
+		}
+		if _, err := tx.Alert(ctx, id, "am", "c"); !errors.Is(err, incident.ErrNotFound) {
+			return fmt.Errorf("alert c: %v, want not found", err)
+		}
+		if len(tx.rows.args[deferAlerts]) == 0 {
+			t.Error("a read of another alert wrote the deferred alerts")
+		}
+		if got, err := tx.Alert(ctx, id, "am", "a"); err != nil || got.Count != 1 {
+			return fmt.Errorf("the deferred alert a is not read in its transaction: %+v, %w", got, err)
+		}
+		b := a
+		b.Fingerprint = "b"
+		if err := tx.PutAlert(ctx, b); err != nil {
+			return err
+		}
+		if err := tx.TouchAlert(ctx, id, "am", "b", at.Add(time.Second), at, nil); err != nil {
+			return fmt.Errorf("touch of the deferred alert b: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readRows(t, st.r, `SELECT fingerprint || '|' || status FROM alert_states ORDER BY fingerprint`); strings.Join(got, " ") != "a|resolved b|firing" {
+		t.Errorf("states stored %v, want a resolved and b firing", got)
+	}
+	if got := readRows(t, st.r, `SELECT fingerprint || '|' || count FROM alerts ORDER BY fingerprint`); strings.Join(got, " ") != "a|1 b|2" {
+		t.Errorf("alerts stored %v, want a seen once and b twice", got)
 	}
 }

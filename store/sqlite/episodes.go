@@ -169,6 +169,9 @@ func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, w
 // orphan rows are left).
 func (t *tx) stateEpisodeNear(ctx context.Context, k alertKey, from, to, at int64) (incident.Episode, error) {
 	var no int64
+	if err := t.writeBefore(ctx, deferStates, t.rows.stateKeys[k]); err != nil {
+		return incident.Episode{}, err
+	}
 	e, err := scanEpisode(numbered{t.queryRow(ctx, qStateEpisodeNear, from, to, k.source, k.fingerprint, at), &no})
 	switch {
 	case errors.Is(err, incident.ErrNotFound): // no state, so no number

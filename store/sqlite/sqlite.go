@@ -318,6 +318,12 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	t := newTx(s.w, s.wc, s.stmts, alertNumbers{next: &s.nextAlertNo, orphansLeft: &s.orphans})
 	defer t.rollback()
 	if err := fn(t); err != nil {
+		if t.wb.err != nil {
+			// A held or deferred write failed first: that is the cause,
+			// and what fn saw of it (a failed row's context.Canceled)
+			// is not; nor is a domain error after it one of fn's.
+			return fmt.Errorf("%w (then: %v)", t.wb.err, err)
+		}
 		return err
 	}
 	if err := t.keepUnstated(ctx); err != nil {

@@ -132,14 +132,6 @@ func (t *tx) quiet(ctx context.Context) (context.Context, error) {
 var (
 	qSelectAlertState = `SELECT alert_no, status, starts_at, ends_at, incident_id, last_seen_at
 		FROM alert_states WHERE source = ? AND fingerprint = ?`
-	// qUpsertAlertState writes the state with the alert's number, which a
-	// state already stored keeps (alertno.go).
-	qUpsertAlertState = `INSERT INTO alert_states (alert_no, source, fingerprint, status, starts_at, ends_at, incident_id,
-			last_seen_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
-			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
-			last_seen_at = excluded.last_seen_at`
 	// The key's owner: the incident taking its alerts (one at most, by the
 	// unique index), else the one whose impact ended last: a late firing
 	// recorded afterwards may have a newer ID but an older end.
@@ -150,12 +142,6 @@ var (
 	qIncidentByID = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
 	qDueIncidents = `SELECT ` + incidentColumns + ` FROM incidents WHERE id IN (` + dueIDs + `) ORDER BY id LIMIT ?`
 	qSelectAlert  = `SELECT ` + alertColumns + ` FROM alerts WHERE incident_id = ? AND source = ? AND fingerprint = ?`
-	qUpsertAlert  = `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
-		starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
-			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`
 )
 
 const qUpsertChange = `INSERT INTO changes (source, external_id, service, summary, url, started_at, finished_at,
@@ -187,7 +173,7 @@ const dueIDs = `SELECT id FROM incidents INDEXED BY incidents_resolve_due
 	UNION ALL SELECT id FROM incidents INDEXED BY incidents_flapping
 		WHERE flapping_since IS NOT NULL AND state <> 'closed' AND last_event_at + flap_window_ns < ?`
 
-var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qUpsertAlertState, qIncidentByKeyActive, qIncidentByKeyLast, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qUpsertAlert, qDueIncidents, qActiveMaintenance}
+var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qIncidentByKeyActive, qIncidentByKeyLast, qIncidentByID, qInsertIncident, qUpdateIncident, qSelectAlert, qDueIncidents, qActiveMaintenance}
 
 var _ incident.Tx = (*tx)(nil)
 
@@ -196,6 +182,9 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 	var starts, ends, lastSeen sql.NullInt64
 	var incID sql.NullInt64
 	var no int64
+	if err := t.writeBefore(ctx, deferStates, t.rows.stateKeys[alertKey{source, fp}]); err != nil {
+		return s, err
+	}
 	err := t.queryRow(ctx, qSelectAlertState, source, fp).Scan(&no, &s.Status, &starts, &ends, &incID, &lastSeen)
 	if errors.Is(err, sql.ErrNoRows) {
 		// No number either, unless it is an orphan's (then alertNo asks)
@@ -222,7 +211,9 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, qUpsertAlertState,
+	// Written with the deferred rows: the number a stored state has is
+	// kept (ON CONFLICT), so no is only a new state's.
+	err = t.deferState(ctx, alertKey{s.Source, s.Fingerprint},
 		no, s.Source, s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("upsert alert state: %w", err)
@@ -299,6 +290,9 @@ func (t *tx) Alert(ctx context.Context, incidentID int64, source, fp string) (in
 	if put, ok := t.fresh[incidentID]; ok && !put[alertKey{source, fp}] {
 		return incident.Alert{}, incident.ErrNotFound
 	}
+	if err := t.writeBefore(ctx, deferAlerts, t.rows.alertKeys[alertRowKey{incidentID, alertKey{source, fp}}]); err != nil {
+		return incident.Alert{}, err
+	}
 	row := t.queryRow(ctx, qSelectAlert, incidentID, source, fp)
 	return scanAlert(row)
 }
@@ -312,11 +306,11 @@ func (t *tx) AlertsByFingerprint(ctx context.Context, incidentID int64, fp strin
 func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 	labels := labeljson.String(a.Labels)
 	ann := labeljson.String(a.Annotations)
-	_, err := t.exec(ctx, qUpsertAlert,
+	err := t.deferAlert(ctx, alertRowKey{a.IncidentID, alertKey{a.Source, a.Fingerprint}},
 		a.IncidentID, a.Source, a.Fingerprint, a.Status, labels, ann, nanos(a.StartsAt), nanos(a.EndsAt),
 		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
 	if err != nil {
-		return mapErr("upsert alert", err)
+		return fmt.Errorf("upsert alert: %w", err)
 	}
 	if put, ok := t.fresh[a.IncidentID]; ok {
 		put[alertKey{a.Source, a.Fingerprint}] = true
@@ -326,6 +320,9 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 
 func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string, seen, startsAt time.Time, annotations map[string]string) error {
 	ann := labeljson.String(annotations)
+	if err := t.writeBefore(ctx, deferAlerts, t.rows.alertKeys[alertRowKey{incidentID, alertKey{source, fp}}]); err != nil {
+		return err
+	}
 	res, err := t.exec(ctx, qTouchAlert, seen.UnixNano(), nanos(startsAt), ann, incidentID, source, fp)
 	if err != nil {
 		return mapErr("touch alert", err)
@@ -423,7 +420,7 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 		}
 		no = n
 	}
-	err := t.deferEvent(ctx,
+	err := t.deferRow(ctx, deferEvents,
 		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, labels, ann, group, e.Receiver,
 		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID), no)
 	if err != nil {

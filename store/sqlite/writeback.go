@@ -59,7 +59,7 @@ var heldUpdates atomic.Int64
 // qOtherKeyIncident is one too: it writes them first itself when one it
 // may read is held.
 var passThrough = map[string]bool{
-	qSelectAlertState: true, qUpsertAlertState: true, qSelectAlert: true, qUpsertAlert: true,
+	qSelectAlertState: true, qSelectAlert: true,
 	qTouchAlert: true, qNextTimelineID: true, qIncidentByID: true,
 	qInsertEpisode: true, qUpdateEpisode: true, qRecordEpisode: true, qEpisodeNear: true, qNextEpisode: true, qStateEpisodeNear: true,
 	qInsertOutbox: true, qPendingOutbox: true, qHasPendingOutbox: true,
