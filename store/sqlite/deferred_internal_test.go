@@ -361,7 +361,7 @@ func TestDeferredStatesAndAlertsByKey(t *testing.T) {
 			return err
 		}
 		if _, err := tx.AlertState(ctx, "am", "c"); !errors.Is(err, incident.ErrNotFound) {
-			return fmt.Errorf("state of c: %v, want not found", err)
+			return fmt.Errorf("state of c: %w, want not found", err)
 		}
 		if len(tx.rows.args[deferStates]) == 0 {
 			t.Error("a read of another key wrote the deferred states")
@@ -382,7 +382,7 @@ func TestDeferredStatesAndAlertsByKey(t *testing.T) {
 			return err
 		}
 		if _, err := tx.Alert(ctx, id, "am", "c"); !errors.Is(err, incident.ErrNotFound) {
-			return fmt.Errorf("alert c: %v, want not found", err)
+			return fmt.Errorf("alert c: %w, want not found", err)
 		}
 		if len(tx.rows.args[deferAlerts]) == 0 {
 			t.Error("a read of another alert wrote the deferred alerts")

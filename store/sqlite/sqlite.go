@@ -322,7 +322,7 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 			// A held or deferred write failed first: that is the cause,
 			// and what fn saw of it (a failed row's context.Canceled)
 			// is not; nor is a domain error after it one of fn's.
-			return fmt.Errorf("%w (then: %v)", t.wb.err, err)
+			return fmt.Errorf("%w (then: %v)", t.wb.err, err) //nolint:errorlint // fn's error is not the cause
 		}
 		return err
 	}
