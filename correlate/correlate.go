@@ -99,23 +99,34 @@ func (c *Correlator) Begin(lookup Lookup) *Batch {
 // alerts are set: it names the owner, whose record the writer reads in its
 // transaction (incident.PlaceFiring).
 func (b *Batch) Current(ctx context.Context, key string) (*incident.Incident, error) {
-	o, found, err := b.cache.Get(ctx, key)
+	inc, found, err := b.Owner(ctx, key)
 	if err != nil || !found {
 		return nil, err
 	}
-	inc := o.incident(key)
 	return &inc, nil
+}
+
+// Owner is Current as a value, found false where Current returns nil:
+// for callers that only look, it allocates nothing (an Incident on the
+// heap, three per new alert, was a tenth of the bytes allocated on that
+// path).
+func (b *Batch) Owner(ctx context.Context, key string) (inc incident.Incident, found bool, err error) {
+	o, found, err := b.cache.Get(ctx, key)
+	if err != nil || !found {
+		return incident.Incident{}, false, err
+	}
+	return o.incident(key), true, nil
 }
 
 // Record stages an incident's new state under its key. A record for an
 // incident that is not the key's current owner (an old, resolved incident
 // whose last alert resolves late) must not displace the owner.
 func (b *Batch) Record(ctx context.Context, inc incident.Incident) error {
-	cur, err := b.Current(ctx, inc.CorrelationKey)
+	cur, found, err := b.Owner(ctx, inc.CorrelationKey)
 	if err != nil {
 		return err
 	}
-	if cur == nil || owns(inc, *cur) {
+	if !found || owns(inc, cur) {
 		b.cache.Stage(inc.CorrelationKey, ownerOf(inc))
 	}
 	return nil

@@ -2,7 +2,9 @@ package correlate
 
 import (
 	"context"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/rules"
@@ -87,5 +89,37 @@ func TestRecordKeepsNewestOwner(t *testing.T) {
 	b.Commit()
 	if cur, _ := c.Begin(mapLookup{}).Current(ctx, "k"); cur == nil || cur.ID != 8 {
 		t.Fatalf("after commit owner = %+v, want 8 from the cache", cur)
+	}
+}
+
+// TestOwnerIsCurrent: Owner answers as Current does, found or not, and
+// allocates nothing for a key the batch holds.
+func TestOwnerIsCurrent(t *testing.T) {
+	ctx := context.Background()
+	c, err := New(10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	b := c.Begin(mapLookup{"k": {ID: 7, CorrelationKey: "k", State: incident.StateResolved, ResolvedAt: at, UnseenFiring: 2}})
+	for _, key := range []string{"k", "none"} {
+		cur, err := b.Current(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc, found, err := b.Owner(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found != (cur != nil) || found && !reflect.DeepEqual(inc, *cur) {
+			t.Errorf("Owner(%q) = %+v, %v; Current = %+v", key, inc, found, cur)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, found, _ := b.Owner(ctx, "k"); !found {
+			t.Fatal("k not found")
+		}
+	}); n != 0 {
+		t.Errorf("Owner allocates %v times for a key the batch holds", n)
 	}
 }

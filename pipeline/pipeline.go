@@ -962,11 +962,11 @@ func (p *Pipeline) noteGroup(ctx context.Context, cb *correlate.Batch, ev incide
 	if g == nil || incidentID == 0 {
 		return nil
 	}
-	cur, err := cb.Current(ctx, key)
+	cur, found, err := cb.Owner(ctx, key)
 	if err != nil {
 		return err
 	}
-	if g.UnseenFiring() > 0 || cur != nil && cur.UnseenFiring > 0 {
+	if g.UnseenFiring() > 0 || found && cur.UnseenFiring > 0 {
 		notes[incidentID] = g
 	}
 	return nil
