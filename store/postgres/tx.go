@@ -40,6 +40,9 @@ type tx struct {
 	// notification that opens an incident brings most of its alerts, and
 	// each one is asked for before it is put). A merge onto one forgets it.
 	fresh map[int64]map[alertKey]bool
+	// timelineIDs is the block of timeline IDs AddTimeline numbers from:
+	// next up to end (see qTimelineIDs).
+	timelineIDs struct{ next, end int64 }
 }
 
 type alertKey struct{ source, fingerprint string }
@@ -315,13 +318,38 @@ func (t *tx) TouchAlert(ctx context.Context, incidentID int64, source, fp string
 	return nil
 }
 
+// qTimelineIDs takes a block of timeline IDs: one nextval of the
+// identity's sequence, which moves it by its increment (migration 0009),
+// and that increment. The block is the transaction's alone, whoever else
+// inserts timeline rows at the same time.
+const qTimelineIDs = `SELECT nextval(pg_get_serial_sequence('timeline', 'id')), s.seqincrement
+	FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence('timeline', 'id')::regclass`
+
+// AddTimeline numbers the entry from the transaction's block of IDs and
+// sends its insert with the next statement (see lazyTx): each new alert
+// has an entry, and was a round trip for its ID. A block is taken when
+// the last one is used up (a round trip per 64 entries, which carries the
+// pending writes too); what is left of it at the end is never used.
 func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
-	err := t.r.queryRow(ctx, `INSERT INTO timeline (incident_id, at, kind, actor, on_behalf_of, fingerprint, message)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.OnBehalfOf, e.Fingerprint, e.Message).Scan(&e.ID)
-	if err != nil {
-		return mapErr("insert timeline", err)
+	if t.timelineIDs.next == t.timelineIDs.end {
+		var first, n int64
+		if err := t.r.queryRow(ctx, qTimelineIDs).Scan(&first, &n); err != nil {
+			return fmt.Errorf("take timeline IDs: %w", err)
+		}
+		if n < 1 {
+			return fmt.Errorf("take timeline IDs: the sequence's increment is %d", n)
+		}
+		t.timelineIDs.next, t.timelineIDs.end = first, first+n
 	}
+	id := t.timelineIDs.next
+	err := t.later(pendingWrite{what: "insert timeline", q: `INSERT INTO timeline (id, incident_id, at, kind, actor,
+			on_behalf_of, fingerprint, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		args: []any{id, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.OnBehalfOf, e.Fingerprint, e.Message}})
+	if err != nil {
+		return err
+	}
+	t.timelineIDs.next++
+	e.ID = id
 	return nil
 }
 
