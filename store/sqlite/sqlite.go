@@ -53,6 +53,11 @@ type Store struct {
 	ckpt         *checkpointer // runs the checkpoints beside the writer (wal.go)
 
 	kept keptStats // the stats' parts kept between calls (stats.go); none for OpenReadOnly
+	// states answers most lookups of alerts without a state (statefilter.go),
+	// once built; statesDone closes when its build ends. nil for
+	// OpenReadOnly.
+	states     *stateFilter
+	statesDone chan struct{}
 	// statsSlots bounds the stats calls reading at once to half the read
 	// pool (nil: no bound), so that calls waiting for days another reads
 	// (at start, while PrimeStats runs) do not hold every read connection
@@ -184,8 +189,12 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	r.SetMaxOpenConns(readConns)
 	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, nextAlertNo: highest + 1, orphans: orphans, r: r, path: path, lock: lock, kept: newKeptStats(),
 		statsSlots: make(chan struct{}, readConns/2), followStop: make(chan struct{}), followDone: make(chan struct{}),
-		ckpt: newCheckpointer(cdb)}
+		ckpt: newCheckpointer(cdb), states: newStateFilter(highest), statesDone: make(chan struct{})}
 	go s.followEdges()
+	go func() {
+		defer close(s.statesDone)
+		s.states.build(context.Background(), s.r, s.followStop)
+	}()
 	return s, nil
 }
 
@@ -270,6 +279,9 @@ func (s *Store) close() error {
 		close(s.followStop)
 		<-s.followDone
 	}
+	if s.statesDone != nil {
+		<-s.statesDone
+	}
 	var cerr error
 	if s.ckpt != nil {
 		cerr = s.ckpt.close()
@@ -316,6 +328,7 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	}
 	defer s.release()
 	t := newTx(s.w, s.wc, s.stmts, alertNumbers{next: &s.nextAlertNo, orphansLeft: &s.orphans})
+	t.states = s.states
 	defer t.rollback()
 	if err := fn(t); err != nil {
 		if t.wb.err != nil {

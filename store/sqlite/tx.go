@@ -31,6 +31,8 @@ type tx struct {
 	stmts map[string]*sql.Stmt // prepared on conn
 	wb    writeBack
 	rows  deferredRows // the events and timeline entries not written yet (deferred.go)
+	// states is the store's filter of the alert states' keys (statefilter.go).
+	states *stateFilter
 	// maint are the ActiveMaintenance answers of this transaction, until
 	// it writes a change.
 	maint maintmemo.Memo
@@ -185,7 +187,11 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 	if err := t.writeBefore(ctx, deferStates, t.rows.stateKeys[alertKey{source, fp}]); err != nil {
 		return s, err
 	}
-	err := t.queryRow(ctx, qSelectAlertState, source, fp).Scan(&no, &s.Status, &starts, &ends, &incID, &lastSeen)
+	// A key the filter has never seen has no state: no read (statefilter.go).
+	err := sql.ErrNoRows
+	if !t.states.absent(alertKey{source, fp}) {
+		err = t.queryRow(ctx, qSelectAlertState, source, fp).Scan(&no, &s.Status, &starts, &ends, &incID, &lastSeen)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		// No number either, unless it is an orphan's (then alertNo asks)
 		// or this transaction gave it one with an episode.
@@ -212,7 +218,9 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 		return err
 	}
 	// Written with the deferred rows: the number a stored state has is
-	// kept (ON CONFLICT), so no is only a new state's.
+	// kept (ON CONFLICT), so no is only a new state's. The filter knows
+	// the key from now on, whether this transaction commits or not.
+	t.states.add(alertKey{s.Source, s.Fingerprint})
 	err = t.deferState(ctx, alertKey{s.Source, s.Fingerprint},
 		no, s.Source, s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
 	if err != nil {
