@@ -6,20 +6,27 @@ import (
 	"time"
 )
 
-// Deferred inserts. Every new alert appends an event, a timeline entry
-// and its first episode, rows that no statement of the writer's per-alert
-// path reads back. Each was its own statement: a bind, step and reset
-// through database/sql and the driver for one row (the episode's a query,
-// for the ID it returned), and the setup of the events' triggers. Within
-// a writer transaction they are kept in memory instead and written as
-// multi-row INSERTs (deferWidths rows at a time):
+// Deferred inserts. Every new alert writes its state, its alert row, its
+// first episode, an event and a timeline entry: rows the writer's
+// per-alert path does not read back, or reads back by one key. Each was
+// its own statement: a bind, step and reset through database/sql and the
+// driver for one row (the episode's a query, for the ID it returned), and
+// the setup of the events' triggers. Within a writer transaction they are
+// kept in memory instead and written as multi-row INSERTs (deferWidths
+// rows at a time; the states' and alerts' as upserts, which apply their
+// rows in order as one statement each would):
 //
-//   - before any statement that is not one of passThrough, which neither
-//     read nor write events or timeline, nor fire a trigger that does
-//     (TestPassThroughLeavesDeferredTablesAlone), so every other
-//     statement sees what inserting at once would have shown it;
-//   - the episodes also before any pass-through statement that reads or
-//     writes alert_episodes (touchesEpisodes);
+//   - before any statement that is not one of passThrough, so every other
+//     statement sees what writing at once would have shown it. The
+//     pass-through statements name none of the deferred tables, nor fire
+//     a trigger that does (TestPassThroughLeavesDeferredTablesAlone),
+//     but for the reads below;
+//   - the episodes before any pass-through statement that reads or writes
+//     alert_episodes (touchesEpisodes);
+//   - the states and the alert rows before a read of one of their own
+//     keys (AlertState, alertNo, stateEpisodeNear, Alert, TouchAlert:
+//     writeBefore), and not before a read of another key, so that the
+//     next new alert's lookup does not write them;
 //   - before the transaction commits, and before the held incidents are
 //     written (writeBack): no trigger that a held update fires reads them.
 //
@@ -31,10 +38,10 @@ import (
 // the writer is the only one inserting timeline and episode rows, and its
 // transactions run one at a time. The timeline's is read once per
 // transaction (every timeline insert is deferred); the episodes' again
-// after any statement that may have inserted one itself. A deferred insert
-// that fails (I/O) fails the transaction, as a held incident's write does;
-// its error is never a domain error (ErrConflict) of the statement that
-// happened to write it.
+// after any statement that may have inserted one itself. A deferred write
+// that fails fails the transaction, as a held incident's write does; its
+// error is never a domain error (ErrConflict) of the statement that
+// happened to need it written (deferredError).
 type deferredRows struct {
 	// args are each table's rows' arguments, deferredTables[i].width per row.
 	args [len(deferredTables)][]any
@@ -151,26 +158,28 @@ func (t *tx) deferRow(ctx context.Context, table int, args ...any) error {
 
 // deferState keeps the upsert of an alert's state.
 func (t *tx) deferState(ctx context.Context, k alertKey, args ...any) error {
-	if err := t.deferRow(ctx, deferStates, args...); err != nil {
-		return err
+	err := t.deferRow(ctx, deferStates, args...)
+	if err == nil {
+		mark(&t.rows.stateKeys, k)
 	}
-	if t.rows.stateKeys == nil {
-		t.rows.stateKeys = make(map[alertKey]bool)
-	}
-	t.rows.stateKeys[k] = true
-	return nil
+	return err
 }
 
 // deferAlert keeps the upsert of an alert's row.
 func (t *tx) deferAlert(ctx context.Context, k alertRowKey, args ...any) error {
-	if err := t.deferRow(ctx, deferAlerts, args...); err != nil {
-		return err
+	err := t.deferRow(ctx, deferAlerts, args...)
+	if err == nil {
+		mark(&t.rows.alertKeys, k)
 	}
-	if t.rows.alertKeys == nil {
-		t.rows.alertKeys = make(map[alertRowKey]bool)
+	return err
+}
+
+// mark adds k to the set *m, making it first if need be.
+func mark[K comparable](m *map[K]bool, k K) {
+	if *m == nil {
+		*m = make(map[K]bool)
 	}
-	t.rows.alertKeys[k] = true
-	return nil
+	(*m)[k] = true
 }
 
 // writeBefore writes table's deferred rows before a statement that reads
@@ -213,13 +222,9 @@ func (t *tx) deferFirstEpisode(ctx context.Context, no int64, args ...any) (id i
 // episodeInserted notes that an episode of alert number no was inserted:
 // a later one of the same alert may meet it, and is a statement's.
 func (t *tx) episodeInserted(no int64) {
-	if !t.nos.given[no] {
-		return
+	if t.nos.given[no] {
+		mark(&t.rows.episodeNos, no)
 	}
-	if t.rows.episodeNos == nil {
-		t.rows.episodeNos = make(map[int64]bool)
-	}
-	t.rows.episodeNos[no] = true
 }
 
 func (t *tx) deferWithID(ctx context.Context, table int, next *int64, q string, args []any) (int64, error) {

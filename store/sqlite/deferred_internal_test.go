@@ -376,6 +376,12 @@ func TestDeferredStatesAndAlertsByKey(t *testing.T) {
 		if err := tx.PutAlertState(ctx, state("a", incident.StatusResolved)); err != nil {
 			return err
 		}
+		// One key twice in the rows of one statement: the second wins.
+		for _, status := range []incident.Status{incident.StatusFiring, incident.StatusResolved} {
+			if err := tx.PutAlertState(ctx, state("twice", status)); err != nil {
+				return err
+			}
+		}
 		a := incident.Alert{IncidentID: id, Source: "am", Fingerprint: "a", Status: incident.StatusFiring,
 			Labels: map[string]string{"alertname": "A"}, StartsAt: at, FirstSeenAt: at, LastSeenAt: at, Count: 1}
 		if err := tx.PutAlert(ctx, a); err != nil {
@@ -403,8 +409,8 @@ func TestDeferredStatesAndAlertsByKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readRows(t, st.r, `SELECT fingerprint || '|' || status FROM alert_states ORDER BY fingerprint`); strings.Join(got, " ") != "a|resolved b|firing" {
-		t.Errorf("states stored %v, want a resolved and b firing", got)
+	if got := readRows(t, st.r, `SELECT fingerprint || '|' || status FROM alert_states ORDER BY fingerprint`); strings.Join(got, " ") != "a|resolved b|firing twice|resolved" {
+		t.Errorf("states stored %v, want a and twice resolved, b firing", got)
 	}
 	if got := readRows(t, st.r, `SELECT fingerprint || '|' || count FROM alerts ORDER BY fingerprint`); strings.Join(got, " ") != "a|1 b|2" {
 		t.Errorf("alerts stored %v, want a seen once and b twice", got)

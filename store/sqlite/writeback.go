@@ -140,11 +140,11 @@ func (t *tx) flush(ctx context.Context) error {
 	if w.err != nil {
 		return w.err
 	}
-	// A held row was read or written by a statement first, and a deferred
-	// row began the transaction, so it has begun.
 	// The statement to come may insert an episode itself: the next
 	// deferred one's ID is read again.
 	t.rows.nextEpisodeID = 0
+	// A held row was read or written by a statement first, and a deferred
+	// row began the transaction, so it has begun.
 	if len(w.held) == 0 && !t.deferred() {
 		return nil
 	}
