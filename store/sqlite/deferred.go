@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/alertbridge/alertbridge/incident"
 )
 
 // Deferred inserts. Every new alert writes its state, its alert row, its
@@ -27,6 +29,8 @@ import (
 //     keys (AlertState, alertNo, stateEpisodeNear, Alert, TouchAlert:
 //     writeBefore), and not before a read of another key, so that the
 //     next new alert's lookup does not write them;
+//   - never for CountResolves, which adds the deferred resolves of its
+//     alert to those stored (deferredResolves);
 //   - before the transaction commits, and before the held incidents are
 //     written (writeBack): no trigger that a held update fires reads them.
 //
@@ -97,7 +101,7 @@ var deferredTables = [...]struct {
 		return `INSERT INTO alert_episodes (id, alert_no, source, fingerprint, starts_at, ends_at, incident_id,
 			correlation_key) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
 	}},
-	deferEvents: {"events", 16, func(n int) string {
+	deferEvents: {"events", eventArgs, func(n int) string {
 		return `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
 			group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id,
 			alert_no) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -107,6 +111,16 @@ var deferredTables = [...]struct {
 			VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
 	}},
 }
+
+// The positions in an event's row (deferredTables[deferEvents]) that
+// deferredResolves reads, and its width.
+const (
+	eventReceivedAt  = 0
+	eventSource      = 1
+	eventFingerprint = 2
+	eventTransition  = 11
+	eventArgs        = 16
+)
 
 // deferWidths are the row counts of the prepared multi-row INSERTs, widest
 // first: n rows are written in at most a few statements. Per row, an event
@@ -242,6 +256,21 @@ func (t *tx) deferWithID(ctx context.Context, table int, next *int64, q string, 
 	id := *next
 	*next++
 	return id, t.deferRow(ctx, table, append([]any{id}, args...)...)
+}
+
+// deferredResolves counts the deferred events that qCountResolves would
+// count: the alert's resolves received at or after since.
+func (t *tx) deferredResolves(source, fp string, since int64) int {
+	n := 0
+	args := t.rows.args[deferEvents]
+	for i := 0; i+eventArgs <= len(args); i += eventArgs {
+		row := args[i : i+eventArgs]
+		if row[eventTransition] == incident.TransitionResolved && row[eventSource] == source &&
+			row[eventFingerprint] == fp && row[eventReceivedAt].(int64) >= since {
+			n++
+		}
+	}
+	return n
 }
 
 // deferred reports whether any row is deferred.

@@ -74,7 +74,8 @@ func TestDeferredRowsSeenByTheTransaction(t *testing.T) {
 	st := mustOpenStore(t)
 	id := mustCreate(t, st, "k", time.Time{})
 	at := noT0.Add(time.Hour)
-	err := st.Update(ctx, func(tx incident.Tx) error {
+	err := st.Update(ctx, func(itx incident.Tx) error {
+		tx, raw := itx, itx.(*tx)
 		var ids []int64
 		for i := range 3 {
 			// The first event is deferred alone: no timeline entry is.
@@ -83,9 +84,22 @@ func TestDeferredRowsSeenByTheTransaction(t *testing.T) {
 			if err := tx.AddEvent(ctx, ev); err != nil {
 				return err
 			}
+			// Another alert's resolve, and one received before since,
+			// deferred too, are not counted.
+			if err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: at, Source: "am", Fingerprint: "other",
+				Status: incident.StatusResolved, Transition: incident.TransitionResolved, IncidentID: id}); err != nil {
+				return err
+			}
+			if err := tx.AddEvent(ctx, incident.EventRecord{ReceivedAt: at.Add(-time.Second), Source: "am", Fingerprint: "fp",
+				Status: incident.StatusResolved, Transition: incident.TransitionResolved, IncidentID: id}); err != nil {
+				return err
+			}
 			r, err := tx.CountResolves(ctx, "am", "fp", at)
 			if err != nil {
 				return err
+			}
+			if len(raw.rows.args[deferEvents]) == 0 {
+				t.Error("CountResolves wrote the deferred events rather than count them")
 			}
 			e := incident.TimelineEntry{IncidentID: id, At: at, Kind: incident.TimelineAlertResolved, Actor: "system", Message: "m"}
 			if err := tx.AddTimeline(ctx, &e); err != nil {
@@ -220,7 +234,9 @@ func TestPassThroughLeavesDeferredTablesAlone(t *testing.T) {
 	}
 	touches := regexp.MustCompile(`(?i)\b(` + strings.Join(names, "|") + `)\b`)
 	for q := range passThrough {
-		if q != qNextTimelineID && touches.MatchString(q) {
+		// qCountResolves reads events, and CountResolves adds the deferred
+		// ones itself (TestDeferredRowsSeenByTheTransaction).
+		if q != qNextTimelineID && q != qCountResolves && touches.MatchString(q) {
 			t.Errorf("pass-through statement names a deferred table or one its triggers write: %s", q)
 		}
 	}

@@ -591,15 +591,21 @@ func changesFor(n int) string {
 		ORDER BY started_at, id`
 }
 
-func init() { writerQueries = append(writerQueries, qCountResolves, changesFor(1)) }
+func init() {
+	writerQueries = append(writerQueries, qCountResolves, changesFor(1))
+	passThrough[qCountResolves] = true // CountResolves adds the deferred events itself
+}
 
+// CountResolves counts the stored resolves and adds the deferred ones
+// (deferred.go): every resolve asks, and writing the deferred rows first
+// cost a flush per resolve, a fifth of the writer's time under churn.
 func (t *tx) CountResolves(ctx context.Context, source, fp string, since time.Time) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(ctx, qCountResolves, source, fp, since.UnixNano()).Scan(&n)
+	err := t.queryRow(ctx, qCountResolves, source, fp, since.UnixNano()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count resolves of %s/%s: %w", source, fp, err)
 	}
-	return n, nil
+	return n + t.deferredResolves(source, fp, since.UnixNano()), nil
 }
 
 func (t *tx) LinkChange(ctx context.Context, l incident.ChangeLink) error {
