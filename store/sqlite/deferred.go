@@ -204,7 +204,7 @@ func (t *tx) writeBefore(ctx context.Context, table int, deferred bool) error {
 	}
 	qctx, err := t.quiet(ctx)
 	if err == nil {
-		err = t.writeDeferred(qctx, table)
+		err = t.writeTable(qctx, table)
 	}
 	if err != nil && t.wb.err == nil {
 		t.wb.err = err
@@ -214,7 +214,11 @@ func (t *tx) writeBefore(ctx context.Context, table int, deferred bool) error {
 
 // deferTimeline keeps a timeline entry's row and returns its ID.
 func (t *tx) deferTimeline(ctx context.Context, args ...any) (int64, error) {
-	return t.deferWithID(ctx, deferTimeline, &t.rows.nextTimelineID, qNextTimelineID, args)
+	id, err := t.nextID(ctx, deferTimeline, &t.rows.nextTimelineID, qNextTimelineID)
+	if err == nil {
+		t.rows.args[deferTimeline] = append(append(t.rows.args[deferTimeline], id), args...)
+	}
+	return id, err
 }
 
 // deferFirstEpisode keeps the first episode of an alert numbered in this
@@ -225,10 +229,11 @@ func (t *tx) deferFirstEpisode(ctx context.Context, no int64, args ...any) (id i
 	if !t.nos.given[no] || t.rows.episodeNos[no] {
 		return 0, false, nil
 	}
-	id, err = t.deferWithID(ctx, deferEpisodes, &t.rows.nextEpisodeID, qNextEpisodeID, append([]any{no}, args...))
+	id, err = t.nextID(ctx, deferEpisodes, &t.rows.nextEpisodeID, qNextEpisodeID)
 	if err != nil {
 		return 0, false, err
 	}
+	t.rows.args[deferEpisodes] = append(append(t.rows.args[deferEpisodes], id, no), args...)
 	t.episodeInserted(no)
 	return id, true, nil
 }
@@ -241,7 +246,9 @@ func (t *tx) episodeInserted(no int64) {
 	}
 }
 
-func (t *tx) deferWithID(ctx context.Context, table int, next *int64, q string, args []any) (int64, error) {
+// nextID gives the next ID of table's rows from *next, read by q first
+// when not yet known; the transaction has begun when it returns.
+func (t *tx) nextID(ctx context.Context, table int, next *int64, q string) (int64, error) {
 	if *next == 0 {
 		// Its own table's deferred rows are none (see touchesEpisodes and
 		// flush), or written first.
@@ -255,7 +262,7 @@ func (t *tx) deferWithID(ctx context.Context, table int, next *int64, q string, 
 	}
 	id := *next
 	*next++
-	return id, t.deferRow(ctx, table, append([]any{id}, args...)...)
+	return id, nil
 }
 
 // deferredResolves counts the deferred events that qCountResolves would
@@ -283,35 +290,39 @@ func (t *tx) deferred() bool {
 	return false
 }
 
-// writeDeferred writes the deferred rows of the tables given, or of every
-// table; the transaction has begun, and ctx is the statement's (see quiet).
-func (t *tx) writeDeferred(ctx context.Context, tables ...int) error {
-	if len(tables) == 0 {
-		tables = []int{deferStates, deferAlerts, deferEpisodes, deferEvents, deferTimeline}
+// writeDeferred writes every table's deferred rows; the transaction has
+// begun, and ctx is the statement's (see quiet).
+func (t *tx) writeDeferred(ctx context.Context) error {
+	for i := range deferredTables {
+		if err := t.writeTable(ctx, i); err != nil {
+			return err
+		}
 	}
-	for _, i := range tables {
-		table := deferredTables[i]
-		all := t.rows.args[i]
-		for args := all; len(args) > 0; {
-			n := len(args) / table.width
-			w := 0
-			for deferWidths[w] > n {
-				w++
-			}
-			k := deferWidths[w] * table.width
-			if _, err := t.stmts[deferredQueries[i][w]].ExecContext(ctx, args[:k]...); err != nil {
-				return &deferredError{fmt.Errorf("write %d deferred %s rows: %w", len(all)/table.width, table.name, err)}
-			}
-			args = args[k:]
+	return nil
+}
+
+// writeTable writes table i's deferred rows, widest statements first.
+func (t *tx) writeTable(ctx context.Context, i int) error {
+	table, all := deferredTables[i], t.rows.args[i]
+	for args := all; len(args) > 0; {
+		n := len(args) / table.width
+		w := 0
+		for deferWidths[w] > n {
+			w++
 		}
-		clear(all) // the strings they hold
-		t.rows.args[i] = all[:0]
-		switch i {
-		case deferStates:
-			clear(t.rows.stateKeys)
-		case deferAlerts:
-			clear(t.rows.alertKeys)
+		k := deferWidths[w] * table.width
+		if _, err := t.stmts[deferredQueries[i][w]].ExecContext(ctx, args[:k]...); err != nil {
+			return &deferredError{fmt.Errorf("write %d deferred %s rows: %w", len(all)/table.width, table.name, err)}
 		}
+		args = args[k:]
+	}
+	clear(all) // the strings they hold
+	t.rows.args[i] = all[:0]
+	switch i {
+	case deferStates:
+		clear(t.rows.stateKeys)
+	case deferAlerts:
+		clear(t.rows.alertKeys)
 	}
 	return nil
 }

@@ -262,7 +262,7 @@ func (t *tx) stmt(ctx context.Context, q string) (*sql.Stmt, context.Context, er
 		return nil, nil, err
 	}
 	if touchesEpisodes[q] {
-		if err := t.writeDeferred(qctx, deferEpisodes); err != nil {
+		if err := t.writeTable(qctx, deferEpisodes); err != nil {
 			t.wb.err = err
 			return nil, nil, err
 		}
