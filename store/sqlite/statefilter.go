@@ -107,7 +107,6 @@ func (sf *stateFilter) build(ctx context.Context, q queryer, stop <-chan struct{
 			slog.Warn("alert states' filter not built: every lookup reads", "err", err)
 			return
 		}
-		n := 0
 		var keys []alertKey
 		for rows.Next() {
 			if err := rows.Scan(&source, &fp); err != nil {
@@ -116,7 +115,6 @@ func (sf *stateFilter) build(ctx context.Context, q queryer, stop <-chan struct{
 				return
 			}
 			keys = append(keys, alertKey{source, fp})
-			n++
 		}
 		err = rows.Err()
 		rows.Close()
@@ -124,6 +122,7 @@ func (sf *stateFilter) build(ctx context.Context, q queryer, stop <-chan struct{
 			slog.Warn("alert states' filter not built: every lookup reads", "err", err)
 			return
 		}
+		n := len(keys)
 		total += n
 		sf.mu.Lock()
 		for _, k := range keys {
