@@ -11,11 +11,14 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 )
 
-// TestNewAlertDaysAsTheTriggersWrite: the days newAlertDays writes for the
-// alerts numbered in a transaction, with their events, leave
-// event_alert_days, event_alert_firsts and event_days as the events'
-// triggers alone leave them. The same transactions run on two stores, one
-// with newAlertDays off, and the tables must match row for row:
+// TestAlertDaysAsTheEventsSay: the days alertDays writes for the alerts
+// numbered in a transaction, and those the triggers of
+// event_alert_day_touches keep for the others, are the days the stored
+// events say: event_alert_days one row per alert and day with the day's
+// first and last counted event, event_alert_firsts each alert's days
+// paired with the one before. The same transactions run on two stores, one
+// with the new alerts' rows off (every day the triggers'), and the tables
+// must match the events and each other row for row:
 //   - new alerts of one day, many at once;
 //   - a new alert's events on three days, in no order, several a day, two
 //     of them at the same time;
@@ -27,12 +30,12 @@ import (
 //   - in a second transaction, the first alert, now stored, on a day
 //     between two of its days, beside a new alert.
 //
-// Then the new alerts alone, on a store without those two triggers.
+// Then the new alerts alone, on a store without the view's triggers.
 //
-// It fails when newAlertDays pairs a day with the wrong one before it,
+// It fails when alertDays pairs a day with the wrong one before it,
 // misses a day's first or last time, or counts an alert whose days the
 // transaction has written already.
-func TestNewAlertDaysAsTheTriggersWrite(t *testing.T) {
+func TestAlertDaysAsTheEventsSay(t *testing.T) {
 	ctx := context.Background()
 	day := func(d int, h, m int) time.Time {
 		return noT0.Add(time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
@@ -73,7 +76,7 @@ func TestNewAlertDaysAsTheTriggersWrite(t *testing.T) {
 		defer func() { countNewAlertDays = true }()
 		st := mustOpenStore(t)
 		if alone {
-			for _, q := range []string{`DROP TRIGGER events_alert_day`, `DROP TRIGGER events_alert_day_times`} {
+			for _, q := range []string{`DROP TRIGGER event_alert_day_first`, `DROP TRIGGER event_alert_day_times`} {
 				if _, err := st.wc.ExecContext(ctx, q); err != nil {
 					t.Fatal(err)
 				}
@@ -100,6 +103,25 @@ func TestNewAlertDaysAsTheTriggersWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// What the events say, from the events alone.
+		saidDays := readRows(t, st.r, `SELECT alert_no || ' ' || day || ' ' || first_at || ' ' || last_at FROM (
+				SELECT alert_no, received_at / 86400000000000 AS day, MIN(received_at) AS first_at, MAX(received_at) AS last_at
+				FROM events WHERE alert_no IS NOT NULL GROUP BY alert_no, day)
+			ORDER BY alert_no, day`)
+		storedDays := readRows(t, st.r, `SELECT alert_no || ' ' || day || ' ' || first_at || ' ' || last_at
+			FROM event_alert_days ORDER BY alert_no, day`)
+		saidFirsts := readRows(t, st.r, `SELECT day || ' ' || prev_day || ' ' || COUNT(*) FROM (
+				SELECT day, COALESCE(LAG(day) OVER (PARTITION BY alert_no ORDER BY day), -1) AS prev_day FROM (
+					SELECT DISTINCT alert_no, received_at / 86400000000000 AS day FROM events WHERE alert_no IS NOT NULL))
+			GROUP BY day, prev_day ORDER BY day, prev_day`)
+		storedFirsts := readRows(t, st.r, `SELECT day || ' ' || prev_day || ' ' || n FROM event_alert_firsts
+			WHERE n <> 0 ORDER BY day, prev_day`)
+		if diff := gocmp.Diff(saidDays, storedDays); diff != "" {
+			t.Errorf("event_alert_days differs from the events (-events +stored):\n%s", diff)
+		}
+		if diff := gocmp.Diff(saidFirsts, storedFirsts); diff != "" {
+			t.Errorf("event_alert_firsts differs from the events (-events +stored):\n%s", diff)
+		}
 		return map[string][]string{
 			"days": readRows(t, st.r, `SELECT s.fingerprint || ' ' || d.day || ' ' || d.first_at || ' ' || d.last_at
 				FROM event_alert_days d JOIN (SELECT source, fingerprint, alert_no FROM alert_states
@@ -112,9 +134,9 @@ func TestNewAlertDaysAsTheTriggersWrite(t *testing.T) {
 	before := newAlertDaysWritten.Load()
 	want, got := dump(txs, false, false), dump(txs, true, false)
 	if diff := gocmp.Diff(want, got); diff != "" {
-		t.Errorf("tables with newAlertDays differ from the triggers' alone (-triggers +newAlertDays):\n%s", diff)
+		t.Errorf("tables with the new alerts' rows differ from the triggers' alone (-triggers +alertDays):\n%s", diff)
 	}
-	// New alerts only, written at once: newAlertDays leaves the triggers
+	// New alerts only, written at once: alertDays leaves the triggers
 	// nothing to do, so without them the tables are the same. This fails
 	// when a day's first or last time is missed, which the triggers would
 	// mend at a cost.
@@ -126,7 +148,7 @@ func TestNewAlertDaysAsTheTriggersWrite(t *testing.T) {
 	}
 	want, got = dump([][]step{fresh}, false, false), dump([][]step{fresh}, true, true)
 	if diff := gocmp.Diff(want, got); diff != "" {
-		t.Errorf("new alerts' tables by newAlertDays alone differ from the triggers' (-triggers +newAlertDays):\n%s", diff)
+		t.Errorf("new alerts' tables by alertDays alone differ from the triggers' (-triggers +alertDays):\n%s", diff)
 	}
 	if len(want["days"]) < 100 || len(want["firsts"]) < 5 {
 		t.Fatalf("the triggers wrote %d days and %d firsts: the test exercises too little", len(want["days"]), len(want["firsts"]))
@@ -134,6 +156,6 @@ func TestNewAlertDaysAsTheTriggersWrite(t *testing.T) {
 	// a, b, d, e and the 100 in the first transaction, f in the second;
 	// then a, b and the 100.
 	if n := newAlertDaysWritten.Load() - before; n != 105+102 {
-		t.Errorf("newAlertDays wrote the days of %d alerts, want 105 and then 102", n)
+		t.Errorf("alertDays wrote the days of %d alerts, want 105 and then 102", n)
 	}
 }

@@ -39,8 +39,9 @@ import (
 //
 // The events of alerts numbered in this transaction come with their days
 // (event_alert_days, event_alert_firsts) written before them, in two
-// statements, where the events' triggers wrote them row by row
-// (newAlertDays).
+// statements, where triggers on events looked them up row by row; the
+// other counted events' days are kept by the triggers of a view that
+// stores nothing, each event a row of its insert (alertDays).
 //
 // Only an alert's first episode, of an alert numbered in this transaction,
 // is deferred: no episode of that number can be stored, so the upsert of
@@ -69,9 +70,9 @@ type deferredRows struct {
 	alertKeys map[alertRowKey]bool
 	// eventNos are the numbers given in this transaction that have a
 	// counted event written: their days are stored, and their next
-	// events' are the triggers' to count.
+	// events' are kept by event_alert_day_touches.
 	eventNos map[int64]bool
-	// days is newAlertDays' scratch.
+	// days is alertDays' scratch.
 	days []alertDay
 }
 
@@ -80,15 +81,17 @@ type alertRowKey struct {
 	alertKey
 }
 
-// The deferred tables, in the order they are written. The days of new
-// alerts (deferAlertDays, deferAlertFirsts) are not kept as they come:
-// newAlertDays gives their rows from the events' when those are written.
+// The deferred tables, in the order they are written. An alert's days
+// (deferAlertDays, deferAlertFirsts for a new alert's, deferDayTouches for
+// another's) are not kept as they come: alertDays gives their rows from
+// the events' when those are written.
 const (
 	deferStates = iota
 	deferAlerts
 	deferEpisodes
 	deferAlertDays
 	deferAlertFirsts
+	deferDayTouches
 	deferEvents
 	deferTimeline
 )
@@ -119,13 +122,18 @@ var deferredTables = [...]struct {
 		return `INSERT INTO alert_episodes (id, alert_no, source, fingerprint, starts_at, ends_at, incident_id,
 			correlation_key) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
 	}},
-	// A new alert's days, written before its events (newAlertDays).
+	// A new alert's days, written before its events (alertDays).
 	deferAlertDays: {"event_alert_days", 4, func(n int) string {
 		return `INSERT INTO event_alert_days (alert_no, day, first_at, last_at) VALUES ` + rows(n, "(?, ?, ?, ?)")
 	}},
 	deferAlertFirsts: {"event_alert_firsts", 3, func(n int) string {
 		return `INSERT INTO event_alert_firsts (day, prev_day, n) VALUES ` + rows(n, "(?, ?, ?)") + `
 		ON CONFLICT (day, prev_day) DO UPDATE SET n = n + excluded.n`
+	}},
+	// The days of other alerts, kept by the view's triggers (migration
+	// 0022).
+	deferDayTouches: {"event_alert_day_touches", 2, func(n int) string {
+		return `INSERT INTO event_alert_day_touches (alert_no, received_at) VALUES ` + rows(n, "(?, ?)")
 	}},
 	deferEvents: {"events", eventArgs, func(n int) string {
 		return `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
@@ -320,7 +328,7 @@ func (t *tx) deferred() bool {
 // writeDeferred writes every table's deferred rows; the transaction has
 // begun, and ctx is the statement's (see quiet).
 func (t *tx) writeDeferred(ctx context.Context) error {
-	t.newAlertDays()
+	t.alertDays()
 	for i := range deferredTables {
 		if err := t.writeTable(ctx, i); err != nil {
 			return err
@@ -355,11 +363,11 @@ func (t *tx) writeTable(ctx context.Context, i int) error {
 	return nil
 }
 
-// countNewAlertDays turns newAlertDays on; a test turns it off to
+// countNewAlertDays turns alertDays' rows of new alerts on; a test turns it off to
 // compare with what the triggers write alone.
 var countNewAlertDays = true
 
-// newAlertDaysWritten counts the alerts whose days newAlertDays gave, for
+// newAlertDaysWritten counts the alerts whose days alertDays gave, for
 // tests that must know it ran.
 var newAlertDaysWritten atomic.Int64
 
@@ -367,35 +375,40 @@ var newAlertDaysWritten atomic.Int64
 // its number, UTC day and time.
 type alertDay struct{ no, day, at int64 }
 
-// newAlertDays gives, before the deferred events are written, the rows
-// their triggers events_alert_day and events_alert_day_times (migration
-// 0021) would write for the alerts numbered in this transaction whose
-// first counted events they are. Those triggers then find each event's day
-// stored, with its first and last times around it, and do nothing: a
-// fifth of the writer's time on new alerts went to them, each event
-// looking up its alert's days and writing its own pair of days.
+// alertDays gives, before the deferred events are written, the rows that
+// keep their alerts' days (event_alert_days, event_alert_firsts: migration
+// 0021), which triggers on events kept until migration 0022:
 //
-// For such an alert no day is stored (its number is new), so what the
-// triggers would leave, whatever the events' order, is one row per day
-// it has events on, from the day's first to its last, and in
-// event_alert_firsts one more for each day paired with the one before it
-// (-1 for its first). The rows are written as one upsert of the pairs,
-// each with its count. The alert's later events in this transaction, in
-// a later write, are the triggers' again (eventNos).
-func (t *tx) newAlertDays() {
-	if !countNewAlertDays {
-		return
-	}
+//   - for an alert numbered in this transaction, at its first counted
+//     events here, the rows themselves. No day of its number is stored,
+//     so what the triggers would leave, whatever the events' order, is
+//     one row per day it has events on, from the day's first to its last,
+//     and in event_alert_firsts one more for each day paired with the one
+//     before it (-1 for its first): the pairs are written as one upsert,
+//     each with its count. Its later events in this transaction, in a
+//     later write, are the next case's (eventNos);
+//   - for every other counted event, a row of event_alert_day_touches,
+//     whose triggers look its alert's day up and keep it as those on
+//     events did.
+//
+// The lookups were a fifth of the writer's time on new alerts.
+func (t *tx) alertDays() {
 	args := t.rows.args[deferEvents]
 	days := t.rows.days[:0]
+	touches := t.rows.args[deferDayTouches]
 	for i := 0; i+eventArgs <= len(args); i += eventArgs {
 		no, ok := args[i+eventAlertNo].(int64)
-		if !ok || !t.nos.given[no] || t.rows.eventNos[no] {
-			continue // uncounted, or an alert that may have stored days
+		if !ok {
+			continue // uncounted: no number
 		}
 		at := args[i+eventReceivedAt].(int64)
+		if !countNewAlertDays || !t.nos.given[no] || t.rows.eventNos[no] {
+			touches = append(touches, no, at) // its days may be stored
+			continue
+		}
 		days = append(days, alertDay{no: no, day: at / nanosPerDay, at: at})
 	}
+	t.rows.args[deferDayTouches] = touches
 	t.rows.days = days
 	if len(days) == 0 {
 		return
