@@ -11,14 +11,15 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 )
 
-// TestAlertDaysAsTheEventsSay: the days alertDays writes for the alerts
+// TestAlertDaysAsTheEventsSay: the days eventDays writes for the alerts
 // numbered in a transaction, and those the triggers of
 // event_alert_day_touches keep for the others, are the days the stored
 // events say: event_alert_days one row per alert and day with the day's
 // first and last counted event, event_alert_firsts each alert's days
 // paired with the one before. The same transactions run on two stores, one
 // with the new alerts' rows off (every day the triggers'), and the tables
-// must match the events and each other row for row:
+// must match the events and each other row for row, as event_days must
+// match each day's and transition's count of the events:
 //   - new alerts of one day, many at once;
 //   - a new alert's events on three days, in no order, several a day, two
 //     of them at the same time;
@@ -32,7 +33,7 @@ import (
 //
 // Then the new alerts alone, on a store without the view's triggers.
 //
-// It fails when alertDays pairs a day with the wrong one before it,
+// It fails when eventDays pairs a day with the wrong one before it,
 // misses a day's first or last time, or counts an alert whose days the
 // transaction has written already.
 func TestAlertDaysAsTheEventsSay(t *testing.T) {
@@ -116,6 +117,13 @@ func TestAlertDaysAsTheEventsSay(t *testing.T) {
 			GROUP BY day, prev_day ORDER BY day, prev_day`)
 		storedFirsts := readRows(t, st.r, `SELECT day || ' ' || prev_day || ' ' || n FROM event_alert_firsts
 			WHERE n <> 0 ORDER BY day, prev_day`)
+		counted := readRows(t, st.r, `SELECT (received_at / 86400000000000) || ' ' || transition || ' ' || COUNT(*)
+			FROM events GROUP BY received_at / 86400000000000, transition
+			ORDER BY received_at / 86400000000000, transition`)
+		counts := readRows(t, st.r, `SELECT day || ' ' || transition || ' ' || n FROM event_days ORDER BY day, transition`)
+		if diff := gocmp.Diff(counted, counts); diff != "" {
+			t.Errorf("event_days differs from the events' count (-events +event_days):\n%s", diff)
+		}
 		if diff := gocmp.Diff(saidDays, storedDays); diff != "" {
 			t.Errorf("event_alert_days differs from the events (-events +stored):\n%s", diff)
 		}
@@ -134,9 +142,9 @@ func TestAlertDaysAsTheEventsSay(t *testing.T) {
 	before := newAlertDaysWritten.Load()
 	want, got := dump(txs, false, false), dump(txs, true, false)
 	if diff := gocmp.Diff(want, got); diff != "" {
-		t.Errorf("tables with the new alerts' rows differ from the triggers' alone (-triggers +alertDays):\n%s", diff)
+		t.Errorf("tables with the new alerts' rows differ from the triggers' alone (-triggers +eventDays):\n%s", diff)
 	}
-	// New alerts only, written at once: alertDays leaves the triggers
+	// New alerts only, written at once: eventDays leaves the triggers
 	// nothing to do, so without them the tables are the same. This fails
 	// when a day's first or last time is missed, which the triggers would
 	// mend at a cost.
@@ -148,7 +156,7 @@ func TestAlertDaysAsTheEventsSay(t *testing.T) {
 	}
 	want, got = dump([][]step{fresh}, false, false), dump([][]step{fresh}, true, true)
 	if diff := gocmp.Diff(want, got); diff != "" {
-		t.Errorf("new alerts' tables by alertDays alone differ from the triggers' (-triggers +alertDays):\n%s", diff)
+		t.Errorf("new alerts' tables by eventDays alone differ from the triggers' (-triggers +eventDays):\n%s", diff)
 	}
 	if len(want["days"]) < 100 || len(want["firsts"]) < 5 {
 		t.Fatalf("the triggers wrote %d days and %d firsts: the test exercises too little", len(want["days"]), len(want["firsts"]))
@@ -156,6 +164,6 @@ func TestAlertDaysAsTheEventsSay(t *testing.T) {
 	// a, b, d, e and the 100 in the first transaction, f in the second;
 	// then a, b and the 100.
 	if n := newAlertDaysWritten.Load() - before; n != 105+102 {
-		t.Errorf("alertDays wrote the days of %d alerts, want 105 and then 102", n)
+		t.Errorf("eventDays wrote the days of %d alerts, want 105 and then 102", n)
 	}
 }

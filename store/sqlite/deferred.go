@@ -41,7 +41,9 @@ import (
 // (event_alert_days, event_alert_firsts) written before them, in two
 // statements, where triggers on events looked them up row by row; the
 // other counted events' days are kept by the triggers of a view that
-// stores nothing, each event a row of its insert (alertDays).
+// stores nothing, each event a row of its insert; every event's count by
+// day and transition (event_days) is added with them, one upsert per day
+// and transition (eventDays).
 //
 // Only an alert's first episode, of an alert numbered in this transaction,
 // is deferred: no episode of that number can be stored, so the upsert of
@@ -72,7 +74,7 @@ type deferredRows struct {
 	// counted event written: their days are stored, and their next
 	// events' are kept by event_alert_day_touches.
 	eventNos map[int64]bool
-	// days is alertDays' scratch.
+	// days is eventDays' scratch.
 	days []alertDay
 }
 
@@ -81,14 +83,16 @@ type alertRowKey struct {
 	alertKey
 }
 
-// The deferred tables, in the order they are written. An alert's days
-// (deferAlertDays, deferAlertFirsts for a new alert's, deferDayTouches for
-// another's) are not kept as they come: alertDays gives their rows from
-// the events' when those are written.
+// The deferred tables, in the order they are written. The events' counts
+// by day (deferEventDays) and their alerts' days (deferAlertDays,
+// deferAlertFirsts for a new alert's, deferDayTouches for another's) are
+// not kept as they come: eventDays gives their rows from the events' when
+// those are written.
 const (
 	deferStates = iota
 	deferAlerts
 	deferEpisodes
+	deferEventDays
 	deferAlertDays
 	deferAlertFirsts
 	deferDayTouches
@@ -122,7 +126,13 @@ var deferredTables = [...]struct {
 		return `INSERT INTO alert_episodes (id, alert_no, source, fingerprint, starts_at, ends_at, incident_id,
 			correlation_key) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
 	}},
-	// A new alert's days, written before its events (alertDays).
+	// The events' counts by day and transition (eventDays), which a
+	// trigger on events kept row by row until migration 0023.
+	deferEventDays: {"event_days", 3, func(n int) string {
+		return `INSERT INTO event_days (day, transition, n) VALUES ` + rows(n, "(?, ?, ?)") + `
+		ON CONFLICT (day, transition) DO UPDATE SET n = n + excluded.n`
+	}},
+	// A new alert's days, written before its events (eventDays).
 	deferAlertDays: {"event_alert_days", 4, func(n int) string {
 		return `INSERT INTO event_alert_days (alert_no, day, first_at, last_at) VALUES ` + rows(n, "(?, ?, ?, ?)")
 	}},
@@ -328,7 +338,7 @@ func (t *tx) deferred() bool {
 // writeDeferred writes every table's deferred rows; the transaction has
 // begun, and ctx is the statement's (see quiet).
 func (t *tx) writeDeferred(ctx context.Context) error {
-	t.alertDays()
+	t.eventDays()
 	for i := range deferredTables {
 		if err := t.writeTable(ctx, i); err != nil {
 			return err
@@ -363,11 +373,11 @@ func (t *tx) writeTable(ctx context.Context, i int) error {
 	return nil
 }
 
-// countNewAlertDays turns alertDays' rows of new alerts on; a test turns it off to
+// countNewAlertDays turns eventDays' rows of new alerts on; a test turns it off to
 // compare with what the triggers write alone.
 var countNewAlertDays = true
 
-// newAlertDaysWritten counts the alerts whose days alertDays gave, for
+// newAlertDaysWritten counts the alerts whose days eventDays gave, for
 // tests that must know it ran.
 var newAlertDaysWritten atomic.Int64
 
@@ -375,9 +385,16 @@ var newAlertDaysWritten atomic.Int64
 // its number, UTC day and time.
 type alertDay struct{ no, day, at int64 }
 
-// alertDays gives, before the deferred events are written, the rows that
-// keep their alerts' days (event_alert_days, event_alert_firsts: migration
-// 0021), which triggers on events kept until migration 0022:
+// eventDays gives, before the deferred events are written, the rows that
+// count them by day, which triggers on events wrote row by row until
+// migrations 0022 and 0023:
+//
+//   - event_days, every event's day and transition: one row per day and
+//     transition with its count, added to the stored one. Every event is
+//     a deferred row, so this counts every event;
+//
+// and the rows that keep their alerts' days (event_alert_days,
+// event_alert_firsts: migration 0021):
 //
 //   - for an alert numbered in this transaction, at its first counted
 //     events here, the rows themselves. No day of its number is stored,
@@ -392,23 +409,24 @@ type alertDay struct{ no, day, at int64 }
 //     events did.
 //
 // The lookups were a fifth of the writer's time on new alerts.
-func (t *tx) alertDays() {
+func (t *tx) eventDays() {
 	args := t.rows.args[deferEvents]
 	days := t.rows.days[:0]
-	touches := t.rows.args[deferDayTouches]
+	counts, touches := t.rows.args[deferEventDays], t.rows.args[deferDayTouches]
 	for i := 0; i+eventArgs <= len(args); i += eventArgs {
+		at := args[i+eventReceivedAt].(int64)
+		counts = countDay(counts, at/nanosPerDay, args[i+eventTransition])
 		no, ok := args[i+eventAlertNo].(int64)
 		if !ok {
 			continue // uncounted: no number
 		}
-		at := args[i+eventReceivedAt].(int64)
 		if !countNewAlertDays || !t.nos.given[no] || t.rows.eventNos[no] {
 			touches = append(touches, no, at) // its days may be stored
 			continue
 		}
 		days = append(days, alertDay{no: no, day: at / nanosPerDay, at: at})
 	}
-	t.rows.args[deferDayTouches] = touches
+	t.rows.args[deferEventDays], t.rows.args[deferDayTouches] = counts, touches
 	t.rows.days = days
 	if len(days) == 0 {
 		return
@@ -449,6 +467,18 @@ func (t *tx) alertDays() {
 	for _, v := range firsts {
 		t.rows.args[deferAlertFirsts] = append(t.rows.args[deferAlertFirsts], v)
 	}
+}
+
+// countDay adds one to the count of day and transition in counts, rows
+// of (day, transition, n): a write's events fall on a day or two.
+func countDay(counts []any, day int64, transition any) []any {
+	for j := 0; j+3 <= len(counts); j += 3 {
+		if counts[j] == day && counts[j+1] == transition {
+			counts[j+2] = counts[j+2].(int64) + 1
+			return counts
+		}
+	}
+	return append(counts, day, transition, int64(1))
 }
 
 // deferredError is a failed write of deferred rows: never a domain error
