@@ -74,8 +74,9 @@ type deferredRows struct {
 	// counted event written: their days are stored, and their next
 	// events' are kept by event_alert_day_touches.
 	eventNos map[int64]bool
-	// days is eventDays' scratch.
-	days []alertDay
+	// days and counts are eventDays' scratch.
+	days   []alertDay
+	counts []dayCount
 }
 
 type alertRowKey struct {
@@ -317,7 +318,7 @@ func (t *tx) deferredResolves(source, fp string, since int64) int {
 	args := t.rows.args[deferEvents]
 	for i := 0; i+eventArgs <= len(args); i += eventArgs {
 		row := args[i : i+eventArgs]
-		if row[eventTransition] == incident.TransitionResolved && row[eventSource] == source &&
+		if row[eventTransition] == string(incident.TransitionResolved) && row[eventSource] == source &&
 			row[eventFingerprint] == fp && row[eventReceivedAt].(int64) >= since {
 			n++
 		}
@@ -412,10 +413,10 @@ type alertDay struct{ no, day, at int64 }
 func (t *tx) eventDays() {
 	args := t.rows.args[deferEvents]
 	days := t.rows.days[:0]
-	counts, touches := t.rows.args[deferEventDays], t.rows.args[deferDayTouches]
+	counts, touches := t.rows.counts[:0], t.rows.args[deferDayTouches]
 	for i := 0; i+eventArgs <= len(args); i += eventArgs {
 		at := args[i+eventReceivedAt].(int64)
-		counts = countDay(counts, at/nanosPerDay, args[i+eventTransition])
+		counts = countDay(counts, at/nanosPerDay, args[i+eventTransition].(string))
 		no, ok := args[i+eventAlertNo].(int64)
 		if !ok {
 			continue // uncounted: no number
@@ -426,7 +427,10 @@ func (t *tx) eventDays() {
 		}
 		days = append(days, alertDay{no: no, day: at / nanosPerDay, at: at})
 	}
-	t.rows.args[deferEventDays], t.rows.args[deferDayTouches] = counts, touches
+	t.rows.counts, t.rows.args[deferDayTouches] = counts, touches
+	for _, c := range counts {
+		t.rows.args[deferEventDays] = append(t.rows.args[deferEventDays], c.day, c.transition, c.n)
+	}
 	t.rows.days = days
 	if len(days) == 0 {
 		return
@@ -469,16 +473,23 @@ func (t *tx) eventDays() {
 	}
 }
 
-// countDay adds one to the count of day and transition in counts, rows
-// of (day, transition, n): a write's events fall on a day or two.
-func countDay(counts []any, day int64, transition any) []any {
-	for j := 0; j+3 <= len(counts); j += 3 {
-		if counts[j] == day && counts[j+1] == transition {
-			counts[j+2] = counts[j+2].(int64) + 1
+// dayCount is a count of events of a day and transition.
+type dayCount struct {
+	day        int64
+	transition string
+	n          int64
+}
+
+// countDay adds one to the count of day and transition in counts: a
+// write's events fall on a day or two.
+func countDay(counts []dayCount, day int64, transition string) []dayCount {
+	for j := range counts {
+		if counts[j].day == day && counts[j].transition == transition {
+			counts[j].n++
 			return counts
 		}
 	}
-	return append(counts, day, transition, int64(1))
+	return append(counts, dayCount{day: day, transition: transition, n: 1})
 }
 
 // deferredError is a failed write of deferred rows: never a domain error

@@ -121,7 +121,6 @@ func (t *tx) PutEpisode(ctx context.Context, e *incident.Episode) error {
 }
 
 func (t *tx) RecordEpisode(ctx context.Context, e *incident.Episode) error {
-	var ends sql.NullInt64
 	no, err := t.numberAlert(ctx, e.Source, e.Fingerprint)
 	if err != nil {
 		return err
@@ -137,6 +136,7 @@ func (t *tx) RecordEpisode(ctx context.Context, e *incident.Episode) error {
 		return nil
 	}
 	t.episodeInserted(no)
+	var ends sql.NullInt64 // on the heap only for a statement's episode
 	err = t.queryRow(ctx, qRecordEpisode, no, e.Source, e.Fingerprint, e.StartsAt.UnixNano(), nanos(e.EndsAt),
 		nullID(e.IncidentID), e.Key).Scan(&e.ID, &ends)
 	if err != nil {

@@ -180,25 +180,27 @@ var writerQueries = []string{qUpsertChange, qTouchAlert, qSelectAlertState, qInc
 var _ incident.Tx = (*tx)(nil)
 
 func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertState, error) {
+	if err := t.writeBefore(ctx, deferStates, t.rows.stateKeys[alertKey{source, fp}]); err != nil {
+		return incident.AlertState{Source: source, Fingerprint: fp}, err
+	}
+	// A key the filter has never seen has no state: no read (statefilter.go).
+	if t.states.absent(alertKey{source, fp}) {
+		return t.noAlertState(source, fp)
+	}
+	return t.readAlertState(ctx, source, fp)
+}
+
+// readAlertState reads the state of a key the filter may have seen; its
+// scan's targets are its own, so that a new alert's lookup, which the
+// filter answers, puts nothing on the heap for them.
+func (t *tx) readAlertState(ctx context.Context, source, fp string) (incident.AlertState, error) {
 	s := incident.AlertState{Source: source, Fingerprint: fp}
 	var starts, ends, lastSeen sql.NullInt64
 	var incID sql.NullInt64
 	var no int64
-	if err := t.writeBefore(ctx, deferStates, t.rows.stateKeys[alertKey{source, fp}]); err != nil {
-		return s, err
-	}
-	// A key the filter has never seen has no state: no read (statefilter.go).
-	err := sql.ErrNoRows
-	if !t.states.absent(alertKey{source, fp}) {
-		err = t.queryRow(ctx, qSelectAlertState, source, fp).Scan(&no, &s.Status, &starts, &ends, &incID, &lastSeen)
-	}
+	err := t.queryRow(ctx, qSelectAlertState, source, fp).Scan(&no, &s.Status, &starts, &ends, &incID, &lastSeen)
 	if errors.Is(err, sql.ErrNoRows) {
-		// No number either, unless it is an orphan's (then alertNo asks)
-		// or this transaction gave it one with an episode.
-		if k := (alertKey{source, fp}); t.stateSettles(k) {
-			t.know(k, 0)
-		}
-		return s, incident.ErrNotFound
+		return t.noAlertState(source, fp)
 	}
 	if err != nil {
 		return s, fmt.Errorf("select alert state: %w", err)
@@ -206,6 +208,16 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 	t.know(alertKey{source, fp}, no)
 	s.StartsAt, s.EndsAt, s.LastSeenAt, s.IncidentID = fromNanos(starts), fromNanos(ends), fromNanos(lastSeen), incID.Int64
 	return s, nil
+}
+
+// noAlertState answers for a key with no state.
+func (t *tx) noAlertState(source, fp string) (incident.AlertState, error) {
+	// No number either, unless it is an orphan's (then alertNo asks) or
+	// this transaction gave it one with an episode.
+	if k := (alertKey{source, fp}); t.stateSettles(k) {
+		t.know(k, 0)
+	}
+	return incident.AlertState{Source: source, Fingerprint: fp}, incident.ErrNotFound
 }
 
 func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
@@ -222,7 +234,7 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 	// the key from now on, whether this transaction commits or not.
 	t.states.add(alertKey{s.Source, s.Fingerprint})
 	err = t.deferState(ctx, alertKey{s.Source, s.Fingerprint},
-		no, s.Source, s.Fingerprint, s.Status, nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
+		no, s.Source, s.Fingerprint, string(s.Status), nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("upsert alert state: %w", err)
 	}
@@ -315,7 +327,7 @@ func (t *tx) PutAlert(ctx context.Context, a incident.Alert) error {
 	labels := labeljson.String(a.Labels)
 	ann := labeljson.String(a.Annotations)
 	err := t.deferAlert(ctx, alertRowKey{a.IncidentID, alertKey{a.Source, a.Fingerprint}},
-		a.IncidentID, a.Source, a.Fingerprint, a.Status, labels, ann, nanos(a.StartsAt), nanos(a.EndsAt),
+		a.IncidentID, a.Source, a.Fingerprint, string(a.Status), labels, ann, nanos(a.StartsAt), nanos(a.EndsAt),
 		a.GeneratorURL, a.FirstSeenAt.UnixNano(), a.LastSeenAt.UnixNano(), a.Count)
 	if err != nil {
 		return fmt.Errorf("upsert alert: %w", err)
@@ -402,7 +414,7 @@ func (t *tx) execChunks(ctx context.Context, args []any, width int, query func(i
 }
 
 func (t *tx) AddTimeline(ctx context.Context, e *incident.TimelineEntry) error {
-	id, err := t.deferTimeline(ctx, e.IncidentID, e.At.UnixNano(), e.Kind, e.Actor, e.OnBehalfOf, e.Fingerprint, e.Message)
+	id, err := t.deferTimeline(ctx, e.IncidentID, e.At.UnixNano(), string(e.Kind), e.Actor, e.OnBehalfOf, e.Fingerprint, e.Message)
 	if err != nil {
 		return fmt.Errorf("insert timeline: %w", err)
 	}
@@ -429,8 +441,8 @@ func (t *tx) AddEvent(ctx context.Context, e incident.EventRecord) error {
 		no = n
 	}
 	err := t.deferRow(ctx, deferEvents,
-		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, e.Status, labels, ann, group, e.Receiver,
-		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), e.Transition, e.Rule, e.Key, nullID(e.IncidentID), no)
+		e.ReceivedAt.UnixNano(), e.Source, e.Fingerprint, string(e.Status), labels, ann, group, e.Receiver,
+		e.GeneratorURL, nanos(e.StartsAt), nanos(e.EndsAt), string(e.Transition), e.Rule, e.Key, nullID(e.IncidentID), no)
 	if err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
