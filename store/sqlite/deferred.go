@@ -374,8 +374,8 @@ func (t *tx) writeTable(ctx context.Context, i int) error {
 	return nil
 }
 
-// countNewAlertDays turns eventDays' rows of new alerts on; a test turns it off to
-// compare with what the triggers write alone.
+// countNewAlertDays turns eventDays' rows of new alerts on; a test turns
+// it off to compare with what the triggers write alone.
 var countNewAlertDays = true
 
 // newAlertDaysWritten counts the alerts whose days eventDays gave, for

@@ -209,11 +209,11 @@ func TestPassThroughLeavesDeferredTablesAlone(t *testing.T) {
 		}
 		return out
 	}
-	// The deferred tables from the new alerts' days on (the states, alerts
+	// The deferred tables from the events' counts on (the states, alerts
 	// and episodes are read by key: writeBefore, touchesEpisodes), and the
 	// tables their triggers write.
 	var watched []string
-	for _, table := range deferredTables[deferAlertDays:] {
+	for _, table := range deferredTables[deferEventDays:] {
 		watched = append(watched, table.name)
 	}
 	names := append([]string(nil), watched...)
@@ -236,7 +236,7 @@ func TestPassThroughLeavesDeferredTablesAlone(t *testing.T) {
 		}
 	}
 	if len(names) == len(watched) {
-		t.Fatal("no table written by the events' triggers found: the check would see nothing")
+		t.Fatal("no table written by the deferred tables' triggers found: the check would see nothing")
 	}
 	touches := regexp.MustCompile(`(?i)\b(` + strings.Join(names, "|") + `)\b`)
 	for q := range passThrough {
