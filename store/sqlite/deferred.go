@@ -74,9 +74,6 @@ type deferredRows struct {
 	// counted event written: their days are stored, and their next
 	// events' are kept by event_alert_day_touches.
 	eventNos map[int64]bool
-	// days and counts are eventDays' scratch.
-	days   []alertDay
-	counts []dayCount
 }
 
 type alertRowKey struct {
@@ -158,7 +155,7 @@ var deferredTables = [...]struct {
 }
 
 // The positions in an event's row (deferredTables[deferEvents]) that
-// deferredResolves reads, and its width.
+// deferredResolves and eventDays read, and its width.
 const (
 	eventReceivedAt  = 0
 	eventSource      = 1
@@ -412,11 +409,12 @@ type alertDay struct{ no, day, at int64 }
 // The lookups were a fifth of the writer's time on new alerts.
 func (t *tx) eventDays() {
 	args := t.rows.args[deferEvents]
-	days := t.rows.days[:0]
-	counts, touches := t.rows.counts[:0], t.rows.args[deferDayTouches]
+	var days []alertDay
+	var counts []tally[dayTransition]
+	touches := t.rows.args[deferDayTouches]
 	for i := 0; i+eventArgs <= len(args); i += eventArgs {
 		at := args[i+eventReceivedAt].(int64)
-		counts = countDay(counts, at/nanosPerDay, args[i+eventTransition].(string))
+		counts = count(counts, dayTransition{at / nanosPerDay, args[i+eventTransition].(string)})
 		no, ok := args[i+eventAlertNo].(int64)
 		if !ok {
 			continue // uncounted: no number
@@ -427,28 +425,14 @@ func (t *tx) eventDays() {
 		}
 		days = append(days, alertDay{no: no, day: at / nanosPerDay, at: at})
 	}
-	t.rows.counts, t.rows.args[deferDayTouches] = counts, touches
+	t.rows.args[deferDayTouches] = touches
 	for _, c := range counts {
-		t.rows.args[deferEventDays] = append(t.rows.args[deferEventDays], c.day, c.transition, c.n)
-	}
-	t.rows.days = days
-	if len(days) == 0 {
-		return
+		t.rows.args[deferEventDays] = append(t.rows.args[deferEventDays], c.key.day, c.key.transition, c.n)
 	}
 	slices.SortFunc(days, func(a, b alertDay) int {
 		return cmp.Or(cmp.Compare(a.no, b.no), cmp.Compare(a.day, b.day), cmp.Compare(a.at, b.at))
 	})
-	var firsts []int64 // (day, prev_day, n) triples
-	pair := func(day, prev int64) {
-		for j := 0; j < len(firsts); j += 3 {
-			if firsts[j] == day && firsts[j+1] == prev {
-				firsts[j+2]++
-				return
-			}
-		}
-		firsts = append(firsts, day, prev, 1)
-	}
-	dayArgs := t.rows.args[deferAlertDays]
+	var firsts []tally[[2]int64] // (day, prev_day)
 	for i := 0; i < len(days); {
 		d := days[i]
 		prev := int64(-1)
@@ -459,37 +443,41 @@ func (t *tx) eventDays() {
 		for j < len(days) && days[j].no == d.no && days[j].day == d.day {
 			j++
 		}
-		dayArgs = append(dayArgs, d.no, d.day, d.at, days[j-1].at)
-		pair(d.day, prev)
+		t.rows.args[deferAlertDays] = append(t.rows.args[deferAlertDays], d.no, d.day, d.at, days[j-1].at)
+		firsts = count(firsts, [2]int64{d.day, prev})
 		if !t.rows.eventNos[d.no] {
 			mark(&t.rows.eventNos, d.no)
 			newAlertDaysWritten.Add(1)
 		}
 		i = j
 	}
-	t.rows.args[deferAlertDays] = dayArgs
-	for _, v := range firsts {
-		t.rows.args[deferAlertFirsts] = append(t.rows.args[deferAlertFirsts], v)
+	for _, c := range firsts {
+		t.rows.args[deferAlertFirsts] = append(t.rows.args[deferAlertFirsts], c.key[0], c.key[1], c.n)
 	}
 }
 
-// dayCount is a count of events of a day and transition.
-type dayCount struct {
+// dayTransition is the key of an event's count in event_days.
+type dayTransition struct {
 	day        int64
 	transition string
-	n          int64
 }
 
-// countDay adds one to the count of day and transition in counts: a
-// write's events fall on a day or two.
-func countDay(counts []dayCount, day int64, transition string) []dayCount {
+// tally is a key's count among a write's rows.
+type tally[K comparable] struct {
+	key K
+	n   int64
+}
+
+// count adds one to k's count in counts: a write's events fall on a day
+// or two, so a scan is all it takes.
+func count[K comparable](counts []tally[K], k K) []tally[K] {
 	for j := range counts {
-		if counts[j].day == day && counts[j].transition == transition {
+		if counts[j].key == k {
 			counts[j].n++
 			return counts
 		}
 	}
-	return append(counts, dayCount{day: day, transition: transition, n: 1})
+	return append(counts, tally[K]{key: k, n: 1})
 }
 
 // deferredError is a failed write of deferred rows: never a domain error
