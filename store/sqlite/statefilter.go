@@ -87,12 +87,25 @@ func (sf *stateFilter) absent(k alertKey) bool {
 // long), and then makes the filter answer. It gives up when stop closes
 // or a read fails: the filter then never answers, and every lookup reads.
 func (sf *stateFilter) build(ctx context.Context, q queryer, stop <-chan struct{}) {
+	start := time.Now()
+	total, built, err := sf.fill(ctx, q, stop)
+	switch {
+	case err != nil:
+		slog.Warn("alert states' filter not built: every lookup reads", "err", err)
+	case built:
+		slog.Debug("alert states' filter built", "states", total, "took", time.Since(start))
+	}
+}
+
+// fill adds the keys chunk by chunk, and makes the filter ready once a
+// chunk comes back short; it reports how many keys it read and whether it
+// got that far.
+func (sf *stateFilter) fill(ctx context.Context, q queryer, stop <-chan struct{}) (total int, built bool, err error) {
 	var source, fp string
-	start, total := time.Now(), 0
 	for first := true; ; first = false {
 		select {
 		case <-stop:
-			return
+			return total, false, nil
 		default:
 		}
 		query, args := `SELECT source, fingerprint FROM alert_states ORDER BY source, fingerprint LIMIT ?`,
@@ -103,41 +116,27 @@ func (sf *stateFilter) build(ctx context.Context, q queryer, stop <-chan struct{
 			args = []any{source, fp, stateFilterChunk}
 		}
 		rows, err := q.QueryContext(ctx, query, args...)
+		keys, err := collect(rows, err, "read alert states' keys", func(sc scanner) (alertKey, error) {
+			err := sc.Scan(&source, &fp)
+			return alertKey{source, fp}, err
+		})
 		if err != nil {
-			slog.Warn("alert states' filter not built: every lookup reads", "err", err)
-			return
+			return total, false, err
 		}
-		var keys []alertKey
-		for rows.Next() {
-			if err := rows.Scan(&source, &fp); err != nil {
-				rows.Close()
-				slog.Warn("alert states' filter not built: every lookup reads", "err", err)
-				return
-			}
-			keys = append(keys, alertKey{source, fp})
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			slog.Warn("alert states' filter not built: every lookup reads", "err", err)
-			return
-		}
-		n := len(keys)
-		total += n
+		total += len(keys)
 		sf.mu.Lock()
 		for _, k := range keys {
 			sf.f.Add(sf.key(k))
 		}
-		if n < stateFilterChunk {
+		if len(keys) < stateFilterChunk {
 			sf.ready = true
 		}
 		sf.mu.Unlock()
 		if stateFilterChunkRead != nil {
 			stateFilterChunkRead(sf)
 		}
-		if n < stateFilterChunk {
-			slog.Debug("alert states' filter built", "states", total, "took", time.Since(start))
-			return
+		if len(keys) < stateFilterChunk {
+			return total, true, nil
 		}
 	}
 }
