@@ -28,8 +28,9 @@ import (
 //     writer's, which starts above every number stored.
 
 const (
-	// qAlertNo is an alert's number: its state's, else its orphan's, else 0.
-	qAlertNo = `SELECT COALESCE((SELECT alert_no FROM alert_states WHERE source = ? AND fingerprint = ?),
+	// qAlertNo is an alert's number: its state's (by a candidate number
+	// and the key, statekeys.go), else its orphan's, else 0.
+	qAlertNo = `SELECT COALESCE((SELECT alert_no FROM alert_states WHERE alert_no = ? AND source = ? AND fingerprint = ?),
 		-(SELECT alert_no FROM alert_orphans WHERE source = ? AND fingerprint = ?), 0)`
 	qDeleteOrphan = `DELETE FROM alert_orphans WHERE source = ? AND fingerprint = ?`
 	qInsertOrphan = `INSERT INTO alert_orphans (source, fingerprint, alert_no) VALUES (?, ?, ?)`
@@ -105,8 +106,20 @@ func (t *tx) alertNo(ctx context.Context, source, fp string) (int64, error) {
 	if err := t.writeBefore(ctx, deferStates, t.rows.stateKeys[k]); err != nil {
 		return 0, err
 	}
-	if err := t.queryRow(ctx, qAlertNo, source, fp, source, fp).Scan(&no); err != nil {
-		return 0, fmt.Errorf("select alert number: %w", err)
+	// Each candidate in turn, and 0 (no state) when there is none; what
+	// a candidate not the key's gives is the orphan's number, or 0.
+	var buf [2]int64
+	cands := t.keys.lookup(k, buf[:0])
+	if len(cands) == 0 {
+		cands = append(cands, 0)
+	}
+	for _, cand := range cands {
+		if err := t.queryRow(ctx, qAlertNo, cand, source, fp, source, fp).Scan(&no); err != nil {
+			return 0, fmt.Errorf("select alert number: %w", err)
+		}
+		if no > 0 {
+			break
+		}
 	}
 	if no < 0 { // an orphan's: a state that takes it over takes its row
 		no = -no

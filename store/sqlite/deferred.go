@@ -104,11 +104,13 @@ var deferredTables = [...]struct {
 	query func(rows int) string
 }{
 	// An upsert of many rows applies them in order, as one statement each
-	// would; a key twice is updated by its second row.
+	// would; a key twice is updated by its second row. A state is keyed
+	// by its number, which the writer knows for every state it puts
+	// (statekeys.go): the stored state's, or a new one.
 	deferStates: {"alert_states", 8, func(n int) string {
 		return `INSERT INTO alert_states (alert_no, source, fingerprint, status, starts_at, ends_at, incident_id,
 			last_seen_at) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)") + `
-		ON CONFLICT (source, fingerprint) DO UPDATE SET status = excluded.status,
+		ON CONFLICT (alert_no) DO UPDATE SET status = excluded.status,
 			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
 			last_seen_at = excluded.last_seen_at`
 	}},

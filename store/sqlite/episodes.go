@@ -37,11 +37,12 @@ const (
 	// qStateEpisodeNear is qEpisodeNear for an alert whose number this
 	// transaction does not know yet, found from its state in the same
 	// statement: the number, then the episode's columns (episode ID 0 when
-	// no episode is near); no row when the alert has no state.
+	// no episode is near); no row when the state numbered by the candidate
+	// (statekeys.go) does not hold the key.
 	qStateEpisodeNear = `SELECT s.alert_no, COALESCE(e.id, 0), COALESCE(e.source, ''), COALESCE(e.fingerprint, ''),
 			COALESCE(e.starts_at, 0), e.ends_at, e.incident_id, COALESCE(e.correlation_key, '')
 		FROM alert_states s LEFT JOIN alert_episodes e ON e.alert_no = s.alert_no AND e.starts_at BETWEEN ? AND ?
-		WHERE s.source = ? AND s.fingerprint = ?
+		WHERE s.alert_no = ? AND s.source = ? AND s.fingerprint = ?
 		ORDER BY abs(e.starts_at - ?), e.starts_at LIMIT 1`
 )
 
@@ -168,23 +169,27 @@ func (t *tx) EpisodeNear(ctx context.Context, source, fp string, at time.Time, w
 // tells the transaction the alert's number (none without a state: no
 // orphan rows are left).
 func (t *tx) stateEpisodeNear(ctx context.Context, k alertKey, from, to, at int64) (incident.Episode, error) {
-	var no int64
 	if err := t.writeBefore(ctx, deferStates, t.rows.stateKeys[k]); err != nil {
 		return incident.Episode{}, err
 	}
-	e, err := scanEpisode(numbered{t.queryRow(ctx, qStateEpisodeNear, from, to, k.source, k.fingerprint, at), &no})
-	switch {
-	case errors.Is(err, incident.ErrNotFound): // no state, so no number
-		t.know(k, 0)
-		return e, err
-	case err != nil:
-		return e, err
+	var buf [2]int64
+	for _, cand := range t.keys.lookup(k, buf[:0]) {
+		var no int64
+		e, err := scanEpisode(numbered{t.queryRow(ctx, qStateEpisodeNear, from, to, cand, k.source, k.fingerprint, at), &no})
+		switch {
+		case errors.Is(err, incident.ErrNotFound): // another key's state
+			continue
+		case err != nil:
+			return e, err
+		}
+		t.know(k, no)
+		if e.ID == 0 {
+			return incident.Episode{}, incident.ErrNotFound
+		}
+		return e, nil
 	}
-	t.know(k, no)
-	if e.ID == 0 {
-		return incident.Episode{}, incident.ErrNotFound
-	}
-	return e, nil
+	t.know(k, 0) // no state, so no number
+	return incident.Episode{}, incident.ErrNotFound
 }
 
 // numbered scans a row of an alert's number and then an episode's
@@ -291,15 +296,35 @@ func (t *tx) IncidentAlerts(ctx context.Context, incidentID int64) ([]incident.A
 // first) of the alerts an incident holds, in whichever incident they
 // happened: the firing history the incident page draws.
 func (s *Store) AlertHistory(ctx context.Context, incidentID int64, perAlert int) ([]incident.Episode, error) {
-	// An alert's episodes are found by its number: its state's, or its
-	// orphan's (alertno.go).
-	rows, err := s.r.QueryContext(ctx, `SELECT `+episodeColumns+` FROM (
+	if s.keys == nil { // a read-only store: by key, with no index but the one SQLite makes
+		rows, err := s.r.QueryContext(ctx, qAlertHistoryByKey, incidentID, perAlert)
+		return collect(rows, err, "list alert history", scanEpisode)
+	}
+	// One snapshot for the alerts' numbers and their episodes.
+	rtx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("list alert history: %w", err)
+	}
+	defer rtx.Rollback() //nolint:errcheck // read only
+	nos, err := incidentAlertNos(ctx, rtx, s.keys, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := rtx.QueryContext(ctx, `SELECT `+episodeColumns+` FROM (
+		SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.alert_no ORDER BY e.starts_at DESC) AS n
+		FROM alert_episodes e WHERE e.alert_no IN (SELECT value FROM json_each(?)))
+		WHERE n <= ? ORDER BY source, fingerprint, starts_at DESC`, jsonNumbers(nos), perAlert)
+	return collect(rows, err, "list alert history", scanEpisode)
+}
+
+// qAlertHistoryByKey is AlertHistory's query without the index: an
+// alert's episodes are found by its number, its state's, or its orphan's
+// (alertno.go).
+const qAlertHistoryByKey = `SELECT ` + episodeColumns + ` FROM (
 		SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.alert_no ORDER BY e.starts_at DESC) AS n
 		FROM (SELECT COALESCE(
 				(SELECT alert_no FROM alert_states s WHERE s.source = a.source AND s.fingerprint = a.fingerprint),
 				(SELECT alert_no FROM alert_orphans o WHERE o.source = a.source AND o.fingerprint = a.fingerprint)) AS no
 			FROM alerts a WHERE a.incident_id = ?) a
 		JOIN alert_episodes e ON e.alert_no = a.no)
-		WHERE n <= ? ORDER BY source, fingerprint, starts_at DESC`, incidentID, perAlert)
-	return collect(rows, err, "list alert history", scanEpisode)
-}
+		WHERE n <= ? ORDER BY source, fingerprint, starts_at DESC`

@@ -1,5 +1,7 @@
 package sqlite
 
+import "os"
+
 // SetHoldIncidents turns the incident write-back on or off (writeback.go)
 // and returns what restores it; tests must not run in parallel with it.
 func SetHoldIncidents(on bool) (restore func()) {
@@ -16,3 +18,13 @@ var (
 	RowTexts   = rowTexts
 	MustIntact = mustIntact
 )
+
+// ALERTBRIDGE_TEST_COLLIDING_KEYS=1 runs the package's tests with every
+// alert state's key under one hash (statekeys.go): each lookup's
+// candidates are then all the states, and only the key picks the right
+// one (make test-colliding-keys).
+func init() {
+	if os.Getenv("ALERTBRIDGE_TEST_COLLIDING_KEYS") != "" {
+		stateKeysHash = func(_, _ []byte) uint64 { return 42 }
+	}
+}

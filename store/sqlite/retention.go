@@ -43,6 +43,9 @@ func (t *tx) DeleteHistory(ctx context.Context, before time.Time, limit int, now
 	}, before, limit, now)
 	if out.AlertStates > 0 {
 		t.nos.forget()
+		if err := t.takeDeleted(ctx); err != nil {
+			return out, err
+		}
 	}
 	if err != nil || out.Rows() == 0 {
 		return out, err
@@ -58,17 +61,17 @@ func (t *tx) DeleteHistory(ctx context.Context, before time.Time, limit int, now
 // forgetAlertDays deletes at most limit days before day of the alerts of
 // an incident from event_alert_days. It runs before the incident's alerts
 // and states go (history.Delete), and a state whose alert has days left
-// stays (statesWhere), so each alert's number is found by its state, or
-// its orphan row.
+// stays (statesWhere), so each alert's number is found by its state
+// (through the index of the states' keys), or its orphan row.
 func (t *tx) forgetAlertDays(day int64) func(ctx context.Context, id int64, limit int) (int, error) {
 	return func(ctx context.Context, id int64, limit int) (int, error) {
+		nos, err := incidentAlertNos(ctx, t.tx, t.keys, id)
+		if err != nil || len(nos) == 0 {
+			return 0, err
+		}
 		res, err := t.tx.ExecContext(ctx, `DELETE FROM event_alert_days WHERE (alert_no, day) IN (
-			SELECT d.alert_no, d.day FROM (
-				SELECT s.alert_no FROM alerts a
-				JOIN alert_states s ON s.source = a.source AND s.fingerprint = a.fingerprint WHERE a.incident_id = ?1
-				UNION SELECT o.alert_no FROM alerts a
-				JOIN alert_orphans o ON o.source = a.source AND o.fingerprint = a.fingerprint WHERE a.incident_id = ?1) n
-			JOIN event_alert_days d ON d.alert_no = n.alert_no AND d.day < ?2 LIMIT ?3)`, id, day, limit)
+			SELECT alert_no, day FROM event_alert_days WHERE alert_no IN (SELECT value FROM json_each(?1)) AND day < ?2 LIMIT ?3)`,
+			jsonNumbers(nos), day, limit)
 		if err != nil {
 			return 0, fmt.Errorf("delete alert days of incident %d: %w", id, err)
 		}

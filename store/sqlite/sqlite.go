@@ -53,11 +53,9 @@ type Store struct {
 	ckpt         *checkpointer // runs the checkpoints beside the writer (wal.go)
 
 	kept keptStats // the stats' parts kept between calls (stats.go); none for OpenReadOnly
-	// states answers most lookups of alerts without a state (statefilter.go),
-	// once built; statesDone closes when its build ends. nil for
-	// OpenReadOnly.
-	states     *stateFilter
-	statesDone chan struct{}
+	// keys is the index of the alert states' keys (statekeys.go); nil
+	// for OpenReadOnly.
+	keys *stateKeys
 	// statsSlots bounds the stats calls reading at once to half the read
 	// pool (nil: no bound), so that calls waiting for days another reads
 	// (at start, while PrimeStats runs) do not hold every read connection
@@ -167,11 +165,25 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		w.Close()
 		return nil, err
 	}
+	if err := noteDeletedStates(ctx, wc); err != nil {
+		wc.Close()
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
 	if err != nil {
 		wc.Close()
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// Read by readers, whose small page caches the read recycles: the
+	// writer's would keep the table's pages, allocating each.
+	keys, err := buildStateKeys(ctx, r, highest)
+	if err != nil {
+		r.Close()
+		wc.Close()
+		w.Close()
+		return nil, err
 	}
 	// The checkpoints' connection writes only the database file, from the
 	// WAL, with the same synchronous setting as the writer.
@@ -189,12 +201,8 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	r.SetMaxOpenConns(readConns)
 	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, nextAlertNo: highest + 1, orphans: orphans, r: r, path: path, lock: lock, kept: newKeptStats(),
 		statsSlots: make(chan struct{}, readConns/2), followStop: make(chan struct{}), followDone: make(chan struct{}),
-		ckpt: newCheckpointer(cdb), states: newStateFilter(highest), statesDone: make(chan struct{})}
+		ckpt: newCheckpointer(cdb), keys: keys}
 	go s.followEdges()
-	go func() {
-		defer close(s.statesDone)
-		s.states.build(context.Background(), s.r, s.followStop)
-	}()
 	return s, nil
 }
 
@@ -279,9 +287,6 @@ func (s *Store) close() error {
 		close(s.followStop)
 		<-s.followDone
 	}
-	if s.statesDone != nil {
-		<-s.statesDone
-	}
 	var cerr error
 	if s.ckpt != nil {
 		cerr = s.ckpt.close()
@@ -328,7 +333,7 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	}
 	defer s.release()
 	t := newTx(s.w, s.wc, s.stmts, alertNumbers{next: &s.nextAlertNo, orphansLeft: &s.orphans})
-	t.states = s.states
+	t.keys = s.keys
 	defer t.rollback()
 	if err := fn(t); err != nil {
 		if t.wb.err != nil {
@@ -357,6 +362,7 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 		return fmt.Errorf("commit: %w", err) // t.rollback ends what is left of it
 	}
 	t.begun = false
+	t.forgetDeleted()
 	s.boundWAL(ctx)
 	s.afterCommit(ctx)
 	return nil

@@ -31,8 +31,11 @@ type tx struct {
 	stmts map[string]*sql.Stmt // prepared on conn
 	wb    writeBack
 	rows  deferredRows // the events and timeline entries not written yet (deferred.go)
-	// states is the store's filter of the alert states' keys (statefilter.go).
-	states *stateFilter
+	// keys is the store's index of the alert states' keys (statekeys.go).
+	keys *stateKeys
+	// deleted are the states this transaction deleted, which the index
+	// forgets once it commits (see forgetDeleted).
+	deleted []deletedState
 	// maint are the ActiveMaintenance answers of this transaction, until
 	// it writes a change.
 	maint maintmemo.Memo
@@ -132,8 +135,9 @@ func (t *tx) quiet(ctx context.Context) (context.Context, error) {
 
 // The writer's statements, prepared once at open (see prepare).
 var (
+	// A state by a candidate number and its key (statekeys.go).
 	qSelectAlertState = `SELECT alert_no, status, starts_at, ends_at, incident_id, last_seen_at
-		FROM alert_states WHERE source = ? AND fingerprint = ?`
+		FROM alert_states WHERE alert_no = ? AND source = ? AND fingerprint = ?`
 	// The key's owner: the incident taking its alerts (one at most, by the
 	// unique index), else the one whose impact ended last: a late firing
 	// recorded afterwards may have a newer ID but an older end.
@@ -183,24 +187,28 @@ func (t *tx) AlertState(ctx context.Context, source, fp string) (incident.AlertS
 	if err := t.writeBefore(ctx, deferStates, t.rows.stateKeys[alertKey{source, fp}]); err != nil {
 		return incident.AlertState{Source: source, Fingerprint: fp}, err
 	}
-	// A key the filter has never seen has no state: no read (statefilter.go).
-	if t.states.absent(alertKey{source, fp}) {
-		return t.noAlertState(source, fp)
+	// A key the index does not have has no state: no read (statekeys.go).
+	var buf [2]int64
+	cands := t.keys.lookup(alertKey{source, fp}, buf[:0])
+	for _, no := range cands {
+		s, err := t.readAlertState(ctx, no, source, fp)
+		if !errors.Is(err, incident.ErrNotFound) {
+			return s, err
+		}
 	}
-	return t.readAlertState(ctx, source, fp)
+	return t.noAlertState(source, fp)
 }
 
-// readAlertState reads the state of a key the filter may have seen; its
-// scan's targets are its own, so that a new alert's lookup, which the
-// filter answers, puts nothing on the heap for them.
-func (t *tx) readAlertState(ctx context.Context, source, fp string) (incident.AlertState, error) {
+// readAlertState reads the state numbered no if it holds the key, else
+// fails with incident.ErrNotFound; its scan's targets are its own, so
+// that a lookup the index answers puts nothing on the heap for them.
+func (t *tx) readAlertState(ctx context.Context, no int64, source, fp string) (incident.AlertState, error) {
 	s := incident.AlertState{Source: source, Fingerprint: fp}
 	var starts, ends, lastSeen sql.NullInt64
 	var incID sql.NullInt64
-	var no int64
-	err := t.queryRow(ctx, qSelectAlertState, source, fp).Scan(&no, &s.Status, &starts, &ends, &incID, &lastSeen)
+	err := t.queryRow(ctx, qSelectAlertState, no, source, fp).Scan(&no, &s.Status, &starts, &ends, &incID, &lastSeen)
 	if errors.Is(err, sql.ErrNoRows) {
-		return t.noAlertState(source, fp)
+		return s, incident.ErrNotFound
 	}
 	if err != nil {
 		return s, fmt.Errorf("select alert state: %w", err)
@@ -229,10 +237,10 @@ func (t *tx) PutAlertState(ctx context.Context, s incident.AlertState) error {
 	if err != nil {
 		return err
 	}
-	// Written with the deferred rows: the number a stored state has is
-	// kept (ON CONFLICT), so no is only a new state's. The filter knows
-	// the key from now on, whether this transaction commits or not.
-	t.states.add(alertKey{s.Source, s.Fingerprint})
+	// Written with the deferred rows, by its number (ON CONFLICT): a
+	// stored state's, which the index gave, or a new one's. The index
+	// knows it from now on, whether this transaction commits or not.
+	t.keys.add(alertKey{s.Source, s.Fingerprint}, no)
 	err = t.deferState(ctx, alertKey{s.Source, s.Fingerprint},
 		no, s.Source, s.Fingerprint, string(s.Status), nanos(s.StartsAt), nanos(s.EndsAt), incID, s.LastSeenAt.UnixNano())
 	if err != nil {
@@ -365,11 +373,13 @@ var touchStatements = [2]string{touchStateQuery(touchChunk), touchAlertQuery(tou
 
 func init() { writerQueries = append(writerQueries, touchStatements[:]...) }
 
-// touchStateQuery moves last-seen times of n alert states forward only.
+// touchStateQuery moves last-seen times of n alert states forward only,
+// each by a candidate number and its key (statekeys.go).
 func touchStateQuery(n int) string {
-	return `UPDATE alert_states SET last_seen_at = MAX(COALESCE(alert_states.last_seen_at, 0), v.column3)
-		FROM (VALUES ` + rows(n, "(?, ?, ?)") + `) AS v
-		WHERE alert_states.source = v.column1 AND alert_states.fingerprint = v.column2`
+	return `UPDATE alert_states SET last_seen_at = MAX(COALESCE(alert_states.last_seen_at, 0), v.column4)
+		FROM (VALUES ` + rows(n, "(?, ?, ?, ?)") + `) AS v
+		WHERE alert_states.alert_no = v.column1 AND alert_states.source = v.column2
+		AND alert_states.fingerprint = v.column3`
 }
 
 // touchAlertQuery adds n touches' counts to their alerts and moves their
@@ -386,15 +396,20 @@ func rows(n int, row string) string {
 
 func (t *tx) TouchAlerts(ctx context.Context, touches []incident.Touch) error {
 	states, alerts := incident.CoalesceTouches(touches)
-	sargs := make([]any, 0, 3*len(states))
+	sargs := make([]any, 0, 4*len(states))
 	for _, tc := range states {
-		sargs = append(sargs, tc.Source, tc.Fingerprint, tc.Seen.UnixNano())
+		// A key with no candidate has no state to touch.
+		var buf [2]int64
+		cands := t.keys.lookup(alertKey{tc.Source, tc.Fingerprint}, buf[:0])
+		for _, no := range cands {
+			sargs = append(sargs, no, tc.Source, tc.Fingerprint, tc.Seen.UnixNano())
+		}
 	}
 	aargs := make([]any, 0, 5*len(alerts))
 	for _, tc := range alerts {
 		aargs = append(aargs, tc.IncidentID, tc.Source, tc.Fingerprint, tc.Count, tc.Seen.UnixNano())
 	}
-	if err := t.execChunks(ctx, sargs, 3, touchStateQuery, "touch alert states"); err != nil {
+	if err := t.execChunks(ctx, sargs, 4, touchStateQuery, "touch alert states"); err != nil {
 		return err
 	}
 	return t.execChunks(ctx, aargs, 5, touchAlertQuery, "touch alerts")
@@ -560,9 +575,13 @@ func (t *tx) MoveAlert(ctx context.Context, from, to int64, source, fp string) e
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("move alert %s/%s of incident %d: %w", source, fp, from, incident.ErrNotFound)
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_states SET incident_id = ? WHERE source = ? AND fingerprint = ? AND incident_id = ?`,
-		to, source, fp, from); err != nil {
-		return mapErr("repoint alert state", err)
+	var buf [2]int64
+	cands := t.keys.lookup(alertKey{source, fp}, buf[:0])
+	for _, no := range cands {
+		if _, err := t.tx.ExecContext(ctx, `UPDATE alert_states SET incident_id = ?
+			WHERE alert_no = ? AND source = ? AND fingerprint = ? AND incident_id = ?`, to, no, source, fp, from); err != nil {
+			return mapErr("repoint alert state", err)
+		}
 	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE alert_episodes SET incident_id = ? WHERE incident_id = ? AND source = ? AND fingerprint = ?`,
 		to, from, source, fp); err != nil {

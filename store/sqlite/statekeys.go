@@ -1,0 +1,351 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// The alert states' keys (migration 0024). Every event starts with a
+// lookup of its alert's state by (source, fingerprint). That key was a
+// UNIQUE index of alert_states, led by the fingerprint, a hash: each new
+// alert's state landed on a leaf of its own, about 60% of the pages a
+// commit of new alerts wrote, and more as the store grew. The table is now
+// keyed by the alert's number alone, and the store keeps in memory, for
+// every stored state, its key's hash and its number: about 30 bytes a
+// state.
+//
+// A lookup gives the numbers stored under the key's hash: the candidates
+// (one, almost always; none for a key with no state). Every statement that
+// reads or writes a state by key reads it by a candidate number AND its
+// key, so a candidate of another key (two keys with one hash, or a state
+// deleted and not forgotten yet) matches nothing. What the index must
+// never do is miss: a stored state whose number it does not give would be
+// read as no state, and the alert given a second state and number. So:
+//   - it is built from every row of alert_states before the writer runs
+//     (buildStateKeys, at open, holding the store's lock: no one else
+//     writes);
+//   - every state the writer puts is added as it is put (PutAlertState),
+//     whether the transaction commits or not: no state is written any
+//     other way (TestStatesOnlyWrittenByTheUpsert);
+//   - a state is taken out only after the transaction that deleted it has
+//     committed (retention; see forgetDeleted).
+//
+// The hash is seeded afresh by each process, so that no one can choose
+// fingerprints that share one.
+type stateKeys struct {
+	mu   sync.RWMutex
+	seed maphash.Seed
+	// one holds the hashes with a single number, more those with several.
+	one  map[uint64]int64
+	more map[uint64][]int64
+	// hash, when set (tests), replaces the seeded hash: a constant one
+	// makes every key collide.
+	hash func(source, fingerprint []byte) uint64
+}
+
+func newStateKeys(size int) *stateKeys {
+	return &stateKeys{seed: maphash.MakeSeed(), one: make(map[uint64]int64, size), more: map[uint64][]int64{}}
+}
+
+// stateKeysHash, when set (tests), is given to every index made after.
+var stateKeysHash func(source, fingerprint []byte) uint64
+
+// sumJoined hashes a key given as source, a zero byte and fingerprint.
+func (x *stateKeys) sumJoined(key []byte) uint64 {
+	if x.hash != nil {
+		source, fp, _ := bytes.Cut(key, []byte{0})
+		return x.hash(source, fp)
+	}
+	return maphash.Bytes(x.seed, key)
+}
+
+func (x *stateKeys) sumKey(k alertKey) uint64 {
+	if x.hash != nil {
+		return x.hash([]byte(k.source), []byte(k.fingerprint))
+	}
+	var h maphash.Hash
+	h.SetSeed(x.seed)
+	h.WriteString(k.source)
+	h.WriteByte(0)
+	h.WriteString(k.fingerprint)
+	return h.Sum64()
+}
+
+// lookup appends the candidates for k's state to dst.
+func (x *stateKeys) lookup(k alertKey, dst []int64) []int64 {
+	h := x.sumKey(k)
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if no, ok := x.one[h]; ok {
+		return append(dst, no)
+	}
+	return append(dst, x.more[h]...)
+}
+
+// add notes that the state numbered no may hold k.
+func (x *stateKeys) add(k alertKey, no int64) {
+	x.addHash(x.sumKey(k), no)
+}
+
+func (x *stateKeys) addHash(h uint64, no int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.addLocked(h, no)
+}
+
+// addHashes adds a batch of the build's under one lock.
+func (x *stateKeys) addHashes(b []hashedState) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, e := range b {
+		x.addLocked(e.h, e.no)
+	}
+}
+
+func (x *stateKeys) addLocked(h uint64, no int64) {
+	if have, ok := x.one[h]; ok {
+		if have != no {
+			delete(x.one, h)
+			x.more[h] = []int64{have, no}
+		}
+		return
+	}
+	if nos, ok := x.more[h]; ok {
+		for _, n := range nos {
+			if n == no {
+				return
+			}
+		}
+		x.more[h] = append(nos, no)
+		return
+	}
+	x.one[h] = no
+}
+
+// remove forgets the state numbered no, which held k and is deleted.
+func (x *stateKeys) remove(k alertKey, no int64) {
+	h := x.sumKey(k)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if have, ok := x.one[h]; ok {
+		if have == no {
+			delete(x.one, h)
+		}
+		return
+	}
+	nos := x.more[h]
+	for i, n := range nos {
+		if n == no {
+			nos = append(nos[:i:i], nos[i+1:]...)
+			break
+		}
+	}
+	switch len(nos) {
+	case 0:
+		delete(x.more, h)
+	case 1:
+		delete(x.more, h)
+		x.one[h] = nos[0]
+	default:
+		x.more[h] = nos
+	}
+}
+
+// len is how many numbers the index holds.
+func (x *stateKeys) len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n := len(x.one)
+	for _, nos := range x.more {
+		n += len(nos)
+	}
+	return n
+}
+
+// buildStateKeys reads every state's number and key through q, whose
+// alert numbers are at most highest. SQLite's read is most of the time:
+// two read the table's halves by number, each on a connection of its
+// own, and pass batches of hashed keys to the adds.
+func buildStateKeys(ctx context.Context, q queryer, highest int64) (*stateKeys, error) {
+	start := time.Now()
+	// Not sized first: counting the states reads the table as the build
+	// does, and the highest number counts the states deleted too.
+	x := newStateKeys(0)
+	x.hash = stateKeysHash
+	batches := make(chan []hashedState, 8)
+	added := make(chan struct{})
+	go func() {
+		defer close(added)
+		for b := range batches {
+			x.addHashes(b)
+		}
+	}()
+	half := highest / 2
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, where := range []string{`alert_no <= ?`, `alert_no > ?`} {
+		wg.Go(func() { errs[i] = readStateKeys(ctx, q, x, where, half, batches) })
+	}
+	wg.Wait()
+	close(batches)
+	<-added
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("read alert states' keys: %w", err)
+	}
+	slog.Debug("alert states' keys read", "states", x.len(), "took", time.Since(start))
+	return x, nil
+}
+
+type hashedState struct {
+	h  uint64
+	no int64
+}
+
+// readStateKeys reads the states where holds, hashes their keys, and
+// sends them to out in batches.
+func readStateKeys(ctx context.Context, q queryer, x *stateKeys, where string, arg int64, out chan<- []hashedState) error {
+	const batch = 4096
+	// The key as the index hashes it: source, a zero byte, fingerprint.
+	rows, err := q.QueryContext(ctx, `SELECT alert_no, source || char(0) || fingerprint FROM alert_states WHERE `+where, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	b := make([]hashedState, 0, batch)
+	var key sql.RawBytes
+	for rows.Next() {
+		var e hashedState
+		if err := rows.Scan(&e.no, &key); err != nil {
+			return err
+		}
+		e.h = x.sumJoined(key)
+		if b = append(b, e); len(b) == batch {
+			out <- b
+			b = make([]hashedState, 0, batch)
+		}
+	}
+	if len(b) > 0 {
+		out <- b
+	}
+	return rows.Err()
+}
+
+// noteDeletedStates gives the writer's connection a temporary trigger
+// that notes every state deleted, in temp.deleted_states, which is rolled
+// back with its transaction (see takeDeleted).
+func noteDeletedStates(ctx context.Context, wc *sql.Conn) error {
+	for _, q := range []string{
+		`CREATE TEMP TABLE IF NOT EXISTS deleted_states (alert_no INTEGER NOT NULL, source TEXT NOT NULL, fingerprint TEXT NOT NULL)`,
+		`CREATE TEMP TRIGGER IF NOT EXISTS alert_states_deleted AFTER DELETE ON main.alert_states BEGIN
+			INSERT INTO deleted_states (alert_no, source, fingerprint) VALUES (old.alert_no, old.source, old.fingerprint);
+		END`,
+	} {
+		if _, err := wc.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("note deleted alert states: %w", err)
+		}
+	}
+	return nil
+}
+
+type deletedState struct {
+	no  int64
+	key alertKey
+}
+
+// takeDeleted moves the states deleted so far from temp.deleted_states to
+// the transaction, which has the index forget them once it commits.
+func (t *tx) takeDeleted(ctx context.Context) error {
+	rows, err := t.tx.QueryContext(ctx, `DELETE FROM temp.deleted_states RETURNING alert_no, source, fingerprint`)
+	deleted, err := collect(rows, err, "read deleted alert states", func(sc scanner) (deletedState, error) {
+		var d deletedState
+		err := sc.Scan(&d.no, &d.key.source, &d.key.fingerprint)
+		return d, err
+	})
+	t.deleted = append(t.deleted, deleted...)
+	return err
+}
+
+// forgetDeleted has the index forget the states the transaction deleted,
+// after it committed.
+func (t *tx) forgetDeleted() {
+	for _, d := range t.deleted {
+		t.keys.remove(d.key, d.no)
+	}
+	t.deleted = nil
+}
+
+// incidentAlertNos returns the numbers of the alerts incident id holds:
+// each its state's, found through the index, else its orphan's
+// (alertno.go); an alert with neither has no episode or day.
+func incidentAlertNos(ctx context.Context, q queryer, keys *stateKeys, id int64) ([]int64, error) {
+	scanNumbered := func(sc scanner) (deletedState, error) {
+		var d deletedState
+		err := sc.Scan(&d.no, &d.key.source, &d.key.fingerprint)
+		return d, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT source, fingerprint FROM alerts WHERE incident_id = ?`, id)
+	alerts, err := collect(rows, err, "read the alerts' keys", func(sc scanner) (alertKey, error) {
+		var k alertKey
+		err := sc.Scan(&k.source, &k.fingerprint)
+		return k, err
+	})
+	if err != nil || len(alerts) == 0 {
+		return nil, err
+	}
+	want := make(map[alertKey]bool, len(alerts))
+	var cands []int64
+	for _, k := range alerts {
+		want[k] = true
+		cands = keys.lookup(k, cands)
+	}
+	var nos []int64
+	if len(cands) > 0 {
+		rows, err = q.QueryContext(ctx, `SELECT alert_no, source, fingerprint FROM alert_states
+			WHERE alert_no IN (SELECT value FROM json_each(?))`, jsonNumbers(cands))
+		stated, err := collect(rows, err, "read the alerts' states", scanNumbered)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range stated {
+			if want[d.key] { // not another key's state
+				nos = append(nos, d.no)
+				delete(want, d.key)
+			}
+		}
+	}
+	if len(want) > 0 {
+		rows, err = q.QueryContext(ctx, `SELECT o.alert_no, o.source, o.fingerprint FROM alerts a
+			JOIN alert_orphans o ON o.source = a.source AND o.fingerprint = a.fingerprint WHERE a.incident_id = ?`, id)
+		orphans, err := collect(rows, err, "read the alerts' orphan numbers", scanNumbered)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range orphans {
+			if want[d.key] {
+				nos = append(nos, d.no)
+			}
+		}
+	}
+	return nos, nil
+}
+
+// jsonNumbers is nos as a JSON array, for json_each.
+func jsonNumbers(nos []int64) string {
+	b := make([]byte, 0, 2+8*len(nos))
+	b = append(b, '[')
+	for i, no := range nos {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, no, 10)
+	}
+	return string(append(b, ']'))
+}
