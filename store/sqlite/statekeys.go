@@ -43,17 +43,30 @@ import (
 type stateKeys struct {
 	mu   sync.RWMutex
 	seed maphash.Seed
-	// one holds the hashes with a single number, more those with several.
-	one  map[uint64]int64
-	more map[uint64][]int64
+	// shards hold the hashes by their top bit, so that the build fills
+	// them on a core each.
+	shards [2]keyShard
 	// hash, when set (tests), replaces the seeded hash: a constant one
 	// makes every key collide.
 	hash func(source, fingerprint []byte) uint64
 }
 
-func newStateKeys(size int) *stateKeys {
-	return &stateKeys{seed: maphash.MakeSeed(), one: make(map[uint64]int64, size), more: map[uint64][]int64{}}
+// keyShard holds the hashes with a single number in one, those with
+// several in more.
+type keyShard struct {
+	one  map[uint64]int64
+	more map[uint64][]int64
 }
+
+func newStateKeys(size int) *stateKeys {
+	x := &stateKeys{seed: maphash.MakeSeed()}
+	for i := range x.shards {
+		x.shards[i] = keyShard{one: make(map[uint64]int64, size/len(x.shards)), more: map[uint64][]int64{}}
+	}
+	return x
+}
+
+func (x *stateKeys) shard(h uint64) *keyShard { return &x.shards[h>>63] }
 
 // stateKeysHash, when set (tests), is given to every index made after.
 var stateKeysHash func(source, fingerprint []byte) uint64
@@ -84,10 +97,11 @@ func (x *stateKeys) lookup(k alertKey, dst []int64) []int64 {
 	h := x.sumKey(k)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if no, ok := x.one[h]; ok {
+	sh := x.shard(h)
+	if no, ok := sh.one[h]; ok {
 		return append(dst, no)
 	}
-	return append(dst, x.more[h]...)
+	return append(dst, sh.more[h]...)
 }
 
 // add notes that the state numbered no may hold k.
@@ -98,36 +112,27 @@ func (x *stateKeys) add(k alertKey, no int64) {
 func (x *stateKeys) addHash(h uint64, no int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.addLocked(h, no)
+	x.shard(h).add(h, no)
 }
 
-// addHashes adds a batch of the build's under one lock.
-func (x *stateKeys) addHashes(b []hashedState) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	for _, e := range b {
-		x.addLocked(e.h, e.no)
-	}
-}
-
-func (x *stateKeys) addLocked(h uint64, no int64) {
-	if have, ok := x.one[h]; ok {
+func (sh *keyShard) add(h uint64, no int64) {
+	if have, ok := sh.one[h]; ok {
 		if have != no {
-			delete(x.one, h)
-			x.more[h] = []int64{have, no}
+			delete(sh.one, h)
+			sh.more[h] = []int64{have, no}
 		}
 		return
 	}
-	if nos, ok := x.more[h]; ok {
+	if nos, ok := sh.more[h]; ok {
 		for _, n := range nos {
 			if n == no {
 				return
 			}
 		}
-		x.more[h] = append(nos, no)
+		sh.more[h] = append(nos, no)
 		return
 	}
-	x.one[h] = no
+	sh.one[h] = no
 }
 
 // remove forgets the state numbered no, which held k and is deleted.
@@ -135,13 +140,14 @@ func (x *stateKeys) remove(k alertKey, no int64) {
 	h := x.sumKey(k)
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if have, ok := x.one[h]; ok {
+	sh := x.shard(h)
+	if have, ok := sh.one[h]; ok {
 		if have == no {
-			delete(x.one, h)
+			delete(sh.one, h)
 		}
 		return
 	}
-	nos := x.more[h]
+	nos := sh.more[h]
 	for i, n := range nos {
 		if n == no {
 			nos = append(nos[:i:i], nos[i+1:]...)
@@ -150,12 +156,12 @@ func (x *stateKeys) remove(k alertKey, no int64) {
 	}
 	switch len(nos) {
 	case 0:
-		delete(x.more, h)
+		delete(sh.more, h)
 	case 1:
-		delete(x.more, h)
-		x.one[h] = nos[0]
+		delete(sh.more, h)
+		sh.one[h] = nos[0]
 	default:
-		x.more[h] = nos
+		sh.more[h] = nos
 	}
 }
 
@@ -163,43 +169,48 @@ func (x *stateKeys) remove(k alertKey, no int64) {
 func (x *stateKeys) len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	n := len(x.one)
-	for _, nos := range x.more {
-		n += len(nos)
+	n := 0
+	for _, sh := range x.shards {
+		n += len(sh.one)
+		for _, nos := range sh.more {
+			n += len(nos)
+		}
 	}
 	return n
 }
 
 // buildStateKeys reads every state's number and key through q, whose
-// alert numbers are at most highest. SQLite's read is most of the time:
-// two read the table's halves by number, each on a connection of its
-// own, and pass batches of hashed keys to the adds.
+// alert numbers are at most highest: two readers hash the keys of the
+// table's halves by number, each on a connection of its own, and then
+// two goroutines fill a shard each, sized for its keys. (A map's adds
+// are a cache miss each: about as long as the reads.)
 func buildStateKeys(ctx context.Context, q queryer, highest int64) (*stateKeys, error) {
 	start := time.Now()
-	// Not sized first: counting the states reads the table as the build
-	// does, and the highest number counts the states deleted too.
 	x := newStateKeys(0)
 	x.hash = stateKeysHash
-	batches := make(chan []hashedState, 8)
-	added := make(chan struct{})
-	go func() {
-		defer close(added)
-		for b := range batches {
-			x.addHashes(b)
-		}
-	}()
 	half := highest / 2
-	errs := make([]error, 2)
+	var parts [2][2][]hashedState // by reader, then by shard
+	var errs [2]error
 	var wg sync.WaitGroup
 	for i, where := range []string{`alert_no <= ?`, `alert_no > ?`} {
-		wg.Go(func() { errs[i] = readStateKeys(ctx, q, x, where, half, batches) })
+		wg.Go(func() { parts[i], errs[i] = readStateKeys(ctx, q, x, where, half) })
 	}
 	wg.Wait()
-	close(batches)
-	<-added
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("read alert states' keys: %w", err)
 	}
+	for s := range x.shards {
+		wg.Go(func() {
+			sh := &x.shards[s]
+			sh.one = make(map[uint64]int64, len(parts[0][s])+len(parts[1][s]))
+			for _, p := range parts {
+				for _, e := range p[s] {
+					sh.add(e.h, e.no)
+				}
+			}
+		})
+	}
+	wg.Wait()
 	slog.Debug("alert states' keys read", "states", x.len(), "took", time.Since(start))
 	return x, nil
 }
@@ -209,33 +220,25 @@ type hashedState struct {
 	no int64
 }
 
-// readStateKeys reads the states where holds, hashes their keys, and
-// sends them to out in batches.
-func readStateKeys(ctx context.Context, q queryer, x *stateKeys, where string, arg int64, out chan<- []hashedState) error {
-	const batch = 4096
+// readStateKeys reads the numbers and hashed keys of the states where
+// holds, by shard.
+func readStateKeys(ctx context.Context, q queryer, x *stateKeys, where string, arg int64) (out [2][]hashedState, err error) {
 	// The key as the index hashes it: source, a zero byte, fingerprint.
 	rows, err := q.QueryContext(ctx, `SELECT alert_no, source || char(0) || fingerprint FROM alert_states WHERE `+where, arg)
 	if err != nil {
-		return err
+		return out, err
 	}
 	defer rows.Close()
-	b := make([]hashedState, 0, batch)
 	var key sql.RawBytes
 	for rows.Next() {
 		var e hashedState
 		if err := rows.Scan(&e.no, &key); err != nil {
-			return err
+			return out, err
 		}
 		e.h = x.sumJoined(key)
-		if b = append(b, e); len(b) == batch {
-			out <- b
-			b = make([]hashedState, 0, batch)
-		}
+		out[e.h>>63] = append(out[e.h>>63], e)
 	}
-	if len(b) > 0 {
-		out <- b
-	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 // noteDeletedStates gives the writer's connection a temporary trigger
