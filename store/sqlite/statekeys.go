@@ -229,6 +229,10 @@ func readStateKeys(ctx context.Context, q queryer, x *stateKeys, where string, a
 		return out, err
 	}
 	defer rows.Close()
+	// Sized for the numbers the range may hold, as many as a million: the
+	// slices' growth was garbage the collector ran for beside the reads.
+	size := min(max(arg, 0), 1<<20) / 2
+	out[0], out[1] = make([]hashedState, 0, size), make([]hashedState, 0, size)
 	var key sql.RawBytes
 	for rows.Next() {
 		var e hashedState
