@@ -19,8 +19,8 @@ import (
 // alert's state landed on a leaf of its own, about 60% of the pages a
 // commit of new alerts wrote, and more as the store grew. The table is now
 // keyed by the alert's number alone, and the store keeps in memory, for
-// every stored state, its key's hash and its number: about 30 bytes a
-// state.
+// every stored state, its key's hash and its number: 38 bytes a state at
+// a million (BenchmarkStateKeysMemory).
 //
 // A lookup gives the numbers stored under the key's hash: the candidates
 // (one, almost always; none for a key with no state). Every statement that
@@ -262,20 +262,24 @@ func noteDeletedStates(ctx context.Context, wc *sql.Conn) error {
 	return nil
 }
 
+// deletedState is a state's number and key.
 type deletedState struct {
 	no  int64
 	key alertKey
+}
+
+// scanNumberedKey scans a number, a source and a fingerprint.
+func scanNumberedKey(sc scanner) (deletedState, error) {
+	var d deletedState
+	err := sc.Scan(&d.no, &d.key.source, &d.key.fingerprint)
+	return d, err
 }
 
 // takeDeleted moves the states deleted so far from temp.deleted_states to
 // the transaction, which has the index forget them once it commits.
 func (t *tx) takeDeleted(ctx context.Context) error {
 	rows, err := t.tx.QueryContext(ctx, `DELETE FROM temp.deleted_states RETURNING alert_no, source, fingerprint`)
-	deleted, err := collect(rows, err, "read deleted alert states", func(sc scanner) (deletedState, error) {
-		var d deletedState
-		err := sc.Scan(&d.no, &d.key.source, &d.key.fingerprint)
-		return d, err
-	})
+	deleted, err := collect(rows, err, "read deleted alert states", scanNumberedKey)
 	t.deleted = append(t.deleted, deleted...)
 	return err
 }
@@ -293,11 +297,6 @@ func (t *tx) forgetDeleted() {
 // each its state's, found through the index, else its orphan's
 // (alertno.go); an alert with neither has no episode or day.
 func incidentAlertNos(ctx context.Context, q queryer, keys *stateKeys, id int64) ([]int64, error) {
-	scanNumbered := func(sc scanner) (deletedState, error) {
-		var d deletedState
-		err := sc.Scan(&d.no, &d.key.source, &d.key.fingerprint)
-		return d, err
-	}
 	rows, err := q.QueryContext(ctx, `SELECT source, fingerprint FROM alerts WHERE incident_id = ?`, id)
 	alerts, err := collect(rows, err, "read the alerts' keys", func(sc scanner) (alertKey, error) {
 		var k alertKey
@@ -317,7 +316,7 @@ func incidentAlertNos(ctx context.Context, q queryer, keys *stateKeys, id int64)
 	if len(cands) > 0 {
 		rows, err = q.QueryContext(ctx, `SELECT alert_no, source, fingerprint FROM alert_states
 			WHERE alert_no IN (SELECT value FROM json_each(?))`, jsonNumbers(cands))
-		stated, err := collect(rows, err, "read the alerts' states", scanNumbered)
+		stated, err := collect(rows, err, "read the alerts' states", scanNumberedKey)
 		if err != nil {
 			return nil, err
 		}
@@ -331,7 +330,7 @@ func incidentAlertNos(ctx context.Context, q queryer, keys *stateKeys, id int64)
 	if len(want) > 0 {
 		rows, err = q.QueryContext(ctx, `SELECT o.alert_no, o.source, o.fingerprint FROM alerts a
 			JOIN alert_orphans o ON o.source = a.source AND o.fingerprint = a.fingerprint WHERE a.incident_id = ?`, id)
-		orphans, err := collect(rows, err, "read the alerts' orphan numbers", scanNumbered)
+		orphans, err := collect(rows, err, "read the alerts' orphan numbers", scanNumberedKey)
 		if err != nil {
 			return nil, err
 		}
