@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -228,6 +229,11 @@ func TestRetentionKeepsNumberedStates(t *testing.T) {
 	}
 	if s, _ := numberOf(t, st, "am", "only"); s != 0 {
 		t.Errorf("the state of an alert without episodes is kept (number %d)", s)
+	}
+	// The index of the states' keys forgets the deleted state once its
+	// transaction has committed (statekeys.go).
+	if n, stored := st.keys.len(), readRows(t, st.r, `SELECT COUNT(*) FROM alert_states`); fmt.Sprint(n) != stored[0] {
+		t.Errorf("the index holds %d states, the table %s", n, stored[0])
 	}
 	if s, _ := numberOf(t, st, "am", "both"); s == 0 {
 		t.Fatal("the state of an alert with an episode left is deleted: the episode cannot be found")

@@ -262,15 +262,15 @@ func noteDeletedStates(ctx context.Context, wc *sql.Conn) error {
 	return nil
 }
 
-// deletedState is a state's number and key.
-type deletedState struct {
+// numberedKey is a state's number and key: one deleted, or read by number.
+type numberedKey struct {
 	no  int64
 	key alertKey
 }
 
 // scanNumberedKey scans a number, a source and a fingerprint.
-func scanNumberedKey(sc scanner) (deletedState, error) {
-	var d deletedState
+func scanNumberedKey(sc scanner) (numberedKey, error) {
+	var d numberedKey
 	err := sc.Scan(&d.no, &d.key.source, &d.key.fingerprint)
 	return d, err
 }

@@ -20,7 +20,7 @@ import (
 // states, and only the key picks the right one.
 func collide() (restore func()) {
 	was := stateKeysHash
-	stateKeysHash = func(_, _ []byte) uint64 { return 42 }
+	stateKeysHash = collidingHash
 	return func() { stateKeysHash = was }
 }
 
@@ -275,7 +275,7 @@ func TestStateKeysForgetDeletedOnCommit(t *testing.T) {
 // and removed one by one.
 func TestStateKeysCollisions(t *testing.T) {
 	x := newStateKeys(0)
-	x.hash = func(_, _ []byte) uint64 { return 7 }
+	x.hash = collidingHash
 	a, b, c := alertKey{"am", "a"}, alertKey{"am", "b"}, alertKey{"am", "c"}
 	x.add(a, 1)
 	x.add(a, 1)

@@ -35,7 +35,7 @@ type tx struct {
 	keys *stateKeys
 	// deleted are the states this transaction deleted, which the index
 	// forgets once it commits (see forgetDeleted).
-	deleted []deletedState
+	deleted []numberedKey
 	// maint are the ActiveMaintenance answers of this transaction, until
 	// it writes a change.
 	maint maintmemo.Memo
