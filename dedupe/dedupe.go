@@ -201,5 +201,12 @@ func (b *Batch) Record(s incident.AlertState) {
 // transaction committed; on rollback just drop the Batch.
 func (b *Batch) Commit() { b.cache.Commit() }
 
+// Uncommitted reports whether the state Decide answers for source's alert
+// with fingerprint fp was recorded in this batch: it is not committed yet,
+// and a decision resting on it rolls back with the transaction.
+func (b *Batch) Uncommitted(source, fp string) bool {
+	return b.cache.Staged(key{source, fp})
+}
+
 // Purge empties the cache; the next lookups go to the store.
 func (d *Deduper) Purge() { d.cache.Purge() }

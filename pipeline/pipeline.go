@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,6 +174,11 @@ type request struct {
 	// state says whether the request waits, the writer took it, or its
 	// caller gave up: whoever moves it from waiting decides its fate.
 	state atomic.Int32
+	// answered: the writer answered the request before its transaction
+	// committed (settled), and owes it no other answer; early are its
+	// deferred repeats, kept whether that transaction commits or not.
+	answered bool
+	early    []incident.Touch
 }
 
 // The states of a request.
@@ -599,16 +605,23 @@ func (p *Pipeline) process(group []*request) (rest []*request, committed int) {
 		}
 		p.metrics.groupSize.Observe(float64(n))
 		for _, r := range live[:n] {
-			r.err <- err
+			if !r.answered {
+				r.err <- err
+			}
 			committed += r.work
 		}
 		if err != nil || len(live) < len(group) {
 			committed = 0 // not one transaction of the whole group
 		}
-		return live[n:], committed
+		// A request answered in an attempt of the transaction that got
+		// further (a store may run it again) is settled: not put back.
+		return slices.DeleteFunc(live[n:], func(r *request) bool { return r.answered }), committed
 	}
 	p.metrics.groupSize.Observe(float64(len(live)))
 	for _, r := range live {
+		if r.answered {
+			continue // settled: nothing of it waited for the commit
+		}
 		_, err := p.commit([]*request{r})
 		r.err <- err
 	}
@@ -787,6 +800,8 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 				}
 			}
 			notes := map[int64]*incident.GroupNote{}
+			mark := len(p.staged)
+			r.early = r.early[:0]
 			for _, ev := range r.events {
 				if handled, err := p.beat(ctx, tx, set, cb, ev, now, &stats); handled || err != nil {
 					if err != nil {
@@ -809,6 +824,14 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 			if err := p.noteGroups(ctx, tx, cb, notes, now, &stats); err != nil {
 				return err
 			}
+			if p.settled(r, db, p.staged[mark:], len(notes)) {
+				r.early = append(r.early, p.staged[mark:]...)
+				p.staged = p.staged[:mark]
+				if !r.answered {
+					r.answered = true
+					r.err <- nil
+				}
+			}
 		}
 		var err error
 		outbox, err = incident.Enqueue(ctx, stx, p.o.Route, nt.noted, now, p.o.Outbox)
@@ -818,6 +841,12 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 		return nil
 	})
 	p.metrics.commitDuration.Observe(time.Since(start).Seconds())
+	if err == nil && flush {
+		// Written in this transaction: what waits now came after.
+		clear(p.touches)
+		p.lastFlush = p.clock()
+	}
+	p.keepEarly(group)
 	if err != nil {
 		if !isDomainErr(err) {
 			failed := err
@@ -837,10 +866,6 @@ func (p *Pipeline) commit(group []*request) (applied int, err error) {
 	// touches waiting to be written.
 	db.Commit()
 	cb.Commit()
-	if flush {
-		clear(p.touches)
-		p.lastFlush = p.clock()
-	}
 	p.stageTouches()
 	stats.publish(p.metrics)
 	p.metrics.publishOutbox(outbox)
@@ -1010,16 +1035,67 @@ func (p *Pipeline) pendingTouches() []incident.Touch {
 // to those waiting to be written.
 func (p *Pipeline) stageTouches() {
 	for _, t := range p.staged {
-		k := touchKey{t.Source, t.Fingerprint}
-		if cur, ok := p.touches[k]; ok {
-			cur.Merge(t)
-			t = cur
-		}
-		p.touches[k] = t
+		p.addTouch(t)
 	}
 	p.metrics.repeatsDeferred.Add(float64(len(p.staged)))
 	p.staged = p.staged[:0]
 	p.metrics.touchesPending.Set(float64(len(p.touches)))
+}
+
+// settled reports whether r, a notification the writer has just applied,
+// may be answered before its transaction commits: it changed nothing that
+// a 2xx makes durable, so the commit (and its fsync) holds nothing for it.
+// That is so when every one of its alerts is a deferred repeat (staged:
+// its touches, one per event) of a state already committed, not one this
+// transaction recorded, which a rollback would take back; and it used up no
+// nonce, carried no change, noted no group (noted: how many), and counted
+// as no traffic heartbeat, each of which the transaction writes. Its
+// repeats are then kept whatever the transaction's fate (keepEarly), as a
+// crash could lose them in any case ("What a 2xx guarantees").
+func (p *Pipeline) settled(r *request, db *dedupe.Batch, staged []incident.Touch, noted int) bool {
+	if r.nonce != nil || len(r.changes) > 0 || noted > 0 || len(r.events) == 0 || len(staged) != len(r.events) {
+		return false
+	}
+	for _, ev := range r.events {
+		if p.o.ExpectTraffic[ev.Source] > 0 {
+			return false
+		}
+	}
+	for _, t := range staged {
+		if db.Uncommitted(t.Source, t.Fingerprint) {
+			return false
+		}
+	}
+	return true
+}
+
+// keepEarly adds the deferred repeats of the requests of group answered
+// before their transaction ended (settled) to those waiting to be written,
+// whether it committed or not: their answer is given.
+func (p *Pipeline) keepEarly(group []*request) {
+	kept := 0
+	for _, r := range group {
+		for _, t := range r.early {
+			p.addTouch(t)
+		}
+		kept += len(r.early)
+		r.early = r.early[:0]
+	}
+	if kept > 0 {
+		p.metrics.repeatsDeferred.Add(float64(kept))
+		p.metrics.touchesPending.Set(float64(len(p.touches)))
+	}
+}
+
+// addTouch adds t to the touches waiting to be written, merged with its
+// alert's.
+func (p *Pipeline) addTouch(t incident.Touch) {
+	k := touchKey{t.Source, t.Fingerprint}
+	if cur, ok := p.touches[k]; ok {
+		cur.Merge(t)
+		t = cur
+	}
+	p.touches[k] = t
 }
 
 // flushTouches writes every deferred repeat: the writer's last transaction

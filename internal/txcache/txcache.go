@@ -113,6 +113,14 @@ func (b *Batch[K, V]) Prime(key K, v V, found bool) {
 // Stage records key's value as of this transaction.
 func (b *Batch[K, V]) Stage(key K, v V) { b.staged[key] = v }
 
+// Staged reports whether this transaction staged a value for key: what Get
+// answers for it then is not committed, and goes if the transaction rolls
+// back.
+func (b *Batch[K, V]) Staged(key K) bool {
+	_, ok := b.staged[key]
+	return ok
+}
+
 // Commit publishes the staged values. Call it only once the transaction has
 // committed.
 func (b *Batch[K, V]) Commit() {

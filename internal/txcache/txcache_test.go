@@ -34,17 +34,27 @@ func TestStagedShadowsAndCommitPublishes(t *testing.T) {
 	if v, ok, _ := b.Get(ctx, "a"); !ok || v != 1 {
 		t.Fatalf("Get(a) = %d, %v; want 1 from the store", v, ok)
 	}
+	if b.Staged("a") {
+		t.Error("Staged(a) before Stage: a value from the store is committed")
+	}
 	b.Stage("a", 2)
 	if v, _, _ := b.Get(ctx, "a"); v != 2 {
 		t.Errorf("within the batch Get(a) = %d, want the staged 2", v)
+	}
+	if !b.Staged("a") || b.Staged("b") {
+		t.Errorf("Staged(a), Staged(b) = %v, %v; want true, false", b.Staged("a"), b.Staged("b"))
 	}
 	// Another batch (after a rollback, say) does not see uncommitted values.
 	if v, _, _ := c.Begin(db.load).Get(ctx, "a"); v != 1 {
 		t.Errorf("before commit another batch sees %d, want 1", v)
 	}
 	b.Commit()
-	if v, _, _ := c.Begin(store{}.load).Get(ctx, "a"); v != 2 {
+	next := c.Begin(store{}.load)
+	if v, _, _ := next.Get(ctx, "a"); v != 2 {
 		t.Errorf("after commit Get(a) = %d, want 2 from the cache", v)
+	}
+	if next.Staged("a") {
+		t.Error("Staged(a) in the next batch: the value is committed")
 	}
 	if got := testutil.ToFloat64(m.Hits); got != 1 {
 		t.Errorf("hits = %v, want 1", got)
