@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,8 @@ type deferredRows struct {
 	// counted event written: their days are stored, and their next
 	// events' are kept by event_alert_day_touches.
 	eventNos map[int64]bool
+	// scratch holds a shared statement's arguments (sharedArgs).
+	scratch []any
 }
 
 type alertRowKey struct {
@@ -101,59 +104,72 @@ const (
 var deferredTables = [...]struct {
 	name  string
 	width int // arguments per row
-	query func(rows int) string
+	// cols are the columns a row gives, in its arguments' order; upsert
+	// what follows the rows (an ON CONFLICT clause, or nothing).
+	cols, upsert string
+	// shared are the columns (positions in a row) that the rows of one
+	// notification have in common as a rule: a run of rows alike in all
+	// of them is written with each of those values bound once (see
+	// writeTable).
+	shared []int
 }{
 	// An upsert of many rows applies them in order, as one statement each
 	// would; a key twice is updated by its second row. A state is keyed
 	// by its number, which the writer knows for every state it puts
 	// (statekeys.go): the stored state's, or a new one.
-	deferStates: {"alert_states", 8, func(n int) string {
-		return `INSERT INTO alert_states (alert_no, source, fingerprint, status, starts_at, ends_at, incident_id,
-			last_seen_at) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)") + `
-		ON CONFLICT (alert_no) DO UPDATE SET status = excluded.status,
+	deferStates: {"alert_states", 8, `alert_no, source, fingerprint, status, starts_at, ends_at, incident_id, last_seen_at`,
+		`ON CONFLICT (alert_no) DO UPDATE SET status = excluded.status,
 			starts_at = excluded.starts_at, ends_at = excluded.ends_at, incident_id = excluded.incident_id,
-			last_seen_at = excluded.last_seen_at`
-	}},
-	deferAlerts: {"alerts", 12, func(n int) string {
-		return `INSERT INTO alerts (incident_id, source, fingerprint, status, labels, annotations,
-			starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count) VALUES ` +
-			rows(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + `
-		ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
+			last_seen_at = excluded.last_seen_at`, []int{1, 3, 6, 7}},
+	deferAlerts: {"alerts", 12, `incident_id, source, fingerprint, status, labels, annotations,
+			starts_at, ends_at, generator_url, first_seen_at, last_seen_at, count`,
+		`ON CONFLICT (incident_id, source, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
 			annotations = excluded.annotations, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`
-	}},
-	deferEpisodes: {"alert_episodes", 8, func(n int) string {
-		return `INSERT INTO alert_episodes (id, alert_no, source, fingerprint, starts_at, ends_at, incident_id,
-			correlation_key) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
-	}},
+			generator_url = excluded.generator_url, last_seen_at = excluded.last_seen_at, count = excluded.count`,
+		[]int{0, 1, 3, 9, 10, 11}},
+	deferEpisodes: {"alert_episodes", 8, `id, alert_no, source, fingerprint, starts_at, ends_at, incident_id, correlation_key`,
+		``, []int{2, 5, 6, 7}},
 	// The events' counts by day and transition (eventDays), which a
 	// trigger on events kept row by row until migration 0023.
-	deferEventDays: {"event_days", 3, func(n int) string {
-		return `INSERT INTO event_days (day, transition, n) VALUES ` + rows(n, "(?, ?, ?)") + `
-		ON CONFLICT (day, transition) DO UPDATE SET n = n + excluded.n`
-	}},
+	deferEventDays: {"event_days", 3, `day, transition, n`, `ON CONFLICT (day, transition) DO UPDATE SET n = n + excluded.n`, nil},
 	// A new alert's days, written before its events (eventDays).
-	deferAlertDays: {"event_alert_days", 4, func(n int) string {
-		return `INSERT INTO event_alert_days (alert_no, day, first_at, last_at) VALUES ` + rows(n, "(?, ?, ?, ?)")
-	}},
-	deferAlertFirsts: {"event_alert_firsts", 3, func(n int) string {
-		return `INSERT INTO event_alert_firsts (day, prev_day, n) VALUES ` + rows(n, "(?, ?, ?)") + `
-		ON CONFLICT (day, prev_day) DO UPDATE SET n = n + excluded.n`
-	}},
+	deferAlertDays: {"event_alert_days", 4, `alert_no, day, first_at, last_at`, ``, []int{1, 2, 3}},
+	deferAlertFirsts: {"event_alert_firsts", 3, `day, prev_day, n`,
+		`ON CONFLICT (day, prev_day) DO UPDATE SET n = n + excluded.n`, nil},
 	// The days of other alerts, kept by the view's triggers (migration
 	// 0022).
-	deferDayTouches: {"event_alert_day_touches", 2, func(n int) string {
-		return `INSERT INTO event_alert_day_touches (alert_no, received_at) VALUES ` + rows(n, "(?, ?)")
-	}},
-	deferEvents: {"events", eventArgs, func(n int) string {
-		return `INSERT INTO events (received_at, source, fingerprint, status, labels, annotations,
+	deferDayTouches: {"event_alert_day_touches", 2, `alert_no, received_at`, ``, nil},
+	deferEvents: {"events", eventArgs, `received_at, source, fingerprint, status, labels, annotations,
 			group_labels, receiver, generator_url, starts_at, ends_at, transition, rule, correlation_key, incident_id,
-			alert_no) VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-	}},
-	deferTimeline: {"timeline", 8, func(n int) string {
-		return `INSERT INTO timeline (id, incident_id, at, kind, actor, on_behalf_of, fingerprint, message)
-			VALUES ` + rows(n, "(?, ?, ?, ?, ?, ?, ?, ?)")
-	}},
+			alert_no`, ``, []int{eventReceivedAt, eventSource, 3, 6, 7, eventTransition, 12, 13, 14}},
+	deferTimeline: {"timeline", 8, `id, incident_id, at, kind, actor, on_behalf_of, fingerprint, message`,
+		``, []int{1, 2, 3, 4, 5}},
+}
+
+// deferredQuery is the INSERT of n rows of table i, its shared columns
+// bound once (shared) or in every row.
+func deferredQuery(i, n int, shared bool) string {
+	table := deferredTables[i]
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", table.width), ", ") + ")"
+	if !shared {
+		return `INSERT INTO ` + table.name + ` (` + table.cols + `) VALUES ` + rows(n, row) + ` ` + table.upsert
+	}
+	// SELECT ?, v.column1, ...: the shared values come first in the
+	// arguments, then each row's others. WHERE true parses the upsert
+	// after the SELECT as such, not as a join's ON.
+	list := make([]string, table.width)
+	k := 0
+	for c := range list {
+		if slices.Contains(table.shared, c) {
+			list[c] = "?"
+		} else {
+			k++
+			list[c] = fmt.Sprintf("v.column%d", k)
+		}
+	}
+	row = "(" + strings.TrimSuffix(strings.Repeat("?, ", k), ", ") + ")"
+	return `INSERT INTO ` + table.name + ` (` + table.cols + `) SELECT ` + strings.Join(list, ", ") +
+		` FROM (VALUES ` + rows(n, row) + `) AS v WHERE true ` + table.upsert
 }
 
 // The positions in an event's row (deferredTables[deferEvents]) that
@@ -180,14 +196,19 @@ const (
 	qNextEpisodeID  = `SELECT COALESCE(MAX(id), 0) + 1 FROM alert_episodes`
 )
 
-// deferredQueries are the prepared INSERTs by table and width.
-var deferredQueries = func() (q [len(deferredTables)][len(deferWidths)]string) {
+// deferredQueries are the prepared INSERTs by table and width, and
+// sharedQueries those binding the shared columns once (none for a table
+// without).
+var deferredQueries, sharedQueries = func() (q, sq [len(deferredTables)][len(deferWidths)]string) {
 	for i, table := range deferredTables {
 		for j, w := range deferWidths {
-			q[i][j] = table.query(w)
+			q[i][j] = deferredQuery(i, w, false)
+			if len(table.shared) > 0 {
+				sq[i][j] = deferredQuery(i, w, true)
+			}
 		}
 	}
-	return q
+	return q, sq
 }()
 
 // touchesEpisodes are the pass-through statements that read or write
@@ -200,8 +221,11 @@ var touchesEpisodes = map[string]bool{
 
 func init() {
 	writerQueries = append(writerQueries, qNextTimelineID, qNextEpisodeID)
-	for _, q := range deferredQueries {
+	for i, q := range deferredQueries {
 		writerQueries = append(writerQueries, q[:]...)
+		if len(deferredTables[i].shared) > 0 {
+			writerQueries = append(writerQueries, sharedQueries[i][:]...)
+		}
 	}
 	passThrough[qNextTimelineID], passThrough[qNextEpisodeID] = true, true
 }
@@ -347,20 +371,34 @@ func (t *tx) writeDeferred(ctx context.Context) error {
 	return nil
 }
 
-// writeTable writes table i's deferred rows, widest statements first.
+// writeTable writes table i's deferred rows, in order, widest statements
+// first. Rows alike in the table's shared columns, minSharedRun of them or
+// more in a row (a notification's, as a rule), go in statements that bind
+// those values once: binding was a fifth of the writer's time on new
+// alerts, and most of a new alert's arguments are its notification's.
+// Other rows go in statements that bind every value.
 func (t *tx) writeTable(ctx context.Context, i int) error {
 	table, all := deferredTables[i], t.rows.args[i]
-	for args := all; len(args) > 0; {
-		n := len(args) / table.width
-		w := 0
-		for deferWidths[w] > n {
-			w++
+	w, n := table.width, len(all)/table.width
+	plain := 0 // the first row not written
+	for r := 0; r < n && len(table.shared) > 0; {
+		end := r + 1
+		for end < n && sameShared(all[r*w:(r+1)*w], all[end*w:(end+1)*w], table.shared) {
+			end++
 		}
-		k := deferWidths[w] * table.width
-		if _, err := t.stmts[deferredQueries[i][w]].ExecContext(ctx, args[:k]...); err != nil {
-			return &deferredError{fmt.Errorf("write %d deferred %s rows: %w", len(all)/table.width, table.name, err)}
+		if end-r >= minSharedRun {
+			if err := t.writeRows(ctx, i, all[plain*w:r*w], false); err != nil {
+				return err
+			}
+			if err := t.writeRows(ctx, i, all[r*w:end*w], true); err != nil {
+				return err
+			}
+			plain = end
 		}
-		args = args[k:]
+		r = end
+	}
+	if err := t.writeRows(ctx, i, all[plain*w:], false); err != nil {
+		return err
 	}
 	clear(all) // the strings they hold
 	t.rows.args[i] = all[:0]
@@ -371,6 +409,90 @@ func (t *tx) writeTable(ctx context.Context, i int) error {
 		clear(t.rows.alertKeys)
 	}
 	return nil
+}
+
+// sharedRowsWritten counts each table's rows written with their shared
+// columns bound once, for tests that must know it happened.
+var sharedRowsWritten [len(deferredTables)]atomic.Int64
+
+// minSharedRun is the fewest rows alike in their shared columns written
+// with those bound once: a shorter run would cost statements of its own.
+const minSharedRun = 4
+
+// sameShared reports whether rows a and b have the same values in the
+// columns shared.
+func sameShared(a, b []any, shared []int) bool {
+	for _, c := range shared {
+		if !sameValue(a[c], b[c]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameValue reports whether two arguments are the same value, for the
+// kinds the writer binds; any other is never the same.
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	}
+	return false
+}
+
+// writeRows writes rows (table i's arguments, whole rows) in statements of
+// deferWidths rows, widest first; shared: all alike in the table's shared
+// columns, which are bound once per statement.
+func (t *tx) writeRows(ctx context.Context, i int, rows []any, shared bool) error {
+	table := deferredTables[i]
+	w := table.width
+	for len(rows) > 0 {
+		n := len(rows) / w
+		j := 0
+		for deferWidths[j] > n {
+			j++
+		}
+		k := deferWidths[j] * w
+		q, args := deferredQueries[i][j], rows[:k]
+		if shared {
+			q, args = sharedQueries[i][j], t.sharedArgs(table.shared, rows[:k], w)
+			sharedRowsWritten[i].Add(int64(deferWidths[j]))
+		}
+		_, err := t.stmts[q].ExecContext(ctx, args...)
+		if shared {
+			clear(args) // the strings it holds
+		}
+		if err != nil {
+			return &deferredError{fmt.Errorf("write %d deferred %s rows: %w", len(t.rows.args[i])/w, table.name, err)}
+		}
+		rows = rows[k:]
+	}
+	return nil
+}
+
+// sharedArgs are the arguments of a shared statement (deferredQuery) for
+// rows, w arguments each: the first row's shared values, then each row's
+// others, in the transaction's scratch slice.
+func (t *tx) sharedArgs(shared []int, rows []any, w int) []any {
+	args := t.rows.scratch[:0]
+	for _, c := range shared {
+		args = append(args, rows[c])
+	}
+	for r := 0; r < len(rows); r += w {
+		for c, v := range rows[r : r+w] {
+			if !slices.Contains(shared, c) {
+				args = append(args, v)
+			}
+		}
+	}
+	t.rows.scratch = args
+	return args
 }
 
 // countNewAlertDays turns eventDays' rows of new alerts on; a test turns

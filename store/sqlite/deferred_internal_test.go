@@ -439,3 +439,67 @@ func TestDeferredStatesAndAlertsByKey(t *testing.T) {
 		t.Errorf("alerts stored %v, want a seen once and b twice", got)
 	}
 }
+
+// TestSharedRunsWrittenInOrder: events in runs alike in the shared
+// columns, of every length around minSharedRun and the statements'
+// widths, and split by one row unlike the others, are stored each with its
+// own values in every column, in the order given, the runs of
+// minSharedRun or more rows with their shared values bound once.
+func TestSharedRunsWrittenInOrder(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	id := mustCreate(t, st, "k", time.Time{})
+	var want []string
+	before := sharedRowsWritten[deferEvents].Load()
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		i := 0
+		for r, n := range []int{1, 3, 4, 5, 70, 2, 67, 1, 16} {
+			for j := range n {
+				ev := incident.EventRecord{ReceivedAt: noT0.Add(time.Duration(r) * time.Millisecond), Source: "am",
+					Fingerprint: fmt.Sprintf("fp%03d", i), Status: incident.StatusFiring,
+					Labels: map[string]string{"i": fmt.Sprint(i)}, Receiver: fmt.Sprint("rcv", r%2),
+					GeneratorURL: fmt.Sprint("url", i%3), StartsAt: noT0.Add(-time.Duration(i) * time.Second),
+					Transition: incident.TransitionNew, Rule: fmt.Sprint("rule", r%3), Key: fmt.Sprint("key", r%2)}
+				if r%2 == 0 {
+					ev.GroupLabels, ev.IncidentID = map[string]string{"g": fmt.Sprint(r)}, id
+				}
+				if n == 70 && (j == 30 || j == 31) {
+					ev.Status, ev.EndsAt, ev.Transition = incident.StatusResolved, noT0, incident.TransitionResolved
+				}
+				if err := tx.AddEvent(ctx, ev); err != nil {
+					return err
+				}
+				group := "-"
+				if ev.GroupLabels != nil {
+					group = fmt.Sprintf(`{"g":"%d"}`, r)
+				}
+				want = append(want, fmt.Sprintf(`%d|am|%s|%s|{"i":"%d"}|%s|%s|%s|%d|%d|%s|%s|%s|%d`,
+					ev.ReceivedAt.UnixNano(), ev.Fingerprint, ev.Status, i, group, ev.Receiver, ev.GeneratorURL,
+					ev.StartsAt.UnixNano(), nanosOr0(ev.EndsAt), ev.Transition, ev.Rule, ev.Key, ev.IncidentID))
+				i++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readRows(t, st.r, `SELECT received_at || '|' || source || '|' || fingerprint || '|' || status || '|' || labels
+		|| '|' || COALESCE(group_labels, '-') || '|' || receiver || '|' || generator_url || '|' || starts_at
+		|| '|' || COALESCE(ends_at, 0) || '|' || transition || '|' || rule || '|' || correlation_key
+		|| '|' || COALESCE(incident_id, 0) FROM events ORDER BY id`)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events stored:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// 4, 5, 30 and 38 of the 70, 67 and 16 rows: the rest one by one.
+	if n := sharedRowsWritten[deferEvents].Load() - before; n != 4+5+30+38+67+16 {
+		t.Errorf("%d events written with shared values bound once, want %d", n, 4+5+30+38+67+16)
+	}
+}
+
+func nanosOr0(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
