@@ -503,3 +503,35 @@ func nanosOr0(t time.Time) int64 {
 	}
 	return t.UnixNano()
 }
+
+// TestSharedRunUpsertsInOrder: in a run written with its shared values
+// bound once, an alert put twice keeps its second row, as one statement
+// per row would.
+func TestSharedRunUpsertsInOrder(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	id := mustCreate(t, st, "k", time.Time{})
+	before := sharedRowsWritten[deferAlerts].Load()
+	err := st.Update(ctx, func(tx incident.Tx) error {
+		// The first four in one statement, a twice among them.
+		for i, fp := range []string{"a", "b", "c", "a", "d"} {
+			a := incident.Alert{IncidentID: id, Source: "am", Fingerprint: fp, Status: incident.StatusFiring,
+				Labels: map[string]string{"put": fmt.Sprint(i)}, StartsAt: noT0, FirstSeenAt: noT0, LastSeenAt: noT0, Count: 1}
+			if err := tx.PutAlert(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sharedRowsWritten[deferAlerts].Load() - before; n != 5 {
+		t.Fatalf("%d alert rows written with shared values bound once, want all 5", n)
+	}
+	got := readRows(t, st.r, `SELECT fingerprint || '|' || labels FROM alerts WHERE incident_id = ? ORDER BY fingerprint`, id)
+	want := []string{`a|{"put":"3"}`, `b|{"put":"1"}`, `c|{"put":"2"}`, `d|{"put":"4"}`}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("alerts %v, want %v", got, want)
+	}
+}
