@@ -158,19 +158,36 @@ func deferredQuery(i, n int, shared bool) string {
 	// arguments, then each row's others. WHERE true parses the upsert
 	// after the SELECT as such, not as a join's ON.
 	list := make([]string, table.width)
-	k := 0
-	for c := range list {
-		if slices.Contains(table.shared, c) {
-			list[c] = "?"
-		} else {
-			k++
-			list[c] = fmt.Sprintf("v.column%d", k)
-		}
+	for _, c := range sharedColumns[i].shared {
+		list[c] = "?"
 	}
-	row = "(" + strings.TrimSuffix(strings.Repeat("?, ", k), ", ") + ")"
+	for k, c := range sharedColumns[i].own {
+		list[c] = fmt.Sprintf("v.column%d", k+1)
+	}
+	row = "(" + strings.TrimSuffix(strings.Repeat("?, ", len(sharedColumns[i].own)), ", ") + ")"
 	return `INSERT INTO ` + table.name + ` (` + table.cols + `) SELECT ` + strings.Join(list, ", ") +
 		` FROM (VALUES ` + rows(n, row) + `) AS v WHERE true ` + table.upsert
 }
+
+// sharedColumns are each table's shared columns and the others, each in
+// the order of a row's columns: the order of the ?s in its shared
+// statement's SELECT list (deferredQuery) and of their arguments
+// (sharedArgs), whatever the order deferredTables names them in.
+var sharedColumns = func() (cols [len(deferredTables)]struct{ shared, own []int }) {
+	for i, table := range deferredTables {
+		if len(table.shared) == 0 {
+			continue
+		}
+		for c := range table.width {
+			if slices.Contains(table.shared, c) {
+				cols[i].shared = append(cols[i].shared, c)
+			} else {
+				cols[i].own = append(cols[i].own, c)
+			}
+		}
+	}
+	return cols
+}()
 
 // The positions in an event's row (deferredTables[deferEvents]) that
 // deferredResolves and eventDays read, and its width.
@@ -461,7 +478,7 @@ func (t *tx) writeRows(ctx context.Context, i int, rows []any, shared bool) erro
 		k := deferWidths[j] * w
 		q, args := deferredQueries[i][j], rows[:k]
 		if shared {
-			q, args = sharedQueries[i][j], t.sharedArgs(table.shared, rows[:k], w)
+			q, args = sharedQueries[i][j], t.sharedArgs(i, rows[:k])
 			sharedRowsWritten[i].Add(int64(deferWidths[j]))
 		}
 		_, err := t.stmts[q].ExecContext(ctx, args...)
@@ -476,19 +493,18 @@ func (t *tx) writeRows(ctx context.Context, i int, rows []any, shared bool) erro
 	return nil
 }
 
-// sharedArgs are the arguments of a shared statement (deferredQuery) for
-// rows, w arguments each: the first row's shared values, then each row's
-// others, in the transaction's scratch slice.
-func (t *tx) sharedArgs(shared []int, rows []any, w int) []any {
+// sharedArgs are the arguments of table i's shared statement
+// (deferredQuery) for rows: the first row's shared values, then each
+// row's others, in the transaction's scratch slice.
+func (t *tx) sharedArgs(i int, rows []any) []any {
+	cols, w := sharedColumns[i], deferredTables[i].width
 	args := t.rows.scratch[:0]
-	for _, c := range shared {
+	for _, c := range cols.shared {
 		args = append(args, rows[c])
 	}
 	for r := 0; r < len(rows); r += w {
-		for c, v := range rows[r : r+w] {
-			if !slices.Contains(shared, c) {
-				args = append(args, v)
-			}
+		for _, c := range cols.own {
+			args = append(args, rows[r+c])
 		}
 	}
 	t.rows.scratch = args
