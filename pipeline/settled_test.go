@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -281,5 +282,65 @@ func TestRepeatsThatWriteWaitForTheCommit(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// rerunStore runs each transaction's work twice, the first time rolled
+// back, as the PostgreSQL store does after a serialization failure; with
+// fail set, the second run fails too.
+type rerunStore struct {
+	*sqlite.Store
+	fail atomic.Bool
+}
+
+var errRerun = errors.New("rerun")
+
+func (s *rerunStore) Update(ctx context.Context, fn func(incident.Tx) error) error {
+	again := func(tx incident.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return errRerun
+	}
+	err := s.Store.Update(ctx, again)
+	if !errors.Is(err, errRerun) {
+		return err
+	}
+	if s.fail.Load() {
+		return s.Store.Update(ctx, again)
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// TestSettledRepeatOnceWhenTheStoreRunsItAgain: a repeat answered in a
+// first run of its transaction is answered once, and counted once, when
+// the store runs the transaction again, even if that run fails.
+func TestSettledRepeatOnceWhenTheStoreRunsItAgain(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rs := &rerunStore{Store: st}
+	p, err := pipeline.New(pipeline.Options{Store: rs, MaxWait: time.Minute, TouchFlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Start()
+	ctx := context.Background()
+	if err := p.Submit(ctx, []incident.Event{firing("web-1", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	rs.fail.Store(true)
+	if err := p.Submit(ctx, []incident.Event{firing("web-1", t0)}); err != nil {
+		t.Fatalf("repeat: %v; want its answer from the first run", err)
+	}
+	rs.fail.Store(false)
+	if err := p.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := &settledEnv{t: t, st: st}
+	if got := e.count("web-1"); got != 2 {
+		t.Errorf("web-1 count = %d, want 2: the first notification and the repeat, once", got)
 	}
 }
