@@ -37,6 +37,13 @@ func LaterUpdateNothing(itx incident.Tx) error {
 	return itx.(*tx).later(pendingWrite{what: "update nothing", q: `UPDATE incidents SET summary = summary WHERE id = -1`, one: true})
 }
 
+// LaterTimelineRow queues, in the Update's transaction itx, the insert of
+// a timeline entry with the given ID.
+func LaterTimelineRow(itx incident.Tx, id, incidentID int64) error {
+	return itx.(*tx).later(pendingWrite{what: "insert timeline row", q: `INSERT INTO timeline (id, incident_id, at, kind, actor, message)
+		VALUES (?, ?, 0, 'comment', 'test', '')`, args: []any{id, incidentID}})
+}
+
 // SetMaxStatsSamples bounds the durations Stats reads per measure until
 // the returned func restores it.
 func SetMaxStatsSamples(n int) (restore func()) {

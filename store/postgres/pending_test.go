@@ -123,6 +123,15 @@ func TestWritesSentWithTheNextStatement(t *testing.T) {
 				}
 				return first
 			}, "update nothing, sent with the next statement: it changed no row"},
+		{"a duplicate key", func(tx incident.Tx, other incident.Incident) error {
+			// A timeline entry's ID taken twice: a unique violation the
+			// store caused, never the request's conflict (a 409).
+			entry := incident.TimelineEntry{IncidentID: other.ID, At: other.OpenedAt, Kind: incident.TimelineComment, Actor: "test"}
+			if err := tx.AddTimeline(ctx, &entry); err != nil {
+				return err
+			}
+			return postgres.LaterTimelineRow(tx, entry.ID, other.ID)
+		}, nil, "insert timeline row, sent with the next statement"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			other := lazyIncident("pending-" + strings.ReplaceAll(tc.name, " ", "-"))
@@ -144,6 +153,9 @@ func TestWritesSentWithTheNextStatement(t *testing.T) {
 			})
 			if err == nil || !strings.Contains(err.Error(), tc.named) {
 				t.Errorf("Update: %v, want the failed write named (%s)", err, tc.named)
+			}
+			if errors.Is(err, incident.ErrConflict) || errors.Is(err, incident.ErrNotFound) {
+				t.Errorf("Update: %v reads as a domain error, which the pipeline answers as the request's own", err)
 			}
 			if _, err := st.Incident(ctx, other.ID); !errors.Is(err, incident.ErrNotFound) {
 				t.Errorf("the incident of the failed transaction: %v, want ErrNotFound", err)

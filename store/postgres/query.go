@@ -178,7 +178,9 @@ func (l *lazyTx) flush(ctx context.Context) error {
 // PostgreSQL aborts the transaction on an error, but not when a write that
 // must change one row changes none, and a read's caller may take an error
 // for "no such row" and go on. So that error wraps no domain error
-// (incident.ErrNotFound) that a caller could take for its own read's.
+// (incident.ErrNotFound, incident.ErrConflict) that a caller could take
+// for its own read's or its own request's, as SQLite's deferred writes'
+// never do (deferredError).
 func (l *lazyTx) send(ctx context.Context, q string, args, dest []any) error {
 	pending := l.pending
 	l.pending = nil
@@ -201,7 +203,10 @@ func (l *lazyTx) send(ctx context.Context, q string, args, dest []any) error {
 			switch {
 			case first != nil:
 			case err != nil:
-				first = mapErr(w.what+", sent with the next statement", err)
+				// Not mapErr: a unique violation here is the store's
+				// fault, not the request's conflict (ErrConflict, a 409
+				// that Alertmanager would not retry).
+				first = fmt.Errorf("%s, sent with the next statement: %w", w.what, err)
 			case w.one && tag.RowsAffected() == 0:
 				first = fmt.Errorf("%s, sent with the next statement: it changed no row", w.what)
 			}

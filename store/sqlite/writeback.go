@@ -162,11 +162,13 @@ func (t *tx) flush(ctx context.Context) error {
 		res, err := t.stmts[qUpdateIncident].ExecContext(ctx, incidentrow.UpdateArgs(&inc)...)
 		if err == nil {
 			if n, _ := res.RowsAffected(); n == 0 {
-				err = incident.ErrNotFound
+				err = errNoRowChanged
 			}
 		}
 		if err != nil {
-			w.err = mapErr(fmt.Sprintf("write incident %d held back", id), err)
+			// As a deferred row's: never a domain error (not found, a
+			// conflict) of the statement that happened to need it.
+			w.err = &deferredError{fmt.Errorf("write incident %d held back: %w", id, err)}
 			return w.err
 		}
 	}
@@ -175,6 +177,9 @@ func (t *tx) flush(ctx context.Context) error {
 	clear(w.base)
 	return nil
 }
+
+// errNoRowChanged is a held incident's write that found no row.
+var errNoRowChanged = errors.New("it changed no row")
 
 // flushing is the transaction as every statement but the passThrough ones
 // runs it: the held incidents are written first. A statement prepared at

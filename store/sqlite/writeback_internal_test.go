@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -279,6 +280,42 @@ func TestUpdateOfAnUnreadIncidentIsWrittenThrough(t *testing.T) {
 	})
 	if !errors.Is(err, incident.ErrNotFound) {
 		t.Fatalf("update of a missing incident: %v, want ErrNotFound", err)
+	}
+}
+
+// TestFailedHeldWriteIsNoDomainError: a held incident whose row is gone
+// when it is written fails the transaction with an error that names it
+// and reads as no domain error, which the pipeline would answer as the
+// request's own (a 404 or 409 the sender does not retry).
+func TestFailedHeldWriteIsNoDomainError(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	inc := wbIncident("gone", time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC))
+	if err := st.Update(ctx, func(itx incident.Tx) error { return itx.CreateIncident(ctx, &inc) }); err != nil {
+		t.Fatal(err)
+	}
+	err := st.Update(ctx, func(itx incident.Tx) error {
+		tx := itx.(*tx)
+		cur, err := tx.Incident(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		cur.AlertCount = 2
+		if err := tx.UpdateIncident(ctx, cur); err != nil {
+			return err
+		}
+		// Behind the write-back, as no statement of the store does.
+		_, err = tx.conn.ExecContext(ctx, `DELETE FROM incidents WHERE id = ?`, inc.ID)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("write incident %d held back", inc.ID)) {
+		t.Fatalf("Update = %v, want the held write's failure", err)
+	}
+	if errors.Is(err, incident.ErrNotFound) || errors.Is(err, incident.ErrConflict) {
+		t.Errorf("Update = %v: reads as a domain error", err)
+	}
+	if _, err := st.Incident(ctx, inc.ID); err != nil {
+		t.Errorf("the incident after the failed transaction: %v, want it kept", err)
 	}
 }
 
