@@ -119,3 +119,32 @@ func TestResolvePathPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyQueriesSearchByKey: the writer's queries of a correlation key's
+// incidents search an index led by the key, so that dropping
+// incidents_key_id, which none of them read (migration 0025), left no
+// query reading the whole table.
+func TestKeyQueriesSearchByKey(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	n := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC).UnixNano()
+	for _, tt := range []struct {
+		name, query, index string
+		args               []any
+	}{
+		{"active incident of a key", qIncidentByKeyActive, "incidents_active_key", []any{"k"}},
+		{"last incident of a key", qIncidentByKeyLast, "incidents_key_resolved", []any{"k"}},
+		{"incidents of a key in a window", qKeyIncidents, "incidents_key_resolved", []any{"k", n, n}},
+		{"another incident of a key", qOtherKeyIncident, "incidents_key_resolved", []any{"k", n, n, 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := explain(ctx, t, st, tt.query, tt.args...)
+			if !strings.Contains(plan, "SEARCH incidents USING INDEX "+tt.index+" (correlation_key=?") {
+				t.Errorf("plan:\n%swant a search of %s by the key", plan, tt.index)
+			}
+		})
+	}
+	if got := readRows(t, st.r, `SELECT name FROM sqlite_master WHERE name = 'incidents_key_id'`); len(got) != 0 {
+		t.Errorf("incidents_key_id is still there: %v", got)
+	}
+}
