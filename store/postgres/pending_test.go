@@ -125,7 +125,7 @@ func TestWritesSentWithTheNextStatement(t *testing.T) {
 			}, "update nothing, sent with the next statement: it changed no row"},
 		{"a duplicate key", func(tx incident.Tx, other incident.Incident) error {
 			// A timeline entry's ID taken twice: a unique violation the
-			// store caused, never the request's conflict (a 409).
+			// store caused, never the request's conflict.
 			entry := incident.TimelineEntry{IncidentID: other.ID, At: other.OpenedAt, Kind: incident.TimelineComment, Actor: "test"}
 			if err := tx.AddTimeline(ctx, &entry); err != nil {
 				return err

@@ -204,8 +204,9 @@ func (l *lazyTx) send(ctx context.Context, q string, args, dest []any) error {
 			case first != nil:
 			case err != nil:
 				// Not mapErr: a unique violation here is the store's
-				// fault, not the request's conflict (ErrConflict, a 409
-				// that Alertmanager would not retry).
+				// fault, not the request's conflict (ErrConflict, which
+				// a lone API command would get as a 409, and which the
+				// pipeline does not count as the store failing).
 				first = fmt.Errorf("%s, sent with the next statement: %w", w.what, err)
 			case w.one && tag.RowsAffected() == 0:
 				first = fmt.Errorf("%s, sent with the next statement: it changed no row", w.what)

@@ -285,8 +285,9 @@ func TestUpdateOfAnUnreadIncidentIsWrittenThrough(t *testing.T) {
 
 // TestFailedHeldWriteIsNoDomainError: a held incident whose row is gone
 // when it is written fails the transaction with an error that names it
-// and reads as no domain error, which the pipeline would answer as the
-// request's own (a 404 or 409 the sender does not retry).
+// and reads as no domain error, which the pipeline would take for the
+// request's own outcome (a lone API command's 404 or 409) rather than
+// the store failing.
 func TestFailedHeldWriteIsNoDomainError(t *testing.T) {
 	ctx := context.Background()
 	st := mustOpenStore(t)
