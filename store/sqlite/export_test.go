@@ -13,6 +13,9 @@ func SetHoldIncidents(on bool) (restore func()) {
 // HeldUpdates is how many incident updates were held back so far.
 func HeldUpdates() int64 { return heldUpdates.Load() }
 
+// HeadroomPages is how many pages a heartbeat makes the database find.
+const HeadroomPages = headroomPages
+
 // RowTexts and MustIntact are the migration tests' readers of whole tables.
 var (
 	RowTexts   = rowTexts

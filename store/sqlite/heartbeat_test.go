@@ -38,9 +38,9 @@ func TestHeartbeatNeedsRoom(t *testing.T) {
 	// the row's pages, page 1 and, on a store with free pages (a fresh one
 	// has those its migrations' table rebuilds and dropped indexes left),
 	// the free list's pages it takes and gives back: 4 or 5 as the
-	// migrations left them, far from the headroom's 64.
+	// migrations left them, far from the headroom's HeadroomPages.
 	if grew := mustSize(t, wal) - before; grew > 8*(4096+24) {
-		t.Errorf("a heartbeat wrote %d bytes to the write-ahead log, want at most 8 pages (its headroom is %d)", grew, 64)
+		t.Errorf("a heartbeat wrote %d bytes to the write-ahead log, want at most 8 pages (its headroom is %d)", grew, sqlite.HeadroomPages)
 	}
 
 	if _, err := s.SetMaxPageCount(ctx, 1); err != nil { // never below the current size
