@@ -66,7 +66,7 @@ func mustUpgrade(t *testing.T, db *sql.DB, path string) *Store {
 		t.Fatalf("upgrade: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	mustIntact(t, st.r)
+	mustIntact(t, st.r.DB)
 	return st
 }
 
@@ -131,7 +131,7 @@ func TestMigrateAlertSource(t *testing.T) {
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = 2`).Scan(&applied); err != nil || applied != 1 {
 		t.Fatalf("migration 2 recorded %d times, %v; want once", applied, err)
 	}
-	mustIntact(t, s.r)
+	mustIntact(t, s.r.DB)
 
 	type alertRow struct {
 		Source, Fingerprint string

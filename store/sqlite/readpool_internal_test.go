@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestReadersStayOpen: bursts of as many concurrent reads as the pool
@@ -47,5 +50,98 @@ func TestReadersStayOpen(t *testing.T) {
 			t.Fatalf("after burst %d of %d reads: %d readers open, %d closed for want of idle room; want %d open, none closed",
 				burst+1, n, s.OpenConnections, s.MaxIdleClosed, n)
 		}
+	}
+}
+
+// TestKeptStatementsHoldNoSnapshot: a read through a kept statement, whether
+// it read one row, some of its rows or none, leaves its reader without a
+// snapshot once its rows are closed, so a checkpoint after a later write
+// copies every frame. A statement left stepping would pin the reader at the
+// WAL's frames before the write.
+func TestKeptStatementsHoldNoSnapshot(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	t1 := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	if err := writeBigEvents(ctx, st, 0, 20, t1); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := st.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&n); err != nil || n != 20 {
+		t.Fatalf("count: %d, %v; want 20", n, err)
+	}
+	some, err := st.r.QueryContext(ctx, `SELECT id FROM events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !some.Next() {
+		t.Fatalf("no first row: %v", some.Err())
+	}
+	if err := some.Close(); err != nil {
+		t.Fatal(err)
+	}
+	none, err := st.r.QueryContext(ctx, `SELECT id FROM events WHERE id < 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := none.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(st.r.stmts); got != 3 {
+		t.Fatalf("%d statements kept after three queries; want 3", got)
+	}
+
+	if err := writeBigEvents(ctx, st, 1, 20, t1.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	_, log, done, err := checkpoint(ctx, st.ckpt.db.QueryRowContext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if log == 0 || done != log {
+		t.Fatalf("checkpoint after the reads and a write copied %d of %d frames; want all, and some", done, log)
+	}
+}
+
+// TestReadStatementsBounded: past maxReadStmts texts, queries still answer,
+// prepared and finalized at each call, and no more statements are kept; a
+// query that does not compile is the caller's error either way.
+func TestReadStatementsBounded(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	compileErrors(t, st, "empty")
+	for i := range maxReadStmts + 10 {
+		q := `SELECT ` + strconv.Itoa(i) + ` + ?`
+		for range 2 {
+			var got int
+			if err := st.r.QueryRowContext(ctx, q, 1).Scan(&got); err != nil || got != i+1 {
+				t.Fatalf("%s: %d, %v; want %d", q, got, err, i+1)
+			}
+			rows, err := st.r.QueryContext(ctx, q, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rows.Next() || rows.Scan(&got) != nil || got != i+2 {
+				t.Fatalf("%s with rows: %d, %v; want %d", q, got, rows.Err(), i+2)
+			}
+			rows.Close()
+		}
+	}
+	if got := len(st.r.stmts); got != maxReadStmts {
+		t.Fatalf("%d statements kept; want the bound, %d", got, maxReadStmts)
+	}
+	compileErrors(t, st, "full")
+}
+
+// compileErrors checks that queries that do not compile are their callers'
+// errors, with the kept statements as they are (named by state).
+func compileErrors(t *testing.T, st *Store, state string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.r.QueryContext(ctx, `SELEC 1`); err == nil || !strings.Contains(err.Error(), "syntax error") {
+		t.Fatalf("%s: a query that does not compile: %v; want its syntax error", state, err)
+	}
+	var x int
+	if err := st.r.QueryRowContext(ctx, `SELECT nosuchcolumn FROM events`).Scan(&x); err == nil || !strings.Contains(err.Error(), "no such column") {
+		t.Fatalf("%s: a row whose query does not compile: %v; want its error", state, err)
 	}
 }

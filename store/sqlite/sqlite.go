@@ -42,7 +42,7 @@ type Store struct {
 	// whoever holds wsem; orphans is whether alert_orphans may have rows.
 	nextAlertNo int64
 	orphans     bool
-	r           *sql.DB // read-only pool for the API
+	r           *readPool // read-only pool for the API
 	path        string
 	lock        *dirLock // nil for OpenReadOnly
 
@@ -207,7 +207,7 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	// of it. An idle reader holds no snapshot, so it holds back no
 	// checkpoint.
 	r.SetMaxIdleConns(readConns)
-	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, nextAlertNo: highest + 1, orphans: orphans, r: r, path: path, lock: lock, kept: newKeptStats(),
+	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, nextAlertNo: highest + 1, orphans: orphans, r: newReadPool(r), path: path, lock: lock, kept: newKeptStats(),
 		statsSlots: make(chan struct{}, readConns/2), followStop: make(chan struct{}), followDone: make(chan struct{}),
 		ckpt: newCheckpointer(cdb), keys: keys}
 	go s.followEdges()
@@ -273,7 +273,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("%s has schema version %d, this binary reads %d", path, version.Int64, want)
 	}
-	return &Store{r: r, path: path}, nil
+	return &Store{r: newReadPool(r), path: path}, nil
 }
 
 // Path returns the database file's path.

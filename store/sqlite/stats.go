@@ -38,7 +38,7 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 		}
 	}
 	return retryKeptAhead(s.kept, func(k keptStats) (incident.StatsFigures, error) {
-		return statsIn(ctx, s.r, k, f, now)
+		return statsIn(ctx, s.r.DB, k, f, now)
 	})
 }
 
