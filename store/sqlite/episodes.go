@@ -301,7 +301,7 @@ func (s *Store) AlertHistory(ctx context.Context, incidentID int64, perAlert int
 		return collect(rows, err, "list alert history", scanEpisode)
 	}
 	// One snapshot for the alerts' numbers and their episodes.
-	rtx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	rtx, err := s.r.beginRead(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list alert history: %w", err)
 	}

@@ -22,17 +22,21 @@ const maxReadStmts = 256
 // there, and reset, not finalized, when its rows are closed, so a kept
 // statement holds no snapshot between calls and holds back no checkpoint
 // (TestKeptStatementsHoldNoSnapshot). The readers stay open (Open's
-// SetMaxIdleConns), so their statements stay prepared too. The reads in a
-// read transaction (the stats) still prepare theirs.
+// SetMaxIdleConns), so their statements stay prepared too. Read
+// transactions (the stats, an incident's alert history) run the kept
+// statements on their reader (readTx).
 type readPool struct {
 	*sql.DB
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+	// preparing are the texts a read transaction met unkept, being
+	// prepared in the background (readTx.kept).
+	preparing map[string]bool
 }
 
 func newReadPool(db *sql.DB) *readPool {
-	return &readPool{DB: db, stmts: make(map[string]*sql.Stmt)}
+	return &readPool{DB: db, stmts: make(map[string]*sql.Stmt), preparing: make(map[string]bool)}
 }
 
 // stmt returns q's kept statement, preparing it the first time; nil once
@@ -96,4 +100,59 @@ func (p *readPool) Close() error {
 	}
 	p.mu.Unlock()
 	return p.DB.Close()
+}
+
+// readTx is a read transaction on one of the pool's readers that runs the
+// pool's kept statements on that reader.
+type readTx struct {
+	*sql.Tx
+	p *readPool
+}
+
+// beginRead begins a read-only transaction whose queries use the kept
+// statements.
+func (p *readPool) beginRead(ctx context.Context) (readTx, error) {
+	tx, err := p.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	return readTx{Tx: tx, p: p}, err
+}
+
+// kept returns q's kept statement, nil when none is kept yet. A text met
+// for the first time is prepared for the next call in the background:
+// preparing it here would take a second reader while this transaction
+// holds one, and transactions holding every reader would wait for ever.
+func (t readTx) kept(q string) *sql.Stmt {
+	p := t.p
+	p.mu.Lock()
+	st, ok := p.stmts[q]
+	later := !ok && !p.preparing[q] && len(p.stmts) < maxReadStmts
+	if later {
+		p.preparing[q] = true
+	}
+	p.mu.Unlock()
+	if later {
+		go func() {
+			// A failure is reported by the next call that runs q.
+			_, _ = p.stmt(context.Background(), q)
+			p.mu.Lock()
+			delete(p.preparing, q)
+			p.mu.Unlock()
+		}()
+	}
+	return st
+}
+
+// QueryContext runs q in the transaction, with its kept statement if any.
+func (t readTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.kept(q); st != nil {
+		return t.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, q, args...)
+}
+
+// QueryRowContext runs q in the transaction, with its kept statement if any.
+func (t readTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.kept(q); st != nil {
+		return t.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, q, args...)
 }

@@ -145,3 +145,96 @@ func compileErrors(t *testing.T, st *Store, state string) {
 		t.Fatalf("%s: a row whose query does not compile: %v; want its error", state, err)
 	}
 }
+
+// TestReadTxRunsKeptStatementsInItsSnapshot: a read transaction runs a
+// kept statement on its own reader, so it sees the transaction's snapshot,
+// not a write committed since, and a text it meets unkept is prepared for
+// the next call.
+func TestReadTxRunsKeptStatementsInItsSnapshot(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	t1 := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	if err := writeBigEvents(ctx, st, 0, 5, t1); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT COUNT(*) FROM events WHERE received_at >= ?`
+	tx, err := st.r.beginRead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read only
+	count := func(what string) int {
+		t.Helper()
+		var n int
+		if err := tx.QueryRowContext(ctx, q, 0).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return n
+	}
+	if n := count("unkept"); n != 5 {
+		t.Fatalf("unkept: %d events; want 5", n)
+	}
+	waitKept(t, st, q)
+	if err := writeBigEvents(ctx, st, 1, 5, t1.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("kept, after a write"); n != 5 {
+		t.Fatalf("kept, after a write committed since the transaction began: %d events; want the snapshot's 5", n)
+	}
+	rows, err := tx.QueryContext(ctx, q, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if !rows.Next() || rows.Scan(&n) != nil || n != 5 {
+		t.Fatalf("kept, with rows: %d, %v; want 5", n, rows.Err())
+	}
+	rows.Close()
+}
+
+// TestReadTxsHoldingEveryReader: read transactions holding every reader
+// each meet a text not kept yet; none waits for a reader to prepare it.
+func TestReadTxsHoldingEveryReader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st := mustOpenStore(t)
+	n := st.r.Stats().MaxOpenConnections
+	txs := make([]readTx, n)
+	for i := range txs {
+		tx, err := st.r.beginRead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback() //nolint:errcheck // read only
+		txs[i] = tx
+	}
+	for i, tx := range txs {
+		var got int
+		q := `SELECT ` + strconv.Itoa(i) + ` + ?`
+		if err := tx.QueryRowContext(ctx, q, 1).Scan(&got); err != nil || got != i+1 {
+			t.Fatalf("%s in transaction %d of %d, every reader held: %d, %v; want %d", q, i+1, n, got, err, i+1)
+		}
+	}
+	for _, tx := range txs {
+		tx.Rollback() //nolint:errcheck // read only
+	}
+	for i := range txs {
+		waitKept(t, st, `SELECT `+strconv.Itoa(i)+` + ?`)
+	}
+}
+
+// waitKept waits for the read pool to keep q, prepared in the background.
+func waitKept(t *testing.T, st *Store, q string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		st.r.mu.Lock()
+		_, ok := st.r.stmts[q]
+		st.r.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not kept after 5 s", q)
+		}
+	}
+}

@@ -38,7 +38,7 @@ func (s *Store) Stats(ctx context.Context, f incident.StatsFilter, now time.Time
 		}
 	}
 	return retryKeptAhead(s.kept, func(k keptStats) (incident.StatsFigures, error) {
-		return statsIn(ctx, s.r.DB, k, f, now)
+		return statsIn(ctx, s.r, k, f, now)
 	})
 }
 
@@ -91,9 +91,9 @@ func retryKeptAhead(k keptStats, read func(keptStats) (incident.StatsFigures, er
 	}
 }
 
-// statsIn reads the stats in one read transaction of db.
-func statsIn(ctx context.Context, db *sql.DB, k keptStats, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+// statsIn reads the stats in one read transaction of p.
+func statsIn(ctx context.Context, p *readPool, k keptStats, f incident.StatsFilter, now time.Time) (incident.StatsFigures, error) {
+	tx, err := p.beginRead(ctx)
 	if err != nil {
 		return incident.StatsFigures{}, fmt.Errorf("begin: %w", err)
 	}

@@ -456,7 +456,7 @@ func (s *Store) followOnce(ctx context.Context, now time.Time) (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.r.beginRead(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
