@@ -34,3 +34,8 @@ func init() {
 
 // collidingHash puts every key under one hash.
 func collidingHash(_, _ []byte) uint64 { return 42 }
+
+// SetSearchBatch sets how many incidents wait for the search index before
+// the writer indexes them (searchindex.go); call it before the store's
+// first write.
+func SetSearchBatch(s *Store, n int) { s.searchBatch = n }

@@ -23,9 +23,13 @@ func (s *Store) Incidents(ctx context.Context, f incident.IncidentFilter) ([]inc
 		// The matches of the search index, newest first, drive the
 		// query: a page of a search that matches most incidents ends
 		// after its first rows, one that matches few reads only those.
+		// The incidents not indexed yet, all newer than those indexed,
+		// come first (searchindex.go); each side is read in id order and
+		// the two merged.
 		c := incidentConds(f)
 		in(&c, "state", f.States)
-		q, args := c.newestFirstBy("m.id", `WITH m(id) AS (SELECT rowid FROM incident_search WHERE incident_search MATCH ?)
+		q, args := c.newestFirstBy("m.id", `WITH m(id) AS (`+searchTail+`
+			UNION ALL SELECT rowid FROM incident_search WHERE incident_search MATCH ?)
 			SELECT `+incidentColumns+` FROM m CROSS JOIN incidents USING (id)`, f.AfterID, f.Limit)
 		rows, err := s.r.QueryContext(ctx, q, append([]any{ftsPhrase(f.Query)}, args...)...)
 		return collect(rows, err, "list incidents", scanIncident)
@@ -388,7 +392,8 @@ func (s *Store) IncidentCounts(ctx context.Context, f incident.IncidentFilter) (
 			return nil, fmt.Errorf("count incidents: %w", err)
 		}
 		if n < searchIndexedCount {
-			c.add("id IN (SELECT rowid FROM incident_search WHERE incident_search MATCH ?)", ftsPhrase(f.Query))
+			c.add("id IN (SELECT rowid FROM incident_search WHERE incident_search MATCH ? UNION ALL "+searchTail+")",
+				ftsPhrase(f.Query))
 		}
 	}
 	where, args := c.where()

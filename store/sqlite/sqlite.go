@@ -46,6 +46,11 @@ type Store struct {
 	path        string
 	lock        *dirLock // nil for OpenReadOnly
 
+	// searchBehind is how many incidents wait for the search index, and
+	// searchBatch how many may before the writer indexes them
+	// (searchindex.go); both are the writer's, moved by whoever holds wsem.
+	searchBehind, searchBatch int
+
 	leaseMu sync.Mutex
 	leases  map[string]bool // the leases held (lease.go)
 
@@ -170,6 +175,12 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 		w.Close()
 		return nil, err
 	}
+	behind, err := readSearchBehind(ctx, wc)
+	if err != nil {
+		wc.Close()
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
 	if err != nil {
 		wc.Close()
@@ -207,7 +218,8 @@ func openFile(ctx context.Context, path, synchronous string) (_ *Store, err erro
 	// of it. An idle reader holds no snapshot, so it holds back no
 	// checkpoint.
 	r.SetMaxIdleConns(readConns)
-	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, nextAlertNo: highest + 1, orphans: orphans, r: newReadPool(r), path: path, lock: lock, kept: newKeptStats(),
+	s := &Store{w: w, wc: wc, wsem: make(chan struct{}, 1), stmts: stmts, nextAlertNo: highest + 1, orphans: orphans,
+		searchBehind: behind, searchBatch: defaultSearchBatch, r: newReadPool(r), path: path, lock: lock, kept: newKeptStats(),
 		statsSlots: make(chan struct{}, readConns/2), followStop: make(chan struct{}), followDone: make(chan struct{}),
 		ckpt: newCheckpointer(cdb), keys: keys}
 	go s.followEdges()
@@ -363,6 +375,15 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	if !t.begun {
 		return nil // no statement ran: nothing to commit
 	}
+	// The incidents waiting for the search index are indexed in this
+	// transaction once searchBatch of them wait (searchindex.go).
+	behind := s.searchBehind + t.created
+	if behind >= s.searchBatch {
+		if err := t.indexSearch(ctx); err != nil {
+			return err
+		}
+		behind = 0
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -370,6 +391,7 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 		return fmt.Errorf("commit: %w", err) // t.rollback ends what is left of it
 	}
 	t.begun = false
+	s.searchBehind = behind
 	t.forgetDeleted()
 	s.boundWAL(ctx)
 	s.afterCommit(ctx)

@@ -31,6 +31,18 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return mustOpen(t) })
 }
 
+// TestContractSearchIndexedEveryFewIncidents runs the contract with the
+// search index written every third incident: at the default batch few
+// contract tests make enough incidents to reach the index, so their
+// searches would read only the incidents not indexed yet.
+func TestContractSearchIndexedEveryFewIncidents(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		s := mustOpen(t)
+		sqlite.SetSearchBatch(s, 3)
+		return s
+	})
+}
+
 func TestReopenKeepsData(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()

@@ -50,6 +50,9 @@ type tx struct {
 	// opens an incident brings most of its alerts, and each one is asked
 	// for before it is put. A move onto an incident forgets it here.
 	fresh map[int64]map[alertKey]bool
+	// created counts the incidents this transaction inserted, which wait
+	// for the search index (searchindex.go).
+	created int
 }
 
 func newTx(db *sql.DB, conn *sql.Conn, stmts map[string]*sql.Stmt, nos alertNumbers) *tx {
@@ -289,6 +292,7 @@ func (t *tx) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 	if inc.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
+	t.created++
 	t.wb.remember(*inc)
 	if t.fresh == nil {
 		t.fresh = make(map[int64]map[alertKey]bool)
