@@ -199,6 +199,18 @@ func mustCheckCrashDB(t *testing.T, path string) {
 	if err := db.QueryRow(`SELECT COUNT(*) FROM alert_orphans`).Scan(&orphans); err != nil || orphans != 0 {
 		t.Errorf("%d alert numbers without a state (%v)", orphans, err)
 	}
+	// The search index holds exactly the incidents up to its mark
+	// (migration 0027): each batch and its mark commit together.
+	var unindexed, stray, marked int
+	if err := db.QueryRow(`SELECT
+		(SELECT COUNT(*) FROM incidents i WHERE i.id <= m.upto
+			AND NOT EXISTS (SELECT 1 FROM incident_search_docsize d WHERE d.id = i.id)),
+		(SELECT COUNT(*) FROM incident_search_docsize d WHERE d.id > m.upto
+			OR NOT EXISTS (SELECT 1 FROM incidents i WHERE i.id = d.id)),
+		(SELECT COUNT(*) FROM incidents i WHERE i.id <= m.upto)
+		FROM incident_search_indexed m WHERE m.id = 1`).Scan(&unindexed, &stray, &marked); err != nil || unindexed != 0 || stray != 0 {
+		t.Errorf("search index: %d incidents under its mark missing, %d entries it should not hold (%v)", unindexed, stray, err)
+	}
 	rows, err := db.Query(`SELECT t.id, t.incident_id, t.kind FROM timeline t
 		WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.timeline_id = t.id)
 		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = t.incident_id AND o.timeline_id IS NULL AND o.created_at >= t.at)`)
@@ -230,7 +242,8 @@ func mustCheckCrashDB(t *testing.T, path string) {
 	if err := db.QueryRow(`SELECT COUNT(*) FROM outbox`).Scan(&outbox); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("database: integrity ok, %d timeline entries, %d outbox rows, %d notifying entries without one", entries, outbox, missing)
+	t.Logf("database: integrity ok, %d timeline entries, %d outbox rows, %d notifying entries without one, %d incidents indexed for search",
+		entries, outbox, missing, marked)
 	if outbox == 0 {
 		t.Error("no outbox row at all: the sink was not configured, and the check checked nothing")
 	}
