@@ -15,9 +15,9 @@ import (
 
 // searchIncident is an open incident titled title, keyed key.
 func searchIncident(title, key string) incident.Incident {
-	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	return incident.Incident{State: incident.StateOpen, Priority: 3, Impact: incident.LevelMedium, Urgency: incident.LevelMedium,
-		Title: title, CorrelationKey: key, Source: "am", OpenedAt: now, ImpactStartedAt: now, UpdatedAt: now, LastEventAt: now}
+	inc := wbIncident(key, time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC))
+	inc.Title = title
+	return inc
 }
 
 // searchKeys numbers the test incidents' keys, which must differ.
