@@ -129,9 +129,14 @@ func TestAntiEntropyRepairsLostWebhooks(t *testing.T) {
 			}
 			return nil
 		})
-		if n := counterValue(t, reg, "alertbridge_antientropy_repaired_total", map[string]string{"kind": "firing"}); n != 2 {
-			t.Errorf("repaired firing = %v, want 2", n)
-		}
+		// The poller counts a repair once its commit has returned, a moment
+		// after the records the test has just read are visible.
+		eventually(t, stepTimeout, func() error {
+			if n := counterValue(t, reg, "alertbridge_antientropy_repaired_total", map[string]string{"kind": "firing"}); n != 2 {
+				return fmt.Errorf("repaired firing = %v, want 2", n)
+			}
+			return nil
+		})
 	})
 
 	step("LostResolveResolvesIncident", func(t *testing.T) {
@@ -177,9 +182,14 @@ func TestAntiEntropyRepairsLostWebhooks(t *testing.T) {
 		if !slices.Contains(kinds, incident.TimelineResolved) {
 			t.Errorf("timeline %v has no resolved entry", kinds)
 		}
-		if n := counterValue(t, reg, "alertbridge_antientropy_repaired_total", map[string]string{"kind": "resolved"}); n != 2 {
-			t.Errorf("repaired resolved = %v, want 2", n)
-		}
+		// The poller counts a repair once its commit has returned, a moment
+		// after the records the test has just read are visible.
+		eventually(t, stepTimeout, func() error {
+			if n := counterValue(t, reg, "alertbridge_antientropy_repaired_total", map[string]string{"kind": "resolved"}); n != 2 {
+				return fmt.Errorf("repaired resolved = %v, want 2", n)
+			}
+			return nil
+		})
 		if n := counterValue(t, reg, "alertbridge_antientropy_polls_total", map[string]string{"result": "error"}); n != 0 {
 			t.Errorf("failed polls = %v, want 0", n)
 		}
