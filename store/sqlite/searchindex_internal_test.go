@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -227,6 +228,48 @@ func TestSearchBehindSurvivesRestartAndRollback(t *testing.T) {
 		t.Fatalf("after the 5th: upto %d, %d indexed, %d behind; want %d, 5, 0", upto, indexed, st.searchBehind, ids[1])
 	}
 	mustIndexMatchTable(t, st)
+}
+
+// TestSearchBatchCommitFails: when the COMMIT of the transaction that
+// indexed a batch fails, the batch and its mark roll back with it, the
+// incidents still wait, and the next transaction indexes them. A deferred
+// foreign key that still points nowhere fails the COMMIT itself, after
+// every statement (the batch's included) has run.
+func TestSearchBatchCommitFails(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	st.searchBatch = 3
+	waiting := createSearchIncidents(t, st, "waiting", 2)
+	err := st.Update(ctx, func(itx incident.Tx) error {
+		inc := searchIncident("never committed", "never/committed")
+		if err := itx.CreateIncident(ctx, &inc); err != nil {
+			return err
+		}
+		tx := itx.(*tx)
+		if _, err := tx.exec(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `INSERT INTO incident_changes (incident_id, change_id, rank, reason) VALUES (?, 999999, 1, 'none')`, inc.ID)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "commit") || !strings.Contains(err.Error(), "FOREIGN KEY") {
+		t.Fatalf("Update = %v; want its COMMIT to fail on the foreign key", err)
+	}
+	if upto, indexed := searchState(t, st); upto != 0 || indexed != 0 || st.searchBehind != 2 {
+		t.Fatalf("after the failed commit: upto %d, %d indexed, %d behind; want 0, 0, 2", upto, indexed, st.searchBehind)
+	}
+	if got, n := searchIDs(t, st, "never committed"); len(got) != 0 || n != 0 {
+		t.Errorf("the incident of the failed commit is found: %v, %d open", got, n)
+	}
+	want := append(slices.Clone(waiting), createSearchIncidents(t, st, "waiting", 1)...)
+	if upto, indexed := searchState(t, st); upto != want[2] || indexed != 3 || st.searchBehind != 0 {
+		t.Fatalf("after the next incident: upto %d, %d indexed, %d behind; want %d, 3, 0", upto, indexed, st.searchBehind, want[2])
+	}
+	mustIndexMatchTable(t, st)
+	slices.Reverse(want)
+	if got, n := searchIDs(t, st, "waiting"); !slices.Equal(got, want) || n != 3 {
+		t.Errorf("search after the batch: %v, %d open; want %v, 3", got, n, want)
+	}
 }
 
 // TestSearchIndexesReusedIDsAtOnce: SQLite gives a new incident the
