@@ -120,8 +120,16 @@ func (b *Batch) Owner(ctx context.Context, key string) (inc incident.Incident, f
 
 // Record stages an incident's new state under its key. A record for an
 // incident that is not the key's current owner (an old, resolved incident
-// whose last alert resolves late) must not displace the owner.
+// whose last alert resolves late) must not displace the owner. An incident
+// taking its key's alerts owns the key whatever else holds it (owns), so
+// it is staged without a lookup: the writer records every incident it
+// opens, and for a key never seen the lookup was a second query of the
+// store in the transaction that opened it.
 func (b *Batch) Record(ctx context.Context, inc incident.Incident) error {
+	if taking(inc) {
+		b.cache.Stage(inc.CorrelationKey, ownerOf(inc))
+		return nil
+	}
 	cur, found, err := b.Owner(ctx, inc.CorrelationKey)
 	if err != nil {
 		return err
@@ -137,9 +145,6 @@ func (b *Batch) Record(ctx context.Context, inc incident.Incident) error {
 // one whose impact ended last (a late firing may be recorded after a newer
 // one, with a higher ID and an older end).
 func owns(inc, cur incident.Incident) bool {
-	taking := func(i incident.Incident) bool {
-		return i.SealedAt.IsZero() && (i.State == incident.StatePending || i.State.Active())
-	}
 	switch {
 	case inc.ID == cur.ID || taking(inc):
 		return true
@@ -149,6 +154,13 @@ func owns(inc, cur incident.Incident) bool {
 		return inc.ResolvedAt.After(cur.ResolvedAt)
 	}
 	return inc.ID > cur.ID
+}
+
+// taking reports whether inc takes its key's alerts: pending, open or
+// acknowledged and not sealed, the condition of the store's unique index
+// on active keys, so at most one incident of a key is taking.
+func taking(inc incident.Incident) bool {
+	return inc.SealedAt.IsZero() && (inc.State == incident.StatePending || inc.State.Active())
 }
 
 // Commit publishes the staged incidents to the cache. Call it only after the

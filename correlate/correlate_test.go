@@ -92,6 +92,57 @@ func TestRecordKeepsNewestOwner(t *testing.T) {
 	}
 }
 
+// countingLookup is a store that counts its lookups.
+type countingLookup struct {
+	mapLookup
+	n int
+}
+
+func (c *countingLookup) IncidentByKey(ctx context.Context, key string) (incident.Incident, error) {
+	c.n++
+	return c.mapLookup.IncidentByKey(ctx, key)
+}
+
+// TestRecordLooksUpOnlyWhatMayNotOwn: an incident taking its key's alerts
+// (pending, open or acknowledged, not sealed) owns the key, so recording
+// it reads nothing; any other incident is compared with the key's owner,
+// which is looked up.
+func TestRecordLooksUpOnlyWhatMayNotOwn(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		inc     incident.Incident
+		lookups int
+		owner   int64 // the key's owner after the record; the store has 7
+	}{
+		{"pending", incident.Incident{ID: 9, State: incident.StatePending}, 0, 9},
+		{"open", incident.Incident{ID: 9, State: incident.StateOpen}, 0, 9},
+		{"acknowledged", incident.Incident{ID: 9, State: incident.StateAcknowledged}, 0, 9},
+		{"open but sealed", incident.Incident{ID: 9, State: incident.StateOpen, SealedAt: at}, 1, 7},
+		{"resolved", incident.Incident{ID: 9, State: incident.StateResolved, ResolvedAt: at}, 1, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := New(10, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := &countingLookup{mapLookup: mapLookup{"k": {ID: 7, CorrelationKey: "k", State: incident.StateOpen}}}
+			b := c.Begin(store)
+			tc.inc.CorrelationKey = "k"
+			if err := b.Record(ctx, tc.inc); err != nil {
+				t.Fatal(err)
+			}
+			if store.n != tc.lookups {
+				t.Errorf("Record looked the key up %d times; want %d", store.n, tc.lookups)
+			}
+			if cur, err := b.Current(ctx, "k"); err != nil || cur == nil || cur.ID != tc.owner {
+				t.Errorf("owner after Record = %+v, %v; want incident %d", cur, err, tc.owner)
+			}
+		})
+	}
+}
+
 // TestOwnerIsCurrent: Owner answers as Current does, found or not, and
 // allocates nothing for a key the batch holds.
 func TestOwnerIsCurrent(t *testing.T) {
