@@ -143,6 +143,32 @@ func TestRecordLooksUpOnlyWhatMayNotOwn(t *testing.T) {
 	}
 }
 
+// TestCurrentMissReadsTheStore: the cache keeps no misses, so a nil
+// Current is what the batch's lookup (the open transaction) says at that
+// moment; the writer relies on it to place a new key's first alert
+// without reading the key again (incident.Decision.NoOwner).
+func TestCurrentMissReadsTheStore(t *testing.T) {
+	ctx := context.Background()
+	c, err := New(10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &countingLookup{mapLookup: mapLookup{}}
+	b := c.Begin(store)
+	for i := 1; i <= 2; i++ {
+		if cur, err := b.Current(ctx, "new"); err != nil || cur != nil {
+			t.Fatalf("Current(new) = %+v, %v; want none", cur, err)
+		}
+		if store.n != i {
+			t.Fatalf("after %d misses the store was read %d times", i, store.n)
+		}
+	}
+	b.Commit()
+	if cur, _ := c.Begin(store).Current(ctx, "new"); cur != nil || store.n != 3 {
+		t.Fatalf("a later batch: Current(new) = %+v after %d reads; want none after 3", cur, store.n)
+	}
+}
+
 // TestOwnerIsCurrent: Owner answers as Current does, found or not, and
 // allocates nothing for a key the batch holds.
 func TestOwnerIsCurrent(t *testing.T) {

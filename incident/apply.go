@@ -21,6 +21,11 @@ type Decision struct {
 	// Current is the incident that owns Key (see Tx.IncidentByKey) as a
 	// cache knows it, nil if none.
 	Current *Incident
+	// NoOwner, with Current nil, says that no incident owns Key as the
+	// transaction that applies d read it (the correlation cache asks the
+	// transaction on a miss), so placing d reads nothing more to learn so.
+	// False when nobody looked: the key is then read.
+	NoOwner bool
 	// Placing is where a new or refired alert goes (PlaceFiring); nil lets
 	// Apply decide it itself, without the service catalog.
 	Placing *Placing

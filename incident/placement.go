@@ -102,14 +102,17 @@ func PlaceFiring(ctx context.Context, r PlacementReader, d Decision, topo Topolo
 }
 
 // owner reads the incident that owns d's key afresh (d.Current only names
-// it), following merges: a merged incident forwards its key to the
-// incident it went into.
+// it; d.NoOwner says the transaction found none), following merges: a
+// merged incident forwards its key to the incident it went into.
 func owner(ctx context.Context, r PlacementReader, d Decision) (*Incident, error) {
 	var cur Incident
 	var err error
-	if d.Current != nil {
+	switch {
+	case d.Current != nil:
 		cur, err = r.Incident(ctx, d.Current.ID)
-	} else {
+	case d.NoOwner:
+		return nil, nil
+	default:
 		cur, err = r.IncidentByKey(ctx, d.Key)
 		if errors.Is(err, ErrNotFound) {
 			return nil, nil

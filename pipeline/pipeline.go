@@ -931,6 +931,8 @@ func (p *Pipeline) apply(ctx context.Context, tx incident.Tx, set *rules.Set, db
 		if d.Current, err = cb.Current(ctx, d.Key); err != nil {
 			return false, err
 		}
+		// A miss of the cache read this transaction: none owns the key.
+		d.NoOwner = d.Current == nil
 		placing, err := incident.PlaceFiring(ctx, tx, d, topo, now)
 		if err != nil {
 			return false, err
