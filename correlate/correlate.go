@@ -97,9 +97,9 @@ func (c *Correlator) Begin(lookup Lookup) *Batch {
 // Current returns the incident that owns key, or nil if none ever did.
 // Nil is always the answer of the batch's lookup, the open transaction,
 // read just now: the cache keeps no misses (incident.Decision.NoOwner
-// relies on it). Only its ID, key, state, sealed and resolved times and unseen firing
-// alerts are set: it names the owner, whose record the writer reads in its
-// transaction (incident.PlaceFiring).
+// relies on it). Only its ID, key, state, sealed and resolved times and
+// unseen firing alerts are set: it names the owner, whose record the
+// writer reads in its transaction (incident.PlaceFiring).
 func (b *Batch) Current(ctx context.Context, key string) (*incident.Incident, error) {
 	inc, found, err := b.Owner(ctx, key)
 	if err != nil || !found {
