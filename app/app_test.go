@@ -25,7 +25,9 @@ import (
 // The captured Alertmanager v0.35.0 bodies live with the decoder's golden tests.
 const fixtures = "../ingest/testdata/alertmanager"
 
-func mustApp(t *testing.T, o app.Options) *app.App {
+// mustApp starts a daemon with o on a free port of 127.0.0.1, in a fresh
+// directory unless o names one, stopped when t ends.
+func mustApp(t testing.TB, o app.Options) *app.App {
 	t.Helper()
 	o.ListenAddress = "127.0.0.1:0"
 	if o.StoragePath == "" {

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -58,17 +57,7 @@ func BenchmarkIngest(b *testing.B) {
 // when b ends, and returns its webhook URL.
 func startBench(b *testing.B) string {
 	b.Helper()
-	a, err := app.New(context.Background(), app.Options{ListenAddress: "127.0.0.1:0", StoragePath: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	a.Start()
-	b.Cleanup(func() {
-		if err := a.Stop(context.Background()); err != nil {
-			b.Error(err)
-		}
-	})
-	return "http://" + a.Addr() + "/ingest/alertmanager"
+	return "http://" + mustApp(b, app.Options{}).Addr() + "/ingest/alertmanager"
 }
 
 // runSenders times b.N calls of send, from 4 senders per CPU as
