@@ -23,9 +23,13 @@ import (
 // one segment instead of one each.
 const defaultSearchBatch = 64
 
+// searchUpto is the newest incident the search index holds, as a scalar
+// subquery.
+const searchUpto = `(SELECT upto FROM incident_search_indexed WHERE id = 1)`
+
 // searchTail is the incidents the search index does not hold yet, as a
 // query of their ids.
-const searchTail = `SELECT id FROM incidents WHERE id > (SELECT upto FROM incident_search_indexed WHERE id = 1)`
+const searchTail = `SELECT id FROM incidents WHERE id > ` + searchUpto
 
 // qSearchBehind counts the incidents after upto, at open.
 const qSearchBehind = `SELECT COUNT(*) FROM (` + searchTail + `)`
@@ -47,13 +51,12 @@ func readSearchBehind(ctx context.Context, q interface {
 // at all.
 func (t *tx) indexSearch(ctx context.Context) error {
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO incident_search (rowid, title, correlation_key)
-		SELECT id, title, correlation_key FROM incidents
-		WHERE id > (SELECT upto FROM incident_search_indexed WHERE id = 1)`); err != nil {
+		SELECT id, title, correlation_key FROM incidents WHERE id > `+searchUpto); err != nil {
 		return fmt.Errorf("index incidents for search: %w", err)
 	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE incident_search_indexed
 		SET upto = MAX(upto, (SELECT COALESCE(MAX(id), 0) FROM incidents)) WHERE id = 1`); err != nil {
-		return fmt.Errorf("index incidents for search: %w", err)
+		return fmt.Errorf("move the search index's mark: %w", err)
 	}
 	return nil
 }
