@@ -246,7 +246,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	ui.Register(mux)
-	mux.Handle("GET /metrics", a.guard.Public(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})))
+	// promhttp's own compression would make a compressor for nearly every
+	// scrape under ingest (scrape.go).
+	mux.Handle("GET /metrics", a.guard.Public(newGzipScrapes(
+		promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, DisableCompression: true}))))
 	mux.Handle("GET /-/healthy", a.guard.Public(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "alertbridge is healthy.\n")
 	})))

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/app"
@@ -199,6 +202,47 @@ func TestOperationalEndpointsAndMetricNames(t *testing.T) {
 	// The three alerts' commit appended pages to the WAL.
 	if m := regexp.MustCompile(`(?m)^alertbridge_store_wal_pages_written_total (\d+)$`).FindSubmatch(b); m == nil || string(m[1]) == "0" {
 		t.Errorf("/metrics: alertbridge_store_wal_pages_written_total is %q; want a count above 0", m)
+	}
+}
+
+// A scraper that accepts gzip, as Prometheus does, gets the scrape gzipped
+// and whole: every family parses, the alerts' counts among them.
+func TestMetricsGzipped(t *testing.T) {
+	a := mustApp(t, app.Options{})
+	post(t, a, "/ingest/alertmanager", fixture(t, "firing-group"))
+	req, err := http.NewRequest("GET", "http://"+a.Addr()+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept-Encoding", "gzip")
+	// A transport that leaves the body as sent.
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("status %d, Content-Encoding %q; want 200 gzipped", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(zr)
+	if err != nil {
+		t.Fatalf("the gunzipped scrape does not parse: %v", err)
+	}
+	var accepted float64
+	for _, m := range families["alertbridge_ingest_events_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "outcome" && l.GetValue() == "accepted" {
+				accepted += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if accepted != 3 || families["go_goroutines"] == nil {
+		t.Errorf("%d families, %v events accepted; want go_goroutines and 3 accepted", len(families), accepted)
 	}
 }
 
