@@ -85,6 +85,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	polls := fs.String("poll", "", "comma-separated paths GET from --url's host while each scenario runs, as a dashboard polls (e.g. /api/v1/stats,/api/v1/incidents,/metrics): their latency is reported beside the scenario's")
 	fs.Float64Var(&po.Rate, "poll-rate", 5, "GETs per second of each --poll path")
 	fs.StringVar(&po.BearerToken, "poll-token", "", "API token sent as Authorization: Bearer with the --poll requests")
+	pollOnly := fs.Bool("poll-only", false, "send nothing: poll the --poll paths for --duration and report their latency, as a dashboard or scraper in a process of its own sees it beside other load")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: alertbridge bench [flags]\n\nscenarios:\n")
 		for _, s := range benchScenarios {
@@ -156,6 +157,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 	}
+	if *pollOnly {
+		return pollAlone(ctx, po, o.Duration, *maxFailed, stdout, stderr)
+	}
 
 	writeMachine(stdout, *storageDir, *fsyncN)
 	code := 0
@@ -183,6 +187,35 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		if s.overload && rep.Errors > 0 && rep.Shed == 0 {
 			fmt.Fprintf(stderr, "bench: %s: the server refused requests without a 503 and Retry-After\n", s.name)
+			code = 1
+		}
+	}
+	return code
+}
+
+// pollAlone polls po's paths for d, sending nothing, and prints their
+// latency. The load generator's own senders compete with an in-process
+// poll for its process's CPU; a poll of its own does not, as a scraper on
+// another machine would not. It returns 1 when more than maxFailed of a
+// path's GETs fail, and 2 without paths.
+func pollAlone(ctx context.Context, po loadgen.PollOptions, d time.Duration, maxFailed float64, stdout, stderr io.Writer) int {
+	if len(po.Paths) == 0 {
+		fmt.Fprintln(stderr, "bench: --poll-only: give the paths to poll with --poll")
+		return 2
+	}
+	fmt.Fprintf(stdout, "== polling for %s, sending nothing (load average %s)\n", d, loadAverage())
+	pctx, cancel := context.WithTimeout(ctx, d)
+	reps, err := loadgen.Poll(pctx, po)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: poll: %v\n", err)
+		return 2
+	}
+	loadgen.WritePolls(stdout, reps)
+	code := 0
+	for _, r := range reps {
+		if n := r.OK + r.Errors; n == 0 || float64(r.Errors)/float64(n) > maxFailed {
+			fmt.Fprintf(stderr, "bench: poll %s: %d of %d GETs failed, more than --max-failed %.2f%%\n", r.Path, r.Errors, n, 100*maxFailed)
 			code = 1
 		}
 	}

@@ -77,6 +77,17 @@ func TestRunBench(t *testing.T) {
 			wantOut:   []string{"40 notifications", "poll /metrics", "poll /nope"},
 			wantSends: 40 + 5,
 		},
+		{
+			name:    "OKPollOnly",
+			args:    []string{"--url", url, "--poll", "/metrics", "--poll-rate", "50", "--poll-only", "--duration", "500ms"},
+			wantOut: []string{"== polling for 500ms, sending nothing", "poll /metrics", "errors 0"},
+		},
+		{
+			name:     "ErrPollOnlyFailing",
+			args:     []string{"--url", url, "--poll", "/metrics,/nope", "--poll-rate", "50", "--poll-only", "--duration", "300ms"},
+			wantCode: 1, wantOut: []string{"poll /nope"}, wantErr: "poll /nope: ",
+		},
+		{name: "ErrPollOnlyWithoutPaths", args: []string{"--url", url, "--poll-only"}, wantCode: 2, wantErr: "--poll-only: give the paths"},
 		{name: "ErrPollRate", args: []string{"--url", url, "--poll", "/metrics", "--poll-rate", "0"}, wantCode: 2, wantErr: "--poll-rate 0: must be positive"},
 		{name: "ErrUnknownScenario", args: []string{"--url", url, "--scenario", "nope"}, wantCode: 2, wantErr: `--scenario "nope"`},
 		{name: "ErrUnknownFlag", args: []string{"--nope"}, wantCode: 2, wantErr: "nope"},
