@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -27,6 +31,9 @@ scrape_configs:
   - job_name: e2e-service
     static_configs:
       - targets: ['%s']
+  - job_name: alertbridge
+    static_configs:
+      - targets: ['%s']
 `
 
 const prometheusRules = `groups:
@@ -46,6 +53,8 @@ const prometheusRules = `groups:
 // its alerting rule fires when the service reports down and goes to
 // Alertmanager, whose webhook opens a P1 incident in alertbridge; when the
 // service is back up the resolve travels the same way and resolves it.
+// Prometheus scrapes alertbridge too, as an operator's would: its gzipped
+// /metrics must parse, and count the incident opened and resolved.
 func TestPrometheusAlertChain(t *testing.T) {
 	t.Parallel()
 	amBin := mustFindAlertmanager(t)
@@ -64,7 +73,7 @@ func TestPrometheusAlertChain(t *testing.T) {
 	dir := t.TempDir()
 	rules := mustWriteFile(t, dir, "rules.yml", prometheusRules)
 	cfg := mustWriteFile(t, dir, "prometheus.yml", fmt.Sprintf(prometheusConfig,
-		rules, strings.TrimPrefix(am, "http://"), strings.TrimPrefix(svc.URL, "http://")))
+		rules, strings.TrimPrefix(am, "http://"), strings.TrimPrefix(svc.URL, "http://"), a.Addr()))
 	addr := mustFreeAddr(t)
 	p := mustStart(t, "prometheus", promBin,
 		"--config.file="+cfg,
@@ -117,4 +126,52 @@ func TestPrometheusAlertChain(t *testing.T) {
 	if inc.Alerts[0].Labels["job"] != "e2e-service" {
 		t.Errorf("alert labels %v: want job=e2e-service from the scrape", inc.Alerts[0].Labels)
 	}
+
+	// Prometheus's own view of alertbridge, from its scrapes.
+	for query, want := range map[string]float64{
+		`up{job="alertbridge"}`:                                   1,
+		`alertbridge_incidents_opened_total{job="alertbridge"}`:   1,
+		`alertbridge_incidents_resolved_total{job="alertbridge"}`: 1,
+	} {
+		eventually(t, stepTimeout, func() error {
+			got, err := promQuery(ctx, "http://"+addr, query)
+			if err == nil && got != want {
+				err = fmt.Errorf("%s = %v in Prometheus, want %v", query, got, want)
+			}
+			return err
+		})
+	}
+}
+
+// promQuery returns the value of an instant query's one sample.
+func promQuery(ctx context.Context, base, query string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/query?query="+url.QueryEscape(query), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, fmt.Errorf("query %s: %w", query, err)
+	}
+	if body.Status != "success" || len(body.Data.Result) != 1 {
+		return 0, fmt.Errorf("query %s: status %q (%s), %d samples; want one", query, body.Status, body.Error, len(body.Data.Result))
+	}
+	v, ok := body.Data.Result[0].Value[1].(string)
+	if !ok {
+		return 0, fmt.Errorf("query %s: value %v is not a string", query, body.Data.Result[0].Value[1])
+	}
+	return strconv.ParseFloat(v, 64)
 }
