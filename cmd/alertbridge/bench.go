@@ -214,7 +214,11 @@ func pollAlone(ctx context.Context, po loadgen.PollOptions, d time.Duration, max
 	loadgen.WritePolls(stdout, reps)
 	code := 0
 	for _, r := range reps {
-		if n := r.OK + r.Errors; n == 0 || float64(r.Errors)/float64(n) > maxFailed {
+		switch n := r.OK + r.Errors; {
+		case n == 0:
+			fmt.Fprintf(stderr, "bench: poll %s: no GET finished in --duration %s at --poll-rate %v\n", r.Path, d, po.Rate)
+			code = 1
+		case float64(r.Errors)/float64(n) > maxFailed:
 			fmt.Fprintf(stderr, "bench: poll %s: %d of %d GETs failed, more than --max-failed %.2f%%\n", r.Path, r.Errors, n, 100*maxFailed)
 			code = 1
 		}

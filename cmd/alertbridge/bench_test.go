@@ -87,6 +87,11 @@ func TestRunBench(t *testing.T) {
 			args:     []string{"--url", url, "--poll", "/metrics,/nope", "--poll-rate", "50", "--poll-only", "--duration", "300ms"},
 			wantCode: 1, wantOut: []string{"poll /nope"}, wantErr: "poll /nope: ",
 		},
+		{
+			name:     "ErrPollOnlyNothingFinished",
+			args:     []string{"--url", url, "--poll", "/metrics", "--poll-rate", "1", "--poll-only", "--duration", "100ms"},
+			wantCode: 1, wantErr: "poll /metrics: no GET finished in --duration 100ms",
+		},
 		{name: "ErrPollOnlyWithoutPaths", args: []string{"--url", url, "--poll-only"}, wantCode: 2, wantErr: "--poll-only: give the paths"},
 		{name: "ErrPollRate", args: []string{"--url", url, "--poll", "/metrics", "--poll-rate", "0"}, wantCode: 2, wantErr: "--poll-rate 0: must be positive"},
 		{name: "ErrUnknownScenario", args: []string{"--url", url, "--scenario", "nope"}, wantCode: 2, wantErr: `--scenario "nope"`},
