@@ -81,7 +81,8 @@ type gzipResponse struct {
 }
 
 func (r *gzipResponse) WriteHeader(code int) {
-	if !r.decided {
+	// An informational answer (1xx) comes before the one that decides.
+	if !r.decided && code >= http.StatusOK {
 		r.decided = true
 		if code == http.StatusOK {
 			h := r.Header()

@@ -127,6 +127,36 @@ func TestGzipScrapesLeaveErrorsPlain(t *testing.T) {
 	}
 }
 
+// An informational answer before the scrape's own leaves it compressed
+// (a real server: the recorder takes a 1xx for the answer).
+func TestGzipScrapesAfterInformational(t *testing.T) {
+	srv := httptest.NewServer(newGzipScrapes(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusEarlyHints)
+		serveExposition(w, r)
+	})))
+	defer srv.Close()
+	req, err := http.NewRequest("GET", srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("status %d, Content-Encoding %q; want 200 gzipped", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(zr); err != nil || string(b) != exposition {
+		t.Errorf("body of %d bytes (%v), want the exposition's %d", len(b), err, len(exposition))
+	}
+}
+
 // Scrapes one after another share one compressor; more at once than are
 // kept make their own, and every body is whole.
 func TestGzipScrapesKeepCompressors(t *testing.T) {
