@@ -16,7 +16,7 @@ import (
 // default level. On the 40 KB exposition of a fresh daemon that was 0.52
 // ms of the scrape's CPU, against 0.1 ms at BestSpeed with a kept
 // compressor, for a body 13% larger (7.0 KB against 6.2 KB).
-// gzipScrapes keeps keptCompressors, whatever the collector does; a scrape
+// gzipScrapes keeps keptCompressors whatever the garbage collector does; a scrape
 // beyond them makes its own.
 
 // keptCompressors is how many compressors gzipScrapes keeps: a scraper,
