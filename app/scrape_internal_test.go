@@ -135,7 +135,17 @@ func TestGzipScrapesAfterInformational(t *testing.T) {
 		serveExposition(w, r)
 	})))
 	defer srv.Close()
-	req, err := http.NewRequest("GET", srv.URL, nil)
+	if body := getGzipped(t, srv.URL); string(body) != exposition {
+		t.Errorf("body of %d bytes, want the exposition's %d", len(body), len(exposition))
+	}
+}
+
+// getGzipped GETs url asking for gzip, through a transport that leaves the
+// body as sent; it fails the test unless the answer is a 200 gzipped, and
+// returns the body gunzipped.
+func getGzipped(t testing.TB, url string) []byte {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,15 +156,17 @@ func TestGzipScrapesAfterInformational(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "gzip" {
-		t.Fatalf("status %d, Content-Encoding %q; want 200 gzipped", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+		t.Fatalf("GET %s: status %d, Content-Encoding %q; want 200 gzipped", url, resp.StatusCode, resp.Header.Get("Content-Encoding"))
 	}
 	zr, err := gzip.NewReader(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := io.ReadAll(zr); err != nil || string(b) != exposition {
-		t.Errorf("body of %d bytes (%v), want the exposition's %d", len(b), err, len(exposition))
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("GET %s: gunzip: %v", url, err)
 	}
+	return body
 }
 
 // Scrapes one after another share one compressor; more at once than are
