@@ -157,3 +157,33 @@ func TestKeyQueriesSearchByKey(t *testing.T) {
 		t.Errorf("incidents_key_id is still there: %v", got)
 	}
 }
+
+// TestTimelineCountsReadTheCountedKinds checks that CountTimeline's kinds
+// are what the partial index timeline_counted holds, and that counting one
+// of them searches it (migration 0028): an index of every entry cost each
+// new alert's alert_firing entry a b-tree insert that nothing read.
+func TestTimelineCountsReadTheCountedKinds(t *testing.T) {
+	ctx := context.Background()
+	st := mustOpenStore(t)
+	got := readRows(t, st.r, `SELECT sql FROM sqlite_master WHERE name = 'timeline_counted'`)
+	if len(got) != 1 {
+		t.Fatalf("timeline_counted: %v; want one index", got)
+	}
+	for kind := range countedKinds {
+		if !strings.Contains(got[0], "'"+string(kind)+"'") {
+			t.Errorf("timeline_counted is %s; want it to hold %s", got[0], kind)
+		}
+		if plan := explain(ctx, t, st, qCountTimeline, 1, kind, 0); !strings.Contains(plan, "USING COVERING INDEX timeline_counted (incident_id=? AND kind=? AND at>?)") {
+			t.Errorf("count of %s, plan:\n%swant a search of timeline_counted", kind, plan)
+		}
+	}
+	if strings.Count(got[0], "'") != 2*len(countedKinds) {
+		t.Errorf("timeline_counted is %s; want exactly the kinds %v", got[0], countedKinds)
+	}
+	if plan := explain(ctx, t, st, qCountTimelineAny, 1, incident.TimelineComment, 0); !strings.Contains(plan, "SEARCH timeline USING INDEX timeline_incident (incident_id=?)") {
+		t.Errorf("count of another kind, plan:\n%swant a search of the incident's entries", plan)
+	}
+	if old := readRows(t, st.r, `SELECT name FROM sqlite_master WHERE name = 'timeline_incident_kind'`); len(old) != 0 {
+		t.Errorf("timeline_incident_kind is still there: %v", old)
+	}
+}

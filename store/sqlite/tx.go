@@ -603,10 +603,26 @@ func (t *tx) AlertCounts(ctx context.Context, id int64) (alerts, firing int, err
 	return alerts, firing, nil
 }
 
+// qCountTimeline counts an incident's entries of a kind the partial index
+// timeline_counted holds (migration 0028); it repeats the index's
+// condition, without which the planner may not use it. qCountTimelineAny
+// counts any other kind from the incident's entries.
+const (
+	qCountTimeline = `SELECT COUNT(*) FROM timeline WHERE incident_id = ? AND kind = ? AND at >= ?
+		AND kind IN ('alert_resolved', 'workaround')`
+	qCountTimelineAny = `SELECT COUNT(*) FROM timeline WHERE incident_id = ? AND kind = ? AND at >= ?`
+)
+
+// countedKinds are the kinds timeline_counted holds.
+var countedKinds = map[incident.TimelineKind]bool{incident.TimelineAlertResolved: true, incident.TimelineWorkaround: true}
+
 func (t *tx) CountTimeline(ctx context.Context, id int64, kind incident.TimelineKind, since time.Time) (int, error) {
+	q := qCountTimelineAny
+	if countedKinds[kind] {
+		q = qCountTimeline
+	}
 	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeline WHERE incident_id = ? AND kind = ? AND at >= ?`,
-		id, kind, since.UnixNano()).Scan(&n)
+	err := t.tx.QueryRowContext(ctx, q, id, kind, since.UnixNano()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count timeline of incident %d: %w", id, err)
 	}

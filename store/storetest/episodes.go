@@ -332,6 +332,8 @@ func testTimelineCounts(t *testing.T, s Store) {
 			{IncidentID: a.ID, At: t0, Kind: incident.TimelineAlertResolved},
 			{IncidentID: a.ID, At: t0.Add(time.Hour), Kind: incident.TimelineAlertResolved},
 			{IncidentID: a.ID, At: t0.Add(time.Hour), Kind: incident.TimelineAlertFiring},
+			{IncidentID: a.ID, At: t0, Kind: incident.TimelineWorkaround},
+			{IncidentID: b.ID, At: t0, Kind: incident.TimelineWorkaround},
 			{IncidentID: b.ID, At: t0.Add(time.Hour), Kind: incident.TimelineAlertResolved},
 		} {
 			e.Actor = "system"
@@ -348,6 +350,7 @@ func testTimelineCounts(t *testing.T, s Store) {
 			{"SinceInclusive", incident.TimelineAlertResolved, t0, 2},
 			{"All", incident.TimelineAlertResolved, t0.Add(-time.Hour), 3},
 			{"OtherKind", incident.TimelineAlertFiring, t0, 1},
+			{"Workaround", incident.TimelineWorkaround, time.Time{}, 1},
 			{"None", incident.TimelineComment, t0, 0},
 		} {
 			if n, err := tx.CountTimeline(ctx, a.ID, tt.kind, tt.since); err != nil || n != tt.want {
