@@ -26,11 +26,9 @@ func TestScrapeQueriesReadIndexesOnly(t *testing.T) {
 		indexes     []string
 		args        []any
 	}{
-		{"active by priority", qActiveByPriority, []string{"incidents_state_priority"}, nil},
 		{"backlog", unfiltered, []string{"incidents_state_priority"}, uargs},
 		{"backlog of a priority", byPriority, []string{"incidents_state_priority"}, pargs},
 		{"outbox", qOutboxStats, []string{"outbox_due"}, nil},
-		{"SLA breaches", qSLABreaches, []string{"incidents_respond_breached", "incidents_resolve_breached"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := explain(ctx, t, st, tt.query, tt.args...)
