@@ -213,9 +213,13 @@ func (s *Store) OutboxRows(ctx context.Context, state incident.OutboxState, afte
 }
 
 // OutboxStats counts each sink's rows by state, and its oldest waiting row.
-// qOutboxStats counts the outbox by sink and state from outbox_due alone
-// (migration 0016; scrapeplan_test.go).
-const qOutboxStats = `SELECT sink, state, COUNT(*), MIN(created_at) FROM outbox GROUP BY sink, state`
+// qOutboxStats reads the counts the writer's triggers keep
+// (outbox_counts, migration 0030) and each sink's first entry of
+// outbox_pending_age: counted from the outbox's rows, a scrape read every
+// row's entry, more the longer a sink was down.
+const qOutboxStats = `SELECT c.sink, c.state, c.n, CASE WHEN c.state = 'pending'
+		THEN (SELECT MIN(o.created_at) FROM outbox o WHERE o.sink = c.sink AND o.state = 'pending') END
+	FROM outbox_counts c WHERE c.n <> 0`
 
 func (s *Store) OutboxStats(ctx context.Context) (map[string]incident.OutboxStats, error) {
 	rows, err := s.r.QueryContext(ctx, qOutboxStats)
@@ -227,7 +231,7 @@ func (s *Store) OutboxStats(ctx context.Context) (map[string]incident.OutboxStat
 	for rows.Next() {
 		var sink, state string
 		var n int
-		var oldest int64
+		var oldest sql.NullInt64
 		if err := rows.Scan(&sink, &state, &n, &oldest); err != nil {
 			return nil, fmt.Errorf("outbox stats: %w", err)
 		}
@@ -240,8 +244,8 @@ func (s *Store) OutboxStats(ctx context.Context) (map[string]incident.OutboxStat
 		case incident.OutboxDead:
 			st.Dead = n
 		}
-		if state == string(incident.OutboxPending) {
-			st.Oldest = time.Unix(0, oldest).UTC()
+		if state == string(incident.OutboxPending) && oldest.Valid {
+			st.Oldest = time.Unix(0, oldest.Int64).UTC()
 		}
 		out[sink] = st
 	}

@@ -28,7 +28,6 @@ func TestScrapeQueriesReadIndexesOnly(t *testing.T) {
 	}{
 		{"backlog", unfiltered, []string{"incidents_state_priority"}, uargs},
 		{"backlog of a priority", byPriority, []string{"incidents_state_priority"}, pargs},
-		{"outbox", qOutboxStats, []string{"outbox_due"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := explain(ctx, t, st, tt.query, tt.args...)
