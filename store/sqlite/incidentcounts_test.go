@@ -27,6 +27,54 @@ const rawIncidentCounts = `SELECT state, priority, COUNT(*) FROM incidents
 
 const keptIncidentCounts = `SELECT kind, priority, n FROM incident_counts WHERE n <> 0 ORDER BY 1, 2`
 
+// keptCounts is a table of counts that triggers keep (kept, its rows
+// without zeros) and the counts of the rows themselves (raw), both
+// ordered alike.
+type keptCounts struct{ table, kept, raw string }
+
+// same fails t at once, naming step, when the kept counts are not the
+// rows' own.
+func (c keptCounts) same(t *testing.T, q queryer, step string) {
+	t.Helper()
+	if raw, kept := readRows(t, q, c.raw), readRows(t, q, c.kept); !slices.Equal(raw, kept) {
+		t.Fatalf("%s: %s\n%v\nwant the rows' counts\n%v", step, c.table, kept, raw)
+	}
+}
+
+// step is one random change of a test's rows: a statement and its
+// arguments for a row's ID, or none when it made the change itself.
+type step func(id int64) (string, []any)
+
+// steps runs n of steps, each picked at random and given a random ID
+// from 1 to top(), on db, and checks the kept counts after each.
+func (c keptCounts) steps(t *testing.T, db *sql.DB, rng *rand.Rand, n int, top func() int64, steps []step) {
+	t.Helper()
+	for i := range n {
+		q, args := steps[rng.IntN(len(steps))](1 + rng.Int64N(max(top(), 1)))
+		if q != "" {
+			if _, err := db.ExecContext(context.Background(), q, args...); err != nil {
+				t.Fatalf("step %d: %s: %v", i, q, err)
+			}
+		}
+		c.same(t, db, fmt.Sprintf("step %d: %s", i, q))
+	}
+}
+
+// reopenPlain closes st and opens its file on one plain connection, for
+// statements of the test's own that the store would not run.
+func reopenPlain(t *testing.T, st *Store, path string) *sql.DB {
+	t.Helper()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	return db
+}
+
 // TestIncidentCountsEqualTheRows checks the counts the scrape reads
 // (incident_counts, kept by triggers since migration 0029) against the
 // incidents: after the migration fills them from a store's incidents, and
@@ -62,57 +110,35 @@ func TestIncidentCountsEqualTheRows(t *testing.T) {
 		insert(db)
 	}
 	st := mustUpgrade(t, db, path)
-	same := func(q queryer, step string) {
-		t.Helper()
-		raw, kept := readRows(t, q, rawIncidentCounts), readRows(t, q, keptIncidentCounts)
-		if !slices.Equal(raw, kept) {
-			t.Fatalf("%s: incident_counts\n%v\nwant the incidents' counts\n%v", step, kept, raw)
-		}
-	}
-	same(st.r, "after the migration")
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	for i := range 2000 {
-		id := 1 + rng.IntN(next)
-		var q string
-		var args []any
-		switch rng.IntN(7) {
-		case 0:
-			insert(db)
-			continue
-		case 1:
-			q, args = `UPDATE incidents SET state = ? WHERE id = ?`, []any{states[rng.IntN(len(states))], id}
-		case 2:
-			q, args = `UPDATE incidents SET priority = ? WHERE id = ?`, []any{1 + rng.IntN(5), id}
-		case 3:
-			q, args = `UPDATE incidents SET respond_breached_at = ?, resolve_breached_at = ? WHERE id = ?`, []any{breach(), breach(), id}
-		case 4:
-			// All at once, as the writer's update of a whole row does.
-			q, args = `UPDATE incidents SET state = ?, priority = ?, resolve_breached_at = ? WHERE id = ?`,
+	counts := keptCounts{"incident_counts", keptIncidentCounts, rawIncidentCounts}
+	counts.same(t, st.r, "after the migration")
+	db = reopenPlain(t, st, path)
+	counts.steps(t, db, rng, 2000, func() int64 { return int64(next) }, []step{
+		func(int64) (string, []any) { insert(db); return "", nil },
+		func(id int64) (string, []any) {
+			return `UPDATE incidents SET state = ? WHERE id = ?`, []any{states[rng.IntN(len(states))], id}
+		},
+		func(id int64) (string, []any) {
+			return `UPDATE incidents SET priority = ? WHERE id = ?`, []any{1 + rng.IntN(5), id}
+		},
+		func(id int64) (string, []any) {
+			return `UPDATE incidents SET respond_breached_at = ?, resolve_breached_at = ? WHERE id = ?`, []any{breach(), breach(), id}
+		},
+		func(id int64) (string, []any) { // all at once, as the writer's update of a whole row does
+			return `UPDATE incidents SET state = ?, priority = ?, resolve_breached_at = ? WHERE id = ?`,
 				[]any{states[rng.IntN(len(states))], 1 + rng.IntN(5), breach(), id}
-		case 5:
-			q, args = `UPDATE incidents SET title = 'y', updated_at = updated_at + 1 WHERE id = ?`, []any{id}
-		case 6:
-			q, args = `DELETE FROM incidents WHERE id = ?`, []any{id}
-		}
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("step %d: %s: %v", i, q, err)
-		}
-		same(db, q)
-	}
+		},
+		func(id int64) (string, []any) {
+			return `UPDATE incidents SET title = 'y', updated_at = updated_at + 1 WHERE id = ?`, []any{id}
+		},
+		func(id int64) (string, []any) { return `DELETE FROM incidents WHERE id = ?`, []any{id} },
+	})
 	// A priority counted before and none now has a row of 0, which the
 	// reads leave out as the incidents' counts do.
 	if _, err := db.ExecContext(ctx, `UPDATE incidents SET state = 'resolved', respond_breached_at = NULL WHERE priority = 5`); err != nil {
 		t.Fatal(err)
 	}
-	same(db, "priority 5 resolved")
+	counts.same(t, db, "priority 5 resolved")
 	if zeros := readRows(t, db, `SELECT kind FROM incident_counts WHERE priority = 5 AND n = 0`); len(zeros) == 0 {
 		t.Fatal("no row of 0 left to leave out")
 	}
@@ -120,7 +146,7 @@ func TestIncidentCountsEqualTheRows(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st, err = OpenFile(ctx, path)
+	st, err := OpenFile(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

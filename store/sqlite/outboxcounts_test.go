@@ -7,7 +7,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,60 +47,41 @@ func TestOutboxCountsEqualTheRows(t *testing.T) {
 		insert(db)
 	}
 	st := mustUpgrade(t, db, path)
-	const raw = `SELECT sink, state, COUNT(*) FROM outbox GROUP BY sink, state ORDER BY 1, 2`
-	const kept = `SELECT sink, state, n FROM outbox_counts WHERE n <> 0 ORDER BY 1, 2`
-	same := func(q queryer, step string) {
-		t.Helper()
-		if r, k := readRows(t, q, raw), readRows(t, q, kept); !slices.Equal(r, k) {
-			t.Fatalf("%s: outbox_counts\n%v\nwant the rows' counts\n%v", step, k, r)
-		}
-	}
-	same(st.r, "after the migration")
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	for i := range 2000 {
+	counts := keptCounts{"outbox_counts", `SELECT sink, state, n FROM outbox_counts WHERE n <> 0 ORDER BY 1, 2`,
+		`SELECT sink, state, COUNT(*) FROM outbox GROUP BY sink, state ORDER BY 1, 2`}
+	counts.same(t, st.r, "after the migration")
+	db = reopenPlain(t, st, path)
+	top := func() int64 {
 		var id int64
 		if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 1) FROM outbox`).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
-		id = 1 + rng.Int64N(id)
-		var q string
-		var args []any
-		switch rng.IntN(6) {
-		case 0:
-			insert(db)
-			continue
-		case 1:
-			q, args = `DELETE FROM outbox WHERE id = ?`, []any{id}
-		case 2: // a failed attempt, as the dispatcher writes it
-			q, args = `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = 'x', state = ? WHERE id = ?`,
-				[]any{at + 1, states[rng.IntN(2)*2], id}
-		case 3: // a replay of a dead row
-			q, args = `UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ? WHERE id = ?`,
-				[]any{at, at + rng.Int64N(1e12), id}
-		case 4:
-			q, args = `UPDATE outbox SET state = ? WHERE id = ?`, []any{states[rng.IntN(len(states))], id}
-		case 5:
-			q, args = `DELETE FROM outbox WHERE incident_id = ? AND state = 'held'`, []any{1 + rng.IntN(50)}
-		}
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("step %d: %s: %v", i, q, err)
-		}
-		same(db, q)
+		return id
 	}
+	counts.steps(t, db, rng, 2000, top, []step{
+		func(int64) (string, []any) { insert(db); return "", nil },
+		func(id int64) (string, []any) { return `DELETE FROM outbox WHERE id = ?`, []any{id} },
+		func(id int64) (string, []any) { // a failed attempt, as the dispatcher writes it
+			return `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = 'x', state = ? WHERE id = ?`,
+				[]any{at + 1, states[rng.IntN(2)*2], id}
+		},
+		func(id int64) (string, []any) { // a replay of a dead row
+			return `UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ? WHERE id = ?`,
+				[]any{at, at + rng.Int64N(1e12), id}
+		},
+		func(id int64) (string, []any) {
+			return `UPDATE outbox SET state = ? WHERE id = ?`, []any{states[rng.IntN(len(states))], id}
+		},
+		func(int64) (string, []any) {
+			return `DELETE FROM outbox WHERE incident_id = ? AND state = 'held'`, []any{1 + rng.IntN(50)}
+		},
+	})
 	// A sink with none left has rows of 0, which the stats leave out as
 	// the outbox's rows do.
 	if _, err := db.ExecContext(ctx, `DELETE FROM outbox WHERE sink = 'pagerduty'`); err != nil {
 		t.Fatal(err)
 	}
-	same(db, "pagerduty delivered")
+	counts.same(t, db, "pagerduty delivered")
 	if zeros := readRows(t, db, `SELECT state FROM outbox_counts WHERE sink = 'pagerduty' AND n = 0`); len(zeros) == 0 {
 		t.Fatal("no row of 0 left to leave out")
 	}
