@@ -58,7 +58,7 @@ func TestOutboxCountsEqualTheRows(t *testing.T) {
 		}
 		return id
 	}
-	counts.steps(t, db, rng, 2000, top, []step{
+	counts.steps(t, db, rng, randomSteps(), top, []step{
 		func(int64) (string, []any) { insert(db); return "", nil },
 		func(id int64) (string, []any) { return `DELETE FROM outbox WHERE id = ?`, []any{id} },
 		func(id int64) (string, []any) { // a failed attempt, as the dispatcher writes it
