@@ -22,6 +22,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/app"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // The captured Alertmanager v0.35.0 bodies live with the decoder's golden tests.
@@ -33,7 +34,7 @@ func mustApp(t testing.TB, o app.Options) *app.App {
 	t.Helper()
 	o.ListenAddress = "127.0.0.1:0"
 	if o.StoragePath == "" {
-		o.StoragePath = t.TempDir()
+		o.StoragePath = storetest.SQLiteDir(t)
 	}
 	a, err := app.New(context.Background(), o)
 	if err != nil {

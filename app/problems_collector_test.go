@@ -11,6 +11,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 func TestProblemCollector(t *testing.T) {
@@ -53,7 +54,7 @@ alertbridge_problems{state="resolved"} 1
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, t.TempDir())
+			st, err := sqlite.Open(ctx, storetest.SQLiteDir(t))
 			if err != nil {
 				t.Fatal(err)
 			}

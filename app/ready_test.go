@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // These tests fill the store for real: a database capped at its size
@@ -20,7 +21,7 @@ import (
 
 func mustStartedApp(t *testing.T, o Options) *App {
 	t.Helper()
-	o.ListenAddress, o.StoragePath = "127.0.0.1:0", t.TempDir()
+	o.ListenAddress, o.StoragePath = "127.0.0.1:0", storetest.SQLiteDir(t)
 	a, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

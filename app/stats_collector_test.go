@@ -11,6 +11,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 func TestBacklogCollector(t *testing.T) {
@@ -69,7 +70,7 @@ alertbridge_incidents_oldest_open_age_seconds 2.592e+06
 func mustBacklogStore(t *testing.T, now time.Time, open, acked, resolved []time.Duration, pending int) *sqlite.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
+	st, err := sqlite.Open(ctx, storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

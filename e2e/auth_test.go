@@ -12,6 +12,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/app"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // The credentials of TestAlertmanagerAuth; none may show in the daemon's log.
@@ -170,7 +171,7 @@ func mustStartAppWith(t testing.TB, o app.Options) (*app.App, *api.Client, *sync
 	t.Helper()
 	logs := &syncBuffer{}
 	o.ListenAddress = "127.0.0.1:0"
-	o.StoragePath = t.TempDir()
+	o.StoragePath = storetest.SQLiteDir(t)
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.New(context.Background(), o)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/api"
 	"github.com/alertbridge/alertbridge/app"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // mustStartUIApp embeds the daemon with a fast live list.
@@ -20,7 +21,7 @@ func mustStartUIApp(t testing.TB, o app.Options) (*app.App, *api.Client) {
 	logs := &syncBuffer{}
 	o.ListenAddress = "127.0.0.1:0"
 	if o.StoragePath == "" {
-		o.StoragePath = t.TempDir()
+		o.StoragePath = storetest.SQLiteDir(t)
 	}
 	if o.UIPoll == 0 {
 		o.UIPoll = 200 * time.Millisecond

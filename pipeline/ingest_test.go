@@ -15,13 +15,14 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // TestReplayedNonceFailsOnlyItsRequest puts two requests with the same
 // nonce and one without into one group: the group falls back to one commit
 // per request, and only the second user of the nonce fails.
 func TestReplayedNonceFailsOnlyItsRequest(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/alertbridge/alertbridge/internal/racebuild"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // This file checks invariant 4 as a property: every permutation of one set
@@ -45,7 +46,7 @@ type record struct {
 func records(t *testing.T, ds []delivery, inOrder bool) []record {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.OpenScratch(ctx, t.TempDir())
+	st, err := sqlite.OpenScratch(ctx, storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -516,7 +516,7 @@ func (b *blockingStore) Update(ctx context.Context, fn func(incident.Tx) error) 
 }
 
 func TestOverloadAnswersAtOnce(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,7 +581,7 @@ func (f failingStore) Update(ctx context.Context, fn func(incident.Tx) error) er
 }
 
 func TestFailedGroupRetriesEachRequestAlone(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -644,7 +644,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // incident, and never reads the result the writer writes afterwards (under
 // -race, reading it was a data race).
 func TestExecuteCallerGivesUpWhileWriterHasIt(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

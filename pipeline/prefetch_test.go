@@ -11,6 +11,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // readingStore gives the pipeline transactions that read many alert states
@@ -56,7 +57,7 @@ func (t readingTx) AlertStates(ctx context.Context, keys []incident.AlertKey) ([
 // the cache holds, reads nothing.
 func TestPrefetchReadsANotificationAtOnce(t *testing.T) {
 	ctx := context.Background()
-	sq, err := sqlite.Open(ctx, t.TempDir())
+	sq, err := sqlite.Open(ctx, storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

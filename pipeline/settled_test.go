@@ -13,6 +13,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // gatedStore holds each transaction, once the writer has applied its
@@ -50,7 +51,7 @@ type settledEnv struct {
 
 func newSettledEnv(t *testing.T, opts ...func(*pipeline.Options)) *settledEnv {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +317,7 @@ func (s *rerunStore) Update(ctx context.Context, fn func(incident.Tx) error) err
 // first run of its transaction is answered once, and counted once, when
 // the store runs the transaction again, even if that run fails.
 func TestSettledRepeatOnceWhenTheStoreRunsItAgain(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

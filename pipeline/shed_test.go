@@ -14,6 +14,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // These tests drive admission through a real pipeline whose writer they
@@ -74,7 +75,7 @@ type shedEnv struct {
 // test; with one, the clock is the real one.
 func newShedEnv(t *testing.T, o Options) *shedEnv {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/sink"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // tokenTool authenticates callbacks by an X-Token header and takes its
@@ -54,7 +55,7 @@ type callbackEnv struct {
 
 func newCallbackEnv(t *testing.T) *callbackEnv {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/sink"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
@@ -97,7 +98,7 @@ type env struct {
 
 func newEnv(t *testing.T, c sink.Config) *env {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +478,7 @@ func TestStopAbandonsAttemptsUnrecorded(t *testing.T) {
 // TestOneSinkNeverHoldsUpAnother: while one tool hangs, the other sink's
 // loop delivers.
 func TestOneSinkNeverHoldsUpAnother(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir())
+	st, err := sqlite.Open(context.Background(), storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/rules"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 	"github.com/alertbridge/alertbridge/web"
 )
 
@@ -62,7 +63,7 @@ type envOpts struct {
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
+	st, err := sqlite.Open(ctx, storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

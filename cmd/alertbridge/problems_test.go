@@ -16,6 +16,7 @@ import (
 	"github.com/alertbridge/alertbridge/pipeline"
 	"github.com/alertbridge/alertbridge/rules"
 	"github.com/alertbridge/alertbridge/store/sqlite"
+	"github.com/alertbridge/alertbridge/store/storetest"
 )
 
 // mustProblemAPI serves the API over three DiskFull incidents that opened
@@ -23,7 +24,7 @@ import (
 func mustProblemAPI(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
+	st, err := sqlite.Open(ctx, storetest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

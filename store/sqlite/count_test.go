@@ -12,7 +12,7 @@ import (
 // TestCountEvents counts what Events lists, for the same bounds.
 func TestCountEvents(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, t.TempDir())
+	s, err := sqlite.Open(ctx, sqlite.MigratedDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

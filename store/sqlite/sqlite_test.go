@@ -19,7 +19,7 @@ import (
 
 func mustOpen(t *testing.T) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), t.TempDir())
+	s, err := sqlite.Open(context.Background(), sqlite.MigratedDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

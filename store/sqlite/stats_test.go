@@ -49,7 +49,7 @@ var statsFixture = map[string]fixtureIncident{
 func mustStatsStore(t *testing.T) (*Store, map[string]int64) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
+	st, err := Open(ctx, MigratedDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestStatsRefuses(t *testing.T) {
 }
 
 func TestBacklogIsEmptyWithoutActiveIncidents(t *testing.T) {
-	st, err := Open(context.Background(), t.TempDir())
+	st, err := Open(context.Background(), MigratedDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestWALStaysBoundedUnderReaders(t *testing.T) {
 	const bound = 8 * (256 << 10)
 
 	ctx := context.Background()
-	st := mustOpenWAL(t, t.TempDir())
+	st := mustOpenWAL(t, MigratedDir(t))
 	t1 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	write := func(batch int) error {
 		return writeBigEvents(ctx, st, batch, 100, t1.Add(time.Duration(batch)*time.Minute))
@@ -186,7 +186,7 @@ func TestCatchUpLeavesASmallTail(t *testing.T) {
 	walCheckpointPages, walRestartPages, walTailPages = 1<<30, 64, 16
 
 	ctx := context.Background()
-	st := mustOpenWAL(t, t.TempDir())
+	st := mustOpenWAL(t, MigratedDir(t))
 	t1 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	write := func(batch int) {
 		t.Helper()
@@ -225,7 +225,7 @@ func TestCatchUpLeavesASmallTail(t *testing.T) {
 // frames the commits appended to the -wal file, read from the file itself.
 func TestPagesWrittenCountsTheWALFrames(t *testing.T) {
 	ctx := context.Background()
-	st := mustOpenWAL(t, t.TempDir())
+	st := mustOpenWAL(t, MigratedDir(t))
 	t1 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	// The first write may restart the WAL the migrations left; the next
 	// ones append to it (no checkpoint runs: far fewer pages than

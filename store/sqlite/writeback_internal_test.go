@@ -237,7 +237,7 @@ func TestWriteBack(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := Open(ctx, t.TempDir())
+			st, err := Open(ctx, MigratedDir(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -421,7 +421,7 @@ func TestTransactionBegunAtFirstStatement(t *testing.T) {
 // mustOpenStore opens a store in a fresh directory, closed at the end of t.
 func mustOpenStore(t *testing.T) *Store {
 	t.Helper()
-	st, err := Open(context.Background(), t.TempDir())
+	st, err := Open(context.Background(), MigratedDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

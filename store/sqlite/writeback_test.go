@@ -82,7 +82,7 @@ func TestWriteBackSameRows(t *testing.T) {
 func replayDump(t *testing.T, set *rules.Set, seed uint64, _ bool) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := sqlite.MigratedDir(t)
 	st, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for setting up schemas
 
+	"github.com/alertbridge/alertbridge/internal/dirtemplate"
 	"github.com/alertbridge/alertbridge/store"
 	"github.com/alertbridge/alertbridge/store/postgres"
 	"github.com/alertbridge/alertbridge/store/sqlite"
@@ -43,7 +44,7 @@ func MustOpen(t testing.TB) store.Store {
 	t.Helper()
 	ctx := context.Background()
 	if os.Getenv(BackendEnv) != "postgres" {
-		s, err := sqlite.Open(ctx, t.TempDir())
+		s, err := sqlite.Open(ctx, SQLiteDir(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,6 +58,24 @@ func MustOpen(t testing.TB) store.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// migrated is an empty SQLite store, migrated once per test process.
+var migrated = dirtemplate.New(func(dir string) error {
+	s, err := sqlite.Open(context.Background(), dir)
+	if err != nil {
+		return err
+	}
+	return s.Close()
+}, sqlite.LockFileName)
+
+// SQLiteDir returns a new storage directory, removed when t ends, holding
+// an empty store already migrated: a copy of one migrated once per test
+// process (package dirtemplate says why). Tests of what a first open
+// does open t.TempDir() instead.
+func SQLiteDir(t testing.TB) string {
+	t.Helper()
+	return migrated.Dir(t)
 }
 
 // MustPostgresSchema creates a fresh schema on the test server, dropped
