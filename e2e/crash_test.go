@@ -212,7 +212,8 @@ func mustCheckCrashDB(t *testing.T, path string) {
 		t.Errorf("search index: %d incidents under its mark missing, %d entries it should not hold (%v)", unindexed, stray, err)
 	}
 	// The counts the scrape reads are the rows' own (migrations 0029,
-	// 0030): their triggers run in the transaction that changes the rows.
+	// 0030, 0031): their triggers run in the transaction that changes the
+	// rows. An hour of the backlog none is active in has no row.
 	for _, c := range []struct{ name, kept, rows string }{
 		{"incident_counts", `SELECT kind, priority, n FROM incident_counts WHERE n <> 0`,
 			`SELECT state, priority, COUNT(*) FROM incidents WHERE state IN ('open', 'acknowledged') GROUP BY state, priority
@@ -220,6 +221,9 @@ func mustCheckCrashDB(t *testing.T, path string) {
 			UNION ALL SELECT 'resolve_breached', priority, COUNT(*) FROM incidents WHERE resolve_breached_at IS NOT NULL GROUP BY priority`},
 		{"outbox_counts", `SELECT sink, state, n FROM outbox_counts WHERE n <> 0`,
 			`SELECT sink, state, COUNT(*) FROM outbox GROUP BY sink, state`},
+		{"backlog_hours", `SELECT hour, n FROM backlog_hours`,
+			`SELECT opened_at / 3600000000000, COUNT(*) FROM incidents
+			WHERE state IN ('open', 'acknowledged') AND opened_at IS NOT NULL GROUP BY 1`},
 	} {
 		var differ int
 		if err := db.QueryRow(`SELECT COUNT(*) FROM (SELECT * FROM (` + c.kept + `) EXCEPT SELECT * FROM (` + c.rows + `)

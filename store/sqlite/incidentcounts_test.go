@@ -153,15 +153,7 @@ func TestIncidentCountsEqualTheRows(t *testing.T) {
 	if zeros := readRows(t, db, `SELECT kind FROM incident_counts WHERE priority = 5 AND n = 0`); len(zeros) == 0 {
 		t.Fatal("no row of 0 left to leave out")
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	st, err := OpenFile(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st = mustUpgrade(t, db, path) // opened again by the store
 	active, err := st.ActiveByPriority(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -112,18 +112,10 @@ func TestOutboxCountsEqualTheRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows.Close()
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 	if len(want) != 2 || want["jira"].Pending == 0 || want["slack"].Dead == 0 {
 		t.Fatalf("nothing to count: %v", want)
 	}
-
-	st, err = OpenFile(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st = mustUpgrade(t, db, path) // opened again by the store
 	got, err := st.OutboxStats(ctx)
 	if err != nil {
 		t.Fatal(err)

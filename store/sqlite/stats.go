@@ -165,8 +165,13 @@ func tooManySamples() error {
 		maxStatsSamples, incident.ErrInvalid)
 }
 
-// backlog groups the active incidents by age bucket in one pass.
+// backlog groups the active incidents by age bucket: of every service and
+// priority from the hours kept (keptBacklog), else in one pass over the
+// matching ones.
 func backlog(ctx context.Context, q queryer, f incident.StatsFilter, now time.Time) (incident.Backlog, error) {
+	if f.Service == "" && f.Priority == 0 {
+		return keptBacklog(ctx, q, now)
+	}
 	query, args := backlogQuery(f, now)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -175,9 +180,9 @@ func backlog(ctx context.Context, q queryer, f incident.StatsFilter, now time.Ti
 	return backlogrow.Read(rows, now)
 }
 
-// backlogQuery is backlog's query. Unfiltered or by priority (the
-// /metrics scrape's backlog), it reads incidents_state_priority alone
-// (migration 0016; scrapeplan_test.go).
+// backlogQuery is backlog's query of a service or priority, and the
+// count keptBacklog equals. Unfiltered or by priority, it reads
+// incidents_state_priority alone (migration 0016; scrapeplan_test.go).
 func backlogQuery(f incident.StatsFilter, now time.Time) (string, []any) {
 	where, wargs := incidentWhere(f)
 	return backlogrow.Query(where, wargs, now)

@@ -29,13 +29,24 @@ const bounded = len(incident.BacklogAges) - 1
 func Query(where string, wargs []any, now time.Time) (string, []any) {
 	var cols strings.Builder
 	var args []any
-	for _, b := range incident.BacklogAges[:bounded] {
+	for _, c := range Cutoffs(now) {
 		cols.WriteString(", COUNT(*) FILTER (WHERE opened_at > ?)")
-		args = append(args, now.Add(-b.Below).UnixNano())
+		args = append(args, c)
 	}
 	return `SELECT COUNT(*)` + cols.String() + `, MIN(opened_at)
 		FROM incidents WHERE state IN ('open', 'acknowledged') AND opened_at IS NOT NULL` + where,
 		append(args, wargs...)
+}
+
+// Cutoffs are the bounded buckets' bounds at now, as opened_at values
+// (unix nanoseconds): an incident opened after cutoff i is younger than
+// bucket i's bound.
+func Cutoffs(now time.Time) [bounded]int64 {
+	var out [bounded]int64
+	for i, b := range incident.BacklogAges[:bounded] {
+		out[i] = now.Add(-b.Below).UnixNano()
+	}
+	return out
 }
 
 // Read reads the row of Query, run at now, and closes the rows.
