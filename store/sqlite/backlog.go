@@ -29,7 +29,7 @@ const activeIn = `FROM incidents WHERE state IN ('open', 'acknowledged') AND pri
 var qKeptBacklog = func() string {
 	var b strings.Builder
 	b.WriteString(`SELECT (SELECT COALESCE(SUM(n), 0) FROM backlog_hours)`)
-	for range backlogrow.Cutoffs(time.Time{}) {
+	for range len(incident.BacklogAges) - 1 { // the bounded buckets, as backlogrow.Cutoffs
 		b.WriteString(`,
 	(SELECT COALESCE(SUM(n), 0) FROM backlog_hours WHERE hour > ?)
 		+ (SELECT COUNT(*) ` + activeIn + ` > ? AND opened_at < ?)`)

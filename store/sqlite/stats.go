@@ -180,9 +180,9 @@ func backlog(ctx context.Context, q queryer, f incident.StatsFilter, now time.Ti
 	return backlogrow.Read(rows, now)
 }
 
-// backlogQuery is backlog's query of a service or priority, and the
-// count keptBacklog equals. Unfiltered or by priority, it reads
-// incidents_state_priority alone (migration 0016; scrapeplan_test.go).
+// backlogQuery is backlog's query of a service or priority. By priority,
+// it reads incidents_state_priority alone (migration 0016;
+// scrapeplan_test.go).
 func backlogQuery(f incident.StatsFilter, now time.Time) (string, []any) {
 	where, wargs := incidentWhere(f)
 	return backlogrow.Query(where, wargs, now)
