@@ -160,11 +160,6 @@ func incidentWhere(f incident.StatsFilter) (string, []any) {
 	return b.String(), args
 }
 
-func tooManySamples() error {
-	return fmt.Errorf("more than %d incidents in the window, narrow it or filter by service or priority: %w",
-		maxStatsSamples, incident.ErrInvalid)
-}
-
 // backlog groups the active incidents by age bucket: of every service and
 // priority from the hours kept (keptBacklog), else in one pass over the
 // matching ones.

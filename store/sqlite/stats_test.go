@@ -267,7 +267,7 @@ func TestBacklogIsEmptyWithoutActiveIncidents(t *testing.T) {
 func TestWaitingStatsLeaveReadConnections(t *testing.T) {
 	st, _ := mustStatsStore(t)
 	ctx := context.Background()
-	st.kept.days.reading.Lock() // a long read of the missing days
+	release := st.kept.days.HoldReading() // a long read of the missing days
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
@@ -291,6 +291,6 @@ func TestWaitingStatsLeaveReadConnections(t *testing.T) {
 	if _, err := st.Incidents(lctx, incident.IncidentFilter{Limit: 10}); err != nil {
 		t.Errorf("the list while stats wait: %v", err)
 	}
-	st.kept.days.reading.Unlock()
+	release()
 	wg.Wait()
 }

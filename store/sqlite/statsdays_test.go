@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/sizedlru"
 )
 
 // dayVersion reads the stats version of the UTC day of t (0 without a row).
@@ -141,12 +142,12 @@ func TestStatsKeepsWholeDays(t *testing.T) {
 
 	check := func(name string, f incident.StatsFilter, wantRead int64) {
 		t.Helper()
-		before := st.kept.days.read.Load()
+		before := st.kept.days.Read()
 		got, err := st.Stats(ctx, f, statsNow)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if read := st.kept.days.read.Load() - before; read != wantRead {
+		if read := st.kept.days.Read() - before; read != wantRead {
 			t.Errorf("%s: read %d day parts, want %d", name, read, wantRead)
 		}
 		want, err := raw.Stats(ctx, f, statsNow)
@@ -254,7 +255,7 @@ func TestNoiseKeptLeadingDayFollowsLaterDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	budget := 3 * float64(ld.size())
-	st.kept.lead.kept = newSizedLRUMax[int64, *leadingDay](leadingDaysCached, int(budget), int(budget*share(st.kept.lead.kept)))
+	st.kept.lead.kept = sizedlru.NewMax[int64, *leadingDay](leadingDaysCached, int(budget), int(budget*share(st.kept.lead.kept)))
 	check := noiseChecker(t, st, incident.StatsFilter{Since: d.Add(12 * time.Hour), Until: d.Add(60 * time.Hour)})
 	check("first", 2, 2, 1)
 	check("kept", 2, 2, 0)
@@ -445,67 +446,6 @@ func mustRawStore(t *testing.T, st *Store) *Store {
 	return raw
 }
 
-func TestSizedLRUBoundsEntriesAndBytes(t *testing.T) {
-	type add struct {
-		key, size int
-		ifRoom    bool // AddIfRoom, not Add
-	}
-	for _, tc := range []struct {
-		name      string
-		entries   int // the budget is 100 bytes
-		adds      []add
-		wantKept  []int
-		wantBytes int
-	}{
-		{"within both bounds", 3, []add{{1, 10, false}, {2, 20, false}}, []int{1, 2}, 30},
-		{"entries bound", 3, []add{{1, 10, false}, {2, 10, false}, {3, 10, false}, {4, 10, false}}, []int{2, 3, 4}, 30},
-		{"bytes bound drops the oldest", 10, []add{{1, 25, false}, {2, 25, false}, {3, 25, false}, {4, 25, false}, {5, 25, false}}, []int{2, 3, 4, 5}, 100},
-		{"too large for a quarter is not kept", 3, []add{{1, 10, false}, {2, 26, false}}, []int{1}, 10},
-		{"replacing a key counts its new size only", 3, []add{{1, 10, false}, {1, 20, false}, {1, 5, false}}, []int{1}, 5},
-		{"replacing with a value too large drops the key", 3, []add{{1, 10, false}, {1, 30, false}}, nil, 0},
-		{"if room: within both bounds", 3, []add{{1, 10, false}, {2, 10, false}, {3, 10, true}}, []int{1, 2, 3}, 30},
-		{"if room: not past the entries bound", 2, []add{{1, 10, false}, {2, 10, false}, {3, 10, true}}, []int{1, 2}, 20},
-		{"if room: not past the bytes bound", 10, []add{{1, 25, false}, {2, 25, false}, {3, 25, false}, {4, 25, false}, {5, 1, true}}, []int{1, 2, 3, 4}, 100},
-		{"if room: replacing a key", 2, []add{{1, 10, false}, {2, 10, false}, {1, 20, true}}, []int{1, 2}, 30},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := newSizedLRU[int, string](tc.entries, 100)
-			for _, a := range tc.adds {
-				if a.ifRoom {
-					c.AddIfRoom(a.key, fmt.Sprint(a.key), a.size)
-				} else {
-					c.Add(a.key, fmt.Sprint(a.key), a.size)
-				}
-			}
-			var kept []int
-			for k := range 6 {
-				if v, ok := c.Get(k); ok {
-					if v != fmt.Sprint(k) {
-						t.Errorf("key %d holds %q", k, v)
-					}
-					kept = append(kept, k)
-				}
-			}
-			if !slices.Equal(kept, tc.wantKept) || c.Bytes() != tc.wantBytes {
-				t.Errorf("kept %v holding %d bytes, want %v holding %d", kept, c.Bytes(), tc.wantKept, tc.wantBytes)
-			}
-		})
-	}
-}
-
-// TestSizedLRUMaxEntry checks that one entry may take up to maxEntry
-// bytes, not more, and that the budget still drops the oldest for it.
-func TestSizedLRUMaxEntry(t *testing.T) {
-	c := newSizedLRUMax[int, string](8, 100, 60)
-	c.Add(1, "1", 30)
-	c.Add(2, "2", 61) // over maxEntry: not kept
-	c.Add(3, "3", 60) // within: kept beside 1 (90 bytes)
-	c.Add(4, "4", 20) // 110 bytes: the oldest (1) goes
-	if kept := c.Keys(); !slices.Equal(kept, []int{3, 4}) || c.Bytes() != 80 {
-		t.Errorf("kept %v holding %d bytes, want [3 4] holding 80", kept, c.Bytes())
-	}
-}
-
 // TestPrimeStatsKeepsTheUsualWindows checks that after PrimeStats the
 // first calls for the last 7, 30 and 90 days, and for each priority over
 // the last 7 and 30, read only what every call reads (the parts of a day
@@ -531,7 +471,7 @@ func TestPrimeStatsKeepsTheUsualWindows(t *testing.T) {
 		t.Helper()
 		raw := mustRawStore(t, st)
 		counted := func() int64 {
-			return st.kept.days.read.Load() + st.kept.lead.read.Load() + st.kept.filtered.read.Load()
+			return st.kept.days.Read() + st.kept.lead.read.Load() + st.kept.filtered.read.Load()
 		}
 		var read int64
 		for _, f := range filters {

@@ -60,17 +60,17 @@ func edgeSize(rows []edgeRow) int {
 	return n
 }
 
-// edgePart returns the part of sp, the window's first day from sp.lo on,
+// edgePart returns the part of sp, the window's first day from sp.Lo on,
 // counted from the day's kept incidents, which it reads and keeps first
 // when the day's version is not the one kept. It returns nil when the day
 // is too large to keep (more than edgeRowsMax incidents, or rows beyond
 // what one cache entry may hold): the caller reads the part instead.
 func (dp *dayParts) edgePart(ctx context.Context, q queryer, f incident.StatsFilter, sp daySpan, version int64) (*dayPart, error) {
-	k := dayKey{sp.day, f.Service, f.Priority}
+	k := dayKey{Day: sp.Day, Service: f.Service, Priority: f.Priority}
 	e, ok := dp.edges.Get(k)
 	if !ok || e.version != version {
 		dp.edgeReads.Add(1)
-		rows, fits, err := readEdgeRows(ctx, q, f, sp.day)
+		rows, fits, err := readEdgeRows(ctx, q, f, sp.Day)
 		if err != nil {
 			return nil, err
 		}
@@ -81,10 +81,10 @@ func (dp *dayParts) edgePart(ctx context.Context, q queryer, f incident.StatsFil
 			if !fits {
 				return nil, nil
 			}
-			dp.read.Add(1)
+			dp.CountRead(1)
 			return keptEdge{rows: rows}.part(sp), nil
 		}
-		dp.read.Add(1)
+		dp.CountRead(1)
 		e = keptEdge{version: version, rows: rows}
 		dp.edges.Add(k, e, edgeSize(rows))
 	}
@@ -94,11 +94,11 @@ func (dp *dayParts) edgePart(ctx context.Context, q queryer, f incident.StatsFil
 	return e.part(sp), nil
 }
 
-// part counts the kept incidents opened in [sp.lo, sp.hi) as readDayParts
+// part counts the kept incidents opened in [sp.Lo, sp.Hi) as readDayParts
 // counts them.
 func (e keptEdge) part(sp daySpan) *dayPart {
-	lo := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].opened >= sp.lo })
-	hi := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].opened >= sp.hi })
+	lo := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].opened >= sp.Lo })
+	hi := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].opened >= sp.Hi })
 	p := &dayPart{}
 	sigs := map[incident.SignatureCount]int{}
 	byPriority := map[incident.Priority]int{}
@@ -108,30 +108,30 @@ func (e keptEdge) part(sp daySpan) *dayPart {
 		}
 	}
 	for _, r := range e.rows[lo:hi] {
-		p.opened++
-		count(&p.resolved, r.resolved)
-		count(&p.respondMet, r.respondMet)
-		count(&p.respondMissed, r.respondMissed)
-		count(&p.resolveMet, r.resolveMet)
-		count(&p.resolveMissed, r.resolveMissed)
+		p.Opened++
+		count(&p.Resolved, r.resolved)
+		count(&p.RespondMet, r.respondMet)
+		count(&p.RespondMissed, r.respondMissed)
+		count(&p.ResolveMet, r.resolveMet)
+		count(&p.ResolveMissed, r.resolveMissed)
 		if r.hasAck {
-			p.ack = append(p.ack, r.ack)
+			p.Ack = append(p.Ack, r.ack)
 		}
 		if r.hasRes {
-			p.res = append(p.res, r.res)
+			p.Res = append(p.Res, r.res)
 		}
 		sigs[incident.SignatureCount{Rule: r.rule, Key: r.key}]++
 		byPriority[r.priority]++
 	}
 	for sc, n := range sigs {
 		sc.Incidents = n
-		p.sigs = append(p.sigs, sc)
+		p.Sigs = append(p.Sigs, sc)
 	}
-	day := time.Unix(0, sp.day*nanosPerDay).UTC()
+	day := time.Unix(0, sp.Day*nanosPerDay).UTC()
 	for pr, n := range byPriority {
-		p.perDay = append(p.perDay, incident.DayCount{Day: day, Priority: pr, Incidents: n})
+		p.PerDay = append(p.PerDay, incident.DayCount{Day: day, Priority: pr, Incidents: n})
 	}
-	slices.SortFunc(p.perDay, func(a, b incident.DayCount) int { return int(a.Priority) - int(b.Priority) })
+	slices.SortFunc(p.PerDay, func(a, b incident.DayCount) int { return int(a.Priority) - int(b.Priority) })
 	return p
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/sizedlru"
 )
 
 // The noise figures by service or priority count the events of the
@@ -169,13 +170,13 @@ func heapString(n int) int { return (n + 7) &^ 7 }
 
 // filteredDays keeps filteredParts and edgeDays between calls.
 type filteredDays struct {
-	parts  *sizedLRU[filteredDayKey, *filteredPart]
-	edges  *sizedLRU[int64, *edgeDay]
-	ranges *sizedLRU[rangeKey, *wholeRange]
+	parts  *sizedlru.LRU[filteredDayKey, *filteredPart]
+	edges  *sizedlru.LRU[int64, *edgeDay]
+	ranges *sizedlru.LRU[rangeKey, *wholeRange]
 	// big holds the versions at which days were read into an edge too
 	// big to keep: such a day, as large or larger, is counted by the
 	// probe, not read whole again by every call.
-	big *sizedLRU[int64, eventDayVersion]
+	big *sizedlru.LRU[int64, eventDayVersion]
 	// reading is held while days are read, so that the polls that find
 	// them missing at once read them once.
 	reading sync.Mutex
@@ -201,10 +202,10 @@ type rangeKey struct {
 
 func newFilteredDays() *filteredDays {
 	return &filteredDays{
-		parts:  newSizedLRUMax[filteredDayKey, *filteredPart](filteredPartsCached, filteredPartsBytes, filteredPartsBytes/2),
-		edges:  newSizedLRUMax[int64, *edgeDay](edgeDaysCached, edgeDaysBytes, edgeDayMaxBytes),
-		ranges: newSizedLRUMax[rangeKey, *wholeRange](wholeRangesCached, wholeRangesBytes, wholeRangesBytes/2),
-		big:    newSizedLRUMax[int64, eventDayVersion](edgeDaysCached, edgeDaysCached, 1),
+		parts:  sizedlru.NewMax[filteredDayKey, *filteredPart](filteredPartsCached, filteredPartsBytes, filteredPartsBytes/2),
+		edges:  sizedlru.NewMax[int64, *edgeDay](edgeDaysCached, edgeDaysBytes, edgeDayMaxBytes),
+		ranges: sizedlru.NewMax[rangeKey, *wholeRange](wholeRangesCached, wholeRangesBytes, wholeRangesBytes/2),
+		big:    sizedlru.NewMax[int64, eventDayVersion](edgeDaysCached, edgeDaysCached, 1),
 	}
 }
 
@@ -730,13 +731,13 @@ func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, ah
 			return nil, false, errKeptAhead
 		}
 		e := newEdgeDay(d)
-		return e, false, e.readEvents(ctx, q, d.day, fd.edges.maxEntry) // the newer one stays kept
+		return e, false, e.readEvents(ctx, q, d.day, fd.edges.MaxEntry()) // the newer one stays kept
 	}
 	if from != nil && from.v.deleted == d.v.deleted && from.v.events <= d.v.events &&
 		from.changes <= d.changes[1] && (from.changes == d.changes[1] || from.changes+1 >= d.changes[0]) {
 		fd.edges.Remove(d.day) // from is read on from: see edgeDay
 		fd.readOn.Add(1)
-		e, err := readOn(ctx, q, d, from, fd.edges.maxEntry)
+		e, err := readOn(ctx, q, d, from, fd.edges.MaxEntry())
 		if err != nil || e.total-from.total == d.v.events-from.v.events {
 			return e, true, err
 		}
@@ -745,7 +746,7 @@ func (fd *filteredDays) readEdge(ctx context.Context, q queryer, d *noiseDay, ah
 		// events, not their count in event_days.)
 	}
 	e = newEdgeDay(d)
-	return e, true, e.readEvents(ctx, q, d.day, fd.edges.maxEntry)
+	return e, true, e.readEvents(ctx, q, d.day, fd.edges.MaxEntry())
 }
 
 // newEdgeDay is an empty edge of d, for its events to be read into.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/sizedlru"
 )
 
 // TestFilteredNoiseEqualsProbe replays a random history, as ingest and
@@ -571,7 +572,7 @@ func TestFilteredNoiseBigDay(t *testing.T) {
 				t.Fatal(err)
 			}
 			budget := tc.budget * float64(e.size())
-			st.kept.filtered.edges = newSizedLRUMax[int64, *edgeDay](edgeDaysCached, int(budget), int(budget*share(st.kept.filtered.edges)))
+			st.kept.filtered.edges = sizedlru.NewMax[int64, *edgeDay](edgeDaysCached, int(budget), int(budget*share(st.kept.filtered.edges)))
 			f := incident.StatsFilter{Since: d.Add(time.Hour), Until: d.Add(20 * time.Hour), Priority: 1}
 			checkFiltered(t, st, f, "P1", 30, 30, tc.reads[0], 0)
 			f.Priority = 3
@@ -679,8 +680,8 @@ func TestFilteredNoiseBigWholeDay(t *testing.T) {
 			fd := st.kept.filtered
 			part := tc.budget * float64(parts[1].size())
 			rng := tc.budget * float64(combine([]noiseDay{{part: parts[1]}}).size())
-			fd.parts = newSizedLRUMax[filteredDayKey, *filteredPart](filteredPartsCached, int(part), int(part*share(fd.parts)))
-			fd.ranges = newSizedLRUMax[rangeKey, *wholeRange](wholeRangesCached, int(rng), int(rng*share(fd.ranges)))
+			fd.parts = sizedlru.NewMax[filteredDayKey, *filteredPart](filteredPartsCached, int(part), int(part*share(fd.parts)))
+			fd.ranges = sizedlru.NewMax[rangeKey, *wholeRange](wholeRangesCached, int(rng), int(rng*share(fd.ranges)))
 			f := incident.StatsFilter{Since: d.Add(-12 * time.Hour), Until: d.Add(36 * time.Hour), Priority: 1}
 			checkFiltered(t, st, f, "P1", 30, 30, tc.reads[0], 0)
 			checkFiltered(t, st, f, "P1 again", 30, 30, tc.reads[1], 0)
@@ -694,6 +695,6 @@ func TestFilteredNoiseBigWholeDay(t *testing.T) {
 }
 
 // share is the part of c's budget one entry may take.
-func share[K comparable, V any](c *sizedLRU[K, V]) float64 {
-	return float64(c.maxEntry) / float64(c.budget)
+func share[K comparable, V any](c *sizedlru.LRU[K, V]) float64 {
+	return float64(c.MaxEntry()) / float64(c.Budget())
 }

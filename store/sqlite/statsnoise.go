@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/alertbridge/alertbridge/store/internal/sizedlru"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,7 @@ type leadingDay struct {
 
 // leadingDays keeps leadingDay values by day.
 type leadingDays struct {
-	kept *sizedLRU[int64, *leadingDay]
+	kept *sizedlru.LRU[int64, *leadingDay]
 	// reading is held while a day is read, so that the polls that find
 	// it missing at once (a dashboard's panels after a restart) read it
 	// once, not each on the same two cores.
@@ -52,7 +53,7 @@ type leadingDays struct {
 }
 
 func newLeadingDays() *leadingDays {
-	return &leadingDays{kept: newSizedLRUMax[int64, *leadingDay](leadingDaysCached, leadingDaysBytes, leadingDaysBytes/2)}
+	return &leadingDays{kept: sizedlru.NewMax[int64, *leadingDay](leadingDaysCached, leadingDaysBytes, leadingDaysBytes/2)}
 }
 
 // size estimates the bytes d holds.
