@@ -1,6 +1,9 @@
 package postgres
 
-import "github.com/alertbridge/alertbridge/incident"
+import (
+	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/statsdays"
+)
 
 // LeaseKey is the advisory lock key of a lease, for tests that find its
 // holder's session in pg_locks.
@@ -52,9 +55,30 @@ func SetMaxStatsSamples(n int) (restore func()) {
 	return func() { maxStatsSamples = old }
 }
 
-// StatsCountsQuery is the statement of the stats' counts over f's window
-// (numbered placeholders) and its arguments, for tests that EXPLAIN it.
-func StatsCountsQuery(f incident.StatsFilter) (string, []any) {
-	where, args := windowWhere(f)
-	return rebind(qStatsCounts + where), args
+// StatsDayQueries are the statements that read the stats' day parts over
+// f's window (numbered placeholders), and their arguments, for tests that
+// EXPLAIN them.
+func StatsDayQueries(f incident.StatsFilter) ([]string, []any) {
+	r := statsReader(runner{}, f)
+	var out []string
+	for _, q := range statsdays.Queries(r) {
+		out = append(out, rebind(q))
+	}
+	return out, append([]any{f.Since.UnixNano(), f.Until.UnixNano()}, r.CondArgs...)
+}
+
+// StatsDaysRead is how many day parts the store's Stats computed from the
+// incidents, kept ones not counted.
+func StatsDaysRead(s *Store) int64 { return s.kept.days.Read() }
+
+// NoiseDaysRead is how many whole days' noise figures the store's Stats
+// read from the events, kept ones not counted.
+func NoiseDaysRead(s *Store) int64 { return s.kept.noise.read.Load() }
+
+// SetNoiseMaxIDs bounds the alert identities the noise days keep until
+// the returned func restores it.
+func SetNoiseMaxIDs(n int) (restore func()) {
+	old := noiseMaxIDs
+	noiseMaxIDs = n
+	return func() { noiseMaxIDs = old }
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/alertbridge/alertbridge/incident"
+	"github.com/alertbridge/alertbridge/store/internal/statsdays"
 	"github.com/alertbridge/alertbridge/store/migrate"
 )
 
@@ -50,6 +51,11 @@ type Store struct {
 
 	leaseMu sync.Mutex
 	leases  map[*lease]struct{} // held: Close releases them
+
+	// kept is what the stats keep of whole days between calls (the
+	// incidents' figures and the noise), each valid while what it counts
+	// is unchanged (migration 0010).
+	kept keptStats
 }
 
 // Open connects to the database dsn names (a postgres:// URL or key=value
@@ -90,7 +96,7 @@ func OpenWithPassword(ctx context.Context, dsn, password string) (_ *Store, err 
 	if !schema.Valid {
 		return nil, fmt.Errorf("open postgres %s: no schema of the search path exists", loc)
 	}
-	s := &Store{db: db, r: runner{c: db}, location: loc, schema: schema.String}
+	s := &Store{db: db, r: runner{c: db}, location: loc, schema: schema.String, kept: keptStats{days: statsdays.New(), noise: newNoiseDays()}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate postgres %s: %w", loc, err)
 	}

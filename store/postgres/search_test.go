@@ -124,6 +124,28 @@ func TestSearchWithoutTrgm(t *testing.T) {
 }
 
 // mustDB connects to dsn, closed when the test ends.
+// mustExplain returns the plan of q (numbered placeholders) with args.
+func mustExplain(t *testing.T, db *sql.DB, q string, args []any) string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), "EXPLAIN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan.String()
+}
+
 func mustDB(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", dsn)
@@ -178,25 +200,10 @@ func TestSearchPlans(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q, args := tt.query(tt.f)
-			rows, err := db.QueryContext(ctx, "EXPLAIN "+q, args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan strings.Builder
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
-				}
-				plan.WriteString(line + "\n")
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-			indexed := strings.Contains(plan.String(), "incidents_title_trgm")
+			plan := mustExplain(t, db, q, args)
+			indexed := strings.Contains(plan, "incidents_title_trgm")
 			if indexed != tt.wantIndex {
-				t.Errorf("trigram index used: %v, want %v; plan:\n%s", indexed, tt.wantIndex, plan.String())
+				t.Errorf("trigram index used: %v, want %v; plan:\n%s", indexed, tt.wantIndex, plan)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"math"
 	"sync/atomic"
 
 	"github.com/alertbridge/alertbridge/incident"
@@ -54,6 +55,9 @@ func incidentFigures(ctx context.Context, q queryer, dp *dayParts, f incident.St
 		Greatest: "MAX",
 		Cond:     cond, CondArgs: args,
 		MaxSamples: maxStatsSamples,
+		// The triggers of migration 0014 follow every change: any whole
+		// day may be kept.
+		KeepUntil: math.MaxInt64,
 	}
 	if dp == nil {
 		return statsdays.Figures(ctx, nil, r, f, out)

@@ -139,6 +139,10 @@ type Reader struct {
 	// MaxSamples bounds the durations of each measure; more refuses the
 	// call with TooManySamples.
 	MaxSamples int
+	// KeepUntil bounds the days kept: only a whole day that ended at or
+	// before it (Unix nanoseconds) is kept. A store whose triggers skip
+	// the changes of recent incidents sets it before the time they skip.
+	KeepUntil int64
 	// Edge, when set, returns the part of sp, the window's first day from
 	// sp.Lo on, from what the store keeps of that day at version, or nil
 	// for Figures to read it.
@@ -166,6 +170,7 @@ func Figures(ctx context.Context, d *Days, r Reader, f incident.StatsFilter, out
 		spans = append(spans, Span{Day: day, Lo: max(since, day*NanosPerDay), Hi: min(until, (day+1)*NanosPerDay)})
 	}
 	parts := make([]*Part, len(spans))
+	keepable := func(sp Span) bool { return sp.Whole() && sp.Hi <= r.KeepUntil }
 	var versions map[int64]int64
 	if d != nil {
 		var err error
@@ -174,7 +179,7 @@ func Figures(ctx context.Context, d *Days, r Reader, f incident.StatsFilter, out
 		}
 		keep := func() (missing bool) {
 			for i, sp := range spans {
-				if !sp.Whole() || parts[i] != nil {
+				if !keepable(sp) || parts[i] != nil {
 					continue
 				}
 				if k, ok := d.kept.Get(Key{sp.Day, f.Service, f.Priority}); ok && k.version == versions[sp.Day] {
@@ -223,7 +228,7 @@ func Figures(ctx context.Context, d *Days, r Reader, f incident.StatsFilter, out
 		if d != nil {
 			d.read.Add(int64(j - i))
 			for k := i; k < j; k++ {
-				if spans[k].Whole() {
+				if keepable(spans[k]) {
 					d.kept.Add(Key{spans[k].Day, f.Service, f.Priority}, kept{versions[spans[k].Day], parts[k]}, parts[k].Size())
 				}
 			}
@@ -287,6 +292,35 @@ func Versions(ctx context.Context, r Reader, first, last int64) (map[int64]int64
 // stores run.
 const dayOf = `(opened_at / 86400000000000 - CASE WHEN opened_at % 86400000000000 < 0 THEN 1 ELSE 0 END)`
 
+// Queries are the statements readParts runs over a range of days, with
+// the range's bounds (opened_at from, to) and then r.CondArgs as
+// arguments: the counts, the durations, the signatures and the counts by
+// priority, each grouped by day.
+func Queries(r Reader) [4]string {
+	// Opened in the range and matching the filter. An incident merged into
+	// another is not an incident of its own: it counts neither as opened
+	// nor as resolved.
+	where := "opened_at >= ? AND opened_at < ? AND merged_into IS NULL" + r.Cond
+	return [4]string{
+		`SELECT ` + dayOf + ` AS day, ` + statscounts.Columns + `
+		FROM ` + r.From + ` WHERE ` + where + ` GROUP BY day`,
+		// MTTR counts from when the impact started (the earliest startsAt
+		// of the incident's alerts) to when it ended; MTTA from when the
+		// record opened, since nobody can acknowledge before that
+		// (docs/itil.md).
+		`SELECT ` + dayOf + `, acknowledged_at - opened_at,
+		CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL
+			THEN ` + r.Greatest + `(resolved_at - COALESCE(impact_started_at, opened_at), 0) END
+		FROM ` + r.From + ` WHERE ` + where + ` AND (acknowledged_at IS NOT NULL OR (state IN ('resolved', 'closed') AND resolved_at IS NOT NULL))`,
+		// Signatures: the rule, or for incidents no rule grouped the
+		// correlation key.
+		`SELECT ` + dayOf + ` AS day, rule, CASE WHEN rule = '' THEN correlation_key ELSE '' END AS key,
+		COUNT(*) FROM ` + r.From + ` WHERE ` + where + ` GROUP BY day, rule, key`,
+		`SELECT ` + dayOf + ` AS day, priority, COUNT(*)
+		FROM ` + r.From + ` WHERE ` + where + ` GROUP BY day, priority ORDER BY day, priority`,
+	}
+}
+
 // readParts reads the parts of spans, adjacent days, from the incidents
 // opened in them and matching the filter, into parts (one each). Each
 // figure is one pass over the spans' range, grouped by day. Before reading
@@ -303,14 +337,10 @@ func readParts(ctx context.Context, r Reader, parts []*Part, spans []Span, resol
 		}
 		return parts[k], nil
 	}
-	where := "opened_at >= ? AND opened_at < ? AND merged_into IS NULL" + r.Cond
+	qs := Queries(r)
 	args := append([]any{spans[0].Lo, spans[len(spans)-1].Hi}, r.CondArgs...)
 
-	// Opened in the range and matching the filter. An incident merged
-	// into another is not an incident of its own: it counts neither as
-	// opened nor as resolved.
-	err := EachRow(ctx, r.Query, `SELECT `+dayOf+` AS day, `+statscounts.Columns+`
-		FROM `+r.From+` WHERE `+where+` GROUP BY day`, args, func(rows *sql.Rows) error {
+	err := EachRow(ctx, r.Query, qs[0], args, func(rows *sql.Rows) error {
 		var day int64
 		var c Part
 		if err := rows.Scan(&day, &c.Opened, &c.Resolved, &c.RespondMet, &c.RespondMissed, &c.ResolveMet, &c.ResolveMissed); err != nil {
@@ -331,39 +361,29 @@ func readParts(ctx context.Context, r Reader, parts []*Part, spans []Span, resol
 		return TooManySamples(r.MaxSamples)
 	}
 
-	// MTTR counts from when the impact started (the earliest startsAt of
-	// the incident's alerts) to when it ended; MTTA from when the record
-	// opened, since nobody can acknowledge before that (docs/itil.md).
-	err = EachRow(ctx, r.Query, `SELECT `+dayOf+`, acknowledged_at - opened_at,
-		CASE WHEN state IN ('resolved', 'closed') AND resolved_at IS NOT NULL
-			THEN `+r.Greatest+`(resolved_at - COALESCE(impact_started_at, opened_at), 0) END
-		FROM `+r.From+` WHERE `+where+` AND (acknowledged_at IS NOT NULL OR (state IN ('resolved', 'closed') AND resolved_at IS NOT NULL))`,
-		args, func(rows *sql.Rows) error {
-			var day int64
-			var a, res sql.NullInt64
-			if err := rows.Scan(&day, &a, &res); err != nil {
-				return err
-			}
-			p, err := part(day)
-			if err != nil {
-				return err
-			}
-			if a.Valid {
-				p.Ack = append(p.Ack, time.Duration(a.Int64))
-			}
-			if res.Valid {
-				p.Res = append(p.Res, time.Duration(res.Int64))
-			}
-			return nil
-		})
+	err = EachRow(ctx, r.Query, qs[1], args, func(rows *sql.Rows) error {
+		var day int64
+		var a, res sql.NullInt64
+		if err := rows.Scan(&day, &a, &res); err != nil {
+			return err
+		}
+		p, err := part(day)
+		if err != nil {
+			return err
+		}
+		if a.Valid {
+			p.Ack = append(p.Ack, time.Duration(a.Int64))
+		}
+		if res.Valid {
+			p.Res = append(p.Res, time.Duration(res.Int64))
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("times to acknowledge and resolve: %w", err)
 	}
 
-	// Signatures: the rule, or for incidents no rule grouped the
-	// correlation key.
-	err = EachRow(ctx, r.Query, `SELECT `+dayOf+` AS day, rule, CASE WHEN rule = '' THEN correlation_key ELSE '' END AS key,
-		COUNT(*) FROM `+r.From+` WHERE `+where+` GROUP BY day, rule, key`, args, func(rows *sql.Rows) error {
+	err = EachRow(ctx, r.Query, qs[2], args, func(rows *sql.Rows) error {
 		var day int64
 		var sc incident.SignatureCount
 		if err := rows.Scan(&day, &sc.Rule, &sc.Key, &sc.Incidents); err != nil {
@@ -380,8 +400,7 @@ func readParts(ctx context.Context, r Reader, parts []*Part, spans []Span, resol
 		return fmt.Errorf("count signatures: %w", err)
 	}
 
-	err = EachRow(ctx, r.Query, `SELECT `+dayOf+` AS day, priority, COUNT(*)
-		FROM `+r.From+` WHERE `+where+` GROUP BY day, priority ORDER BY day, priority`, args, func(rows *sql.Rows) error {
+	err = EachRow(ctx, r.Query, qs[3], args, func(rows *sql.Rows) error {
 		var day int64
 		var dc incident.DayCount
 		if err := rows.Scan(&day, &dc.Priority, &dc.Incidents); err != nil {
