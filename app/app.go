@@ -383,7 +383,7 @@ func (a *App) sweep(held *atomic.Bool) {
 }
 
 // statsPrimer is a store that keeps parts of the stats between calls
-// (SQLite): priming reads the usual windows' parts once, at start.
+// (both stores): priming reads the usual windows' parts once, at start.
 type statsPrimer interface {
 	PrimeStats(ctx context.Context, now time.Time) error
 }

@@ -121,3 +121,19 @@ func backlog(ctx context.Context, q runner, f incident.StatsFilter, now time.Tim
 	}
 	return backlogrow.Read(rows, now)
 }
+
+// PrimeStats reads the unfiltered stats of the last 90, 30 and 7 days at
+// now and keeps their whole days (the incidents' figures and the noise),
+// so that a dashboard's first call after a start need not read them; the
+// daemon runs it in the background after it starts. The noise figures by
+// service or priority are read at every call, so filtered windows are not
+// primed.
+func (s *Store) PrimeStats(ctx context.Context, now time.Time) error {
+	for _, days := range []int{90, 30, 7} {
+		f := incident.StatsFilter{Since: now.AddDate(0, 0, -days), Until: now}
+		if _, err := s.Stats(ctx, f, now); err != nil {
+			return fmt.Errorf("stats of the last %d days: %w", days, err)
+		}
+	}
+	return nil
+}

@@ -450,3 +450,56 @@ func TestStatsNoiseForgetsPastItsBound(t *testing.T) {
 		}
 	}
 }
+
+// TestPrimeStatsKeepsTheUsualWindows: after PrimeStats, the first calls
+// for the last 7, 30 and 90 days read only what every call reads (the
+// parts of days not kept), as the same calls do once kept; without it,
+// the first calls read more.
+func TestPrimeStatsKeepsTheUsualWindows(t *testing.T) {
+	t.Parallel()
+	dsn, _ := mustSchema(t)
+	db := mustDB(t, dsn)
+	ctx := context.Background()
+	now := time.Now()
+	seed := mustOpen(t, dsn)
+	var incs []incident.Incident
+	for i := range 40 {
+		inc := newIncident(fmt.Sprintf("k-%d", i))
+		inc.OpenedAt = now.Add(-time.Duration(i) * 55 * time.Hour)
+		inc.UpdatedAt, inc.LastEventAt = inc.OpenedAt, inc.OpenedAt
+		inc.State, inc.ResolvedAt, inc.SealedAt = incident.StateResolved, inc.OpenedAt.Add(time.Hour), inc.OpenedAt.Add(time.Hour)
+		incs = append(incs, inc)
+		if _, err := db.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
+			VALUES ($1, 'am', $2, 'firing', '{}', 'new')`, inc.OpenedAt.UnixNano(), fmt.Sprintf("fp-%d", i%7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCreate(t, seed, incs...)
+	var windows []incident.StatsFilter
+	for _, days := range []int{7, 30, 90} {
+		windows = append(windows, incident.StatsFilter{Since: now.AddDate(0, 0, -days), Until: now})
+	}
+	pass := func(st *postgres.Store) (read int64) {
+		t.Helper()
+		for _, f := range windows {
+			before := postgres.StatsDaysRead(st) + postgres.NoiseDaysRead(st)
+			if _, err := st.Stats(ctx, f, now); err != nil {
+				t.Fatal(err)
+			}
+			read += postgres.StatsDaysRead(st) + postgres.NoiseDaysRead(st) - before
+		}
+		return read
+	}
+	unprimed := mustOpen(t, dsn)
+	cold, kept := pass(unprimed), pass(unprimed)
+	if cold <= kept {
+		t.Fatalf("unprimed: the first calls read %d, the same calls again %d: the test cannot tell priming worked", cold, kept)
+	}
+	primed := mustOpen(t, dsn)
+	if err := primed.PrimeStats(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if read := pass(primed); read != kept {
+		t.Errorf("primed: the first calls read %d day parts, want %d, as once kept (%d unprimed)", read, kept, cold)
+	}
+}
