@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -501,5 +502,96 @@ func TestPrimeStatsKeepsTheUsualWindows(t *testing.T) {
 	}
 	if read := pass(primed); read != kept {
 		t.Errorf("primed: the first calls read %d day parts, want %d, as once kept (%d unprimed)", read, kept, cold)
+	}
+}
+
+// TestStatsKeptUnderConcurrentReadsAndWrites: two stores on one database
+// answer stats calls from several goroutines while a third writes what
+// the kept days count (priorities of old incidents, late events, deletions
+// of events); afterwards each answers what a store that kept nothing
+// answers.
+func TestStatsKeptUnderConcurrentReadsAndWrites(t *testing.T) {
+	t.Parallel()
+	dsn, _ := mustSchema(t)
+	a, b, writer := mustOpen(t, dsn), mustOpen(t, dsn), mustOpen(t, dsn)
+	db := mustDB(t, dsn)
+	ctx := context.Background()
+	now := time.Now()
+	var incs []incident.Incident
+	for i := range 60 {
+		inc := newIncident(fmt.Sprintf("k-%d", i))
+		inc.OpenedAt = now.Add(-time.Duration(i) * 13 * time.Hour)
+		inc.UpdatedAt, inc.LastEventAt, inc.Priority = inc.OpenedAt, inc.OpenedAt, incident.Priority(1+i%5)
+		inc.State, inc.ResolvedAt, inc.SealedAt = incident.StateResolved, inc.OpenedAt.Add(time.Hour), inc.OpenedAt.Add(time.Hour)
+		incs = append(incs, inc)
+	}
+	ids := mustCreate(t, writer, incs...)
+	event := func(at time.Time, fp string) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
+			VALUES ($1, 'am', $2, 'firing', '{}', 'new')`, at.UnixNano(), fp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 120 {
+		event(now.Add(-time.Duration(i)*6*time.Hour), fmt.Sprintf("fp-%d", i%17))
+	}
+	filters := []incident.StatsFilter{
+		{Since: now.AddDate(0, 0, -7), Until: now},
+		{Since: now.AddDate(0, 0, -30), Until: now},
+		{Since: now.AddDate(0, 0, -30), Until: now, Priority: 1},
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 6 {
+		st := []*postgres.Store{a, b}[g%2]
+		wg.Go(func() {
+			for i := range 15 {
+				if _, err := st.Stats(ctx, filters[(g+i)%len(filters)], now); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for i := range 10 {
+		id := ids[10+i*4]
+		err := writer.Update(ctx, func(tx incident.Tx) error {
+			inc, err := tx.Incident(ctx, id)
+			if err != nil {
+				return err
+			}
+			inc.Priority = incident.Priority(1 + int(inc.Priority)%5)
+			return tx.UpdateIncident(ctx, inc)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		event(now.AddDate(0, 0, -3-i), fmt.Sprintf("late-%d", i))
+		if _, err := db.ExecContext(ctx, `DELETE FROM events WHERE fingerprint = $1`, fmt.Sprintf("fp-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	sorted := cmpopts.SortSlices(func(a, b time.Duration) bool { return a < b })
+	fresh := mustOpen(t, dsn)
+	for _, f := range filters {
+		want, err := fresh.Stats(ctx, f, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, st := range map[string]*postgres.Store{"a": a, "b": b} {
+			got, err := st.Stats(ctx, f, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got, sorted, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("store %s, %+v: kept figures differ from a store that kept nothing (-fresh +kept):\n%s", name, f, diff)
+			}
+		}
 	}
 }
