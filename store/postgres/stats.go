@@ -63,7 +63,7 @@ func stats(ctx context.Context, q runner, k keptStats, f incident.StatsFilter, n
 		return out, fmt.Errorf("stats: read the event counters: %w", err)
 	}
 	// The incidents opened in the window and matching the filter, per UTC
-	// day of opening: whole days that ended two hours before the clock
+	// day of opening: whole days that ended keepAfter before the clock
 	// kept while their version is unchanged, the rest read by the index
 	// on opened_at of the incidents not merged (migration 0006). An
 	// incident merged into another is not an incident of its own: it

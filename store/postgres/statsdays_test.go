@@ -206,9 +206,9 @@ func TestStatsDayVersionFollowsEveryColumnStatsRead(t *testing.T) {
 		t.Errorf("a pending incident added a day: %d days, was %d", after, days)
 	}
 
-	// Ingest's incidents, opened within the hour, bump nothing when they
-	// open or change: no kept day can hold them (a day is kept two hours
-	// after it ended). One opened two hours ago does.
+	// Ingest's incidents, opened within two minutes, bump nothing when
+	// they open or change: no kept day can hold them (a day is kept four
+	// minutes after it ended). One opened two hours ago does.
 	now := time.Now()
 	before = pgDayVersion(t, db, now)
 	r := newIncident("recent")
@@ -295,8 +295,8 @@ func TestStatsKeptDaysFollowAnotherDaemon(t *testing.T) {
 	check("again after it", func(n int64) bool { return n == 2 })
 }
 
-// TestStatsNoiseKeptDays: the noise figures of whole days that ended two
-// hours before the database's clock are kept between calls, and every
+// TestStatsNoiseKeptDays: the noise figures of whole days that ended four
+// minutes before the database's clock are kept between calls, and every
 // answer equals the events' own count, whatever changes them: retention
 // deleting a kept day's events (by plain SQL, as another daemon could),
 // deleting only events older than every kept day (which leaves them
@@ -432,9 +432,9 @@ func TestStatsNoiseForgetsPastItsBound(t *testing.T) {
 			}
 		}
 	}
-	// Until three hours into day -2: every call reads that part, and then
-	// finds the identities past their bound.
-	f := incident.StatsFilter{Since: today.AddDate(0, 0, -6), Until: today.AddDate(0, 0, -2).Add(3 * time.Hour)}
+	// Until 20 s past a step of day -2: every call reads those seconds,
+	// and then finds the identities past their bound.
+	f := incident.StatsFilter{Since: today.AddDate(0, 0, -6), Until: today.AddDate(0, 0, -2).Add(3*time.Hour + 20*time.Second)}
 	restore := postgres.SetNoiseMaxIDs(12) // fewer than the window's 25 alerts
 	defer restore()
 	for call := range 3 {
@@ -446,8 +446,9 @@ func TestStatsNoiseForgetsPastItsBound(t *testing.T) {
 		if got.Events != 40 || got.Alerts != 25 {
 			t.Errorf("call %d: %d events of %d alerts, want 40 of 25", call, got.Events, got.Alerts)
 		}
-		if read := postgres.NoiseDaysRead(st) - before; read != 4 { // the first call too: nothing kept yet
-			t.Errorf("call %d: read %d whole days, want all 4 again (the bound is below one window's alerts)", call, read)
+		// Days -6..-3 and day -2 up to 03:00, the first call too.
+		if read := postgres.NoiseDaysRead(st) - before; read != 5 {
+			t.Errorf("call %d: read %d day parts, want all 5 again (the bound is below one window's alerts)", call, read)
 		}
 	}
 }
@@ -594,4 +595,58 @@ func TestStatsKeptUnderConcurrentReadsAndWrites(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestStatsNoiseKeepsADaysPrefix: of a day the window ends in (today's,
+// for a dashboard), the part up to a step is kept, and a call reads only
+// the events after it; the part is read again when the window's end has
+// moved a step on, or when something changed it. The window here ends in
+// a day long past, so that the test does not depend on the time of day.
+func TestStatsNoiseKeepsADaysPrefix(t *testing.T) {
+	t.Parallel()
+	dsn, _ := mustSchema(t)
+	st := mustOpen(t, dsn)
+	db := mustDB(t, dsn)
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	insert := func(at time.Time, fp string) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
+			VALUES ($1, 'am', $2, 'firing', '{}', 'new')`, at.UnixNano(), fp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for m := range 24 * 6 { // every ten minutes, a minute past, over 12 alerts
+		insert(day.Add(time.Duration(m)*10*time.Minute+time.Minute), fmt.Sprintf("fp-%d", m%12))
+	}
+	insert(day.Add(-time.Hour), "fp-before") // the day before: the window's whole day
+	check := func(what string, until time.Time, wantRead int64) {
+		t.Helper()
+		f := incident.StatsFilter{Since: day.Add(-24 * time.Hour), Until: until}
+		before := postgres.NoiseDaysRead(st)
+		got, err := st.Stats(ctx, f, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var events, alerts int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT (source, fingerprint)) FROM events
+			WHERE received_at >= $1 AND received_at < $2 AND transition IN ('new', 'refired', 'resolved', 'stale')`,
+			f.Since.UnixNano(), f.Until.UnixNano()).Scan(&events, &alerts); err != nil {
+			t.Fatal(err)
+		}
+		if got.Events != events || got.Alerts != alerts {
+			t.Errorf("%s: %d events of %d alerts, the events hold %d of %d", what, got.Events, got.Alerts, events, alerts)
+		}
+		if read := postgres.NoiseDaysRead(st) - before; read != wantRead {
+			t.Errorf("%s: read %d day parts, want %d", what, read, wantRead)
+		}
+	}
+	noon := day.Add(12 * time.Hour)
+	check("to noon", noon.Add(3*time.Minute+10*time.Second), 2)              // the day before, and the day to 12:03
+	check("seconds on", noon.Add(3*time.Minute+40*time.Second), 0)           // 12:03 to 12:03:40 read as it is
+	check("two steps on", noon.Add(5*time.Minute+10*time.Second), 1)         // the day to 12:05 read again
+	check("back within the step", noon.Add(5*time.Minute+30*time.Second), 0) // the same part
+	insert(noon.Add(-5*time.Hour), "fp-late")                                // into the kept part: late
+	check("after a late insert", noon.Add(5*time.Minute+30*time.Second), 2)
+	check("to the day's end", day.Add(24*time.Hour), 1) // the whole day
 }

@@ -23,7 +23,7 @@ import (
 // events and its distinct alerts, as ordinals of an identity table, so
 // that the window's distinct alerts are the union of its days' ordinals,
 // exactly. The parts of a window that are not whole days kept (its first
-// and last days, and the last hours, which ingest still writes to) are
+// and last days, and the last minutes, which ingest still writes to) are
 // read at every call.
 
 // Bounds of what the noise days keep: noiseDaysCached days in
@@ -40,14 +40,14 @@ const (
 // noiseMaxIDs is a variable so that tests can lower it.
 var noiseMaxIDs = 1_000_000
 
-// keepAfter is how long after its end a day may be kept, by the
-// database's clock: an event inserted later into it is older than an hour
-// at its insert, which the trigger stats_event_late counts, and a change
-// of an incident opened in it is a change of an incident opened over an
-// hour before, which the triggers incident_stats_days_* follow. The hour
-// between the two is for a transaction already open when the day was
-// kept.
-const keepAfter = 2 * time.Hour
+// keepAfter is how long after its end a day (or a step of one) may be
+// kept, by the database's clock: an event inserted later into it is older
+// than two minutes at its insert, which the trigger stats_event_late
+// counts, and a change of an incident opened in it is a change of an
+// incident opened over two minutes before, which the triggers
+// incident_stats_days_* follow (migration 0010). The two minutes between
+// are for a transaction already open when the day was kept.
+const keepAfter = 4 * time.Minute
 
 // countedTransitions are the events the noise figures count.
 const countedTransitions = `transition IN ('new', 'refired', 'resolved', 'stale')`
@@ -63,10 +63,12 @@ type noiseDays struct {
 	read atomic.Int64
 }
 
-// noiseDay is a day's counted events and their distinct alerts, as read
+// noiseDay is the counted events of a day from its start to end (the
+// day's end, or a step of it: keptEnd) and their distinct alerts, as read
 // with the counters of stats_event_changes it is valid under.
 type noiseDay struct {
 	late, deleted int64
+	end           int64
 	events        int
 	alerts        []uint32
 }
@@ -83,62 +85,115 @@ type eventChanges struct{ late, deleted, upto, now int64 }
 
 // valid reports whether d, kept for day, still counts what the events
 // hold: nothing was inserted late or updated since, and no deletion since
-// reached the day (every deletion ever removed only older events).
+// reached the day (every deletion ever removed only older events). Its end
+// was keepAfter before the clock when it was read, so an event inserted
+// into it since would have been late.
 func (d *noiseDay) valid(day int64, c eventChanges) bool {
 	return d.late == c.late && (d.deleted == c.deleted || c.upto < day*statsdays.NanosPerDay)
 }
 
+// prefixStep is how far the kept part of a day that has not ended
+// keepAfter ago (today's, as a rule) moves at a time: a call reads the
+// day's events after the kept part, and the part itself is read again once
+// there is a step more to keep, so that a dashboard polling the stats
+// reads the last five minutes or so of today at each call, not the
+// whole day.
+const prefixStep = time.Minute
+
+// keptEnd is where the kept part of day ends in the window [since, until)
+// at the database's clock: the day's end for a whole day that ended
+// keepAfter before the clock, a step boundary before then for the day
+// clock − keepAfter falls in (or the window ends in), and 0 when nothing
+// of the day may be kept (it starts before the window, or no step of it
+// is old enough).
+func keptEnd(day, since, until, clock int64) int64 {
+	lo, hi := day*statsdays.NanosPerDay, (day+1)*statsdays.NanosPerDay
+	if lo < since {
+		return 0
+	}
+	end := min(hi, until, clock-int64(keepAfter))
+	if end < hi {
+		end = lo + (end-lo)/int64(prefixStep)*int64(prefixStep)
+	}
+	if end <= lo {
+		return 0
+	}
+	return end
+}
+
 // count returns the counted events received in [since, until) and their
-// distinct alerts (source, fingerprint), from the whole days kept, those
-// it reads and keeps, and the rest of the window read as it is; c was read
-// in the same transaction.
+// distinct alerts (source, fingerprint), from the parts of days kept,
+// those it reads and keeps, and the rest of the window read as it is; c
+// was read in the same transaction.
 func (nd *noiseDays) count(ctx context.Context, q runner, c eventChanges, since, until int64) (events, alerts int, err error) {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 
 	first, last := statsdays.FloorDay(since), statsdays.FloorDay(until-1)
-	keepable := func(day int64) bool {
-		lo, hi := day*statsdays.NanosPerDay, (day+1)*statsdays.NanosPerDay
-		return lo >= since && hi <= until && hi <= c.now-int64(keepAfter)
+	ends := make([]int64, last-first+1)  // each day's kept end (keptEnd)
+	days := make([]*noiseDay, len(ends)) // kept, or read below to keep
+	fresh := make([]bool, len(ends))     // read in this call: to keep
+	type span struct {
+		lo, hi int64
+		keep   bool // the rows go to their days' parts, to keep
 	}
-	days := make([]*noiseDay, last-first+1) // kept, or read below; nil: read each time
-	fresh := make([]bool, len(days))        // read in this call: to keep
-	var ranges [][2]int64                   // what the kept days leave, in order
-	for day := first; day <= last; day++ {
-		if keepable(day) {
-			if d, ok := nd.kept.Get(day); ok && d.valid(day, c) {
-				days[day-first] = d
+	var spans []span // what the kept parts leave, in order
+	add := func(lo, hi int64, keep bool) {
+		if n := len(spans); n > 0 && spans[n-1].hi == lo && spans[n-1].keep == keep {
+			spans[n-1].hi = hi
+		} else if lo < hi {
+			spans = append(spans, span{lo, hi, keep})
+		}
+	}
+	plan := func() {
+		spans = spans[:0]
+		for i := range ends {
+			day := first + int64(i)
+			lo, hi := max(since, day*statsdays.NanosPerDay), min(until, (day+1)*statsdays.NanosPerDay)
+			end := ends[i]
+			if end == 0 {
+				add(lo, hi, false)
 				continue
 			}
-		}
-		lo, hi := max(since, day*statsdays.NanosPerDay), min(until, (day+1)*statsdays.NanosPerDay)
-		if n := len(ranges); n > 0 && ranges[n-1][1] == lo {
-			ranges[n-1][1] = hi
-		} else {
-			ranges = append(ranges, [2]int64{lo, hi})
+			if d := days[i]; d == nil {
+				add(lo, end, true)
+			}
+			add(end, hi, false)
 		}
 	}
+	for i := range ends {
+		day := first + int64(i)
+		if ends[i] = keptEnd(day, since, until, c.now); ends[i] == 0 {
+			continue
+		}
+		if d, ok := nd.kept.Get(day); ok && d.end == ends[i] && d.valid(day, c) {
+			days[i] = d
+		}
+	}
+	plan()
 
 	var unkept []uint32 // alerts of the parts not kept, repeats and all
-	if len(ranges) > 0 && len(nd.ids) >= noiseMaxIDs {
+	if len(spans) > 0 && len(nd.ids) >= noiseMaxIDs {
+		// The kept parts go with the identities: read it all again.
 		nd.ids, nd.kept = map[string]uint32{}, sizedlru.New[int64, *noiseDay](noiseDaysCached, noiseDaysBytes)
 		clear(days)
-		ranges = [][2]int64{{since, until}} // read it all: the kept days went with the identities
+		plan()
 	}
-	for _, r := range ranges {
-		err := nd.readRange(ctx, q, r[0], r[1], func(day int64, id uint32, n int) {
-			if keepable(day) {
-				d := days[day-first]
-				if d == nil {
-					d = &noiseDay{late: c.late, deleted: c.deleted}
-					days[day-first], fresh[day-first] = d, true
-				}
-				d.events += n
-				d.alerts = append(d.alerts, id)
+	for _, sp := range spans {
+		err := nd.readRange(ctx, q, sp.lo, sp.hi, func(day int64, id uint32, n int) {
+			if !sp.keep {
+				events += n
+				unkept = append(unkept, id)
 				return
 			}
-			events += n
-			unkept = append(unkept, id)
+			i := day - first
+			d := days[i]
+			if d == nil {
+				d = &noiseDay{late: c.late, deleted: c.deleted, end: ends[i]}
+				days[i], fresh[i] = d, true
+			}
+			d.events += n
+			d.alerts = append(d.alerts, id)
 		})
 		if err != nil {
 			return 0, 0, fmt.Errorf("count events: %w", err)
@@ -154,17 +209,16 @@ func (nd *noiseDays) count(ctx context.Context, q runner, c eventChanges, since,
 	}
 	mark(unkept)
 	for i, d := range days {
-		day := first + int64(i)
 		switch {
-		case d == nil && !keepable(day):
+		case ends[i] == 0:
 			continue
 		case d == nil: // read, with no counted event
-			d = &noiseDay{late: c.late, deleted: c.deleted}
+			d = &noiseDay{late: c.late, deleted: c.deleted, end: ends[i]}
 			fresh[i] = true
 		}
 		if fresh[i] {
 			nd.read.Add(1)
-			nd.kept.Add(day, d, d.size())
+			nd.kept.Add(first+int64(i), d, d.size())
 		}
 		events += d.events
 		mark(d.alerts)

@@ -9,10 +9,10 @@
 -- transaction of the change, whoever writes it: another daemon on this
 -- database included. An update that changes none of them (an alert
 -- joining, a repeat, a title) does not fire. Nor does a change of an
--- incident opened within the hour before the database's clock: a day is
--- kept only two hours after it ended (statsdays.Reader.KeepUntil), so
+-- incident opened within two minutes of the database's clock: a day is
+-- kept only four minutes after it ended (statsdays.Reader.KeepUntil), so
 -- no kept day holds such an incident, and a change of one of a kept day's
--- incidents comes an hour after its opening at least, the hour between
+-- incidents comes two minutes after its opening at least, the two between
 -- being for a transaction already open. Ingest, which opens and changes
 -- recent incidents, so pays nothing for the kept days; an acknowledge or
 -- a resolve of an older incident writes one row. A day without a row has
@@ -48,16 +48,16 @@ END;
 $$;
 
 CREATE TRIGGER incident_stats_days_insert AFTER INSERT ON incidents
-    FOR EACH ROW WHEN (NEW.opened_at < (date_part('epoch', now()) - 3600) * 1e9)
+    FOR EACH ROW WHEN (NEW.opened_at < (date_part('epoch', now()) - 120) * 1e9)
     EXECUTE FUNCTION incident_stats_days_changed();
 
 CREATE TRIGGER incident_stats_days_delete AFTER DELETE ON incidents
-    FOR EACH ROW WHEN (OLD.opened_at < (date_part('epoch', now()) - 3600) * 1e9)
+    FOR EACH ROW WHEN (OLD.opened_at < (date_part('epoch', now()) - 120) * 1e9)
     EXECUTE FUNCTION incident_stats_days_changed();
 
 CREATE TRIGGER incident_stats_days_update AFTER UPDATE ON incidents
-    FOR EACH ROW WHEN ((OLD.opened_at < (date_part('epoch', now()) - 3600) * 1e9
-            OR NEW.opened_at < (date_part('epoch', now()) - 3600) * 1e9)
+    FOR EACH ROW WHEN ((OLD.opened_at < (date_part('epoch', now()) - 120) * 1e9
+            OR NEW.opened_at < (date_part('epoch', now()) - 120) * 1e9)
         AND (OLD.opened_at IS DISTINCT FROM NEW.opened_at OR OLD.merged_into IS DISTINCT FROM NEW.merged_into
         OR OLD.priority IS DISTINCT FROM NEW.priority OR OLD.service IS DISTINCT FROM NEW.service
         OR OLD.state IS DISTINCT FROM NEW.state
@@ -70,17 +70,21 @@ CREATE TRIGGER incident_stats_days_update AFTER UPDATE ON incidents
 
 -- The noise figures (the window's counted events and their distinct
 -- alerts) of whole days are kept in memory too (stats.go, noiseDays): a
--- day that ended two hours before the database's clock only changes when
+-- day that ended four minutes before the database's clock only changes when
 -- an event is inserted with an older time than ingest gives one (an
 -- import, a clock far behind) or retention deletes events. Both are
 -- counted here, so that a kept day is used only while neither reached it.
 -- Ingest's own inserts fire nothing: the trigger's condition is false for
--- an event received within the hour. The conditions compare in double
+-- an event received within two minutes. The conditions compare in double
 -- precision (a quarter of a microsecond at today's times, nothing beside
--- an hour), which costs ingest nothing that shows, where numeric did.
+-- two minutes), which costs ingest nothing that shows, where numeric did.
+-- Ingest stamps an event when its transaction starts, so two minutes is
+-- what a replica's clock may lag the database's: one
+-- further behind makes every insert late, and the stats read every event
+-- again at each call (exact, as slow as before this migration).
 CREATE TABLE stats_event_changes (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
-    late    BIGINT NOT NULL, -- inserts of events received over an hour before the insert
+    late    BIGINT NOT NULL, -- inserts of events received over two minutes before the insert
     deleted BIGINT NOT NULL, -- statements that deleted events
     upto    BIGINT NOT NULL  -- the newest received_at any of them deleted
 );
@@ -102,7 +106,7 @@ END;
 $$;
 
 CREATE TRIGGER stats_event_late AFTER INSERT ON events
-    FOR EACH ROW WHEN (NEW.received_at < (date_part('epoch', now()) - 3600) * 1e9)
+    FOR EACH ROW WHEN (NEW.received_at < (date_part('epoch', now()) - 120) * 1e9)
     EXECUTE FUNCTION stats_event_late();
 
 -- Nothing updates events; should anything change what the figures read,
