@@ -33,6 +33,19 @@ func pgDayVersion(t *testing.T, db *sql.DB, at time.Time) int64 {
 	return v
 }
 
+// mustInsertEvent inserts an event from source "am" by plain SQL, as any
+// other writer (an import, another replica) could; db is a *sql.DB or a
+// *sql.Tx.
+func mustInsertEvent(t *testing.T, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, at time.Time, fingerprint, transition string) {
+	t.Helper()
+	if _, err := db.ExecContext(context.Background(), `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
+		VALUES ($1, 'am', $2, 'firing', '{}', $3)`, at.UnixNano(), fingerprint, transition); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // mustCreate writes incidents through the store and returns their IDs, in
 // order.
 func mustCreate(t *testing.T, st *postgres.Store, incs ...incident.Incident) []int64 {
@@ -311,12 +324,7 @@ func TestStatsNoiseKeptDays(t *testing.T) {
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	day := func(n int) time.Time { return today.AddDate(0, 0, n) }
 	insert := func(at time.Time, fingerprint, transition string) {
-		t.Helper()
-		_, err := db.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
-			VALUES ($1, 'am', $2, 'firing', '{}', $3)`, at.UnixNano(), fingerprint, transition)
-		if err != nil {
-			t.Fatal(err)
-		}
+		mustInsertEvent(t, db, at, fingerprint, transition)
 	}
 	// Twelve days ago to three days ago, 30 events a day, over 40 alerts
 	// shared across days, a third of them not counted.
@@ -398,10 +406,7 @@ func TestStatsNoiseKeptDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
-			VALUES ($1, 'am', 'fp-late', 'firing', '{}', 'new')`, day(-5).Add(time.Duration(i)*time.Hour).UnixNano()); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertEvent(t, tx, day(-5).Add(time.Duration(i)*time.Hour), "fp-late", "new")
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -424,12 +429,8 @@ func TestStatsNoiseForgetsPastItsBound(t *testing.T) {
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	for d := -6; d <= -3; d++ {
 		for i := range 10 {
-			_, err := db.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
-				VALUES ($1, 'am', $2, 'firing', '{}', 'new')`, today.AddDate(0, 0, d).Add(time.Duration(i)*time.Hour).UnixNano(),
-				fmt.Sprintf("fp-%d", (d+6)*5+i)) // days share half their alerts with the next
-			if err != nil {
-				t.Fatal(err)
-			}
+			// Days share half their alerts with the next.
+			mustInsertEvent(t, db, today.AddDate(0, 0, d).Add(time.Duration(i)*time.Hour), fmt.Sprintf("fp-%d", (d+6)*5+i), "new")
 		}
 	}
 	// Until 20 s past a step of day -2: every call reads those seconds,
@@ -471,10 +472,7 @@ func TestPrimeStatsKeepsTheUsualWindows(t *testing.T) {
 		inc.UpdatedAt, inc.LastEventAt = inc.OpenedAt, inc.OpenedAt
 		inc.State, inc.ResolvedAt, inc.SealedAt = incident.StateResolved, inc.OpenedAt.Add(time.Hour), inc.OpenedAt.Add(time.Hour)
 		incs = append(incs, inc)
-		if _, err := db.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
-			VALUES ($1, 'am', $2, 'firing', '{}', 'new')`, inc.OpenedAt.UnixNano(), fmt.Sprintf("fp-%d", i%7)); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertEvent(t, db, inc.OpenedAt, fmt.Sprintf("fp-%d", i%7), "new")
 	}
 	mustCreate(t, seed, incs...)
 	var windows []incident.StatsFilter
@@ -527,13 +525,7 @@ func TestStatsKeptUnderConcurrentReadsAndWrites(t *testing.T) {
 		incs = append(incs, inc)
 	}
 	ids := mustCreate(t, writer, incs...)
-	event := func(at time.Time, fp string) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
-			VALUES ($1, 'am', $2, 'firing', '{}', 'new')`, at.UnixNano(), fp); err != nil {
-			t.Fatal(err)
-		}
-	}
+	event := func(at time.Time, fp string) { mustInsertEvent(t, db, at, fp, "new") }
 	for i := range 120 {
 		event(now.Add(-time.Duration(i)*6*time.Hour), fmt.Sprintf("fp-%d", i%17))
 	}
@@ -609,13 +601,7 @@ func TestStatsNoiseKeepsADaysPrefix(t *testing.T) {
 	db := mustDB(t, dsn)
 	ctx := context.Background()
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
-	insert := func(at time.Time, fp string) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, `INSERT INTO events (received_at, source, fingerprint, status, labels, transition)
-			VALUES ($1, 'am', $2, 'firing', '{}', 'new')`, at.UnixNano(), fp); err != nil {
-			t.Fatal(err)
-		}
-	}
+	insert := func(at time.Time, fp string) { mustInsertEvent(t, db, at, fp, "new") }
 	for m := range 24 * 6 { // every ten minutes, a minute past, over 12 alerts
 		insert(day.Add(time.Duration(m)*10*time.Minute+time.Minute), fmt.Sprintf("fp-%d", m%12))
 	}
