@@ -69,19 +69,20 @@ CREATE TRIGGER incident_stats_days_update AFTER UPDATE ON incidents
     EXECUTE FUNCTION incident_stats_days_changed();
 
 -- The noise figures (the window's counted events and their distinct
--- alerts) of whole days are kept in memory too (stats.go, noiseDays): a
--- day that ended four minutes before the database's clock only changes when
--- an event is inserted with an older time than ingest gives one (an
--- import, a clock far behind) or retention deletes events. Both are
--- counted here, so that a kept day is used only while neither reached it.
--- Ingest's own inserts fire nothing: the trigger's condition is false for
--- an event received within two minutes. The conditions compare in double
--- precision (a quarter of a microsecond at today's times, nothing beside
--- two minutes), which costs ingest nothing that shows, where numeric did.
--- Ingest stamps an event when its transaction starts, so two minutes is
--- what a replica's clock may lag the database's: one
--- further behind makes every insert late, and the stats read every event
--- again at each call (exact, as slow as before this migration).
+-- alerts) of days are kept in memory too (statsnoise.go, noiseDays): a
+-- day, or the part of one, that ended four minutes before the database's
+-- clock only changes when an event is inserted with an older time than
+-- ingest gives one (an import, a clock far behind) or retention deletes
+-- events. Both are counted here, so that a kept day is used only while
+-- neither reached it. Ingest's own inserts fire nothing: the trigger's
+-- condition is false for an event received within two minutes. The
+-- conditions compare in double precision (a quarter of a microsecond at
+-- today's times, nothing beside two minutes), which costs ingest nothing
+-- that shows, where numeric did. Ingest stamps an event when its
+-- transaction starts, so two minutes is what a replica's clock may lag
+-- the database's: one further behind makes every insert late, and the
+-- stats read every event again at each call (exact, as slow as before
+-- this migration).
 CREATE TABLE stats_event_changes (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     late    BIGINT NOT NULL, -- inserts of events received over two minutes before the insert
