@@ -10,6 +10,7 @@ import (
 
 	"github.com/alertbridge/alertbridge/incident"
 	"github.com/alertbridge/alertbridge/store/internal/backlogrow"
+	"github.com/alertbridge/alertbridge/store/internal/statsdays"
 )
 
 // maxStatsSamples bounds the durations Stats reads per measure (8 bytes
@@ -306,7 +307,7 @@ func noiseDays(ctx context.Context, q queryer, ld *leadingDays, since, until int
 }
 
 // nanosPerDay is a UTC day in the unit of the incidents' times.
-const nanosPerDay = int64(24 * time.Hour)
+const nanosPerDay = statsdays.NanosPerDay
 
 // lateEvents counts the counted events received in [until, dayEnd) and
 // their distinct alerts with no counted event in [since, until). Whether

@@ -137,7 +137,7 @@ type Reader struct {
 	Cond     string
 	CondArgs []any
 	// MaxSamples bounds the durations of each measure; more refuses the
-	// call with TooManySamples.
+	// call with tooManySamples.
 	MaxSamples int
 	// KeepUntil bounds the days kept: only a whole day that ended at or
 	// before it (Unix nanoseconds) is kept. A store whose triggers skip
@@ -149,9 +149,9 @@ type Reader struct {
 	Edge func(ctx context.Context, sp Span, version int64) (*Part, error)
 }
 
-// TooManySamples is the error of a window with more than max acknowledged
+// tooManySamples is the error of a window with more than max acknowledged
 // or resolved incidents.
-func TooManySamples(max int) error {
+func tooManySamples(max int) error {
 	return fmt.Errorf("more than %d incidents in the window, narrow it or filter by service or priority: %w",
 		max, incident.ErrInvalid)
 }
@@ -174,7 +174,7 @@ func Figures(ctx context.Context, d *Days, r Reader, f incident.StatsFilter, out
 	var versions map[int64]int64
 	if d != nil {
 		var err error
-		if versions, err = Versions(ctx, r, first, last); err != nil {
+		if versions, err = dayVersions(ctx, r, first, last); err != nil {
 			return err
 		}
 		keep := func() (missing bool) {
@@ -252,7 +252,7 @@ func Figures(ctx context.Context, d *Days, r Reader, f incident.StatsFilter, out
 		}
 	}
 	if len(out.TimesToAcknowledge) > r.MaxSamples || len(out.TimesToResolve) > r.MaxSamples {
-		return TooManySamples(r.MaxSamples)
+		return tooManySamples(r.MaxSamples)
 	}
 	for sc, n := range sigs {
 		sc.Incidents = n
@@ -269,9 +269,9 @@ func Figures(ctx context.Context, d *Days, r Reader, f incident.StatsFilter, out
 	return nil
 }
 
-// Versions reads the versions of the days first..last; a day without a
+// dayVersions reads the versions of the days first..last; a day without a
 // row has version 0.
-func Versions(ctx context.Context, r Reader, first, last int64) (map[int64]int64, error) {
+func dayVersions(ctx context.Context, r Reader, first, last int64) (map[int64]int64, error) {
 	out := make(map[int64]int64, last-first+1)
 	err := EachRow(ctx, r.Query, `SELECT day, version FROM incident_stats_days WHERE day BETWEEN ? AND ?`,
 		[]any{first, last}, func(rows *sql.Rows) error {
@@ -358,7 +358,7 @@ func readParts(ctx context.Context, r Reader, parts []*Part, spans []Span, resol
 		return fmt.Errorf("count opened incidents: %w", err)
 	}
 	if *resolved > r.MaxSamples { // refused before reading them
-		return TooManySamples(r.MaxSamples)
+		return tooManySamples(r.MaxSamples)
 	}
 
 	err = EachRow(ctx, r.Query, qs[1], args, func(rows *sql.Rows) error {
