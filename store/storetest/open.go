@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -83,6 +84,20 @@ func SQLiteDir(t testing.TB) string {
 // a server the test is skipped, saying so, unless RequirePGEnv=1.
 func MustPostgresSchema(t testing.TB) string {
 	t.Helper()
+	dsn, drop := NewPostgresSchema(t)
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return dsn
+}
+
+// NewPostgresSchema is MustPostgresSchema for a test that opens many
+// stores in turn: the caller drops the schema, by calling drop once it has
+// closed the store, instead of every schema living until the test ends.
+func NewPostgresSchema(t testing.TB) (dsn string, drop func() error) {
+	t.Helper()
 	admin, err := sql.Open("pgx", PostgresDSN())
 	if err == nil {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -102,18 +117,20 @@ func MustPostgresSchema(t testing.TB) string {
 		admin.Close()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	drop = func() error {
 		defer admin.Close()
 		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+			return fmt.Errorf("drop schema %s: %w", schema, err)
 		}
-	})
+		return nil
+	}
 	u, err := url.Parse(PostgresDSN())
 	if err != nil {
+		_ = drop()
 		t.Fatal(err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), drop
 }
