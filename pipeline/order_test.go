@@ -34,12 +34,14 @@ type delivery struct {
 }
 
 // record is what of an incident must not depend on delivery order: its key,
-// state, priority, when its impact started and ended, and its alerts with
-// their latest firing. IDs, processing times and timelines may differ.
+// state, priority, when its impact started and ended, its alerts with
+// their latest firing, and the firings (episodes) it holds: the history
+// the incident page draws. IDs, processing times and timelines may differ.
 type record struct {
 	Key, State, Priority string
 	Impact, Resolved     time.Time
 	Alerts               []string
+	Episodes             []string
 }
 
 // orderStore is what records reads and replays on.
@@ -47,6 +49,7 @@ type orderStore interface {
 	incident.Store
 	Incidents(context.Context, incident.IncidentFilter) ([]incident.Incident, error)
 	Alerts(context.Context, int64) ([]incident.Alert, error)
+	AlertHistory(context.Context, int64, int) ([]incident.Episode, error)
 	Close() error
 }
 
@@ -129,6 +132,17 @@ func records(t *testing.T, ds []delivery, inOrder bool) []record {
 				a.StartsAt.Format("15:04:05"), fmtEnd(a.EndsAt)))
 		}
 		sort.Strings(rec.Alerts)
+		eps, err := st.AlertHistory(ctx, inc.ID, 1000) // every firing: a scenario has a few
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range eps {
+			if e.IncidentID == inc.ID { // the history lists its alerts' firings in other incidents too
+				rec.Episodes = append(rec.Episodes, fmt.Sprintf("%s/%s %s..%s", e.Source, e.Fingerprint,
+					e.StartsAt.Format("15:04:05"), fmtEnd(e.EndsAt)))
+			}
+		}
+		sort.Strings(rec.Episodes)
 		if n := len(alerts); n != inc.AlertCount {
 			t.Errorf("incident %d: alert_count %d, %d alert rows", inc.ID, inc.AlertCount, n)
 		}
