@@ -327,7 +327,10 @@ func boolRank(b bool) int {
 }
 
 // historyStrip draws an alert's firings between from and now as a small
-// inline SVG: one bar per firing, open-ended ones up to now.
+// inline SVG: one bar per firing, open-ended ones up to now. A firing with
+// no end that a later firing of the alert followed is not still firing:
+// its resolve never came (lost, or never sent), and it ended before the
+// later one started, so it is drawn up to that start and says so.
 func historyStrip(from, now time.Time, eps []incident.Episode) template.HTML {
 	const width, height = 160.0, 14.0
 	span := now.Sub(from).Seconds()
@@ -344,6 +347,11 @@ func historyStrip(from, now time.Time, eps []incident.Episode) template.HTML {
 	fmt.Fprintf(&b, `<rect class="track" x="0" y="5" width="%.0f" height="4"/>`, width)
 	for _, ep := range eps {
 		end, open := ep.EndsAt, ep.EndsAt.IsZero() || ep.EndsAt.After(now)
+		text := ""
+		if next := nextStart(eps, ep.StartsAt); open && !next.IsZero() && !next.After(now) {
+			end, open = next, false
+			text = "end not received, before " + next.UTC().Format("2006-01-02 15:04:05 UTC")
+		}
 		if open {
 			end = now
 		}
@@ -352,11 +360,25 @@ func historyStrip(from, now time.Time, eps []incident.Episode) template.HTML {
 		if open {
 			cls = "firing"
 		}
+		if text == "" {
+			text = endText(ep.EndsAt, open)
+		}
 		fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="1" width="%.1f" height="12"><title>%s – %s</title></rect>`,
-			cls, x0, max(x1-x0, 1.5), ep.StartsAt.UTC().Format("2006-01-02 15:04:05 UTC"), endText(ep.EndsAt, open))
+			cls, x0, max(x1-x0, 1.5), ep.StartsAt.UTC().Format("2006-01-02 15:04:05 UTC"), text)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // every value above is a number or a formatted time
+}
+
+// nextStart is the earliest start among eps after t, or the zero time.
+func nextStart(eps []incident.Episode, t time.Time) time.Time {
+	var next time.Time
+	for _, ep := range eps {
+		if ep.StartsAt.After(t) && (next.IsZero() || ep.StartsAt.Before(next)) {
+			next = ep.StartsAt
+		}
+	}
+	return next
 }
 
 func endText(end time.Time, open bool) string {
