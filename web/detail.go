@@ -367,7 +367,7 @@ func historyStrip(from, now time.Time, eps []incident.Episode) template.HTML {
 			cls, x0, max(x1-x0, 1.5), ep.StartsAt.UTC().Format("2006-01-02 15:04:05 UTC"), text)
 	}
 	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) // every value above is a number or a formatted time
+	return template.HTML(b.String()) // every value above is a number, a formatted time or a constant text
 }
 
 // nextStart is the earliest start among eps after t, or the zero time.
