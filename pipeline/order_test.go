@@ -19,6 +19,7 @@ import (
 	"github.com/alertbridge/alertbridge/ingest"
 	"github.com/alertbridge/alertbridge/internal/racebuild"
 	"github.com/alertbridge/alertbridge/pipeline"
+	"github.com/alertbridge/alertbridge/store"
 	"github.com/alertbridge/alertbridge/store/postgres"
 	"github.com/alertbridge/alertbridge/store/sqlite"
 	"github.com/alertbridge/alertbridge/store/storetest"
@@ -44,20 +45,11 @@ type record struct {
 	Episodes             []string
 }
 
-// orderStore is what records reads and replays on.
-type orderStore interface {
-	incident.Store
-	Incidents(context.Context, incident.IncidentFilter) ([]incident.Incident, error)
-	Alerts(context.Context, int64) ([]incident.Alert, error)
-	AlertHistory(context.Context, int64, int) ([]incident.Episode, error)
-	Close() error
-}
-
 // openOrderStore opens a fresh store of the backend storetest.BackendEnv
 // names: a scratch SQLite file (no fsync), or a PostgreSQL schema of its
 // own (make test-postgres), dropped by done, so that invariant 4 is
 // checked on both backends' own implementations.
-func openOrderStore(t *testing.T) (st orderStore, done func()) {
+func openOrderStore(t *testing.T) (st store.Store, done func()) {
 	t.Helper()
 	ctx := context.Background()
 	if os.Getenv(storetest.BackendEnv) != "postgres" {
